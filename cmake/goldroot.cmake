@@ -1,0 +1,23 @@
+# goldroot_library(NAME DEPS...): builds src/<folder>/*.cc (tests excluded)
+# into goldroot_<NAME>, and its *_test.cc files into one test binary whose
+# tests are labelled "unit"; files named *_root_test.cc form a second binary
+# labelled "root" (needs root, mounts or namespaces).
+function(goldroot_library name)
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  file(GLOB tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cc)
+  file(GLOB root_tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_root_test.cc)
+  list(REMOVE_ITEM sources ${tests} ${CMAKE_CURRENT_SOURCE_DIR}/main.cc)
+  list(REMOVE_ITEM tests ${root_tests})
+  add_library(goldroot_${name} STATIC ${sources})
+  target_link_libraries(goldroot_${name} PUBLIC ${ARGN})
+  if(tests)
+    add_executable(${name}_test ${tests})
+    target_link_libraries(${name}_test goldroot_${name} goldroot_testing GTest::gtest_main)
+    gtest_discover_tests(${name}_test PROPERTIES LABELS unit DISCOVERY_TIMEOUT 30)
+  endif()
+  if(root_tests)
+    add_executable(${name}_root_test ${root_tests})
+    target_link_libraries(${name}_root_test goldroot_${name} goldroot_testing GTest::gtest_main)
+    gtest_discover_tests(${name}_root_test PROPERTIES LABELS root DISCOVERY_TIMEOUT 30)
+  endif()
+endfunction()

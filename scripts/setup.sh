@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything goldroot needs to build, test and run its demo on a
+# fresh Debian 12 machine, then builds it into ./build. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config git
+  libssl-dev libzstd-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libfmt-dev
+  libarchive-dev libcurl4-openssl-dev libmount-dev libblkid-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # images and filesystems
+  erofs-utils squashfs-tools e2fsprogs attr acl rsync zstd xz-utils cpio
+  # test rig and benchmark peers
+  debootstrap ostree curl python3 iproute2 util-linux procps
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build

@@ -1,0 +1,77 @@
+#include "base/hash.h"
+
+#include <openssl/evp.h>
+
+#include <cstdlib>
+
+namespace goldroot {
+
+std::string Digest::hex() const {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out(64, '0');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    out[2 * i] = kDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kDigits[bytes[i] & 15];
+  }
+  return out;
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_hex(std::string_view text) {
+  for (char c : text)
+    if (hex_value(c) < 0) return false;
+  return true;
+}
+
+std::optional<Digest> Digest::from_hex(std::string_view hex) {
+  if (hex.size() != 64 || !is_hex(hex)) return std::nullopt;
+  Digest d;
+  for (size_t i = 0; i < 32; ++i)
+    d.bytes[i] = static_cast<uint8_t>(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+  return d;
+}
+
+bool Digest::is_zero() const {
+  for (uint8_t b : bytes)
+    if (b) return false;
+  return true;
+}
+
+struct Sha256::State {
+  EVP_MD_CTX* context = nullptr;
+};
+
+Sha256::Sha256() : state_(std::make_unique<State>()) {
+  state_->context = EVP_MD_CTX_new();
+  if (!state_->context || EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr) != 1)
+    std::abort();  // Out of memory inside OpenSSL: nothing sensible to do.
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(state_->context); }
+
+void Sha256::update(const void* data, size_t length) {
+  EVP_DigestUpdate(state_->context, data, length);
+}
+
+Digest Sha256::finish() {
+  Digest d;
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(state_->context, d.bytes.data(), &length);
+  EVP_DigestInit_ex(state_->context, EVP_sha256(), nullptr);
+  return d;
+}
+
+Digest Sha256::of(std::string_view data) {
+  Digest d;
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), d.bytes.data(), &length, EVP_sha256(), nullptr);
+  return d;
+}
+
+}  // namespace goldroot

@@ -1,0 +1,26 @@
+// Small string helpers shared across goldroot.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace goldroot {
+
+std::vector<std::string> split(std::string_view text, char separator);
+std::string_view trim(std::string_view text);
+bool starts_with(std::string_view text, std::string_view prefix);
+bool ends_with(std::string_view text, std::string_view suffix);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+// "1.5 MiB", "312 B".
+std::string human_bytes(uint64_t bytes);
+// Levenshtein distance, for "did you mean".
+size_t edit_distance(std::string_view a, std::string_view b);
+// "2026-11-22 10:04:05" in UTC, from seconds since the epoch.
+std::string format_utc(int64_t seconds);
+// Parses a decimal integer; false on anything else.
+bool parse_uint64(std::string_view text, uint64_t* out);
+
+}  // namespace goldroot

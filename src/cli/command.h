@@ -1,0 +1,58 @@
+// The CLI's command tables (ninja's tool table, ostree's command table):
+// each command group (image, host, …) is a file with a table of
+// {name, summary, handler}; main.cc holds the top-level table. Dispatch
+// suggests the nearest name on a typo.
+//
+// Handlers return the process exit code, or an Error that main prints once
+// as "error: …" (exit 1). Usage errors exit 2.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "site/site.h"
+#include "sys/env.h"
+
+namespace goldroot::cli {
+
+struct Context {
+  Env* env = nullptr;
+  std::optional<std::string> site_flag;
+
+  std::string site_root() const { return Site::default_root(site_flag); }
+  Result<std::unique_ptr<Site>> open_site(LockMode mode, const std::string& command) {
+    return Site::open(env, site_root(), mode, command);
+  }
+};
+
+using Args = std::vector<std::string>;
+using Handler = Result<int> (*)(Context& context, const Args& args);
+
+struct Command {
+  const char* name;
+  const char* summary;
+  Handler handler;
+};
+
+// Runs the command named by args[0] from `table`; `prefix` ("goldroot image")
+// is used in usage messages.
+Result<int> dispatch(Context& context, std::span<const Command> table, const Args& args,
+                     const std::string& prefix);
+
+// Parses `args` into `app`. Returns nullopt to go on, or the exit code to
+// return at once (0 after --help, 2 after a usage error, with the message).
+std::optional<int> parse_args(CLI::App& app, const Args& args);
+
+// Prints JSON to stdout, replacing invalid UTF-8 rather than failing.
+void print_json(const nlohmann::json& value);
+
+// The command groups, one file each.
+Result<int> run_image(Context& context, const Args& args);
+
+}  // namespace goldroot::cli

@@ -1,0 +1,53 @@
+// goldroot: the admin's command line. A thin main over the libraries: it
+// reads the global options, makes the PosixEnv, and dispatches.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli/command.h"
+
+namespace goldroot::cli {
+
+static Result<int> run_init(Context& context, const Args& args) {
+  CLI::App app{"Create a goldroot site (idempotent).", "goldroot init"};
+  if (auto exit = parse_args(app, args)) return *exit;
+  TRY(Site::init(context.env, context.site_root()));
+  std::printf("site ready at %s\n", context.site_root().c_str());
+  return 0;
+}
+
+static const Command kCommands[] = {
+    {"init", "create a site", run_init},
+    {"image", "import, list, check out, diff, verify and collect images", run_image},
+};
+
+}  // namespace goldroot::cli
+
+int main(int argc, char** argv) {
+  using namespace goldroot;
+  using namespace goldroot::cli;
+  PosixEnv env;
+  Context context;
+  context.env = &env;
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (args.empty() && arg == "--site" && i + 1 < argc) {
+      context.site_flag = argv[++i];
+    } else if (args.empty() && arg.rfind("--site=", 0) == 0) {
+      context.site_flag = arg.substr(7);
+    } else if (args.empty() && arg == "--version") {
+      std::printf("goldroot 0.1.0\n");
+      return 0;
+    } else {
+      args.push_back(arg);
+    }
+  }
+  Result<int> result = dispatch(context, kCommands, args, "goldroot");
+  if (!result.ok()) {
+    std::fprintf(stderr, "error: %s\n", result.error().message.c_str());
+    return 1;
+  }
+  std::fflush(stdout);
+  return *result;
+}

@@ -1,0 +1,57 @@
+// Site: one goldroot installation on the admin's server — a directory
+// (default /var/lib/goldroot, or $GOLDROOT_SITE, or --site) holding
+//   site.json      marker and settings
+//   lock           the site lock (see FileLock)
+//   store/         the image store (objects, refs, caches)
+//   goldroot.db    the fleet inventory (SQLite)
+//   layers/        configuration layers
+//   keys/          the site's signing key
+//   exports/       image artifacts built from commits
+// A Site holds its lock for its lifetime. Not thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "store/store.h"
+#include "sys/env.h"
+#include "sys/file_lock.h"
+
+namespace goldroot {
+
+class Site {
+ public:
+  // Where the site lives: --site, else $GOLDROOT_SITE, else /var/lib/goldroot.
+  static std::string default_root(const std::optional<std::string>& flag);
+
+  // Creates a site (idempotent for an existing one).
+  static Status init(Env* env, const std::string& root);
+
+  // Opens an existing site and takes its lock in `mode`. `command` names the
+  // holder in the lock file, for the message another command gets.
+  static Result<std::unique_ptr<Site>> open(Env* env, const std::string& root, LockMode mode,
+                                            const std::string& command);
+
+  const std::string& root() const { return root_; }
+  std::string store_dir() const { return root_ + "/store"; }
+  std::string database_path() const { return root_ + "/goldroot.db"; }
+  std::string layers_dir() const { return root_ + "/layers"; }
+  std::string keys_dir() const { return root_ + "/keys"; }
+  std::string exports_dir() const { return root_ + "/exports"; }
+  LockMode lock_mode() const { return mode_; }
+  Env* env() const { return env_; }
+  Store& store() { return store_; }
+
+ private:
+  Site(Env* env, std::string root, FileLock lock, LockMode mode);
+
+  Env* env_;
+  std::string root_;
+  FileLock lock_;
+  LockMode mode_;
+  Store store_;
+};
+
+}  // namespace goldroot

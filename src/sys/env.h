@@ -1,0 +1,76 @@
+// Env is goldroot's one narrow seam to the operating system for everything
+// whose durability matters: creating, syncing, renaming and removing files in
+// the store and site (LevelDB's Env). main() makes a PosixEnv and passes it
+// down; tests swap in FaultInjectionEnv to prove crash-safety claims.
+//
+// Reading trees that are imported or checked out goes straight to the kernel
+// (openat and friends): only the store's own state needs the seam.
+//
+// Implementations are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace goldroot {
+
+class WritableFile {
+ public:
+  virtual ~WritableFile() = default;
+  virtual Status append(std::string_view data) = 0;
+  virtual Status sync() = 0;
+  virtual Status close() = 0;
+  virtual uint64_t size() const = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // Creates or truncates `path` for writing (mode 0644).
+  virtual Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path) = 0;
+  // Atomically replaces `to` with `from` (rename(2)).
+  virtual Status rename(const std::string& from, const std::string& to) = 0;
+  virtual Status remove_file(const std::string& path) = 0;
+  // Creates a directory; an existing one is fine.
+  virtual Status create_dir(const std::string& path) = 0;
+  // Makes the entries of directory `path` durable (fsync on the directory).
+  virtual Status sync_dir(const std::string& path) = 0;
+  // Makes everything on the filesystem holding `path` durable (syncfs(2)).
+  virtual Status sync_filesystem(const std::string& path) = 0;
+
+  virtual Result<std::string> read_file(const std::string& path) = 0;
+  virtual bool exists(const std::string& path) = 0;
+  virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
+  virtual int64_t now_seconds() = 0;
+
+  // Writes `data` to `path` durably and atomically: a temporary file beside
+  // it, fsync, rename over, fsync of the directory (LevelDB SetCurrentFile).
+  Status write_file_atomic(const std::string& path, std::string_view data);
+};
+
+class PosixEnv : public Env {
+ public:
+  Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path) override;
+  Status rename(const std::string& from, const std::string& to) override;
+  Status remove_file(const std::string& path) override;
+  Status create_dir(const std::string& path) override;
+  Status sync_dir(const std::string& path) override;
+  Status sync_filesystem(const std::string& path) override;
+  Result<std::string> read_file(const std::string& path) override;
+  bool exists(const std::string& path) override;
+  Result<std::vector<std::string>> list_dir(const std::string& path) override;
+  int64_t now_seconds() override;
+};
+
+// Helpers on plain paths that need no seam.
+std::string dirname_of(const std::string& path);
+std::string basename_of(const std::string& path);
+std::string join_path(const std::string& a, const std::string& b);
+
+}  // namespace goldroot

@@ -1,0 +1,68 @@
+// FaultInjectionEnv wraps a real Env and remembers what a power cut would
+// lose (LevelDB's fault_injection_test.cc):
+//  - file data written but not yet fsynced;
+//  - directory entries (new files, renames) not yet made durable by an fsync
+//    of their directory or a syncfs.
+// drop_unsynced_data() rewinds the real filesystem to what would have
+// survived. crash_after(n) lets n more mutating calls through and fails every
+// later one, as if the process died at that point.
+//
+// Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "sys/env.h"
+
+namespace goldroot {
+
+class FaultInjectionEnv : public Env {
+ public:
+  explicit FaultInjectionEnv(Env* base) : base_(base) {}
+
+  void crash_after(int64_t operations);
+  bool crashed() const;
+  // Rewinds unsynced data and entries. Call after the code under test stopped.
+  Status drop_unsynced_data();
+
+  Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path) override;
+  Status rename(const std::string& from, const std::string& to) override;
+  Status remove_file(const std::string& path) override;
+  Status create_dir(const std::string& path) override;
+  Status sync_dir(const std::string& path) override;
+  Status sync_filesystem(const std::string& path) override;
+  Result<std::string> read_file(const std::string& path) override { return base_->read_file(path); }
+  bool exists(const std::string& path) override { return base_->exists(path); }
+  Result<std::vector<std::string>> list_dir(const std::string& path) override {
+    return base_->list_dir(path);
+  }
+  int64_t now_seconds() override { return base_->now_seconds(); }
+
+  // Called by the files this env hands out.
+  void file_synced(const std::string& path, uint64_t size);
+  void file_grew(const std::string& path, uint64_t size);
+  Status count_operation();
+
+ private:
+  struct FileState {
+    uint64_t size = 0;
+    uint64_t synced_size = 0;
+    bool entry_durable = false;
+  };
+  struct PendingRename {
+    std::string from, to;
+    std::optional<std::string> previous_target;  // contents `to` held before
+  };
+
+  Env* base_;
+  mutable std::mutex mutex_;
+  std::map<std::string, FileState> files_;
+  std::vector<PendingRename> renames_;
+  int64_t operations_left_ = -1;  // -1: never crash
+  bool crashed_ = false;
+};
+
+}  // namespace goldroot

@@ -1,0 +1,29 @@
+// FileLock is an flock(2) on SITE/lock, held for the life of the object, so
+// that two goldroot commands never change one site at once. The holder writes
+// its pid and command into the lock file, so a refused command can say who
+// holds it. Move-only; released on destruction or when the process dies.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "sys/unique_fd.h"
+
+namespace goldroot {
+
+enum class LockMode { kShared, kExclusive };
+
+class FileLock {
+ public:
+  // Fails at once with kBusy, naming the holder, if the lock is taken.
+  static Result<FileLock> acquire(const std::string& path, LockMode mode,
+                                  const std::string& command);
+  FileLock(FileLock&&) = default;
+  FileLock& operator=(FileLock&&) = default;
+
+ private:
+  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+}  // namespace goldroot
