@@ -1,13 +1,52 @@
 // `goldroot image …`: the image store's commands.
+#include <sys/stat.h>
+
 #include <cstdio>
 
 #include "base/strings.h"
 #include "cli/command.h"
+#include "image/checkout.h"
+#include "image/diff.h"
 #include "image/image_info.h"
+#include "image/import.h"
+#include "image/verify.h"
 
 namespace goldroot::cli {
 
 namespace {
+
+Result<int> image_import(Context& context, const Args& args) {
+  CLI::App app{"Import a directory or tar archive (plain, gz, zst, xz) as a new commit of "
+               "image NAME; prints the commit id last.",
+               "goldroot image import"};
+  std::string source, name, message;
+  bool stats = false;
+  app.add_option("SRC", source, "directory or tar archive")->required();
+  app.add_option("--name", name, "image name (a ref)")->required();
+  app.add_option("-m,--message", message, "what this version is");
+  app.add_flag("--stats", stats, "print what the import read and wrote");
+  if (auto exit = parse_args(app, args)) return *exit;
+  TRY(validate_ref_name(name, "image"));
+  struct stat st;
+  if (::stat(source.c_str(), &st) != 0) return errno_error("cannot import " + source, errno);
+  auto site = TRY(context.open_site(LockMode::kExclusive, "image import " + name));
+  ImportOptions options{name, message};
+  ImportResult result = S_ISDIR(st.st_mode)
+                            ? TRY(import_directory(site->store(), source, options))
+                            : TRY(import_tar(site->store(), source, options));
+  if (stats)
+    std::fprintf(stderr,
+                 "imported %llu entries, %s; hashed %llu files, %llu from the stat cache; "
+                 "wrote %llu objects, %s\n",
+                 static_cast<unsigned long long>(result.stats.entries),
+                 human_bytes(result.stats.size).c_str(),
+                 static_cast<unsigned long long>(result.stats.files_hashed),
+                 static_cast<unsigned long long>(result.stats.files_cached),
+                 static_cast<unsigned long long>(result.stats.objects_written),
+                 human_bytes(result.stats.bytes_written).c_str());
+  std::printf("%s\n", result.commit.hex().c_str());
+  return 0;
+}
 
 Result<int> image_list(Context& context, const Args& args) {
   CLI::App app{"List images: name, commit, created, size, entries.", "goldroot image list"};
@@ -35,8 +74,178 @@ Result<int> image_list(Context& context, const Args& args) {
   return 0;
 }
 
+Result<int> image_log(Context& context, const Args& args) {
+  CLI::App app{"Show the history of an image, newest first.", "goldroot image log"};
+  std::string ref;
+  bool json = false;
+  app.add_option("REF", ref, "image name, channel or commit")->required();
+  app.add_flag("--json", json, "print JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kShared, "image log"));
+  Digest id = TRY(site->store().resolve(ref));
+  nlohmann::json out = nlohmann::json::array();
+  for (;;) {
+    Commit commit = TRY(site->store().objects().read_commit(id));
+    if (json) {
+      out.push_back(commit_json(id, commit));
+    } else {
+      std::printf("commit %s\ncreated %s UTC  size %s  entries %llu\n", id.hex().c_str(),
+                  format_utc(commit.created).c_str(), human_bytes(commit.size).c_str(),
+                  static_cast<unsigned long long>(commit.entries));
+      if (!commit.message.empty()) std::printf("    %s\n", commit.message.c_str());
+      std::printf("\n");
+    }
+    if (commit.parents.empty() || !site->store().objects().has(ObjectType::kCommit, commit.parents[0]))
+      break;
+    id = commit.parents[0];
+  }
+  if (json) print_json(out);
+  return 0;
+}
+
+Result<int> image_show(Context& context, const Args& args) {
+  CLI::App app{"Show one commit.", "goldroot image show"};
+  std::string ref;
+  bool json = false;
+  app.add_option("REF", ref, "image name, channel, commit id or prefix, NAME~N")->required();
+  app.add_flag("--json", json, "print JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kShared, "image show"));
+  Digest id = TRY(site->store().resolve(ref));
+  Commit commit = TRY(site->store().objects().read_commit(id));
+  if (json) {
+    print_json(commit_json(id, commit));
+    return 0;
+  }
+  std::printf("commit   %s\n", id.hex().c_str());
+  for (const Digest& parent : commit.parents) std::printf("parent   %s\n", parent.hex().c_str());
+  std::printf("image    %s\ncreated  %s UTC\nsize     %s (%llu bytes)\nentries  %llu\n",
+              commit.name.c_str(), format_utc(commit.created).c_str(),
+              human_bytes(commit.size).c_str(), static_cast<unsigned long long>(commit.size),
+              static_cast<unsigned long long>(commit.entries));
+  if (!commit.hardlinks.empty()) std::printf("hardlink groups %zu\n", commit.hardlinks.size());
+  if (!commit.message.empty()) std::printf("\n    %s\n", commit.message.c_str());
+  return 0;
+}
+
+Result<int> image_checkout(Context& context, const Args& args) {
+  CLI::App app{"Reproduce a commit's tree exactly in DIR (new or empty).",
+               "goldroot image checkout"};
+  std::string ref, target;
+  app.add_option("REF", ref, "image name, channel or commit")->required();
+  app.add_option("DIR", target, "target directory")->required();
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kShared, "image checkout"));
+  Digest id = TRY(site->store().resolve(ref));
+  CheckoutStats stats = TRY(checkout(site->store(), id, target));
+  std::fprintf(stderr, "checked out %llu entries (%s) into %s\n",
+               static_cast<unsigned long long>(stats.entries), human_bytes(stats.bytes).c_str(),
+               target.c_str());
+  return 0;
+}
+
+Result<int> image_diff(Context& context, const Args& args) {
+  CLI::App app{"List the paths that differ between two commits.", "goldroot image diff"};
+  std::string from, to;
+  bool json = false;
+  app.add_option("REF1", from, "the older side")->required();
+  app.add_option("REF2", to, "the newer side")->required();
+  app.add_flag("--json", json, "print JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kShared, "image diff"));
+  Digest a = TRY(site->store().resolve(from));
+  Digest b = TRY(site->store().resolve(to));
+  nlohmann::json out = nlohmann::json::array();
+  std::map<std::string, int> counts;
+  TRY(diff_commits(site->store(), a, b, [&](const TreeChange& change) {
+    const char* kind = change_kind_name(change.kind);
+    ++counts[kind];
+    const Entry* shown = change.new_entry ? change.new_entry : change.old_entry;
+    if (json) {
+      nlohmann::json item = {{"path", change.path}, {"change", kind},
+                             {"type", file_type_name(shown->type)}};
+      if (change.old_entry && change.new_entry && change.old_entry->type != change.new_entry->type)
+        item["old_type"] = file_type_name(change.old_entry->type);
+      if (shown->type == FileType::kRegular) item["size"] = shown->size;
+      out.push_back(item);
+    } else {
+      static const std::map<std::string, const char*> kLetters = {
+          {"added", "A"}, {"modified", "M"}, {"metadata", "m"}, {"deleted", "D"}};
+      std::printf("%s %s\n", kLetters.at(kind), escape_path(change.path).c_str());
+    }
+  }));
+  if (json) print_json(out);
+  else
+    std::fprintf(stderr, "%d added, %d modified, %d metadata-only, %d deleted\n", counts["added"],
+                 counts["modified"], counts["metadata"], counts["deleted"]);
+  return 0;
+}
+
+Result<int> image_fsck(Context& context, const Args& args) {
+  CLI::App app{"Verify every object; exit 1 naming each corrupt or missing object and the refs "
+               "that need it.",
+               "goldroot image fsck"};
+  bool json = false;
+  app.add_flag("--json", json, "print JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kShared, "image fsck"));
+  FsckReport report = TRY(fsck(site->store()));
+  if (json) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const Problem& p : report.problems)
+      problems.push_back({{"problem", p.kind}, {"type", object_type_name(p.type)},
+                          {"object", p.digest.hex()}, {"detail", p.detail},
+                          {"needed_by", p.needed_by}});
+    print_json({{"objects", report.objects_checked}, {"bytes", report.bytes_checked},
+                {"ok", report.problems.empty()}, {"problems", problems}});
+  } else {
+    for (const Problem& p : report.problems)
+      std::printf("%s %s object %s (%s); needed by %s\n", p.kind.c_str(),
+                  object_type_name(p.type), p.digest.hex().c_str(), p.detail.c_str(),
+                  p.needed_by.empty() ? "nothing" : join(p.needed_by, ", ").c_str());
+    std::printf("checked %llu objects (%s): %s\n",
+                static_cast<unsigned long long>(report.objects_checked),
+                human_bytes(report.bytes_checked).c_str(),
+                report.problems.empty() ? "ok" : (std::to_string(report.problems.size()) + " problems").c_str());
+  }
+  return report.problems.empty() ? 0 : 1;
+}
+
+Result<int> image_gc(Context& context, const Args& args) {
+  CLI::App app{"Remove objects that no image or channel needs.", "goldroot image gc"};
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kExclusive, "image gc"));
+  GcReport report = TRY(gc(site->store()));
+  std::printf("removed %llu objects (%s); kept %llu\n",
+              static_cast<unsigned long long>(report.objects_removed),
+              human_bytes(report.bytes_freed).c_str(),
+              static_cast<unsigned long long>(report.objects_kept));
+  return 0;
+}
+
+Result<int> image_rm(Context& context, const Args& args) {
+  CLI::App app{"Remove an image name (its objects go at the next gc).", "goldroot image rm"};
+  std::string name;
+  app.add_option("NAME", name, "image name")->required();
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kExclusive, "image rm " + name));
+  auto current = TRY(site->store().refs().read(RefKind::kImage, name));
+  if (!current) return make_error(ErrorCode::kNotFound, "there is no image named '" + name + "'");
+  TRY(site->store().refs().remove(RefKind::kImage, name));
+  std::printf("removed image %s (was %s)\n", name.c_str(), current->hex().c_str());
+  return 0;
+}
+
 const Command kImageCommands[] = {
+    {"import", "import a directory or tar archive as a new commit", image_import},
     {"list", "list images", image_list},
+    {"log", "show an image's history", image_log},
+    {"show", "show one commit", image_show},
+    {"checkout", "reproduce a commit's tree in a directory", image_checkout},
+    {"diff", "list paths that differ between two commits", image_diff},
+    {"fsck", "verify every object", image_fsck},
+    {"gc", "remove objects nothing needs", image_gc},
+    {"rm", "remove an image name", image_rm},
 };
 
 }  // namespace

@@ -137,21 +137,29 @@ Result<Digest> Transaction::add_bytes(ObjectType type, std::string_view data) {
 }
 
 Result<Digest> Transaction::add_file(int fd, const std::string& display_path, uint64_t* length) {
+  return add_stream(
+      [&](char* buffer, size_t capacity) -> Result<size_t> {
+        for (;;) {
+          ssize_t n = ::read(fd, buffer, capacity);
+          if (n >= 0) return static_cast<size_t>(n);
+          if (errno != EINTR) return errno_error("reading " + display_path, errno);
+        }
+      },
+      length);
+}
+
+Result<Digest> Transaction::add_stream(const Reader& read, uint64_t* length) {
   std::string temporary = tmp_dir_ + "/" + std::to_string(counter_++);
   auto file = TRY(store_->env_->new_writable_file(temporary));
   Sha256 hasher;
   static thread_local std::string buffer(1 << 18, '\0');
   uint64_t total = 0;
   for (;;) {
-    ssize_t n = ::read(fd, buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("reading " + display_path, errno);
-    }
+    size_t n = TRY(read(buffer.data(), buffer.size()));
     if (n == 0) break;
-    hasher.update(buffer.data(), static_cast<size_t>(n));
-    TRY(file->append(std::string_view(buffer.data(), static_cast<size_t>(n))));
-    total += static_cast<uint64_t>(n);
+    hasher.update(buffer.data(), n);
+    TRY(file->append(std::string_view(buffer.data(), n)));
+    total += n;
   }
   TRY(file->close());
   bytes_written_ += total;

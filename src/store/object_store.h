@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -73,6 +74,10 @@ class Transaction {
   // Streams a file's content into the store while hashing it; returns the
   // digest and sets *length to the bytes actually read.
   Result<Digest> add_file(int fd, const std::string& display_path, uint64_t* length);
+  // The same for any byte source: `read` fills a buffer and returns the
+  // bytes it put there, 0 at the end.
+  using Reader = std::function<Result<size_t>(char* buffer, size_t capacity)>;
+  Result<Digest> add_stream(const Reader& read, uint64_t* length);
   // Makes every staged object durable and visible.
   Status commit();
 

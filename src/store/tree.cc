@@ -173,8 +173,9 @@ Result<Tree> Tree::parse(std::string_view data) {
       if (!r.bytes(&key) || !r.bytes(&value)) return corrupt();
       e.xattrs.emplace_back(std::move(key), std::move(value));
     }
-    if (e.name.empty() || e.name.find('/') != std::string::npos || e.name == "." ||
-        e.name == "..")
+    // "." appears only as the single entry of a commit's root tree.
+    if (e.name.empty() || e.name.find('/') != std::string::npos || e.name == ".." ||
+        (e.name == "." && count != 1))
       return corrupt();
     if (!tree.entries.empty() && !(tree.entries.back().name < e.name)) return corrupt();
     tree.entries.push_back(std::move(e));
