@@ -21,7 +21,6 @@ class FaultFile : public WritableFile {
   }
   Status sync() override {
     TRY(env_->count_operation());
-    TRY(base_->sync());
     env_->file_synced(path_, base_->size());
     return {};
   }
@@ -51,8 +50,14 @@ bool FaultInjectionEnv::crashed() const {
   return crashed_;
 }
 
+int64_t FaultInjectionEnv::operation_count() const {
+  std::lock_guard lock(mutex_);
+  return operations_;
+}
+
 Status FaultInjectionEnv::count_operation() {
   std::lock_guard lock(mutex_);
+  ++operations_;
   if (crashed_) return make_error(ErrorCode::kIo, "simulated crash");
   if (operations_left_ == 0) {
     crashed_ = true;
@@ -125,7 +130,6 @@ Status FaultInjectionEnv::create_dir(const std::string& path) {
 
 Status FaultInjectionEnv::sync_dir(const std::string& path) {
   TRY(count_operation());
-  TRY(base_->sync_dir(path));
   std::lock_guard lock(mutex_);
   for (auto& [name, state] : files_)
     if (in_dir(name, path)) state.entry_durable = true;
@@ -135,7 +139,6 @@ Status FaultInjectionEnv::sync_dir(const std::string& path) {
 
 Status FaultInjectionEnv::sync_filesystem(const std::string& path) {
   TRY(count_operation());
-  TRY(base_->sync_filesystem(path));
   std::lock_guard lock(mutex_);
   for (auto& [name, state] : files_) {
     state.entry_durable = true;
@@ -145,8 +148,12 @@ Status FaultInjectionEnv::sync_filesystem(const std::string& path) {
   return {};
 }
 
-Status FaultInjectionEnv::drop_unsynced_data() {
+Status FaultInjectionEnv::drop_unsynced_data(Entries entries) {
   std::lock_guard lock(mutex_);
+  if (entries == Entries::kKeep) {
+    renames_.clear();
+    for (auto& [path, state] : files_) state.entry_durable = true;
+  }
   // Undo renames newest first, so each file returns to the name it had.
   for (auto it = renames_.rbegin(); it != renames_.rend(); ++it) {
     if (::rename(it->to.c_str(), it->from.c_str()) != 0 && errno != ENOENT)

@@ -4,8 +4,13 @@
 //  - directory entries (new files, renames) not yet made durable by an fsync
 //    of their directory or a syncfs.
 // drop_unsynced_data() rewinds the real filesystem to what would have
-// survived. crash_after(n) lets n more mutating calls through and fails every
+// survived: either without the unsynced entries, or — the harsher case for
+// data — with them, but holding only what was synced (the zero-length file
+// after a crash). crash_after(n) lets n more mutating calls through and fails every
 // later one, as if the process died at that point.
+//
+// Durability is simulated: syncs are recorded, not passed to the real
+// filesystem (drop_unsynced_data decides what survives).
 //
 // Thread-safe.
 #pragma once
@@ -25,8 +30,16 @@ class FaultInjectionEnv : public Env {
 
   void crash_after(int64_t operations);
   bool crashed() const;
-  // Rewinds unsynced data and entries. Call after the code under test stopped.
-  Status drop_unsynced_data();
+  // Mutating calls seen so far (to choose crash points).
+  int64_t operation_count() const;
+  // What survives a power cut of unsynced directory entries varies; test both.
+  enum class Entries {
+    kDrop,  // unsynced creations and renames are undone
+    kKeep,  // they persist, but their unsynced data is still lost
+  };
+  // Rewinds unsynced data (and entries, per `entries`). Call after the code
+  // under test stopped.
+  Status drop_unsynced_data(Entries entries = Entries::kDrop);
 
   Result<std::unique_ptr<WritableFile>> new_writable_file(const std::string& path) override;
   Status rename(const std::string& from, const std::string& to) override;
@@ -63,6 +76,7 @@ class FaultInjectionEnv : public Env {
   std::vector<PendingRename> renames_;
   int64_t operations_left_ = -1;  // -1: never crash
   bool crashed_ = false;
+  int64_t operations_ = 0;
 };
 
 }  // namespace goldroot

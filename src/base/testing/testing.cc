@@ -10,9 +10,10 @@
 
 namespace goldroot::testing {
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/goldroot-test-XXXXXX";
+TempDir::TempDir() : TempDir(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") {}
+
+TempDir::TempDir(const std::string& base) {
+  std::string pattern = (base.empty() ? std::string("/tmp") : base) + "/goldroot-test-XXXXXX";
   char* made = ::mkdtemp(pattern.data());
   if (!made) std::abort();
   path_ = made;

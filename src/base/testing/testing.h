@@ -35,6 +35,9 @@ namespace goldroot::testing {
 class TempDir {
  public:
   TempDir();
+  // Under `base` instead of $TMPDIR (e.g. /dev/shm, for tests whose
+  // durability is simulated and which only need speed).
+  explicit TempDir(const std::string& base);
   ~TempDir();
   const std::string& path() const { return path_; }
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
