@@ -31,9 +31,14 @@ Result<int> image_import(Context& context, const Args& args) {
   if (::stat(source.c_str(), &st) != 0) return errno_error("cannot import " + source, errno);
   auto site = TRY(context.open_site(LockMode::kExclusive, "image import " + name));
   ImportOptions options{name, message};
-  ImportResult result = S_ISDIR(st.st_mode)
-                            ? TRY(import_directory(site->store(), source, options))
-                            : TRY(import_tar(site->store(), source, options));
+  Result<ImportResult> imported = S_ISDIR(st.st_mode)
+                                      ? import_directory(site->store(), source, options)
+                                      : import_tar(site->store(), source, options);
+  if (!imported.ok() && imported.error().code == ErrorCode::kNoSpace)
+    return make_error(ErrorCode::kNoSpace, "the site's filesystem (" + site->root() +
+                                               ") is full; the import was abandoned and the "
+                                               "store is unchanged");
+  ImportResult result = TRY(std::move(imported));
   if (stats)
     std::fprintf(stderr,
                  "imported %llu entries, %s; hashed %llu files, %llu from the stat cache; "
@@ -167,6 +172,8 @@ Result<int> image_diff(Context& context, const Args& args) {
       if (change.old_entry && change.new_entry && change.old_entry->type != change.new_entry->type)
         item["old_type"] = file_type_name(change.old_entry->type);
       if (shown->type == FileType::kRegular) item["size"] = shown->size;
+      if (change.kind == ChangeKind::kMetadata)
+        item["fields"] = change.old_entry->metadata_differences(*change.new_entry);
       out.push_back(item);
     } else {
       static const std::map<std::string, const char*> kLetters = {
@@ -206,7 +213,10 @@ Result<int> image_fsck(Context& context, const Args& args) {
     std::printf("checked %llu objects (%s): %s\n",
                 static_cast<unsigned long long>(report.objects_checked),
                 human_bytes(report.bytes_checked).c_str(),
-                report.problems.empty() ? "ok" : (std::to_string(report.problems.size()) + " problems").c_str());
+                report.problems.empty()
+                    ? "ok"
+                    : (std::to_string(report.problems.size()) +
+                       (report.problems.size() == 1 ? " problem" : " problems")).c_str());
   }
   return report.problems.empty() ? 0 : 1;
 }

@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "base/progress.h"
@@ -110,6 +111,17 @@ Result<Entry> entry_metadata(struct archive_entry* entry) {
   if (e.type == FileType::kDirectory)
     add_acl("system.posix_acl_default", ARCHIVE_ENTRY_ACL_TYPE_DEFAULT);
   std::sort(e.xattrs.begin(), e.xattrs.end());
+  // With an access ACL that has a mask, the kernel keeps the mask in the
+  // mode's group bits (archives record the group:: entry instead).
+  for (const auto& [k, v] : e.xattrs) {
+    if (k != "system.posix_acl_access") continue;
+    for (size_t at = 4; at + 8 <= v.size(); at += 8) {
+      uint16_t tag, perm;
+      std::memcpy(&tag, v.data() + at, 2);
+      std::memcpy(&perm, v.data() + at + 2, 2);
+      if (tag == 0x10) e.mode = (e.mode & ~070u) | (static_cast<uint32_t>(perm & 7) << 3);
+    }
+  }
   return e;
 }
 

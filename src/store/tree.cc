@@ -48,6 +48,15 @@ bool Entry::same_metadata(const Entry& other) const {
          mtime_sec == other.mtime_sec && mtime_nsec == other.mtime_nsec && xattrs == other.xattrs;
 }
 
+std::vector<std::string> Entry::metadata_differences(const Entry& other) const {
+  std::vector<std::string> fields;
+  if (mode != other.mode) fields.push_back("mode");
+  if (uid != other.uid || gid != other.gid) fields.push_back("owner");
+  if (mtime_sec != other.mtime_sec || mtime_nsec != other.mtime_nsec) fields.push_back("mtime");
+  if (xattrs != other.xattrs) fields.push_back("xattrs");
+  return fields;
+}
+
 bool Entry::same_content(const Entry& other) const {
   if (type != other.type) return false;
   switch (type) {

@@ -54,6 +54,8 @@ struct Entry {
   Xattrs xattrs;
 
   bool same_metadata(const Entry& other) const;
+  // Names of the metadata that differ: "mode", "owner", "mtime", "xattrs".
+  std::vector<std::string> metadata_differences(const Entry& other) const;
   bool same_content(const Entry& other) const;
   bool operator==(const Entry& other) const = default;
 };

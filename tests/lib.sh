@@ -1,0 +1,44 @@
+# Shared helpers for goldroot's shell tests. Source it first.
+# $GOLDROOT is the binary under test; each test gets a fresh $WORK directory.
+set -euo pipefail
+: "${GOLDROOT:?GOLDROOT must point at the goldroot binary}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/goldroot-shell-XXXXXX")
+cleanup_hooks=()
+on_exit() { cleanup_hooks+=("$1"); }
+run_cleanup() {
+  local i
+  for ((i = ${#cleanup_hooks[@]} - 1; i >= 0; i--)); do eval "${cleanup_hooks[$i]}" || true; done
+  rm -rf "$WORK"
+}
+trap run_cleanup EXIT
+export GOLDROOT_SITE="$WORK/site"
+gr() { "$GOLDROOT" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass_count=0
+ok() { pass_count=$((pass_count + 1)); echo "ok - $*"; }
+
+# expect_fail "what" cmd… : the command must exit non-zero with one line on stderr.
+expect_fail() {
+  local what=$1; shift
+  local err="$WORK/stderr.$$"
+  if "$@" >/dev/null 2>"$err"; then fail "$what: succeeded but should have failed"; fi
+  local lines
+  lines=$(grep -c . "$err" || true)
+  [ "$lines" = 1 ] || { cat "$err" >&2; fail "$what: expected one error line, got $lines"; }
+  grep -q '^error: ' "$err" || { cat "$err" >&2; fail "$what: error does not start with 'error: '"; }
+  LAST_ERROR=$(cat "$err")
+  ok "$what ($LAST_ERROR)"
+}
+
+# A test that needs what is missing: skip (exit 77), unless every tier must
+# really run (GOLDROOT_REQUIRE_ALL=1, set by scripts/test.sh as root).
+require() {
+  local why=$1
+  if [ "${GOLDROOT_REQUIRE_ALL:-}" = 1 ]; then fail "requirement missing: $why"; fi
+  echo "SKIP: $why" >&2
+  exit 77
+}
+require_root() { [ "$(id -u)" = 0 ] || require "needs root"; }
+
+finish() { echo "$pass_count passed, 0 failed"; }
