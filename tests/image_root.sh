@@ -57,7 +57,7 @@ head -c 3000000 /dev/urandom > "$WORK/fits/a"
 for i in $(seq 1 8); do head -c 4000000 /dev/urandom > "$WORK/toobig/f$i"; done
 good=$(gr image import "$WORK/fits" --name lab | tail -n1)
 expect_fail "import onto a full disk" gr image import "$WORK/toobig" --name lab
-echo "$LAST_ERROR" | grep -qi "space" || fail "full-disk error does not say so: $LAST_ERROR"
+echo "$LAST_ERROR" | grep -qi "is full" || fail "full-disk error does not say so: $LAST_ERROR"
 [ "$(gr image show lab --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["commit"])')" = "$good" ] || fail "ref moved"
 gr image fsck >/dev/null || fail "fsck after a full disk"
 [ -z "$(ls "$GOLDROOT_SITE/store/tmp")" ] || fail "staging files left on the full disk"
