@@ -6,10 +6,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib/mirror.sh"
 dest=$1; shift
 packages=("$@")
-stamp="$dest/.goldroot-rootfs"
+stamp="$dest.stamp"
 want="minbase ${packages[*]}"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
-rm -rf "$dest"
+rm -rf "$dest" "$stamp"
 mirror=$(debian_mirror)
 include=()
 if ((${#packages[@]})); then include=(--include="$(IFS=,; echo "${packages[*]}")"); fi
