@@ -42,13 +42,14 @@ Result<int> image_import(Context& context, const Args& args) {
   if (stats)
     std::fprintf(stderr,
                  "imported %llu entries, %s; hashed %llu files, %llu from the stat cache; "
-                 "wrote %llu objects, %s\n",
+                 "wrote %llu objects, %s; %.2fs walking, %.2fs contents, %.2fs syncing\n",
                  static_cast<unsigned long long>(result.stats.entries),
                  human_bytes(result.stats.size).c_str(),
                  static_cast<unsigned long long>(result.stats.files_hashed),
                  static_cast<unsigned long long>(result.stats.files_cached),
                  static_cast<unsigned long long>(result.stats.objects_written),
-                 human_bytes(result.stats.bytes_written).c_str());
+                 human_bytes(result.stats.bytes_written).c_str(), result.stats.walk_seconds,
+                 result.stats.content_seconds, result.stats.commit_seconds);
   std::printf("%s\n", result.commit.hex().c_str());
   return 0;
 }

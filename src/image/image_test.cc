@@ -109,6 +109,23 @@ TEST_F(ImageTest, StatCacheSkipsUnchangedFilesAndNeverMissesAChange) {
   EXPECT_EQ(stats.files_hashed, 20u);
 }
 
+TEST_F(ImageTest, StatCacheIsNotTrustedAfterGcRemovedItsObjects) {
+  std::string src = temp_ / "src";
+  write_file(src + "/a", "content that gc will remove");
+  ASSERT_EQ(run("touch -d '2 hours ago' " + src + "/a && sleep 2.1"), 0);
+  import(src, "img");
+  ASSERT_OK(store_.refs().remove(RefKind::kImage, "img"));
+  ASSERT_OK(gc(store_));
+  EXPECT_FALSE(store_.objects().has(ObjectType::kFile, Sha256::of("content that gc will remove")));
+  ImportStats stats;
+  Digest again = import(src, "img", &stats);
+  EXPECT_EQ(stats.files_hashed, 1u);
+  ASSERT_OK_AND_ASSIGN(FsckReport report, fsck(store_));
+  EXPECT_TRUE(report.problems.empty());
+  ASSERT_OK(checkout(store_, again, temp_ / "out"));
+  EXPECT_EQ(read_file(temp_ / "out/a"), "content that gc will remove");
+}
+
 TEST_F(ImageTest, DiffClassifiesChanges) {
   std::string src = temp_ / "src";
   write_file(src + "/keep", "k");

@@ -6,7 +6,7 @@ namespace goldroot {
 
 namespace {
 
-constexpr std::string_view kMagic = "goldroot-statcache-1\n";
+constexpr std::string_view kMagic = "goldroot-statcache-2\n";
 constexpr size_t kRecordBytes = 8 * 4 + 32;
 
 int64_t nanoseconds(const struct timespec& t) {
@@ -30,16 +30,22 @@ StatCache::Record StatCache::make_record(const struct stat& st, const Digest& di
           nanoseconds(st.st_mtim), nanoseconds(st.st_ctim), digest};
 }
 
-void StatCache::load() {
+void StatCache::load(uint64_t gc_generation) {
   previous_.clear();
+  generation_ = gc_generation;
+  objects_present_ = false;
   auto data = env_->read_file(path_);
   if (!data.ok() || data->size() < kMagic.size() + 32) return;
   std::string_view body(*data);
   Digest stored;
   std::memcpy(stored.bytes.data(), body.data() + body.size() - 32, 32);
   body.remove_suffix(32);
-  if (Sha256::of(body) != stored || body.substr(0, kMagic.size()) != kMagic) return;
+  if (Sha256::of(body) != stored || body.substr(0, kMagic.size() + 8).size() < kMagic.size() + 8 ||
+      body.substr(0, kMagic.size()) != kMagic)
+    return;
   body.remove_prefix(kMagic.size());
+  uint64_t saved_generation = get(body.data());
+  body.remove_prefix(8);
   while (!body.empty()) {
     if (body.size() < 4) return previous_.clear();
     uint32_t length;
@@ -54,6 +60,7 @@ void StatCache::load() {
     previous_.emplace(std::move(path), record);
     body.remove_prefix(length + kRecordBytes);
   }
+  objects_present_ = saved_generation == gc_generation;
 }
 
 std::optional<Digest> StatCache::lookup(const std::string& path, const struct stat& st) const {
@@ -74,6 +81,7 @@ void StatCache::record(const std::string& path, const struct stat& st, const Dig
 Status StatCache::save(int64_t started_ns) {
   constexpr int64_t kRacyWindow = 2'000'000'000;
   std::string out(kMagic);
+  put(out, generation_);
   for (const auto& [path, r] : current_) {
     if (r.mtime_ns >= started_ns - kRacyWindow || r.ctime_ns >= started_ns - kRacyWindow)
       continue;

@@ -29,13 +29,17 @@ class StatCache {
   StatCache(Env* env, const std::string& dir, const std::string& source);
 
   // Loads the previous import's records; a missing or damaged file is an
-  // empty cache.
-  void load();
+  // empty cache. `gc_generation` is the store's current one (see
+  // Store::gc_generation): if no gc ran since the cache was saved, every
+  // object it names is still in the store.
+  void load(uint64_t gc_generation);
+  bool objects_present() const { return objects_present_; }
   std::optional<Digest> lookup(const std::string& path, const struct stat& st) const;
   void record(const std::string& path, const struct stat& st, const Digest& digest);
   // Saves this import's records (atomically; not fsynced: it is only a cache).
   // `started_ns` is when this import began.
   Status save(int64_t started_ns);
+
 
   size_t size() const { return previous_.size(); }
 
@@ -49,6 +53,8 @@ class StatCache {
 
   Env* env_;
   std::string path_;
+  uint64_t generation_ = 0;
+  bool objects_present_ = false;
   std::unordered_map<std::string, Record> previous_;
   std::unordered_map<std::string, Record> current_;
 };

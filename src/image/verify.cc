@@ -149,6 +149,7 @@ Result<GcReport> gc(Store& store) {
     else unreachable.push_back({type, digest});
     return true;
   }));
+  if (!unreachable.empty()) TRY(store.advance_gc_generation());
   for (const auto& [type, digest] : unreachable) {
     std::string path = store.objects().object_path(type, digest);
     struct stat st;

@@ -161,6 +161,7 @@ Result<Digest> Transaction::add_stream(const Reader& read, uint64_t* length) {
     TRY(file->append(std::string_view(buffer.data(), n)));
     total += n;
   }
+  file->start_writeback();
   TRY(file->close());
   bytes_written_ += total;
   *length = total;

@@ -73,6 +73,23 @@ Result<std::map<Digest, std::vector<std::string>>> Store::ref_roots() const {
   return roots;
 }
 
+Result<uint64_t> Store::gc_generation() const {
+  auto data = env_->read_file(dir_ + "/gc-generation");
+  if (!data.ok()) {
+    if (data.error().code == ErrorCode::kNotFound) return uint64_t{0};
+    return std::move(data).error();
+  }
+  uint64_t generation;
+  if (!parse_uint64(trim(*data), &generation))
+    return make_error(ErrorCode::kCorruption, dir_ + "/gc-generation is corrupt");
+  return generation;
+}
+
+Status Store::advance_gc_generation() {
+  uint64_t generation = TRY(gc_generation());
+  return env_->write_file_atomic(dir_ + "/gc-generation", std::to_string(generation + 1) + "\n");
+}
+
 void Store::clean_tmp() {
   auto names = env_->list_dir(dir_ + "/tmp");
   if (!names.ok()) return;

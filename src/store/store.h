@@ -33,6 +33,13 @@ class Store {
   // ("image web", "channel gold"). Extra roots (running clients) come later.
   Result<std::map<Digest, std::vector<std::string>>> ref_roots() const;
 
+  // Counts the garbage collections that removed objects. A reader that saw
+  // an object at generation G may assume it is still there while the
+  // generation is G (nothing but gc removes objects). Missing file: 0.
+  Result<uint64_t> gc_generation() const;
+  // Durably moves to the next generation; gc calls it before removing.
+  Status advance_gc_generation();
+
   // Removes leftovers of interrupted transactions.
   void clean_tmp();
 

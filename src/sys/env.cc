@@ -64,6 +64,9 @@ class PosixWritableFile : public WritableFile {
     if (::fdatasync(fd_.get()) != 0) return errno_error("syncing " + path_, errno);
     return {};
   }
+  void start_writeback() override {
+    if (fd_.valid()) ::sync_file_range(fd_.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+  }
   Status close() override {
     if (fd_.valid() && ::close(fd_.release()) != 0) return errno_error("closing " + path_, errno);
     return {};

@@ -24,6 +24,9 @@ class WritableFile {
   virtual ~WritableFile() = default;
   virtual Status append(std::string_view data) = 0;
   virtual Status sync() = 0;
+  // Starts writing the data back without waiting (sync_file_range), so a
+  // later sync finds less to do. Durability still needs sync() or a syncfs.
+  virtual void start_writeback() {}
   virtual Status close() = 0;
   virtual uint64_t size() const = 0;
 };
