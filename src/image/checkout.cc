@@ -1,14 +1,27 @@
+// checkout: materializes a commit in four phases.
+//  1. Skeleton: one thread reads the trees, makes every directory, symlink,
+//     device, fifo and socket.
+//  2. Files: a pool of threads creates regular files and copies their
+//     objects (reflink, else copy_file_range) — many reads in flight.
+//  3. Hardlinks: every further path of an inode is linked to its first.
+//  4. Directory metadata, deepest first, so that creating entries inside a
+//     directory never disturbs an mtime already set.
 #include "image/checkout.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "base/progress.h"
 #include "image/fs_entry.h"
@@ -26,8 +39,8 @@ Status copy_object(const ObjectStore& objects, const Digest& digest, uint64_t si
     ssize_t n = ::copy_file_range(in.get(), nullptr, out_fd, nullptr, size - copied, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EXDEV || errno == ENOSYS || errno == EINVAL) {
-        // Fall back to read/write (older kernels, odd filesystems).
+      if (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) {
+        // Older kernels and some filesystems: plain read and write.
         char buffer[1 << 16];
         ssize_t r = ::read(in.get(), buffer, sizeof buffer);
         if (r < 0) return errno_error("reading object " + digest.hex(), errno);
@@ -48,77 +61,148 @@ Status copy_object(const ObjectStore& objects, const Digest& digest, uint64_t si
   return {};
 }
 
+unsigned checkout_threads() {
+  if (const char* value = std::getenv("GOLDROOT_IO_THREADS")) {
+    int n = std::atoi(value);
+    if (n >= 1 && n <= 256) return static_cast<unsigned>(n);
+  }
+  return 16;
+}
+
 namespace {
+
+struct Placed {
+  std::string path;  // relative to the target; "." for the root
+  Entry entry;
+};
 
 class Checkout {
  public:
-  Checkout(const Store& store, const Commit& commit) : store_(store), progress_("checking out") {
+  Checkout(const Store& store, const Commit& commit, int root_fd)
+      : store_(store), root_fd_(root_fd) {
     for (size_t g = 0; g < commit.hardlinks.size(); ++g)
       for (const std::string& path : commit.hardlinks[g]) group_of_[path] = g;
     first_of_group_.resize(commit.hardlinks.size());
   }
 
-  Status populate(int dir_fd, const std::string& path, const Digest& tree_digest);
+  Status skeleton(const std::string& path, const Digest& tree_digest);
+  Status files(unsigned threads);
+  Status links();
+  Status directory_metadata(const Entry& root);
 
   CheckoutStats stats;
 
  private:
-  Status create(int dir_fd, const std::string& path, const Entry& entry);
+  Status create_file(const Placed& file);
 
   const Store& store_;
-  Progress progress_;
+  int root_fd_;
   std::map<std::string, size_t> group_of_;
   std::vector<std::string> first_of_group_;
-  int root_fd_ = -1;
-
- public:
-  void set_root(int fd) { root_fd_ = fd; }
+  std::vector<Placed> directories_;  // pre-order
+  std::vector<Placed> files_;
+  std::vector<std::pair<std::string, std::string>> links_;  // path -> first path
 };
 
-Status Checkout::populate(int dir_fd, const std::string& path, const Digest& tree_digest) {
+Status Checkout::skeleton(const std::string& path, const Digest& tree_digest) {
   Tree tree = TRY(store_.objects().read_tree(tree_digest));
-  for (const Entry& entry : tree.entries) {
+  for (Entry& entry : tree.entries) {
     std::string child = path.empty() ? entry.name : path + "/" + entry.name;
-    TRY(create(dir_fd, child, entry));
+    std::string display = "/" + child;
     ++stats.entries;
-    progress_.update(stats.entries, stats.bytes);
+    auto group = group_of_.find(child);
+    if (group != group_of_.end()) {
+      std::string& first = first_of_group_[group->second];
+      if (!first.empty()) {
+        links_.emplace_back(child, first);
+        continue;
+      }
+      first = child;
+    }
+    switch (entry.type) {
+      case FileType::kDirectory: {
+        if (::mkdirat(root_fd_, child.c_str(), 0700) != 0)
+          return errno_error("creating " + display, errno);
+        Digest subtree = entry.digest;
+        directories_.push_back({child, std::move(entry)});
+        TRY(skeleton(child, subtree));
+        break;
+      }
+      case FileType::kRegular:
+        stats.bytes += entry.size;
+        files_.push_back({child, std::move(entry)});
+        break;
+      default:
+        TRY(create_special(root_fd_, child, entry, display));
+        TRY(apply_metadata(root_fd_, child, entry, display));
+    }
   }
   return {};
 }
 
-Status Checkout::create(int dir_fd, const std::string& path, const Entry& entry) {
-  std::string display = "/" + path;
-  const std::string& name = entry.name;
-  auto group = group_of_.find(path);
-  if (group != group_of_.end()) {
-    std::string& first = first_of_group_[group->second];
-    if (!first.empty()) {
-      if (::linkat(root_fd_, first.c_str(), dir_fd, name.c_str(), 0) != 0)
-        return errno_error("linking " + display, errno);
-      return {};
+Status Checkout::create_file(const Placed& file) {
+  std::string display = "/" + file.path;
+  UniqueFd out(::openat(root_fd_, file.path.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!out.valid()) return errno_error("creating " + display, errno);
+  TRY(copy_object(store_.objects(), file.entry.digest, file.entry.size, out.get(), display));
+  return apply_metadata(root_fd_, file.path, file.entry, display);
+}
+
+Status Checkout::files(unsigned threads) {
+  std::atomic<size_t> next{0}, bytes{0};
+  std::atomic<bool> failed{false};
+  std::mutex error_mutex;
+  std::optional<Error> first_error;
+  auto worker = [&] {
+    while (!failed) {
+      size_t i = next++;
+      if (i >= files_.size()) return;
+      Status status = create_file(files_[i]);
+      if (!status.ok()) {
+        std::lock_guard lock(error_mutex);
+        if (!first_error) first_error = std::move(status).error();
+        failed = true;
+        return;
+      }
+      bytes += files_[i].entry.size;
     }
-    first = path;
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+  Progress progress("checking out");
+  while (next < files_.size() && !failed) {
+    progress.update(std::min(next.load(), files_.size()), bytes);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  switch (entry.type) {
-    case FileType::kDirectory: {
-      if (::mkdirat(dir_fd, name.c_str(), 0700) != 0)
-        return errno_error("creating " + display, errno);
-      UniqueFd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!child.valid()) return errno_error("opening " + display, errno);
-      TRY(populate(child.get(), path, entry.digest));
-      break;
-    }
-    case FileType::kRegular: {
-      UniqueFd out(::openat(dir_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-      if (!out.valid()) return errno_error("creating " + display, errno);
-      TRY(copy_object(store_.objects(), entry.digest, entry.size, out.get(), display));
-      stats.bytes += entry.size;
-      break;
-    }
-    default:
-      TRY(create_special(dir_fd, name, entry, display));
+  for (std::thread& thread : pool) thread.join();
+  if (first_error) return std::move(*first_error);
+  return {};
+}
+
+Status Checkout::links() {
+  for (const auto& [path, first] : links_) {
+    if (::linkat(root_fd_, first.c_str(), root_fd_, path.c_str(), 0) != 0)
+      return errno_error("linking /" + path, errno);
   }
-  return apply_metadata(dir_fd, name, entry, display);
+  return {};
+}
+
+Status Checkout::directory_metadata(const Entry& root) {
+  for (auto it = directories_.rbegin(); it != directories_.rend(); ++it)
+    TRY(apply_metadata(root_fd_, it->path, it->entry, "/" + it->path));
+  return apply_metadata(root_fd_, ".", root, "/");
+}
+
+bool is_empty_directory(int fd) {
+  UniqueFd probe(::dup(fd));
+  DIR* dir = ::fdopendir(probe.release());
+  if (!dir) return false;
+  bool empty = true;
+  while (struct dirent* d = ::readdir(dir))
+    if (std::string(d->d_name) != "." && std::string(d->d_name) != "..") empty = false;
+  ::closedir(dir);
+  return empty;
 }
 
 }  // namespace
@@ -135,19 +219,14 @@ Result<CheckoutStats> checkout(const Store& store, const Digest& commit_id,
     return errno_error("creating " + target, errno);
   UniqueFd fd(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("opening " + target, errno);
-  UniqueFd probe(::dup(fd.get()));
-  DIR* dir = ::fdopendir(probe.release());
-  int children = 0;
-  while (struct dirent* d = ::readdir(dir))
-    if (std::string(d->d_name) != "." && std::string(d->d_name) != "..") ++children;
-  ::closedir(dir);
-  if (children)
-    return make_error(ErrorCode::kAlreadyExists, target + " is not empty; check out into a new "
-                                                          "or empty directory");
-  Checkout checkout(store, commit);
-  checkout.set_root(fd.get());
-  TRY(checkout.populate(fd.get(), "", root.digest));
-  TRY(apply_metadata(fd.get(), ".", root, target));
+  if (!is_empty_directory(fd.get()))
+    return make_error(ErrorCode::kAlreadyExists,
+                      target + " is not empty; check out into a new or empty directory");
+  Checkout checkout(store, commit, fd.get());
+  TRY(checkout.skeleton("", root.digest));
+  TRY(checkout.files(checkout_threads()));
+  TRY(checkout.links());
+  TRY(checkout.directory_metadata(root));
   return checkout.stats;
 }
 
