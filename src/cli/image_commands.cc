@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "image/checkout.h"
 #include "image/diff.h"
+#include "image/export.h"
 #include "image/image_info.h"
 #include "image/import.h"
 #include "image/verify.h"
@@ -189,6 +190,38 @@ Result<int> image_diff(Context& context, const Args& args) {
   return 0;
 }
 
+Result<int> image_export(Context& context, const Args& args) {
+  CLI::App app{"Build the bootable artifact of a commit (cached per commit) and its manifest.",
+               "goldroot image export"};
+  std::string ref, format_name = "erofs", output;
+  bool json = false;
+  app.add_option("REF", ref, "image name, channel or commit")->required();
+  app.add_option("--format", format_name, "erofs (default), squashfs or tar");
+  app.add_option("--output", output, "also write the artifact here (and OUTPUT.manifest.json)");
+  app.add_flag("--json", json, "print the export record as JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  ExportFormat format = TRY(parse_export_format(format_name));
+  auto site = TRY(context.open_site(LockMode::kExclusive, "image export " + ref));
+  Digest id = TRY(site->store().resolve(ref));
+  Artifact artifact = TRY(export_commit(site->store(), site->exports_dir(),
+                                        site->store().dir() + "/tmp", id, format));
+  if (!output.empty()) TRY(copy_artifact(artifact, output));
+  if (json) {
+    nlohmann::json record = artifact.to_json();
+    record["path"] = artifact.path;
+    record["reused"] = artifact.reused;
+    print_json(record);
+  } else {
+    std::printf("%s %s (%s, sha256 %s)%s\n", export_format_name(format), artifact.path.c_str(),
+                human_bytes(artifact.size).c_str(), artifact.sha256.hex().c_str(),
+                artifact.reused ? ", already built" : "");
+    std::printf("kernel %s\ninitrd %s\n",
+                artifact.kernel ? artifact.kernel->path.c_str() : "(none found under /boot)",
+                artifact.initrd ? artifact.initrd->path.c_str() : "(none found under /boot)");
+  }
+  return 0;
+}
+
 Result<int> image_fsck(Context& context, const Args& args) {
   CLI::App app{"Verify every object; exit 1 naming each corrupt or missing object and the refs "
                "that need it.",
@@ -254,6 +287,7 @@ const Command kImageCommands[] = {
     {"show", "show one commit", image_show},
     {"checkout", "reproduce a commit's tree in a directory", image_checkout},
     {"diff", "list paths that differ between two commits", image_diff},
+    {"export", "build a commit's bootable erofs/squashfs/tar artifact", image_export},
     {"fsck", "verify every object", image_fsck},
     {"gc", "remove objects nothing needs", image_gc},
     {"rm", "remove an image name", image_rm},

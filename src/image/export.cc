@@ -1,0 +1,408 @@
+#include "image/export.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "base/strings.h"
+#include "image/checkout.h"
+#include "image/tree_builder.h"
+#include "store/object_store.h"
+#include "sys/unique_fd.h"
+
+namespace goldroot {
+
+const char* export_format_name(ExportFormat format) {
+  switch (format) {
+    case ExportFormat::kErofs: return "erofs";
+    case ExportFormat::kSquashfs: return "squashfs";
+    case ExportFormat::kTar: return "tar";
+  }
+  return "erofs";
+}
+
+Result<ExportFormat> parse_export_format(const std::string& name) {
+  if (name == "erofs") return ExportFormat::kErofs;
+  if (name == "squashfs") return ExportFormat::kSquashfs;
+  if (name == "tar") return ExportFormat::kTar;
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unknown export format '" + name + "'; use erofs, squashfs or tar");
+}
+
+namespace {
+
+nlohmann::json boot_file_json(const std::optional<BootFile>& file) {
+  if (!file) return nullptr;
+  return {{"path", file->path}, {"sha256", file->digest.hex()}, {"size", file->size}};
+}
+
+Result<std::optional<BootFile>> boot_file_from_json(const nlohmann::json& json) {
+  if (json.is_null()) return std::optional<BootFile>();
+  auto digest = Digest::from_hex(json.value("sha256", ""));
+  if (!digest) return make_error(ErrorCode::kCorruption, "bad boot file digest");
+  return std::optional<BootFile>(
+      BootFile{json.value("path", ""), *digest, json.value("size", uint64_t{0})});
+}
+
+}  // namespace
+
+nlohmann::json Artifact::to_json() const {
+  return {{"commit", commit.hex()},
+          {"format", export_format_name(format)},
+          {"sha256", sha256.hex()},
+          {"size", size},
+          {"kernel", boot_file_json(kernel)},
+          {"initrd", boot_file_json(initrd)}};
+}
+
+Result<Artifact> Artifact::from_json(const nlohmann::json& json) {
+  Artifact artifact;
+  auto commit = Digest::from_hex(json.value("commit", ""));
+  auto sha = Digest::from_hex(json.value("sha256", ""));
+  if (!commit || !sha) return make_error(ErrorCode::kCorruption, "bad export record");
+  artifact.commit = *commit;
+  artifact.sha256 = *sha;
+  artifact.format = TRY(parse_export_format(json.value("format", "")));
+  artifact.size = json.value("size", uint64_t{0});
+  artifact.kernel = TRY(boot_file_from_json(json.value("kernel", nlohmann::json())));
+  artifact.initrd = TRY(boot_file_from_json(json.value("initrd", nlohmann::json())));
+  return artifact;
+}
+
+namespace {
+
+// Follows symlinks inside the image (never outside it) to a regular file.
+Result<std::optional<BootFile>> resolve_in_image(const Store& store, TreeBuilder& tree,
+                                                 std::string path) {
+  for (int hops = 0; hops < 16; ++hops) {
+    auto* node = TRY(tree.find(&store, path));
+    if (!node) return std::optional<BootFile>();
+    if (node->entry.type == FileType::kRegular)
+      return std::optional<BootFile>(BootFile{"/" + path, node->entry.digest, node->entry.size});
+    if (node->entry.type != FileType::kSymlink) return std::optional<BootFile>();
+    const std::string& target = node->entry.target;
+    if (!target.empty() && target[0] == '/') {
+      path = target.substr(1);
+    } else {
+      std::string base = path.find('/') == std::string::npos ? "" : dirname_of(path);
+      path = base.empty() ? target : base + "/" + target;
+    }
+    // Normalize "a/../b" without leaving the image.
+    std::vector<std::string> parts;
+    for (const std::string& part : split(path, '/')) {
+      if (part.empty() || part == ".") continue;
+      if (part == "..") {
+        if (!parts.empty()) parts.pop_back();
+      } else {
+        parts.push_back(part);
+      }
+    }
+    path = join(parts, "/");
+  }
+  return std::optional<BootFile>();
+}
+
+// "6.1.0-28-amd64" sorts after "6.1.0-9-amd64": compare digit runs as numbers.
+bool version_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t i2 = i, j2 = j;
+      while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
+      while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
+      unsigned long long x = std::stoull(a.substr(i, i2 - i)), y = std::stoull(b.substr(j, j2 - j));
+      if (x != y) return x < y;
+      i = i2;
+      j = j2;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+}  // namespace
+
+Status find_boot_files(const Store& store, const Digest& commit, Artifact* artifact) {
+  TreeBuilder tree = TRY(TreeBuilder::from_commit(store, commit));
+  artifact->kernel = TRY(resolve_in_image(store, tree, "vmlinuz"));
+  artifact->initrd = TRY(resolve_in_image(store, tree, "initrd.img"));
+  if (artifact->kernel && artifact->initrd) return {};
+  auto* boot = TRY(tree.find(&store, "boot"));
+  if (!boot || boot->entry.type != FileType::kDirectory) return {};
+  TRY(TreeBuilder::expand(store, *boot));
+  std::string newest;
+  for (const auto& [name, node] : boot->children)
+    if (starts_with(name, "vmlinuz-") && (newest.empty() || version_less(newest, name))) newest = name;
+  if (newest.empty()) return {};
+  if (!artifact->kernel) artifact->kernel = TRY(resolve_in_image(store, tree, "boot/" + newest));
+  if (!artifact->initrd)
+    artifact->initrd =
+        TRY(resolve_in_image(store, tree, "boot/initrd.img-" + newest.substr(8)));
+  return {};
+}
+
+namespace {
+
+std::string artifact_path(const std::string& exports_dir, const Digest& commit,
+                          ExportFormat format) {
+  return exports_dir + "/" + commit.hex() + "." + export_format_name(format);
+}
+
+Status run_tool(const std::vector<std::string>& argv, const std::string& what) {
+  std::string log_path = "/tmp/goldroot-export-" + std::to_string(::getpid()) + ".log";
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("starting " + argv[0], errno);
+  if (pid == 0) {
+    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (log >= 0) {
+      ::dup2(log, STDOUT_FILENO);
+      ::dup2(log, STDERR_FILENO);
+    }
+    std::vector<char*> args;
+    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::ifstream log(log_path);
+  std::stringstream output;
+  output << log.rdbuf();
+  ::unlink(log_path.c_str());
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    return make_error(ErrorCode::kNotFound, argv[0] + " is not installed (needed for " + what +
+                                                "); run scripts/setup.sh");
+  std::string last;
+  for (const std::string& line : split(output.str(), '\n'))
+    if (!trim(line).empty()) last = std::string(trim(line));
+  return make_error(ErrorCode::kIo, argv[0] + " failed building " + what +
+                                        (last.empty() ? "" : ": " + last));
+}
+
+Result<Digest> hash_path(const std::string& path, uint64_t* size) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("reading " + path, errno);
+  Sha256 hasher;
+  std::string buffer(1 << 20, '\0');
+  *size = 0;
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("reading " + path, errno);
+    }
+    if (n == 0) break;
+    hasher.update(buffer.data(), static_cast<size_t>(n));
+    *size += static_cast<uint64_t>(n);
+  }
+  return hasher.finish();
+}
+
+// Where to stage a checkout: tmpfs when it has room for it twice over.
+std::string staging_base(uint64_t bytes, const std::string& fallback) {
+  struct statvfs vfs;
+  if (::statvfs("/dev/shm", &vfs) == 0 &&
+      static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize > 2 * bytes + (64u << 20))
+    return "/dev/shm";
+  return fallback;
+}
+
+Status write_tar(const Store& store, const Digest& commit_id, const std::string& output);
+
+}  // namespace
+
+Status copy_artifact(const Artifact& artifact, const std::string& output) {
+  UniqueFd in(::open(artifact.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return errno_error("reading " + artifact.path, errno);
+  std::string temporary = output + ".tmp";
+  UniqueFd out(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out.valid()) return errno_error("writing " + output, errno);
+  uint64_t copied = 0;
+  while (copied < artifact.size) {
+    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, artifact.size - copied, 0);
+    if (n <= 0) {
+      int saved = n < 0 ? errno : EIO;
+      ::unlink(temporary.c_str());
+      return errno_error("writing " + output, saved);
+    }
+    copied += static_cast<uint64_t>(n);
+  }
+  if (::rename(temporary.c_str(), output.c_str()) != 0) return errno_error("writing " + output, errno);
+  return {};
+}
+
+Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
+                                                const Digest& commit, ExportFormat format) {
+  std::string record_path = artifact_path(exports_dir, commit, format) + ".json";
+  std::ifstream in(record_path);
+  if (!in) return std::optional<Artifact>();
+  nlohmann::json json = nlohmann::json::parse(in, nullptr, false);
+  if (json.is_discarded()) return std::optional<Artifact>();
+  auto artifact = Artifact::from_json(json);
+  if (!artifact.ok()) return std::optional<Artifact>();
+  artifact->path = artifact_path(exports_dir, commit, format);
+  struct stat st;
+  if (::stat(artifact->path.c_str(), &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) != artifact->size)
+    return std::optional<Artifact>();
+  artifact->reused = true;
+  return std::optional<Artifact>(std::move(artifact).value());
+}
+
+Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
+                               const std::string& staging_dir, const Digest& commit,
+                               ExportFormat format) {
+  if (auto cached = TRY(cached_artifact(exports_dir, commit, format))) return *cached;
+  Commit parsed = TRY(store.objects().read_commit(commit));
+  Env* env = store.env();
+  TRY(env->create_dir(exports_dir));
+  Artifact artifact;
+  artifact.commit = commit;
+  artifact.format = format;
+  artifact.path = artifact_path(exports_dir, commit, format);
+  TRY(find_boot_files(store, commit, &artifact));
+
+  std::string temporary = artifact.path + ".tmp";
+  ::unlink(temporary.c_str());
+  std::string what = std::string("the ") + export_format_name(format) + " image of " +
+                     commit.hex().substr(0, 12);
+  if (format == ExportFormat::kTar) {
+    TRY(write_tar(store, commit, temporary));
+  } else {
+    std::string base = staging_base(parsed.size, staging_dir);
+    std::string pattern = base + "/goldroot-export-XXXXXX";
+    if (!::mkdtemp(pattern.data())) return errno_error("creating a staging directory", errno);
+    std::string staging = pattern;
+    struct Cleanup {
+      std::string path;
+      ~Cleanup() { remove_tree(path); }
+    } cleanup{staging};
+    std::string tree = staging + "/root";
+    TRY(checkout(store, commit, tree));
+    unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    if (format == ExportFormat::kErofs) {
+      TRY(run_tool({"mkfs.erofs", "-zlz4hc", "--preserve-mtime", "--quiet", temporary, tree},
+                   what));
+    } else {
+      TRY(run_tool({"mksquashfs", tree, temporary, "-comp", "zstd", "-noappend", "-no-progress",
+                    "-quiet", "-xattrs", "-processors", std::to_string(cores)},
+                   what));
+    }
+  }
+  artifact.sha256 = TRY(hash_path(temporary, &artifact.size));
+  // The artifact, then its record: a record always describes a complete file.
+  TRY(env->sync_filesystem(temporary));
+  TRY(env->rename(temporary, artifact.path));
+  TRY(env->write_file_atomic(artifact.path + ".json", artifact.to_json().dump(2) + "\n"));
+  return artifact;
+}
+
+namespace {
+
+struct ArchiveWriter {
+  struct archive* archive = archive_write_new();
+  ~ArchiveWriter() { archive_write_free(archive); }
+};
+
+class TarWriter {
+ public:
+  TarWriter(const Store& store, struct archive* archive, const Commit& commit)
+      : store_(store), archive_(archive) {
+    for (const auto& group : commit.hardlinks)
+      for (size_t i = 1; i < group.size(); ++i) first_of_[group[i]] = group[0];
+  }
+
+  Status write_entry(const std::string& path, const Entry& entry) {
+    std::unique_ptr<struct archive_entry, void (*)(struct archive_entry*)> header(
+        archive_entry_new(), archive_entry_free);
+    archive_entry_set_pathname(header.get(), path.c_str());
+    archive_entry_set_uid(header.get(), entry.uid);
+    archive_entry_set_gid(header.get(), entry.gid);
+    archive_entry_set_perm(header.get(), entry.mode);
+    archive_entry_set_mtime(header.get(), entry.mtime_sec, entry.mtime_nsec);
+    for (const auto& [key, value] : entry.xattrs)
+      archive_entry_xattr_add_entry(header.get(), key.c_str(), value.data(), value.size());
+    auto link = first_of_.find(path);
+    if (link != first_of_.end() && entry.type != FileType::kDirectory) {
+      archive_entry_set_filetype(header.get(), AE_IFREG);
+      archive_entry_set_hardlink(header.get(), link->second.c_str());
+      archive_entry_set_size(header.get(), 0);
+      return write_header(header.get(), path);
+    }
+    archive_entry_set_filetype(header.get(), mode_type_bits(entry.type));
+    if (entry.type == FileType::kSymlink) archive_entry_set_symlink(header.get(), entry.target.c_str());
+    if (entry.type == FileType::kCharDevice || entry.type == FileType::kBlockDevice)
+      archive_entry_set_rdev(header.get(), static_cast<dev_t>(entry.rdev));
+    archive_entry_set_size(header.get(),
+                           entry.type == FileType::kRegular ? static_cast<la_int64_t>(entry.size) : 0);
+    TRY(write_header(header.get(), path));
+    if (entry.type == FileType::kRegular && entry.size) {
+      UniqueFd fd = TRY(store_.objects().open_file(entry.digest));
+      std::string buffer(1 << 18, '\0');
+      for (;;) {
+        ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+        if (n < 0) return errno_error("reading object " + entry.digest.hex(), errno);
+        if (n == 0) break;
+        if (archive_write_data(archive_, buffer.data(), static_cast<size_t>(n)) != n)
+          return make_error(ErrorCode::kIo, std::string("writing the tar: ") +
+                                                archive_error_string(archive_));
+      }
+    }
+    if (entry.type == FileType::kDirectory) {
+      Tree tree = TRY(store_.objects().read_tree(entry.digest));
+      for (const Entry& child : tree.entries)
+        TRY(write_entry(path == "." ? child.name : path + "/" + child.name, child));
+    }
+    return {};
+  }
+
+ private:
+  Status write_header(struct archive_entry* header, const std::string& path) {
+    if (archive_write_header(archive_, header) < ARCHIVE_WARN)
+      return make_error(ErrorCode::kIo, "writing the tar entry for " + escape_path(path) + ": " +
+                                            archive_error_string(archive_));
+    return {};
+  }
+
+  const Store& store_;
+  struct archive* archive_;
+  std::map<std::string, std::string> first_of_;
+};
+
+Status write_tar(const Store& store, const Digest& commit_id, const std::string& output) {
+  Commit commit = TRY(store.objects().read_commit(commit_id));
+  Tree root = TRY(store.objects().read_tree(commit.root));
+  ArchiveWriter writer;
+  archive_write_set_format_pax_restricted(writer.archive);
+  if (archive_write_open_filename(writer.archive, output.c_str()) != ARCHIVE_OK)
+    return make_error(ErrorCode::kIo, "writing " + output + ": " +
+                                          archive_error_string(writer.archive));
+  TarWriter tar(store, writer.archive, commit);
+  TRY(tar.write_entry(".", root.entries.at(0)));
+  if (archive_write_close(writer.archive) != ARCHIVE_OK)
+    return make_error(ErrorCode::kIo, "writing " + output + ": " +
+                                          archive_error_string(writer.archive));
+  return {};
+}
+
+}  // namespace
+
+}  // namespace goldroot

@@ -1,0 +1,62 @@
+// Export: turning a commit into the artifact clients boot — an erofs
+// (default) or squashfs image, or a tar archive — cached per commit under
+// SITE/exports so a promote never rebuilds one. Also finds the image's
+// kernel and initrd, whose digests are simply their store object ids.
+//
+// erofs and squashfs are built by Debian's mkfs.erofs and mksquashfs from a
+// parallel checkout staged in tmpfs (on disk when RAM is short); tar is
+// written straight from the store.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+
+namespace goldroot {
+
+enum class ExportFormat { kErofs, kSquashfs, kTar };
+
+const char* export_format_name(ExportFormat format);
+Result<ExportFormat> parse_export_format(const std::string& name);
+
+struct BootFile {
+  std::string path;  // inside the image, "/boot/vmlinuz-6.1.0-28-amd64"
+  Digest digest;     // the file object in the store
+  uint64_t size = 0;
+};
+
+struct Artifact {
+  Digest commit;
+  ExportFormat format = ExportFormat::kErofs;
+  std::string path;  // the cached artifact file
+  Digest sha256;
+  uint64_t size = 0;
+  std::optional<BootFile> kernel, initrd;
+  bool reused = false;  // found in the cache
+
+  nlohmann::json to_json() const;
+  static Result<Artifact> from_json(const nlohmann::json& json);
+};
+
+// The kernel and initrd of a commit: /vmlinuz and /initrd.img when they are
+// symlinks into /boot (Debian), else the newest /boot/vmlinuz-* with its
+// matching /boot/initrd.img-*.
+Status find_boot_files(const Store& store, const Digest& commit, Artifact* artifact);
+
+// Builds the artifact for `commit` in `exports_dir`, or returns the cached
+// one. `staging_dir` is where a checkout may be staged when tmpfs is short.
+Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
+                               const std::string& staging_dir, const Digest& commit,
+                               ExportFormat format);
+
+// Copies an artifact to `output` (reflink or copy_file_range).
+Status copy_artifact(const Artifact& artifact, const std::string& output);
+
+// The cached artifact of `commit`, if any.
+Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
+                                                const Digest& commit, ExportFormat format);
+
+}  // namespace goldroot
