@@ -83,21 +83,35 @@ http {
 }
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+nginx_pid=$!
+pids+=($nginx_pid)
 
 goldroot_port=$(free_port)
 "$goldroot" serve-files "$work/www" --listen "127.0.0.1:$goldroot_port" --threads "$threads" \
   --access-log "$work/goldroot-access.log" >/dev/null &
-pids+=($!)
+goldroot_pid=$!
+pids+=($goldroot_pid)
 wait_for_port "$nginx_port"
 wait_for_port "$goldroot_port"
+
+# CPU seconds (user + system) used so far by a server process and its
+# threads, or by nginx's master and workers.
+server_cpu() {
+  local pid total=0
+  for pid in "$@"; do
+    total=$((total + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  echo "$total / $(getconf CLK_TCK)" | bc -l
+}
+nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid"); }
 
 # run_round NAME PORT: CLIENTS downloads at once; appends "seconds bytes" to
 # NAME.total and each client's time to NAME.times; counts failures.
 run_round() {
   local name=$1 port=$2 dir="$work/results/$1.$3"
   mkdir -p "$dir"
-  local start end
+  local start end cpu_before cpu_after
+  if [[ $name == nginx ]]; then cpu_before=$(server_cpu $(nginx_pids)); else cpu_before=$(server_cpu "$goldroot_pid"); fi
   start=$(date +%s.%N)
   for i in $(seq "$clients"); do
     (
@@ -108,6 +122,7 @@ run_round() {
   done
   wait_clients
   end=$(date +%s.%N)
+  if [[ $name == nginx ]]; then cpu_after=$(server_cpu $(nginx_pids)); else cpu_after=$(server_cpu "$goldroot_pid"); fi
   local failures=0
   for i in $(seq "$clients"); do
     read -r seconds bytes code <"$dir/$i.timing" || { failures=$((failures + 1)); continue; }
@@ -117,9 +132,10 @@ run_round() {
     echo "$seconds" >>"$work/results/$name.times"
   done
   echo "$(echo "$end - $start" | bc -l) $((clients * file_size)) $failures" >>"$work/results/$name.total"
-  printf '  round %s %-8s %6.1f s  %8.0f MB/s  failures %d\n' "$3" "$name" \
+  printf '  round %s %-8s %6.1f s  %8.0f MB/s  server CPU %5.1f s  failures %d\n' "$3" "$name" \
     "$(echo "$end - $start" | bc -l)" \
-    "$(echo "$clients * $file_size / ($end - $start) / 1000000" | bc -l)" "$failures"
+    "$(echo "$clients * $file_size / ($end - $start) / 1000000" | bc -l)" \
+    "$(echo "$cpu_after - $cpu_before" | bc -l)" "$failures"
 }
 # Waits for the curl pipelines only (the servers are background jobs too).
 wait_clients() {

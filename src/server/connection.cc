@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
@@ -20,6 +22,14 @@ constexpr size_t kLingerLimit = 64 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 
 bool is_transient(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+// While a file body goes out, TCP_CORK holds back partial segments, so a
+// reader that drains its socket in small steps still gets full-sized
+// segments (nginx's tcp_nopush); uncorking flushes the tail at once.
+void set_cork(int socket, bool on) {
+  int value = on ? 1 : 0;
+  ::setsockopt(socket, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
 
 double milliseconds_since(Clock::time_point start, Clock::time_point end) {
   return std::chrono::duration<double, std::milli>(end - start).count();
@@ -67,6 +77,7 @@ void Connection::start_response(const HttpRequest* request, HttpResponse respons
   response_ = prepare_response(request, std::move(response), request && request->keep_alive(),
                                date);
   record_.status = response_.status;
+  if (response_.file.valid()) set_cork(socket_.get(), true);
   head_sent_ = 0;
   body_sent_ = 0;
   responding_ = true;
@@ -76,7 +87,10 @@ void Connection::start_response(const HttpRequest* request, HttpResponse respons
 
 void Connection::finish_response(bool aborted) {
   responding_ = false;
-  response_.file.reset();
+  if (response_.file.valid()) {
+    set_cork(socket_.get(), false);
+    response_.file.reset();
+  }
   if (!settings_->access_log) return;
   record_.bytes = body_sent_;
   record_.duration_ms = milliseconds_since(started_, Clock::now());
