@@ -77,7 +77,7 @@ http {
   types { }
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:$nginx_port;
+    listen 127.0.0.1:$nginx_port${NGINX_LISTEN_OPTIONS:-};
     root $work/www;
   }
 }
