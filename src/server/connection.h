@@ -34,8 +34,11 @@ struct ConnectionSettings {
   Clock::duration header_timeout = std::chrono::seconds(10);
   Clock::duration idle_timeout = std::chrono::seconds(30);
   Clock::duration send_timeout = std::chrono::seconds(60);
-  uint64_t turn_budget = 4 << 20;     // bytes per turn before yielding
-  uint64_t sendfile_chunk = 1 << 20;  // bytes per sendfile(2) call
+  // Bytes per turn before yielding, and per sendfile(2) call. On the
+  // loopback benchmark 8 MiB / 2 MiB beat 4 MiB / 1 MiB by ~15%: fewer,
+  // larger transmissions; a turn is still only a few milliseconds.
+  uint64_t turn_budget = 8 << 20;
+  uint64_t sendfile_chunk = 2 << 20;
 };
 
 class Connection {
