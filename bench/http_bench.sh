@@ -9,7 +9,7 @@
 # Usage: bench/http_bench.sh [GOLDROOT_BINARY]
 # Environment: CLIENTS (200), SIZE_MB (200, a random file) or BENCH_FILE (an
 # existing artifact, e.g. an erofs image), ROUNDS (2), THREADS (CPU count,
-# for both servers).
+# for both servers), NGINX_LISTEN_OPTIONS (e.g. " reuseport").
 set -euo pipefail
 
 source_dir="$(cd "$(dirname "$0")/.." && pwd)"
