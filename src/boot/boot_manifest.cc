@@ -13,9 +13,7 @@ using Json = nlohmann::json;
 constexpr std::string_view kSignaturePrefix = "goldroot-boot-manifest-v1\n";
 constexpr const char* kAlgorithm = "ed25519";
 
-std::string signed_bytes(const Json& body) {
-  return std::string(kSignaturePrefix) + body.dump();
-}
+std::string signed_bytes(const Json& body) { return std::string(kSignaturePrefix) + body.dump(); }
 
 Json boot_file_json(const BootFile& file) {
   return {{"path", file.path}, {"sha256", file.sha256.hex()}, {"size", file.size}};

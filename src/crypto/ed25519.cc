@@ -138,8 +138,7 @@ Status VerifyKey::verify(std::string_view message, std::string_view signature) c
                        signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
                        message.size()) == 1;
   ERR_clear_error();
-  if (!valid)
-    return make_error(ErrorCode::kCorruption, "bad signature (key " + key_id() + ")");
+  if (!valid) return make_error(ErrorCode::kCorruption, "bad signature (key " + key_id() + ")");
   return {};
 }
 

@@ -49,8 +49,9 @@ TEST(Ed25519, MatchesRfc8032TestVector) {
       "-----END PRIVATE KEY-----\n";
   ASSERT_OK_AND_ASSIGN(SigningKey key, SigningKey::from_pem(seed_pem));
   ASSERT_OK_AND_ASSIGN(std::string signature, key.sign(std::string(1, '\x72')));
-  EXPECT_EQ(base64_encode(signature),
-            "kqAJqfDUyrhyDoILX2QlQKKye1QWUD+Ps3YiI+vbadoIWsHkPhWZbkWPNhPQ8R2MOHsurrQwKu6wDSkWErsMAA==");
+  EXPECT_EQ(
+      base64_encode(signature),
+      "kqAJqfDUyrhyDoILX2QlQKKye1QWUD+Ps3YiI+vbadoIWsHkPhWZbkWPNhPQ8R2MOHsurrQwKu6wDSkWErsMAA==");
 }
 
 TEST(Base64, RoundTripsAndRejectsGarbage) {

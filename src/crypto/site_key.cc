@@ -62,8 +62,8 @@ Status write_new_file(const std::string& path, const std::string& contents, mode
     return errno_error("installing " + path, saved);
   }
   size_t slash = path.find_last_of('/');
-  UniqueFd directory(
-      ::open(slash == std::string::npos ? "." : path.substr(0, slash).c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd directory(::open(slash == std::string::npos ? "." : path.substr(0, slash).c_str(),
+                            O_RDONLY | O_CLOEXEC));
   if (directory.valid() && ::fsync(directory.get()) != 0)
     return errno_error("syncing directory of " + path, errno);
   return {};

@@ -1,8 +1,7 @@
 #include "crypto/site_key.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "base/testing/testing.h"
 

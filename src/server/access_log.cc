@@ -21,7 +21,8 @@ std::string iso_time_now() {
   ::gmtime_r(&seconds, &parts);
   char text[48];
   size_t length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &parts);
-  std::snprintf(text + length, sizeof text - length, ".%03dZ", static_cast<int>(milliseconds % 1000));
+  std::snprintf(text + length, sizeof text - length, ".%03dZ",
+                static_cast<int>(milliseconds % 1000));
   return text;
 }
 

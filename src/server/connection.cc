@@ -48,6 +48,7 @@ Connection::~Connection() {
 
 void Connection::start_reading(Clock::time_point now) {
   state_ = State::kReading;
+  continue_sent_ = false;
   started_ = now;
   deadline_ = now + (input_.empty() ? settings_->idle_timeout : settings_->header_timeout);
 }
@@ -71,11 +72,10 @@ Connection::Io Connection::read_more(Clock::time_point now) {
 }
 
 void Connection::start_response(const HttpRequest* request, HttpResponse response,
-                                 Clock::time_point now, const std::string& date) {
-  record_ = AccessRecord{client_, request ? request->method : "-",
-                         request ? request->target : "-"};
-  response_ = prepare_response(request, std::move(response), request && request->keep_alive(),
-                               date);
+                                Clock::time_point now, const std::string& date) {
+  record_ = AccessRecord{client_, request ? request->method : "-", request ? request->target : "-"};
+  response_ =
+      prepare_response(request, std::move(response), request && request->keep_alive(), date);
   record_.status = response_.status;
   if (response_.file.valid()) set_cork(socket_.get(), true);
   head_sent_ = 0;
@@ -155,6 +155,13 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
           input_.clear();
           start_response(nullptr, HttpResponse::error(outcome.error_status), now, date);
           continue;
+        }
+        if (outcome.expects_continue && !continue_sent_) {
+          // Best effort: a client that misses it sends the body anyway
+          // after its own timeout.
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          ::send(socket_.get(), kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+          continue_sent_ = true;
         }
         Io io = read_more(now);
         if (io == Io::kAgain) return Progress::kWaiting;

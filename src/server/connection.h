@@ -79,6 +79,7 @@ class Connection {
   std::string input_;
   size_t scanned_ = 0;
   size_t drained_ = 0;
+  bool continue_sent_ = false;
 
   OutgoingResponse response_;
   size_t head_sent_ = 0;

@@ -26,7 +26,7 @@ bool is_token(std::string_view text) {
 }
 
 ParseOutcome failure(int status, std::string reason) {
-  return {ParseState::kError, 0, status, std::move(reason)};
+  return {ParseState::kError, 0, status, std::move(reason), false};
 }
 
 // Finds the blank line ending the head; accepts bare LF line ends as
@@ -83,7 +83,7 @@ ParseOutcome parse_request_line(std::string_view line, const RequestLimits& limi
   auto path = canonical_request_path(raw_path);
   if (!path.ok()) return failure(400, path.error().message);
   request->path = std::move(path).value();
-  return {ParseState::kComplete, 0, 0, {}};
+  return {ParseState::kComplete, 0, 0, {}, false};
 }
 
 }  // namespace
@@ -110,7 +110,7 @@ ParseOutcome parse_request(std::string_view buffer, const RequestLimits& limits,
     size_t line_length = first_newline == std::string_view::npos ? buffer.size() : first_newline;
     if (line_length > limits.max_request_line) return failure(414, "request line too long");
     if (buffer.size() > limits.max_header_bytes) return failure(431, "request head too large");
-    return {ParseState::kIncomplete, 0, 0, {}};
+    return {ParseState::kIncomplete, 0, 0, {}, false};
   }
   if (head_end > limits.max_header_bytes) return failure(431, "request head too large");
 
@@ -143,10 +143,13 @@ ParseOutcome parse_request(std::string_view buffer, const RequestLimits& limits,
   }
   if (buffer.size() - head_end < body_length) {
     *scanned = head_end - 1;  // rescan from just before the end next time
-    return {ParseState::kIncomplete, 0, 0, {}};
+    const std::string* expect = request->header("expect");
+    bool expects_continue = expect && lowercase(*expect) == "100-continue" &&
+                            buffer.size() == head_end && request->minor_version >= 1;
+    return {ParseState::kIncomplete, 0, 0, {}, expects_continue};
   }
   request->body = std::string(buffer.substr(head_end, body_length));
-  return {ParseState::kComplete, head_end + body_length, 0, {}};
+  return {ParseState::kComplete, head_end + body_length, 0, {}, false};
 }
 
 }  // namespace goldroot::server

@@ -45,9 +45,12 @@ enum class ParseState { kIncomplete, kComplete, kError };
 
 struct ParseOutcome {
   ParseState state = ParseState::kIncomplete;
-  size_t consumed = 0;     // bytes of the buffer the request took (kComplete)
-  int error_status = 0;    // HTTP status to answer with (kError)
+  size_t consumed = 0;   // bytes of the buffer the request took (kComplete)
+  int error_status = 0;  // HTTP status to answer with (kError)
   std::string error_reason;
+  // kIncomplete with the head read, a body still to come, and the client
+  // waiting for "100 Continue" before sending it.
+  bool expects_continue = false;
 };
 
 // Parses the request at the front of `buffer`. `scanned` carries how far a

@@ -51,6 +51,22 @@ TEST(HttpRequest, WaitsForTheWholeHeadAndBody) {
   EXPECT_EQ(request.body, "hello");
 }
 
+TEST(HttpRequest, FlagsAClientWaitingFor100Continue) {
+  std::string head =
+      "POST /api/v1/report HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n"
+      "Content-Length: 5\r\n\r\n";
+  HttpRequest request;
+  size_t scanned = 0;
+  ParseOutcome outcome = parse_request(head, {}, &scanned, &request);
+  EXPECT_EQ(outcome.state, ParseState::kIncomplete);
+  EXPECT_TRUE(outcome.expects_continue);
+  outcome = parse_request(head + "he", {}, &scanned, &request);
+  EXPECT_FALSE(outcome.expects_continue);  // the body has started: no need
+  outcome = parse_request(head + "hello", {}, &scanned, &request);
+  EXPECT_EQ(outcome.state, ParseState::kComplete);
+  EXPECT_EQ(request.body, "hello");
+}
+
 TEST(HttpRequest, AcceptsBareLineFeeds) {
   HttpRequest request;
   ASSERT_EQ(parse("GET /x HTTP/1.1\nHost: h\n\n", &request).state, ParseState::kComplete);
@@ -58,7 +74,10 @@ TEST(HttpRequest, AcceptsBareLineFeeds) {
 }
 
 TEST(HttpRequest, AnswersMalformedRequestsWithTheRightStatus) {
-  struct Case { std::string text; int status; };
+  struct Case {
+    std::string text;
+    int status;
+  };
   std::vector<Case> cases = {
       {"GARBAGE\r\n\r\n", 400},
       {"GET /\r\n\r\n", 400},

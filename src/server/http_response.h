@@ -18,9 +18,9 @@
 namespace goldroot::server {
 
 enum class CachePolicy {
-  kNone,             // no Cache-Control header
-  kNoStore,          // per-host, changing content (iPXE scripts, API)
-  kImmutable,        // content-addressed URLs: "public, max-age=31536000, immutable"
+  kNone,       // no Cache-Control header
+  kNoStore,    // per-host, changing content (iPXE scripts, API)
+  kImmutable,  // content-addressed URLs: "public, max-age=31536000, immutable"
 };
 
 class HttpResponse {
@@ -47,7 +47,9 @@ class HttpResponse {
   HttpResponse& with_etag(std::string opaque_tag) &;
   HttpResponse& with_cache(CachePolicy policy) &;
   HttpResponse& with_header(std::string name, std::string value) &;
-  HttpResponse&& with_etag(std::string opaque_tag) && { return std::move(with_etag(std::move(opaque_tag))); }
+  HttpResponse&& with_etag(std::string opaque_tag) && {
+    return std::move(with_etag(std::move(opaque_tag)));
+  }
   HttpResponse&& with_cache(CachePolicy policy) && { return std::move(with_cache(policy)); }
   HttpResponse&& with_header(std::string name, std::string value) && {
     return std::move(with_header(std::move(name), std::move(value)));

@@ -81,8 +81,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ServerOptions options, Rou
   settings.idle_timeout = options.idle_timeout;
   settings.send_timeout = options.send_timeout;
 
-  int threads = options.threads > 0 ? options.threads
-                                    : static_cast<int>(std::thread::hardware_concurrency());
+  int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
   size_t per_worker = options.max_connections / static_cast<size_t>(threads) + 1;
   uint16_t port = options.port;

@@ -59,12 +59,17 @@ class HttpServerTest : public ::testing::Test {
   void start(ServerOptions options = {}) {
     Router router;
     ASSERT_OK_AND_ASSIGN(auto files, StaticFiles::open(temp_ / "root", "/files/"));
-    ASSERT_OK_AND_ASSIGN(auto objects,
-                         StaticFiles::open(temp_ / "objects", "/objects/", CachePolicy::kImmutable));
+    ASSERT_OK_AND_ASSIGN(
+        auto objects, StaticFiles::open(temp_ / "objects", "/objects/", CachePolicy::kImmutable));
     router.add_prefix("/files/", StaticFiles::handler(files));
     router.add_prefix("/objects/", StaticFiles::handler(objects));
     router.add_exact("/hello", [](const HttpRequest&) {
-      return HttpResponse::text(200, "hi there\n").with_etag("v1").with_cache(CachePolicy::kNoStore);
+      return HttpResponse::text(200, "hi there\n")
+          .with_etag("v1")
+          .with_cache(CachePolicy::kNoStore);
+    });
+    router.add_exact("/echo", [](const HttpRequest& request) {
+      return HttpResponse::text(200, request.method + " " + request.body);
     });
     router.add_exact("/throws", [](const HttpRequest&) -> HttpResponse {
       throw std::runtime_error("handler bug");
@@ -78,8 +83,8 @@ class HttpServerTest : public ::testing::Test {
   // Waits (bounded) until the server has closed every connection and the
   // process holds exactly the descriptors it had right after start.
   void expect_fds_back_to_baseline() {
-    for (int i = 0; i < 200 && (server_->open_connections() > 0 || open_fd_count() != baseline_fds_);
-         ++i)
+    for (int i = 0;
+         i < 200 && (server_->open_connections() > 0 || open_fd_count() != baseline_fds_); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     EXPECT_EQ(server_->open_connections(), 0u);
     EXPECT_EQ(open_fd_count(), baseline_fds_);
@@ -140,7 +145,9 @@ TEST_F(HttpServerTest, RandomRangesMatchTheFileByteForByte) {
     std::string spec;
     uint64_t expected_first = first, expected_length = last - first + 1;
     switch (i % 3) {
-      case 0: spec = std::to_string(first) + "-" + std::to_string(last); break;
+      case 0:
+        spec = std::to_string(first) + "-" + std::to_string(last);
+        break;
       case 1:
         spec = std::to_string(first) + "-";
         expected_length = size - first;
@@ -157,7 +164,8 @@ TEST_F(HttpServerTest, RandomRangesMatchTheFileByteForByte) {
     ASSERT_EQ(response->status, 206) << spec;
     EXPECT_EQ(response->header("content-range"),
               "bytes " + std::to_string(expected_first) + "-" +
-                  std::to_string(expected_first + expected_length - 1) + "/" + std::to_string(size));
+                  std::to_string(expected_first + expected_length - 1) + "/" +
+                  std::to_string(size));
     ASSERT_TRUE(response->body == big_.substr(expected_first, expected_length)) << spec;
   }
 }
@@ -184,7 +192,8 @@ TEST_F(HttpServerTest, EtagRevalidationAnswers304) {
   EXPECT_EQ(first.header("cache-control"), "public, max-age=31536000, immutable");
   for (const std::string& condition : {std::string("\"abc123\""), std::string("W/\"abc123\""),
                                        std::string("\"other\", \"abc123\""), std::string("*")}) {
-    auto again = fetch(get_request("/objects/abc123.erofs", "If-None-Match: " + condition + "\r\n"));
+    auto again =
+        fetch(get_request("/objects/abc123.erofs", "If-None-Match: " + condition + "\r\n"));
     EXPECT_EQ(again.status, 304) << condition;
     EXPECT_EQ(again.body, "");
     EXPECT_EQ(again.header("etag"), "\"abc123\"");
@@ -193,9 +202,11 @@ TEST_F(HttpServerTest, EtagRevalidationAnswers304) {
   EXPECT_EQ(changed.status, 200);
   EXPECT_EQ(changed.body, "content addressed");
   // If-Range with a stale validator sends the whole, fresh representation.
-  auto stale = fetch(get_request("/objects/abc123.erofs", "Range: bytes=0-3\r\nIf-Range: \"old\"\r\n"));
+  auto stale =
+      fetch(get_request("/objects/abc123.erofs", "Range: bytes=0-3\r\nIf-Range: \"old\"\r\n"));
   EXPECT_EQ(stale.status, 200);
-  auto fresh = fetch(get_request("/objects/abc123.erofs", "Range: bytes=0-3\r\nIf-Range: \"abc123\"\r\n"));
+  auto fresh =
+      fetch(get_request("/objects/abc123.erofs", "Range: bytes=0-3\r\nIf-Range: \"abc123\"\r\n"));
   EXPECT_EQ(fresh.status, 206);
   EXPECT_EQ(fresh.body, "cont");
 }
@@ -204,12 +215,13 @@ TEST_F(HttpServerTest, TraversalAttemptsNeverReachOutsideTheRoot) {
   start();
   for (const std::string target :
        {"/files/../secret.txt", "/files/%2e%2e/secret.txt", "/files/%2E%2E%2Fsecret.txt",
-        "/files/sub/..%2f..%2fsecret.txt", "/files/escape", "/files/..\\secret.txt",
-        "/files/%00", "/files/sub%00/hello.txt", "/files//..//secret.txt",
-        "/files/sub/../../secret.txt", "/files/fifo", "/files/sub", "/files/sub/",
-        "/files/%252e%252e/secret.txt", "/objects/../secret.txt"}) {
+        "/files/sub/..%2f..%2fsecret.txt", "/files/escape", "/files/..\\secret.txt", "/files/%00",
+        "/files/sub%00/hello.txt", "/files//..//secret.txt", "/files/sub/../../secret.txt",
+        "/files/fifo", "/files/sub", "/files/sub/", "/files/%252e%252e/secret.txt",
+        "/objects/../secret.txt"}) {
     auto response = fetch(get_request(target));
-    EXPECT_TRUE(response.status == 400 || response.status == 404) << target << " " << response.status;
+    EXPECT_TRUE(response.status == 400 || response.status == 404)
+        << target << " " << response.status;
     EXPECT_EQ(response.body.find("TOP-SECRET"), std::string::npos) << target;
   }
   // A raw NUL byte inside the request line.
@@ -221,7 +233,10 @@ TEST_F(HttpServerTest, TraversalAttemptsNeverReachOutsideTheRoot) {
 
 TEST_F(HttpServerTest, MalformedRequestsGetAnErrorAndTheServerGoesOn) {
   start();
-  struct Case { std::string request; int status; };
+  struct Case {
+    std::string request;
+    int status;
+  };
   std::vector<Case> cases = {
       {"BLAH\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\n\r\n", 400},
@@ -276,6 +291,24 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(second->body, "hello\n");
   EXPECT_EQ(third->header("connection"), "close");
   EXPECT_TRUE(client.wait_for_close());
+}
+
+TEST_F(HttpServerTest, RequestBodiesWithAndWithout100Continue) {
+  start();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.send_all("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nreport"));
+  auto plain = client.read_response();
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->body, "POST report");
+  ASSERT_TRUE(client.send_all(
+      "PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  auto go_on = client.read_response();
+  ASSERT_TRUE(go_on);
+  EXPECT_EQ(go_on->status, 100);
+  ASSERT_TRUE(client.send_all("ok"));
+  auto final_response = client.read_response();
+  ASSERT_TRUE(final_response);
+  EXPECT_EQ(final_response->body, "PUT ok");
 }
 
 TEST_F(HttpServerTest, FiveHundredConcurrentConnections) {

@@ -15,9 +15,12 @@ std::string_view without_weak_prefix(std::string_view tag) {
 
 const char* cache_control(CachePolicy policy) {
   switch (policy) {
-    case CachePolicy::kNone: return nullptr;
-    case CachePolicy::kNoStore: return "no-store";
-    case CachePolicy::kImmutable: return "public, max-age=31536000, immutable";
+    case CachePolicy::kNone:
+      return nullptr;
+    case CachePolicy::kNoStore:
+      return "no-store";
+    case CachePolicy::kImmutable:
+      return "public, max-age=31536000, immutable";
   }
   return nullptr;
 }
@@ -50,8 +53,8 @@ OutgoingResponse prepare_response(const HttpRequest* request, HttpResponse respo
   int status = response.status();
   const uint64_t size = response.size();
   const bool is_head = request && request->method == "HEAD";
-  const bool representation = status == 200 && request &&
-                              (request->method == "GET" || request->method == "HEAD");
+  const bool representation =
+      status == 200 && request && (request->method == "GET" || request->method == "HEAD");
 
   std::string content_range;
   ByteRange range{0, size};

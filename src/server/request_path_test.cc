@@ -8,12 +8,15 @@ namespace goldroot::server {
 namespace {
 
 TEST(RequestPath, CanonicalizesHarmlessForms) {
-  struct Case { const char* raw; const char* canonical; };
-  for (const Case& c : {Case{"/", "/"}, Case{"/a/b", "/a/b"}, Case{"//a///b", "/a/b"},
-                        Case{"/a/./b/.", "/a/b"}, Case{"/boot/", "/boot/"},
-                        Case{"/%61%62c", "/abc"}, Case{"/aa:bb:cc.ipxe", "/aa:bb:cc.ipxe"},
-                        Case{"/a%20b", "/a b"}, Case{"/.hidden", "/.hidden"},
-                        Case{"/a..b/...", "/a..b/..."}}) {
+  struct Case {
+    const char* raw;
+    const char* canonical;
+  };
+  for (const Case& c :
+       {Case{"/", "/"}, Case{"/a/b", "/a/b"}, Case{"//a///b", "/a/b"}, Case{"/a/./b/.", "/a/b"},
+        Case{"/boot/", "/boot/"}, Case{"/%61%62c", "/abc"},
+        Case{"/aa:bb:cc.ipxe", "/aa:bb:cc.ipxe"}, Case{"/a%20b", "/a b"},
+        Case{"/.hidden", "/.hidden"}, Case{"/a..b/...", "/a..b/..."}}) {
     ASSERT_OK_AND_ASSIGN(std::string canonical, canonical_request_path(c.raw));
     EXPECT_EQ(canonical, c.canonical) << c.raw;
   }

@@ -32,8 +32,7 @@ std::string content_type_for(const std::string& path) {
 }
 
 Result<std::shared_ptr<StaticFiles>> StaticFiles::open(const std::string& directory,
-                                                       std::string url_prefix,
-                                                       CachePolicy cache) {
+                                                       std::string url_prefix, CachePolicy cache) {
   UniqueFd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("opening " + directory, errno);
   if (url_prefix.empty() || url_prefix.back() != '/') url_prefix.push_back('/');

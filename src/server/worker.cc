@@ -60,12 +60,12 @@ Result<std::unique_ptr<Worker>> Worker::create(UniqueFd listener,
     if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) != 0)
       return errno_error("epoll_ctl", errno);
   }
-  return std::unique_ptr<Worker>(new Worker(std::move(listener), std::move(epoll),
-                                            std::move(wake), settings, max_connections));
+  return std::unique_ptr<Worker>(new Worker(std::move(listener), std::move(epoll), std::move(wake),
+                                            settings, max_connections));
 }
 
-Worker::Worker(UniqueFd listener, UniqueFd epoll, UniqueFd wake,
-               const ConnectionSettings* settings, size_t max_connections)
+Worker::Worker(UniqueFd listener, UniqueFd epoll, UniqueFd wake, const ConnectionSettings* settings,
+               size_t max_connections)
     : listener_(std::move(listener)),
       epoll_(std::move(epoll)),
       wake_(std::move(wake)),
@@ -191,8 +191,7 @@ void Worker::run() {
     if (now >= next_sweep) {
       close_expired(now);
       next_sweep = now + kSweepInterval;
-      if (!accepting_ && now >= resume_accepting_at_ &&
-          connections_.size() < max_connections_)
+      if (!accepting_ && now >= resume_accepting_at_ && connections_.size() < max_connections_)
         set_accepting(true);
     }
   }
