@@ -49,7 +49,9 @@ Result<std::string> canonical_request_path(std::string_view raw_path) {
   while (start <= raw_path.size()) {
     size_t slash = raw_path.find('/', start);
     if (slash == std::string_view::npos) slash = raw_path.size();
-    std::string segment = TRY(decode_segment(raw_path.substr(start, slash - start)));
+    auto decoded = decode_segment(raw_path.substr(start, slash - start));
+    if (!decoded.ok()) return std::move(decoded).error();
+    const std::string& segment = decoded.value();
     if (segment == "..") return bad_path("'..' segment");
     if (!segment.empty() && segment != ".") {
       canonical.push_back('/');
