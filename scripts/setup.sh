@@ -13,7 +13,7 @@ packages=(
   # images and filesystems
   erofs-utils squashfs-tools e2fsprogs attr acl rsync zstd xz-utils cpio
   # test rig and benchmark peers
-  debootstrap ostree bc curl python3 iproute2 util-linux procps
+  debootstrap ostree bc curl python3 iproute2 util-linux procps nginx-light
 )
 
 missing=()

@@ -9,7 +9,10 @@ namespace goldroot::cli {
 
 static void print_table(std::span<const Command> table, const std::string& prefix) {
   std::printf("usage: %s COMMAND [ARGS…]\n\ncommands:\n", prefix.c_str());
-  for (const Command& command : table) std::printf("  %-12s %s\n", command.name, command.summary);
+  for (const Command& command : table) {
+    if (*command.summary == '\0') continue;  // hidden developer commands
+    std::printf("  %-12s %s\n", command.name, command.summary);
+  }
   std::printf("\nRun '%s COMMAND --help' for a command's options.\n", prefix.c_str());
 }
 

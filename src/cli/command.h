@@ -36,7 +36,7 @@ using Handler = Result<int> (*)(Context& context, const Args& args);
 
 struct Command {
   const char* name;
-  const char* summary;
+  const char* summary;  // "" hides the command from the table (developer tools)
   Handler handler;
 };
 
@@ -54,5 +54,6 @@ void print_json(const nlohmann::json& value);
 
 // The command groups, one file each.
 Result<int> run_image(Context& context, const Args& args);
+Result<int> run_serve_files(Context& context, const Args& args);
 
 }  // namespace goldroot::cli

@@ -19,6 +19,8 @@ static Result<int> run_init(Context& context, const Args& args) {
 static const Command kCommands[] = {
     {"init", "create a site", run_init},
     {"image", "import, list, check out, diff, verify and collect images", run_image},
+    // Hidden developer tool: a static file server for bench/http_bench.sh.
+    {"serve-files", "", run_serve_files},
 };
 
 }  // namespace goldroot::cli

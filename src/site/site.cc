@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "crypto/site_key.h"
+
 namespace goldroot {
 
 namespace {
@@ -29,6 +31,7 @@ Status Site::init(Env* env, const std::string& root) {
   Store store(env, root + "/store");
   TRY(store.create());
   for (const char* dir : {"/layers", "/keys", "/exports"}) TRY(env->create_dir(root + dir));
+  TRY(ensure_site_key(root + "/keys").context("creating the site's signing key"));
   if (!env->exists(root + "/site.json")) TRY(env->write_file_atomic(root + "/site.json", kMarker));
   return {};
 }

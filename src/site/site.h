@@ -5,7 +5,7 @@
 //   store/         the image store (objects, refs, caches)
 //   goldroot.db    the fleet inventory (SQLite)
 //   layers/        configuration layers
-//   keys/          the site's signing key
+//   keys/          the site's ed25519 signing key (see crypto/site_key.h)
 //   exports/       image artifacts built from commits
 // A Site holds its lock for its lifetime. Not thread-safe.
 #pragma once
@@ -26,7 +26,8 @@ class Site {
   // Where the site lives: --site, else $GOLDROOT_SITE, else /var/lib/goldroot.
   static std::string default_root(const std::optional<std::string>& flag);
 
-  // Creates a site (idempotent for an existing one).
+  // Creates a site (idempotent for an existing one), including its signing
+  // key; an existing key is never replaced.
   static Status init(Env* env, const std::string& root);
 
   // Opens an existing site and takes its lock in `mode`. `command` names the

@@ -1,0 +1,126 @@
+#include "boot/boot_manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/base64.h"
+
+namespace goldroot {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kSignaturePrefix = "goldroot-boot-manifest-v1\n";
+constexpr const char* kAlgorithm = "ed25519";
+
+std::string signed_bytes(const Json& body) { return std::string(kSignaturePrefix) + body.dump(); }
+
+Json boot_file_json(const BootFile& file) {
+  return {{"path", file.path}, {"sha256", file.sha256.hex()}, {"size", file.size}};
+}
+
+Json body_json(const BootManifest& manifest) {
+  Json image = {{"sha256", manifest.image.sha256.hex()},
+                {"size", manifest.image.size},
+                {"format", manifest.image.format}};
+  if (!manifest.image.url.empty()) image["url"] = manifest.image.url;
+  return {{"version", BootManifest::kVersion},
+          {"image", image},
+          {"commit", manifest.commit.hex()},
+          {"kernel", boot_file_json(manifest.kernel)},
+          {"initrd", boot_file_json(manifest.initrd)}};
+}
+
+Error malformed(const std::string& what) {
+  return make_error(ErrorCode::kCorruption, "boot manifest: " + what);
+}
+
+Result<std::string> string_field(const Json& object, const char* name, bool required = true) {
+  auto found = object.find(name);
+  if (found == object.end()) {
+    if (required) return malformed(std::string("missing \"") + name + "\"");
+    return std::string();
+  }
+  if (!found->is_string()) return malformed(std::string("\"") + name + "\" is not a string");
+  return found->get<std::string>();
+}
+
+Result<uint64_t> size_field(const Json& object, const char* name) {
+  auto found = object.find(name);
+  if (found == object.end() || !found->is_number_unsigned())
+    return malformed(std::string("\"") + name + "\" is not a size");
+  return found->get<uint64_t>();
+}
+
+Result<Digest> digest_field(const Json& object, const char* name) {
+  std::string hex = TRY(string_field(object, name));
+  auto digest = Digest::from_hex(hex);
+  if (!digest) return malformed(std::string("\"") + name + "\" is not a SHA-256 digest");
+  return *digest;
+}
+
+Result<const Json*> object_field(const Json& object, const char* name) {
+  auto found = object.find(name);
+  if (found == object.end() || !found->is_object())
+    return malformed(std::string("\"") + name + "\" is not an object");
+  return &*found;
+}
+
+Result<BootFile> boot_file_from_json(const Json& object, const char* name) {
+  const Json* file = TRY(object_field(object, name));
+  BootFile out;
+  out.path = TRY(string_field(*file, "path"));
+  out.sha256 = TRY(digest_field(*file, "sha256"));
+  out.size = TRY(size_field(*file, "size"));
+  return out;
+}
+
+Result<BootManifest> manifest_from_body(const Json& body) {
+  auto version = body.find("version");
+  if (version == body.end() || !version->is_number_integer() ||
+      version->get<int64_t>() != BootManifest::kVersion)
+    return malformed("unsupported version (this goldroot reads version 1)");
+  BootManifest manifest;
+  const Json* image = TRY(object_field(body, "image"));
+  manifest.image.sha256 = TRY(digest_field(*image, "sha256"));
+  manifest.image.size = TRY(size_field(*image, "size"));
+  manifest.image.format = TRY(string_field(*image, "format"));
+  manifest.image.url = TRY(string_field(*image, "url", /*required=*/false));
+  manifest.commit = TRY(digest_field(body, "commit"));
+  manifest.kernel = TRY(boot_file_from_json(body, "kernel"));
+  manifest.initrd = TRY(boot_file_from_json(body, "initrd"));
+  return manifest;
+}
+
+}  // namespace
+
+Result<std::string> sign_boot_manifest(const BootManifest& manifest, const SigningKey& key) {
+  Json document = body_json(manifest);
+  std::string signature = TRY(key.sign(signed_bytes(document)));
+  document["signature"] = {{"algorithm", kAlgorithm},
+                           {"key_id", key.public_key().key_id()},
+                           {"value", base64_encode(signature)}};
+  return document.dump(2) + "\n";
+}
+
+Result<BootManifest> verify_boot_manifest(std::string_view signed_json, const VerifyKey& key) {
+  Json document = Json::parse(signed_json, nullptr, /*allow_exceptions=*/false);
+  if (!document.is_object()) return malformed("not a JSON object");
+  auto found = document.find("signature");
+  if (found == document.end() || !found->is_object()) return malformed("not signed");
+  Json signature = *found;
+  document.erase("signature");
+
+  std::string algorithm = TRY(string_field(signature, "algorithm"));
+  if (algorithm != kAlgorithm) return malformed("unsupported signature algorithm " + algorithm);
+  std::string key_id = TRY(string_field(signature, "key_id"));
+  if (key_id != key.key_id())
+    return malformed("signed by key " + key_id + ", not by this site's key " + key.key_id());
+  std::string encoded = TRY(string_field(signature, "value"));
+  auto raw = base64_decode(encoded);
+  if (!raw.ok()) return malformed("signature " + raw.error().message);
+  TRY(std::move(key.verify(signed_bytes(document), *raw)).context("boot manifest"));
+  return manifest_from_body(document);
+}
+
+}  // namespace goldroot

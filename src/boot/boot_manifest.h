@@ -1,0 +1,67 @@
+// BootManifest: what a client needs to boot an image and trust it — the
+// artifact (digest, size, format, content-addressed URL), the commit it was
+// built from, and the kernel and initrd found in the image's /boot. The
+// export writes it; the server hands it out per MAC; goldroot-boot checks
+// its signature against the pinned site key before fetching anything.
+//
+// Signed form (one JSON object; field order and whitespace do not matter):
+//   {"version":1,
+//    "image":{"sha256":"<hex>","size":123,"format":"erofs","url":"images/<hex>.erofs"},
+//    "commit":"<hex>",
+//    "kernel":{"path":"/boot/vmlinuz-6.1.0-13-amd64","sha256":"<hex>","size":8},
+//    "initrd":{"path":"/boot/initrd.img-6.1.0-13-amd64","sha256":"<hex>","size":9},
+//    "signature":{"algorithm":"ed25519","key_id":"<16 hex>","value":"<base64>"}}
+// The signature is ed25519 over the bytes
+//   "goldroot-boot-manifest-v1\n" + canonical JSON of the object without "signature"
+// where canonical JSON is nlohmann's compact dump: keys sorted bytewise, no
+// whitespace, integers in decimal, strings in UTF-8 with JSON's minimal
+// escapes. The prefix keeps a manifest signature from being valid for any
+// other document the site key signs. "url" is optional and, being relative
+// to the manifest's own URL, independent of the server's address.
+//
+// Plain values; functions are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/hash.h"
+#include "base/result.h"
+#include "crypto/ed25519.h"
+
+namespace goldroot {
+
+struct BootFile {
+  std::string path;  // inside the image, e.g. /boot/vmlinuz-6.1.0-13-amd64
+  Digest sha256;
+  uint64_t size = 0;
+  bool operator==(const BootFile&) const = default;
+};
+
+struct BootManifest {
+  static constexpr int kVersion = 1;
+
+  struct Image {
+    Digest sha256;
+    uint64_t size = 0;
+    std::string format;  // "erofs", "squashfs" or "tar"
+    std::string url;     // optional
+    bool operator==(const Image&) const = default;
+  };
+
+  Image image;
+  Digest commit;
+  BootFile kernel;
+  BootFile initrd;
+  bool operator==(const BootManifest&) const = default;
+};
+
+// The signed JSON text described above.
+Result<std::string> sign_boot_manifest(const BootManifest& manifest, const SigningKey& key);
+
+// Checks the signature with `key` and then the fields; a Corruption error
+// names what is wrong (bad signature, other key, missing field).
+Result<BootManifest> verify_boot_manifest(std::string_view signed_json, const VerifyKey& key);
+
+}  // namespace goldroot

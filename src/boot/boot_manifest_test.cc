@@ -1,0 +1,114 @@
+#include "boot/boot_manifest.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/testing/testing.h"
+#include "crypto/base64.h"
+
+namespace goldroot {
+namespace {
+
+BootManifest sample() {
+  BootManifest manifest;
+  manifest.image.sha256 = Sha256::of("image");
+  manifest.image.size = 262144000;
+  manifest.image.format = "erofs";
+  manifest.image.url = "images/" + manifest.image.sha256.hex() + ".erofs";
+  manifest.commit = Sha256::of("commit");
+  manifest.kernel = {"/boot/vmlinuz-6.1.0-13-amd64", Sha256::of("kernel"), 8123456};
+  manifest.initrd = {"/boot/initrd.img-6.1.0-13-amd64", Sha256::of("initrd"), 40123456};
+  return manifest;
+}
+
+class BootManifestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto key = SigningKey::generate();
+    ASSERT_OK(key);
+    key_ = std::make_unique<SigningKey>(std::move(key).value());
+    auto text = sign_boot_manifest(sample(), *key_);
+    ASSERT_OK(text);
+    signed_ = std::move(text).value();
+  }
+
+  // Applies `edit` to the parsed signed manifest and re-serializes it.
+  std::string edited(const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json document = nlohmann::json::parse(signed_);
+    edit(document);
+    return document.dump();
+  }
+
+  Error expect_rejected(const std::string& text) {
+    auto result = verify_boot_manifest(text, key_->public_key());
+    EXPECT_FALSE(result.ok()) << text;
+    return result.ok() ? Error{} : std::move(result).error();
+  }
+
+  std::unique_ptr<SigningKey> key_;
+  std::string signed_;
+};
+
+TEST_F(BootManifestTest, VerifiesAndRoundTrips) {
+  ASSERT_OK_AND_ASSIGN(BootManifest manifest, verify_boot_manifest(signed_, key_->public_key()));
+  EXPECT_EQ(manifest, sample());
+  nlohmann::json document = nlohmann::json::parse(signed_);
+  EXPECT_EQ(document["image"]["sha256"], sample().image.sha256.hex());
+  EXPECT_EQ(document["signature"]["algorithm"], "ed25519");
+  EXPECT_EQ(document["signature"]["key_id"], key_->public_key().key_id());
+}
+
+TEST_F(BootManifestTest, FormattingDoesNotMatterButContentDoes) {
+  // Re-serialized compactly (different whitespace): still valid.
+  EXPECT_OK(verify_boot_manifest(nlohmann::json::parse(signed_).dump(), key_->public_key()));
+}
+
+TEST_F(BootManifestTest, TamperedManifestsFailVerification) {
+  Error error = expect_rejected(edited([](auto& d) { d["image"]["size"] = 262144001; }));
+  EXPECT_EQ(error.code, ErrorCode::kCorruption);
+  EXPECT_NE(error.message.find("bad signature"), std::string::npos) << error.message;
+  expect_rejected(edited([](auto& d) { d["image"]["sha256"] = Sha256::of("evil").hex(); }));
+  expect_rejected(edited([](auto& d) { d["image"]["url"] = "http://evil/image"; }));
+  expect_rejected(edited([](auto& d) { d["kernel"]["path"] = "/boot/vmlinuz-evil"; }));
+  expect_rejected(edited([](auto& d) { d["extra"] = "smuggled"; }));
+  expect_rejected(edited([](auto& d) { d["image"].erase("url"); }));
+  expect_rejected(edited([](auto& d) { d.erase("signature"); }));
+  expect_rejected(edited([](auto& d) {
+    std::string value = d["signature"]["value"];
+    value[5] = value[5] == 'A' ? 'B' : 'A';
+    d["signature"]["value"] = value;
+  }));
+  expect_rejected(edited([](auto& d) { d["signature"]["value"] = "!!notbase64"; }));
+  expect_rejected(edited([](auto& d) { d["signature"]["algorithm"] = "none"; }));
+  expect_rejected("{not json");
+  expect_rejected("[]");
+}
+
+TEST_F(BootManifestTest, AnotherSiteKeyIsRejectedByName) {
+  ASSERT_OK_AND_ASSIGN(SigningKey other, SigningKey::generate());
+  auto result = verify_boot_manifest(signed_, other.public_key());
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("not by this site's key"), std::string::npos);
+  // Claiming the other key's id does not help: the signature still fails.
+  std::string relabelled =
+      edited([&](auto& d) { d["signature"]["key_id"] = other.public_key().key_id(); });
+  EXPECT_FALSE(verify_boot_manifest(relabelled, other.public_key()).ok());
+}
+
+TEST_F(BootManifestTest, SignedButMalformedIsStillRejected) {
+  // A manifest the site itself signed with a field missing.
+  nlohmann::json body = nlohmann::json::parse(signed_);
+  body.erase("signature");
+  body.erase("kernel");
+  std::string bytes = "goldroot-boot-manifest-v1\n" + body.dump();
+  ASSERT_OK_AND_ASSIGN(std::string signature, key_->sign(bytes));
+  body["signature"] = {{"algorithm", "ed25519"},
+                       {"key_id", key_->public_key().key_id()},
+                       {"value", base64_encode(signature)}};
+  Error error = expect_rejected(body.dump());
+  EXPECT_NE(error.message.find("kernel"), std::string::npos) << error.message;
+}
+
+}  // namespace
+}  // namespace goldroot

@@ -1,0 +1,46 @@
+// AccessLog: the server's structured access log, one JSON object per line:
+//   {"time":"2026-11-22T00:37:00.123Z","client":"10.0.0.7:51234",
+//    "method":"GET","path":"/boot/aa:bb:cc:dd:ee:ff.ipxe","status":200,
+//    "bytes":1432,"duration_ms":0.41}
+// plus "aborted":true when the client went away before the body was sent.
+// `bytes` counts body bytes actually written to the socket.
+//
+// Owns its file descriptor (opened O_APPEND). Thread-safe: each record is
+// one write(2) under a mutex, so lines from workers never interleave.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/result.h"
+#include "sys/unique_fd.h"
+
+namespace goldroot::server {
+
+struct AccessRecord {
+  std::string client;
+  std::string method;
+  std::string path;
+  int status = 0;
+  uint64_t bytes = 0;
+  double duration_ms = 0;
+  bool aborted = false;
+};
+
+class AccessLog {
+ public:
+  // Appends to `path`, creating it (0640).
+  static Result<std::unique_ptr<AccessLog>> open(const std::string& path);
+  // Writes to an fd the caller hands over (e.g. a dup of stderr).
+  explicit AccessLog(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  void record(const AccessRecord& record);
+
+ private:
+  std::mutex mutex_;
+  UniqueFd fd_;
+};
+
+}  // namespace goldroot::server

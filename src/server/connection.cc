@@ -1,0 +1,212 @@
+#include "server/connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <exception>
+
+namespace goldroot::server {
+
+namespace {
+
+// After a response that closes the connection, read and discard what the
+// client still sends for a moment before closing: closing a socket with
+// unread input makes the kernel send RST, which can destroy the error
+// response the client has not read yet (nginx's lingering close).
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerLimit = 64 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+
+bool is_transient(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
+
+// While a file body goes out, TCP_CORK holds back partial segments, so a
+// reader that drains its socket in small steps still gets full-sized
+// segments (nginx's tcp_nopush); uncorking flushes the tail at once.
+void set_cork(int socket, bool on) {
+  int value = on ? 1 : 0;
+  ::setsockopt(socket, IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
+
+double milliseconds_since(Clock::time_point start, Clock::time_point end) {
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+}  // namespace
+
+Connection::Connection(UniqueFd socket, std::string client, const ConnectionSettings* settings)
+    : socket_(std::move(socket)), client_(std::move(client)), settings_(settings) {
+  start_reading(Clock::now());
+}
+
+Connection::~Connection() {
+  if (responding_) finish_response(/*aborted=*/true);
+}
+
+void Connection::start_reading(Clock::time_point now) {
+  state_ = State::kReading;
+  continue_sent_ = false;
+  started_ = now;
+  deadline_ = now + (input_.empty() ? settings_->idle_timeout : settings_->header_timeout);
+}
+
+Connection::Io Connection::read_more(Clock::time_point now) {
+  char buffer[kReadChunk];
+  while (true) {
+    ssize_t received = ::recv(socket_.get(), buffer, sizeof buffer, 0);
+    if (received > 0) {
+      if (input_.empty() && state_ == State::kReading) {
+        started_ = now;
+        deadline_ = now + settings_->header_timeout;
+      }
+      input_.append(buffer, static_cast<size_t>(received));
+      return Io::kDone;
+    }
+    if (received < 0 && errno == EINTR) continue;
+    if (received < 0 && is_transient(errno)) return Io::kAgain;
+    return Io::kFailed;  // EOF, reset, or another error
+  }
+}
+
+void Connection::start_response(const HttpRequest* request, HttpResponse response,
+                                Clock::time_point now, const std::string& date) {
+  record_ = AccessRecord{client_, request ? request->method : "-", request ? request->target : "-"};
+  response_ =
+      prepare_response(request, std::move(response), request && request->keep_alive(), date);
+  record_.status = response_.status;
+  if (response_.file.valid()) set_cork(socket_.get(), true);
+  head_sent_ = 0;
+  body_sent_ = 0;
+  responding_ = true;
+  state_ = State::kWriting;
+  deadline_ = now + settings_->send_timeout;
+}
+
+void Connection::finish_response(bool aborted) {
+  responding_ = false;
+  if (response_.file.valid()) {
+    set_cork(socket_.get(), false);
+    response_.file.reset();
+  }
+  if (!settings_->access_log) return;
+  record_.bytes = body_sent_;
+  record_.duration_ms = milliseconds_since(started_, Clock::now());
+  record_.aborted = aborted;
+  settings_->access_log->record(record_);
+}
+
+Connection::Io Connection::write_response(Clock::time_point now, uint64_t* budget) {
+  const uint64_t body_length = response_.body_length();
+  while (head_sent_ < response_.head.size()) {
+    int flags = MSG_NOSIGNAL | (body_length > 0 ? MSG_MORE : 0);
+    ssize_t sent = ::send(socket_.get(), response_.head.data() + head_sent_,
+                          response_.head.size() - head_sent_, flags);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0) return is_transient(errno) ? Io::kAgain : Io::kFailed;
+    head_sent_ += static_cast<size_t>(sent);
+    deadline_ = now + settings_->send_timeout;
+  }
+  while (body_sent_ < body_length) {
+    if (*budget == 0) return Io::kBudget;
+    ssize_t sent;
+    if (response_.file.valid()) {
+      uint64_t count = std::min({body_length - body_sent_, settings_->sendfile_chunk, *budget});
+      off_t offset = static_cast<off_t>(response_.file_offset + body_sent_);
+      sent = ::sendfile(socket_.get(), response_.file.get(), &offset, count);
+      // 0 means the file shrank under us: the promised length cannot be met.
+      if (sent == 0) return Io::kFailed;
+    } else {
+      sent = ::send(socket_.get(), response_.memory_body.data() + body_sent_,
+                    body_length - body_sent_, MSG_NOSIGNAL);
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0) return is_transient(errno) ? Io::kAgain : Io::kFailed;
+    body_sent_ += static_cast<uint64_t>(sent);
+    *budget -= std::min(*budget, static_cast<uint64_t>(sent));
+    deadline_ = now + settings_->send_timeout;
+  }
+  return Io::kDone;
+}
+
+Connection::Progress Connection::step(Clock::time_point now, const std::string& date) {
+  uint64_t budget = settings_->turn_budget;
+  while (true) {
+    switch (state_) {
+      case State::kReading: {
+        HttpRequest request;
+        ParseOutcome outcome = parse_request(input_, settings_->limits, &scanned_, &request);
+        if (outcome.state == ParseState::kComplete) {
+          input_.erase(0, outcome.consumed);
+          scanned_ = 0;
+          HttpResponse response;
+          try {
+            response = settings_->router->route(request);
+          } catch (const std::exception&) {
+            // A handler bug must cost one request, not the worker thread.
+            response = HttpResponse::error(500);
+          }
+          start_response(&request, std::move(response), now, date);
+          continue;
+        }
+        if (outcome.state == ParseState::kError) {
+          input_.clear();
+          start_response(nullptr, HttpResponse::error(outcome.error_status), now, date);
+          continue;
+        }
+        if (outcome.expects_continue && !continue_sent_) {
+          // Best effort: a client that misses it sends the body anyway
+          // after its own timeout.
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          ::send(socket_.get(), kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+          continue_sent_ = true;
+        }
+        Io io = read_more(now);
+        if (io == Io::kAgain) return Progress::kWaiting;
+        if (io == Io::kFailed) {
+          state_ = State::kClosed;
+          return Progress::kClosed;
+        }
+        continue;
+      }
+      case State::kWriting: {
+        Io io = write_response(now, &budget);
+        if (io == Io::kAgain) return Progress::kWaiting;
+        if (io == Io::kBudget) return Progress::kYielded;
+        if (io == Io::kFailed) {
+          finish_response(/*aborted=*/true);
+          state_ = State::kClosed;
+          return Progress::kClosed;
+        }
+        finish_response(/*aborted=*/false);
+        if (response_.close_after) {
+          ::shutdown(socket_.get(), SHUT_WR);
+          input_.clear();
+          drained_ = 0;
+          state_ = State::kDraining;
+          deadline_ = now + kLingerTime;
+        } else {
+          start_reading(now);
+        }
+        continue;
+      }
+      case State::kDraining: {
+        Io io = read_more(now);
+        if (io == Io::kAgain) return Progress::kWaiting;
+        drained_ += input_.size();
+        input_.clear();
+        if (io == Io::kFailed || drained_ > kLingerLimit) {
+          state_ = State::kClosed;
+          return Progress::kClosed;
+        }
+        continue;
+      }
+      case State::kClosed:
+        return Progress::kClosed;
+    }
+  }
+}
+
+}  // namespace goldroot::server

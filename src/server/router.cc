@@ -1,0 +1,26 @@
+#include "server/router.h"
+
+#include <algorithm>
+
+#include "base/strings.h"
+
+namespace goldroot::server {
+
+void Router::add_exact(std::string path, Handler handler) {
+  exact_[std::move(path)] = std::move(handler);
+}
+
+void Router::add_prefix(std::string prefix, Handler handler) {
+  prefixes_.emplace_back(std::move(prefix), std::move(handler));
+  std::stable_sort(prefixes_.begin(), prefixes_.end(),
+                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+HttpResponse Router::route(const HttpRequest& request) const {
+  if (auto found = exact_.find(request.path); found != exact_.end()) return found->second(request);
+  for (const auto& [prefix, handler] : prefixes_)
+    if (starts_with(request.path, prefix)) return handler(request);
+  return HttpResponse::error(404);
+}
+
+}  // namespace goldroot::server

@@ -1,0 +1,60 @@
+// Worker: one event loop on one thread. It owns a listening socket (one
+// per worker, bound with SO_REUSEPORT so the kernel spreads new clients
+// evenly), an epoll instance, and the connections it accepted.
+//
+// Connections are edge-triggered; a connection that used its turn budget is
+// queued to run again after the others had a turn. Every quarter second
+// the loop closes connections whose deadline passed. When it runs out of
+// file descriptors or reaches its connection limit it pauses accepting
+// (clients wait in the listen backlog) instead of spinning.
+//
+// run() is called on the worker's own thread; stop() and connection_count()
+// from any thread.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "server/connection.h"
+#include "sys/unique_fd.h"
+
+namespace goldroot::server {
+
+class Worker {
+ public:
+  static Result<std::unique_ptr<Worker>> create(UniqueFd listener,
+                                                const ConnectionSettings* settings,
+                                                size_t max_connections);
+  void run();
+  void stop();
+  size_t connection_count() const { return connection_count_.load(); }
+
+ private:
+  Worker(UniqueFd listener, UniqueFd epoll, UniqueFd wake, const ConnectionSettings* settings,
+         size_t max_connections);
+
+  void accept_clients(Clock::time_point now);
+  void set_accepting(bool accepting);
+  void run_connection(int fd, Clock::time_point now);
+  void close_expired(Clock::time_point now);
+  const std::string& current_date();
+
+  UniqueFd listener_;
+  UniqueFd epoll_;
+  UniqueFd wake_;
+  const ConnectionSettings* settings_;
+  size_t max_connections_;
+  std::unordered_map<int, std::unique_ptr<Connection>> connections_;
+  std::deque<int> run_again_;
+  std::atomic<size_t> connection_count_{0};
+  std::atomic<bool> stopping_{false};
+  bool accepting_ = true;
+  Clock::time_point resume_accepting_at_;
+  std::string date_;
+  int64_t date_second_ = -1;
+};
+
+}  // namespace goldroot::server

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `goldroot init` creates the site's ed25519 key once, private and readable
+# by openssl, and never replaces it on a second init.
+set -euo pipefail
+site="$(mktemp -d)"
+trap 'rm -rf "$site"' EXIT
+"$GOLDROOT" --site "$site/site" init >/dev/null
+keys="$site/site/keys"
+[[ "$(stat -c %a "$keys/site.key")" == 600 ]] || { echo "site.key is not 0600"; exit 1; }
+openssl pkey -in "$keys/site.key" -noout
+openssl pkey -pubin -in "$keys/site.pub" -noout -text | grep -q ED25519
+before="$(sha256sum <"$keys/site.key")"
+"$GOLDROOT" --site "$site/site" init >/dev/null
+[[ "$(sha256sum <"$keys/site.key")" == "$before" ]] || { echo "second init replaced the key"; exit 1; }
+# The published key is the private key's public half.
+diff <(openssl pkey -in "$keys/site.key" -pubout) "$keys/site.pub"
+echo "init_keys: ok"
