@@ -11,6 +11,7 @@ run_cleanup() {
   rm -rf "$WORK"
 }
 trap run_cleanup EXIT
+trap 'echo "FAIL: unexpected error at line $LINENO: $BASH_COMMAND" >&2' ERR
 export GOLDROOT_SITE="$WORK/site"
 gr() { "$GOLDROOT" "$@"; }
 

@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "image/checkout.h"
 #include "image/diff.h"
+#include "crypto/site_key.h"
 #include "image/export.h"
 #include "image/image_info.h"
 #include "image/import.h"
@@ -205,7 +206,16 @@ Result<int> image_export(Context& context, const Args& args) {
   Digest id = TRY(site->store().resolve(ref));
   Artifact artifact = TRY(export_commit(site->store(), site->exports_dir(),
                                         site->store().dir() + "/tmp", id, format));
-  if (!output.empty()) TRY(copy_artifact(artifact, output));
+  // The manifest needs a kernel and an initrd; an image without them can
+  // still be exported (a container rootfs, say), just not booted.
+  auto manifest = signed_manifest(artifact, TRY(load_site_key(site->keys_dir())));
+  if (manifest.ok())
+    TRY(site->env()->write_file_atomic(artifact.path + ".manifest.json", *manifest + "\n"));
+  if (!output.empty()) {
+    TRY(copy_artifact(artifact, output));
+    if (manifest.ok())
+      TRY(site->env()->write_file_atomic(output + ".manifest.json", *manifest + "\n"));
+  }
   if (json) {
     nlohmann::json record = artifact.to_json();
     record["path"] = artifact.path;
@@ -218,6 +228,11 @@ Result<int> image_export(Context& context, const Args& args) {
     std::printf("kernel %s\ninitrd %s\n",
                 artifact.kernel ? artifact.kernel->path.c_str() : "(none found under /boot)",
                 artifact.initrd ? artifact.initrd->path.c_str() : "(none found under /boot)");
+    if (manifest.ok())
+      std::printf("manifest %s.manifest.json (signed with the site key)\n",
+                  (output.empty() ? artifact.path : output).c_str());
+    else
+      std::printf("no boot manifest: %s\n", manifest.error().message.c_str());
   }
   return 0;
 }

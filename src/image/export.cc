@@ -44,7 +44,7 @@ namespace {
 
 nlohmann::json boot_file_json(const std::optional<BootFile>& file) {
   if (!file) return nullptr;
-  return {{"path", file->path}, {"sha256", file->digest.hex()}, {"size", file->size}};
+  return {{"path", file->path}, {"sha256", file->sha256.hex()}, {"size", file->size}};
 }
 
 Result<std::optional<BootFile>> boot_file_from_json(const nlohmann::json& json) {
@@ -90,6 +90,7 @@ Result<std::optional<BootFile>> resolve_in_image(const Store& store, TreeBuilder
     if (!node) return std::optional<BootFile>();
     if (node->entry.type == FileType::kRegular)
       return std::optional<BootFile>(BootFile{"/" + path, node->entry.digest, node->entry.size});
+
     if (node->entry.type != FileType::kSymlink) return std::optional<BootFile>();
     const std::string& target = node->entry.target;
     if (!target.empty() && target[0] == '/') {
@@ -228,6 +229,25 @@ std::string staging_base(uint64_t bytes, const std::string& fallback) {
 Status write_tar(const Store& store, const Digest& commit_id, const std::string& output);
 
 }  // namespace
+
+std::string artifact_url(const Artifact& artifact) {
+  return "/images/" + artifact.sha256.hex() + "." + export_format_name(artifact.format);
+}
+
+Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& key) {
+  if (!artifact.kernel || !artifact.initrd)
+    return make_error(ErrorCode::kNotFound,
+                      "image " + artifact.commit.hex().substr(0, 12) + " has no " +
+                          (artifact.kernel ? "initrd" : "kernel") +
+                          " under /boot (install linux-image-amd64 in the image)");
+  BootManifest manifest;
+  manifest.image = {artifact.sha256, artifact.size, export_format_name(artifact.format),
+                    artifact_url(artifact)};
+  manifest.commit = artifact.commit;
+  manifest.kernel = *artifact.kernel;
+  manifest.initrd = *artifact.initrd;
+  return sign_boot_manifest(manifest, key);
+}
 
 Status copy_artifact(const Artifact& artifact, const std::string& output) {
   UniqueFd in(::open(artifact.path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -391,7 +411,7 @@ Status write_tar(const Store& store, const Digest& commit_id, const std::string&
   Commit commit = TRY(store.objects().read_commit(commit_id));
   Tree root = TRY(store.objects().read_tree(commit.root));
   ArchiveWriter writer;
-  archive_write_set_format_pax_restricted(writer.archive);
+  archive_write_set_format_pax(writer.archive);  // full pax: nanosecond mtimes, xattrs
   if (archive_write_open_filename(writer.archive, output.c_str()) != ARCHIVE_OK)
     return make_error(ErrorCode::kIo, "writing " + output + ": " +
                                           archive_error_string(writer.archive));

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "boot/boot_manifest.h"
 #include "store/store.h"
 
 namespace goldroot {
@@ -22,16 +23,11 @@ enum class ExportFormat { kErofs, kSquashfs, kTar };
 const char* export_format_name(ExportFormat format);
 Result<ExportFormat> parse_export_format(const std::string& name);
 
-struct BootFile {
-  std::string path;  // inside the image, "/boot/vmlinuz-6.1.0-28-amd64"
-  Digest digest;     // the file object in the store
-  uint64_t size = 0;
-};
-
 struct Artifact {
   Digest commit;
   ExportFormat format = ExportFormat::kErofs;
   std::string path;  // the cached artifact file
+  // kernel/initrd: sha256 is the file's store object id.
   Digest sha256;
   uint64_t size = 0;
   std::optional<BootFile> kernel, initrd;
@@ -45,6 +41,13 @@ struct Artifact {
 // symlinks into /boot (Debian), else the newest /boot/vmlinuz-* with its
 // matching /boot/initrd.img-*.
 Status find_boot_files(const Store& store, const Digest& commit, Artifact* artifact);
+
+// The manifest clients boot from, signed with the site key: the artifact
+// under its content-addressed URL (/images/<sha256>.<format>) and the
+// kernel and initrd (store objects, /objects/<sha256>). Fails with one
+// sentence if the image has no kernel or initrd.
+Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& key);
+std::string artifact_url(const Artifact& artifact);
 
 // Builds the artifact for `commit` in `exports_dir`, or returns the cached
 // one. `staging_dir` is where a checkout may be staged when tmpfs is short.

@@ -110,7 +110,13 @@ Result<Entry> entry_metadata(struct archive_entry* entry) {
   add_acl("system.posix_acl_access", ARCHIVE_ENTRY_ACL_TYPE_ACCESS);
   if (e.type == FileType::kDirectory)
     add_acl("system.posix_acl_default", ARCHIVE_ENTRY_ACL_TYPE_DEFAULT);
-  std::sort(e.xattrs.begin(), e.xattrs.end());
+  // pax archives may carry an xattr twice (LIBARCHIVE.xattr and
+  // SCHILY.xattr); keep one per name.
+  std::stable_sort(e.xattrs.begin(), e.xattrs.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  e.xattrs.erase(std::unique(e.xattrs.begin(), e.xattrs.end(),
+                             [](const auto& a, const auto& b) { return a.first == b.first; }),
+                 e.xattrs.end());
   // With an access ACL that has a mask, the kernel keeps the mask in the
   // mode's group bits (archives record the group:: entry instead).
   for (const auto& [k, v] : e.xattrs) {

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `goldroot image export`: erofs and squashfs artifacts that mount and show
+# exactly the commit's tree, a tar that imports back to the same tree, the
+# per-commit cache, the kernel/initrd found under /boot, and the signed
+# manifest whose digests match the files.
+source "$(dirname "$0")/lib.sh"
+require_root
+command -v mkfs.erofs >/dev/null || require "mkfs.erofs (erofs-utils)"
+command -v mksquashfs >/dev/null || require "mksquashfs (squashfs-tools)"
+
+gr init >/dev/null
+src="$WORK/src"
+mkdir -p "$src"/{boot,etc,usr/bin,dev}
+head -c 300000 /dev/urandom > "$src/boot/vmlinuz-6.1.0-9-amd64"
+head -c 400000 /dev/urandom > "$src/boot/vmlinuz-6.1.0-28-amd64"
+head -c 500000 /dev/urandom > "$src/boot/initrd.img-6.1.0-28-amd64"
+head -c 200000 /dev/urandom > "$src/boot/initrd.img-6.1.0-9-amd64"
+echo "lab" > "$src/etc/hostname"
+python3 -c "import sys; sys.stdout.write('goldroot\n' * 300000)" > "$src/usr/bin/compressible"
+echo '#!/bin/sh' > "$src/usr/bin/ping"; chmod 4755 "$src/usr/bin/ping"
+setfattr -n user.note -v exported "$src/etc/hostname"
+mknod "$src/dev/null" c 1 3
+ln "$src/usr/bin/ping" "$src/usr/bin/ping6"
+ln -s boot/vmlinuz-6.1.0-9-amd64 "$src/vmlinuz.old"
+gr image import "$src" --name lab >/dev/null
+gr image checkout lab "$WORK/expected" 2>/dev/null
+
+out=$(gr image export lab --json)
+artifact=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+echo "$out" | python3 -c '
+import json,sys
+r = json.load(sys.stdin)
+assert r["format"] == "erofs" and not r["reused"], r
+assert r["kernel"]["path"] == "/boot/vmlinuz-6.1.0-28-amd64", r["kernel"]
+assert r["initrd"]["path"] == "/boot/initrd.img-6.1.0-28-amd64", r["initrd"]' || fail "export record"
+ok "export finds the newest kernel and its initrd under /boot"
+
+[ "$(sha256sum < "$artifact" | cut -d' ' -f1)" = "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sha256"])')" ] || fail "artifact digest"
+python3 - "$artifact.manifest.json" "$WORK/expected" "$artifact" <<'PY' || fail "manifest"
+import hashlib, json, sys
+m = json.load(open(sys.argv[1]))
+root = sys.argv[2]
+sha = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
+assert m["image"]["sha256"] == sha(sys.argv[3]), "image digest"
+assert m["image"]["url"] == "/images/%s.erofs" % m["image"]["sha256"], m["image"]["url"]
+for part in ("kernel", "initrd"):
+    assert m[part]["sha256"] == sha(root + m[part]["path"]), part
+assert m["signature"]["algorithm"] == "ed25519" and len(m["signature"]["value"]) > 40
+PY
+ok "the signed manifest's digests match the artifact, kernel and initrd"
+
+mkdir "$WORK/mnt"
+mount -t erofs -o loop,ro "$artifact" "$WORK/mnt"
+on_exit "umount '$WORK/mnt' 2>/dev/null"
+changes=$(rsync -aHAXnci --numeric-ids "$WORK/expected/" "$WORK/mnt/")
+umount "$WORK/mnt"
+[ -z "$changes" ] || { echo "$changes"; fail "the mounted erofs differs from the commit"; }
+ok "the erofs artifact mounts and shows exactly the commit (rsync -aHAXnci)"
+
+again=$(gr image export lab --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["reused"])')
+[ "$again" = True ] || fail "second export rebuilt the artifact"
+ok "exports are cached per commit"
+
+gr image export lab --format squashfs --output "$WORK/lab.squashfs" >/dev/null
+[ -s "$WORK/lab.squashfs.manifest.json" ] || fail "no manifest beside --output"
+mount -t squashfs -o loop,ro "$WORK/lab.squashfs" "$WORK/mnt"
+# squashfs keeps whole-second mtimes only, so compare everything else.
+changes=$(rsync -aHAXnci --numeric-ids --modify-window=1 "$WORK/expected/" "$WORK/mnt/")
+umount "$WORK/mnt"
+[ -z "$changes" ] || { echo "$changes"; fail "the mounted squashfs differs from the commit"; }
+ok "the squashfs artifact mounts and shows the commit"
+
+gr image export lab --format tar --output "$WORK/lab.tar" >/dev/null
+gr image import "$WORK/lab.tar" --name fromtar >/dev/null
+[ -z "$(gr image diff lab fromtar 2>/dev/null)" ] || { gr image diff lab fromtar; fail "tar round trip"; }
+ok "the tar export imports back to the identical tree"
+
+expect_fail "unknown format" gr image export lab --format zip
+mkdir -p "$WORK/nokernel/etc"; echo x > "$WORK/nokernel/etc/x"
+gr image import "$WORK/nokernel" --name container >/dev/null
+gr image export container | grep -q "no boot manifest: .*has no kernel" || fail "no-kernel note"
+ok "an image without a kernel exports but says it cannot boot"
+finish
