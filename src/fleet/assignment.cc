@@ -53,9 +53,10 @@ Status apply(Host& host, const Assignment& a, const Store& store) {
     TRY(validate_host_name(name));
     host.name = name;
   } else if (a.key == "mac" || a.key == "macs") {
-    host.macs = TRY(parse_mac_list(value));
-    if (host.macs.empty())
+    auto macs = TRY(parse_mac_list(value));
+    if (macs.empty())
       return make_error(ErrorCode::kInvalidArgument, "a host needs at least one MAC address");
+    host.macs = std::move(macs);
   } else if (a.key == "ip") {
     if (!value.empty()) TRY(parse_ipv4(value));
     host.ip = optional_value(value);
