@@ -100,7 +100,12 @@ class Merger {
         return error(prefix + name, "and " + prefix + name.substr(0, name.size() - 5) +
                                         " are both present; keep one");
     }
-    for (const std::string& name : names) TRY(add_entry(dir_fd, prefix, name));
+    // Deletions first: a marker removes what earlier layers had, so NAME
+    // and NAME.goldroot-delete in one layer replace NAME wholesale.
+    for (const std::string& name : names)
+      if (ends_with(name, kDeleteSuffix)) TRY(add_entry(dir_fd, prefix, name));
+    for (const std::string& name : names)
+      if (!ends_with(name, kDeleteSuffix)) TRY(add_entry(dir_fd, prefix, name));
     return {};
   }
 

@@ -12,7 +12,9 @@
 //     carries an overlayfs whiteout there. An overlayfs whiteout (a 0/0
 //     character device) in a layer means the same;
 //   - a directory that replaces a deletion is opaque: it hides the image's
-//     directory of that name (overlayfs trusted.overlay.opaque);
+//     directory of that name (overlayfs trusted.overlay.opaque). Markers
+//     apply before the rest of their layer, so `skel.goldroot-delete` next to
+//     `skel/` in one layer replaces the whole directory;
 //   - `NAME.tmpl` is a template (template.h) that renders to NAME; a layer
 //     may not hold both NAME and NAME.tmpl.
 // Safety: symlinks are never followed while reading layers; a template must
