@@ -39,10 +39,13 @@ void remove_tree(const std::string& path) {
   std::filesystem::remove_all(path, ignored);
 }
 
-Status sync_path(const std::string& path) {
+// A file output needs one fsync; a directory tree of many files is cheaper
+// to make durable with one syncfs than with an fsync per file.
+Status sync_path(const std::string& path, OutputFormat format) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("opening " + path, errno);
-  if (::syncfs(fd.get()) != 0) return errno_error("syncing " + path, errno);
+  int rc = format == OutputFormat::kDirectory ? ::syncfs(fd.get()) : ::fsync(fd.get());
+  if (rc != 0) return errno_error("syncing " + path, errno);
   return {};
 }
 
@@ -94,7 +97,7 @@ Status write_layer(const RenderedLayer& layer, const std::string& output, Output
     case OutputFormat::kTar: TRY(write_layer_tar(layer, temporary)); break;
     case OutputFormat::kErofs: TRY(write_layer_erofs(layer, temporary, scratch)); break;
   }
-  if (options.durability == Durability::kSync) TRY(sync_path(temporary));
+  if (options.durability == Durability::kSync) TRY(sync_path(temporary, format));
 
   if (exists && format == OutputFormat::kDirectory) {
     // Swap the new tree in atomically, then drop the old one.

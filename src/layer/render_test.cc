@@ -35,6 +35,8 @@ class RenderTest : public ::testing::Test {
     put(layers() + "/labs/lab1/etc/skel.goldroot-delete", "");
     put(layers() + "/labs/lab1/etc/skel/.profile", "new\n");
     put(layers() + "/hosts/pc1/etc/issue.goldroot-delete", "");
+    put(layers() + "/hosts/pc1/usr/bin/tool", "#!/bin/sh\n", 04755);
+    put(layers() + "/hosts/pc1/srv/shared", "", 0666);
     if (root()) {
       ASSERT_EQ(::chown((layers() + "/labs/lab1/etc/secret").c_str(), 1234, 5678), 0);
     }
@@ -74,6 +76,14 @@ TEST_F(RenderTest, DirectoryKeepsContentMetadataAndDeletions) {
   EXPECT_EQ(st.st_mode & 07777, 0600u);
   ASSERT_EQ(::lstat((out + "/etc/motd").c_str(), &st), 0);
   EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
+  // Modes survive the umask, setuid included.
+  mode_t old_umask = ::umask(022);
+  ASSERT_OK(write_layer(layer, dir_ / "out-umask", OutputFormat::kDirectory, {}));
+  ::umask(old_umask);
+  ASSERT_EQ(::lstat((dir_ / "out-umask/usr/bin/tool").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 04755u);
+  ASSERT_EQ(::lstat((dir_ / "out-umask/srv/shared").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0666u);
   if (!root()) GTEST_SKIP() << "owners, whiteouts and trusted xattrs need root";
   ASSERT_EQ(::lstat((out + "/etc/secret").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 1234u);

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <string>
 
 #include "layer/layer_writers.h"
 #include "sys/unique_fd.h"
@@ -23,12 +25,18 @@ Error write_error(const std::string& what, const std::string& path, int saved_er
   return errno_error(what + " " + path, saved_errno);
 }
 
-Status copy_file(const std::string& source, int to_fd, const std::string& path) {
+Status copy_file(const std::string& source, off_t size, int to_fd, const std::string& path) {
   UniqueFd from(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!from.valid()) return errno_error("reading " + source, errno);
+  off_t done = 0;
   for (;;) {
+    // Stopping at the merged size saves the call that would return 0.
     ssize_t copied = ::copy_file_range(from.get(), nullptr, to_fd, nullptr, 1 << 30, 0);
-    if (copied > 0) continue;
+    if (copied > 0) {
+      done += copied;
+      if (done == size) return {};
+      continue;
+    }
     if (copied == 0) return {};
     if (errno == EINTR) continue;
     if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
@@ -66,9 +74,25 @@ Status write_contents(int fd, const std::string& data, const std::string& path) 
   return {};
 }
 
-Status set_file_metadata(int fd, const struct stat& st, const std::string& path) {
-  if (::fchown(fd, st.st_uid, st.st_gid) != 0) return write_error("setting the owner of", path, errno);
-  if (::fchmod(fd, st.st_mode & 07777) != 0) return write_error("setting the mode of", path, errno);
+// The umask, read without changing it (umask(2) would race with other
+// threads); if it cannot be read, assume the worst so every mode is set.
+mode_t current_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  return 0777;
+}
+
+// Files are created with their final permission bits where the umask allows
+// (see write_layer_directory), so most need neither chown nor chmod.
+Status set_file_metadata(int fd, const struct stat& st, const std::string& path, mode_t umask) {
+  if ((st.st_uid != ::geteuid() || st.st_gid != ::getegid()) &&
+      ::fchown(fd, st.st_uid, st.st_gid) != 0)
+    return write_error("setting the owner of", path, errno);
+  // chown clears setuid/setgid, and the umask may have dropped bits.
+  if (((st.st_mode & 07000) || (st.st_mode & umask & 0777)) && ::fchmod(fd, st.st_mode & 07777) != 0)
+    return write_error("setting the mode of", path, errno);
   struct timespec times[2] = {st.st_mtim, st.st_mtim};
   if (::futimens(fd, times) != 0) return errno_error("setting the mtime of " + path, errno);
   return {};
@@ -91,6 +115,7 @@ Status set_path_metadata(const std::string& path, const MergedNode& node) {
 }  // namespace
 
 Status write_layer_directory(const RenderedLayer& layer, const std::string& root) {
+  mode_t umask = current_umask();
   if (::mkdir(root.c_str(), 0755) != 0) return errno_error("creating " + root, errno);
   std::vector<std::pair<std::string, const MergedNode*>> directories;
   for (const auto& [relative, node] : layer.merged.nodes) {
@@ -102,11 +127,12 @@ Status write_layer_directory(const RenderedLayer& layer, const std::string& root
         break;
       case NodeKind::kFile:
       case NodeKind::kTemplate: {
-        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                           node.st.st_mode & 0777));
         if (!fd.valid()) return errno_error("creating " + path, errno);
-        if (node.kind == NodeKind::kFile) TRY(copy_file(node.source, fd.get(), path));
+        if (node.kind == NodeKind::kFile) TRY(copy_file(node.source, node.st.st_size, fd.get(), path));
         else TRY(write_contents(fd.get(), layer.contents.at(relative), path));
-        TRY(set_file_metadata(fd.get(), node.st, path));
+        TRY(set_file_metadata(fd.get(), node.st, path, umask));
         break;
       }
       case NodeKind::kSymlink:
