@@ -25,8 +25,8 @@ std::string describe_mode(const EffectiveMode& mode) {
 }
 
 std::string describe_channel(const EffectiveChannel& channel) {
-  std::string text = channel.pinned_commit ? "pin " + channel.pinned_commit->substr(0, 12)
-                                           : *channel.channel;
+  std::string text =
+      channel.pinned_commit ? "pin " + channel.pinned_commit->substr(0, 12) : *channel.channel;
   if (channel.source == SettingSource::kLab) text += " (lab)";
   return text;
 }
@@ -101,7 +101,8 @@ Result<int> host_list(Context& context, const Args& args) {
   auto transaction = TRY(fleet.inventory.begin_read());
   std::map<std::string, Lab> labs;
   for (Lab& item : TRY(fleet.inventory.labs())) labs[item.name] = std::move(item);
-  if (!lab.empty() && !labs.count(lab)) return make_error(ErrorCode::kNotFound, "unknown lab " + lab);
+  if (!lab.empty() && !labs.count(lab))
+    return make_error(ErrorCode::kNotFound, "unknown lab " + lab);
   auto hosts = TRY(fleet.inventory.hosts(lab.empty() ? std::nullopt : std::optional(lab)));
   auto lab_of = [&](const Host& host) -> const Lab* {
     return host.lab && labs.count(*host.lab) ? &labs.at(*host.lab) : nullptr;
@@ -154,16 +155,18 @@ Result<int> host_show(Context& context, const Args& args) {
   std::printf("arch:     %s\n", host.arch.c_str());
   std::printf("mode:     %s\n", describe_mode(effective_mode(host, lab)).c_str());
   std::printf("channel:  %s\n", describe_channel(effective_channel(host, lab)).c_str());
-  for (const auto& [key, value] : host.vars) std::printf("var.%s = %s\n", key.c_str(), value.c_str());
+  for (const auto& [key, value] : host.vars)
+    std::printf("var.%s = %s\n", key.c_str(), value.c_str());
   if (!host.notes.empty()) std::printf("notes:    %s\n", host.notes.c_str());
   std::printf("layers:   %s\n", layer_names.empty() ? "(none)" : join(layer_names, ", ").c_str());
   return 0;
 }
 
 Result<int> host_set(Context& context, const Args& args) {
-  CLI::App app{"Change hosts: goldroot host set PATTERN key=value… (keys: name, mac, ip, lab, "
-               "arch, channel, pin, mode, notes, var.NAME; an empty value inherits again).",
-               "goldroot host set"};
+  CLI::App app{
+      "Change hosts: goldroot host set PATTERN key=value… (keys: name, mac, ip, lab, "
+      "arch, channel, pin, mode, notes, var.NAME; an empty value inherits again).",
+      "goldroot host set"};
   std::string pattern;
   std::vector<std::string> settings;
   app.add_option("PATTERN", pattern, "host name or glob such as 'lab3-*'")->required();
@@ -175,9 +178,9 @@ Result<int> host_set(Context& context, const Args& args) {
   auto hosts = TRY(hosts_matching(fleet.inventory, pattern));
   for (const Assignment& assignment : assignments)
     if (assignment.key == "name" && hosts.size() > 1)
-      return make_error(ErrorCode::kInvalidArgument,
-                        pattern + " matches " + std::to_string(hosts.size()) +
-                            " hosts; rename them one at a time");
+      return make_error(ErrorCode::kInvalidArgument, pattern + " matches " +
+                                                         std::to_string(hosts.size()) +
+                                                         " hosts; rename them one at a time");
   for (const Host& before : hosts) {
     Host after = before;
     for (const Assignment& assignment : assignments)
@@ -208,9 +211,10 @@ Result<int> host_rm(Context& context, const Args& args) {
 }
 
 Result<int> host_import(Context& context, const Args& args) {
-  CLI::App app{"Import hosts from a CSV file, a dnsmasq dhcp-host list or ISC dhcpd.conf host "
-               "blocks.",
-               "goldroot host import"};
+  CLI::App app{
+      "Import hosts from a CSV file, a dnsmasq dhcp-host list or ISC dhcpd.conf host "
+      "blocks.",
+      "goldroot host import"};
   std::string file, format_name = "auto";
   std::vector<std::string> lab_rules;
   bool dry_run = false;
@@ -239,12 +243,14 @@ Result<int> host_import(Context& context, const Args& args) {
         ++updated;
         std::printf("update  %s: %s\n", change.host.c_str(), join(change.details, "; ").c_str());
         break;
-      case ImportChange::Kind::kUnchanged: ++unchanged; break;
+      case ImportChange::Kind::kUnchanged:
+        ++unchanged;
+        break;
     }
   }
   if (!dry_run) TRY(transaction.commit());
-  std::printf("%s%zu added, %zu updated, %zu unchanged\n", dry_run ? "dry run, nothing written: " : "",
-              added, updated, unchanged);
+  std::printf("%s%zu added, %zu updated, %zu unchanged\n",
+              dry_run ? "dry run, nothing written: " : "", added, updated, unchanged);
   return 0;
 }
 

@@ -67,9 +67,10 @@ Result<int> lab_list(Context& context, const Args& args) {
 }
 
 Result<int> lab_set(Context& context, const Args& args) {
-  CLI::App app{"Change a lab: goldroot lab set NAME key=value… (keys: channel, mode, networks, "
-               "notes; an empty value restores the default).",
-               "goldroot lab set"};
+  CLI::App app{
+      "Change a lab: goldroot lab set NAME key=value… (keys: channel, mode, networks, "
+      "notes; an empty value restores the default).",
+      "goldroot lab set"};
   std::string name;
   std::vector<std::string> settings;
   app.add_option("NAME", name, "lab name")->required();

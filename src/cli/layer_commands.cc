@@ -29,9 +29,12 @@ Result<OutputFormat> format_option(const std::string& format, const std::string&
 
 const char* format_suffix(OutputFormat format) {
   switch (format) {
-    case OutputFormat::kDirectory: return "";
-    case OutputFormat::kTar: return ".tar";
-    case OutputFormat::kErofs: return ".erofs";
+    case OutputFormat::kDirectory:
+      return "";
+    case OutputFormat::kTar:
+      return ".tar";
+    case OutputFormat::kErofs:
+      return ".erofs";
   }
   return "";
 }
@@ -98,9 +101,10 @@ Result<int> layer_render(Context& context, const Args& args) {
 }
 
 Result<int> layer_blame(Context& context, const Args& args) {
-  CLI::App app{"Show, for each path of a host's layer, the layer that supplied it and the "
-               "layers it overrode.",
-               "goldroot layer blame"};
+  CLI::App app{
+      "Show, for each path of a host's layer, the layer that supplied it and the "
+      "layers it overrode.",
+      "goldroot layer blame"};
   std::string host, path;
   bool json = false;
   app.add_option("HOST", host, "host name")->required();

@@ -59,8 +59,10 @@ Result<std::string> parse_mac(std::string_view text) {
   std::string canonical(text);
   for (size_t i = 0; i < canonical.size(); ++i) {
     char& c = canonical[i];
-    if (i % 3 == 2) c = ':';
-    else if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+    if (i % 3 == 2)
+      c = ':';
+    else if (c >= 'A' && c <= 'F')
+      c = static_cast<char>(c - 'A' + 'a');
   }
   return canonical;
 }
@@ -90,9 +92,7 @@ Result<Ipv4> parse_ipv4(std::string_view text) {
 std::string Cidr::str() const { return network.str() + "/" + std::to_string(prefix); }
 std::string Cidr::layer_name() const { return network.str() + "_" + std::to_string(prefix); }
 
-Ipv4 Cidr::netmask() const {
-  return Ipv4{prefix == 0 ? 0u : ~0u << (32 - prefix)};
-}
+Ipv4 Cidr::netmask() const { return Ipv4{prefix == 0 ? 0u : ~0u << (32 - prefix)}; }
 
 bool Cidr::contains(Ipv4 address) const {
   return (address.value & netmask().value) == network.value;
@@ -121,9 +121,9 @@ Result<Cidr> parse_cidr(std::string_view text) {
   Cidr cidr{Ipv4{address}, prefix};
   if ((address & cidr.netmask().value) != address) {
     Cidr hint{Ipv4{address & cidr.netmask().value}, prefix};
-    return make_error(ErrorCode::kInvalidArgument,
-                      "'" + std::string(text) + "' has host bits set; did you mean " +
-                          hint.str() + "?");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "'" + std::string(text) + "' has host bits set; did you mean " + hint.str() + "?");
   }
   return cidr;
 }

@@ -23,7 +23,8 @@ TEST(AddressTest, MalformedMacsAreRefusedWithOneSentence) {
 TEST(AddressTest, Ipv4IsStrict) {
   ASSERT_OK_AND_ASSIGN(Ipv4 ip, parse_ipv4("10.1.0.255"));
   EXPECT_EQ(ip.str(), "10.1.0.255");
-  for (const char* bad : {"10.1.0", "10.1.0.256", "10.01.0.1", "10.1.0.1.", "a.b.c.d", "", "1.2.3.4/24"}) {
+  for (const char* bad :
+       {"10.1.0", "10.1.0.256", "10.01.0.1", "10.1.0.1.", "a.b.c.d", "", "1.2.3.4/24"}) {
     auto parsed = parse_ipv4(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
     EXPECT_NE(parsed.error().message.find("is not an IPv4 address"), std::string::npos);

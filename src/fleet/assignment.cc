@@ -17,8 +17,8 @@ std::optional<std::string> optional_value(const std::string& value) {
 }
 
 Error unknown_key(const std::string& key, const char* what, const char* keys) {
-  return make_error(ErrorCode::kInvalidArgument,
-                    "unknown " + std::string(what) + " setting '" + key + "'; settings are " + keys);
+  return make_error(ErrorCode::kInvalidArgument, "unknown " + std::string(what) + " setting '" +
+                                                     key + "'; settings are " + keys);
 }
 
 }  // namespace
@@ -80,15 +80,19 @@ Status apply(Host& host, const Assignment& a, const Store& store) {
       host.channel.reset();
     }
   } else if (a.key == "mode") {
-    if (value.empty()) host.mode.reset();
-    else host.mode = TRY(parse_boot_mode(value));
+    if (value.empty())
+      host.mode.reset();
+    else
+      host.mode = TRY(parse_boot_mode(value));
   } else if (a.key == "notes" || a.key == "note") {
     host.notes = value;
   } else if (starts_with(a.key, "var.")) {
     std::string name = a.key.substr(4);
     TRY(validate_var_name(name));
-    if (value.empty()) host.vars.erase(name);
-    else host.vars[name] = value;
+    if (value.empty())
+      host.vars.erase(name);
+    else
+      host.vars[name] = value;
   } else {
     return unknown_key(a.key, "host",
                        "name, mac, ip, lab, arch, channel, pin, mode, notes and var.NAME");
@@ -102,8 +106,10 @@ Status apply(Lab& lab, const Assignment& a, const Store& store) {
     if (!value.empty()) TRY(validate_channel(store, value));
     lab.channel = optional_value(value);
   } else if (a.key == "mode") {
-    if (value.empty()) lab.mode.reset();
-    else lab.mode = TRY(parse_boot_mode(value));
+    if (value.empty())
+      lab.mode.reset();
+    else
+      lab.mode = TRY(parse_boot_mode(value));
   } else if (a.key == "networks" || a.key == "network") {
     lab.networks.clear();
     for (const std::string& part : split(value, ',')) {

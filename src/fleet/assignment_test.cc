@@ -59,8 +59,7 @@ TEST_F(AssignmentTest, ChannelsMustExist) {
   Host host{.name = "pc1", .macs = {"52:54:00:00:00:01"}};
   auto unknown = set(host, "channel=canary");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.error().message,
-            "unknown channel 'canary'; channels are gold, previous, test");
+  EXPECT_EQ(unknown.error().message, "unknown channel 'canary'; channels are gold, previous, test");
   Digest commit;
   commit.bytes[0] = 1;
   ASSERT_OK(store_.refs().write(RefKind::kChannel, "canary", commit));

@@ -3,18 +3,24 @@
 namespace goldroot {
 
 namespace {
-constexpr BootMode kModes[] = {BootMode::kNormal,  BootMode::kReset,   BootMode::kMaintenance,
-                               BootMode::kCache,   BootMode::kInstall, BootMode::kShell};
+constexpr BootMode kModes[] = {BootMode::kNormal, BootMode::kReset,   BootMode::kMaintenance,
+                               BootMode::kCache,  BootMode::kInstall, BootMode::kShell};
 }
 
 const char* boot_mode_name(BootMode mode) {
   switch (mode) {
-    case BootMode::kNormal: return "normal";
-    case BootMode::kReset: return "reset";
-    case BootMode::kMaintenance: return "maintenance";
-    case BootMode::kCache: return "cache";
-    case BootMode::kInstall: return "install";
-    case BootMode::kShell: return "shell";
+    case BootMode::kNormal:
+      return "normal";
+    case BootMode::kReset:
+      return "reset";
+    case BootMode::kMaintenance:
+      return "maintenance";
+    case BootMode::kCache:
+      return "cache";
+    case BootMode::kInstall:
+      return "install";
+    case BootMode::kShell:
+      return "shell";
   }
   return "normal";
 }

@@ -18,8 +18,8 @@ Result<std::vector<std::string>> known_channels(const Store& store) {
 Status validate_channel(const Store& store, const std::string& channel) {
   auto channels = TRY(known_channels(store));
   if (std::find(channels.begin(), channels.end(), channel) != channels.end()) return {};
-  return make_error(ErrorCode::kNotFound, "unknown channel '" + channel + "'; channels are " +
-                                              join(channels, ", "));
+  return make_error(ErrorCode::kNotFound,
+                    "unknown channel '" + channel + "'; channels are " + join(channels, ", "));
 }
 
 Result<std::string> resolve_pinned_commit(const Store& store, const std::string& ref) {

@@ -6,9 +6,12 @@ namespace goldroot {
 
 const char* setting_source_name(SettingSource source) {
   switch (source) {
-    case SettingSource::kHost: return "host";
-    case SettingSource::kLab: return "lab";
-    case SettingSource::kDefault: return "default";
+    case SettingSource::kHost:
+      return "host";
+    case SettingSource::kLab:
+      return "lab";
+    case SettingSource::kDefault:
+      return "default";
   }
   return "default";
 }

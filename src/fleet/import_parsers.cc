@@ -50,9 +50,12 @@ Result<std::vector<std::string>> csv_fields(const Where& where, std::string_view
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') fields.back() += '"', ++i;
-      else if (c == '"') quoted = false;
-      else fields.back() += c;
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+        fields.back() += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        fields.back() += c;
     } else if (c == '"') {
       quoted = true;
     } else if (c == ',') {
@@ -78,11 +81,10 @@ Result<std::vector<ImportRecord>> parse_csv(std::string_view text, const std::st
     if (columns.empty()) {
       for (std::string& field : fields) {
         std::string column = to_lower(field);
-        static const char* const kKnown[] = {"name", "mac",  "macs",    "ip",   "lab",
+        static const char* const kKnown[] = {"name", "mac",     "macs", "ip",   "lab",
                                              "arch", "channel", "mode", "notes"};
-        bool known = std::find_if(std::begin(kKnown), std::end(kKnown), [&](const char* k) {
-                       return column == k;
-                     }) != std::end(kKnown);
+        bool known = std::find_if(std::begin(kKnown), std::end(kKnown),
+                                  [&](const char* k) { return column == k; }) != std::end(kKnown);
         if (!known && !(starts_with(column, "var.") &&
                         validate_var_name(std::string_view(field).substr(4)).ok()))
           return where.error("unknown column '" + field +
@@ -145,7 +147,8 @@ bool is_lease_time(std::string_view text) {
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
   if (digits == 0) return false;
   return digits == text.size() ||
-         (digits + 1 == text.size() && std::string_view("smhdw").find(text.back()) != std::string_view::npos);
+         (digits + 1 == text.size() &&
+          std::string_view("smhdw").find(text.back()) != std::string_view::npos);
 }
 
 Result<std::vector<ImportRecord>> parse_dnsmasq(std::string_view text, const std::string& file) {
@@ -228,7 +231,8 @@ Result<std::vector<Token>> dhcpd_tokens(std::string_view text, const std::string
       tokens.push_back({value, start_line, true});
     } else {
       size_t start = i;
-      while (i < text.size() && std::string_view(" \t\r\n{};,\"#").find(text[i]) == std::string_view::npos)
+      while (i < text.size() &&
+             std::string_view(" \t\r\n{};,\"#").find(text[i]) == std::string_view::npos)
         ++i;
       tokens.push_back({std::string(text.substr(start, i - start)), line, false});
     }
@@ -255,7 +259,8 @@ Result<ImportRecord> dhcpd_host(const std::vector<Token>& tokens, size_t& i,
   for (;; ++i) {
     if (i >= tokens.size()) return where.error("host " + declared + " { is never closed with '}'");
     const Token& token = tokens[i];
-    if (is_punct(token, '{')) return Where{file, token.line}.error("unexpected '{' inside host " + declared);
+    if (is_punct(token, '{'))
+      return Where{file, token.line}.error("unexpected '{' inside host " + declared);
     if (!is_punct(token, ';') && !is_punct(token, '}')) {
       statement.push_back(token);
       continue;
@@ -319,9 +324,9 @@ Result<std::vector<ImportRecord>> merge_records(std::vector<ImportRecord> record
     }
     ImportRecord& first = merged[it->second];
     if (record.ip && first.ip && *record.ip != *first.ip)
-      return Where{file, record.line}.error(
-          "host " + record.name + " has IP " + *record.ip + " here but " + *first.ip +
-          " on line " + std::to_string(first.line));
+      return Where{file, record.line}.error("host " + record.name + " has IP " + *record.ip +
+                                            " here but " + *first.ip + " on line " +
+                                            std::to_string(first.line));
     if (record.ip) first.ip = record.ip;
     for (const std::string& mac : record.macs)
       if (std::find(first.macs.begin(), first.macs.end(), mac) == first.macs.end())
@@ -343,10 +348,14 @@ Result<std::vector<ImportRecord>> merge_records(std::vector<ImportRecord> record
 
 const char* import_format_name(ImportFormat format) {
   switch (format) {
-    case ImportFormat::kAuto: return "auto";
-    case ImportFormat::kCsv: return "csv";
-    case ImportFormat::kDnsmasq: return "dnsmasq";
-    case ImportFormat::kDhcpd: return "dhcpd";
+    case ImportFormat::kAuto:
+      return "auto";
+    case ImportFormat::kCsv:
+      return "csv";
+    case ImportFormat::kDnsmasq:
+      return "dnsmasq";
+    case ImportFormat::kDhcpd:
+      return "dhcpd";
   }
   return "auto";
 }
@@ -381,10 +390,17 @@ Result<std::vector<ImportRecord>> parse_import(std::string_view text, ImportForm
   if (format == ImportFormat::kAuto) format = TRY(detect_import_format(text, file));
   std::vector<ImportRecord> records;
   switch (format) {
-    case ImportFormat::kCsv: records = TRY(parse_csv(text, file)); break;
-    case ImportFormat::kDnsmasq: records = TRY(parse_dnsmasq(text, file)); break;
-    case ImportFormat::kDhcpd: records = TRY(parse_dhcpd(text, file)); break;
-    case ImportFormat::kAuto: break;
+    case ImportFormat::kCsv:
+      records = TRY(parse_csv(text, file));
+      break;
+    case ImportFormat::kDnsmasq:
+      records = TRY(parse_dnsmasq(text, file));
+      break;
+    case ImportFormat::kDhcpd:
+      records = TRY(parse_dhcpd(text, file));
+      break;
+    case ImportFormat::kAuto:
+      break;
   }
   return merge_records(std::move(records), file);
 }

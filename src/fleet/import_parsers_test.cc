@@ -28,7 +28,8 @@ TEST(ImportParsersTest, CsvErrorsNameTheLine) {
   auto bad_mac = parse_import("name,mac\npc1,52:54:00:00:00:01\npc2,zz:54:00:00:00:01\n",
                               ImportFormat::kCsv, "h.csv");
   ASSERT_FALSE(bad_mac.ok());
-  EXPECT_EQ(bad_mac.error().message.rfind("h.csv:3: 'zz:54:00:00:00:01' is not a MAC address", 0), 0u)
+  EXPECT_EQ(bad_mac.error().message.rfind("h.csv:3: 'zz:54:00:00:00:01' is not a MAC address", 0),
+            0u)
       << bad_mac.error().message;
   auto columns = parse_import("name,mac,colour\n", ImportFormat::kCsv, "h.csv");
   ASSERT_FALSE(columns.ok());
@@ -56,11 +57,12 @@ TEST(ImportParsersTest, DnsmasqHostLines) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message.rfind("d.conf:1: '10.1.0.300' is not an IPv4 address", 0), 0u)
       << bad.error().message;
-  auto nameless = parse_import("\ndhcp-host=52:54:00:00:00:01,10.1.0.3\n", ImportFormat::kDnsmasq,
-                               "d.conf");
+  auto nameless =
+      parse_import("\ndhcp-host=52:54:00:00:00:01,10.1.0.3\n", ImportFormat::kDnsmasq, "d.conf");
   ASSERT_FALSE(nameless.ok());
-  EXPECT_NE(nameless.error().message.find("d.conf:2: dhcp-host for 52:54:00:00:00:01 has no host name"),
-            std::string::npos);
+  EXPECT_NE(
+      nameless.error().message.find("d.conf:2: dhcp-host for 52:54:00:00:00:01 has no host name"),
+      std::string::npos);
 }
 
 TEST(ImportParsersTest, DhcpdHostBlocksAtAnyDepthMergingNics) {

@@ -92,9 +92,9 @@ Status Inventory::add_network(const Network& network) {
 Status Inventory::remove_network(const std::string& cidr) {
   if (!TRY(find_network(cidr)))
     return make_error(ErrorCode::kNotFound, "there is no network " + cidr);
-  Statement users = TRY(db_.prepare(
-      "SELECT l.name FROM labs l JOIN lab_networks ln ON ln.lab_id = l.id "
-      "JOIN networks n ON n.id = ln.network_id WHERE n.cidr = ? ORDER BY l.name"));
+  Statement users =
+      TRY(db_.prepare("SELECT l.name FROM labs l JOIN lab_networks ln ON ln.lab_id = l.id "
+                      "JOIN networks n ON n.id = ln.network_id WHERE n.cidr = ? ORDER BY l.name"));
   users.bind(cidr);
   std::vector<std::string> labs;
   while (TRY(users.step())) labs.push_back(users.text_column(0));
@@ -150,15 +150,15 @@ Status Inventory::write_lab_networks(int64_t id, const Lab& lab) {
   clear.bind(id);
   TRY(clear.run());
   for (const std::string& cidr : lab.networks) {
-    Statement link = TRY(db_.prepare(
-        "INSERT OR IGNORE INTO lab_networks (lab_id, network_id) "
-        "SELECT ?, id FROM networks WHERE cidr = ?"));
+    Statement link =
+        TRY(db_.prepare("INSERT OR IGNORE INTO lab_networks (lab_id, network_id) "
+                        "SELECT ?, id FROM networks WHERE cidr = ?"));
     link.bind(id).bind(cidr);
     TRY(link.run());
     if (db_.changes() == 0 && !TRY(find_network(cidr)))
-      return make_error(ErrorCode::kNotFound, "unknown network " + cidr +
-                                                  "; add it first with 'goldroot network add " +
-                                                  cidr + "'");
+      return make_error(
+          ErrorCode::kNotFound,
+          "unknown network " + cidr + "; add it first with 'goldroot network add " + cidr + "'");
   }
   return {};
 }
@@ -223,7 +223,8 @@ Result<std::vector<Host>> Inventory::hosts(const std::optional<std::string>& lab
     host.notes = query.text_column(8);
     by_id[query.int_column(0)] = std::move(host);
   }
-  Statement macs = TRY(db_.prepare("SELECT host_id, mac FROM host_macs ORDER BY host_id, position"));
+  Statement macs =
+      TRY(db_.prepare("SELECT host_id, mac FROM host_macs ORDER BY host_id, position"));
   while (TRY(macs.step())) {
     auto it = by_id.find(macs.int_column(0));
     if (it != by_id.end()) it->second.macs.push_back(macs.text_column(1));
@@ -262,7 +263,8 @@ Result<std::optional<Host>> Inventory::find_host(const std::string& name) {
   host.pinned_commit = query.optional_text_column(6);
   host.mode = mode_column(query, 7);
   host.notes = query.text_column(8);
-  Statement macs = TRY(db_.prepare("SELECT mac FROM host_macs WHERE host_id = ? ORDER BY position"));
+  Statement macs =
+      TRY(db_.prepare("SELECT mac FROM host_macs WHERE host_id = ? ORDER BY position"));
   macs.bind(*id);
   while (TRY(macs.step())) host.macs.push_back(macs.text_column(0));
   Statement vars = TRY(db_.prepare("SELECT key, value FROM host_vars WHERE host_id = ?"));
@@ -303,9 +305,9 @@ Status Inventory::check_host(const Host& host, std::optional<int64_t> self) {
   if (host.lab) {
     auto lab = TRY(find_lab(*host.lab));
     if (!lab)
-      return make_error(ErrorCode::kNotFound, "unknown lab " + *host.lab +
-                                                  "; add it first with 'goldroot lab add " +
-                                                  *host.lab + "'");
+      return make_error(
+          ErrorCode::kNotFound,
+          "unknown lab " + *host.lab + "; add it first with 'goldroot lab add " + *host.lab + "'");
     if (host.ip && !lab->networks.empty()) {
       Ipv4 address = TRY(parse_ipv4(*host.ip));
       bool inside = false;
@@ -344,11 +346,17 @@ Status Inventory::write_host_details(int64_t id, const Host& host) {
 
 Status Inventory::add_host(const Host& host) {
   TRY(check_host(host, std::nullopt));
-  Statement insert = TRY(db_.prepare(
-      "INSERT INTO hosts (name, ip, lab_id, arch, channel, pinned_commit, mode, notes) "
-      "VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?)"));
-  insert.bind(host.name).bind(host.ip).bind(host.lab).bind(host.arch).bind(host.channel)
-      .bind(host.pinned_commit).bind(mode_text(host.mode)).bind(host.notes);
+  Statement insert = TRY(
+      db_.prepare("INSERT INTO hosts (name, ip, lab_id, arch, channel, pinned_commit, mode, notes) "
+                  "VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?)"));
+  insert.bind(host.name)
+      .bind(host.ip)
+      .bind(host.lab)
+      .bind(host.arch)
+      .bind(host.channel)
+      .bind(host.pinned_commit)
+      .bind(mode_text(host.mode))
+      .bind(host.notes);
   TRY(insert.run());
   return write_host_details(db_.last_insert_id(), host);
 }
@@ -360,8 +368,15 @@ Status Inventory::update_host(const std::string& old_name, const Host& host) {
   Statement update = TRY(db_.prepare(
       "UPDATE hosts SET name = ?, ip = ?, lab_id = (SELECT id FROM labs WHERE name = ?), "
       "arch = ?, channel = ?, pinned_commit = ?, mode = ?, notes = ? WHERE id = ?"));
-  update.bind(host.name).bind(host.ip).bind(host.lab).bind(host.arch).bind(host.channel)
-      .bind(host.pinned_commit).bind(mode_text(host.mode)).bind(host.notes).bind(*id);
+  update.bind(host.name)
+      .bind(host.ip)
+      .bind(host.lab)
+      .bind(host.arch)
+      .bind(host.channel)
+      .bind(host.pinned_commit)
+      .bind(mode_text(host.mode))
+      .bind(host.notes)
+      .bind(*id);
   TRY(update.run());
   return write_host_details(*id, host);
 }

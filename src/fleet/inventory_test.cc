@@ -174,7 +174,8 @@ TEST_F(InventoryTest, NetworkFieldsAreValidated) {
   auto gateway = inventory_->add_network({"10.3.0.0/24", "10.4.0.1", {}, std::nullopt});
   ASSERT_FALSE(gateway.ok());
   EXPECT_EQ(gateway.error().message, "gateway 10.4.0.1 is not inside network 10.3.0.0/24");
-  EXPECT_FALSE(inventory_->add_network({"10.3.0.0/24", std::nullopt, {"8.8.8"}, std::nullopt}).ok());
+  EXPECT_FALSE(
+      inventory_->add_network({"10.3.0.0/24", std::nullopt, {"8.8.8"}, std::nullopt}).ok());
   auto duplicate = inventory_->add_network({"10.1.0.0/24", std::nullopt, {}, std::nullopt});
   ASSERT_FALSE(duplicate.ok());
   EXPECT_EQ(duplicate.error().message, "network 10.1.0.0/24 already exists");

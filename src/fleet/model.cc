@@ -11,12 +11,13 @@ namespace goldroot {
 Status validate(const Network& network) {
   Cidr cidr = TRY(parse_cidr(network.cidr));
   if (cidr.str() != network.cidr)
-    return make_error(ErrorCode::kInvalidArgument, "network '" + network.cidr + "' is not canonical");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "network '" + network.cidr + "' is not canonical");
   if (network.gateway) {
     Ipv4 gateway = TRY(parse_ipv4(*network.gateway).context("gateway"));
     if (!cidr.contains(gateway))
-      return make_error(ErrorCode::kInvalidArgument, "gateway " + *network.gateway +
-                                                         " is not inside network " + network.cidr);
+      return make_error(ErrorCode::kInvalidArgument,
+                        "gateway " + *network.gateway + " is not inside network " + network.cidr);
   }
   for (const std::string& server : network.dns) TRY(parse_ipv4(server).context("DNS server"));
   if (network.domain) {

@@ -76,11 +76,11 @@ Status migrate(Database& db) {
   if (version > kVersions)
     return make_error(ErrorCode::kUnsupported,
                       "inventory " + db.path() + " has schema version " + std::to_string(version) +
-                          ", newer than this goldroot understands (" +
-                          std::to_string(kVersions) + "); upgrade goldroot");
+                          ", newer than this goldroot understands (" + std::to_string(kVersions) +
+                          "); upgrade goldroot");
   for (int step = version; step < kVersions; ++step)
-    TRY(db.exec(kMigrations[step]).context("upgrading inventory to version " +
-                                            std::to_string(step + 1)));
+    TRY(db.exec(kMigrations[step])
+            .context("upgrading inventory to version " + std::to_string(step + 1)));
   TRY(db.exec("PRAGMA user_version = " + std::to_string(kVersions)));
   return transaction.commit();
 }

@@ -9,14 +9,27 @@ namespace {
 Error sqlite_error(sqlite3* db, int code, const std::string& what) {
   ErrorCode mapped = ErrorCode::kIo;
   switch (code & 0xff) {
-    case SQLITE_CONSTRAINT: mapped = ErrorCode::kAlreadyExists; break;
-    case SQLITE_BUSY: case SQLITE_LOCKED: mapped = ErrorCode::kBusy; break;
-    case SQLITE_CORRUPT: case SQLITE_NOTADB: mapped = ErrorCode::kCorruption; break;
-    case SQLITE_FULL: mapped = ErrorCode::kNoSpace; break;
-    case SQLITE_READONLY: case SQLITE_PERM: case SQLITE_CANTOPEN:
+    case SQLITE_CONSTRAINT:
+      mapped = ErrorCode::kAlreadyExists;
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      mapped = ErrorCode::kBusy;
+      break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      mapped = ErrorCode::kCorruption;
+      break;
+    case SQLITE_FULL:
+      mapped = ErrorCode::kNoSpace;
+      break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
       mapped = ErrorCode::kPermissionDenied;
       break;
-    default: break;
+    default:
+      break;
   }
   const char* message = db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
   return make_error(mapped, what + ": " + message);
@@ -26,8 +39,8 @@ Error sqlite_error(sqlite3* db, int code, const std::string& what) {
 
 Result<Database> Database::open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Database database(db, path);
   if (rc != SQLITE_OK) return sqlite_error(db, rc, "opening inventory " + path);
   sqlite3_busy_timeout(db, 5000);
@@ -141,7 +154,8 @@ Result<DbTransaction> DbTransaction::begin(Database& db, TransactionKind kind) {
   return DbTransaction(&db);
 }
 
-DbTransaction::DbTransaction(DbTransaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+DbTransaction::DbTransaction(DbTransaction&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)) {}
 
 DbTransaction::~DbTransaction() {
   if (db_) (void)db_->exec("ROLLBACK");

@@ -36,8 +36,10 @@ std::string format_blame(const BlameLine& line) {
   if (text.size() < 40) text.resize(40, ' ');
   text += "  ";
   std::string layer = line.layer;
-  if (line.kind == NodeKind::kWhiteout) layer = "deleted by " + layer;
-  else if (line.kind == NodeKind::kTemplate) layer += " (template)";
+  if (line.kind == NodeKind::kWhiteout)
+    layer = "deleted by " + layer;
+  else if (line.kind == NodeKind::kTemplate)
+    layer += " (template)";
   text += layer;
   if (!line.overridden.empty()) {
     std::vector<std::string> newest_first(line.overridden.rbegin(), line.overridden.rend());
@@ -47,10 +49,11 @@ std::string format_blame(const BlameLine& line) {
 }
 
 nlohmann::json to_json(const BlameLine& line) {
-  return {{"path", line.path},
-          {"kind", node_kind_name(line.kind)},
-          {"layer", line.layer},
-          {"overrides", std::vector<std::string>(line.overridden.rbegin(), line.overridden.rend())}};
+  return {
+      {"path", line.path},
+      {"kind", node_kind_name(line.kind)},
+      {"layer", line.layer},
+      {"overrides", std::vector<std::string>(line.overridden.rbegin(), line.overridden.rend())}};
 }
 
 }  // namespace goldroot

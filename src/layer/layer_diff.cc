@@ -62,10 +62,11 @@ Result<std::vector<LayerDifference>> diff_layers(const RenderedLayer& first,
     std::vector<std::string> what;
     bool comparable = x.kind == y.kind || (is_regular(x.kind) && is_regular(y.kind));
     if (!comparable) {
-      what.push_back(std::string("type ") + node_kind_name(x.kind) + " -> " + node_kind_name(y.kind));
+      what.push_back(std::string("type ") + node_kind_name(x.kind) + " -> " +
+                     node_kind_name(y.kind));
     } else if (is_regular(x.kind)) {
-      bool same_source = x.kind == NodeKind::kFile && y.kind == NodeKind::kFile &&
-                         x.source == y.source;
+      bool same_source =
+          x.kind == NodeKind::kFile && y.kind == NodeKind::kFile && x.source == y.source;
       if (!same_source &&
           TRY(content_of(first, i->first, x)) != TRY(content_of(second, j->first, y)))
         what.push_back("content");
@@ -91,8 +92,10 @@ Result<std::vector<LayerDifference>> diff_layers(const RenderedLayer& first,
 
 std::string format_difference(const LayerDifference& d) {
   switch (d.change) {
-    case LayerDifference::Change::kOnlyFirst: return "- " + d.path + "  (" + d.first_layer + ")";
-    case LayerDifference::Change::kOnlySecond: return "+ " + d.path + "  (" + d.second_layer + ")";
+    case LayerDifference::Change::kOnlyFirst:
+      return "- " + d.path + "  (" + d.first_layer + ")";
+    case LayerDifference::Change::kOnlySecond:
+      return "+ " + d.path + "  (" + d.second_layer + ")";
     case LayerDifference::Change::kDiffers:
       return "~ " + d.path + "  " + join(d.what, ", ") + "  (" + d.first_layer + " | " +
              d.second_layer + ")";

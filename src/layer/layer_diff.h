@@ -16,8 +16,8 @@ struct LayerDifference {
   enum class Change { kOnlyFirst, kOnlySecond, kDiffers };
   Change change;
   std::string path;
-  std::string first_layer;   // empty when the path is only in the second
-  std::string second_layer;  // empty when the path is only in the first
+  std::string first_layer;        // empty when the path is only in the second
+  std::string second_layer;       // empty when the path is only in the first
   std::vector<std::string> what;  // "content", "mode 0644 -> 0600", …
 };
 

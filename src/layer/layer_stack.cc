@@ -22,7 +22,8 @@ Result<std::string> real_path(const std::string& path) {
 
 std::vector<std::string> candidate_layer_names(const HostProfile& profile) {
   std::vector<std::string> names = {"base"};
-  if (profile.network) names.push_back("networks/" + parse_cidr(profile.network->cidr)->layer_name());
+  if (profile.network)
+    names.push_back("networks/" + parse_cidr(profile.network->cidr)->layer_name());
   if (profile.host.lab) names.push_back("labs/" + *profile.host.lab);
   names.push_back("hosts/" + profile.host.name);
   if (profile.host.ip) names.push_back("ips/" + *profile.host.ip);

@@ -71,8 +71,10 @@ class Merger {
     int depth = 0;
     for (char c : relative) depth += c == '/';
     for (const std::string& part : split(target, '/')) {
-      if (part == "..") --depth;
-      else if (!part.empty() && part != ".") ++depth;
+      if (part == "..")
+        --depth;
+      else if (!part.empty() && part != ".")
+        ++depth;
       if (depth < 0)
         return error(relative, "is a symlink to " + target +
                                    ", which escapes the layer through '..'; refusing it");
@@ -95,8 +97,8 @@ class Merger {
     ::closedir(dir);
     std::sort(names.begin(), names.end());
     for (const std::string& name : names) {
-      if (ends_with(name, kTemplateSuffix) && std::binary_search(names.begin(), names.end(),
-                                                                  name.substr(0, name.size() - 5)))
+      if (ends_with(name, kTemplateSuffix) &&
+          std::binary_search(names.begin(), names.end(), name.substr(0, name.size() - 5)))
         return error(prefix + name, "and " + prefix + name.substr(0, name.size() - 5) +
                                         " are both present; keep one");
     }
@@ -117,8 +119,10 @@ class Merger {
       return errno_error("reading layer " + layer_->name + "/" + relative, errno);
     mode_t type = node.st.st_mode & S_IFMT;
     if (ends_with(name, kDeleteSuffix) && name.size() > std::string_view(kDeleteSuffix).size()) {
-      std::string target = prefix + name.substr(0, name.size() - std::string_view(kDeleteSuffix).size());
-      if (type == S_IFDIR) return error(relative, "is a directory; a deletion marker must be a file");
+      std::string target =
+          prefix + name.substr(0, name.size() - std::string_view(kDeleteSuffix).size());
+      if (type == S_IFDIR)
+        return error(relative, "is a directory; a deletion marker must be a file");
       node.kind = NodeKind::kWhiteout;
       put(target, std::move(node));
       return {};
@@ -130,14 +134,17 @@ class Merger {
     }
     if (ends_with(name, kTemplateSuffix) && name.size() > 5) {
       if (type != S_IFREG)
-        return error(relative, "is not a regular file; a template must be one (symlinked "
-                               "templates are refused)");
+        return error(relative,
+                     "is not a regular file; a template must be one (symlinked "
+                     "templates are refused)");
       node.kind = NodeKind::kTemplate;
       put(prefix + name.substr(0, name.size() - 5), std::move(node));
       return {};
     }
     switch (type) {
-      case S_IFREG: node.kind = NodeKind::kFile; break;
+      case S_IFREG:
+        node.kind = NodeKind::kFile;
+        break;
       case S_IFLNK: {
         char target[4096];
         ssize_t length = ::readlinkat(dir_fd, name.c_str(), target, sizeof target);
@@ -150,12 +157,17 @@ class Merger {
       case S_IFDIR: {
         node.kind = NodeKind::kDirectory;
         put(relative, std::move(node));
-        UniqueFd child(::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-        if (!child.valid()) return errno_error("opening layer " + layer_->name + "/" + relative, errno);
+        UniqueFd child(
+            ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!child.valid())
+          return errno_error("opening layer " + layer_->name + "/" + relative, errno);
         return walk(child.get(), relative + "/");
       }
-      case S_IFSOCK: return error(relative, "is a socket, which a layer cannot carry");
-      default: node.kind = NodeKind::kSpecial; break;
+      case S_IFSOCK:
+        return error(relative, "is a socket, which a layer cannot carry");
+      default:
+        node.kind = NodeKind::kSpecial;
+        break;
     }
     put(relative, std::move(node));
     return {};
@@ -169,12 +181,18 @@ class Merger {
 
 const char* node_kind_name(NodeKind kind) {
   switch (kind) {
-    case NodeKind::kFile: return "file";
-    case NodeKind::kTemplate: return "template";
-    case NodeKind::kSymlink: return "symlink";
-    case NodeKind::kDirectory: return "directory";
-    case NodeKind::kWhiteout: return "deleted";
-    case NodeKind::kSpecial: return "special";
+    case NodeKind::kFile:
+      return "file";
+    case NodeKind::kTemplate:
+      return "template";
+    case NodeKind::kSymlink:
+      return "symlink";
+    case NodeKind::kDirectory:
+      return "directory";
+    case NodeKind::kWhiteout:
+      return "deleted";
+    case NodeKind::kSpecial:
+      return "special";
   }
   return "file";
 }

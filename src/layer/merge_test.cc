@@ -32,11 +32,13 @@ TEST_F(MergeTest, LayersApplyInOrderAndMissingOnesAreSkipped) {
   ASSERT_OK_AND_ASSIGN(auto stack, host_layers(layers(), sample_profile()));
   std::vector<std::string> names;
   for (const LayerRef& layer : stack) names.push_back(layer.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"base", "networks/10.1.0.0_24", "labs/lab1", "ips/10.1.0.10"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"base", "networks/10.1.0.0_24", "labs/lab1",
+                                             "ips/10.1.0.10"}));
   ASSERT_OK_AND_ASSIGN(MergedLayer merged, merge());
   const MergedNode& motd = merged.nodes.at("etc/motd");
   EXPECT_EQ(motd.layer, "ips/10.1.0.10");
-  EXPECT_EQ(motd.overridden, (std::vector<std::string>{"base", "networks/10.1.0.0_24", "labs/lab1"}));
+  EXPECT_EQ(motd.overridden,
+            (std::vector<std::string>{"base", "networks/10.1.0.0_24", "labs/lab1"}));
   EXPECT_EQ(testing::read_file(motd.source), "ip");
 }
 

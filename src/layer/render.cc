@@ -93,16 +93,22 @@ Status write_layer(const RenderedLayer& layer, const std::string& output, Output
     remove_tree(scratch);
   });
   switch (format) {
-    case OutputFormat::kDirectory: TRY(write_layer_directory(layer, temporary)); break;
-    case OutputFormat::kTar: TRY(write_layer_tar(layer, temporary)); break;
-    case OutputFormat::kErofs: TRY(write_layer_erofs(layer, temporary, scratch)); break;
+    case OutputFormat::kDirectory:
+      TRY(write_layer_directory(layer, temporary));
+      break;
+    case OutputFormat::kTar:
+      TRY(write_layer_tar(layer, temporary));
+      break;
+    case OutputFormat::kErofs:
+      TRY(write_layer_erofs(layer, temporary, scratch));
+      break;
   }
   if (options.durability == Durability::kSync) TRY(sync_path(temporary, format));
 
   if (exists && format == OutputFormat::kDirectory) {
     // Swap the new tree in atomically, then drop the old one.
-    if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, destination.c_str(),
-                    RENAME_EXCHANGE) != 0)
+    if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, destination.c_str(), RENAME_EXCHANGE) !=
+        0)
       return errno_error("replacing " + destination, errno);
   } else if (::rename(temporary.c_str(), destination.c_str()) != 0) {
     return errno_error("renaming " + temporary + " to " + destination, errno);
@@ -118,13 +124,13 @@ Result<RenderedLayer> render_host_layer(Inventory& inventory, const std::string&
                                         const std::string& host) {
   HostProfile profile = TRY(load_host_profile(inventory, host));
   auto layers = TRY(host_layers(layers_dir, profile));
-  return TRY(build_rendered_layer(layers, template_variables(profile))
-                 .context("rendering host " + host));
+  return TRY(
+      build_rendered_layer(layers, template_variables(profile)).context("rendering host " + host));
 }
 
 Status render_host_layer_to(Inventory& inventory, const std::string& layers_dir,
-                            const std::string& host, const std::string& output,
-                            OutputFormat format, const WriteOptions& options) {
+                            const std::string& host, const std::string& output, OutputFormat format,
+                            const WriteOptions& options) {
   RenderedLayer layer = TRY(render_host_layer(inventory, layers_dir, host));
   return write_layer(layer, output, format, options);
 }

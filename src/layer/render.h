@@ -51,7 +51,7 @@ Status write_layer(const RenderedLayer& layer, const std::string& output, Output
 Result<RenderedLayer> render_host_layer(Inventory& inventory, const std::string& layers_dir,
                                         const std::string& host);
 Status render_host_layer_to(Inventory& inventory, const std::string& layers_dir,
-                            const std::string& host, const std::string& output,
-                            OutputFormat format, const WriteOptions& options);
+                            const std::string& host, const std::string& output, OutputFormat format,
+                            const WriteOptions& options);
 
 }  // namespace goldroot

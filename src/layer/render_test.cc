@@ -25,7 +25,8 @@ class RenderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     put(layers() + "/base/etc/hostname.tmpl", "{{ hostname }}\n");
-    put(layers() + "/base/etc/hosts.tmpl", "127.0.0.1 localhost\n{{ ip }} {{ fqdn }} {{ hostname }}\n");
+    put(layers() + "/base/etc/hosts.tmpl",
+        "127.0.0.1 localhost\n{{ ip }} {{ fqdn }} {{ hostname }}\n");
     put(layers() + "/base/etc/issue", "Debian\n");
     put(layers() + "/base/etc/skel/.bashrc", "old\n");
     put(layers() + "/networks/10.1.0.0_24/etc/resolv.conf.tmpl",
@@ -92,7 +93,8 @@ TEST_F(RenderTest, DirectoryKeepsContentMetadataAndDeletions) {
   EXPECT_TRUE(S_ISCHR(st.st_mode));
   EXPECT_EQ(st.st_rdev, makedev(0, 0));
   char value[8] = {};
-  ASSERT_EQ(::lgetxattr((out + "/etc/skel").c_str(), "trusted.overlay.opaque", value, sizeof value), 1);
+  ASSERT_EQ(::lgetxattr((out + "/etc/skel").c_str(), "trusted.overlay.opaque", value, sizeof value),
+            1);
   EXPECT_EQ(value[0], 'y');
   EXPECT_LT(::lgetxattr((out + "/etc").c_str(), "trusted.overlay.opaque", value, sizeof value), 0);
 }
@@ -112,9 +114,11 @@ TEST_F(RenderTest, ExistingOutputNeedsReplaceAndFailedWritesLeaveNoTemporary) {
   put(out + "/stale", "stale");
   auto refused = write_layer(layer, out, OutputFormat::kDirectory, {});
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().message.find("already exists; remove it or pass --force"), std::string::npos);
+  EXPECT_NE(refused.error().message.find("already exists; remove it or pass --force"),
+            std::string::npos);
   EXPECT_TRUE(std::filesystem::exists(out + "/stale"));
-  ASSERT_OK(write_layer(layer, out, OutputFormat::kDirectory, {Replace::kYes, Durability::kNoSync}));
+  ASSERT_OK(
+      write_layer(layer, out, OutputFormat::kDirectory, {Replace::kYes, Durability::kNoSync}));
   EXPECT_FALSE(std::filesystem::exists(out + "/stale"));
   EXPECT_EQ(read_file(out + "/etc/hostname"), "pc1\n");
   EXPECT_TRUE(leftovers().empty());
@@ -127,9 +131,9 @@ TEST_F(RenderTest, ExistingOutputNeedsReplaceAndFailedWritesLeaveNoTemporary) {
   EXPECT_TRUE(leftovers().empty());
 }
 
-std::map<std::string, std::pair<const struct stat*, std::string>> read_tar(const std::string& path,
-                                                                         std::vector<struct stat>& stats,
-                                                                         std::map<std::string, std::string>& xattrs) {
+std::map<std::string, std::pair<const struct stat*, std::string>> read_tar(
+    const std::string& path, std::vector<struct stat>& stats,
+    std::map<std::string, std::string>& xattrs) {
   std::map<std::string, std::pair<const struct stat*, std::string>> entries;
   struct archive* archive = archive_read_new();
   archive_read_support_format_all(archive);
@@ -194,7 +198,8 @@ TEST_F(RenderTest, RenderHostLayerReadsTheInventory) {
   ASSERT_OK_AND_ASSIGN(Inventory inventory, Inventory::open(dir_ / "goldroot.db"));
   ASSERT_OK(inventory.add_network({"10.1.0.0/24", "10.1.0.1", {"10.1.0.2"}, "lab.test"}));
   ASSERT_OK(inventory.add_lab(Lab{.name = "lab1", .networks = {"10.1.0.0/24"}}));
-  ASSERT_OK(inventory.add_host(Host{.name = "pc1", .macs = {"52:54:00:00:00:01"}, .ip = "10.1.0.10", .lab = "lab1"}));
+  ASSERT_OK(inventory.add_host(
+      Host{.name = "pc1", .macs = {"52:54:00:00:00:01"}, .ip = "10.1.0.10", .lab = "lab1"}));
   std::string out = dir_ / "pc1.tar";
   ASSERT_OK(render_host_layer_to(inventory, layers(), "pc1", out, OutputFormat::kTar, {}));
   std::vector<struct stat> stats;

@@ -17,7 +17,8 @@ Result<std::string> render_template(std::string_view text, const TemplateVariabl
   out.reserve(text.size());
   int line = 1;
   auto error = [&](int at, const std::string& message) {
-    return make_error(ErrorCode::kInvalidArgument, file + ":" + std::to_string(at) + ": " + message);
+    return make_error(ErrorCode::kInvalidArgument,
+                      file + ":" + std::to_string(at) + ": " + message);
   };
   size_t i = 0;
   while (i < text.size()) {

@@ -22,7 +22,8 @@ TEST(TemplateTest, LoneClosingBracesAndEscapesAreText) {
 }
 
 TEST(TemplateTest, MissingVariableNamesFileLineAndVariable) {
-  auto out = render_template("line one\n\nnameserver {{ dns }}\n", kVariables, "labs/lab1/etc/resolv.conf.tmpl");
+  auto out = render_template("line one\n\nnameserver {{ dns }}\n", kVariables,
+                             "labs/lab1/etc/resolv.conf.tmpl");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().message,
             "labs/lab1/etc/resolv.conf.tmpl:3: variable 'dns' is not defined for this host");
@@ -36,7 +37,8 @@ TEST(TemplateTest, SyntaxErrorsNameTheLine) {
       {"a\n{{ hostname\n}}\n", "t.tmpl:2: '{{' is not closed with '}}' on the same line"},
       {"{{ hostname", "t.tmpl:1: '{{' is not closed with '}}' on the same line"},
       {"x\ny\n{{ }}", "t.tmpl:3: '{{ }}' names no variable"},
-      {"{{ host name }}", "t.tmpl:1: 'host name' is not a variable name (letters, digits, '_' and '.')"},
+      {"{{ host name }}",
+       "t.tmpl:1: 'host name' is not a variable name (letters, digits, '_' and '.')"},
   };
   for (const Case& c : cases) {
     auto out = render_template(c.text, kVariables, "t.tmpl");

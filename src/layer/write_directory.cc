@@ -80,7 +80,8 @@ mode_t current_umask() {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+    if (line.rfind("Umask:", 0) == 0)
+      return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
   return 0777;
 }
 
@@ -91,7 +92,8 @@ Status set_file_metadata(int fd, const struct stat& st, const std::string& path,
       ::fchown(fd, st.st_uid, st.st_gid) != 0)
     return write_error("setting the owner of", path, errno);
   // chown clears setuid/setgid, and the umask may have dropped bits.
-  if (((st.st_mode & 07000) || (st.st_mode & umask & 0777)) && ::fchmod(fd, st.st_mode & 07777) != 0)
+  if (((st.st_mode & 07000) || (st.st_mode & umask & 0777)) &&
+      ::fchmod(fd, st.st_mode & 07777) != 0)
     return write_error("setting the mode of", path, errno);
   struct timespec times[2] = {st.st_mtim, st.st_mtim};
   if (::futimens(fd, times) != 0) return errno_error("setting the mtime of " + path, errno);
@@ -130,8 +132,10 @@ Status write_layer_directory(const RenderedLayer& layer, const std::string& root
         UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                            node.st.st_mode & 0777));
         if (!fd.valid()) return errno_error("creating " + path, errno);
-        if (node.kind == NodeKind::kFile) TRY(copy_file(node.source, node.st.st_size, fd.get(), path));
-        else TRY(write_contents(fd.get(), layer.contents.at(relative), path));
+        if (node.kind == NodeKind::kFile)
+          TRY(copy_file(node.source, node.st.st_size, fd.get(), path));
+        else
+          TRY(write_contents(fd.get(), layer.contents.at(relative), path));
         TRY(set_file_metadata(fd.get(), node.st, path, umask));
         break;
       }

@@ -49,7 +49,8 @@ Status write_layer_tar(const RenderedLayer& layer, const std::string& path) {
     switch (node.kind) {
       case NodeKind::kDirectory:
         archive_entry_set_filetype(entry.get(), AE_IFDIR);
-        if (node.opaque) archive_entry_xattr_add_entry(entry.get(), "trusted.overlay.opaque", "y", 1);
+        if (node.opaque)
+          archive_entry_xattr_add_entry(entry.get(), "trusted.overlay.opaque", "y", 1);
         break;
       case NodeKind::kFile: {
         UniqueFd fd(::open(node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
