@@ -1,4 +1,5 @@
 // `goldroot host …`: the fleet's machines in the inventory.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -144,6 +145,7 @@ Result<int> host_show(Context& context, const Args& args) {
     nlohmann::json out = effective_json(host, lab);
     out["network"] = profile.network ? to_json(*profile.network) : nlohmann::json();
     out["layers"] = layer_names;
+    out["layer_candidates"] = candidate_layer_names(profile);
     print_json(out);
     return 0;
   }
@@ -158,7 +160,12 @@ Result<int> host_show(Context& context, const Args& args) {
   for (const auto& [key, value] : host.vars)
     std::printf("var.%s = %s\n", key.c_str(), value.c_str());
   if (!host.notes.empty()) std::printf("notes:    %s\n", host.notes.c_str());
-  std::printf("layers:   %s\n", layer_names.empty() ? "(none)" : join(layer_names, ", ").c_str());
+  std::vector<std::string> absent;
+  for (const std::string& candidate : candidate_layer_names(profile))
+    if (std::find(layer_names.begin(), layer_names.end(), candidate) == layer_names.end())
+      absent.push_back(candidate);
+  std::printf("layers:   %s%s\n", layer_names.empty() ? "(none)" : join(layer_names, ", ").c_str(),
+              absent.empty() ? "" : ("   (not present: " + join(absent, ", ") + ")").c_str());
   return 0;
 }
 
