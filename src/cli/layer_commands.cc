@@ -1,7 +1,10 @@
 // `goldroot layer …`: render, blame and diff hosts' configuration layers
 // (SITE/layers/{base,networks/<cidr>,labs/<lab>,hosts/<name>,ips/<ip>}).
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 
@@ -61,8 +64,14 @@ Status render_all(FleetSession& fleet, const std::string& output, OutputFormat f
     ++count;
   }
   TRY(fleet.site->env()->sync_filesystem(temporary));
-  std::filesystem::remove_all(destination, ignored);
-  TRY(fleet.site->env()->rename(temporary, destination));
+  if (std::filesystem::is_directory(destination, ignored)) {
+    // Swap atomically; the guard then removes the old renders.
+    if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, destination.c_str(), RENAME_EXCHANGE) !=
+        0)
+      return errno_error("replacing " + destination, errno);
+  } else {
+    TRY(fleet.site->env()->rename(temporary, destination));
+  }
   std::printf("rendered %zu hosts into %s\n", count, destination.c_str());
   return {};
 }
