@@ -54,6 +54,10 @@ void print_json(const nlohmann::json& value);
 
 // The command groups, one file each.
 Result<int> run_image(Context& context, const Args& args);
+Result<int> run_host(Context& context, const Args& args);
+Result<int> run_lab(Context& context, const Args& args);
+Result<int> run_network(Context& context, const Args& args);
+Result<int> run_layer(Context& context, const Args& args);
 Result<int> run_serve_files(Context& context, const Args& args);
 
 }  // namespace goldroot::cli

@@ -19,6 +19,10 @@ static Result<int> run_init(Context& context, const Args& args) {
 static const Command kCommands[] = {
     {"init", "create a site", run_init},
     {"image", "import, list, check out, diff, verify and collect images", run_image},
+    {"host", "add, list, change and import the fleet's hosts", run_host},
+    {"lab", "add, list, change and remove labs", run_lab},
+    {"network", "add, list and remove networks", run_network},
+    {"layer", "render, blame and diff hosts' configuration layers", run_layer},
     // Hidden developer tool: a static file server for bench/http_bench.sh.
     {"serve-files", "", run_serve_files},
 };

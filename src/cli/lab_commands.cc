@@ -1,0 +1,118 @@
+// `goldroot lab …`: groups of hosts sharing a default channel, boot mode,
+// networks and a configuration layer (layers/labs/<lab>).
+#include <cstdio>
+#include <map>
+
+#include "base/strings.h"
+#include "cli/command.h"
+#include "cli/fleet_session.h"
+#include "fleet/assignment.h"
+
+namespace goldroot::cli {
+
+namespace {
+
+Result<int> lab_add(Context& context, const Args& args) {
+  CLI::App app{"Add a lab.", "goldroot lab add"};
+  std::string name, channel, mode, notes;
+  std::vector<std::string> networks;
+  app.add_option("NAME", name, "lab name")->required();
+  app.add_option("--channel", channel, "default channel of its hosts (else gold)");
+  app.add_option("--mode", mode, "default boot mode of its hosts (else normal)");
+  app.add_option("--network", networks, "a network CIDR the lab uses (repeatable)");
+  app.add_option("--notes", notes, "free-form notes");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto fleet = TRY(open_fleet(context, LockMode::kExclusive, "lab add"));
+  Lab lab;
+  lab.name = name;
+  std::vector<Assignment> settings = {{"networks", join(networks, ",")}, {"notes", notes}};
+  if (!channel.empty()) settings.push_back({"channel", channel});
+  if (!mode.empty()) settings.push_back({"mode", mode});
+  for (const Assignment& setting : settings) TRY(apply(lab, setting, fleet.site->store()));
+  auto transaction = TRY(fleet.inventory.begin_write());
+  TRY(fleet.inventory.add_lab(lab));
+  TRY(transaction.commit());
+  std::printf("added lab %s\n", lab.name.c_str());
+  return 0;
+}
+
+Result<int> lab_list(Context& context, const Args& args) {
+  CLI::App app{"List labs.", "goldroot lab list"};
+  bool json = false;
+  app.add_flag("--json", json, "print JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto fleet = TRY(open_fleet(context, LockMode::kShared, "lab list"));
+  auto transaction = TRY(fleet.inventory.begin_read());
+  auto labs = TRY(fleet.inventory.labs());
+  std::map<std::string, int> counts;
+  for (const Host& host : TRY(fleet.inventory.hosts()))
+    if (host.lab) ++counts[*host.lab];
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const Lab& lab : labs) {
+      nlohmann::json item = to_json(lab);
+      item["hosts"] = counts[lab.name];
+      out.push_back(item);
+    }
+    print_json(out);
+    return 0;
+  }
+  std::printf("%-16s %6s %-12s %-10s %s\n", "NAME", "HOSTS", "MODE", "CHANNEL", "NETWORKS");
+  for (const Lab& lab : labs)
+    std::printf("%-16s %6d %-12s %-10s %s\n", lab.name.c_str(), counts[lab.name],
+                lab.mode ? boot_mode_name(*lab.mode) : "normal*",
+                lab.channel ? lab.channel->c_str() : "gold*",
+                lab.networks.empty() ? "-" : join(lab.networks, ", ").c_str());
+  return 0;
+}
+
+Result<int> lab_set(Context& context, const Args& args) {
+  CLI::App app{
+      "Change a lab: goldroot lab set NAME key=value… (keys: channel, mode, networks, "
+      "notes; an empty value restores the default).",
+      "goldroot lab set"};
+  std::string name;
+  std::vector<std::string> settings;
+  app.add_option("NAME", name, "lab name")->required();
+  app.add_option("SETTINGS", settings, "key=value")->required();
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto assignments = TRY(parse_assignments(settings));
+  auto fleet = TRY(open_fleet(context, LockMode::kExclusive, "lab set"));
+  auto transaction = TRY(fleet.inventory.begin_write());
+  auto lab = TRY(fleet.inventory.find_lab(name));
+  if (!lab) return make_error(ErrorCode::kNotFound, "there is no lab " + name);
+  for (const Assignment& assignment : assignments)
+    TRY(apply(*lab, assignment, fleet.site->store()));
+  TRY(fleet.inventory.update_lab(*lab));
+  TRY(transaction.commit());
+  std::printf("updated lab %s\n", name.c_str());
+  return 0;
+}
+
+Result<int> lab_rm(Context& context, const Args& args) {
+  CLI::App app{"Remove a lab that has no hosts.", "goldroot lab rm"};
+  std::string name;
+  app.add_option("NAME", name, "lab name")->required();
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto fleet = TRY(open_fleet(context, LockMode::kExclusive, "lab rm"));
+  auto transaction = TRY(fleet.inventory.begin_write());
+  TRY(fleet.inventory.remove_lab(name));
+  TRY(transaction.commit());
+  std::printf("removed lab %s\n", name.c_str());
+  return 0;
+}
+
+const Command kLabCommands[] = {
+    {"add", "add a lab", lab_add},
+    {"list", "list labs", lab_list},
+    {"set", "change a lab", lab_set},
+    {"rm", "remove a lab", lab_rm},
+};
+
+}  // namespace
+
+Result<int> run_lab(Context& context, const Args& args) {
+  return dispatch(context, kLabCommands, args, "goldroot lab");
+}
+
+}  // namespace goldroot::cli

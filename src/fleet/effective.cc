@@ -1,0 +1,32 @@
+#include "fleet/effective.h"
+
+#include "fleet/channel.h"
+
+namespace goldroot {
+
+const char* setting_source_name(SettingSource source) {
+  switch (source) {
+    case SettingSource::kHost:
+      return "host";
+    case SettingSource::kLab:
+      return "lab";
+    case SettingSource::kDefault:
+      return "default";
+  }
+  return "default";
+}
+
+EffectiveMode effective_mode(const Host& host, const Lab* lab) {
+  if (host.mode) return {*host.mode, SettingSource::kHost};
+  if (lab && lab->mode) return {*lab->mode, SettingSource::kLab};
+  return {BootMode::kNormal, SettingSource::kDefault};
+}
+
+EffectiveChannel effective_channel(const Host& host, const Lab* lab) {
+  if (host.pinned_commit) return {std::nullopt, host.pinned_commit, SettingSource::kHost};
+  if (host.channel) return {host.channel, std::nullopt, SettingSource::kHost};
+  if (lab && lab->channel) return {lab->channel, std::nullopt, SettingSource::kLab};
+  return {std::string(kDefaultChannel), std::nullopt, SettingSource::kDefault};
+}
+
+}  // namespace goldroot

@@ -1,0 +1,35 @@
+// What actually applies to a host once inheritance is resolved: its boot
+// mode and its channel or pinned commit. The host's own setting wins over
+// its lab's; with neither, a host boots `normal` from channel `gold`. The
+// boot server calls these for every boot; they only read their arguments.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "fleet/boot_mode.h"
+#include "fleet/model.h"
+
+namespace goldroot {
+
+// Where an effective setting came from.
+enum class SettingSource { kHost, kLab, kDefault };
+const char* setting_source_name(SettingSource source);
+
+struct EffectiveMode {
+  BootMode mode = BootMode::kNormal;
+  SettingSource source = SettingSource::kDefault;
+};
+
+struct EffectiveChannel {
+  // Exactly one is set: the channel to follow, or the pinned commit.
+  std::optional<std::string> channel;
+  std::optional<std::string> pinned_commit;
+  SettingSource source = SettingSource::kDefault;
+};
+
+// `lab` is the host's lab, or null when it has none.
+EffectiveMode effective_mode(const Host& host, const Lab* lab);
+EffectiveChannel effective_channel(const Host& host, const Lab* lab);
+
+}  // namespace goldroot

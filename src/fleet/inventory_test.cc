@@ -1,0 +1,185 @@
+#include "fleet/inventory.h"
+
+#include "base/testing/testing.h"
+#include "fleet/schema.h"
+
+namespace goldroot {
+namespace {
+
+using testing::TempDir;
+
+Host make_host(const std::string& name, const std::string& mac,
+               std::optional<std::string> ip = std::nullopt,
+               std::optional<std::string> lab = std::nullopt) {
+  Host host;
+  host.name = name;
+  host.macs = {mac};
+  host.ip = std::move(ip);
+  host.lab = std::move(lab);
+  return host;
+}
+
+class InventoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = Inventory::open(dir_ / "goldroot.db");
+    ASSERT_OK(opened);
+    inventory_.emplace(std::move(opened).value());
+    auto transaction = inventory_->begin_write();
+    ASSERT_OK(transaction);
+    ASSERT_OK(inventory_->add_network({"10.1.0.0/24", "10.1.0.1", {"10.1.0.2"}, "lab.test"}));
+    ASSERT_OK(inventory_->add_network({"10.2.0.0/24", std::nullopt, {}, std::nullopt}));
+    Lab lab;
+    lab.name = "lab1";
+    lab.networks = {"10.1.0.0/24"};
+    ASSERT_OK(inventory_->add_lab(lab));
+    ASSERT_OK(transaction->commit());
+  }
+
+  TempDir dir_;
+  std::optional<Inventory> inventory_;
+};
+
+TEST_F(InventoryTest, SchemaIsMigratedWithWalAndForeignKeys) {
+  auto version = inventory_->database().prepare("PRAGMA user_version");
+  ASSERT_OK(version);
+  ASSERT_TRUE(version->step().value());
+  EXPECT_EQ(version->int_column(0), current_schema_version());
+  auto journal = inventory_->database().prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(journal->step().value());
+  EXPECT_EQ(journal->text_column(0), "wal");
+  auto keys = inventory_->database().prepare("PRAGMA foreign_keys");
+  ASSERT_TRUE(keys->step().value());
+  EXPECT_EQ(keys->int_column(0), 1);
+}
+
+TEST_F(InventoryTest, ReopeningKeepsEverything) {
+  Host host = make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1");
+  host.macs.push_back("52:54:00:00:00:02");
+  host.vars["room"] = "B12";
+  host.mode = BootMode::kCache;
+  ASSERT_OK(inventory_->add_host(host));
+  inventory_.reset();
+  ASSERT_OK_AND_ASSIGN(Inventory reopened, Inventory::open(dir_ / "goldroot.db"));
+  ASSERT_OK_AND_ASSIGN(auto found, reopened.find_host("pc1"));
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, host);
+  ASSERT_OK_AND_ASSIGN(auto by_mac, reopened.find_host_by_mac("52-54-00-00-00-02"));
+  ASSERT_TRUE(by_mac);
+  EXPECT_EQ(by_mac->name, "pc1");
+}
+
+TEST_F(InventoryTest, NewerSchemaIsRefused) {
+  inventory_.reset();
+  {
+    ASSERT_OK_AND_ASSIGN(Database db, Database::open(dir_ / "goldroot.db"));
+    ASSERT_OK(db.exec("PRAGMA user_version = 99"));
+  }
+  auto opened = Inventory::open(dir_ / "goldroot.db");
+  ASSERT_FALSE(opened.ok());
+  EXPECT_NE(opened.error().message.find("newer than this goldroot"), std::string::npos);
+}
+
+TEST_F(InventoryTest, DuplicateMacNamesTheOwnerAndWritesNothing) {
+  ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01")));
+  auto added = inventory_->add_host(make_host("pc2", "52:54:00:00:00:01"));
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().message, "MAC 52:54:00:00:00:01 already belongs to host pc1");
+  ASSERT_OK_AND_ASSIGN(auto pc2, inventory_->find_host("pc2"));
+  EXPECT_FALSE(pc2);
+}
+
+TEST_F(InventoryTest, DuplicateNameAndIpAreRefused) {
+  ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.1.0.10")));
+  auto name = inventory_->add_host(make_host("pc1", "52:54:00:00:00:02"));
+  ASSERT_FALSE(name.ok());
+  EXPECT_EQ(name.error().message, "a host named pc1 already exists");
+  auto ip = inventory_->add_host(make_host("pc2", "52:54:00:00:00:03", "10.1.0.10"));
+  ASSERT_FALSE(ip.ok());
+  EXPECT_EQ(ip.error().message, "IP 10.1.0.10 already belongs to host pc1");
+  ASSERT_OK_AND_ASSIGN(auto hosts, inventory_->hosts());
+  EXPECT_EQ(hosts.size(), 1u);
+}
+
+TEST_F(InventoryTest, UnknownLabIsRefused) {
+  auto added = inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", std::nullopt, "lab9"));
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.error().message.find("unknown lab lab9"), std::string::npos);
+  EXPECT_FALSE(inventory_->find_host("pc1").value());
+}
+
+TEST_F(InventoryTest, IpOutsideTheLabsNetworksIsRefused) {
+  auto added = inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.2.0.10", "lab1"));
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.error().message.find("outside lab lab1's networks (10.1.0.0/24)"),
+            std::string::npos);
+}
+
+TEST_F(InventoryTest, UpdateCanRenameAndMoveMacs) {
+  ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1")));
+  Host host = inventory_->find_host("pc1").value().value();
+  host.name = "pc9";
+  host.macs = {"52:54:00:00:00:09", "52:54:00:00:00:01"};
+  ASSERT_OK(inventory_->update_host("pc1", host));
+  EXPECT_FALSE(inventory_->find_host("pc1").value());
+  EXPECT_EQ(inventory_->find_host_by_mac("52:54:00:00:00:09").value()->name, "pc9");
+}
+
+TEST_F(InventoryTest, RolledBackTransactionLeavesNothing) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto transaction, inventory_->begin_write());
+    ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01")));
+  }  // not committed
+  EXPECT_FALSE(inventory_->find_host("pc1").value());
+}
+
+TEST_F(InventoryTest, LabWithHostsAndNetworkInUseAreNotRemoved) {
+  ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1")));
+  auto lab = inventory_->remove_lab("lab1");
+  ASSERT_FALSE(lab.ok());
+  EXPECT_NE(lab.error().message.find("lab lab1 still has 1 host(s)"), std::string::npos);
+  auto network = inventory_->remove_network("10.1.0.0/24");
+  ASSERT_FALSE(network.ok());
+  EXPECT_NE(network.error().message.find("is used by lab lab1"), std::string::npos);
+  ASSERT_OK(inventory_->remove_network("10.2.0.0/24"));
+  ASSERT_OK(inventory_->remove_host("pc1"));
+  ASSERT_OK(inventory_->remove_lab("lab1"));
+  ASSERT_OK(inventory_->remove_network("10.1.0.0/24"));
+}
+
+TEST_F(InventoryTest, LabUnknownNetworkAndMovingOffAHostsNetworkAreRefused) {
+  Lab lab;
+  lab.name = "lab2";
+  lab.networks = {"10.9.0.0/24"};
+  auto added = inventory_->add_lab(lab);
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.error().message.find("unknown network 10.9.0.0/24"), std::string::npos);
+  ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1")));
+  Lab lab1 = inventory_->find_lab("lab1").value().value();
+  lab1.networks = {"10.2.0.0/24"};
+  EXPECT_FALSE(inventory_->update_lab(lab1).ok());
+}
+
+TEST_F(InventoryTest, NetworkContainingPicksTheMostSpecific) {
+  ASSERT_OK(inventory_->add_network({"10.1.0.0/16", std::nullopt, {}, std::nullopt}));
+  ASSERT_OK_AND_ASSIGN(auto network, inventory_->network_containing("10.1.0.77"));
+  ASSERT_TRUE(network);
+  EXPECT_EQ(network->cidr, "10.1.0.0/24");
+  EXPECT_EQ(network->dns, std::vector<std::string>{"10.1.0.2"});
+  ASSERT_OK_AND_ASSIGN(auto outside, inventory_->network_containing("192.168.0.1"));
+  EXPECT_FALSE(outside);
+}
+
+TEST_F(InventoryTest, NetworkFieldsAreValidated) {
+  auto gateway = inventory_->add_network({"10.3.0.0/24", "10.4.0.1", {}, std::nullopt});
+  ASSERT_FALSE(gateway.ok());
+  EXPECT_EQ(gateway.error().message, "gateway 10.4.0.1 is not inside network 10.3.0.0/24");
+  EXPECT_FALSE(
+      inventory_->add_network({"10.3.0.0/24", std::nullopt, {"8.8.8"}, std::nullopt}).ok());
+  auto duplicate = inventory_->add_network({"10.1.0.0/24", std::nullopt, {}, std::nullopt});
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_EQ(duplicate.error().message, "network 10.1.0.0/24 already exists");
+}
+
+}  // namespace
+}  // namespace goldroot

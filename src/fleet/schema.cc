@@ -1,0 +1,88 @@
+#include "fleet/schema.h"
+
+#include <string>
+
+namespace goldroot {
+
+namespace {
+
+// Append only: a released step is never edited, a change is a new step.
+const char* const kMigrations[] = {
+    // 1: networks, labs, hosts with several MACs and free-form variables.
+    R"sql(
+CREATE TABLE networks (
+  id INTEGER PRIMARY KEY,
+  cidr TEXT NOT NULL UNIQUE,
+  gateway TEXT,
+  dns TEXT NOT NULL DEFAULT '',
+  domain TEXT
+);
+CREATE TABLE labs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  channel TEXT,
+  mode TEXT,
+  notes TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE lab_networks (
+  lab_id INTEGER NOT NULL REFERENCES labs(id) ON DELETE CASCADE,
+  network_id INTEGER NOT NULL REFERENCES networks(id),
+  PRIMARY KEY (lab_id, network_id)
+);
+CREATE TABLE hosts (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  ip TEXT UNIQUE,
+  lab_id INTEGER REFERENCES labs(id),
+  arch TEXT NOT NULL DEFAULT 'x86_64',
+  channel TEXT,
+  pinned_commit TEXT,
+  mode TEXT,
+  notes TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX hosts_lab ON hosts(lab_id);
+CREATE TABLE host_macs (
+  mac TEXT PRIMARY KEY,
+  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL
+);
+CREATE INDEX host_macs_host ON host_macs(host_id);
+CREATE TABLE host_vars (
+  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (host_id, key)
+);
+)sql",
+};
+
+constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];
+
+Result<int> user_version(Database& db) {
+  Statement statement = TRY(db.prepare("PRAGMA user_version"));
+  if (!TRY(statement.step())) return 0;
+  return static_cast<int>(statement.int_column(0));
+}
+
+}  // namespace
+
+int current_schema_version() { return kVersions; }
+
+Status migrate(Database& db) {
+  if (TRY(user_version(db)) == kVersions) return {};
+  auto transaction = TRY(DbTransaction::begin(db, TransactionKind::kWrite));
+  // Read again under the write lock: another command may have migrated.
+  int version = TRY(user_version(db));
+  if (version > kVersions)
+    return make_error(ErrorCode::kUnsupported,
+                      "inventory " + db.path() + " has schema version " + std::to_string(version) +
+                          ", newer than this goldroot understands (" + std::to_string(kVersions) +
+                          "); upgrade goldroot");
+  for (int step = version; step < kVersions; ++step)
+    TRY(db.exec(kMigrations[step])
+            .context("upgrading inventory to version " + std::to_string(step + 1)));
+  TRY(db.exec("PRAGMA user_version = " + std::to_string(kVersions)));
+  return transaction.commit();
+}
+
+}  // namespace goldroot

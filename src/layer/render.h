@@ -1,0 +1,57 @@
+// Rendering a host's effective layer: merge its layers (merge.h), render its
+// templates with its variables, and write the result as a directory, a tar
+// archive or an erofs image — the read-only layer the boot code stacks
+// between the image and the host's upper layer.
+//
+// The output is a plain tree that keeps each source's mode, owner and mtime,
+// plus overlayfs whiteouts for deletions and trusted.overlay.opaque on
+// directories that replace a deleted one. Every template is rendered before
+// anything is written, and the output is built beside its destination and
+// renamed into place, so a failed render leaves no partial output.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "fleet/inventory.h"
+#include "layer/host_profile.h"
+#include "layer/merge.h"
+
+namespace goldroot {
+
+struct RenderedLayer {
+  std::vector<LayerRef> layers;
+  MergedLayer merged;
+  std::map<std::string, std::string> contents;  // rendered templates, by path
+};
+
+Result<RenderedLayer> build_rendered_layer(const std::vector<LayerRef>& layers,
+                                           const TemplateVariables& variables);
+
+enum class OutputFormat { kDirectory, kTar, kErofs };
+// By suffix: .tar → tar, .erofs → erofs, anything else a directory.
+OutputFormat output_format_for(const std::string& output);
+
+enum class Replace { kNo, kYes };  // may an existing output be replaced?
+enum class Durability { kSync, kNoSync };
+
+struct WriteOptions {
+  Replace replace = Replace::kNo;
+  Durability durability = Durability::kSync;
+};
+
+Status write_layer(const RenderedLayer& layer, const std::string& output, OutputFormat format,
+                   const WriteOptions& options);
+
+// For the boot server and `goldroot layer render`: everything from the
+// inventory and SITE/layers to a written output. The caller holds the site
+// lock (shared is enough) and the inventory's read transaction if it wants
+// one snapshot.
+Result<RenderedLayer> render_host_layer(Inventory& inventory, const std::string& layers_dir,
+                                        const std::string& host);
+Status render_host_layer_to(Inventory& inventory, const std::string& layers_dir,
+                            const std::string& host, const std::string& output, OutputFormat format,
+                            const WriteOptions& options);
+
+}  // namespace goldroot

@@ -1,0 +1,165 @@
+// Writes a RenderedLayer as a plain directory tree (layer_writers.h).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <string>
+
+#include "layer/layer_writers.h"
+#include "sys/unique_fd.h"
+
+namespace goldroot {
+
+namespace {
+
+Error write_error(const std::string& what, const std::string& path, int saved_errno) {
+  if (saved_errno == EPERM && ::geteuid() != 0)
+    return make_error(ErrorCode::kPermissionDenied,
+                      what + " " + path +
+                          " needs root (owners and whiteouts are kept); render as root or to a "
+                          ".tar");
+  return errno_error(what + " " + path, saved_errno);
+}
+
+Status copy_file(const std::string& source, off_t size, int to_fd, const std::string& path) {
+  UniqueFd from(::open(source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!from.valid()) return errno_error("reading " + source, errno);
+  off_t done = 0;
+  for (;;) {
+    // Stopping at the merged size saves the call that would return 0.
+    ssize_t copied = ::copy_file_range(from.get(), nullptr, to_fd, nullptr, 1 << 30, 0);
+    if (copied > 0) {
+      done += copied;
+      if (done == size) return {};
+      continue;
+    }
+    if (copied == 0) return {};
+    if (errno == EINTR) continue;
+    if (errno != EXDEV && errno != ENOSYS && errno != EOPNOTSUPP && errno != EINVAL)
+      return errno_error("copying " + source + " to " + path, errno);
+    break;
+  }
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(from.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("reading " + source, errno);
+    }
+    if (n == 0) return {};
+    for (ssize_t done = 0; done < n;) {
+      ssize_t written = ::write(to_fd, buffer + done, static_cast<size_t>(n - done));
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        return errno_error("writing " + path, errno);
+      }
+      done += written;
+    }
+  }
+}
+
+Status write_contents(int fd, const std::string& data, const std::string& path) {
+  for (size_t done = 0; done < data.size();) {
+    ssize_t written = ::write(fd, data.data() + done, data.size() - done);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("writing " + path, errno);
+    }
+    done += static_cast<size_t>(written);
+  }
+  return {};
+}
+
+// The umask, read without changing it (umask(2) would race with other
+// threads); if it cannot be read, assume the worst so every mode is set.
+mode_t current_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Umask:", 0) == 0)
+      return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  return 0777;
+}
+
+// Files are created with their final permission bits where the umask allows
+// (see write_layer_directory), so most need neither chown nor chmod.
+Status set_file_metadata(int fd, const struct stat& st, const std::string& path, mode_t umask) {
+  if ((st.st_uid != ::geteuid() || st.st_gid != ::getegid()) &&
+      ::fchown(fd, st.st_uid, st.st_gid) != 0)
+    return write_error("setting the owner of", path, errno);
+  // chown clears setuid/setgid, and the umask may have dropped bits.
+  if (((st.st_mode & 07000) || (st.st_mode & umask & 0777)) &&
+      ::fchmod(fd, st.st_mode & 07777) != 0)
+    return write_error("setting the mode of", path, errno);
+  struct timespec times[2] = {st.st_mtim, st.st_mtim};
+  if (::futimens(fd, times) != 0) return errno_error("setting the mtime of " + path, errno);
+  return {};
+}
+
+Status set_path_metadata(const std::string& path, const MergedNode& node) {
+  const struct stat& st = node.st;
+  if (::lchown(path.c_str(), st.st_uid, st.st_gid) != 0)
+    return write_error("setting the owner of", path, errno);
+  if (node.kind != NodeKind::kSymlink && ::chmod(path.c_str(), st.st_mode & 07777) != 0)
+    return write_error("setting the mode of", path, errno);
+  if (node.opaque && ::lsetxattr(path.c_str(), "trusted.overlay.opaque", "y", 1, 0) != 0)
+    return write_error("marking opaque", path, errno);
+  struct timespec times[2] = {st.st_mtim, st.st_mtim};
+  if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno_error("setting the mtime of " + path, errno);
+  return {};
+}
+
+}  // namespace
+
+Status write_layer_directory(const RenderedLayer& layer, const std::string& root) {
+  mode_t umask = current_umask();
+  if (::mkdir(root.c_str(), 0755) != 0) return errno_error("creating " + root, errno);
+  std::vector<std::pair<std::string, const MergedNode*>> directories;
+  for (const auto& [relative, node] : layer.merged.nodes) {
+    std::string path = root + "/" + relative;
+    switch (node.kind) {
+      case NodeKind::kDirectory:
+        if (::mkdir(path.c_str(), 0700) != 0) return errno_error("creating " + path, errno);
+        directories.emplace_back(path, &node);
+        break;
+      case NodeKind::kFile:
+      case NodeKind::kTemplate: {
+        UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                           node.st.st_mode & 0777));
+        if (!fd.valid()) return errno_error("creating " + path, errno);
+        if (node.kind == NodeKind::kFile)
+          TRY(copy_file(node.source, node.st.st_size, fd.get(), path));
+        else
+          TRY(write_contents(fd.get(), layer.contents.at(relative), path));
+        TRY(set_file_metadata(fd.get(), node.st, path, umask));
+        break;
+      }
+      case NodeKind::kSymlink:
+        if (::symlink(node.link_target.c_str(), path.c_str()) != 0)
+          return errno_error("creating symlink " + path, errno);
+        TRY(set_path_metadata(path, node));
+        break;
+      case NodeKind::kWhiteout:
+        if (::mknod(path.c_str(), S_IFCHR | 0000, makedev(0, 0)) != 0)
+          return write_error("creating the whiteout", path, errno);
+        break;
+      case NodeKind::kSpecial:
+        if (::mknod(path.c_str(), node.st.st_mode, node.st.st_rdev) != 0)
+          return write_error("creating", path, errno);
+        TRY(set_path_metadata(path, node));
+        break;
+    }
+  }
+  // Directory metadata last, deepest first: a read-only directory must be
+  // filled before its mode is set, and its mtime after its children.
+  for (auto it = directories.rbegin(); it != directories.rend(); ++it)
+    TRY(set_path_metadata(it->first, *it->second));
+  return {};
+}
+
+}  // namespace goldroot
