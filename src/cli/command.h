@@ -59,5 +59,7 @@ Result<int> run_lab(Context& context, const Args& args);
 Result<int> run_network(Context& context, const Args& args);
 Result<int> run_layer(Context& context, const Args& args);
 Result<int> run_serve_files(Context& context, const Args& args);
+Result<int> run_serve(Context& context, const Args& args);
+Result<int> run_channel(Context& context, const Args& args);
 
 }  // namespace goldroot::cli

@@ -23,6 +23,8 @@ static const Command kCommands[] = {
     {"lab", "add, list, change and remove labs", run_lab},
     {"network", "add, list and remove networks", run_network},
     {"layer", "render, blame and diff hosts' configuration layers", run_layer},
+    {"channel", "point channels (test, gold, …) at commits", run_channel},
+    {"serve", "run the boot server", run_serve},
     // Hidden developer tool: a static file server for bench/http_bench.sh.
     {"serve-files", "", run_serve_files},
 };

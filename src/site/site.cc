@@ -47,4 +47,11 @@ Result<std::unique_ptr<Site>> Site::open(Env* env, const std::string& root, Lock
   return site;
 }
 
+Result<std::unique_ptr<Site>> Site::open_unlocked(Env* env, const std::string& root) {
+  if (!env->exists(root + "/site.json"))
+    return make_error(ErrorCode::kNotFound,
+                      root + " is not a goldroot site; create it with 'goldroot init'");
+  return std::unique_ptr<Site>(new Site(env, root, FileLock::none(), LockMode::kShared));
+}
+
 }  // namespace goldroot

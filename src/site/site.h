@@ -35,6 +35,10 @@ class Site {
   static Result<std::unique_ptr<Site>> open(Env* env, const std::string& root, LockMode mode,
                                             const std::string& command);
 
+  // Opens a site without taking its lock: only for readers that tolerate
+  // concurrent changes (refs and objects are replaced atomically).
+  static Result<std::unique_ptr<Site>> open_unlocked(Env* env, const std::string& root);
+
   const std::string& root() const { return root_; }
   std::string store_dir() const { return root_ + "/store"; }
   std::string database_path() const { return root_ + "/goldroot.db"; }

@@ -18,6 +18,9 @@ class FileLock {
   // Fails at once with kBusy, naming the holder, if the lock is taken.
   static Result<FileLock> acquire(const std::string& path, LockMode mode,
                                   const std::string& command);
+  // No lock at all, for long-running readers such as the boot server, which
+  // rely on the store's atomic replacements instead.
+  static FileLock none() { return FileLock(UniqueFd()); }
   FileLock(FileLock&&) = default;
   FileLock& operator=(FileLock&&) = default;
 

@@ -1,0 +1,77 @@
+#include "bootserver/artifact_index.h"
+
+#include <sys/stat.h>
+
+#include "base/strings.h"
+
+namespace goldroot {
+
+ArtifactIndex::ArtifactIndex(const Store* store, std::string exports_dir)
+    : store_(store), exports_dir_(std::move(exports_dir)) {
+  rescan();
+}
+
+void ArtifactIndex::rescan() {
+  struct stat st;
+  if (::stat(exports_dir_.c_str(), &st) != 0) return;
+  std::pair<int64_t, int64_t> mtime{st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+  {
+    std::lock_guard lock(mutex_);
+    if (scanned_mtime_ == mtime) return;
+    scanned_mtime_ = mtime;
+  }
+  std::map<std::string, Artifact> images;
+  std::map<std::string, std::string> boot_files;
+  auto names = store_->env()->list_dir(exports_dir_);
+  if (names.ok()) {
+    for (const std::string& name : *names) {
+      // "<commit>.<format>.json" describes "<commit>.<format>".
+      if (!ends_with(name, ".json") || ends_with(name, ".manifest.json")) continue;
+      std::vector<std::string> parts = split(name, '.');
+      if (parts.size() != 3) continue;
+      auto commit = Digest::from_hex(parts[0]);
+      auto format = parse_export_format(parts[1]);
+      if (!commit || !format.ok()) continue;
+      auto artifact = cached_artifact(exports_dir_, *commit, *format);
+      if (!artifact.ok() || !*artifact) continue;
+      const Artifact& a = **artifact;
+      images[a.sha256.hex() + "." + export_format_name(a.format)] = a;
+      for (const auto* file : {&a.kernel, &a.initrd})
+        if (*file)
+          boot_files[(*file)->sha256.hex()] =
+              store_->objects().object_path(ObjectType::kFile, (*file)->sha256);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  images_ = std::move(images);
+  boot_files_ = std::move(boot_files);
+}
+
+std::optional<Artifact> ArtifactIndex::image(const std::string& key) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = images_.find(key); it != images_.end()) return it->second;
+    }
+    if (attempt == 0) rescan();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ArtifactIndex::boot_file(const std::string& digest) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = boot_files_.find(digest); it != boot_files_.end()) return it->second;
+    }
+    if (attempt == 0) rescan();
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<Artifact>> ArtifactIndex::for_commit(const Digest& commit,
+                                                          ExportFormat format) {
+  return cached_artifact(exports_dir_, commit, format);
+}
+
+}  // namespace goldroot

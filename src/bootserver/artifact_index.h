@@ -1,0 +1,44 @@
+// ArtifactIndex: which exported artifacts, kernels and initrds the boot
+// server may hand out, by content digest. Built from the export records in
+// SITE/exports and rebuilt when a digest is asked for that it does not know
+// (an export made while the server runs). Only files named by an export
+// record are served: the store's other objects (an image's /etc/shadow…)
+// are never reachable by digest.
+//
+// Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "image/export.h"
+
+namespace goldroot {
+
+class ArtifactIndex {
+ public:
+  ArtifactIndex(const Store* store, std::string exports_dir);
+
+  // The artifact file for "<sha256>.<format>", if exported.
+  std::optional<Artifact> image(const std::string& digest_and_format);
+  // The store object path of a kernel or initrd with this digest.
+  std::optional<std::string> boot_file(const std::string& digest);
+  // The artifact of `commit` in `format`, if exported.
+  Result<std::optional<Artifact>> for_commit(const Digest& commit, ExportFormat format);
+
+ private:
+  // Rereads SITE/exports if its mtime moved since the last read (an export
+  // adds files there); a miss costs one stat, whatever clients ask for.
+  void rescan();
+
+  const Store* store_;
+  std::string exports_dir_;
+  std::mutex mutex_;
+  std::map<std::string, Artifact> images_;        // "<sha256>.<format>"
+  std::map<std::string, std::string> boot_files_;  // sha256 -> object path
+  std::optional<std::pair<int64_t, int64_t>> scanned_mtime_;
+};
+
+}  // namespace goldroot

@@ -1,0 +1,208 @@
+#include "bootserver/boot_service.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "base/strings.h"
+#include "crypto/site_key.h"
+#include "fleet/address.h"
+#include "fleet/channel.h"
+#include "fleet/effective.h"
+#include "image/image_info.h"
+#include "layer/render.h"
+
+namespace goldroot {
+
+using server::CachePolicy;
+using server::HttpRequest;
+using server::HttpResponse;
+
+HttpResponse json_error(int status, const std::string& message) {
+  nlohmann::json body = {{"error", message}};
+  return HttpResponse::json(status, body.dump() + "\n").with_cache(CachePolicy::kNoStore);
+}
+
+namespace {
+
+HttpResponse json_ok(const nlohmann::json& body) {
+  return HttpResponse::json(200, body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                     "\n")
+      .with_cache(CachePolicy::kNoStore);
+}
+
+}  // namespace
+
+BootService::BootService(Site* site, Inventory inventory, SigningKey key)
+    : site_(site),
+      inventory_(std::move(inventory)),
+      key_(std::move(key)),
+      artifacts_(&site->store(), site->exports_dir()) {}
+
+Result<std::unique_ptr<BootService>> BootService::open(Site* site) {
+  Inventory inventory = TRY(Inventory::open(site->database_path()));
+  SigningKey key = TRY(load_site_key(site->keys_dir()));
+  return std::unique_ptr<BootService>(new BootService(site, std::move(inventory), std::move(key)));
+}
+
+Result<std::optional<Host>> BootService::host_for_mac(const std::string& raw) {
+  std::string mac = raw;
+  for (char& c : mac)
+    if (c == '-') c = ':';
+  mac = TRY(parse_mac(mac));
+  std::lock_guard lock(inventory_mutex_);
+  return inventory_.find_host_by_mac(mac);
+}
+
+Result<Digest> BootService::commit_for(const Host& host) {
+  std::optional<Lab> lab;
+  if (host.lab) {
+    std::lock_guard lock(inventory_mutex_);
+    lab = TRY(inventory_.find_lab(*host.lab));
+  }
+  EffectiveChannel effective = effective_channel(host, lab ? &*lab : nullptr);
+  if (effective.pinned_commit) {
+    auto digest = Digest::from_hex(*effective.pinned_commit);
+    if (!digest) return make_error(ErrorCode::kCorruption, "host " + host.name + " has a bad pin");
+    return *digest;
+  }
+  auto commit = TRY(site_->store().refs().read(RefKind::kChannel, *effective.channel));
+  if (!commit)
+    return make_error(ErrorCode::kNotFound,
+                      "host " + host.name + " follows channel '" + *effective.channel +
+                          "', which points at no image yet; run 'goldroot channel set " +
+                          *effective.channel + " IMAGE'");
+  return *commit;
+}
+
+Result<std::string> BootService::manifest_for(const Host& host) {
+  Digest commit = TRY(commit_for(host));
+  auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
+  if (!artifact)
+    return make_error(ErrorCode::kNotFound, "image " + commit.hex().substr(0, 12) +
+                                                " for host " + host.name +
+                                                " is not exported; run 'goldroot image export " +
+                                                commit.hex().substr(0, 12) + "'");
+  return signed_manifest(*artifact, key_);
+}
+
+HttpResponse BootService::boot_manifest(const std::string& mac) {
+  auto host = host_for_mac(mac);
+  if (!host.ok()) return json_error(400, host.error().message);
+  if (!*host) return json_error(404, "no host has MAC " + mac);
+  auto manifest = manifest_for(**host);
+  if (!manifest.ok())
+    return json_error(manifest.error().code == ErrorCode::kNotFound ? 409 : 500,
+                      manifest.error().message);
+  return HttpResponse::json(200, *manifest + "\n").with_cache(CachePolicy::kNoStore);
+}
+
+HttpResponse BootService::image(const std::string& name) {
+  auto artifact = artifacts_.image(name);
+  if (!artifact) return json_error(404, "no exported image " + name);
+  return HttpResponse::open_file(artifact->path)
+      .with_etag(artifact->sha256.hex())
+      .with_cache(CachePolicy::kImmutable);
+}
+
+HttpResponse BootService::object(const std::string& digest) {
+  auto path = artifacts_.boot_file(digest);
+  if (!path) return json_error(404, "no kernel or initrd " + digest);
+  return HttpResponse::open_file(*path).with_etag(digest).with_cache(CachePolicy::kImmutable);
+}
+
+HttpResponse BootService::layer(const std::string& name) {
+  std::string temporary = site_->root() + "/store/tmp/layer-XXXXXX";
+  int fd = ::mkstemp(temporary.data());
+  if (fd < 0) return json_error(500, "cannot create a temporary file");
+  UniqueFd file(fd);
+  Status rendered;
+  {
+    std::lock_guard lock(inventory_mutex_);
+    WriteOptions options;
+    options.replace = Replace::kYes;
+    options.durability = Durability::kNoSync;
+    rendered = render_host_layer_to(inventory_, site_->layers_dir(), name, temporary,
+                                    OutputFormat::kTar, options);
+  }
+  UniqueFd reopened(::open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
+  ::unlink(temporary.c_str());
+  if (!rendered.ok())
+    return json_error(rendered.error().code == ErrorCode::kNotFound ? 404 : 500,
+                      rendered.error().message);
+  struct stat st;
+  if (!reopened.valid() || ::fstat(reopened.get(), &st) != 0)
+    return json_error(500, "the rendered layer vanished");
+  return HttpResponse::file(std::move(reopened), static_cast<uint64_t>(st.st_size),
+                            "application/x-tar")
+      .with_cache(CachePolicy::kNoStore);
+}
+
+HttpResponse BootService::hosts() {
+  std::lock_guard lock(inventory_mutex_);
+  auto hosts = inventory_.hosts();
+  if (!hosts.ok()) return json_error(500, hosts.error().message);
+  nlohmann::json out = nlohmann::json::array();
+  for (const Host& host : *hosts) {
+    std::optional<Lab> lab;
+    if (host.lab) {
+      auto found = inventory_.find_lab(*host.lab);
+      if (found.ok()) lab = *found;
+    }
+    nlohmann::json item = to_json(host);
+    EffectiveMode mode = effective_mode(host, lab ? &*lab : nullptr);
+    EffectiveChannel channel = effective_channel(host, lab ? &*lab : nullptr);
+    item["effective_mode"] = boot_mode_name(mode.mode);
+    if (channel.channel) item["effective_channel"] = *channel.channel;
+    out.push_back(item);
+  }
+  return json_ok(out);
+}
+
+HttpResponse BootService::images() {
+  auto images = list_images(site_->store());
+  if (!images.ok()) return json_error(500, images.error().message);
+  nlohmann::json out = nlohmann::json::array();
+  for (const ImageInfo& image : *images) {
+    nlohmann::json item = commit_json(image.commit, image.data);
+    item["name"] = image.name;
+    out.push_back(item);
+  }
+  return json_ok(out);
+}
+
+HttpResponse BootService::channels() {
+  auto channels = site_->store().refs().list(RefKind::kChannel);
+  if (!channels.ok()) return json_error(500, channels.error().message);
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, commit] : *channels)
+    out.push_back({{"name", name}, {"commit", commit.hex()}});
+  return json_ok(out);
+}
+
+void BootService::install(server::Router& router) {
+  auto suffix = [](const HttpRequest& request, std::string_view prefix) {
+    return request.path.substr(prefix.size());
+  };
+  router.add_prefix("/api/v1/boot/", [this, suffix](const HttpRequest& request) {
+    return boot_manifest(suffix(request, "/api/v1/boot/"));
+  });
+  router.add_prefix("/images/", [this, suffix](const HttpRequest& request) {
+    return image(suffix(request, "/images/"));
+  });
+  router.add_prefix("/objects/", [this, suffix](const HttpRequest& request) {
+    return object(suffix(request, "/objects/"));
+  });
+  router.add_prefix("/layers/", [this, suffix](const HttpRequest& request) {
+    std::string name = suffix(request, "/layers/");
+    if (!ends_with(name, ".tar")) return json_error(404, "host layers are served as NAME.tar");
+    return layer(name.substr(0, name.size() - 4));
+  });
+  router.add_exact("/api/v1/hosts", [this](const HttpRequest&) { return hosts(); });
+  router.add_exact("/api/v1/images", [this](const HttpRequest&) { return images(); });
+  router.add_exact("/api/v1/channels", [this](const HttpRequest&) { return channels(); });
+}
+
+}  // namespace goldroot

@@ -1,0 +1,63 @@
+// BootService: what `goldroot serve` offers on top of the HTTP server, read
+// straight from a site (no site lock: refs are replaced atomically, objects
+// and exports are immutable, the inventory is SQLite in WAL mode — so admin
+// commands keep working while clients boot).
+//
+//   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON)
+//   GET /images/<sha256>.<fmt> an exported artifact (immutable)
+//   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
+//   GET /layers/<host>.tar     the host's rendered configuration layer
+//   GET /api/v1/hosts|images|channels   the inventory and store, as JSON
+//
+// Handlers are thread-safe (the inventory connection is shared under a
+// mutex).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "bootserver/artifact_index.h"
+#include "crypto/ed25519.h"
+#include "fleet/inventory.h"
+#include "server/router.h"
+#include "site/site.h"
+
+namespace goldroot {
+
+class BootService {
+ public:
+  static Result<std::unique_ptr<BootService>> open(Site* site);
+
+  // Adds the routes above to `router`.
+  void install(server::Router& router);
+
+  // The host whose primary or other MAC is `mac` (any common spelling).
+  Result<std::optional<Host>> host_for_mac(const std::string& mac);
+  // The commit a host boots: its pin, or its channel's commit.
+  Result<Digest> commit_for(const Host& host);
+  // The signed manifest for a host, or an error naming what is missing.
+  Result<std::string> manifest_for(const Host& host);
+
+ private:
+  BootService(Site* site, Inventory inventory, SigningKey key);
+
+  server::HttpResponse boot_manifest(const std::string& mac);
+  server::HttpResponse image(const std::string& name);
+  server::HttpResponse object(const std::string& digest);
+  server::HttpResponse layer(const std::string& host);
+  server::HttpResponse hosts();
+  server::HttpResponse images();
+  server::HttpResponse channels();
+
+  Site* site_;
+  std::mutex inventory_mutex_;
+  Inventory inventory_;
+  SigningKey key_;
+  ArtifactIndex artifacts_;
+};
+
+// {"error": "..."} with `status`, uncached.
+server::HttpResponse json_error(int status, const std::string& message);
+
+}  // namespace goldroot

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# `goldroot serve` on loopback, as a booting client sees it: the signed
+# manifest per MAC, the artifact and kernel/initrd under content-addressed
+# URLs (with Range and ETag), the host's rendered layer, the JSON API, and
+# clear answers for unknown or malformed MACs and unexported images.
+source "$(dirname "$0")/lib.sh"
+command -v mkfs.erofs >/dev/null || require "mkfs.erofs (erofs-utils)"
+
+gr init >/dev/null
+src="$WORK/src"
+mkdir -p "$src/boot" "$src/etc"
+head -c 300000 /dev/urandom > "$src/boot/vmlinuz-6.1.0-28-amd64"
+head -c 200000 /dev/urandom > "$src/boot/initrd.img-6.1.0-28-amd64"
+echo "template" > "$src/etc/hostname"
+gr image import "$src" --name lab >/dev/null
+gr network add 10.9.0.0/24 --gateway 10.9.0.1 --dns 10.9.0.2 >/dev/null
+gr lab add lab3 --network 10.9.0.0/24 >/dev/null
+gr host add pc01 --mac 52:54:00:aa:00:01 --ip 10.9.0.11 --lab lab3 >/dev/null
+gr host add pc02 --mac 52:54:00:aa:00:02 --ip 10.9.0.12 --lab lab3 --channel test >/dev/null
+mkdir -p "$GOLDROOT_SITE/layers/base/etc" "$GOLDROOT_SITE/layers/labs/lab3/etc"
+echo "welcome to goldroot" > "$GOLDROOT_SITE/layers/base/etc/motd"
+echo "{{ hostname }}" > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
+
+port=$((20000 + RANDOM % 20000))
+url="http://127.0.0.1:$port"
+"$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve.log" 2>&1 &
+server=$!
+on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
+for _ in $(seq 1 50); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
+
+code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
+[ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 409 ] || fail "channel gold unset should be 409"
+grep -q "channel set gold" "$WORK/body" || fail "409 does not say what to do: $(cat "$WORK/body")"
+gr channel set gold lab >/dev/null
+[ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 409 ] || fail "unexported image should be 409"
+grep -q "image export" "$WORK/body" || fail "409 does not say to export"
+ok "a host whose image is not ready gets 409 with the command that fixes it"
+
+gr image export lab >/dev/null
+[ "$(code "$url/api/v1/boot/52-54-00-AA-00-01")" = 200 ] || fail "manifest by hyphenated MAC: $(cat "$WORK/body")"
+cp "$WORK/body" "$WORK/manifest.json"
+python3 - "$WORK/manifest.json" "$url" "$WORK" <<'PY' || fail "manifest contents"
+import hashlib, json, sys, urllib.request
+m = json.load(open(sys.argv[1])); url = sys.argv[2]
+get = lambda path: urllib.request.urlopen(url + path).read()
+image = get(m["image"]["url"])
+assert hashlib.sha256(image).hexdigest() == m["image"]["sha256"] and len(image) == m["image"]["size"]
+for part in ("kernel", "initrd"):
+    data = get("/objects/" + m[part]["sha256"])
+    assert hashlib.sha256(data).hexdigest() == m[part]["sha256"], part
+assert m["signature"]["algorithm"] == "ed25519"
+open(sys.argv[3] + "/image.url", "w").write(m["image"]["url"])
+PY
+ok "the manifest names an artifact, kernel and initrd the server hands out byte for byte"
+
+image_url="$url$(cat "$WORK/image.url")"
+headers=$(curl -s -D - -o /dev/null -r 100-199 "$image_url")
+echo "$headers" | grep -q "^HTTP/1.1 206" || fail "Range: $headers"
+echo "$headers" | grep -qi "^cache-control: .*immutable" || fail "immutable caching"
+etag=$(echo "$headers" | grep -i '^etag:' | cut -d' ' -f2 | tr -d '\r')
+[ "$(code -H "If-None-Match: $etag" "$image_url")" = 304 ] || fail "ETag revalidation"
+ok "artifacts are served with Range, ETag and immutable caching"
+
+[ "$(code "$url/layers/pc01.tar")" = 200 ] || fail "layer: $(cat "$WORK/body")"
+mkdir "$WORK/layer" && tar -xf "$WORK/body" -C "$WORK/layer"
+[ "$(cat "$WORK/layer/etc/hostname")" = pc01 ] || fail "hostname template"
+[ "$(cat "$WORK/layer/etc/motd")" = "welcome to goldroot" ] || fail "base layer"
+ok "the host's layer bundle carries its rendered templates"
+
+[ "$(code "$url/api/v1/boot/52:54:00:aa:00:99")" = 404 ] || fail "unknown MAC"
+[ "$(code "$url/api/v1/boot/not-a-mac")" = 400 ] || fail "malformed MAC"
+grep -q error "$WORK/body" || fail "malformed MAC body"
+[ "$(code "$url/api/v1/boot/52:54:00:aa:00:02")" = 409 ] || fail "pc02 follows test, which is unset"
+[ "$(code "$url/objects/$(printf '%064d' 0)")" = 404 ] || fail "unknown object"
+[ "$(code "$url/images/../site.json")" != 200 ] || fail "traversal"
+ok "unknown and malformed MACs, unset channels and unknown digests get clear errors"
+
+curl -s "$url/api/v1/hosts" | python3 -c '
+import json, sys
+hosts = {h["name"]: h for h in json.load(sys.stdin)}
+assert hosts["pc01"]["effective_channel"] == "gold" and hosts["pc02"]["effective_channel"] == "test", hosts
+assert hosts["pc01"]["effective_mode"] == "normal"' || fail "hosts API"
+curl -s "$url/api/v1/channels" | grep -q '"gold"' || fail "channels API"
+curl -s "$url/api/v1/images" | grep -q '"lab"' || fail "images API"
+ok "the JSON API lists hosts with their effective mode and channel, channels and images"
+
+# Admin commands keep working while the server runs.
+gr image import "$src" --name lab2 >/dev/null || fail "import blocked by the server"
+ok "the server holds no site lock"
+grep -q '"status":200' "$GOLDROOT_SITE/logs/access.log" || fail "access log"
+ok "requests land in the structured access log"
+finish
