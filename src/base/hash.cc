@@ -1,6 +1,10 @@
 #include "base/hash.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 
@@ -16,7 +20,7 @@ std::string Digest::hex() const {
   return out;
 }
 
-static int hex_value(char c) {
+int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -41,6 +45,28 @@ bool Digest::is_zero() const {
   for (uint8_t b : bytes)
     if (b) return false;
   return true;
+}
+
+Result<Digest> sha256_of_file(const std::string& path, uint64_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno_error("reading " + path, errno);
+  Sha256 hasher;
+  std::string buffer(1 << 20, '\0');
+  *size = 0;
+  for (;;) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      ::close(fd);
+      return errno_error("reading " + path, saved);
+    }
+    if (n == 0) break;
+    hasher.update(buffer.data(), static_cast<size_t>(n));
+    *size += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  return hasher.finish();
 }
 
 struct Sha256::State {

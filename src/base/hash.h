@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.h"
+
 namespace goldroot {
 
 struct Digest {
@@ -40,6 +42,11 @@ class Sha256 {
 };
 
 bool is_hex(std::string_view text);
+// 0-15 for a hex digit (either case), -1 otherwise.
+int hex_value(char c);
+
+// The SHA-256 of a file's contents; sets *size to its length.
+Result<Digest> sha256_of_file(const std::string& path, uint64_t* size);
 
 }  // namespace goldroot
 

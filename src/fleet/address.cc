@@ -2,16 +2,12 @@
 
 #include <cstdio>
 
+#include "base/hash.h"
+
 namespace goldroot {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool parse_quad(std::string_view text, uint32_t* out) {
   uint32_t value = 0;

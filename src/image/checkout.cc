@@ -25,6 +25,8 @@
 
 #include "base/progress.h"
 #include "image/fs_entry.h"
+#include "image/parallel.h"
+#include "sys/directory.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot {
@@ -59,14 +61,6 @@ Status copy_object(const ObjectStore& objects, const Digest& digest, uint64_t si
     return make_error(ErrorCode::kCorruption, "file object " + digest.hex() +
                                                   " is shorter than its tree entry says");
   return {};
-}
-
-unsigned checkout_threads() {
-  if (const char* value = std::getenv("GOLDROOT_IO_THREADS")) {
-    int n = std::atoi(value);
-    if (n >= 1 && n <= 256) return static_cast<unsigned>(n);
-  }
-  return 16;
 }
 
 namespace {
@@ -150,34 +144,16 @@ Status Checkout::create_file(const Placed& file) {
 }
 
 Status Checkout::files(unsigned threads) {
-  std::atomic<size_t> next{0}, bytes{0};
-  std::atomic<bool> failed{false};
-  std::mutex error_mutex;
-  std::optional<Error> first_error;
-  auto worker = [&] {
-    while (!failed) {
-      size_t i = next++;
-      if (i >= files_.size()) return;
-      Status status = create_file(files_[i]);
-      if (!status.ok()) {
-        std::lock_guard lock(error_mutex);
-        if (!first_error) first_error = std::move(status).error();
-        failed = true;
-        return;
-      }
-      bytes += files_[i].entry.size;
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+  std::atomic<size_t> bytes{0};
   Progress progress("checking out");
-  while (next < files_.size() && !failed) {
-    progress.update(std::min(next.load(), files_.size()), bytes);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  for (std::thread& thread : pool) thread.join();
-  if (first_error) return std::move(*first_error);
-  return {};
+  return parallel_for(
+      files_.size(), threads,
+      [&](size_t i) -> Status {
+        TRY(create_file(files_[i]));
+        bytes += files_[i].entry.size;
+        return {};
+      },
+      [&](size_t started) { progress.update(started, bytes); });
 }
 
 Status Checkout::links() {
@@ -194,17 +170,6 @@ Status Checkout::directory_metadata(const Entry& root) {
   return apply_metadata(root_fd_, ".", root, "/");
 }
 
-bool is_empty_directory(int fd) {
-  UniqueFd probe(::dup(fd));
-  DIR* dir = ::fdopendir(probe.release());
-  if (!dir) return false;
-  bool empty = true;
-  while (struct dirent* d = ::readdir(dir))
-    if (std::string(d->d_name) != "." && std::string(d->d_name) != "..") empty = false;
-  ::closedir(dir);
-  return empty;
-}
-
 }  // namespace
 
 Result<CheckoutStats> checkout(const Store& store, const Digest& commit_id,
@@ -219,12 +184,12 @@ Result<CheckoutStats> checkout(const Store& store, const Digest& commit_id,
     return errno_error("creating " + target, errno);
   UniqueFd fd(::open(target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("opening " + target, errno);
-  if (!is_empty_directory(fd.get()))
+  if (!TRY(read_directory(fd.get(), target)).empty())
     return make_error(ErrorCode::kAlreadyExists,
                       target + " is not empty; check out into a new or empty directory");
   Checkout checkout(store, commit, fd.get());
   TRY(checkout.skeleton("", root.digest));
-  TRY(checkout.files(checkout_threads()));
+  TRY(checkout.files(io_threads()));
   TRY(checkout.links());
   TRY(checkout.directory_metadata(root));
   return checkout.stats;

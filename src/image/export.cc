@@ -198,25 +198,6 @@ Status run_tool(const std::vector<std::string>& argv, const std::string& what) {
                                         (last.empty() ? "" : ": " + last));
 }
 
-Result<Digest> hash_path(const std::string& path, uint64_t* size) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("reading " + path, errno);
-  Sha256 hasher;
-  std::string buffer(1 << 20, '\0');
-  *size = 0;
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("reading " + path, errno);
-    }
-    if (n == 0) break;
-    hasher.update(buffer.data(), static_cast<size_t>(n));
-    *size += static_cast<uint64_t>(n);
-  }
-  return hasher.finish();
-}
-
 // Where to stage a checkout: tmpfs when it has room for it twice over.
 std::string staging_base(uint64_t bytes, const std::string& fallback) {
   struct statvfs vfs;
@@ -327,7 +308,7 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
                    what));
     }
   }
-  artifact.sha256 = TRY(hash_path(temporary, &artifact.size));
+  artifact.sha256 = TRY(sha256_of_file(temporary, &artifact.size));
   // The artifact, then its record: a record always describes a complete file.
   TRY(env->sync_filesystem(temporary));
   TRY(env->rename(temporary, artifact.path));

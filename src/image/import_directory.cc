@@ -29,6 +29,8 @@
 
 #include "base/progress.h"
 #include "image/fs_entry.h"
+#include "image/parallel.h"
+#include "sys/directory.h"
 #include "image/import.h"
 #include "image/stat_cache.h"
 #include "sys/unique_fd.h"
@@ -38,27 +40,6 @@ namespace goldroot {
 namespace {
 
 std::string display_path(const std::string& path) { return path.empty() ? "/" : "/" + path; }
-
-Result<std::vector<std::string>> read_names(int fd, const std::string& display) {
-  int copy = ::dup(fd);
-  if (copy < 0) return errno_error("listing " + display, errno);
-  DIR* dir = ::fdopendir(copy);
-  if (!dir) {
-    ::close(copy);
-    return errno_error("listing " + display, errno);
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* d = ::readdir(dir)) {
-    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0)
-      names.emplace_back(d->d_name);
-  }
-  int saved = errno;
-  ::closedir(dir);
-  if (saved) return errno_error("listing " + display, saved);
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 // Opens `path` below `root_fd` without following any symlink on the way.
 int open_beneath(int root_fd, const std::string& path, int flags = 0) {
@@ -119,7 +100,7 @@ Status DirectoryImporter::walk_one(size_t index, const std::function<void(size_t
   UniqueFd fd(index == 0 ? ::dup(root_fd_) : open_beneath(root_fd_, path, O_DIRECTORY));
   if (!fd.valid()) return errno_error("opening " + display, errno);
   Directory& directory = directories_[index];
-  for (const std::string& name : TRY(read_names(fd.get(), display))) {
+  for (const std::string& name : TRY(read_directory(fd.get(), display))) {
     std::string child_path = path.empty() ? name : path + "/" + name;
     struct stat st;
     if (::fstatat(fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -210,34 +191,16 @@ Result<bool> DirectoryImporter::run_job(FileJob& job) {
 }
 
 Status DirectoryImporter::read_contents(unsigned threads) {
-  std::atomic<size_t> next{0}, hashed{0}, bytes{0};
-  std::atomic<bool> failed{false};
-  std::mutex error_mutex;
-  std::optional<Error> first_error;
-  auto worker = [&] {
-    while (!failed) {
-      size_t i = next++;
-      if (i >= jobs_.size()) return;
-      auto result = run_job(jobs_[i]);
-      if (!result.ok()) {
-        std::lock_guard lock(error_mutex);
-        if (!first_error) first_error = std::move(result).error();
-        failed = true;
-        return;
-      }
-      if (*result) ++hashed;
-      bytes += directories_[jobs_[i].directory].entries[jobs_[i].entry].size;
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
+  std::atomic<size_t> hashed{0}, bytes{0};
   Progress progress("importing");
-  while (next < jobs_.size() && !failed) {
-    progress.update(std::min(next.load(), jobs_.size()), bytes);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  for (std::thread& thread : pool) thread.join();
-  if (first_error) return std::move(*first_error);
+  TRY(parallel_for(
+      jobs_.size(), threads,
+      [&](size_t i) -> Status {
+        if (TRY(run_job(jobs_[i]))) ++hashed;
+        bytes += directories_[jobs_[i].directory].entries[jobs_[i].entry].size;
+        return {};
+      },
+      [&](size_t started) { progress.update(started, bytes); }));
   stats.files_hashed = hashed;
   stats.files_cached = jobs_.size() - hashed;
   for (const FileJob& job : jobs_) {
@@ -285,16 +248,6 @@ std::vector<std::vector<std::string>> DirectoryImporter::hardlink_groups() const
   }
   std::sort(groups.begin(), groups.end());
   return groups;
-}
-
-unsigned io_threads() {
-  // Enough reads in flight to keep a disk (or a virtual disk) busy; hashing
-  // is cheap next to a cold read.
-  if (const char* value = std::getenv("GOLDROOT_IO_THREADS")) {
-    int n = std::atoi(value);
-    if (n >= 1 && n <= 256) return static_cast<unsigned>(n);
-  }
-  return 16;
 }
 
 }  // namespace

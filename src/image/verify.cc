@@ -17,24 +17,6 @@ namespace {
 
 using ObjectKey = std::pair<ObjectType, Digest>;
 
-Result<Digest> hash_file(const std::string& path, uint64_t* size) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("opening " + path, errno);
-  Sha256 hasher;
-  std::string buffer(1 << 18, '\0');
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("reading " + path, errno);
-    }
-    if (n == 0) break;
-    hasher.update(buffer.data(), static_cast<size_t>(n));
-    *size += static_cast<uint64_t>(n);
-  }
-  return hasher.finish();
-}
-
 // Walks history and trees, remembering which problems sit under each object
 // so that shared subtrees are read once however many refs need them.
 class Walker {
@@ -107,7 +89,7 @@ Result<FsckReport> fsck(const Store& store) {
   TRY(store.objects().for_each_object([&](ObjectType type, const Digest& digest) {
     std::string path = store.objects().object_path(type, digest);
     uint64_t size = 0;
-    auto actual = hash_file(path, &size);
+    auto actual = sha256_of_file(path, &size);
     if (!actual.ok()) {
       corrupt[{type, digest}] = actual.error().message;
     } else if (*actual != digest) {

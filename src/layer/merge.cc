@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "base/strings.h"
+#include "sys/directory.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot {
@@ -83,19 +84,8 @@ class Merger {
   }
 
   Status walk(int dir_fd, const std::string& prefix) {
-    int copy = ::dup(dir_fd);
-    DIR* dir = copy >= 0 ? ::fdopendir(copy) : nullptr;
-    if (!dir) {
-      if (copy >= 0) ::close(copy);
-      return errno_error("listing layer " + layer_->name + "/" + prefix, errno);
-    }
-    std::vector<std::string> names;
-    while (struct dirent* entry = ::readdir(dir)) {
-      std::string name = entry->d_name;
-      if (name != "." && name != "..") names.push_back(std::move(name));
-    }
-    ::closedir(dir);
-    std::sort(names.begin(), names.end());
+    std::vector<std::string> names =
+        TRY(read_directory(dir_fd, "layer " + layer_->name + "/" + prefix));
     for (const std::string& name : names) {
       if (ends_with(name, kTemplateSuffix) &&
           std::binary_search(names.begin(), names.end(), name.substr(0, name.size() - 5)))

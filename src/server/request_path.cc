@@ -2,16 +2,12 @@
 
 #include <vector>
 
+#include "base/hash.h"
+
 namespace goldroot::server {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Error bad_path(std::string_view why) {
   return make_error(ErrorCode::kInvalidArgument, "bad request path: " + std::string(why));
