@@ -5,7 +5,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <algorithm>
+#include <cstring>
 #include <cerrno>
 #include <vector>
 
@@ -13,6 +16,27 @@ namespace goldroot {
 
 std::string fd_path(int dir_fd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
+}
+
+Result<std::vector<std::string>> read_names(int fd, const std::string& display) {
+  int copy = ::dup(fd);
+  if (copy < 0) return errno_error("listing " + display, errno);
+  DIR* dir = ::fdopendir(copy);
+  if (!dir) {
+    ::close(copy);
+    return errno_error("listing " + display, errno);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* d = ::readdir(dir)) {
+    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0)
+      names.emplace_back(d->d_name);
+  }
+  int saved = errno;
+  ::closedir(dir);
+  if (saved) return errno_error("listing " + display, saved);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 Result<Xattrs> read_xattrs(int dir_fd, const std::string& name, const std::string& display) {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "store/tree.h"
@@ -30,6 +31,9 @@ Status apply_metadata(int dir_fd, const std::string& name, const Entry& entry,
 // socket) named `name` in `dir_fd`.
 Status create_special(int dir_fd, const std::string& name, const Entry& entry,
                       const std::string& display);
+
+// The names in directory `fd` (without "." and ".."), sorted.
+Result<std::vector<std::string>> read_names(int fd, const std::string& display);
 
 // "/proc/self/fd/N/name": a path for the *at-less xattr calls.
 std::string fd_path(int dir_fd, const std::string& name);

@@ -53,27 +53,6 @@ class DirectoryImporter {
 
 std::string display_path(const std::string& path) { return path.empty() ? "/" : "/" + path; }
 
-Result<std::vector<std::string>> read_names(int fd, const std::string& display) {
-  int copy = ::dup(fd);
-  if (copy < 0) return errno_error("listing " + display, errno);
-  DIR* dir = ::fdopendir(copy);
-  if (!dir) {
-    ::close(copy);
-    return errno_error("listing " + display, errno);
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* d = ::readdir(dir)) {
-    if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0)
-      names.emplace_back(d->d_name);
-  }
-  int saved = errno;
-  ::closedir(dir);
-  if (saved) return errno_error("listing " + display, saved);
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 Status DirectoryImporter::import_dir(int fd, const std::string& path, Entry& entry) {
   std::string display = display_path(path);
   Tree tree;

@@ -1,0 +1,179 @@
+#include "overlay/upper_tree.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "base/strings.h"
+#include "image/fs_entry.h"
+#include "image/tree_builder.h"
+#include "overlay/open_beneath.h"
+
+namespace goldroot {
+
+std::string child_path(const std::string& parent, const std::string& name) {
+  return parent.empty() ? name : parent + "/" + name;
+}
+
+std::string absolute_path(const std::string& relative) { return "/" + relative; }
+
+const UpperNode* UpperNode::child(const std::string& wanted) const {
+  auto it = std::lower_bound(children.begin(), children.end(), wanted,
+                             [](const auto& node, const std::string& n) { return node->name < n; });
+  return it != children.end() && (*it)->name == wanted ? it->get() : nullptr;
+}
+
+std::optional<std::string> UpperNode::child_origin_base() const {
+  if (kind != Kind::kDirectory || opaque) return std::nullopt;
+  return origin;
+}
+
+namespace {
+
+// Where the lower object under `parent`'s child `name` lives.
+Result<std::optional<std::string>> origin_of(const UpperNode& parent, const std::string& name,
+                                             const std::optional<std::string>& redirect,
+                                             const std::string& display) {
+  std::optional<std::string> base = parent.child_origin_base();
+  if (!redirect) return base ? std::optional(child_path(*base, name)) : std::nullopt;
+  const std::string& target = *redirect;
+  if (starts_with(target, "/")) {
+    auto parts = split_relative_path(target, "the redirect of " + display);
+    if (!parts.ok() || parts->empty())
+      return make_error(ErrorCode::kCorruption,
+                        display + " has an invalid overlay redirect '" + escape_path(target) + "'");
+    return std::optional(join(*parts, "/"));
+  }
+  if (target.empty() || target == "." || target == ".." || target.find('/') != std::string::npos)
+    return make_error(ErrorCode::kCorruption,
+                      display + " has an invalid overlay redirect '" + escape_path(target) + "'");
+  return base ? std::optional(child_path(*base, target)) : std::nullopt;
+}
+
+}  // namespace
+
+Result<UpperTree> UpperTree::read(const std::string& upper_dir,
+                                  const OverlayConventions& conventions) {
+  UpperTree tree;
+  tree.dir_ = upper_dir;
+  tree.fd_.reset(::open(upper_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!tree.fd_.valid()) {
+    if (errno == ENOENT)
+      return make_error(ErrorCode::kNotFound, "the upper dir " + upper_dir + " does not exist");
+    if (errno == ENOTDIR)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "the upper dir " + upper_dir + " is not a directory");
+    return errno_error("opening the upper dir " + upper_dir, errno);
+  }
+  struct stat st;
+  if (::fstat(tree.fd_.get(), &st) != 0) return errno_error("reading " + upper_dir, errno);
+  tree.root_ = std::make_unique<UpperNode>();
+  UpperNode& root = *tree.root_;
+  root.kind = UpperNode::Kind::kDirectory;
+  root.origin = "";
+  root.entry = TRY(read_entry(tree.fd_.get(), ".", st, upper_dir));
+  Xattrs raw = std::move(root.entry.xattrs);
+  root.entry.xattrs = conventions.visible(raw);
+  root.entry.name = ".";
+  // The root is always merged with the lower root: the kernel ignores
+  // opaque there ("x" on a layer root only announces xwhiteouts).
+  root.opaque = false;
+  root.device = st.st_dev;
+  root.inode = st.st_ino;
+  TRY(tree.read_dir(tree.fd_.get(), root, conventions));
+  return tree;
+}
+
+Status UpperTree::read_dir(int fd, UpperNode& node, const OverlayConventions& conventions) {
+  const std::string display = dir_ + absolute_path(node.path);
+  // The raw xattrs of `node` itself decide whether xwhiteouts count here.
+  Xattrs node_raw = TRY(read_xattrs(fd, ".", display));
+  bool xwhiteouts = conventions.holds_xwhiteouts(node_raw);
+  for (const std::string& name : TRY(read_names(fd, display))) {
+    auto child = std::make_unique<UpperNode>();
+    child->name = name;
+    child->path = child_path(node.path, name);
+    std::string child_display = dir_ + absolute_path(child->path);
+    struct stat st;
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error("reading " + child_display, errno);
+    child->entry = TRY(read_entry(fd, name, st, child_display));
+    Xattrs raw = std::move(child->entry.xattrs);
+    child->entry.xattrs = conventions.visible(raw);
+    child->device = st.st_dev;
+    child->inode = st.st_ino;
+    child->links = st.st_nlink;
+    ++objects_;
+    if (is_whiteout_device(st) || (xwhiteouts && conventions.is_xwhiteout(st, raw))) {
+      child->kind = UpperNode::Kind::kWhiteout;
+      child->origin = TRY(origin_of(node, name, std::nullopt, child_display));
+    } else if (S_ISDIR(st.st_mode)) {
+      child->kind = UpperNode::Kind::kDirectory;
+      child->opaque = conventions.is_opaque(raw);
+      child->redirect = child->opaque ? std::nullopt : conventions.get(raw, "redirect");
+      child->origin = TRY(origin_of(node, name, child->redirect, child_display));
+      UniqueFd child_fd(::openat(fd, name.c_str(),
+                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!child_fd.valid()) return errno_error("opening " + child_display, errno);
+      TRY(read_dir(child_fd.get(), *child, conventions));
+    } else {
+      child->kind = UpperNode::Kind::kOther;
+      if (S_ISREG(st.st_mode)) {
+        child->metacopy = conventions.is_metacopy(raw);
+        child->redirect = conventions.get(raw, "redirect");
+        if (!child->metacopy) file_bytes_ += static_cast<uint64_t>(st.st_size);
+      }
+      child->origin = TRY(origin_of(node, name, child->redirect, child_display));
+    }
+    node.children.push_back(std::move(child));
+  }
+  return {};
+}
+
+Result<UniqueFd> UpperTree::open_file(const UpperNode& node) const {
+  return open_beneath(fd_.get(), node.path, O_RDONLY | O_NOFOLLOW | O_NOATIME,
+                      dir_ + absolute_path(node.path));
+}
+
+UpperTree::Resolved UpperTree::resolve(const std::string& path) const {
+  const UpperNode* node = root_.get();
+  std::optional<std::string> lower = root_->origin;
+  auto parts = split(path, '/');
+  parts.erase(std::remove(parts.begin(), parts.end(), std::string()), parts.end());
+  if (parts.empty()) return {node, std::nullopt};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    bool last = i + 1 == parts.size();
+    const UpperNode* child = node ? node->child(parts[i]) : nullptr;
+    if (child) {
+      if (child->kind == UpperNode::Kind::kWhiteout) return {};
+      if (last) return {child, std::nullopt};
+      if (!child->is_directory()) return {};
+      node = child;
+      lower = child->child_origin_base();
+      continue;
+    }
+    node = nullptr;
+    if (!lower) return {};
+    lower = child_path(*lower, parts[i]);
+  }
+  return {nullptr, lower};
+}
+
+std::vector<std::pair<std::string, std::string>> UpperTree::redirects() const {
+  std::vector<std::pair<std::string, std::string>> found;
+  std::vector<const UpperNode*> pending{root_.get()};
+  while (!pending.empty()) {
+    const UpperNode* node = pending.back();
+    pending.pop_back();
+    for (const auto& child : node->children) {
+      if (!child->is_directory()) continue;
+      if (child->redirect && child->origin) found.emplace_back(child->path, *child->origin);
+      pending.push_back(child.get());
+    }
+  }
+  return found;
+}
+
+}  // namespace goldroot
