@@ -54,5 +54,9 @@ void print_json(const nlohmann::json& value);
 
 // The command groups, one file each.
 Result<int> run_image(Context& context, const Args& args);
+// overlay_commands.cc
+Result<int> run_changes(Context& context, const Args& args);
+Result<int> run_capture(Context& context, const Args& args);
+Result<int> run_reset(Context& context, const Args& args);
 
 }  // namespace goldroot::cli

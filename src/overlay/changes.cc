@@ -53,11 +53,12 @@ class ChangeReader {
 
  private:
   Result<bool> visit(const UpperNode& node);
-  Result<std::optional<Entry>> lower_of(const UpperNode& node) {
-    if (!node.origin) return std::optional<Entry>();
-    return lower_.lookup(*node.origin);
+  Result<std::optional<Entry>> lookup(const std::optional<std::string>& path) {
+    if (!path) return std::optional<Entry>();
+    return lower_.lookup(*path);
   }
-  Result<bool> content_differs(const UpperNode& node, const Entry& lower);
+  Result<bool> content_differs(const UpperNode& node, const std::string& baseline_path,
+                               const Entry& baseline);
 
   Lower& lower_;
   const UpperTree& upper_;
@@ -73,14 +74,22 @@ Result<bool> ChangeReader::visit_children(const UpperNode& dir) {
   return any;
 }
 
-Result<bool> ChangeReader::content_differs(const UpperNode& node, const Entry& lower) {
+Result<bool> ChangeReader::content_differs(const UpperNode& node, const std::string& baseline_path,
+                                           const Entry& lower) {
   const Entry& entry = node.entry;
   switch (entry.type) {
     case FileType::kRegular: {
-      if (node.metacopy) return false;  // its bytes are the lower's
       if (entry.size != lower.size) return true;
+      if (node.metacopy) {
+        // Its bytes are the lower's at its origin: compare those.
+        if (node.origin == baseline_path) return false;
+        std::optional<Entry> data = TRY(lookup(node.origin));
+        if (!data || data->type != FileType::kRegular) return true;
+        UniqueFd fd = TRY(lower_.open_content(*node.origin, *data));
+        return !TRY(lower_.same_content(baseline_path, lower, fd.get()));
+      }
       UniqueFd fd = TRY(upper_.open_file(node));
-      return !TRY(lower_.same_content(*node.origin, lower, fd.get()));
+      return !TRY(lower_.same_content(baseline_path, lower, fd.get()));
     }
     case FileType::kSymlink: return entry.target != lower.target;
     case FileType::kCharDevice:
@@ -94,7 +103,9 @@ Result<bool> ChangeReader::visit(const UpperNode& node) {
   change.path = absolute_path(node.path);
   change.type = node.entry.type;
   if (node.entry.type == FileType::kRegular) change.size = node.entry.size;
-  std::optional<Entry> lower = TRY(lower_of(node));
+  bool moved = upper_.moved(node);
+  const std::optional<std::string>& baseline = moved ? node.origin : node.place;
+  std::optional<Entry> lower = TRY(lookup(node.kind == UpperNode::Kind::kWhiteout ? node.origin : baseline));
 
   if (node.kind == UpperNode::Kind::kWhiteout) {
     if (!lower) return false;  // nothing was there to hide
@@ -116,8 +127,9 @@ Result<bool> ChangeReader::visit(const UpperNode& node) {
     change.kind = Change::Kind::kOpaque;
   } else {
     change.fields = lower->metadata_differences(node.entry);
-    change.content_changed = !node.is_directory() && TRY(content_differs(node, *lower));
-    if (node.redirect) {
+    change.content_changed =
+        !node.is_directory() && TRY(content_differs(node, *baseline, *lower));
+    if (moved) {
       change.kind = Change::Kind::kRenamed;
       change.from = absolute_path(*node.origin);
       renamed_from_.insert(*node.origin);

@@ -109,6 +109,7 @@ Status UpperTree::read_dir(int fd, UpperNode& node, const OverlayConventions& co
     if (is_whiteout_device(st) || (xwhiteouts && conventions.is_xwhiteout(st, raw))) {
       child->kind = UpperNode::Kind::kWhiteout;
       child->origin = TRY(origin_of(node, name, std::nullopt, child_display));
+      child->place = child->origin;
     } else if (S_ISDIR(st.st_mode)) {
       child->kind = UpperNode::Kind::kDirectory;
       child->opaque = conventions.is_opaque(raw);
@@ -127,6 +128,8 @@ Status UpperTree::read_dir(int fd, UpperNode& node, const OverlayConventions& co
       }
       child->origin = TRY(origin_of(node, name, child->redirect, child_display));
     }
+    if (child->kind != UpperNode::Kind::kWhiteout)
+      child->place = TRY(origin_of(node, name, std::nullopt, child_display));
     node.children.push_back(std::move(child));
   }
   return {};
@@ -159,6 +162,14 @@ UpperTree::Resolved UpperTree::resolve(const std::string& path) const {
     lower = child_path(*lower, parts[i]);
   }
   return {nullptr, lower};
+}
+
+bool UpperTree::moved(const UpperNode& node) const {
+  if (!node.redirect || !node.origin || node.origin == node.place) return false;
+  if (node.is_directory()) return true;
+  Resolved shown = resolve(*node.origin);
+  if (shown.upper) return !(shown.upper != &node && shown.upper->origin == node.origin);
+  return shown.lower != node.origin;
 }
 
 std::vector<std::pair<std::string, std::string>> UpperTree::redirects() const {

@@ -38,6 +38,7 @@ struct UpperNode {
   bool metacopy = false;
   std::optional<std::string> redirect;  // raw xattr value
   std::optional<std::string> origin;    // lower path, see above
+  std::optional<std::string> place;     // the lower path at this node's own place
   dev_t device = 0;
   ino_t inode = 0;
   nlink_t links = 0;
@@ -72,6 +73,12 @@ class UpperTree {
     std::optional<std::string> lower;
   };
   Resolved resolve(const std::string& path) const;
+
+  // Whether `node` was moved here from its origin: it has a redirect to
+  // elsewhere and the merged view no longer shows that object at its old
+  // path. (A metacopy hardlink also carries a redirect, to a file that is
+  // still there: that is a new name, not a move.)
+  bool moved(const UpperNode& node) const;
 
   // Every directory with a redirect: (merged path, lower origin).
   std::vector<std::pair<std::string, std::string>> redirects() const;
