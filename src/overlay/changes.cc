@@ -1,8 +1,11 @@
 #include "overlay/changes.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
+#include <thread>
+#include <unordered_map>
 
 #include "overlay/upper_tree.h"
 
@@ -46,6 +49,10 @@ class ChangeReader {
   ChangeReader(Lower& lower, const UpperTree& upper, ChangeSet& out)
       : lower_(lower), upper_(upper), out_(out) {}
 
+  // Compares, on several threads, the bytes of every upper file whose
+  // lower counterpart has the same size: on a cold cache this is waiting
+  // for the disk, which parallel reads shorten.
+  Status compare_contents(const UpperNode& root);
   // Appends the changes below `dir`; returns whether there were any.
   Result<bool> visit_children(const UpperNode& dir);
   // Drops whiteouts left behind by the renames that were reported.
@@ -55,7 +62,11 @@ class ChangeReader {
   Result<bool> visit(const UpperNode& node);
   Result<std::optional<Entry>> lookup(const std::optional<std::string>& path) {
     if (!path) return std::optional<Entry>();
-    return lower_.lookup(*path);
+    auto cached = lookups_.find(*path);
+    if (cached != lookups_.end()) return cached->second;
+    std::optional<Entry> entry = TRY(lower_.lookup(*path));
+    lookups_.emplace(*path, entry);
+    return entry;
   }
   Result<bool> content_differs(const UpperNode& node, const std::string& baseline_path,
                                const Entry& baseline);
@@ -65,7 +76,55 @@ class ChangeReader {
   ChangeSet& out_;
   std::map<std::string, std::string> deleted_origin_;  // merged path -> lower path
   std::set<std::string> renamed_from_;
+  std::unordered_map<std::string, std::optional<Entry>> lookups_;
+  std::unordered_map<const UpperNode*, bool> differs_;  // from compare_contents
 };
+
+Status ChangeReader::compare_contents(const UpperNode& root) {
+  struct Job {
+    const UpperNode* node;
+    const std::string* path;
+    const Entry* baseline;
+  };
+  std::vector<Job> jobs;
+  std::vector<const UpperNode*> pending{&root};
+  while (!pending.empty()) {
+    const UpperNode* dir = pending.back();
+    pending.pop_back();
+    for (const auto& child : dir->children) {
+      if (child->is_directory()) pending.push_back(child.get());
+      if (child->kind != UpperNode::Kind::kOther || child->metacopy ||
+          child->entry.type != FileType::kRegular)
+        continue;
+      const std::optional<std::string>& baseline = upper_.moved(*child) ? child->origin : child->place;
+      std::optional<Entry> lower = TRY(lookup(baseline));
+      if (!lower || lower->type != FileType::kRegular || lower->size != child->entry.size) continue;
+      jobs.push_back({child.get(), &*baseline, nullptr});
+    }
+  }
+  // Entries live in lookups_, which no longer changes.
+  for (Job& job : jobs) job.baseline = &*lookups_.at(*job.path);
+  std::vector<Result<bool>> results(jobs.size(), Result<bool>(false));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      auto fd = upper_.open_file(*jobs[i].node);
+      if (!fd.ok()) {
+        results[i] = std::move(fd).error();
+        continue;
+      }
+      auto same = lower_.same_content(*jobs[i].path, *jobs[i].baseline, fd->get());
+      results[i] = same.ok() ? Result<bool>(!*same) : Result<bool>(std::move(same).error());
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t count = std::min<size_t>(8, jobs.size() / 4);
+  for (size_t t = 0; t < count; ++t) threads.emplace_back(work);
+  work();
+  for (std::thread& thread : threads) thread.join();
+  for (size_t i = 0; i < jobs.size(); ++i) differs_[jobs[i].node] = TRY(std::move(results[i]));
+  return {};
+}
 
 Result<bool> ChangeReader::visit_children(const UpperNode& dir) {
   bool any = false;
@@ -88,6 +147,8 @@ Result<bool> ChangeReader::content_differs(const UpperNode& node, const std::str
         UniqueFd fd = TRY(lower_.open_content(*node.origin, *data));
         return !TRY(lower_.same_content(baseline_path, lower, fd.get()));
       }
+      auto known = differs_.find(&node);
+      if (known != differs_.end()) return known->second;
       UniqueFd fd = TRY(upper_.open_file(node));
       return !TRY(lower_.same_content(baseline_path, lower, fd.get()));
     }
@@ -185,6 +246,7 @@ Result<ChangeSet> read_changes(Lower& lower, const std::string& upper_dir,
   root.fields = lower_root->metadata_differences(upper.root().entry);
   std::erase(root.fields, std::string("mtime"));
   if (!root.fields.empty()) set.changes.push_back(root);
+  TRY(reader.compare_contents(upper.root()));
   TRY(reader.visit_children(upper.root()));
   reader.fold_renames();
 

@@ -6,7 +6,7 @@
 //   StoreLower      a commit in the site's store, its trees loaded lazily
 //
 // Lookups never follow symlinks, like overlayfs's own lookups. Not
-// thread-safe.
+// thread-safe, except same_content.
 #pragma once
 
 #include <memory>
@@ -31,7 +31,8 @@ class Lower {
   // Opens the content of the regular file `entry` found at `path`.
   virtual Result<UniqueFd> open_content(const std::string& path, const Entry& entry) = 0;
   // Whether the bytes of `fd` (at offset 0) equal the lower file's. Called
-  // only when the sizes match.
+  // only when the sizes match. Thread-safe (unlike lookup), so callers may
+  // compare many files at once.
   virtual Result<bool> same_content(const std::string& path, const Entry& entry, int fd) = 0;
 };
 

@@ -82,14 +82,14 @@ Result<UpperTree> UpperTree::read(const std::string& upper_dir,
   root.opaque = false;
   root.device = st.st_dev;
   root.inode = st.st_ino;
-  TRY(tree.read_dir(tree.fd_.get(), root, conventions));
+  TRY(tree.read_dir(tree.fd_.get(), root, raw, conventions));
   return tree;
 }
 
-Status UpperTree::read_dir(int fd, UpperNode& node, const OverlayConventions& conventions) {
+Status UpperTree::read_dir(int fd, UpperNode& node, const Xattrs& node_raw,
+                           const OverlayConventions& conventions) {
   const std::string display = dir_ + absolute_path(node.path);
-  // The raw xattrs of `node` itself decide whether xwhiteouts count here.
-  Xattrs node_raw = TRY(read_xattrs(fd, ".", display));
+  // The dir's own xattrs decide whether xwhiteouts count here.
   bool xwhiteouts = conventions.holds_xwhiteouts(node_raw);
   for (const std::string& name : TRY(read_names(fd, display))) {
     auto child = std::make_unique<UpperNode>();
@@ -118,7 +118,7 @@ Status UpperTree::read_dir(int fd, UpperNode& node, const OverlayConventions& co
       UniqueFd child_fd(::openat(fd, name.c_str(),
                                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!child_fd.valid()) return errno_error("opening " + child_display, errno);
-      TRY(read_dir(child_fd.get(), *child, conventions));
+      TRY(read_dir(child_fd.get(), *child, raw, conventions));
     } else {
       child->kind = UpperNode::Kind::kOther;
       if (S_ISREG(st.st_mode)) {

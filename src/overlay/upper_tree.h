@@ -84,7 +84,9 @@ class UpperTree {
   std::vector<std::pair<std::string, std::string>> redirects() const;
 
  private:
-  Status read_dir(int fd, UpperNode& node, const OverlayConventions& conventions);
+  // `raw` is the dir's own xattrs, overlay ones included.
+  Status read_dir(int fd, UpperNode& node, const Xattrs& raw,
+                  const OverlayConventions& conventions);
 
   std::string dir_;
   UniqueFd fd_;
