@@ -246,6 +246,7 @@ Result<ChangeSet> read_changes(Lower& lower, const std::string& upper_dir,
   root.fields = lower_root->metadata_differences(upper.root().entry);
   std::erase(root.fields, std::string("mtime"));
   if (!root.fields.empty()) set.changes.push_back(root);
+  TRY(lower.prepare(upper.lower_paths()));
   TRY(reader.compare_contents(upper.root()));
   TRY(reader.visit_children(upper.root()));
   reader.fold_renames();

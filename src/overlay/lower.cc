@@ -4,8 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "image/fs_entry.h"
 #include "overlay/open_beneath.h"
@@ -53,7 +57,46 @@ Result<std::unique_ptr<DirectoryLower>> DirectoryLower::open(const std::string& 
   return std::unique_ptr<DirectoryLower>(new DirectoryLower(dir, std::move(fd)));
 }
 
+Status parallel_for(size_t count, size_t threads, const std::function<Status(size_t)>& task) {
+  std::atomic<size_t> next{0};
+  std::mutex mutex;
+  std::optional<Error> failure;
+  auto work = [&] {
+    for (size_t i = next++; i < count; i = next++) {
+      Status status = task(i);
+      if (!status.ok()) {
+        std::lock_guard lock(mutex);
+        if (!failure) failure = std::move(status).error();
+        next = count;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < std::min(threads, count); ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& thread : pool) thread.join();
+  if (failure) return std::move(*failure);
+  return {};
+}
+
+Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
+  std::vector<Result<std::optional<Entry>>> found(paths.size(), std::optional<Entry>());
+  TRY(parallel_for(paths.size(), 8, [&](size_t i) -> Status {
+    found[i] = read(paths[i]);
+    return {};
+  }));
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (found[i].ok()) prepared_.emplace(paths[i], std::move(found[i]).value());
+  return {};
+}
+
 Result<std::optional<Entry>> DirectoryLower::lookup(const std::string& path) {
+  auto known = prepared_.find(path);
+  if (known != prepared_.end()) return known->second;
+  return read(path);
+}
+
+Result<std::optional<Entry>> DirectoryLower::read(const std::string& path) const {
   std::string parent = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
   std::string name = path.rfind('/') == std::string::npos ? path : path.substr(path.rfind('/') + 1);
   std::string display = dir_ + absolute_path(path);
@@ -95,6 +138,44 @@ Result<bool> DirectoryLower::same_content(const std::string& path, const Entry& 
 Result<std::unique_ptr<StoreLower>> StoreLower::open(const Store& store, const Digest& commit) {
   TreeBuilder tree = TRY(TreeBuilder::from_commit(store, commit));
   return std::unique_ptr<StoreLower>(new StoreLower(store, commit, std::move(tree)));
+}
+
+Status StoreLower::prepare(const std::vector<std::string>& paths) {
+  // Level by level, read every stored tree the paths pass through at once.
+  std::set<std::string> dirs;
+  for (const std::string& path : paths) {
+    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
+      dirs.insert(path.substr(0, slash));
+    dirs.insert(path);  // the path may itself be a directory looked into later
+  }
+  for (;;) {
+    std::set<TreeBuilder::Node*> wanted;
+    for (const std::string& dir : dirs) {
+      TreeBuilder::Node* node = &tree_.root();
+      auto parts = split_relative_path(dir, "path");
+      if (!parts.ok()) continue;
+      for (size_t i = 0;; ++i) {
+        if (node->entry.type != FileType::kDirectory) break;
+        if (!node->expanded) {
+          wanted.insert(node);
+          break;
+        }
+        if (i == parts->size()) break;
+        auto child = node->children.find((*parts)[i]);
+        if (child == node->children.end()) break;
+        node = child->second.get();
+      }
+    }
+    if (wanted.empty()) return {};
+    std::vector<TreeBuilder::Node*> nodes(wanted.begin(), wanted.end());
+    std::vector<Tree> trees(nodes.size());
+    TRY(parallel_for(nodes.size(), 8, [&](size_t i) -> Status {
+      trees[i] = TRY(store_.objects().read_tree(nodes[i]->entry.digest));
+      return {};
+    }));
+    for (size_t i = 0; i < nodes.size(); ++i)
+      TreeBuilder::expand_with(*nodes[i], std::move(trees[i]));
+  }
 }
 
 Result<std::optional<Entry>> StoreLower::lookup(const std::string& path) {

@@ -9,9 +9,12 @@
 // thread-safe, except same_content.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "image/tree_builder.h"
 #include "store/store.h"
@@ -28,6 +31,9 @@ class Lower {
   // The object at `path` ("etc/fstab"; "" is the root), or nullopt when
   // nothing is there or a component on the way is not a directory.
   virtual Result<std::optional<Entry>> lookup(const std::string& path) = 0;
+  // Announces the paths about to be looked up, so that an implementation
+  // can load them ahead, several at a time (cold caches wait for the disk).
+  virtual Status prepare(const std::vector<std::string>& paths) { return {}; }
   // Opens the content of the regular file `entry` found at `path`.
   virtual Result<UniqueFd> open_content(const std::string& path, const Entry& entry) = 0;
   // Whether the bytes of `fd` (at offset 0) equal the lower file's. Called
@@ -42,13 +48,16 @@ class DirectoryLower : public Lower {
 
   std::string describe() const override { return dir_; }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
 
  private:
   DirectoryLower(std::string dir, UniqueFd fd) : dir_(std::move(dir)), fd_(std::move(fd)) {}
+  Result<std::optional<Entry>> read(const std::string& path) const;
   std::string dir_;
   UniqueFd fd_;
+  std::unordered_map<std::string, std::optional<Entry>> prepared_;
 };
 
 class StoreLower : public Lower {
@@ -57,6 +66,7 @@ class StoreLower : public Lower {
 
   std::string describe() const override { return "commit " + commit_.hex().substr(0, 12); }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
 
@@ -71,6 +81,10 @@ class StoreLower : public Lower {
   Digest commit_;
   TreeBuilder tree_;  // never written: a lazily expanded view of the commit
 };
+
+// Runs `task(i)` for i in [0, count) on up to `threads` threads; returns the
+// first error. For I/O-bound loops.
+Status parallel_for(size_t count, size_t threads, const std::function<Status(size_t)>& task);
 
 // The SHA-256 of everything readable from `fd`.
 Result<Digest> hash_fd(int fd, const std::string& display);

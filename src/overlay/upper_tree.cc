@@ -5,6 +5,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "base/strings.h"
 #include "image/fs_entry.h"
@@ -82,15 +87,59 @@ Result<UpperTree> UpperTree::read(const std::string& upper_dir,
   root.opaque = false;
   root.device = st.st_dev;
   root.inode = st.st_ino;
-  TRY(tree.read_dir(tree.fd_.get(), root, raw, conventions));
+  TRY(tree.read_all(std::move(raw), conventions));
   return tree;
 }
 
-Status UpperTree::read_dir(int fd, UpperNode& node, const Xattrs& node_raw,
-                           const OverlayConventions& conventions) {
+Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& conventions) {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<DirTask> queue;
+  queue.push_back({root_.get(), std::move(root_raw)});
+  size_t active = 0;
+  std::optional<Error> failure;
+  auto work = [&] {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      wake.wait(lock, [&] { return failure || !queue.empty() || active == 0; });
+      if (failure || queue.empty()) break;  // failed, or nothing queued nor running
+      DirTask task = std::move(queue.front());
+      queue.pop_front();
+      ++active;
+      lock.unlock();
+      std::vector<DirTask> subdirs;
+      uint64_t objects = 0, file_bytes = 0;
+      Status status = [&]() -> Status {
+        const std::string display = dir_ + absolute_path(task.node->path);
+        UniqueFd fd = TRY(open_beneath(fd_.get(), task.node->path,
+                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display));
+        return read_dir(fd.get(), task, conventions, &subdirs, &objects, &file_bytes);
+      }();
+      lock.lock();
+      --active;
+      objects_ += objects;
+      file_bytes_ += file_bytes;
+      if (!status.ok() && !failure) failure = std::move(status).error();
+      for (DirTask& subdir : subdirs) queue.push_back(std::move(subdir));
+      wake.notify_all();
+    }
+    wake.notify_all();
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 7; ++i) threads.emplace_back(work);
+  work();
+  for (std::thread& thread : threads) thread.join();
+  if (failure) return std::move(*failure);
+  return {};
+}
+
+Status UpperTree::read_dir(int fd, const DirTask& task, const OverlayConventions& conventions,
+                           std::vector<DirTask>* subdirs, uint64_t* objects,
+                           uint64_t* file_bytes) {
+  UpperNode& node = *task.node;
   const std::string display = dir_ + absolute_path(node.path);
   // The dir's own xattrs decide whether xwhiteouts count here.
-  bool xwhiteouts = conventions.holds_xwhiteouts(node_raw);
+  bool xwhiteouts = conventions.holds_xwhiteouts(task.raw);
   for (const std::string& name : TRY(read_names(fd, display))) {
     auto child = std::make_unique<UpperNode>();
     child->name = name;
@@ -105,31 +154,28 @@ Status UpperTree::read_dir(int fd, UpperNode& node, const Xattrs& node_raw,
     child->device = st.st_dev;
     child->inode = st.st_ino;
     child->links = st.st_nlink;
-    ++objects_;
+    ++*objects;
     if (is_whiteout_device(st) || (xwhiteouts && conventions.is_xwhiteout(st, raw))) {
       child->kind = UpperNode::Kind::kWhiteout;
       child->origin = TRY(origin_of(node, name, std::nullopt, child_display));
-      child->place = child->origin;
     } else if (S_ISDIR(st.st_mode)) {
       child->kind = UpperNode::Kind::kDirectory;
       child->opaque = conventions.is_opaque(raw);
       child->redirect = child->opaque ? std::nullopt : conventions.get(raw, "redirect");
       child->origin = TRY(origin_of(node, name, child->redirect, child_display));
-      UniqueFd child_fd(::openat(fd, name.c_str(),
-                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (!child_fd.valid()) return errno_error("opening " + child_display, errno);
-      TRY(read_dir(child_fd.get(), *child, raw, conventions));
+      subdirs->push_back({child.get(), std::move(raw)});
     } else {
       child->kind = UpperNode::Kind::kOther;
       if (S_ISREG(st.st_mode)) {
         child->metacopy = conventions.is_metacopy(raw);
         child->redirect = conventions.get(raw, "redirect");
-        if (!child->metacopy) file_bytes_ += static_cast<uint64_t>(st.st_size);
+        if (!child->metacopy) *file_bytes += static_cast<uint64_t>(st.st_size);
       }
       child->origin = TRY(origin_of(node, name, child->redirect, child_display));
     }
-    if (child->kind != UpperNode::Kind::kWhiteout)
-      child->place = TRY(origin_of(node, name, std::nullopt, child_display));
+    child->place = child->kind == UpperNode::Kind::kWhiteout
+                       ? child->origin
+                       : TRY(origin_of(node, name, std::nullopt, child_display));
     node.children.push_back(std::move(child));
   }
   return {};
@@ -170,6 +216,21 @@ bool UpperTree::moved(const UpperNode& node) const {
   Resolved shown = resolve(*node.origin);
   if (shown.upper) return !(shown.upper != &node && shown.upper->origin == node.origin);
   return shown.lower != node.origin;
+}
+
+std::vector<std::string> UpperTree::lower_paths() const {
+  std::set<std::string> paths{""};
+  std::vector<const UpperNode*> pending{root_.get()};
+  while (!pending.empty()) {
+    const UpperNode* node = pending.back();
+    pending.pop_back();
+    for (const auto& child : node->children) {
+      if (child->origin) paths.insert(*child->origin);
+      if (child->place) paths.insert(*child->place);
+      if (child->is_directory()) pending.push_back(child.get());
+    }
+  }
+  return {paths.begin(), paths.end()};
 }
 
 std::vector<std::pair<std::string, std::string>> UpperTree::redirects() const {

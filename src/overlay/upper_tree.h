@@ -80,13 +80,25 @@ class UpperTree {
   // still there: that is a new name, not a move.)
   bool moved(const UpperNode& node) const;
 
+  // Every origin and place of every node: the lower paths a reader of
+  // this upper will look up (for Lower::prepare).
+  std::vector<std::string> lower_paths() const;
+
   // Every directory with a redirect: (merged path, lower origin).
   std::vector<std::pair<std::string, std::string>> redirects() const;
 
  private:
-  // `raw` is the dir's own xattrs, overlay ones included.
-  Status read_dir(int fd, UpperNode& node, const Xattrs& raw,
-                  const OverlayConventions& conventions);
+  struct DirTask {
+    UpperNode* node;
+    Xattrs raw;  // the dir's own xattrs, overlay ones included
+  };
+  // Reads the entries of one directory into task.node; appends the
+  // subdirectories still to read to `subdirs`.
+  Status read_dir(int fd, const DirTask& task, const OverlayConventions& conventions,
+                  std::vector<DirTask>* subdirs, uint64_t* objects, uint64_t* file_bytes);
+  // Reads every directory, several at a time: on a cold cache the walk
+  // waits for inode reads, and parallel requests shorten the wait.
+  Status read_all(Xattrs root_raw, const OverlayConventions& conventions);
 
   std::string dir_;
   UniqueFd fd_;
