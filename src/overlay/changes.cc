@@ -1,12 +1,11 @@
 #include "overlay/changes.h"
 
 #include <algorithm>
-#include <atomic>
 #include <map>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
+#include "overlay/parallel.h"
 #include "overlay/upper_tree.h"
 
 namespace goldroot {
@@ -104,25 +103,13 @@ Status ChangeReader::compare_contents(const UpperNode& root) {
   }
   // Entries live in lookups_, which no longer changes.
   for (Job& job : jobs) job.baseline = &*lookups_.at(*job.path);
-  std::vector<Result<bool>> results(jobs.size(), Result<bool>(false));
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < jobs.size(); i = next++) {
-      auto fd = upper_.open_file(*jobs[i].node);
-      if (!fd.ok()) {
-        results[i] = std::move(fd).error();
-        continue;
-      }
-      auto same = lower_.same_content(*jobs[i].path, *jobs[i].baseline, fd->get());
-      results[i] = same.ok() ? Result<bool>(!*same) : Result<bool>(std::move(same).error());
-    }
-  };
-  std::vector<std::thread> threads;
-  size_t count = std::min<size_t>(8, jobs.size() / 4);
-  for (size_t t = 0; t < count; ++t) threads.emplace_back(work);
-  work();
-  for (std::thread& thread : threads) thread.join();
-  for (size_t i = 0; i < jobs.size(); ++i) differs_[jobs[i].node] = TRY(std::move(results[i]));
+  std::vector<char> differs(jobs.size(), 0);
+  TRY(parallel_for(jobs.size(), 8, [&](size_t i) -> Status {
+    UniqueFd fd = TRY(upper_.open_file(*jobs[i].node));
+    differs[i] = !TRY(lower_.same_content(*jobs[i].path, *jobs[i].baseline, fd.get()));
+    return {};
+  }));
+  for (size_t i = 0; i < jobs.size(); ++i) differs_[jobs[i].node] = differs[i];
   return {};
 }
 

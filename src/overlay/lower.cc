@@ -8,11 +8,13 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <map>
 #include <set>
 #include <thread>
 
 #include "image/fs_entry.h"
 #include "overlay/open_beneath.h"
+#include "overlay/parallel.h"
 #include "overlay/upper_tree.h"
 
 namespace goldroot {
@@ -55,28 +57,6 @@ Result<std::unique_ptr<DirectoryLower>> DirectoryLower::open(const std::string& 
     return errno_error("opening the lower dir " + dir, errno);
   }
   return std::unique_ptr<DirectoryLower>(new DirectoryLower(dir, std::move(fd)));
-}
-
-Status parallel_for(size_t count, size_t threads, const std::function<Status(size_t)>& task) {
-  std::atomic<size_t> next{0};
-  std::mutex mutex;
-  std::optional<Error> failure;
-  auto work = [&] {
-    for (size_t i = next++; i < count; i = next++) {
-      Status status = task(i);
-      if (!status.ok()) {
-        std::lock_guard lock(mutex);
-        if (!failure) failure = std::move(status).error();
-        next = count;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < std::min(threads, count); ++t) pool.emplace_back(work);
-  work();
-  for (std::thread& thread : pool) thread.join();
-  if (failure) return std::move(*failure);
-  return {};
 }
 
 Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
@@ -141,41 +121,53 @@ Result<std::unique_ptr<StoreLower>> StoreLower::open(const Store& store, const D
 }
 
 Status StoreLower::prepare(const std::vector<std::string>& paths) {
-  // Level by level, read every stored tree the paths pass through at once.
-  std::set<std::string> dirs;
+  // A trie of the directories the paths pass through; the stored trees
+  // along it are read several at a time, each branch as soon as its parent
+  // is loaded.
+  struct Trie {
+    std::map<std::string, Trie> children;
+  };
+  Trie wanted;
   for (const std::string& path : paths) {
-    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1))
-      dirs.insert(path.substr(0, slash));
-    dirs.insert(path);  // the path may itself be a directory looked into later
+    auto parts = split_relative_path(path, "path");
+    if (!parts.ok()) continue;
+    Trie* at = &wanted;
+    for (const std::string& part : *parts) at = &at->children[part];
   }
-  for (;;) {
-    std::set<TreeBuilder::Node*> wanted;
-    for (const std::string& dir : dirs) {
-      TreeBuilder::Node* node = &tree_.root();
-      auto parts = split_relative_path(dir, "path");
-      if (!parts.ok()) continue;
-      for (size_t i = 0;; ++i) {
-        if (node->entry.type != FileType::kDirectory) break;
+  struct Item {
+    TreeBuilder::Node* node;
+    const Trie* trie;
+  };
+  std::mutex mutex;  // guards the builder's nodes while they are filled in
+  // Items for the unexpanded dirs below `node` that the trie wants.
+  std::function<void(TreeBuilder::Node*, const Trie*, std::vector<Item>&)> descend =
+      [&](TreeBuilder::Node* node, const Trie* trie, std::vector<Item>& more) {
+        if (node->entry.type != FileType::kDirectory || trie->children.empty()) return;
         if (!node->expanded) {
-          wanted.insert(node);
-          break;
+          more.push_back({node, trie});
+          return;
         }
-        if (i == parts->size()) break;
-        auto child = node->children.find((*parts)[i]);
-        if (child == node->children.end()) break;
-        node = child->second.get();
-      }
-    }
-    if (wanted.empty()) return {};
-    std::vector<TreeBuilder::Node*> nodes(wanted.begin(), wanted.end());
-    std::vector<Tree> trees(nodes.size());
-    TRY(parallel_for(nodes.size(), 8, [&](size_t i) -> Status {
-      trees[i] = TRY(store_.objects().read_tree(nodes[i]->entry.digest));
+        for (const auto& [name, below] : trie->children) {
+          auto child = node->children.find(name);
+          if (child != node->children.end()) descend(child->second.get(), &below, more);
+        }
+      };
+  std::vector<Item> first;
+  descend(&tree_.root(), &wanted, first);
+  if (first.empty()) return {};
+  std::function<Status(Item&, std::vector<Item>&)> visit = [&](Item& item,
+                                                              std::vector<Item>& more) -> Status {
+    if (item.node == nullptr) {  // the seed: the first level at once
+      more = std::move(first);
       return {};
-    }));
-    for (size_t i = 0; i < nodes.size(); ++i)
-      TreeBuilder::expand_with(*nodes[i], std::move(trees[i]));
-  }
+    }
+    Tree tree = TRY(store_.objects().read_tree(item.node->entry.digest));
+    std::lock_guard lock(mutex);
+    TreeBuilder::expand_with(*item.node, std::move(tree));
+    descend(item.node, item.trie, more);
+    return {};
+  };
+  return parallel_walk<Item>(Item{nullptr, nullptr}, 8, visit);
 }
 
 Result<std::optional<Entry>> StoreLower::lookup(const std::string& path) {

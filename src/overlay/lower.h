@@ -82,10 +82,6 @@ class StoreLower : public Lower {
   TreeBuilder tree_;  // never written: a lazily expanded view of the commit
 };
 
-// Runs `task(i)` for i in [0, count) on up to `threads` threads; returns the
-// first error. For I/O-bound loops.
-Status parallel_for(size_t count, size_t threads, const std::function<Status(size_t)>& task);
-
 // The SHA-256 of everything readable from `fd`.
 Result<Digest> hash_fd(int fd, const std::string& display);
 

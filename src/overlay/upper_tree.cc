@@ -15,6 +15,7 @@
 #include "image/fs_entry.h"
 #include "image/tree_builder.h"
 #include "overlay/open_beneath.h"
+#include "overlay/parallel.h"
 
 namespace goldroot {
 
@@ -92,45 +93,20 @@ Result<UpperTree> UpperTree::read(const std::string& upper_dir,
 }
 
 Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& conventions) {
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::deque<DirTask> queue;
-  queue.push_back({root_.get(), std::move(root_raw)});
-  size_t active = 0;
-  std::optional<Error> failure;
-  auto work = [&] {
-    std::unique_lock lock(mutex);
-    for (;;) {
-      wake.wait(lock, [&] { return failure || !queue.empty() || active == 0; });
-      if (failure || queue.empty()) break;  // failed, or nothing queued nor running
-      DirTask task = std::move(queue.front());
-      queue.pop_front();
-      ++active;
-      lock.unlock();
-      std::vector<DirTask> subdirs;
-      uint64_t objects = 0, file_bytes = 0;
-      Status status = [&]() -> Status {
-        const std::string display = dir_ + absolute_path(task.node->path);
-        UniqueFd fd = TRY(open_beneath(fd_.get(), task.node->path,
-                                       O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display));
-        return read_dir(fd.get(), task, conventions, &subdirs, &objects, &file_bytes);
-      }();
-      lock.lock();
-      --active;
-      objects_ += objects;
-      file_bytes_ += file_bytes;
-      if (!status.ok() && !failure) failure = std::move(status).error();
-      for (DirTask& subdir : subdirs) queue.push_back(std::move(subdir));
-      wake.notify_all();
-    }
-    wake.notify_all();
+  std::mutex mutex;  // guards the counters
+  std::function<Status(DirTask&, std::vector<DirTask>&)> visit =
+      [&](DirTask& task, std::vector<DirTask>& subdirs) -> Status {
+    const std::string display = dir_ + absolute_path(task.node->path);
+    UniqueFd fd = TRY(open_beneath(fd_.get(), task.node->path,
+                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display));
+    uint64_t objects = 0, file_bytes = 0;
+    TRY(read_dir(fd.get(), task, conventions, &subdirs, &objects, &file_bytes));
+    std::lock_guard lock(mutex);
+    objects_ += objects;
+    file_bytes_ += file_bytes;
+    return {};
   };
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 7; ++i) threads.emplace_back(work);
-  work();
-  for (std::thread& thread : threads) thread.join();
-  if (failure) return std::move(*failure);
-  return {};
+  return parallel_walk<DirTask>({root_.get(), std::move(root_raw)}, 8, visit);
 }
 
 Status UpperTree::read_dir(int fd, const DirTask& task, const OverlayConventions& conventions,
