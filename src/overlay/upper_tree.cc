@@ -106,7 +106,7 @@ Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& convention
     file_bytes_ += file_bytes;
     return {};
   };
-  return parallel_walk<DirTask>({root_.get(), std::move(root_raw)}, 8, visit);
+  return parallel_walk<DirTask>({root_.get(), std::move(root_raw)}, kIoThreads, visit);
 }
 
 Status UpperTree::read_dir(int fd, const DirTask& task, const OverlayConventions& conventions,
