@@ -89,7 +89,7 @@ nlohmann::json change_json(const Change& change) {
   nlohmann::json item = {{"path", change.path},
                          {"change", change_kind_name(change.kind)},
                          {"type", file_type_name(change.type)}};
-  if (change.type == FileType::kRegular) item["size"] = change.size;
+  item["size"] = change.size;  // 0 for anything but regular files
   if (change.old_type) item["old_type"] = file_type_name(*change.old_type);
   if (!change.from.empty()) item["from"] = change.from;
   if (change.kind == Change::Kind::kRenamed) item["content_changed"] = change.content_changed;
