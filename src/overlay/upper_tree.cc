@@ -93,30 +93,39 @@ Result<UpperTree> UpperTree::read(const std::string& upper_dir,
 }
 
 Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& conventions) {
+  constexpr size_t kSlice = 64;
   std::mutex mutex;  // guards the counters
   std::function<Status(DirTask&, std::vector<DirTask>&)> visit =
-      [&](DirTask& task, std::vector<DirTask>& subdirs) -> Status {
+      [&](DirTask& task, std::vector<DirTask>& more) -> Status {
     const std::string display = dir_ + absolute_path(task.node->path);
     UniqueFd fd = TRY(open_beneath(fd_.get(), task.node->path,
                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display));
+    if (!task.names) {
+      auto names = std::make_shared<const std::vector<std::string>>(TRY(read_names(fd.get(), display)));
+      task.node->children.resize(names->size());
+      task.names = names;
+      task.end = std::min(names->size(), kSlice);
+      for (size_t begin = kSlice; begin < names->size(); begin += kSlice)
+        more.push_back({task.node, task.xwhiteouts, names, begin,
+                        std::min(names->size(), begin + kSlice)});
+    }
     uint64_t objects = 0, file_bytes = 0;
-    TRY(read_dir(fd.get(), task, conventions, &subdirs, &objects, &file_bytes));
+    TRY(read_entries(fd.get(), task, conventions, &more, &objects, &file_bytes));
     std::lock_guard lock(mutex);
     objects_ += objects;
     file_bytes_ += file_bytes;
     return {};
   };
-  return parallel_walk<DirTask>({root_.get(), std::move(root_raw)}, kIoThreads, visit);
+  return parallel_walk<DirTask>(
+      {root_.get(), conventions.holds_xwhiteouts(root_raw), nullptr, 0, 0}, kIoThreads, visit);
 }
 
-Status UpperTree::read_dir(int fd, const DirTask& task, const OverlayConventions& conventions,
-                           std::vector<DirTask>* subdirs, uint64_t* objects,
-                           uint64_t* file_bytes) {
+Status UpperTree::read_entries(int fd, const DirTask& task, const OverlayConventions& conventions,
+                               std::vector<DirTask>* subdirs, uint64_t* objects,
+                               uint64_t* file_bytes) {
   UpperNode& node = *task.node;
-  const std::string display = dir_ + absolute_path(node.path);
-  // The dir's own xattrs decide whether xwhiteouts count here.
-  bool xwhiteouts = conventions.holds_xwhiteouts(task.raw);
-  for (const std::string& name : TRY(read_names(fd, display))) {
+  for (size_t index = task.begin; index < task.end; ++index) {
+    const std::string& name = (*task.names)[index];
     auto child = std::make_unique<UpperNode>();
     child->name = name;
     child->path = child_path(node.path, name);
@@ -131,7 +140,7 @@ Status UpperTree::read_dir(int fd, const DirTask& task, const OverlayConventions
     child->inode = st.st_ino;
     child->links = st.st_nlink;
     ++*objects;
-    if (is_whiteout_device(st) || (xwhiteouts && conventions.is_xwhiteout(st, raw))) {
+    if (is_whiteout_device(st) || (task.xwhiteouts && conventions.is_xwhiteout(st, raw))) {
       child->kind = UpperNode::Kind::kWhiteout;
       child->origin = TRY(origin_of(node, name, std::nullopt, child_display));
     } else if (S_ISDIR(st.st_mode)) {
@@ -139,7 +148,7 @@ Status UpperTree::read_dir(int fd, const DirTask& task, const OverlayConventions
       child->opaque = conventions.is_opaque(raw);
       child->redirect = child->opaque ? std::nullopt : conventions.get(raw, "redirect");
       child->origin = TRY(origin_of(node, name, child->redirect, child_display));
-      subdirs->push_back({child.get(), std::move(raw)});
+      subdirs->push_back({child.get(), conventions.holds_xwhiteouts(raw), nullptr, 0, 0});
     } else {
       child->kind = UpperNode::Kind::kOther;
       if (S_ISREG(st.st_mode)) {
@@ -152,7 +161,7 @@ Status UpperTree::read_dir(int fd, const DirTask& task, const OverlayConventions
     child->place = child->kind == UpperNode::Kind::kWhiteout
                        ? child->origin
                        : TRY(origin_of(node, name, std::nullopt, child_display));
-    node.children.push_back(std::move(child));
+    node.children[index] = std::move(child);
   }
   return {};
 }

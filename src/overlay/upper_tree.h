@@ -88,14 +88,18 @@ class UpperTree {
   std::vector<std::pair<std::string, std::string>> redirects() const;
 
  private:
+  // A directory to read, or (for big ones) a slice of its names: the
+  // entries of one directory are then stat'ed by several threads.
   struct DirTask {
     UpperNode* node;
-    Xattrs raw;  // the dir's own xattrs, overlay ones included
+    bool xwhiteouts;  // the dir is marked as holding xattr whiteouts
+    std::shared_ptr<const std::vector<std::string>> names;  // null: not listed yet
+    size_t begin = 0, end = 0;
   };
-  // Reads the entries of one directory into task.node; appends the
-  // subdirectories still to read to `subdirs`.
-  Status read_dir(int fd, const DirTask& task, const OverlayConventions& conventions,
-                  std::vector<DirTask>* subdirs, uint64_t* objects, uint64_t* file_bytes);
+  // Reads the entries [begin, end) of a listed dir into their slots of
+  // task.node->children; appends the subdirectories still to read.
+  Status read_entries(int fd, const DirTask& task, const OverlayConventions& conventions,
+                      std::vector<DirTask>* subdirs, uint64_t* objects, uint64_t* file_bytes);
   // Reads every directory, several at a time: on a cold cache the walk
   // waits for inode reads, and parallel requests shorten the wait.
   Status read_all(Xattrs root_raw, const OverlayConventions& conventions);
