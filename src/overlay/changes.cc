@@ -105,8 +105,13 @@ Status ChangeReader::compare_contents(const UpperNode& root) {
   for (Job& job : jobs) job.baseline = &*lookups_.at(*job.path);
   std::vector<char> differs(jobs.size(), 0);
   TRY(parallel_for(jobs.size(), kIoThreads, [&](size_t i) -> Status {
-    UniqueFd fd = TRY(upper_.open_file(*jobs[i].node));
-    differs[i] = !TRY(lower_.same_content(*jobs[i].path, *jobs[i].baseline, fd.get()));
+    auto fd = upper_.open_file(*jobs[i].node);
+    if (!fd.ok() && fd.error().code == ErrorCode::kNotFound) {
+      differs[i] = 1;  // it vanished from a live upper: certainly not the lower's bytes
+      return {};
+    }
+    if (!fd.ok()) return std::move(fd).error();
+    differs[i] = !TRY(lower_.same_content(*jobs[i].path, *jobs[i].baseline, fd->get()));
     return {};
   }));
   for (size_t i = 0; i < jobs.size(); ++i) differs_[jobs[i].node] = differs[i];

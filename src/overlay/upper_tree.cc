@@ -89,6 +89,7 @@ Result<UpperTree> UpperTree::read(const std::string& upper_dir,
   root.device = st.st_dev;
   root.inode = st.st_ino;
   TRY(tree.read_all(std::move(raw), conventions));
+  tree.drop_vanished(*tree.root_);
   return tree;
 }
 
@@ -98,8 +99,11 @@ Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& convention
   std::function<Status(DirTask&, std::vector<DirTask>&)> visit =
       [&](DirTask& task, std::vector<DirTask>& more) -> Status {
     const std::string display = dir_ + absolute_path(task.node->path);
-    UniqueFd fd = TRY(open_beneath(fd_.get(), task.node->path,
-                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display));
+    auto opened = open_beneath(fd_.get(), task.node->path,
+                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display);
+    // A live upper (the agent reads its own) may lose a dir mid-walk.
+    if (!opened.ok() && opened.error().code == ErrorCode::kNotFound) return {};
+    UniqueFd fd = TRY(std::move(opened));
     if (!task.names) {
       auto names = std::make_shared<const std::vector<std::string>>(TRY(read_names(fd.get(), display)));
       task.node->children.resize(names->size());
@@ -131,8 +135,10 @@ Status UpperTree::read_entries(int fd, const DirTask& task, const OverlayConvent
     child->path = child_path(node.path, name);
     std::string child_display = dir_ + absolute_path(child->path);
     struct stat st;
-    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed since it was listed (a live upper)
       return errno_error("reading " + child_display, errno);
+    }
     child->entry = TRY(read_entry(fd, name, st, child_display));
     Xattrs raw = std::move(child->entry.xattrs);
     child->entry.xattrs = conventions.visible(raw);
@@ -193,6 +199,12 @@ UpperTree::Resolved UpperTree::resolve(const std::string& path) const {
     lower = child_path(*lower, parts[i]);
   }
   return {nullptr, lower};
+}
+
+void UpperTree::drop_vanished(UpperNode& node) {
+  std::erase(node.children, nullptr);
+  for (auto& child : node.children)
+    if (child->is_directory()) drop_vanished(*child);
 }
 
 bool UpperTree::moved(const UpperNode& node) const {

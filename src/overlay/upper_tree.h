@@ -10,7 +10,8 @@
 // Whether the lower really has an object there is for a Lower to say.
 //
 // The tree costs memory and time in proportion to the upper, never the
-// lower. Owns a descriptor of the upper dir for reading file contents.
+// lower. A live upper may be read (the agent reads its own): entries that
+// vanish during the walk are left out. Owns a descriptor of the upper dir for reading file contents.
 // Not thread-safe.
 #pragma once
 
@@ -103,6 +104,8 @@ class UpperTree {
   // Reads every directory, several at a time: on a cold cache the walk
   // waits for inode reads, and parallel requests shorten the wait.
   Status read_all(Xattrs root_raw, const OverlayConventions& conventions);
+  // Removes the slots of entries that vanished while the walk ran.
+  static void drop_vanished(UpperNode& node);
 
   std::string dir_;
   UniqueFd fd_;
