@@ -61,5 +61,9 @@ Result<int> run_layer(Context& context, const Args& args);
 Result<int> run_serve_files(Context& context, const Args& args);
 Result<int> run_serve(Context& context, const Args& args);
 Result<int> run_channel(Context& context, const Args& args);
+// overlay_commands.cc
+Result<int> run_changes(Context& context, const Args& args);
+Result<int> run_capture(Context& context, const Args& args);
+Result<int> run_reset(Context& context, const Args& args);
 
 }  // namespace goldroot::cli

@@ -19,6 +19,9 @@ static Result<int> run_init(Context& context, const Args& args) {
 static const Command kCommands[] = {
     {"init", "create a site", run_init},
     {"image", "import, list, check out, diff, verify and collect images", run_image},
+    {"changes", "list what an overlay upper dir changes over its image", run_changes},
+    {"capture", "turn an overlay upper dir into a new image commit", run_capture},
+    {"reset", "empty an overlay upper dir and workdir", run_reset},
     {"host", "add, list, change and import the fleet's hosts", run_host},
     {"lab", "add, list, change and remove labs", run_lab},
     {"network", "add, list and remove networks", run_network},

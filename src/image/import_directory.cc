@@ -7,9 +7,7 @@
 //  3. Trees: written bottom-up from memory.
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +29,7 @@
 #include "image/fs_entry.h"
 #include "image/parallel.h"
 #include "sys/directory.h"
+#include "sys/open_beneath.h"
 #include "image/import.h"
 #include "image/stat_cache.h"
 #include "sys/unique_fd.h"
@@ -40,14 +39,6 @@ namespace goldroot {
 namespace {
 
 std::string display_path(const std::string& path) { return path.empty() ? "/" : "/" + path; }
-
-// Opens `path` below `root_fd` without following any symlink on the way.
-int open_beneath(int root_fd, const std::string& path, int flags = 0) {
-  struct open_how how {};
-  how.flags = static_cast<uint64_t>(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | flags);
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, root_fd, path.c_str(), &how, sizeof how));
-}
 
 struct Directory {
   std::string path;
@@ -97,8 +88,7 @@ class DirectoryImporter {
 Status DirectoryImporter::walk_one(size_t index, const std::function<void(size_t)>& enqueue) {
   std::string path = directories_[index].path;  // deque elements never move
   std::string display = display_path(path);
-  UniqueFd fd(index == 0 ? ::dup(root_fd_) : open_beneath(root_fd_, path, O_DIRECTORY));
-  if (!fd.valid()) return errno_error("opening " + display, errno);
+  UniqueFd fd = TRY(open_beneath(root_fd_, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display));
   Directory& directory = directories_[index];
   for (const std::string& name : TRY(read_directory(fd.get(), display))) {
     std::string child_path = path.empty() ? name : path + "/" + name;
@@ -178,8 +168,7 @@ Result<bool> DirectoryImporter::run_job(FileJob& job) {
     return false;
   }
   std::string display = display_path(job.path);
-  UniqueFd file(open_beneath(root_fd_, job.path));
-  if (!file.valid()) return errno_error("opening " + display, errno);
+  UniqueFd file = TRY(open_beneath(root_fd_, job.path, O_RDONLY | O_NOFOLLOW, display));
   struct stat now;
   if (::fstat(file.get(), &now) != 0) return errno_error("reading " + display, errno);
   if (now.st_ino != job.st.st_ino || now.st_dev != job.st.st_dev)

@@ -37,7 +37,11 @@ Result<std::vector<std::string>> split_relative_path(const std::string& path,
 
 Status TreeBuilder::expand(const Store& store, Node& node) {
   if (node.expanded) return {};
-  Tree tree = TRY(store.objects().read_tree(node.entry.digest));
+  expand_with(node, TRY(store.objects().read_tree(node.entry.digest)));
+  return {};
+}
+
+void TreeBuilder::expand_with(Node& node, Tree tree) {
   for (Entry& entry : tree.entries) {
     auto child = std::make_unique<Node>();
     child->expanded = entry.type != FileType::kDirectory;
@@ -46,7 +50,6 @@ Status TreeBuilder::expand(const Store& store, Node& node) {
     node.children.emplace(std::move(name), std::move(child));
   }
   node.expanded = true;
-  return {};
 }
 
 Result<TreeBuilder::Node*> TreeBuilder::find(const Store* store, const std::string& path) {

@@ -38,6 +38,8 @@ class TreeBuilder {
                            const Entry& implicit_dir);
   // Loads a directory node's children from its stored tree.
   static Status expand(const Store& store, Node& node);
+  // The same with a tree already read (so callers may read many at once).
+  static void expand_with(Node& node, Tree tree);
 
   // Writes every expanded directory's tree; sets the root digest. Counts
   // entries and bytes (reading unexpanded trees for the count).

@@ -1,0 +1,188 @@
+#include "overlay/lower.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "image/fs_entry.h"
+#include "sys/open_beneath.h"
+#include "image/parallel.h"
+#include "overlay/upper_tree.h"
+
+namespace goldroot {
+
+namespace {
+
+// Reads up to `capacity` bytes, retrying short reads; 0 only at the end.
+Result<size_t> read_full(int fd, char* buffer, size_t capacity, const std::string& display) {
+  size_t filled = 0;
+  while (filled < capacity) {
+    ssize_t n = ::read(fd, buffer + filled, capacity - filled);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("reading " + display, errno);
+    }
+    if (n == 0) break;
+    filled += static_cast<size_t>(n);
+  }
+  return filled;
+}
+
+}  // namespace
+
+Result<Digest> hash_fd(int fd, const std::string& display) {
+  Sha256 hasher;
+  static thread_local std::string buffer(1 << 18, '\0');
+  for (;;) {
+    size_t n = TRY(read_full(fd, buffer.data(), buffer.size(), display));
+    if (n == 0) break;
+    hasher.update(buffer.data(), n);
+  }
+  return hasher.finish();
+}
+
+Result<std::unique_ptr<DirectoryLower>> DirectoryLower::open(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT)
+      return make_error(ErrorCode::kNotFound, "the lower dir " + dir + " does not exist");
+    return errno_error("opening the lower dir " + dir, errno);
+  }
+  return std::unique_ptr<DirectoryLower>(new DirectoryLower(dir, std::move(fd)));
+}
+
+Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
+  std::vector<Result<std::optional<Entry>>> found(paths.size(), std::optional<Entry>());
+  TRY(parallel_for(paths.size(), io_threads(), [&](size_t i) -> Status {
+    found[i] = read(paths[i]);
+    return {};
+  }));
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (found[i].ok()) prepared_.emplace(paths[i], std::move(found[i]).value());
+  return {};
+}
+
+Result<std::optional<Entry>> DirectoryLower::lookup(const std::string& path) {
+  auto known = prepared_.find(path);
+  if (known != prepared_.end()) return known->second;
+  return read(path);
+}
+
+Result<std::optional<Entry>> DirectoryLower::read(const std::string& path) const {
+  std::string parent = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+  std::string name = path.rfind('/') == std::string::npos ? path : path.substr(path.rfind('/') + 1);
+  std::string display = dir_ + absolute_path(path);
+  auto dir = open_beneath(fd_.get(), parent, O_RDONLY | O_DIRECTORY | O_PATH, display);
+  if (!dir.ok()) {
+    if (dir.error().code == ErrorCode::kNotFound) return std::optional<Entry>();
+    return std::move(dir).error();
+  }
+  if (name.empty()) name = ".";
+  struct stat st;
+  if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::optional<Entry>();
+    return errno_error("reading " + display, errno);
+  }
+  // The *at-less xattr calls need a real directory fd, not O_PATH.
+  UniqueFd real(::openat(dir->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!real.valid()) return errno_error("opening " + display, errno);
+  Entry entry = TRY(read_entry(real.get(), name, st, display));
+  return std::optional<Entry>(std::move(entry));
+}
+
+Result<UniqueFd> DirectoryLower::open_content(const std::string& path, const Entry&) {
+  return open_beneath(fd_.get(), path, O_RDONLY | O_NOFOLLOW | O_NOATIME,
+                      dir_ + absolute_path(path));
+}
+
+Result<bool> DirectoryLower::same_content(const std::string& path, const Entry& entry, int fd) {
+  UniqueFd lower = TRY(open_content(path, entry));
+  std::string display = dir_ + absolute_path(path);
+  static thread_local std::string a(1 << 18, '\0'), b(1 << 18, '\0');
+  for (;;) {
+    size_t n = TRY(read_full(fd, a.data(), a.size(), "the upper of " + display));
+    size_t m = TRY(read_full(lower.get(), b.data(), b.size(), display));
+    if (n != m || std::memcmp(a.data(), b.data(), n) != 0) return false;
+    if (n == 0) return true;
+  }
+}
+
+Result<std::unique_ptr<StoreLower>> StoreLower::open(const Store& store, const Digest& commit) {
+  TreeBuilder tree = TRY(TreeBuilder::from_commit(store, commit));
+  return std::unique_ptr<StoreLower>(new StoreLower(store, commit, std::move(tree)));
+}
+
+Status StoreLower::prepare(const std::vector<std::string>& paths) {
+  // A trie of the directories the paths pass through; the stored trees
+  // along it are read several at a time, each branch as soon as its parent
+  // is loaded.
+  struct Trie {
+    std::map<std::string, Trie> children;
+  };
+  Trie wanted;
+  for (const std::string& path : paths) {
+    auto parts = split_relative_path(path, "path");
+    if (!parts.ok()) continue;
+    Trie* at = &wanted;
+    for (const std::string& part : *parts) at = &at->children[part];
+  }
+  struct Item {
+    TreeBuilder::Node* node;
+    const Trie* trie;
+  };
+  std::mutex mutex;  // guards the builder's nodes while they are filled in
+  // Items for the unexpanded dirs below `node` that the trie wants.
+  std::function<void(TreeBuilder::Node*, const Trie*, std::vector<Item>&)> descend =
+      [&](TreeBuilder::Node* node, const Trie* trie, std::vector<Item>& more) {
+        if (node->entry.type != FileType::kDirectory || trie->children.empty()) return;
+        if (!node->expanded) {
+          more.push_back({node, trie});
+          return;
+        }
+        for (const auto& [name, below] : trie->children) {
+          auto child = node->children.find(name);
+          if (child != node->children.end()) descend(child->second.get(), &below, more);
+        }
+      };
+  std::vector<Item> first;
+  descend(&tree_.root(), &wanted, first);
+  if (first.empty()) return {};
+  std::function<Status(Item&, std::vector<Item>&)> visit = [&](Item& item,
+                                                              std::vector<Item>& more) -> Status {
+    if (item.node == nullptr) {  // the seed: the first level at once
+      more = std::move(first);
+      return {};
+    }
+    Tree tree = TRY(store_.objects().read_tree(item.node->entry.digest));
+    std::lock_guard lock(mutex);
+    TreeBuilder::expand_with(*item.node, std::move(tree));
+    descend(item.node, item.trie, more);
+    return {};
+  };
+  return parallel_walk<Item>(Item{nullptr, nullptr}, io_threads(), visit);
+}
+
+Result<std::optional<Entry>> StoreLower::lookup(const std::string& path) {
+  TreeBuilder::Node* node = TRY(tree_.find(&store_, path));
+  if (!node) return std::optional<Entry>();
+  return std::optional<Entry>(node->entry);
+}
+
+Result<UniqueFd> StoreLower::open_content(const std::string&, const Entry& entry) {
+  return store_.objects().open_file(entry.digest);
+}
+
+Result<bool> StoreLower::same_content(const std::string& path, const Entry& entry, int fd) {
+  Digest digest = TRY(hash_fd(fd, "the upper of " + absolute_path(path)));
+  return digest == entry.digest;
+}
+
+}  // namespace goldroot

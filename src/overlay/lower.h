@@ -1,0 +1,88 @@
+// Lower: the read-only image an overlay upper sits on, read only at the
+// paths the upper names, so that reading changes costs what the upper
+// holds, not what the image holds.
+//
+//   DirectoryLower  a directory (a checkout, or the client's mounted image)
+//   StoreLower      a commit in the site's store, its trees loaded lazily
+//
+// Lookups never follow symlinks, like overlayfs's own lookups. Not
+// thread-safe, except same_content.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "image/tree_builder.h"
+#include "store/store.h"
+#include "sys/unique_fd.h"
+
+namespace goldroot {
+
+class Lower {
+ public:
+  virtual ~Lower() = default;
+
+  // "commit 3f2a…" or "/srv/lower", for messages.
+  virtual std::string describe() const = 0;
+  // The object at `path` ("etc/fstab"; "" is the root), or nullopt when
+  // nothing is there or a component on the way is not a directory.
+  virtual Result<std::optional<Entry>> lookup(const std::string& path) = 0;
+  // Announces the paths about to be looked up, so that an implementation
+  // can load them ahead, several at a time (cold caches wait for the disk).
+  virtual Status prepare(const std::vector<std::string>& paths) { return {}; }
+  // Opens the content of the regular file `entry` found at `path`.
+  virtual Result<UniqueFd> open_content(const std::string& path, const Entry& entry) = 0;
+  // Whether the bytes of `fd` (at offset 0) equal the lower file's. Called
+  // only when the sizes match. Thread-safe (unlike lookup), so callers may
+  // compare many files at once.
+  virtual Result<bool> same_content(const std::string& path, const Entry& entry, int fd) = 0;
+};
+
+class DirectoryLower : public Lower {
+ public:
+  static Result<std::unique_ptr<DirectoryLower>> open(const std::string& dir);
+
+  std::string describe() const override { return dir_; }
+  Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Status prepare(const std::vector<std::string>& paths) override;
+  Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
+  Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
+
+ private:
+  DirectoryLower(std::string dir, UniqueFd fd) : dir_(std::move(dir)), fd_(std::move(fd)) {}
+  Result<std::optional<Entry>> read(const std::string& path) const;
+  std::string dir_;
+  UniqueFd fd_;
+  std::unordered_map<std::string, std::optional<Entry>> prepared_;
+};
+
+class StoreLower : public Lower {
+ public:
+  static Result<std::unique_ptr<StoreLower>> open(const Store& store, const Digest& commit);
+
+  std::string describe() const override { return "commit " + commit_.hex().substr(0, 12); }
+  Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Status prepare(const std::vector<std::string>& paths) override;
+  Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
+  Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
+
+  const Digest& commit() const { return commit_; }
+  // The hardlink groups of the commit.
+  const std::vector<std::vector<std::string>>& hardlinks() const { return tree_.hardlinks; }
+
+ private:
+  StoreLower(const Store& store, Digest commit, TreeBuilder tree)
+      : store_(store), commit_(commit), tree_(std::move(tree)) {}
+  const Store& store_;
+  Digest commit_;
+  TreeBuilder tree_;  // never written: a lazily expanded view of the commit
+};
+
+// The SHA-256 of everything readable from `fd`.
+Result<Digest> hash_fd(int fd, const std::string& display);
+
+}  // namespace goldroot
