@@ -64,7 +64,7 @@ step "goldroot serve, and what a booting client fetches"
 port=18080
 "$goldroot" serve --listen "127.0.0.1:$port" &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$port/api/v1/hosts" >/dev/null && break; sleep 0.1; done
 echo "GET /api/v1/boot/52:54:00:42:00:01"
 curl -s "http://127.0.0.1:$port/api/v1/boot/52:54:00:42:00:01" | head -c 600; echo
