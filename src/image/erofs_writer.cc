@@ -24,6 +24,9 @@ using namespace erofs;
 
 namespace {
 
+// How many files past the oldest unwritten one the pool may work on.
+constexpr size_t kReadAhead = 256;
+
 struct DirEntry {
   std::string name;
   uint32_t inode = 0;
@@ -272,6 +275,7 @@ class ImageWriter {
     std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     std::mutex mutex;
+    std::condition_variable placed;
     std::vector<std::optional<EncodedFile>> ready(files.size());
     size_t next_to_write = 0;
     Status status;
@@ -282,23 +286,33 @@ class ImageWriter {
       for (;;) {
         size_t job = next++;
         if (job >= files.size() || failed) return;
+        {
+          // Bounded read-ahead: a large file still in work must not let the
+          // others pile up the whole image in memory behind it.
+          std::unique_lock lock(mutex);
+          placed.wait(lock, [&] { return failed || job < next_to_write + kReadAhead; });
+          if (failed) return;
+        }
         auto encoded =
             encode_file(store_.objects(), inodes_[files[job]], compressor ? &*compressor : nullptr);
         std::lock_guard lock(mutex);
         if (!encoded.ok()) {
           if (!failed.exchange(true)) status = encoded.error();
+          placed.notify_all();
           return;
         }
         ready[job] = std::move(encoded).value();
+        size_t before = next_to_write;
         while (!failed && next_to_write < files.size() && ready[next_to_write]) {
-          Status placed = place_file(inodes_[files[next_to_write]], *ready[next_to_write]);
+          Status written = place_file(inodes_[files[next_to_write]], *ready[next_to_write]);
           ready[next_to_write].reset();
           ++next_to_write;
-          if (!placed.ok()) {
+          if (!written.ok()) {
             failed = true;
-            status = placed;
+            status = written;
           }
         }
+        if (next_to_write != before || failed) placed.notify_all();
       }
     };
     std::vector<std::thread> pool;
