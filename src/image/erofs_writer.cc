@@ -402,32 +402,56 @@ class ImageWriter {
     return out;
   }
 
-  Status layout_and_write_metadata() {
-    // Inodes are 32-byte slots; an inode with its xattrs and inline data
-    // (or its map header) never crosses a block when it can fit in one.
-    uint64_t cursor = 1u << kInodeSlotBits;  // nid 0 stays unused
+  // Bytes an inode takes in the metadata area: itself, its xattrs, then
+  // its inline tail or (8-aligned) its compression indexes.
+  uint64_t metadata_size(const Inode& inode) const {
+    uint64_t base = kExtendedInodeSize + inode.xattrs.size();
+    if (inode.layout == kCompressedFull) return round_up(base, 8) + inode.inline_data.size();
+    if (inode.layout != kFlatInline) return base;
+    if (inode.entry.type == FileType::kDirectory)
+      return base + inode.size - (inode.block_starts.size() - 1) * uint64_t{kBlockSize};
+    return base + inode.inline_data.size();
+  }
+
+  // Gives each inode its 32-byte-aligned place (nid = offset / 32). An inode
+  // that fits in a block never crosses one (the kernel reads inline data
+  // within the inode's block); the best-fitting gap left in an earlier
+  // block takes it, so inline tails do not waste the ends of blocks. Larger
+  // ones start on a fresh block. Returns the area's size in blocks.
+  uint64_t place_inodes() {
+    constexpr uint32_t kSlot = 1u << kInodeSlotBits;
+    std::vector<uint32_t> used = {kSlot};                                // nid 0 stays unused
+    std::multimap<uint32_t, uint32_t> gaps = {{kBlockSize - kSlot, 0}};  // free bytes -> block
+    auto add_gap = [&](uint32_t block) {
+      uint32_t free = kBlockSize - static_cast<uint32_t>(round_up(used[block], kSlot));
+      if (free >= kSlot) gaps.emplace(free, block);
+    };
     for (Inode& inode : inodes_) {
-      uint64_t base = kExtendedInodeSize + inode.xattrs.size();
-      uint64_t total = base, must_fit = base;
-      if (inode.layout == kCompressedFull) {
-        total = round_up(base, 8) + inode.inline_data.size();
-        must_fit = round_up(base, 8) + kLegacyHeaderSize;
-      } else if (inode.layout == kFlatInline) {
-        uint64_t tail = inode.entry.type == FileType::kDirectory
-                            ? inode.size - (inode.block_starts.size() - 1) * uint64_t{kBlockSize}
-                            : inode.inline_data.size();
-        total = must_fit = base + tail;
+      uint64_t total = metadata_size(inode);
+      auto gap = total <= kBlockSize ? gaps.lower_bound(static_cast<uint32_t>(total)) : gaps.end();
+      if (gap != gaps.end()) {
+        uint32_t block = gap->second;
+        gaps.erase(gap);
+        uint32_t start = static_cast<uint32_t>(round_up(used[block], kSlot));
+        inode.meta_offset = uint64_t{block} * kBlockSize + start;
+        used[block] = start + static_cast<uint32_t>(total);
+        add_gap(block);
+        continue;
       }
-      uint64_t offset = round_up(cursor, 1u << kInodeSlotBits);
-      if (must_fit <= kBlockSize && (offset & (kBlockSize - 1)) + must_fit > kBlockSize)
-        offset = round_up(offset, kBlockSize);
-      inode.meta_offset = offset;
-      cursor = offset + total;
+      inode.meta_offset = used.size() * uint64_t{kBlockSize};
+      uint64_t blocks = blocks_for(total);
+      used.resize(used.size() + blocks, kBlockSize);
+      used.back() = static_cast<uint32_t>(total - (blocks - 1) * kBlockSize);
+      add_gap(static_cast<uint32_t>(used.size() - 1));
     }
+    return used.size();
+  }
+
+  Status layout_and_write_metadata() {
+    uint64_t meta_blocks = place_inodes();
     if (inodes_[0].meta_offset >> kInodeSlotBits > 0xffff)
       return make_error(ErrorCode::kUnsupported, "the root inode is out of reach");
     uint32_t meta_blkaddr = next_block_;
-    uint64_t meta_blocks = blocks_for(cursor);
     TRY(reserve_blocks(meta_blocks));
     for (Inode& inode : inodes_) {
       uint64_t count = outside_blocks(inode);

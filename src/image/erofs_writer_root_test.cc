@@ -141,6 +141,22 @@ class ErofsWriterTest : public ::testing::Test {
     return result.ok() ? result->commit : Digest{};
   }
 
+  void expect_same_ranges(const std::string& expected_path, const std::string& actual_path) {
+    std::string expected = read_file(expected_path);
+    int fd = ::open(actual_path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    std::mt19937 generator(11);
+    for (int i = 0; i < 200; ++i) {
+      size_t offset = generator() % expected.size();
+      size_t length = std::min<size_t>(1 + generator() % 20000, expected.size() - offset);
+      std::string actual(length, '\0');
+      ASSERT_EQ(::pread(fd, actual.data(), length, static_cast<off_t>(offset)),
+                static_cast<ssize_t>(length));
+      ASSERT_EQ(actual, expected.substr(offset, length)) << "at " << offset << "+" << length;
+    }
+    ::close(fd);
+  }
+
   // Writes the image and checks it against a checkout of the commit.
   void write_and_compare(const Digest& commit, const ErofsOptions& options) {
     std::string image = temp_ / "image.erofs";
@@ -153,6 +169,9 @@ class ErofsWriterTest : public ::testing::Test {
     std::string mount_dir = temp_ / "mnt";
     ScopedErofsMount mount(image, mount_dir);
     ASSERT_TRUE(mount.mounted()) << "the kernel refused the image";
+    // Random reads first, while nothing is cached: the kernel must find
+    // each extent from any offset (the lookback through lcluster indexes).
+    expect_same_ranges(checkout_dir + "/usr/lib/large.bin", mount_dir + "/usr/lib/large.bin");
     EXPECT_EQ(run_output("rsync -aHAXnci --numeric-ids " + checkout_dir + "/ " + mount_dir + "/"),
               "");
     // rsync compares mtimes to the second; the overlay tracker needs nanoseconds.
