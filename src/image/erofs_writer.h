@@ -13,6 +13,10 @@
 // Layout: block 0 holds the superblock; file data follows in commit order
 // (so the same commit gives the same bytes); then the metadata area (inodes,
 // root first) and the blocks of large directories.
+//
+// Memory: each worker holds one whole file and its encoded blocks; finished
+// files wait, at most 256 of them, to be written in order. A multi-GiB file
+// therefore costs its size in RAM (streaming it is future work).
 #pragma once
 
 #include <string>
