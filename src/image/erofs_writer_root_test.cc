@@ -122,6 +122,10 @@ class ErofsWriterTest : public ::testing::Test {
     ASSERT_EQ(run("setfattr -n trusted.overlay.opaque -v y " + src + "/shared"), 0);
     ASSERT_EQ(
         run("setfattr -n user.big -v 0x" + std::string(3000, 'a') + " " + src + "/sized/4033"), 0);
+    // Xattrs larger than a block: the inode spans blocks.
+    ASSERT_EQ(run("setfattr -n user.big -v 0x" + std::string(6000, 'b') + " " + src + "/sized/4095"), 0);
+    ASSERT_EQ(run("setfattr -n user.big2 -v 0x" + std::string(6000, 'c') + " " + src + "/sized/4095"), 0);
+    ASSERT_EQ(run("setfattr -n user.big -v 0x" + std::string(7000, 'd') + " " + src + "/usr/lib"), 0);
     ASSERT_EQ(run("setfacl -m u:1234:rwx,g:99:r " + src + "/sized/4096"), 0);
     ASSERT_EQ(run("setfacl -d -m u:1234:rx " + src + "/shared"), 0);
     ASSERT_EQ(run("setfattr -h -n trusted.link -v t " + src + "/abs-link"), 0);
