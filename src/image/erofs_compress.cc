@@ -9,14 +9,6 @@
 
 namespace goldroot::erofs {
 
-namespace {
-
-// The kernel refuses extents that decompress past 12 MiB; LZ4's ratio tops
-// out near 255:1, and bounding the input keeps each HC search window small.
-constexpr size_t kMaxExtentInput = 1u << 20;
-
-}  // namespace
-
 Compressor::Compressor(int level)
     : level_(level), state_(new char[static_cast<size_t>(LZ4_sizeofStateHC())]) {}
 
@@ -26,34 +18,39 @@ bool Compressor::compress(std::string_view data, CompressedFile* out) {
   out->extents.clear();
   out->blocks.clear();
   uint64_t flat_blocks = blocks_for(data.size());
-  char compressed[kBlockSize];
   uint64_t position = 0;
   while (position < data.size()) {
-    uint64_t remaining = data.size() - position;
     // Stop as soon as compression cannot pay for itself.
     if (out->extents.size() >= flat_blocks) return false;
-    std::string block(kBlockSize, '\0');
-    Extent extent;
-    extent.start = position;
-    int consumed = static_cast<int>(std::min<uint64_t>(remaining, kMaxExtentInput));
-    int written = 0;
-    if (remaining > kBlockSize)
-      written = LZ4_compress_HC_destSize(state_.get(), data.data() + position, compressed,
-                                         &consumed, static_cast<int>(kBlockSize), level_);
-    if (written > 0 && static_cast<uint64_t>(consumed) > kBlockSize) {
-      extent.length = static_cast<uint32_t>(consumed);
-      std::memcpy(block.data() + kBlockSize - written, compressed, static_cast<size_t>(written));
-    } else {
-      // One block of input in one block of output: store it as it is.
-      extent.raw = true;
-      extent.length = static_cast<uint32_t>(std::min<uint64_t>(remaining, kBlockSize));
-      std::memcpy(block.data(), data.data() + position, extent.length);
-    }
+    out->blocks.resize(out->blocks.size() + kBlockSize);
+    Extent extent = compress_extent(data.substr(position), position,
+                                    out->blocks.data() + out->blocks.size() - kBlockSize);
     out->extents.push_back(extent);
-    out->blocks += block;
     position += extent.length;
   }
   return out->extents.size() < flat_blocks;
+}
+
+Extent Compressor::compress_extent(std::string_view rest, uint64_t start, char* block) {
+  std::memset(block, 0, kBlockSize);
+  char compressed[kBlockSize];
+  Extent extent;
+  extent.start = start;
+  int consumed = static_cast<int>(std::min<uint64_t>(rest.size(), kMaxExtentInput));
+  int written = 0;
+  if (rest.size() > kBlockSize)
+    written = LZ4_compress_HC_destSize(state_.get(), rest.data(), compressed, &consumed,
+                                       static_cast<int>(kBlockSize), level_);
+  if (written > 0 && static_cast<uint64_t>(consumed) > kBlockSize) {
+    extent.length = static_cast<uint32_t>(consumed);
+    std::memcpy(block + kBlockSize - written, compressed, static_cast<size_t>(written));
+  } else {
+    // One block of input in one block of output: store it as it is.
+    extent.raw = true;
+    extent.length = static_cast<uint32_t>(std::min<uint64_t>(rest.size(), kBlockSize));
+    std::memcpy(block, rest.data(), extent.length);
+  }
+  return extent;
 }
 
 std::string build_lcluster_indexes(const std::vector<Extent>& extents, uint64_t size,

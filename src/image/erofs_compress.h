@@ -17,6 +17,10 @@
 
 namespace goldroot::erofs {
 
+// The kernel refuses extents that decompress past 12 MiB; LZ4's ratio tops
+// out near 255:1, and bounding the input keeps each HC search window small.
+constexpr size_t kMaxExtentInput = 1u << 20;
+
 struct Extent {
   uint64_t start = 0;   // logical offset of the first byte
   uint32_t length = 0;  // decompressed bytes
@@ -38,6 +42,11 @@ class Compressor {
   // Whether compression saved at least one block; when it did not, the
   // file should be stored flat (as mkfs.erofs does).
   bool compress(std::string_view data, CompressedFile* out);
+
+  // One extent starting at file offset `start`, whose bytes begin `rest`:
+  // `rest` must run to the end of the file or hold at least
+  // kMaxExtentInput bytes. Fills the 4 KiB `block`.
+  Extent compress_extent(std::string_view rest, uint64_t start, char* block);
 
  private:
   int level_;

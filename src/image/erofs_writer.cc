@@ -293,8 +293,37 @@ class ImageWriter {
           placed.wait(lock, [&] { return failed || job < next_to_write + kReadAhead; });
           if (failed) return;
         }
-        auto encoded =
-            encode_file(store_.objects(), inodes_[files[job]], compressor ? &*compressor : nullptr);
+        // Called with the mutex held: writes every finished file that is
+        // next in order.
+        auto drain = [&] {
+          size_t before = next_to_write;
+          while (!failed && next_to_write < files.size() && ready[next_to_write]) {
+            Status written = place_file(inodes_[files[next_to_write]], *ready[next_to_write]);
+            ready[next_to_write].reset();
+            ++next_to_write;
+            if (!written.ok()) {
+              failed = true;
+              status = written;
+            }
+          }
+          if (next_to_write != before || failed) placed.notify_all();
+        };
+        Inode& inode = inodes_[files[job]];
+        if (inode.size > options_.stream_threshold) {
+          // Large files go straight to the image once all before them are.
+          std::unique_lock lock(mutex);
+          placed.wait(lock, [&] { return failed || next_to_write == job; });
+          if (failed) return;
+          lock.unlock();
+          Status streamed = stream_file(inode, compressor ? &*compressor : nullptr);
+          lock.lock();
+          if (!streamed.ok() && !failed.exchange(true)) status = streamed;
+          ++next_to_write;
+          drain();
+          placed.notify_all();
+          continue;
+        }
+        auto encoded = encode_file(store_.objects(), inode, compressor ? &*compressor : nullptr);
         std::lock_guard lock(mutex);
         if (!encoded.ok()) {
           if (!failed.exchange(true)) status = encoded.error();
@@ -302,17 +331,7 @@ class ImageWriter {
           return;
         }
         ready[job] = std::move(encoded).value();
-        size_t before = next_to_write;
-        while (!failed && next_to_write < files.size() && ready[next_to_write]) {
-          Status written = place_file(inodes_[files[next_to_write]], *ready[next_to_write]);
-          ready[next_to_write].reset();
-          ++next_to_write;
-          if (!written.ok()) {
-            failed = true;
-            status = written;
-          }
-        }
-        if (next_to_write != before || failed) placed.notify_all();
+        drain();
       }
     };
     std::vector<std::thread> pool;
@@ -339,6 +358,90 @@ class ImageWriter {
       inode.inline_data = std::move(encoded.tail);
     }
     return {};
+  }
+
+  // Compresses and writes a file at the end of the image holding only a
+  // window of it; the bytes are the same as encode_file() then place_file()
+  // would give. Runs while no other file can be placed.
+  Status stream_file(Inode& inode, Compressor* compressor) {
+    UniqueFd fd = TRY(store_.objects().open_file(inode.entry.digest));
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    std::string window;
+    uint64_t window_start = 0;
+    // Keeps at least one extent's worth of input ahead of `position`.
+    auto fill = [&](uint64_t position) -> Status {
+      uint64_t window_end = window_start + window.size();
+      if (window_end >= inode.size || window_end - position >= kMaxExtentInput) return {};
+      window.erase(0, position - window_start);
+      window_start = position;
+      size_t have = window.size();
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>(4 * kMaxExtentInput, inode.size - position));
+      window.resize(want);
+      while (have < want) {
+        ssize_t n = ::pread(fd.get(), window.data() + have, want - have,
+                            static_cast<off_t>(position + have));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("reading " + escape_path(inode.path), errno);
+        if (n == 0)
+          return make_error(ErrorCode::kCorruption, "file object " + inode.entry.digest.hex() +
+                                                        " is shorter than " +
+                                                        escape_path(inode.path));
+        have += static_cast<size_t>(n);
+      }
+      return {};
+    };
+    uint32_t first = next_block_;
+    uint64_t flat_blocks = blocks_for(inode.size);
+    if (compressor && inode.size > kBlockSize) {
+      std::vector<Extent> extents;
+      char block[kBlockSize];
+      uint64_t position = 0;
+      while (position < inode.size && extents.size() < flat_blocks) {
+        TRY(fill(position));
+        std::string_view rest(window.data() + (position - window_start),
+                              window.size() - (position - window_start));
+        Extent extent = compressor->compress_extent(rest, position, block);
+        TRY(reserve_blocks(1));
+        TRY(write_at(fd_.get(), block, kBlockSize, uint64_t{next_block_ - 1} << kBlockBits,
+                     output_));
+        extents.push_back(extent);
+        position += extent.length;
+      }
+      if (position >= inode.size && extents.size() < flat_blocks) {
+        inode.layout = kCompressedFull;
+        inode.union_word = static_cast<uint32_t>(extents.size());
+        inode.inline_data = build_lcluster_indexes(extents, inode.size, first);
+        ++stats_.compressed_files;
+        return {};
+      }
+      next_block_ = first;  // no saving: the flat copy goes over the attempt
+      window.clear();
+      window_start = 0;
+    }
+    uint64_t full = inode.size & ~uint64_t{kBlockSize - 1};
+    TRY(reserve_blocks(full / kBlockSize));
+    for (uint64_t position = 0; position < full;) {
+      TRY(fill(position));
+      uint64_t end = std::min<uint64_t>(window_start + window.size(), full);
+      TRY(write_at(fd_.get(), window.data() + (position - window_start), end - position,
+                   (uint64_t{first} << kBlockBits) + position, output_));
+      position = end;
+    }
+    TRY(fill(full));
+    std::string tail = window.substr(full - window_start);
+    inode.union_word = full ? first : 0;
+    if (tail.empty() || fits_inline(inode, tail.size())) {
+      inode.layout = tail.empty() ? kFlatPlain : kFlatInline;
+      inode.inline_data = std::move(tail);
+      return {};
+    }
+    inode.layout = kFlatPlain;
+    inode.union_word = first;
+    tail.resize(kBlockSize, '\0');
+    TRY(reserve_blocks(1));
+    return write_at(fd_.get(), tail.data(), kBlockSize, uint64_t{next_block_ - 1} << kBlockBits,
+                    output_);
   }
 
   Status reserve_blocks(uint64_t count) {

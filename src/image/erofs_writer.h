@@ -14,9 +14,9 @@
 // (so the same commit gives the same bytes); then the metadata area (inodes,
 // root first) and the blocks of large directories.
 //
-// Memory: each worker holds one whole file and its encoded blocks; finished
-// files wait, at most 256 of them, to be written in order. A multi-GiB file
-// therefore costs its size in RAM (streaming it is future work).
+// Memory: each worker holds one file (past ErofsOptions::stream_threshold,
+// a 4 MiB window of it) and its encoded blocks; finished files wait, at
+// most 256 of them, to be written in order.
 #pragma once
 
 #include <string>
@@ -31,6 +31,9 @@ struct ErofsOptions {
   ErofsCompression compression = ErofsCompression::kLz4hc;
   int lz4hc_level = 9;   // mkfs.erofs -zlz4hc's default
   unsigned threads = 0;  // 0: one per core
+  // Files larger than this are compressed and written through a window
+  // rather than held whole in memory.
+  uint64_t stream_threshold = 64u << 20;
 };
 
 struct ErofsStats {

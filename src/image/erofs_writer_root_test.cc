@@ -123,9 +123,12 @@ class ErofsWriterTest : public ::testing::Test {
     ASSERT_EQ(
         run("setfattr -n user.big -v 0x" + std::string(3000, 'a') + " " + src + "/sized/4033"), 0);
     // Xattrs larger than a block: the inode spans blocks.
-    ASSERT_EQ(run("setfattr -n user.big -v 0x" + std::string(6000, 'b') + " " + src + "/sized/4095"), 0);
-    ASSERT_EQ(run("setfattr -n user.big2 -v 0x" + std::string(6000, 'c') + " " + src + "/sized/4095"), 0);
-    ASSERT_EQ(run("setfattr -n user.big -v 0x" + std::string(7000, 'd') + " " + src + "/usr/lib"), 0);
+    ASSERT_EQ(
+        run("setfattr -n user.big -v 0x" + std::string(6000, 'b') + " " + src + "/sized/4095"), 0);
+    ASSERT_EQ(
+        run("setfattr -n user.big2 -v 0x" + std::string(6000, 'c') + " " + src + "/sized/4095"), 0);
+    ASSERT_EQ(run("setfattr -n user.big -v 0x" + std::string(7000, 'd') + " " + src + "/usr/lib"),
+              0);
     ASSERT_EQ(run("setfacl -m u:1234:rwx,g:99:r " + src + "/sized/4096"), 0);
     ASSERT_EQ(run("setfacl -d -m u:1234:rx " + src + "/shared"), 0);
     ASSERT_EQ(run("setfattr -h -n trusted.link -v t " + src + "/abs-link"), 0);
@@ -217,7 +220,8 @@ TEST_F(ErofsWriterTest, CompressedImageReproducesTheCommit) {
   std::string src = shm_ / "src";
   build_tree(src);
   Digest commit = import(src);
-  write_and_compare(commit, {});
+  // The 6 MiB file goes through the streaming path; the rest in memory.
+  write_and_compare(commit, {.stream_threshold = 1 << 20});
 }
 
 TEST_F(ErofsWriterTest, FlatImageReproducesTheCommit) {
@@ -227,13 +231,23 @@ TEST_F(ErofsWriterTest, FlatImageReproducesTheCommit) {
   write_and_compare(commit, {.compression = ErofsCompression::kNone});
 }
 
-TEST_F(ErofsWriterTest, SameCommitGivesTheSameBytesWhateverTheThreads) {
+TEST_F(ErofsWriterTest, SameCommitGivesTheSameBytesWhateverTheThreadsOrStreaming) {
   std::string src = shm_ / "src";
   build_tree(src);
   Digest commit = import(src);
   ASSERT_OK(write_erofs(store_, commit, temp_ / "one.erofs", {.threads = 1}));
   ASSERT_OK(write_erofs(store_, commit, temp_ / "four.erofs", {.threads = 4}));
   EXPECT_EQ(run("cmp " + temp_ / "one.erofs" + " " + temp_ / "four.erofs"), 0);
+  // Streaming large files through a window (the 6 MiB one compressed, the
+  // random 100 kB one falling back to flat) writes the same bytes.
+  ASSERT_OK(write_erofs(store_, commit, temp_ / "streamed.erofs",
+                        {.threads = 2, .stream_threshold = 64 << 10}));
+  EXPECT_EQ(run("cmp " + temp_ / "one.erofs" + " " + temp_ / "streamed.erofs"), 0);
+  ASSERT_OK(write_erofs(store_, commit, temp_ / "flat.erofs",
+                        {.compression = ErofsCompression::kNone, .threads = 1}));
+  ASSERT_OK(write_erofs(store_, commit, temp_ / "flat-streamed.erofs",
+                        {.compression = ErofsCompression::kNone, .stream_threshold = 64 << 10}));
+  EXPECT_EQ(run("cmp " + temp_ / "flat.erofs" + " " + temp_ / "flat-streamed.erofs"), 0);
 }
 
 TEST_F(ErofsWriterTest, AnXattrErofsHasNoPrefixForIsRefused) {
