@@ -36,6 +36,7 @@ mv "$native" "$work/native.erofs"; rm -f "$native.json"
 cold; t_viamkfs=$(seconds "$goldroot" image export b --erofs-builder mkfs)
 viamkfs=$(find "$work/site" -name '*.erofs' | head -n1)
 
+fsck.erofs "$work/native.erofs" >/dev/null || { echo "fsck.erofs rejects goldroot's image!" >&2; exit 1; }
 mount -t erofs -o loop,ro "$work/native.erofs" "$work/mnt"
 [ -z "$(rsync -aHAXnci --numeric-ids "$tree/" "$work/mnt/")" ] || { echo "goldroot's image differs from the tree!" >&2; exit 1; }
 umount "$work/mnt"
@@ -47,4 +48,4 @@ row "mkfs.erofs -zlz4hc (plain dir)" "$t_mkfs" "$(size "$work/peer.erofs")"
 row "mksquashfs -comp zstd (plain dir)" "$t_squash" "$(size "$work/peer.squashfs")"
 row "goldroot image export (native erofs writer)" "$t_native" "$(size "$work/native.erofs")"
 row "goldroot image export --erofs-builder mkfs" "$t_viamkfs" "$(size "$viamkfs")"
-echo "(speed-up over mkfs.erofs: above 1 is faster; goldroot's image mounted and matched the tree)"
+echo "(speed-up over mkfs.erofs: above 1 is faster; goldroot's image passed fsck.erofs, mounted and matched the tree)"
