@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config git
   libssl-dev libzstd-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libfmt-dev
-  libarchive-dev libcurl4-openssl-dev libmount-dev libblkid-dev
+  libarchive-dev liblz4-dev libcurl4-openssl-dev libmount-dev libblkid-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # images and filesystems
   erofs-utils squashfs-tools e2fsprogs attr acl rsync zstd xz-utils cpio

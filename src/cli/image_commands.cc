@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/strings.h"
 #include "cli/command.h"
@@ -200,12 +201,17 @@ Result<int> image_export(Context& context, const Args& args) {
   app.add_option("--format", format_name, "erofs (default), squashfs or tar");
   app.add_option("--output", output, "also write the artifact here (and OUTPUT.manifest.json)");
   app.add_flag("--json", json, "print the export record as JSON");
+  const char* builder_default = std::getenv("GOLDROOT_EROFS_BUILDER");
+  std::string builder_name = builder_default ? builder_default : "native";
+  app.add_option("--erofs-builder", builder_name,
+                 "native (default; $GOLDROOT_EROFS_BUILDER) or mkfs (mkfs.erofs -zlz4hc)");
   if (auto exit = parse_args(app, args)) return *exit;
   ExportFormat format = TRY(parse_export_format(format_name));
+  ErofsBuilder builder = TRY(parse_erofs_builder(builder_name));
   auto site = TRY(context.open_site(LockMode::kExclusive, "image export " + ref));
   Digest id = TRY(site->store().resolve(ref));
   Artifact artifact = TRY(export_commit(site->store(), site->exports_dir(),
-                                        site->store().dir() + "/tmp", id, format));
+                                        site->store().dir() + "/tmp", id, format, builder));
   // The manifest needs a kernel and an initrd; an image without them can
   // still be exported (a container rootfs, say), just not booted.
   auto manifest = signed_manifest(artifact, TRY(load_site_key(site->keys_dir())));

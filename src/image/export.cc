@@ -17,6 +17,7 @@
 
 #include "base/strings.h"
 #include "image/checkout.h"
+#include "image/erofs_writer.h"
 #include "image/tree_builder.h"
 #include "store/object_store.h"
 #include "sys/unique_fd.h"
@@ -38,6 +39,13 @@ Result<ExportFormat> parse_export_format(const std::string& name) {
   if (name == "tar") return ExportFormat::kTar;
   return make_error(ErrorCode::kInvalidArgument,
                     "unknown export format '" + name + "'; use erofs, squashfs or tar");
+}
+
+Result<ErofsBuilder> parse_erofs_builder(const std::string& name) {
+  if (name == "native") return ErofsBuilder::kNative;
+  if (name == "mkfs") return ErofsBuilder::kMkfs;
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unknown erofs builder '" + name + "'; use native or mkfs");
 }
 
 namespace {
@@ -270,7 +278,7 @@ Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
 
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
-                               ExportFormat format) {
+                               ExportFormat format, ErofsBuilder builder) {
   if (auto cached = TRY(cached_artifact(exports_dir, commit, format))) return *cached;
   Commit parsed = TRY(store.objects().read_commit(commit));
   Env* env = store.env();
@@ -287,6 +295,12 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
                      commit.hex().substr(0, 12);
   if (format == ExportFormat::kTar) {
     TRY(write_tar(store, commit, temporary));
+  } else if (format == ExportFormat::kErofs && builder == ErofsBuilder::kNative) {
+    auto written = write_erofs(store, commit, temporary, ErofsOptions{});
+    if (!written.ok()) {
+      ::unlink(temporary.c_str());
+      return std::move(written).context("building " + what).error();
+    }
   } else {
     std::string base = staging_base(parsed.size, staging_dir);
     std::string pattern = base + "/goldroot-export-XXXXXX";

@@ -3,9 +3,11 @@
 // SITE/exports so a promote never rebuilds one. Also finds the image's
 // kernel and initrd, whose digests are simply their store object ids.
 //
-// erofs and squashfs are built by Debian's mkfs.erofs and mksquashfs from a
-// parallel checkout staged in tmpfs (on disk when RAM is short); tar is
-// written straight from the store.
+// erofs is written straight from the store by goldroot's own writer
+// (image/erofs_writer.h); Debian's mkfs.erofs remains available for
+// comparison. squashfs is built by mksquashfs from a parallel checkout staged
+// in tmpfs (on disk when RAM is short); tar is written straight from the
+// store.
 #pragma once
 
 #include <optional>
@@ -19,6 +21,11 @@
 namespace goldroot {
 
 enum class ExportFormat { kErofs, kSquashfs, kTar };
+
+// Who builds an erofs artifact: goldroot's writer, or mkfs.erofs -zlz4hc
+// from a checkout (the peer it is measured against).
+enum class ErofsBuilder { kNative, kMkfs };
+Result<ErofsBuilder> parse_erofs_builder(const std::string& name);
 
 const char* export_format_name(ExportFormat format);
 Result<ExportFormat> parse_export_format(const std::string& name);
@@ -53,7 +60,8 @@ std::string artifact_url(const Artifact& artifact);
 // one. `staging_dir` is where a checkout may be staged when tmpfs is short.
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
-                               ExportFormat format);
+                               ExportFormat format,
+                               ErofsBuilder builder = ErofsBuilder::kNative);
 
 // Copies an artifact to `output` (reflink or copy_file_range).
 Status copy_artifact(const Artifact& artifact, const std::string& output);

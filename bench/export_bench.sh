@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Export benchmark: `goldroot image export` (erofs, written straight from the
+# store by goldroot's own writer, counted from start to finish) against the
+# peers on the plain directory — mkfs.erofs -zlz4hc (Debian's erofs-utils)
+# and mksquashfs -comp zstd — on the v1 debootstrap tree, cold cache before
+# every timed step. The import into a fresh site is not timed. Also times
+# goldroot's mkfs.erofs path (checkout to tmpfs + mkfs.erofs), then mounts
+# goldroot's image and checks it against the tree. Needs root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+goldroot=${GOLDROOT:-$here/build/bin/goldroot}
+cache=${GOLDROOT_BENCH_CACHE:-/var/cache/goldroot}
+work=${GOLDROOT_BENCH_WORK:-$here/bench/work-export}
+tree="$cache/bench-v1"
+[ "$(id -u)" = 0 ] || { echo "bench needs root (drop_caches, mount)" >&2; exit 1; }
+[ -d "$tree" ] || "$here/scripts/build-rootfs.sh" "$tree"
+
+rm -rf "$work"; mkdir -p "$work/mnt"
+trap 'mountpoint -q "$work/mnt" && umount "$work/mnt"; [ -n "${KEEP_BENCH_WORK:-}" ] || rm -rf "$work"' EXIT
+cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
+ratio() { echo "scale=2; $1 / $2" | bc; }
+size() { stat -c %s "$1"; }
+entries=$(find "$tree" | wc -l); bytes=$(du -sb "$tree" | cut -f1)
+
+cold; t_mkfs=$(seconds mkfs.erofs -zlz4hc --preserve-mtime --quiet "$work/peer.erofs" "$tree")
+cold; t_squash=$(seconds mksquashfs "$tree" "$work/peer.squashfs" -comp zstd -noappend -no-progress \
+  -quiet -xattrs -processors "$(nproc)")
+
+export GOLDROOT_SITE="$work/site"
+"$goldroot" init >/dev/null
+"$goldroot" image import "$tree" --name b >/dev/null
+cold; t_native=$(seconds "$goldroot" image export b)
+native=$(find "$work/site" -name '*.erofs' | head -n1)
+mv "$native" "$work/native.erofs"; rm -f "$native.json"
+cold; t_viamkfs=$(seconds "$goldroot" image export b --erofs-builder mkfs)
+viamkfs=$(find "$work/site" -name '*.erofs' | head -n1)
+
+fsck.erofs "$work/native.erofs" >/dev/null || { echo "fsck.erofs rejects goldroot's image!" >&2; exit 1; }
+mount -t erofs -o loop,ro "$work/native.erofs" "$work/mnt"
+[ -z "$(rsync -aHAXnci --numeric-ids "$tree/" "$work/mnt/")" ] || { echo "goldroot's image differs from the tree!" >&2; exit 1; }
+umount "$work/mnt"
+
+printf '\nexport benchmark (%s entries, %s MB, cold cache)\n' "$entries" "$((bytes / 1000000))"
+printf '%-46s %8s %10s %14s\n' step seconds MiB "vs mkfs.erofs"
+row() { printf '%-46s %7.2fs %10.1f %13.2fx\n' "$1" "$2" "$(echo "scale=1; $3 / 1048576" | bc)" "$(ratio "$t_mkfs" "$2")"; }
+row "mkfs.erofs -zlz4hc (plain dir)" "$t_mkfs" "$(size "$work/peer.erofs")"
+row "mksquashfs -comp zstd (plain dir)" "$t_squash" "$(size "$work/peer.squashfs")"
+row "goldroot image export (native erofs writer)" "$t_native" "$(size "$work/native.erofs")"
+row "goldroot image export --erofs-builder mkfs" "$t_viamkfs" "$(size "$viamkfs")"
+echo "(speed-up over mkfs.erofs: above 1 is faster; goldroot's image passed fsck.erofs, mounted and matched the tree)"
