@@ -2,6 +2,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
+#include <set>
+
 #include "base/testing/testing.h"
 #include "image/checkout.h"
 #include "image/diff.h"
@@ -173,6 +176,38 @@ TEST_F(ImageTest, ResolveNamesPrefixesAndAncestors) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
   EXPECT_FALSE(store_.resolve("img~x").ok());
+}
+
+TEST_F(ImageTest, AmbiguousCommitPrefixIsRefused) {
+  // Find two commits whose ids share their first four hex digits (a
+  // birthday search over cheap hashes), and store just those two.
+  std::map<std::string, std::string> by_prefix;
+  std::string first, second;
+  for (int i = 0; second.empty(); ++i) {
+    Commit commit;
+    commit.root = Sha256::of("root");
+    commit.created = i;
+    std::string data = commit.serialize();
+    std::string prefix = Sha256::of(data).hex().substr(0, 4);
+    auto [it, inserted] = by_prefix.emplace(prefix, data);
+    if (!inserted) {
+      first = it->second;
+      second = data;
+    }
+  }
+  Transaction transaction(&store_.objects());
+  ASSERT_OK(transaction.begin());
+  ASSERT_OK_AND_ASSIGN(Digest a, transaction.add_bytes(ObjectType::kCommit, first));
+  ASSERT_OK_AND_ASSIGN(Digest b, transaction.add_bytes(ObjectType::kCommit, second));
+  ASSERT_OK(transaction.commit());
+  auto ambiguous = store_.resolve(a.hex().substr(0, 4));
+  ASSERT_FALSE(ambiguous.ok());
+  EXPECT_NE(ambiguous.error().message.find("ambiguous"), std::string::npos);
+  // One more digit tells them apart, unless they share it too.
+  size_t common = 0;
+  while (a.hex()[common] == b.hex()[common]) ++common;
+  ASSERT_OK_AND_ASSIGN(Digest resolved, store_.resolve(a.hex().substr(0, common + 1)));
+  EXPECT_EQ(resolved, a);
 }
 
 TEST_F(ImageTest, FsckNamesCorruptAndMissingObjectsAndTheirRefs) {
