@@ -301,5 +301,215 @@ TEST_F(DnsmasqRootTest, PortHeldByAnotherServerIsAClearError) {
             1);
 }
 
+// Records every DHCP reply seen on an interface as one JSON object per line
+// ({"src", "yiaddr", "file", "options": {code: hex}}), for `seconds`.
+const char* kSnifferScript = R"py(
+import json, socket, struct, sys, time
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0800))
+sock.bind((sys.argv[1], 0))
+sock.settimeout(0.2)
+end = time.time() + float(sys.argv[2])
+out = open(sys.argv[3], "w")
+print("ready", flush=True)
+while time.time() < end:
+    try:
+        frame = sock.recv(4096)
+    except socket.timeout:
+        continue
+    ip = frame[14:]
+    if len(ip) < 20 or ip[9] != 17:
+        continue
+    udp = ip[(ip[0] & 15) * 4:]
+    if struct.unpack("!H", udp[2:4])[0] != 68 or len(udp) < 8 + 240:
+        continue
+    bootp = udp[8:]
+    record = {"src": socket.inet_ntoa(ip[12:16]), "yiaddr": socket.inet_ntoa(bootp[16:20]),
+              "file": bootp[108:236].split(b"\0")[0].decode(errors="replace"), "options": {}}
+    i = 240
+    while i < len(bootp) and bootp[i] != 255:
+        if bootp[i] == 0:
+            i += 1
+            continue
+        length = bootp[i + 1]
+        record["options"][str(bootp[i])] = bootp[i + 2:i + 2 + length].hex()
+        i += 2 + length
+    out.write(json.dumps(record, sort_keys=True) + "\n")
+    out.flush()
+)py";
+
+// The second step of a PXE ROM beside a proxy: a DHCPREQUEST to the proxy's
+// port 4011 from the address the real DHCP server gave; prints the boot
+// file of the answer. argv: mac arch client-ip proxy-ip.
+const char* kPxeRequestScript = R"py(
+import os, socket, struct, sys
+mac = bytes.fromhex(sys.argv[1].replace(":", ""))
+arch = int(sys.argv[2])
+client, proxy = sys.argv[3], sys.argv[4]
+options = bytes([53, 1, 3])
+vendor = b"PXEClient:Arch:%05d:UNDI:002001" % arch
+options += bytes([60, len(vendor)]) + vendor
+options += bytes([93, 2]) + struct.pack("!H", arch) + bytes([94, 3, 1, 2, 1])
+options += bytes([97, 17, 0]) + bytes(16)
+if arch == 0:  # the BIOS menu's first item, as the ROM picked it (type 0x8000, layer 0)
+    options += bytes([43, 7, 71, 4, 0x80, 0, 0, 0, 255])
+options += bytes([255])
+packet = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, 0x1234567, 0, 0,
+                     socket.inet_aton(client), bytes(4), bytes(4), bytes(4), mac + bytes(10),
+                     b"", b"") + b"\x63\x82\x53\x63" + options
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind((client, 68))
+sock.settimeout(3)
+sock.sendto(packet, (proxy, 4011))
+reply = sock.recv(4096)
+print(reply[108:236].split(b"\0")[0].decode())
+)py";
+
+std::string hex_of(std::string_view text) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+// Proxy mode beside a plain DHCP server (a second, unrelated dnsmasq in its
+// own namespace) on one bridge: the plain server hands out the address, the
+// proxy only the PXE answer. udhcpc is no PXE client, so the proxy's offers
+// are read off the wire next to it.
+class DnsmasqProxyRootTest : public DnsmasqRootTest {
+ protected:
+  void SetUp() override {
+    DnsmasqRootTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    plain_ns_ = "grp" + suffix_;
+    extra_namespaces_.push_back(plain_ns_);
+    ASSERT_EQ(run("ip netns add " + plain_ns_), 0);
+    ASSERT_EQ(run("ip link add grp" + suffix_ + " netns " + plain_ns_ + " type veth peer name grq" +
+                  suffix_ + " netns " + client_ns_),
+              0);
+    ASSERT_EQ(run("ip -n " + plain_ns_ + " addr add 10.77.0.2/24 dev grp" + suffix_ + " && ip -n " +
+                  plain_ns_ + " link set grp" + suffix_ + " up"),
+              0);
+    // The client's side becomes a bridge joining both servers.
+    std::string c = "ip -n " + client_ns_ + " ";
+    ASSERT_EQ(
+        run(c + "link add br0 type bridge && " + c + "link set br0 address " + kClientMac + " && " +
+            c + "link set " + client_if_ + " master br0 && " + c + "link set grq" + suffix_ +
+            " master br0 && " + c + "link set grq" + suffix_ + " up && " + c + "link set br0 up"),
+        0);
+    client_if_ = "br0";
+    testing::write_file(dir_ / "plain.conf",
+                        "port=0\nbind-interfaces\ninterface=grp" + suffix_ + "\npid-file=" +
+                            (dir_ / "plain.pid") + "\ndhcp-leasefile=" + (dir_ / "plain.leases") +
+                            "\ndhcp-range=10.77.0.100,10.77.0.150,255.255.255.0,1h\n"
+                            "dhcp-host=" +
+                            kClientMac + ",10.77.0.31\n");
+    ASSERT_EQ(run("ip netns exec " + plain_ns_ +
+                  " /usr/sbin/dnsmasq --conf-file=" + (dir_ / "plain.conf")),
+              0);
+    testing::write_file(dir_ / "sniff.py", kSnifferScript);
+    // Let the bridge ports forward before anyone talks.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+
+  void TearDown() override {
+    std::string pid = std::string(trim(testing::read_file(dir_ / "plain.pid")));
+    if (!pid.empty()) ::kill(std::stoi(pid), SIGTERM);
+    DnsmasqRootTest::TearDown();
+  }
+
+  // Runs udhcpc as dhcp() does, with every DHCP reply on the wire
+  // recorded: the proxy's (from 10.77.0.1) go to `proxy`, the plain
+  // server's (10.77.0.2) to `plain`. Which offer udhcpc takes is a race it
+  // is not built for (a PXE ROM waits for both), so no lease is returned.
+  void dhcp_watching(int arch, bool ipxe, std::vector<std::string>* proxy,
+                     std::vector<std::string>* plain) {
+    std::string out = dir_ / "replies.json";
+    ::unlink(out.c_str());
+    std::string sniffer = in_client("python3 " + (dir_ / "sniff.py") + " br0 7 " + out);
+    FILE* pipe = ::popen(sniffer.c_str(), "r");
+    char ready[16] = {};
+    if (pipe) std::fgets(ready, sizeof ready, pipe);  // "ready": the socket is open
+    dhcp(arch, ipxe);
+    if (pipe) ::pclose(pipe);
+    for (const auto& line : split(testing::read_file(out), '\n')) {
+      if (line.find("\"src\": \"10.77.0.1\"") != std::string::npos) proxy->push_back(line);
+      if (line.find("\"src\": \"10.77.0.2\"") != std::string::npos) plain->push_back(line);
+    }
+  }
+
+  std::string plain_ns_;
+};
+
+TEST_F(DnsmasqProxyRootTest, ProxyAddsThePxeAnswerAndNoAddress) {
+  ASSERT_OK_AND_ASSIGN(supervisor_,
+                       DnsmasqSupervisor::start(settings(DhcpMode::kProxy), supervisor_options()));
+  // A BIOS PXE ROM: the address comes from the plain server; the proxy
+  // offers no address but PXEClient and a boot menu naming iPXE for BIOS.
+  std::vector<std::string> bios, plain;
+  dhcp_watching(0, false, &bios, &plain);
+  ASSERT_FALSE(plain.empty()) << "the plain DHCP server did not answer";
+  EXPECT_NE(plain[0].find("\"yiaddr\": \"10.77.0.31\""), std::string::npos) << plain[0];
+  ASSERT_FALSE(bios.empty()) << "the proxy did not answer";
+  for (const auto& reply : bios) {
+    EXPECT_NE(reply.find("\"yiaddr\": \"0.0.0.0\""), std::string::npos) << reply;
+    EXPECT_NE(reply.find("\"60\": \"" + hex_of("PXEClient") + "\""), std::string::npos) << reply;
+    EXPECT_NE(reply.find(hex_of("goldroot: iPXE (BIOS)")), std::string::npos) << reply;
+    EXPECT_EQ(reply.find("\"51\":"), std::string::npos) << "a lease time from the proxy: " << reply;
+  }
+
+  // A UEFI ROM gets an address-less PXEClient offer without a menu (UEFI
+  // firmware has none), which sends it to port 4011 below.
+  std::vector<std::string> efi;
+  dhcp_watching(7, false, &efi, &plain);
+  ASSERT_FALSE(efi.empty());
+  EXPECT_NE(efi[0].find("\"60\": \"" + hex_of("PXEClient") + "\""), std::string::npos) << efi[0];
+  EXPECT_NE(efi[0].find("\"yiaddr\": \"0.0.0.0\""), std::string::npos) << efi[0];
+
+  // Step two, on port 4011 with the address from the plain server: the
+  // proxy names the iPXE binary for the firmware.
+  testing::write_file(dir_ / "pxe_request.py", kPxeRequestScript);
+  ASSERT_EQ(run(in_client("ip addr add 10.77.0.31/24 dev br0")), 0);
+  auto boot_file = [&](int arch) {
+    return std::string(
+        trim(run_output(in_client("python3 " + (dir_ / "pxe_request.py") + " " + kClientMac + " " +
+                                  std::to_string(arch) + " 10.77.0.31 10.77.0.1 2>&1"))));
+  };
+  EXPECT_EQ(boot_file(0), "undionly.kpxe");
+  EXPECT_EQ(boot_file(7), "ipxe.efi");
+  EXPECT_EQ(boot_file(9), "ipxe.efi");
+  ASSERT_EQ(run(in_client("ip addr del 10.77.0.31/24 dev br0")), 0);
+
+  // iPXE gets its script URL in the proxy offer.
+  std::vector<std::string> ipxe;
+  dhcp_watching(0, true, &ipxe, &plain);
+  ASSERT_FALSE(ipxe.empty());
+  EXPECT_NE(ipxe[0].find("\"file\": \"" + std::string(kBootUrl) + "\""), std::string::npos)
+      << ipxe[0];
+  EXPECT_NE(ipxe[0].find("\"yiaddr\": \"0.0.0.0\""), std::string::npos) << ipxe[0];
+  if (HasFailure()) dump_log();
+}
+
+TEST_F(DnsmasqProxyRootTest, ProxyIgnoresClientsThatAreNotPxe) {
+  ASSERT_OK_AND_ASSIGN(supervisor_,
+                       DnsmasqSupervisor::start(settings(DhcpMode::kProxy), supervisor_options()));
+  std::string out = dir_ / "replies.json";
+  FILE* pipe = ::popen(in_client("python3 " + (dir_ / "sniff.py") + " br0 5 " + out).c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  char ready[16] = {};
+  std::fgets(ready, sizeof ready, pipe);
+  std::string lease_out = dir_ / "lease.env";
+  run("GOLDROOT_LEASE_OUT=" + lease_out + " " +
+      in_client("udhcpc -f -q -n -t 3 -T 1 -i br0 -s " + (dir_ / "udhcpc.sh") +
+                " >/dev/null 2>&1"));
+  ::pclose(pipe);
+  std::string replies = testing::read_file(out);
+  EXPECT_NE(replies.find("\"src\": \"10.77.0.2\""), std::string::npos) << replies;
+  EXPECT_EQ(replies.find("\"src\": \"10.77.0.1\""), std::string::npos) << replies;
+  EXPECT_NE(testing::read_file(lease_out).find("ip=10.77.0.31"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace goldroot::server
