@@ -280,6 +280,24 @@ TEST_F(DnsmasqRootTest, StopEndsDnsmasqAndRemovesItsPidFile) {
   EXPECT_EQ(supervisor_->pid(), 0);
 }
 
+TEST_F(DnsmasqRootTest, StartStopsADnsmasqLeftBehindByAKilledGoldroot) {
+  DnsmasqSupervisorOptions options = supervisor_options();
+  ASSERT_OK_AND_ASSIGN(supervisor_, DnsmasqSupervisor::start(settings(DhcpMode::kFull), options));
+  supervisor_->stop();
+  // What a SIGKILLed goldroot leaves: its dnsmasq, still holding the ports.
+  ASSERT_EQ(run("/usr/sbin/dnsmasq --conf-file=" + options.config_path), 0);  // daemonizes
+  std::string stale = std::string(trim(testing::read_file(dir_ / "dnsmasq.pid")));
+  ASSERT_FALSE(stale.empty());
+  ASSERT_EQ(::kill(std::stoi(stale), 0), 0);
+
+  ASSERT_OK_AND_ASSIGN(supervisor_, DnsmasqSupervisor::start(settings(DhcpMode::kFull), options));
+  EXPECT_NE(supervisor_->pid(), std::stoi(stale));
+  for (int i = 0; i < 50 && ::kill(std::stoi(stale), 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // init reaps it
+  EXPECT_NE(::kill(std::stoi(stale), 0), 0) << "the stale dnsmasq still runs";
+  EXPECT_EQ(dhcp(0, false)["ip"], "10.77.0.11");
+}
+
 TEST_F(DnsmasqRootTest, PortHeldByAnotherServerIsAClearError) {
   // Another DHCP server (like ISC dhcpd) holding port 67 without sharing it.
   UniqueFd socket_fd(::socket(AF_INET, SOCK_DGRAM, 0));

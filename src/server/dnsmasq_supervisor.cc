@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +103,21 @@ Result<int> run_and_wait(const std::vector<std::string>& argv, const std::string
   return status;
 }
 
+// A dnsmasq left behind by a goldroot that was killed (it drops its
+// privileges, which clears PR_SET_PDEATHSIG, so it cannot be tied to us):
+// found through the pid file and recognised by its command line.
+void stop_stale_instance(const std::string& pid_file, const std::string& config_path) {
+  uint64_t pid = 0;
+  if (!parse_uint64(trim(read_text(pid_file)), &pid) || pid < 2) return;
+  std::string command_line = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+  if (command_line.find(std::string("--conf-file=") + config_path + '\0') == std::string::npos)
+    return;
+  ::kill(static_cast<pid_t>(pid), SIGTERM);
+  for (int i = 0; i < 100 && ::kill(static_cast<pid_t>(pid), 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(static_cast<pid_t>(pid), SIGKILL);
+}
+
 }  // namespace
 
 Status check_dnsmasq_config(const std::string& dnsmasq_path, const std::string& config_path) {
@@ -134,6 +148,7 @@ Result<std::unique_ptr<DnsmasqSupervisor>> DnsmasqSupervisor::start(
     return make_error(ErrorCode::kInvalidArgument,
                       "the dnsmasq supervisor needs a config path and an output path");
   DnsmasqFiles files = TRY(render_dnsmasq(settings));
+  stop_stale_instance(settings.pid_file, options.config_path);
   TRY(write_text_atomic(settings.hosts_file, files.hosts));
   TRY(write_text_atomic(options.config_path, files.config));
   TRY(check_dnsmasq_config(options.dnsmasq_path, options.config_path));
@@ -163,14 +178,11 @@ Status DnsmasqSupervisor::spawn_and_wait_ready() {
   for (const auto& arg : argv) pointers.push_back(const_cast<char*>(arg.c_str()));
   pointers.push_back(nullptr);
   const char* output_path = options_.output_path.c_str();
-  pid_t parent = ::getpid();
 
   pid_t child = ::fork();
   if (child < 0) return errno_error("starting dnsmasq: fork", errno);
   if (child == 0) {
     // Only async-signal-safe calls: the parent has other threads.
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(1);
     sigset_t all;
     sigemptyset(&all);
     ::sigprocmask(SIG_SETMASK, &all, nullptr);  // goldroot blocks SIGTERM for sigwait
@@ -201,6 +213,7 @@ Status DnsmasqSupervisor::spawn_and_wait_ready() {
       {
         std::lock_guard lock(mutex_);
         pid_ = 0;
+        changed_.notify_all();
       }
       return startup_error(read_text(options_.output_path), status);
     }

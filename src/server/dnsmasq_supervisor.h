@@ -16,9 +16,10 @@
 // message: a missing binary says to install the package; a port another
 // DHCP or TFTP server holds is a Busy error naming it.
 //
-// dnsmasq is forked from the supervisor's own thread with PR_SET_PDEATHSIG,
-// so it dies with goldroot even if goldroot is killed. Public methods are
-// thread-safe. Destruction stops dnsmasq.
+// dnsmasq outlives a goldroot killed with SIGKILL (it drops privileges,
+// which clears PR_SET_PDEATHSIG); the next start() finds it through the pid
+// file, recognises it by its --conf-file and stops it first. Public methods
+// are thread-safe. Destruction stops dnsmasq.
 #pragma once
 
 #include <sys/types.h>
