@@ -120,6 +120,17 @@ void stop_stale_instance(const std::string& pid_file, const std::string& config_
 
 }  // namespace
 
+void use_directory(const std::string& directory, DnsmasqSettings* settings,
+                   DnsmasqSupervisorOptions* options) {
+  settings->tftp_root = directory + "/tftp";
+  settings->hosts_file = directory + "/hosts";
+  settings->pid_file = directory + "/dnsmasq.pid";
+  settings->lease_file = directory + "/leases";
+  settings->log_file = directory + "/dnsmasq.log";
+  options->config_path = directory + "/dnsmasq.conf";
+  options->output_path = directory + "/dnsmasq.out";
+}
+
 Status check_dnsmasq_config(const std::string& dnsmasq_path, const std::string& config_path) {
   TRY(check_binary(dnsmasq_path));
   std::string output_path = config_path + ".test-output";

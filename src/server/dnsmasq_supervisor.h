@@ -52,6 +52,13 @@ struct DnsmasqSupervisorOptions {
   std::function<void(const std::string&)> log;
 };
 
+// Points every file of `settings` and `options` into `directory` (the
+// site's dnsmasq/): tftp/, hosts, dnsmasq.conf, dnsmasq.pid, leases,
+// dnsmasq.log, dnsmasq.out. The directory must be searchable by the user
+// dnsmasq drops to (nobody by default), which re-reads hosts on SIGHUP.
+void use_directory(const std::string& directory, DnsmasqSettings* settings,
+                   DnsmasqSupervisorOptions* options);
+
 // Runs `dnsmasq --test` on a configuration file; the error carries
 // dnsmasq's complaint.
 Status check_dnsmasq_config(const std::string& dnsmasq_path, const std::string& config_path);

@@ -60,5 +60,18 @@ TEST(DnsmasqSupervisorTest, CheckNamesDnsmasqsComplaint) {
   EXPECT_OK(check_dnsmasq_config(kDnsmasqPath, dir / "good.conf"));
 }
 
+TEST(DnsmasqSupervisorTest, UseDirectoryPutsEveryFileThere) {
+  DnsmasqSettings s;
+  DnsmasqSupervisorOptions options;
+  use_directory("/site/dnsmasq", &s, &options);
+  EXPECT_EQ(s.tftp_root, "/site/dnsmasq/tftp");
+  EXPECT_EQ(s.hosts_file, "/site/dnsmasq/hosts");
+  EXPECT_EQ(s.pid_file, "/site/dnsmasq/dnsmasq.pid");
+  EXPECT_EQ(s.lease_file, "/site/dnsmasq/leases");
+  EXPECT_EQ(s.log_file, "/site/dnsmasq/dnsmasq.log");
+  EXPECT_EQ(options.config_path, "/site/dnsmasq/dnsmasq.conf");
+  EXPECT_EQ(options.output_path, "/site/dnsmasq/dnsmasq.out");
+}
+
 }  // namespace
 }  // namespace goldroot::server
