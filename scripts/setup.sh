@@ -14,6 +14,9 @@ packages=(
   erofs-utils squashfs-tools e2fsprogs attr acl rsync zstd xz-utils cpio
   # test rig and benchmark peers
   debootstrap ostree bc curl python3 iproute2 util-linux procps nginx-light
+  # network boot: dnsmasq (DHCP/proxy-DHCP + TFTP), Debian's iPXE binaries,
+  # and busybox's udhcpc as the DHCP client of the namespace tests
+  dnsmasq ipxe udhcpc
 )
 
 missing=()
@@ -26,6 +29,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# goldroot serve runs dnsmasq itself; the package's own service would hold
+# the DHCP and TFTP ports. Harmless where there is no systemd.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+  systemctl disable --now dnsmasq.service 2>/dev/null || true
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

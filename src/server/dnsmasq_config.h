@@ -1,0 +1,82 @@
+// Generates dnsmasq's configuration for `goldroot serve --dhcp proxy|full`
+// from plain inventory values (the server maps its hosts, labs and networks
+// onto them). dnsmasq then answers DHCP (all of it, or only the PXE part
+// beside an existing DHCP server) and serves Debian's iPXE binaries over
+// TFTP; iPXE chainloads to http://SERVER/boot/<mac>.ipxe.
+//
+// Two files come out:
+//   config  the main file, passed with --conf-file; changing it needs a
+//           restart of dnsmasq.
+//   hosts   the dhcp-hostsfile with one line per host (MACs, fixed IP,
+//           name); dnsmasq re-reads it on SIGHUP, so inventory edits of
+//           hosts never interrupt DHCP (see DnsmasqSupervisor).
+//
+// The chainload trick: a PXE ROM gets undionly.kpxe (BIOS, client-arch 0)
+// or ipxe.efi (UEFI, client-arch 7 or 9) over TFTP; iPXE then asks again,
+// marked by user class "iPXE" (and option 175), and gets the HTTP URL of
+// its script. The URL carries ${netX/mac}, which iPXE expands to the MAC of
+// the interface it boots from, in the lowercase colon form.
+//
+// Pure; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace goldroot::server {
+
+// The iPXE binaries dnsmasq serves over TFTP, from Debian's ipxe package.
+inline constexpr char kIpxeBiosLoader[] = "undionly.kpxe";
+inline constexpr char kIpxeEfiLoader[] = "ipxe.efi";
+
+enum class DhcpMode {
+  kProxy,  // another DHCP server hands out addresses; dnsmasq adds the PXE boot answer
+  kFull,   // dnsmasq hands out addresses too: fixed ones per MAC, a pool for the rest
+};
+
+struct DhcpNetwork {
+  std::string cidr;  // "10.0.0.0/24"; every network dnsmasq answers on
+  // Full mode: the pool for machines without a fixed IP. Both empty: only
+  // hosts with a fixed IP get an address.
+  std::string range_start;
+  std::string range_end;
+  std::string gateway;                   // full mode: DHCP option 3, optional
+  std::vector<std::string> dns_servers;  // full mode: DHCP option 6, optional
+  std::string lease_time = "12h";        // full mode: dnsmasq's syntax (45m, 12h, infinite)
+};
+
+struct DhcpHost {
+  std::string name;               // DHCP host name (letters, digits, '-')
+  std::vector<std::string> macs;  // any form normalize_mac accepts
+  std::string ip;                 // fixed IPv4 address, or empty for one from the pool
+};
+
+struct DnsmasqSettings {
+  DhcpMode mode = DhcpMode::kProxy;
+  std::vector<std::string> interfaces;  // dnsmasq binds only these
+  std::vector<DhcpNetwork> networks;
+  std::vector<DhcpHost> hosts;  // full mode; proxy mode hands out no addresses
+  std::string boot_server_url;  // "http://10.0.0.1:8080", as clients reach goldroot serve
+  std::string tftp_root;        // holds undionly.kpxe and ipxe.efi (see prepare_tftp_root)
+  std::string hosts_file;       // where the hosts file is written
+  std::string pid_file;
+  std::string lease_file;
+  std::string log_file;  // dnsmasq's log; empty: stderr
+  std::string user;      // user dnsmasq drops to; empty: its built-in default
+};
+
+struct DnsmasqFiles {
+  std::string config;
+  std::string hosts;
+};
+
+// The two files, or an InvalidArgument error in one sentence naming the
+// bad value (malformed CIDR, an IP in no network, a MAC used twice, …).
+Result<DnsmasqFiles> render_dnsmasq(const DnsmasqSettings& settings);
+
+// The boot script URL template iPXE is given: BASE/boot/${netX/mac}.ipxe.
+std::string ipxe_script_url_template(const std::string& boot_server_url);
+
+}  // namespace goldroot::server

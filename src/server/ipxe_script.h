@@ -1,0 +1,80 @@
+// The per-host iPXE script served at /boot/<mac>.ipxe, and the script for
+// MACs the inventory does not know.
+//
+// A host's script is a menu of the boot modes (normal, reset, maintenance,
+// cache, install, shell) with the host's configured mode as the default and
+// a timeout, the way lab menus look. Every mode boots the image's kernel
+// with two initrds: the image's own and goldroot's (the initramfs-tools /
+// dracut glue plus goldroot-boot), each named so that the kernel's EFI stub
+// finds them through "initrd=<name>" on the command line. The command line
+// carries
+//   boot=goldroot goldroot.server=URL goldroot.manifest=URL
+//   goldroot.mode=MODE goldroot.host=NAME goldroot.mac=MAC
+//   BOOTIF=01-<mac hyphenated> ip=dhcp
+// (BOOTIF and ip=dhcp make initramfs-tools configure the interface the
+// machine booted from).
+//
+// The inputs are plain values: the server maps its inventory and exports
+// onto them. Rendering is pure and thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace goldroot::server {
+
+// The modes, in menu order.
+const std::vector<std::string>& boot_modes();
+// InvalidArgument naming the valid modes unless `mode` is one of them.
+Status check_boot_mode(std::string_view mode);
+
+// A host the inventory knows.
+struct BootHost {
+  std::string name;  // inventory name, e.g. "pc-11"
+  std::string mac;   // the MAC it booted from; any form normalize_mac accepts
+  std::string mode = "normal";
+};
+
+// Absolute URLs of what the script fetches. `server` is the boot server's
+// base URL ("http://10.0.0.1:8080"); the others usually live under it.
+struct BootUrls {
+  std::string server;
+  std::string kernel;
+  std::string initrd;           // the image's own initrd
+  std::string goldroot_initrd;  // goldroot's initrd, appended after the image's
+  std::string manifest;         // the signed boot manifest for this MAC
+};
+
+struct IpxeMenuOptions {
+  int timeout_seconds = 5;  // 0 boots the default at once, without a menu
+  std::string title = "goldroot";
+  // Appended to every kernel command line, e.g. "console=ttyS0 quiet".
+  std::string extra_kernel_arguments;
+};
+
+// The script for a known host.
+Result<std::string> render_host_script(const BootHost& host, const BootUrls& urls,
+                                       const IpxeMenuOptions& options);
+
+// What a MAC the inventory does not know gets.
+enum class UnknownHostPolicy {
+  kDefaultImage,  // boot the site's default image in `default_mode`, without a host name
+  kRegistration,  // show the MAC, wait, then ask again (so registering it lets it boot)
+};
+
+struct UnknownHostOptions {
+  UnknownHostPolicy policy = UnknownHostPolicy::kRegistration;
+  std::string default_mode = "normal";  // kDefaultImage only; shell/install/maintenance are refused
+  int retry_seconds = 30;               // kRegistration: how long the screen waits
+};
+
+// `urls` is only read for kDefaultImage (and `urls.server` for the retry).
+Result<std::string> render_unknown_host_script(std::string_view mac,
+                                               const UnknownHostOptions& unknown,
+                                               const BootUrls& urls,
+                                               const IpxeMenuOptions& options);
+
+}  // namespace goldroot::server

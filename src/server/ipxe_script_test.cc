@@ -1,0 +1,190 @@
+#include "server/ipxe_script.h"
+
+#include "base/strings.h"
+#include "base/testing/testing.h"
+
+namespace goldroot::server {
+namespace {
+
+BootUrls urls() {
+  BootUrls u;
+  u.server = "http://10.0.0.1:8080";
+  u.kernel = "http://10.0.0.1:8080/files/aaaa/vmlinuz";
+  u.initrd = "http://10.0.0.1:8080/files/bbbb/initrd.img";
+  u.goldroot_initrd = "http://10.0.0.1:8080/files/cccc/goldroot-initrd.img";
+  u.manifest = "http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56";
+  return u;
+}
+
+// The lines of label `name`'s section, up to the blank line that ends it.
+std::vector<std::string> section(const std::string& script, const std::string& name) {
+  std::vector<std::string> lines = split(script, '\n');
+  std::vector<std::string> out;
+  bool inside = false;
+  for (const auto& line : lines) {
+    if (line == ":" + name) {
+      inside = true;
+      continue;
+    }
+    if (inside && line.empty()) break;
+    if (inside) out.push_back(line);
+  }
+  return out;
+}
+
+const char* kExpectedArguments =
+    " initrd=image-initrd.img initrd=goldroot-initrd.img boot=goldroot"
+    " goldroot.server=http://10.0.0.1:8080"
+    " goldroot.manifest=http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56";
+
+TEST(IpxeScriptTest, EveryModeBootsKernelAndBothInitrdsWithItsCommandLine) {
+  for (const auto& mode : boot_modes()) {
+    SCOPED_TRACE(mode);
+    BootHost host{"pc-11", "52-54-00-12-34-56", mode};
+    ASSERT_OK_AND_ASSIGN(auto script, render_host_script(host, urls(), IpxeMenuOptions{}));
+    EXPECT_TRUE(starts_with(script, "#!ipxe\n"));
+    // The configured mode is the menu's default, with a 5 s timeout.
+    EXPECT_NE(script.find("\nchoose --default " + mode + " --timeout 5000 target || goto " + mode +
+                          "\ngoto ${target}\n"),
+              std::string::npos)
+        << script;
+    // Every mode is offered, and each item boots that mode.
+    for (const auto& other : boot_modes()) {
+      EXPECT_NE(script.find("\nitem " + other + " "), std::string::npos) << other;
+      std::vector<std::string> lines = section(script, other);
+      ASSERT_EQ(lines.size(), 5u) << script;
+      EXPECT_EQ(lines[0], "echo goldroot: booting pc-11 in " + other + " mode");
+      EXPECT_EQ(lines[1], "kernel http://10.0.0.1:8080/files/aaaa/vmlinuz" +
+                              std::string(kExpectedArguments) + " goldroot.mode=" + other +
+                              " goldroot.host=pc-11 goldroot.mac=52:54:00:12:34:56"
+                              " BOOTIF=01-52-54-00-12-34-56 ip=dhcp || goto failed");
+      EXPECT_EQ(lines[2],
+                "initrd --name image-initrd.img http://10.0.0.1:8080/files/bbbb/initrd.img"
+                " || goto failed");
+      EXPECT_EQ(lines[3],
+                "initrd --name goldroot-initrd.img"
+                " http://10.0.0.1:8080/files/cccc/goldroot-initrd.img || goto failed");
+      EXPECT_EQ(lines[4], "boot || goto failed");
+    }
+  }
+}
+
+TEST(IpxeScriptTest, MenuOrderAndLocalBoot) {
+  ASSERT_OK_AND_ASSIGN(auto script, render_host_script({"pc-11", "52:54:00:12:34:56", "reset"},
+                                                       urls(), IpxeMenuOptions{}));
+  size_t previous = 0;
+  for (const auto& mode : boot_modes()) {
+    size_t at = script.find("\nitem " + mode + " ");
+    EXPECT_GT(at, previous) << mode;
+    previous = at;
+  }
+  EXPECT_NE(script.find("\nmenu goldroot: pc-11 (52:54:00:12:34:56)\n"), std::string::npos);
+  EXPECT_EQ(section(script, "local"), std::vector<std::string>{"exit"});
+  // A failed boot asks the server for the script again rather than stopping.
+  std::vector<std::string> failed = section(script, "failed");
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed.back(),
+            "chain --replace --autofree http://10.0.0.1:8080/boot/52:54:00:12:34:56.ipxe");
+}
+
+TEST(IpxeScriptTest, TimeoutTitleAndExtraArguments) {
+  IpxeMenuOptions options;
+  options.timeout_seconds = 12;
+  options.title = "Lab 3";
+  options.extra_kernel_arguments = "console=ttyS0 quiet";
+  ASSERT_OK_AND_ASSIGN(
+      auto script, render_host_script({"pc-11", "52:54:00:12:34:56", "cache"}, urls(), options));
+  EXPECT_NE(script.find("choose --default cache --timeout 12000 target"), std::string::npos);
+  EXPECT_NE(script.find("\nmenu Lab 3: pc-11"), std::string::npos);
+  EXPECT_NE(script.find("ip=dhcp console=ttyS0 quiet || goto failed"), std::string::npos);
+}
+
+TEST(IpxeScriptTest, ZeroTimeoutBootsTheDefaultWithoutAMenu) {
+  IpxeMenuOptions options;
+  options.timeout_seconds = 0;
+  ASSERT_OK_AND_ASSIGN(
+      auto script,
+      render_host_script({"pc-11", "52:54:00:12:34:56", "maintenance"}, urls(), options));
+  EXPECT_EQ(script.find("choose"), std::string::npos);
+  EXPECT_NE(script.find("\ngoto maintenance\n"), std::string::npos);
+}
+
+TEST(IpxeScriptTest, BadInputIsOneSentence) {
+  auto bad_mac = render_host_script({"pc-11", "52:54:00:12:34", "normal"}, urls(), {});
+  ASSERT_FALSE(bad_mac.ok());
+  EXPECT_EQ(bad_mac.error().message,
+            "'52:54:00:12:34' is not a MAC address (want six hex pairs such as 52:54:00:12:34:56)");
+
+  auto bad_mode = render_host_script({"pc-11", "52:54:00:12:34:56", "rescue"}, urls(), {});
+  ASSERT_FALSE(bad_mode.ok());
+  EXPECT_EQ(bad_mode.error().message,
+            "boot mode 'rescue' is not one of normal, reset, maintenance, cache, install, shell");
+
+  auto bad_name = render_host_script({"pc 11", "52:54:00:12:34:56", "normal"}, urls(), {});
+  ASSERT_FALSE(bad_name.ok());
+  EXPECT_EQ(bad_name.error().code, ErrorCode::kInvalidArgument);
+
+  BootUrls sneaky = urls();
+  sneaky.kernel = "http://10.0.0.1/vmlinuz initrd=evil";
+  auto bad_url = render_host_script({"pc-11", "52:54:00:12:34:56", "normal"}, sneaky, {});
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_EQ(bad_url.error().message,
+            "kernel URL 'http://10.0.0.1/vmlinuz initrd=evil' must not contain spaces, control "
+            "characters or '$'");
+  sneaky = urls();
+  sneaky.manifest = "tftp://10.0.0.1/manifest";
+  EXPECT_FALSE(render_host_script({"pc-11", "52:54:00:12:34:56", "normal"}, sneaky, {}).ok());
+
+  IpxeMenuOptions options;
+  options.extra_kernel_arguments = "x=${evil}";
+  EXPECT_FALSE(render_host_script({"pc-11", "52:54:00:12:34:56", "normal"}, urls(), options).ok());
+}
+
+TEST(IpxeScriptTest, UnknownHostRegistrationScreenShowsTheMacAndAsksAgain) {
+  UnknownHostOptions unknown;
+  unknown.retry_seconds = 20;
+  ASSERT_OK_AND_ASSIGN(auto script,
+                       render_unknown_host_script("52-54-00-AB-CD-EF", unknown, urls(), {}));
+  EXPECT_TRUE(starts_with(script, "#!ipxe\n"));
+  EXPECT_NE(script.find("\necho   MAC address: 52:54:00:ab:cd:ef\n"), std::string::npos);
+  EXPECT_NE(script.find("\nprompt --timeout 20000 "), std::string::npos);
+  EXPECT_NE(script.find("\nchain --replace --autofree "
+                        "http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef.ipxe || goto register\n"),
+            std::string::npos);
+  // It never boots anything.
+  EXPECT_EQ(script.find("kernel"), std::string::npos);
+  EXPECT_EQ(script.find("boot=goldroot"), std::string::npos);
+}
+
+TEST(IpxeScriptTest, UnknownHostDefaultImageBootsWithoutAHostName) {
+  UnknownHostOptions unknown;
+  unknown.policy = UnknownHostPolicy::kDefaultImage;
+  ASSERT_OK_AND_ASSIGN(auto script,
+                       render_unknown_host_script("52:54:00:ab:cd:ef", unknown, urls(), {}));
+  EXPECT_NE(script.find("choose --default normal --timeout 5000 target"), std::string::npos);
+  std::vector<std::string> normal = section(script, "normal");
+  ASSERT_EQ(normal.size(), 5u);
+  EXPECT_NE(normal[1].find(" goldroot.mode=normal goldroot.mac=52:54:00:ab:cd:ef "),
+            std::string::npos)
+      << normal[1];
+  EXPECT_EQ(normal[1].find("goldroot.host="), std::string::npos);
+  // Modes that write disks or open a shell are not offered to strangers.
+  for (const char* mode : {"maintenance", "install", "shell"}) {
+    EXPECT_TRUE(section(script, mode).empty()) << mode;
+    unknown.default_mode = mode;
+    auto refused = render_unknown_host_script("52:54:00:ab:cd:ef", unknown, urls(), {});
+    ASSERT_FALSE(refused.ok()) << mode;
+    EXPECT_EQ(
+        refused.error().message,
+        std::string("unregistered machines may boot in normal, reset or cache mode, not ") + mode);
+  }
+}
+
+TEST(IpxeScriptTest, UnknownHostBadMacIsRefused) {
+  auto script = render_unknown_host_script("zz:54:00:ab:cd:ef", {}, urls(), {});
+  ASSERT_FALSE(script.ok());
+  EXPECT_EQ(script.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace goldroot::server

@@ -1,0 +1,63 @@
+#include "server/tftp_root.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "server/dnsmasq_config.h"
+
+namespace goldroot::server {
+
+namespace {
+
+Result<std::string> read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errno_error("reading " + path, errno ? errno : ENOENT);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+Status copy_if_changed(const std::string& from, const std::string& to) {
+  std::string contents = TRY(read_whole(from));
+  struct stat existing {};
+  if (::stat(to.c_str(), &existing) == 0 &&
+      static_cast<size_t>(existing.st_size) == contents.size()) {
+    auto current = read_whole(to);
+    if (current.ok() && *current == contents) return ok_status();
+  }
+  std::string temporary = to + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.flush();
+    if (!out) return errno_error("writing " + temporary, errno ? errno : EIO);
+  }
+  ::chmod(temporary.c_str(), 0644);
+  if (::rename(temporary.c_str(), to.c_str()) != 0)
+    return errno_error("renaming " + temporary, errno);
+  return ok_status();
+}
+
+}  // namespace
+
+Status prepare_tftp_root(const std::string& directory, const std::string& ipxe_directory) {
+  for (const char* loader : {kIpxeBiosLoader, kIpxeEfiLoader}) {
+    std::string source = ipxe_directory + "/" + loader;
+    if (::access(source.c_str(), R_OK) != 0)
+      return make_error(ErrorCode::kNotFound, "iPXE's " + std::string(loader) +
+                                                  " is missing from " + ipxe_directory +
+                                                  "; install the ipxe package");
+  }
+  if (::mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST)
+    return errno_error("creating TFTP root " + directory, errno);
+  ::chmod(directory.c_str(), 0755);
+  for (const char* loader : {kIpxeBiosLoader, kIpxeEfiLoader})
+    TRY(copy_if_changed(ipxe_directory + "/" + loader, directory + "/" + loader));
+  return ok_status();
+}
+
+}  // namespace goldroot::server
