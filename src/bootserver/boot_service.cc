@@ -13,6 +13,7 @@
 #include "fleet/effective.h"
 #include "image/image_info.h"
 #include "layer/render.h"
+#include "server/mac_address.h"
 
 namespace goldroot {
 
@@ -35,16 +36,87 @@ HttpResponse json_ok(const nlohmann::json& body) {
 
 }  // namespace
 
-BootService::BootService(Site* site, Inventory inventory, SigningKey key)
+BootService::BootService(Site* site, Inventory inventory, SigningKey key,
+                         BootServiceOptions options)
     : site_(site),
       inventory_(std::move(inventory)),
       key_(std::move(key)),
+      options_(std::move(options)),
       artifacts_(&site->store(), site->exports_dir()) {}
 
-Result<std::unique_ptr<BootService>> BootService::open(Site* site) {
+Result<std::unique_ptr<BootService>> BootService::open(Site* site, BootServiceOptions options) {
   Inventory inventory = TRY(Inventory::open(site->database_path()));
   SigningKey key = TRY(load_site_key(site->keys_dir()));
-  return std::unique_ptr<BootService>(new BootService(site, std::move(inventory), std::move(key)));
+  return std::unique_ptr<BootService>(
+      new BootService(site, std::move(inventory), std::move(key), std::move(options)));
+}
+
+Result<server::BootUrls> BootService::boot_urls(const Digest& commit, const std::string& mac,
+                                                const std::string& base_url) {
+  auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
+  if (!artifact)
+    return make_error(ErrorCode::kNotFound, "image " + commit.hex().substr(0, 12) +
+                                                " is not exported; run 'goldroot image export " +
+                                                commit.hex().substr(0, 12) + "'");
+  if (!artifact->kernel || !artifact->initrd)
+    return make_error(ErrorCode::kNotFound,
+                      "image " + commit.hex().substr(0, 12) + " has no kernel or initrd in /boot");
+  server::BootUrls urls;
+  urls.server = base_url;
+  urls.kernel = base_url + "/objects/" + artifact->kernel->sha256.hex();
+  urls.initrd = base_url + "/objects/" + artifact->initrd->sha256.hex();
+  // Built by the client-boot work (issue 6): goldroot-boot and its
+  // initramfs hooks as a second initrd.
+  urls.goldroot_initrd = base_url + "/initrd/goldroot.cpio";
+  urls.manifest = base_url + "/api/v1/boot/" + mac;
+  return urls;
+}
+
+HttpResponse BootService::ipxe_script(const std::string& name, const std::string& base_url) {
+  auto ipxe = [](int status, std::string body) {
+    return HttpResponse::text(status, std::move(body), "text/plain; charset=utf-8")
+        .with_cache(CachePolicy::kNoStore);
+  };
+  // A script that says what is wrong on the machine's screen and asks again.
+  auto trouble = [&](const std::string& message) {
+    std::string text = message;
+    for (char& c : text)
+      if (c == '\n' || c == '$') c = ' ';
+    return ipxe(200, "#!ipxe\necho goldroot: " + text + "\necho retrying in 30 seconds\nsleep 30\n"
+                     "chain --replace --autofree " + base_url + "/boot/${netX/mac}.ipxe\n");
+  };
+  auto mac = server::mac_from_boot_script_name(name);
+  if (!mac.ok()) return json_error(400, mac.error().message);
+  auto host = host_for_mac(*mac);
+  if (!host.ok()) return json_error(400, host.error().message);
+  if (!*host) {
+    auto read_gold = site_->store().refs().read(RefKind::kChannel, "gold");
+    std::optional<Digest> gold = read_gold.ok() ? *read_gold : std::nullopt;
+    server::BootUrls urls;
+    urls.server = base_url;
+    if (gold) {
+      auto found = boot_urls(*gold, *mac, base_url);
+      if (found.ok()) urls = *found;
+    }
+    auto script = server::render_unknown_host_script(*mac, options_.unknown, urls, options_.menu);
+    if (!script.ok()) return trouble(script.error().message);
+    return ipxe(200, *script);
+  }
+  std::optional<Lab> lab;
+  if ((*host)->lab) {
+    std::lock_guard lock(inventory_mutex_);
+    auto found = inventory_.find_lab(*(*host)->lab);
+    if (found.ok()) lab = *found;
+  }
+  auto commit = commit_for(**host);
+  if (!commit.ok()) return trouble(commit.error().message);
+  auto urls = boot_urls(*commit, *mac, base_url);
+  if (!urls.ok()) return trouble(urls.error().message);
+  server::BootHost boot_host{(*host)->name, *mac,
+                             boot_mode_name(effective_mode(**host, lab ? &*lab : nullptr).mode)};
+  auto script = server::render_host_script(boot_host, *urls, options_.menu);
+  if (!script.ok()) return trouble(script.error().message);
+  return ipxe(200, *script);
 }
 
 Result<std::optional<Host>> BootService::host_for_mac(const std::string& raw) {
@@ -186,6 +258,12 @@ void BootService::install(server::Router& router) {
   auto suffix = [](const HttpRequest& request, std::string_view prefix) {
     return request.path.substr(prefix.size());
   };
+  router.add_prefix("/boot/", [this, suffix](const HttpRequest& request) {
+    // Absolute URLs for iPXE, on whatever address the client reached us.
+    const std::string* host = request.header("host");
+    std::string base = "http://" + (host ? *host : std::string("127.0.0.1"));
+    return ipxe_script(suffix(request, "/boot/"), base);
+  });
   router.add_prefix("/api/v1/boot/", [this, suffix](const HttpRequest& request) {
     return boot_manifest(suffix(request, "/api/v1/boot/"));
   });

@@ -3,6 +3,7 @@
 // and exports are immutable, the inventory is SQLite in WAL mode — so admin
 // commands keep working while clients boot).
 //
+//   GET /boot/<mac>.ipxe       the host's iPXE menu (iPXE's ${netX/mac})
 //   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON)
 //   GET /images/<sha256>.<fmt> an exported artifact (immutable)
 //   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
@@ -20,14 +21,22 @@
 #include "bootserver/artifact_index.h"
 #include "crypto/ed25519.h"
 #include "fleet/inventory.h"
+#include "server/ipxe_script.h"
 #include "server/router.h"
 #include "site/site.h"
 
 namespace goldroot {
 
+struct BootServiceOptions {
+  // What an unregistered MAC gets: a registration screen showing its MAC,
+  // or the default image (channel gold) in normal or reset mode.
+  server::UnknownHostOptions unknown;
+  server::IpxeMenuOptions menu;
+};
+
 class BootService {
  public:
-  static Result<std::unique_ptr<BootService>> open(Site* site);
+  static Result<std::unique_ptr<BootService>> open(Site* site, BootServiceOptions options = {});
 
   // Adds the routes above to `router`.
   void install(server::Router& router);
@@ -40,9 +49,13 @@ class BootService {
   Result<std::string> manifest_for(const Host& host);
 
  private:
-  BootService(Site* site, Inventory inventory, SigningKey key);
+  BootService(Site* site, Inventory inventory, SigningKey key, BootServiceOptions options);
 
   server::HttpResponse boot_manifest(const std::string& mac);
+  server::HttpResponse ipxe_script(const std::string& name, const std::string& base_url);
+  // The URLs of the commit's kernel, initrd and manifest under `base_url`.
+  Result<server::BootUrls> boot_urls(const Digest& commit, const std::string& mac,
+                                     const std::string& base_url);
   server::HttpResponse image(const std::string& name);
   server::HttpResponse object(const std::string& digest);
   server::HttpResponse layer(const std::string& host);
@@ -54,6 +67,7 @@ class BootService {
   std::mutex inventory_mutex_;
   Inventory inventory_;
   SigningKey key_;
+  BootServiceOptions options_;
   ArtifactIndex artifacts_;
 };
 

@@ -3,12 +3,20 @@
 // manual testing. It is not `goldroot serve` (which serves the store and
 // the inventory). Runs until SIGINT or SIGTERM.
 #include <signal.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include <cstdio>
 
 #include "base/strings.h"
 #include "cli/command.h"
 #include "bootserver/boot_service.h"
+#include "bootserver/dhcp_settings.h"
+#include "server/dnsmasq_supervisor.h"
+#include "server/tftp_root.h"
 #include "server/http_server.h"
 #include "server/static_files.h"
 
@@ -53,24 +61,153 @@ Status serve_until_signal(const std::string& listen, int threads, const std::str
 
 }  // namespace
 
+namespace {
+
+// Watches the inventory file and hands dnsmasq the regenerated settings
+// when it changes (hosts: SIGHUP; networks: a checked restart).
+class DhcpWatcher {
+ public:
+  DhcpWatcher(std::string database, std::string directory, DhcpOptions options,
+              server::DnsmasqSupervisor* supervisor)
+      : database_(std::move(database)),
+        directory_(std::move(directory)),
+        options_(std::move(options)),
+        supervisor_(supervisor) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~DhcpWatcher() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::pair<int64_t, int64_t> stamp() const {
+    std::pair<int64_t, int64_t> result{0, 0};
+    for (const std::string& path : {database_, database_ + "-wal"}) {
+      struct stat st;
+      if (::stat(path.c_str(), &st) == 0)
+        result = std::max(result, {st.st_mtim.tv_sec, st.st_mtim.tv_nsec});
+    }
+    return result;
+  }
+  void run() {
+    auto seen = stamp();
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; })) {
+      auto now = stamp();
+      if (now == seen) continue;
+      seen = now;
+      auto inventory = Inventory::open(database_);
+      if (!inventory.ok()) continue;
+      auto settings = dhcp_settings(*inventory, options_);
+      if (!settings.ok()) {
+        std::fprintf(stderr, "goldroot serve: keeping dnsmasq as it is: %s\n",
+                     settings.error().message.c_str());
+        continue;
+      }
+      server::DnsmasqSupervisorOptions paths;
+      server::use_directory(directory_, &*settings, &paths);
+      auto change = supervisor_->update(*settings);
+      if (!change.ok())
+        std::fprintf(stderr, "goldroot serve: %s\n", change.error().message.c_str());
+    }
+  }
+
+  std::string database_;
+  std::string directory_;  // the site's dnsmasq/
+  DhcpOptions options_;
+  server::DnsmasqSupervisor* supervisor_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 Result<int> run_serve(Context& context, const Args& args) {
-  CLI::App app{"Run the boot server: signed boot manifests per MAC, image artifacts, kernels, "
-               "initrds, host layers and the JSON API.",
+  CLI::App app{"Run the boot server: per-MAC iPXE menus, signed boot manifests, image "
+               "artifacts, kernels, initrds, host layers and the JSON API; with --dhcp, also "
+               "DHCP/proxy-DHCP and TFTP through a supervised dnsmasq.",
                "goldroot serve"};
-  std::string listen = "0.0.0.0:8080";
+  std::string listen = "0.0.0.0:8080", dhcp = "off", url, range, unknown = "registration";
+  std::vector<std::string> interfaces;
   int threads = 0;
   app.add_option("--listen", listen, "ADDRESS:PORT to listen on (default 0.0.0.0:8080)");
   app.add_option("--threads", threads, "event-loop threads (default: one per CPU)");
+  app.add_option("--dhcp", dhcp, "off (default), proxy (beside an existing DHCP server) or full");
+  app.add_option("--interface", interfaces, "interface dnsmasq answers on (with --dhcp; repeatable)");
+  app.add_option("--url", url, "this server's URL as clients reach it (default: http://IP:PORT of "
+                               "the first --interface)");
+  app.add_option("--dhcp-range", range, "full mode: a pool START-END for unregistered machines");
+  app.add_option("--unknown", unknown, "what unregistered MACs get: registration (default) or "
+                                       "default-image (channel gold)");
   if (auto exit = parse_args(app, args)) return *exit;
+  auto [address, port] = TRY(parse_listen(listen));
+  // Block the stop signals before any thread starts, so that only
+  // serve_until_signal's sigwait receives them and cleanup always runs.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  BootServiceOptions boot_options;
+  if (unknown == "default-image")
+    boot_options.unknown.policy = server::UnknownHostPolicy::kDefaultImage;
+  else if (unknown != "registration")
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--unknown is registration or default-image, not '" + unknown + "'");
+  if (dhcp != "off" && dhcp != "proxy" && dhcp != "full")
+    return make_error(ErrorCode::kInvalidArgument, "--dhcp is off, proxy or full, not '" + dhcp + "'");
+  if (dhcp != "off" && interfaces.empty())
+    return make_error(ErrorCode::kInvalidArgument, "--dhcp " + dhcp + " needs --interface IF");
+
   // No site lock: the server only reads, and admin commands must keep
   // working while clients boot.
   auto site = TRY(Site::open_unlocked(context.env, context.site_root()));
   TRY(context.env->create_dir(site->root() + "/logs"));
-  auto service = TRY(BootService::open(site.get()));
+  auto service = TRY(BootService::open(site.get(), boot_options));
+
+  std::unique_ptr<server::DnsmasqSupervisor> dnsmasq;
+  std::unique_ptr<DhcpWatcher> watcher;
+  if (dhcp != "off") {
+    DhcpOptions options;
+    options.mode = dhcp == "full" ? server::DhcpMode::kFull : server::DhcpMode::kProxy;
+    options.interfaces = interfaces;
+    options.boot_server_url =
+        url.empty() ? "http://" + TRY(interface_address(interfaces[0])) + ":" + std::to_string(port)
+                    : url;
+    if (!range.empty()) {
+      size_t dash = range.find('-');
+      if (dash == std::string::npos)
+        return make_error(ErrorCode::kInvalidArgument, "--dhcp-range wants START-END, not " + range);
+      options.pool_start = range.substr(0, dash);
+      options.pool_end = range.substr(dash + 1);
+    }
+    auto inventory = TRY(Inventory::open(site->database_path()));
+    server::DnsmasqSettings settings = TRY(dhcp_settings(inventory, options));
+    server::DnsmasqSupervisorOptions supervisor_options;
+    std::string directory = site->root() + "/dnsmasq";
+    TRY(context.env->create_dir(directory));
+    ::chmod(directory.c_str(), 0755);
+    server::use_directory(directory, &settings, &supervisor_options);
+    TRY(server::prepare_tftp_root(settings.tftp_root));
+    dnsmasq = TRY(server::DnsmasqSupervisor::start(settings, supervisor_options));
+    std::printf("dnsmasq (%s DHCP, TFTP) on %s, chainloading to %s\n", dhcp.c_str(),
+                interfaces[0].c_str(), options.boot_server_url.c_str());
+    watcher =
+        std::make_unique<DhcpWatcher>(site->database_path(), directory, options, dnsmasq.get());
+  }
   server::Router router;
   service->install(router);
   TRY(serve_until_signal(listen, threads, site->root() + "/logs/access.log", std::move(router),
                          "site " + site->root()));
+  watcher.reset();
+  if (dnsmasq) dnsmasq->stop();
   return 0;
 }
 
