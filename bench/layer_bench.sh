@@ -3,7 +3,7 @@
 #   - a layer tree of 500 files (base, 2 networks, 4 labs, host and IP
 #     layers; 20 of them templates) and 200 hosts in 4 labs;
 #   - `goldroot layer render HOST` (one process per host, as the boot server
-#     or an admin would run it; includes opening the inventory and a syncfs);
+#     or an admin would run it; includes opening the inventory);
 #   - `goldroot layer render --all` (200 hosts in one process), as a
 #     directory tree and as tar;
 #   - peer, measured in the same run: rsync -a of the same layers in order

@@ -80,12 +80,15 @@ Result<int> layer_render(Context& context, const Args& args) {
   CLI::App app{"Render a host's effective layer to a directory, a .tar or an .erofs image.",
                "goldroot layer render"};
   std::string host, output, format_name;
-  bool force = false, all = false;
+  bool force = false, all = false, sync = false;
   app.add_option("HOST", host, "host name");
   app.add_option("--output,-o", output, "DIR, FILE.tar or FILE.erofs")->required();
   app.add_option("--format", format_name, "dir, tar or erofs (default: from --output)");
   app.add_flag("--all", all, "render every host into --output DIR, one entry per host");
   app.add_flag("--force", force, "replace an existing output");
+  // A rendered layer is derived (render it again at will) and always
+  // appears whole, by rename; fsyncing it is only worth it on request.
+  app.add_flag("--sync", sync, "make the output durable (fsync) before returning");
   if (auto exit = parse_args(app, args)) return *exit;
   if (all == !host.empty())
     return make_error(ErrorCode::kInvalidArgument, "give either HOST or --all");
@@ -100,7 +103,8 @@ Result<int> layer_render(Context& context, const Args& args) {
   OutputFormat format = TRY(format_option(format_name, output));
   RenderedLayer layer =
       TRY(render_host_layer(fleet.inventory, fleet.site->layers_dir(), to_lower(host)));
-  TRY(write_layer(layer, output, format, {replace, Durability::kSync}));
+  TRY(write_layer(layer, output, format,
+                  {replace, sync ? Durability::kSync : Durability::kNoSync}));
   std::vector<std::string> names;
   for (const LayerRef& ref : layer.layers) names.push_back(ref.name);
   std::printf("rendered %s from %s into %s (%zu entries)\n", to_lower(host).c_str(),
