@@ -108,9 +108,10 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   } else {
     return std::move(fetched).error().with_context("boot manifest");
   }
-  BootManifest manifest =
-      TRY(verify_boot_manifest(manifest_text, key)
-              .context(record.manifest_source == "cache" ? "cached boot manifest" : "boot manifest"));
+  auto verified = verify_boot_manifest(manifest_text, key);
+  if (!verified.ok() && record.manifest_source == "cache")
+    return std::move(verified).error().with_context("cached copy in " + config.cache_dir);
+  BootManifest manifest = TRY(std::move(verified));
   if (manifest.image.format != "erofs" && manifest.image.format != "squashfs")
     return make_error(ErrorCode::kUnsupported,
                       "the manifest's image is " + manifest.image.format +

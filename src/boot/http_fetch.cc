@@ -84,9 +84,18 @@ Result<long> perform(CURL* handle, const std::string& url, Sink* sink) {
   if (sink->write_errno) return errno_error("writing " + url, sink->write_errno);
   if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && (sink->truncated || sink->skip_body)))
     return make_error(ErrorCode::kIo, "fetching " + url + ": " + curl_easy_strerror(code));
-  if (status >= 400)
+  if (status >= 400) {
+    // The server's JSON error says what to do ("run goldroot channel set …").
+    std::string reason;
+    if (sink->text) {
+      reason = sink->text->substr(0, 300);
+      for (char& c : reason)
+        if (c == '\n' || c == '\r') c = ' ';
+    }
     return make_error(status == 404 ? ErrorCode::kNotFound : ErrorCode::kIo,
-                      "fetching " + url + ": HTTP " + std::to_string(status));
+                      "fetching " + url + ": HTTP " + std::to_string(status) +
+                          (reason.empty() ? "" : " " + reason));
+  }
   return status;
 }
 
