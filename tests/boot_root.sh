@@ -89,6 +89,35 @@ boot reset --upper-dir "$WORK/data" -- '[ ! -e "$ROOT/etc/admin-change" ]' || fa
 [ ! -e "$WORK/data/goldroot/upper/etc/admin-change" ] || fail "reset left the file in the upper"
 ok "reset discards the upper"
 
+# The data partition, found by label: a loop-backed GPT disk whose one
+# partition is named like the label and has no filesystem yet.
+if command -v mkfs.ext4 >/dev/null && command -v blkid >/dev/null; then
+  label="GRT$RANDOM"
+  truncate -s 64M "$WORK/disk.img"
+  python3 "$(dirname "$0")/make_gpt.py" "$WORK/disk.img" "$label"
+  disk=$(losetup -f --show -P "$WORK/disk.img")
+  on_exit "losetup -d $disk"
+  partx -a "$disk" 2>/dev/null || true  # where the kernel's own scan made no partition nodes
+  for _ in $(seq 1 50); do [ -b "${disk}p1" ] && break; sleep 0.1; done
+  status=0
+  boot maintenance --upper-device "$label" -- 'true' 2>"$WORK/err" || status=$?
+  [ "$status" = 6 ] || fail "unformatted partition without policy: exit $status: $(cat "$WORK/err")"
+  grep -q "does not allow formatting" "$WORK/err" || fail "format refusal: $(cat "$WORK/err")"
+  boot maintenance --upper-device "$label" --format-upper -- '
+    echo on-disk > "$ROOT/etc/admin-change"
+    cp "$RUN/boot.json" "$RUN/../boot-device.json"' || fail "maintenance on a formatted partition"
+  python3 -c "
+import json; r = json.load(open('$WORK/boot-device.json'))['upper']
+assert r['kind'] == 'device' and r['formatted'] and r['device'] == '${disk}p1', r" || fail "device record"
+  [ "$(blkid -o value -s LABEL "${disk}p1")" = "$label" ] || fail "partition not labelled"
+  boot maintenance --upper-device "$label" -- '[ "$(cat "$ROOT/etc/admin-change")" = on-disk ]' \
+    || fail "the partition's upper did not survive"
+  boot reset --upper-device "$label" -- '[ ! -e "$ROOT/etc/admin-change" ]' || fail "reset on the partition"
+  ok "the data partition is found by label, formatted only when policy allows, kept by maintenance and emptied by reset"
+else
+  echo "SKIP (part): mkfs.ext4 or blkid missing, data partition not tested" >&2
+fi
+
 if "$GOLDROOT_BOOT" --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.mode=maintenance" \
     --site-key "$GOLDROOT_SITE/keys/site.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err"; then
   fail "maintenance without a disk succeeded"
