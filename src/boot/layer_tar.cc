@@ -53,6 +53,19 @@ Result<uint64_t> octal(std::string_view field, const std::string& name) {
   return value;
 }
 
+// A pax decimal; a fractional part (mtime=1700000000.5) is dropped.
+Result<uint64_t> decimal(std::string_view text, const std::string& key) {
+  uint64_t value = 0;
+  size_t digits = 0;
+  for (char c : text) {
+    if (c == '.') break;
+    if (c < '0' || c > '9' || ++digits > 18) return corrupt("bad pax " + key + " \"" + std::string(text) + "\"");
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (digits == 0) return corrupt("bad pax " + key + " \"" + std::string(text) + "\"");
+  return value;
+}
+
 std::string field_string(const char* field, size_t length) {
   return std::string(field, strnlen(field, length));
 }
@@ -235,9 +248,9 @@ Result<UnpackReport> unpack_layer_tar(std::string_view archive, const std::strin
     for (const auto& [key, value] : pax) {
       if (key == "path") member.path = value;
       else if (key == "linkpath") member.link = value;
-      else if (key == "uid") member.uid = static_cast<uint32_t>(std::stoul(value));
-      else if (key == "gid") member.gid = static_cast<uint32_t>(std::stoul(value));
-      else if (key == "mtime") member.mtime = std::stoll(value);
+      else if (key == "uid") member.uid = static_cast<uint32_t>(TRY(decimal(value, key)));
+      else if (key == "gid") member.gid = static_cast<uint32_t>(TRY(decimal(value, key)));
+      else if (key == "mtime") member.mtime = static_cast<int64_t>(TRY(decimal(value, key)));
       else if (key.rfind("SCHILY.xattr.", 0) == 0) member.xattrs[key.substr(13)] = value;
     }
     pax.clear();

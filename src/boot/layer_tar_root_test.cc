@@ -90,5 +90,12 @@ TEST_F(LayerTarTest, ATruncatedArchiveIsCorrupt) {
   EXPECT_EQ(result.error().code, ErrorCode::kCorruption);
 }
 
+TEST_F(LayerTarTest, AMalformedPaxNumberIsCorruptNotACrash) {
+  std::string tar = make_tar("PAX_FORMAT", "    add(t, 'etc/motd', b'x', pax={'uid': 'lots'})\n");
+  auto result = unpack_layer_tar(tar, temp_ / "out");
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("bad pax uid"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace goldroot::boot
