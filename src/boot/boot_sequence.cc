@@ -86,6 +86,8 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   record.root = config.root;
 
   *stage = BootStage::kConfig;
+  if (options.mode == BootMode::kInstall)
+    return make_error(ErrorCode::kUnsupported, "goldroot.mode=install is not handled by goldroot-boot yet");
   if (cache_mode && config.cache_dir.empty())
     return make_error(ErrorCode::kInvalidArgument, "cache mode needs a cache directory (--cache-dir)");
   std::string key_pem = TRY(read_whole_file(config.site_key_path).context("reading the site key"));

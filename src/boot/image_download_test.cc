@@ -117,10 +117,13 @@ TEST_F(ImageDownloadTest, AMissingImageIsNotFound) {
 }
 
 // A server that answers the first request with the full Content-Length but
-// hangs up after `cut` bytes, and honours "Range: bytes=N-" afterwards.
+// hangs up after `cut` bytes, and honours "Range: bytes=N-" afterwards
+// (unless told to ignore Range, as some proxies do).
+enum class RangeSupport { kHonour, kIgnore };
 class FlakyServer {
  public:
-  FlakyServer(std::string body, size_t cut) : body_(std::move(body)), cut_(cut) {
+  FlakyServer(std::string body, size_t cut, RangeSupport ranges = RangeSupport::kHonour)
+      : body_(std::move(body)), cut_(cut), ignore_range_(ranges == RangeSupport::kIgnore) {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -155,7 +158,7 @@ class FlakyServer {
       }
       size_t from = 0;
       size_t range = head.find("Range: bytes=");
-      if (range != std::string::npos) {
+      if (range != std::string::npos && !ignore_range_) {
         from = std::stoul(head.substr(range + 13));
         ranges_.push_back(head.substr(range + 13, head.find("\r\n", range) - range - 13));
       }
@@ -179,6 +182,7 @@ class FlakyServer {
 
   std::string body_;
   size_t cut_;
+  bool ignore_range_;
   int listener_ = -1;
   uint16_t port_ = 0;
   std::atomic<int> requests_{0};
@@ -199,6 +203,17 @@ TEST_F(ImageDownloadTest, AnInterruptedTransferResumesWhereItStopped) {
   EXPECT_EQ(report.downloaded, image_.size());
   ASSERT_EQ(flaky.ranges().size(), 1u);
   EXPECT_EQ(flaky.ranges()[0], std::to_string(cut) + "-");
+}
+
+TEST_F(ImageDownloadTest, AServerThatIgnoresRangeMakesItStartOver) {
+  FlakyServer flaky(image_, 777'777, RangeSupport::kIgnore);
+  ImageSpec image{.url = "http://127.0.0.1:" + std::to_string(flaky.port()) + "/image.erofs",
+                  .sha256 = Sha256::of(image_),
+                  .size = image_.size()};
+  std::string target = temp_ / "client/image.erofs";
+  ASSERT_OK_AND_ASSIGN(DownloadReport report, download_image(image, target));
+  EXPECT_EQ(read_file(target), image_);
+  EXPECT_EQ(report.attempts, 3);  // cut off, 200 to the Range request, whole file
 }
 
 }  // namespace

@@ -35,6 +35,7 @@ const char* boot_mode_name(BootMode mode) {
     case BootMode::kReset: return "reset";
     case BootMode::kMaintenance: return "maintenance";
     case BootMode::kCache: return "cache";
+    case BootMode::kInstall: return "install";
     case BootMode::kShell: return "shell";
   }
   return "?";
@@ -42,11 +43,11 @@ const char* boot_mode_name(BootMode mode) {
 
 Result<BootMode> parse_boot_mode(std::string_view name) {
   for (BootMode mode : {BootMode::kNormal, BootMode::kReset, BootMode::kMaintenance,
-                        BootMode::kCache, BootMode::kShell})
+                        BootMode::kCache, BootMode::kInstall, BootMode::kShell})
     if (name == boot_mode_name(mode)) return mode;
   return make_error(ErrorCode::kInvalidArgument,
                     "unknown goldroot.mode \"" + std::string(name) +
-                        "\" (expected normal, reset, maintenance, cache or shell)");
+                        "\" (expected normal, reset, maintenance, cache, install or shell)");
 }
 
 Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {

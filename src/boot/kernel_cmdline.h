@@ -6,7 +6,8 @@
 // `goldroot.server` is the boot server's origin; `goldroot.manifest`
 // overrides the manifest URL (default SERVER/api/v1/boot/MAC). Words that
 // are not ours are ignored; quoted values ("a b") are unquoted the way the
-// kernel does. Plain value; functions are thread-safe.
+// kernel does. Mode names match the fleet's (fleet/boot_mode.h), which
+// the server writes into each host's iPXE script. Plain value; functions are thread-safe.
 #pragma once
 
 #include <string>
@@ -21,6 +22,7 @@ enum class BootMode {
   kReset,        // the upper is discarded before mounting
   kMaintenance,  // persistent upper on the data partition
   kCache,        // keep a verified copy; boot from it when the server is unreachable
+  kInstall,      // the fleet's install mode: not handled by goldroot-boot yet
   kShell,        // as normal, but a failure drops to a shell (the glue's job)
 };
 

@@ -18,6 +18,24 @@ TEST(KernelCmdline, ReadsOurWordsAndIgnoresOthers) {
   EXPECT_EQ(options.mode, BootMode::kMaintenance);
 }
 
+// The line `goldroot serve` writes into a host's iPXE script (ipxe_script.cc).
+TEST(KernelCmdline, ReadsTheLineTheIpxeScriptWrites) {
+  ASSERT_OK_AND_ASSIGN(
+      BootOptions options,
+      parse_kernel_cmdline("initrd=image-initrd.img initrd=goldroot-initrd.img boot=goldroot "
+                           "goldroot.server=http://10.0.0.1:8080 "
+                           "goldroot.manifest=http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56 "
+                           "goldroot.mode=reset goldroot.host=pc-11 goldroot.mac=52:54:00:12:34:56 "
+                           "BOOTIF=01-52-54-00-12-34-56 ip=dhcp"));
+  EXPECT_EQ(options.manifest_url, "http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56");
+  EXPECT_EQ(options.mode, BootMode::kReset);
+  EXPECT_EQ(options.host, "pc-11");
+  for (const char* mode : {"normal", "reset", "maintenance", "cache", "install", "shell"}) {
+    ASSERT_OK_AND_ASSIGN(BootMode parsed, parse_boot_mode(mode));
+    EXPECT_STREQ(boot_mode_name(parsed), mode);
+  }
+}
+
 TEST(KernelCmdline, ManifestUrlOverridesAndQuotesGroup) {
   ASSERT_OK_AND_ASSIGN(BootOptions options,
                        parse_kernel_cmdline("boot=goldroot \"goldroot.manifest=http://h/m x\""));
