@@ -1,0 +1,47 @@
+// The goldroot-boot sequence, from command line to mounted overlay root:
+//
+//   1. manifest  fetch SERVER/api/v1/boot/MAC and verify it against the
+//                pinned site key (cache mode, server unreachable: the last
+//                good manifest in the cache dir, verified again);
+//   2. image     download to RUN/image/<sha>.erofs (cache mode: into the
+//                cache dir, which keeps only the current image), resuming,
+//                bounded by the manifest's size, sha256-verified before any
+//                mount;
+//   3. mount     loop-mount the image read-only at RUN/image;
+//   4. layer     unpack SERVER/layers/HOST.tar into a tmpfs at RUN/middle,
+//                then remount it read-only;
+//   5. upper     see upper_layer.h (tmpfs, directory or device; mode rules);
+//   6. root      overlay lowerdir=RUN/middle:RUN/image at ROOT;
+//   7. record    write the BootRecord (boot_record.h) to the state path.
+//
+// On failure every mount made so far is undone, and `stage` says which step
+// failed (main maps it to an exit code). Not thread-safe; one per boot.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "boot/boot_record.h"
+#include "boot/image_download.h"
+#include "boot/kernel_cmdline.h"
+#include "boot/upper_layer.h"
+
+namespace goldroot::boot {
+
+struct BootConfig {
+  BootOptions options;
+  std::string site_key_path = "/etc/goldroot/site.pub";
+  std::string root = "/root";
+  std::string run_dir = "/run/goldroot";
+  std::string cache_dir;   // cache mode; required there
+  std::string state_path;  // default RUN/boot.json
+  UpperRequest upper;
+  DownloadOptions download;
+};
+
+enum class BootStage { kConfig, kManifest, kImage, kMount, kLayer, kUpper, kRoot, kRecord, kDone };
+const char* boot_stage_name(BootStage stage);
+
+Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage);
+
+}  // namespace goldroot::boot

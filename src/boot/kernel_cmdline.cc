@@ -1,0 +1,80 @@
+#include "boot/kernel_cmdline.h"
+
+#include <vector>
+
+namespace goldroot::boot {
+namespace {
+
+// Splits on whitespace; double quotes group words and are removed.
+std::vector<std::string> split_words(std::string_view cmdline) {
+  std::vector<std::string> words;
+  std::string word;
+  bool quoted = false, in_word = false;
+  for (char c : cmdline) {
+    if (c == '"') {
+      quoted = !quoted;
+      in_word = true;
+    } else if (!quoted && (c == ' ' || c == '\t' || c == '\n')) {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+}  // namespace
+
+const char* boot_mode_name(BootMode mode) {
+  switch (mode) {
+    case BootMode::kNormal: return "normal";
+    case BootMode::kReset: return "reset";
+    case BootMode::kMaintenance: return "maintenance";
+    case BootMode::kCache: return "cache";
+    case BootMode::kInstall: return "install";
+    case BootMode::kShell: return "shell";
+  }
+  return "?";
+}
+
+Result<BootMode> parse_boot_mode(std::string_view name) {
+  for (BootMode mode : {BootMode::kNormal, BootMode::kReset, BootMode::kMaintenance,
+                        BootMode::kCache, BootMode::kInstall, BootMode::kShell})
+    if (name == boot_mode_name(mode)) return mode;
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unknown goldroot.mode \"" + std::string(name) +
+                        "\" (expected normal, reset, maintenance, cache, install or shell)");
+}
+
+Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {
+  BootOptions options;
+  for (const std::string& word : split_words(cmdline)) {
+    size_t equals = word.find('=');
+    if (equals == std::string::npos) continue;
+    std::string key = word.substr(0, equals), value = word.substr(equals + 1);
+    if (key == "boot") options.goldroot = value == "goldroot";
+    else if (key == "goldroot.server") options.server = value;
+    else if (key == "goldroot.manifest") options.manifest_url = value;
+    else if (key == "goldroot.mac") options.mac = value;
+    else if (key == "goldroot.host") options.host = value;
+    else if (key == "goldroot.mode") options.mode = TRY(parse_boot_mode(value));
+  }
+  while (!options.server.empty() && options.server.back() == '/') options.server.pop_back();
+  if (!options.goldroot) return options;
+  if (options.server.empty() && options.manifest_url.empty())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "boot=goldroot needs goldroot.server=URL or goldroot.manifest=URL");
+  if (options.manifest_url.empty()) {
+    if (options.mac.empty())
+      return make_error(ErrorCode::kInvalidArgument,
+                        "boot=goldroot needs goldroot.mac=MAC to find its manifest");
+    options.manifest_url = options.server + "/api/v1/boot/" + options.mac;
+  }
+  return options;
+}
+
+}  // namespace goldroot::boot

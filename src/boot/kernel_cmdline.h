@@ -1,0 +1,46 @@
+// BootOptions: what goldroot-boot reads from the kernel command line.
+//
+//   boot=goldroot goldroot.server=http://10.0.0.1:8080 goldroot.mac=52:54:00:aa:00:01
+//   goldroot.host=pc01 goldroot.mode=reset goldroot.manifest=URL
+//
+// `goldroot.server` is the boot server's origin; `goldroot.manifest`
+// overrides the manifest URL (default SERVER/api/v1/boot/MAC). Words that
+// are not ours are ignored; quoted values ("a b") are unquoted the way the
+// kernel does. Mode names match the fleet's (fleet/boot_mode.h), which
+// the server writes into each host's iPXE script. Plain value; functions are thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace goldroot::boot {
+
+enum class BootMode {
+  kNormal,       // tmpfs upper (or the data partition, kept), image downloaded each boot
+  kReset,        // the upper is discarded before mounting
+  kMaintenance,  // persistent upper on the data partition
+  kCache,        // keep a verified copy; boot from it when the server is unreachable
+  kInstall,      // the fleet's install mode: not handled by goldroot-boot yet
+  kShell,        // as normal, but a failure drops to a shell (the glue's job)
+};
+
+const char* boot_mode_name(BootMode mode);
+Result<BootMode> parse_boot_mode(std::string_view name);
+
+struct BootOptions {
+  bool goldroot = false;  // boot=goldroot was given
+  std::string server;     // origin, no trailing slash
+  std::string manifest_url;
+  std::string mac;
+  std::string host;
+  BootMode mode = BootMode::kNormal;
+};
+
+// Parses a command line such as /proc/cmdline. Fails when boot=goldroot is
+// present but neither a server nor a manifest URL is, when a manifest URL
+// cannot be formed (no MAC), or on an unknown mode.
+Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline);
+
+}  // namespace goldroot::boot

@@ -1,0 +1,64 @@
+#include "boot/kernel_cmdline.h"
+
+#include "base/testing/testing.h"
+
+namespace goldroot::boot {
+namespace {
+
+TEST(KernelCmdline, ReadsOurWordsAndIgnoresOthers) {
+  ASSERT_OK_AND_ASSIGN(
+      BootOptions options,
+      parse_kernel_cmdline("BOOT_IMAGE=/vmlinuz ro quiet boot=goldroot "
+                           "goldroot.server=http://10.0.0.1:8080/ goldroot.mac=52:54:00:aa:00:01 "
+                           "goldroot.host=pc01 goldroot.mode=maintenance console=ttyS0\n"));
+  EXPECT_TRUE(options.goldroot);
+  EXPECT_EQ(options.server, "http://10.0.0.1:8080");
+  EXPECT_EQ(options.manifest_url, "http://10.0.0.1:8080/api/v1/boot/52:54:00:aa:00:01");
+  EXPECT_EQ(options.host, "pc01");
+  EXPECT_EQ(options.mode, BootMode::kMaintenance);
+}
+
+// The line `goldroot serve` writes into a host's iPXE script (ipxe_script.cc).
+TEST(KernelCmdline, ReadsTheLineTheIpxeScriptWrites) {
+  ASSERT_OK_AND_ASSIGN(
+      BootOptions options,
+      parse_kernel_cmdline("initrd=image-initrd.img initrd=goldroot-initrd.img boot=goldroot "
+                           "goldroot.server=http://10.0.0.1:8080 "
+                           "goldroot.manifest=http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56 "
+                           "goldroot.mode=reset goldroot.host=pc-11 goldroot.mac=52:54:00:12:34:56 "
+                           "BOOTIF=01-52-54-00-12-34-56 ip=dhcp"));
+  EXPECT_EQ(options.manifest_url, "http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56");
+  EXPECT_EQ(options.mode, BootMode::kReset);
+  EXPECT_EQ(options.host, "pc-11");
+  for (const char* mode : {"normal", "reset", "maintenance", "cache", "install", "shell"}) {
+    ASSERT_OK_AND_ASSIGN(BootMode parsed, parse_boot_mode(mode));
+    EXPECT_STREQ(boot_mode_name(parsed), mode);
+  }
+}
+
+TEST(KernelCmdline, ManifestUrlOverridesAndQuotesGroup) {
+  ASSERT_OK_AND_ASSIGN(BootOptions options,
+                       parse_kernel_cmdline("boot=goldroot \"goldroot.manifest=http://h/m x\""));
+  EXPECT_EQ(options.manifest_url, "http://h/m x");
+  EXPECT_EQ(options.mode, BootMode::kNormal);
+}
+
+TEST(KernelCmdline, NotGoldrootIsNotAnError) {
+  ASSERT_OK_AND_ASSIGN(BootOptions options, parse_kernel_cmdline("root=/dev/sda1 ro"));
+  EXPECT_FALSE(options.goldroot);
+}
+
+TEST(KernelCmdline, MissingPiecesAndBadModeSaySo) {
+  auto no_server = parse_kernel_cmdline("boot=goldroot goldroot.mac=52:54:00:aa:00:01");
+  ASSERT_FALSE(no_server.ok());
+  EXPECT_NE(no_server.error().message.find("goldroot.server"), std::string::npos);
+  auto no_mac = parse_kernel_cmdline("boot=goldroot goldroot.server=http://h");
+  ASSERT_FALSE(no_mac.ok());
+  EXPECT_NE(no_mac.error().message.find("goldroot.mac"), std::string::npos);
+  auto bad_mode = parse_kernel_cmdline("boot=goldroot goldroot.manifest=http://h/m goldroot.mode=rset");
+  ASSERT_FALSE(bad_mode.ok());
+  EXPECT_NE(bad_mode.error().message.find("rset"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace goldroot::boot

@@ -1,0 +1,35 @@
+// Unpacking the host's config layer (GET /layers/<host>.tar) into the
+// overlay's middle directory, without libarchive: a small reader for the
+// ustar and pax archives goldroot's layer writer produces.
+//
+// Handles regular files, directories, symlinks, hard links, and character
+// or block devices — a char 0/0 device is an overlayfs whiteout, which is
+// how the layer deletes an image file. pax records set path, linkpath,
+// size, uid, gid, mtime and SCHILY.xattr.* (so trusted.overlay.opaque
+// survives); GNU long names ('L'/'K') are read too. Ownership and modes are
+// applied as stored (we are root in the initramfs).
+//
+// Every member must stay beneath the destination: absolute names are made
+// relative, ".." is refused, and parents are opened with
+// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, so a symlink in the archive cannot
+// redirect a later member. A malformed archive is a Corruption error naming
+// the member. Functions only.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace goldroot::boot {
+
+struct UnpackReport {
+  size_t entries = 0;
+  size_t whiteouts = 0;
+};
+
+// Unpacks `archive` (the whole tar in memory; layers are small) into the
+// existing directory `destination`.
+Result<UnpackReport> unpack_layer_tar(std::string_view archive, const std::string& destination);
+
+}  // namespace goldroot::boot

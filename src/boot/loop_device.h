@@ -1,0 +1,37 @@
+// Attaching an image file to a read-only loop device with
+// LOOP_CTL_GET_FREE + LOOP_CONFIGURE (Linux 5.8+), the way goldroot-boot
+// mounts the erofs image without losetup.
+//
+// The device is configured with LO_FLAGS_AUTOCLEAR: once it is mounted and
+// the LoopDevice is gone, the kernel detaches it when the last mount goes
+// away. If the LoopDevice is destroyed before a mount holds it, it is
+// detached explicitly. Move-only; not thread-safe (LOOP_CTL_GET_FREE can
+// race with another attacher, which is retried).
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "sys/unique_fd.h"
+
+namespace goldroot::boot {
+
+class LoopDevice {
+ public:
+  static Result<LoopDevice> attach_read_only(const std::string& file);
+  LoopDevice(LoopDevice&&) noexcept = default;
+  LoopDevice& operator=(LoopDevice&&) noexcept = default;
+  ~LoopDevice();
+
+  const std::string& path() const { return path_; }
+  // Call once the device is mounted: autoclear now owns its lifetime.
+  void release_to_mount() { device_.reset(); mounted_ = true; }
+
+ private:
+  LoopDevice(std::string path, UniqueFd device) : path_(std::move(path)), device_(std::move(device)) {}
+  std::string path_;
+  UniqueFd device_;
+  bool mounted_ = false;
+};
+
+}  // namespace goldroot::boot

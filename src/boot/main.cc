@@ -1,0 +1,106 @@
+// goldroot-boot: assembles the overlay root in the initramfs (see
+// boot/boot_sequence.h for the steps). Runs once and exits; the initramfs
+// glue then switches root to --root.
+//
+//   goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR]
+//                 [--run-dir DIR] [--state PATH] [--cache-dir DIR]
+//                 [--upper-dir DIR | --upper-device LABEL [--format-upper]]
+//                 [--attempts N]
+//
+// Exit codes (one "goldroot-boot: error: …" line on stderr otherwise):
+//   0  the root is mounted and boot.json written
+//   2  bad usage or command line (no boot=goldroot: exit 2 too, silently
+//      unless --cmdline was given, so the glue can test for it)
+//   3  the manifest could not be fetched (server unreachable, no cache)
+//   4  the manifest failed verification (signature, key, fields)
+//   5  the image could not be downloaded or failed its digest check
+//   6  mounting the image, the host layer, the upper or the overlay failed
+//   7  the boot record could not be written
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "boot/boot_sequence.h"
+#include "boot/http_fetch.h"
+
+namespace {
+
+using namespace goldroot;
+using namespace goldroot::boot;
+
+constexpr const char* kUsage =
+    "usage: goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR] [--run-dir DIR]\n"
+    "                     [--state PATH] [--cache-dir DIR] [--upper-dir DIR]\n"
+    "                     [--upper-device LABEL [--format-upper]] [--attempts N]\n";
+
+int fail(int code, const std::string& message) {
+  std::fprintf(stderr, "goldroot-boot: error: %s\n", message.c_str());
+  return code;
+}
+
+int exit_code_for(BootStage stage, const Error& error) {
+  switch (stage) {
+    case BootStage::kConfig: return 2;
+    case BootStage::kManifest: return error.code == ErrorCode::kCorruption ? 4 : 3;
+    case BootStage::kImage: return 5;
+    case BootStage::kRecord: return 7;
+    default: return 6;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  BootConfig config;
+  std::string cmdline;
+  bool cmdline_given = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    const char* argument = nullptr;
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (flag == "--format-upper") {
+      config.upper.format = FormatPolicy::kAllowed;
+      continue;
+    }
+    argument = value();
+    if (!argument) return fail(2, "option " + flag + " needs a value\n" + kUsage);
+    if (flag == "--cmdline") cmdline = argument, cmdline_given = true;
+    else if (flag == "--site-key") config.site_key_path = argument;
+    else if (flag == "--root") config.root = argument;
+    else if (flag == "--run-dir") config.run_dir = argument;
+    else if (flag == "--state") config.state_path = argument;
+    else if (flag == "--cache-dir") config.cache_dir = argument;
+    else if (flag == "--upper-dir") config.upper.kind = UpperKind::kDirectory, config.upper.directory = argument;
+    else if (flag == "--upper-device") config.upper.kind = UpperKind::kDevice, config.upper.label = argument;
+    else if (flag == "--attempts") config.download.max_attempts = std::atoi(argument);
+    else return fail(2, "unknown option " + flag + "\n" + kUsage);
+  }
+  if (!cmdline_given) {
+    std::ifstream in("/proc/cmdline");
+    if (!in) return fail(2, "cannot read /proc/cmdline");
+    std::stringstream text;
+    text << in.rdbuf();
+    cmdline = text.str();
+  }
+  auto options = parse_kernel_cmdline(cmdline);
+  if (!options.ok()) return fail(2, options.error().message);
+  if (!options->goldroot) {
+    if (cmdline_given) return fail(2, "the command line does not say boot=goldroot");
+    return 2;
+  }
+  config.options = std::move(options).value();
+
+  http_global_init();
+  BootStage stage = BootStage::kConfig;
+  auto record = run_boot(config, &stage);
+  if (!record.ok()) return fail(exit_code_for(stage, record.error()), record.error().message);
+  std::fprintf(stderr, "goldroot-boot: %s root from image %.12s (commit %.12s) mounted at %s in %lld ms\n",
+               record->mode.c_str(), record->image_sha256.c_str(), record->commit.c_str(),
+               record->root.c_str(), static_cast<long long>(record->total_ms));
+  return 0;
+}

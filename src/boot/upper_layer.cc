@@ -1,0 +1,123 @@
+#include "boot/upper_layer.h"
+
+#include <blkid/blkid.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+namespace goldroot::boot {
+namespace {
+
+Status make_directory(const std::string& path, mode_t mode = 0755) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) return make_error(ErrorCode::kIo, "mkdir " + path + ": " + error.message());
+  ::chmod(path.c_str(), mode);
+  return ok_status();
+}
+
+std::string find_by_tag(const char* tag, const std::string& value) {
+  std::unique_ptr<char, decltype(&::free)> device(blkid_evaluate_tag(tag, value.c_str(), nullptr),
+                                                  &::free);
+  return device ? std::string(device.get()) : std::string();
+}
+
+Status format_ext4(const std::string& device, const std::string& label) {
+  pid_t child = ::fork();
+  if (child < 0) return errno_error("fork", errno);
+  if (child == 0) {
+    ::execlp("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-L", label.c_str(), device.c_str(),
+             static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return make_error(ErrorCode::kIo, "mkfs.ext4 -L " + label + " " + device + " failed" +
+                                          (WIFEXITED(status) && WEXITSTATUS(status) == 127
+                                               ? " (mkfs.ext4 not found in the initramfs)"
+                                               : ""));
+  return ok_status();
+}
+
+Status empty_directory(const std::string& path) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+    std::filesystem::remove_all(entry.path(), error);
+    if (error) return make_error(ErrorCode::kIo, "discarding " + entry.path().string() + ": " + error.message());
+  }
+  if (error) return make_error(ErrorCode::kIo, "reading " + path + ": " + error.message());
+  return ok_status();
+}
+
+}  // namespace
+
+const char* upper_kind_name(UpperKind kind) {
+  switch (kind) {
+    case UpperKind::kTmpfs: return "tmpfs";
+    case UpperKind::kDirectory: return "directory";
+    case UpperKind::kDevice: return "device";
+  }
+  return "?";
+}
+
+Result<PreparedUpper> prepare_upper(const UpperRequest& request, BootMode mode,
+                                    const std::string& run_dir) {
+  PreparedUpper prepared;
+  prepared.kind = request.kind;
+  std::string base;
+  switch (request.kind) {
+    case UpperKind::kTmpfs: {
+      if (mode == BootMode::kMaintenance)
+        return make_error(ErrorCode::kInvalidArgument,
+                          "maintenance mode keeps the upper layer on disk, but no data partition "
+                          "was given (--upper-device LABEL or --upper-dir DIR)");
+      base = run_dir + "/upper";
+      TRY(make_directory(base));
+      prepared.mount = TRY(ScopedMount::mount("goldroot-upper", base, "tmpfs", MS_NOSUID | MS_NODEV,
+                                              "mode=0755,size=" + request.tmpfs_size));
+      break;
+    }
+    case UpperKind::kDirectory:
+      base = request.directory + "/goldroot";
+      break;
+    case UpperKind::kDevice: {
+      std::string device = find_by_tag("LABEL", request.label);
+      if (device.empty()) {
+        std::string partition = find_by_tag("PARTLABEL", request.label);
+        if (partition.empty())
+          return make_error(ErrorCode::kNotFound,
+                            "no filesystem or partition labelled " + request.label);
+        if (request.format != FormatPolicy::kAllowed)
+          return make_error(ErrorCode::kPermissionDenied,
+                            "partition " + partition + " (" + request.label +
+                                ") has no filesystem and the host's policy does not allow formatting it");
+        TRY(format_ext4(partition, request.label));
+        device = partition;
+        prepared.formatted = true;
+      }
+      prepared.device = device;
+      std::string mount_point = run_dir + "/data";
+      TRY(make_directory(mount_point));
+      prepared.mount = TRY(ScopedMount::mount(device, mount_point, "ext4", MS_NOSUID | MS_NODEV, ""));
+      base = mount_point + "/goldroot";
+      break;
+    }
+  }
+  prepared.upper = base + "/upper";
+  prepared.work = base + "/work";
+  TRY(make_directory(prepared.upper));
+  TRY(make_directory(prepared.work));
+  if (mode == BootMode::kReset && request.kind != UpperKind::kTmpfs) {
+    TRY(empty_directory(prepared.upper));
+    TRY(empty_directory(prepared.work));
+    prepared.discarded = true;
+  }
+  return prepared;
+}
+
+}  // namespace goldroot::boot

@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# goldroot-boot against a real `goldroot serve` on loopback, in a private
+# mount namespace: it fetches and verifies the signed manifest, downloads
+# and verifies the erofs image, loop-mounts it, stacks the host's rendered
+# layer in the middle and an upper on top, and records what it did. Then the
+# boot modes (maintenance keeps the upper, reset discards it), the cache
+# mode booting with the server gone, and a flipped image byte refused
+# before any mount.
+source "$(dirname "$0")/lib.sh"
+require_root
+command -v mkfs.erofs >/dev/null || require "mkfs.erofs (erofs-utils)"
+command -v unshare >/dev/null || require "unshare (util-linux)"
+grep -qw erofs /proc/filesystems || modprobe erofs 2>/dev/null || true
+grep -qw erofs /proc/filesystems || require "erofs in the kernel"
+[ -e /dev/loop-control ] || require "/dev/loop-control"
+: "${GOLDROOT_BOOT:?GOLDROOT_BOOT must point at the goldroot-boot binary}"
+
+gr init >/dev/null
+src="$WORK/src"
+mkdir -p "$src/etc" "$src/usr/bin" "$src/boot"
+head -c 100000 /dev/urandom > "$src/boot/vmlinuz-6.1.0-28-amd64"
+head -c 100000 /dev/urandom > "$src/boot/initrd.img-6.1.0-28-amd64"
+echo "template" > "$src/etc/hostname"
+echo "from the image" > "$src/etc/issue"
+head -c 200000 /dev/urandom > "$src/usr/bin/tool"
+gr image import "$src" --name lab >/dev/null
+gr network add 10.9.0.0/24 --gateway 10.9.0.1 --dns 10.9.0.2 >/dev/null
+gr lab add lab3 --network 10.9.0.0/24 >/dev/null
+gr host add pc01 --mac 52:54:00:aa:00:01 --ip 10.9.0.11 --lab lab3 >/dev/null
+mkdir -p "$GOLDROOT_SITE/layers/labs/lab3/etc"
+echo "{{ hostname }}" > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
+gr channel set gold lab >/dev/null
+gr image export lab >/dev/null
+
+port=$((20000 + RANDOM % 20000))
+url="http://127.0.0.1:$port"
+"$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve.log" 2>&1 &
+server=$!
+on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
+for _ in $(seq 1 50); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
+
+# boot MODE [extra goldroot-boot options…] -- shell commands run inside the
+# namespace after a successful boot ($ROOT is the new root).
+boot() {
+  local mode=$1; shift
+  local options=()
+  while [ "$1" != -- ]; do options+=("$1"); shift; done
+  shift
+  unshare -m --propagation private env ROOT="$WORK/root" RUN="$WORK/run" bash -euc '
+    "$0" --cmdline "$1" --site-key "$2" --root "$ROOT" --run-dir "$RUN" "${@:4}"
+    eval "$3"' "$GOLDROOT_BOOT" \
+    "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.host=pc01 goldroot.mode=$mode" \
+    "$GOLDROOT_SITE/keys/site.pub" "$*" "${options[@]}"
+}
+
+boot normal -- '
+  [ "$(findmnt -n -o FSTYPE "$ROOT")" = overlay ] || { echo "root is not an overlay"; exit 1; }
+  findmnt -n -o OPTIONS "$ROOT" | grep -q "lowerdir=$RUN/middle:$RUN/image" || { echo "lower: $(findmnt -n -o OPTIONS "$ROOT")"; exit 1; }
+  [ "$(findmnt -n -o FSTYPE "$RUN/image")" = erofs ] || { echo "image is not erofs"; exit 1; }
+  findmnt -n -o SOURCE "$RUN/image" | grep -q "^/dev/loop" || { echo "image not on a loop device"; exit 1; }
+  findmnt -n -o OPTIONS "$RUN/image" | grep -qw ro || { echo "image mounted read-write"; exit 1; }
+  findmnt -n -o OPTIONS "$RUN/middle" | grep -qw ro || { echo "middle layer writable"; exit 1; }
+  [ "$(cat "$ROOT/etc/hostname")" = pc01 ] || { echo "hostname: $(cat "$ROOT/etc/hostname")"; exit 1; }
+  [ "$(cat "$ROOT/etc/issue")" = "from the image" ] || { echo "image file missing"; exit 1; }
+  echo written > "$ROOT/etc/new-file"
+  [ -f "$RUN/upper/upper/etc/new-file" ] || { echo "write did not land in the upper"; exit 1; }
+  cp "$RUN/boot.json" "$RUN/../boot-normal.json"
+' || fail "normal boot"
+python3 - "$WORK/boot-normal.json" "$url" <<'PY' || fail "boot.json contents"
+import json, sys
+record = json.load(open(sys.argv[1]))
+assert record["mode"] == "normal" and record["host"] == "pc01", record
+assert record["mac"] == "52:54:00:aa:00:01" and record["server"] == sys.argv[2], record
+assert record["manifest"]["source"] == "server" and len(record["manifest"]["sha256"]) == 64
+assert record["image"]["format"] == "erofs" and record["image"]["source"] == "download"
+assert record["image"]["downloaded"] == record["image"]["size"] > 0
+assert record["upper"]["kind"] == "tmpfs" and record["layer"]["source"] == "server"
+assert record["layer"]["entries"] > 0 and len(record["commit"]) == 64
+PY
+ok "boots an overlay root: erofs image lower on a loop device, host layer in the middle, writes in a tmpfs upper, boot.json recorded"
+
+mkdir -p "$WORK/data"
+boot maintenance --upper-dir "$WORK/data" -- 'echo kept > "$ROOT/etc/admin-change"' || fail "maintenance boot"
+[ -f "$WORK/data/goldroot/upper/etc/admin-change" ] || fail "maintenance write not on the data dir"
+boot maintenance --upper-dir "$WORK/data" -- '[ "$(cat "$ROOT/etc/admin-change")" = kept ]' \
+  || fail "maintenance lost the change across boots"
+ok "maintenance keeps the upper across boots"
+boot reset --upper-dir "$WORK/data" -- '[ ! -e "$ROOT/etc/admin-change" ]' || fail "reset kept the change"
+[ ! -e "$WORK/data/goldroot/upper/etc/admin-change" ] || fail "reset left the file in the upper"
+ok "reset discards the upper"
+
+# The data partition, found by label: a loop-backed GPT disk whose one
+# partition is named like the label and has no filesystem yet.
+if command -v mkfs.ext4 >/dev/null && command -v blkid >/dev/null; then
+  label="GRT$RANDOM"
+  truncate -s 64M "$WORK/disk.img"
+  python3 "$(dirname "$0")/make_gpt.py" "$WORK/disk.img" "$label"
+  disk=$(losetup -f --show -P "$WORK/disk.img")
+  on_exit "losetup -d $disk"
+  partx -a "$disk" 2>/dev/null || true  # where the kernel's own scan made no partition nodes
+  for _ in $(seq 1 50); do [ -b "${disk}p1" ] && break; sleep 0.1; done
+  status=0
+  boot maintenance --upper-device "$label" -- 'true' 2>"$WORK/err" || status=$?
+  [ "$status" = 6 ] || fail "unformatted partition without policy: exit $status: $(cat "$WORK/err")"
+  grep -q "does not allow formatting" "$WORK/err" || fail "format refusal: $(cat "$WORK/err")"
+  boot maintenance --upper-device "$label" --format-upper -- '
+    echo on-disk > "$ROOT/etc/admin-change"
+    cp "$RUN/boot.json" "$RUN/../boot-device.json"' || fail "maintenance on a formatted partition"
+  python3 -c "
+import json; r = json.load(open('$WORK/boot-device.json'))['upper']
+assert r['kind'] == 'device' and r['formatted'] and r['device'] == '${disk}p1', r" || fail "device record"
+  [ "$(blkid -o value -s LABEL "${disk}p1")" = "$label" ] || fail "partition not labelled"
+  boot maintenance --upper-device "$label" -- '[ "$(cat "$ROOT/etc/admin-change")" = on-disk ]' \
+    || fail "the partition's upper did not survive"
+  boot reset --upper-device "$label" -- '[ ! -e "$ROOT/etc/admin-change" ]' || fail "reset on the partition"
+  ok "the data partition is found by label, formatted only when policy allows, kept by maintenance and emptied by reset"
+else
+  echo "SKIP (part): mkfs.ext4 or blkid missing, data partition not tested" >&2
+fi
+
+if "$GOLDROOT_BOOT" --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.mode=maintenance" \
+    --site-key "$GOLDROOT_SITE/keys/site.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err"; then
+  fail "maintenance without a disk succeeded"
+fi
+grep -q "maintenance mode keeps the upper layer on disk" "$WORK/err" || fail "maintenance error: $(cat "$WORK/err")"
+ok "maintenance without a data partition refuses with a reason"
+
+boot cache --cache-dir "$WORK/cache" -- 'true' || fail "cache boot, server up"
+ls "$WORK/cache"/*.erofs >/dev/null && [ -f "$WORK/cache/manifest.json" ] || fail "cache dir not filled"
+
+# A key that did not sign the manifest is refused (exit 4).
+openssl genpkey -algorithm ed25519 2>/dev/null | openssl pkey -pubout > "$WORK/other.pub"
+status=0
+"$GOLDROOT_BOOT" --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01" \
+  --site-key "$WORK/other.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err" || status=$?
+[ "$status" = 4 ] || fail "wrong site key: exit $status: $(cat "$WORK/err")"
+[ "$(grep -c . "$WORK/err")" = 1 ] || fail "wrong key: more than one line"
+ok "a manifest signed by another key is refused ($(cat "$WORK/err"))"
+
+# One flipped byte in the served artifact.
+artifact=$(find "$GOLDROOT_SITE" -name '*.erofs' -size +1k | head -1)
+[ -n "$artifact" ] || fail "no exported artifact found"
+python3 - "$artifact" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(2000); b = f.read(1); f.seek(2000); f.write(bytes([b[0] ^ 1]))
+PY
+rm -rf "$WORK/run"
+status=0
+unshare -m --propagation private "$GOLDROOT_BOOT" \
+  --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.host=pc01" \
+  --site-key "$GOLDROOT_SITE/keys/site.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err" || status=$?
+[ "$status" = 5 ] || fail "flipped byte: exit $status: $(cat "$WORK/err")"
+grep -q "image digest mismatch: expected [0-9a-f]\{64\}, got [0-9a-f]\{64\}; refusing to mount" "$WORK/err" \
+  || fail "flipped byte message: $(cat "$WORK/err")"
+[ "$(grep -c . "$WORK/err")" = 1 ] || fail "flipped byte: more than one line"
+[ -z "$(ls "$WORK/run/image-files" 2>/dev/null)" ] || fail "the bad image was kept"
+[ ! -e "$WORK/run/image" ] || fail "an image mount point was made: it got as far as mounting"
+ok "a flipped byte is refused before any mount ($(cat "$WORK/err"))"
+
+# The server is gone: cache mode boots the verified copy.
+kill "$server"; wait "$server" 2>/dev/null || true
+boot cache --cache-dir "$WORK/cache" -- '
+  [ "$(cat "$ROOT/etc/hostname")" = pc01 ] || { echo "cached layer hostname"; exit 1; }
+  cp "$RUN/boot.json" "$RUN/../boot-cache.json"' || fail "cache boot without a server"
+python3 -c "
+import json; r = json.load(open('$WORK/boot-cache.json'))
+assert r['manifest']['source'] == 'cache' and r['image']['source'] == 'cache', r" || fail "cache boot record"
+status=0
+"$GOLDROOT_BOOT" --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01" \
+  --site-key "$GOLDROOT_SITE/keys/site.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err" || status=$?
+[ "$status" = 3 ] || fail "no server, no cache: exit $status"
+ok "cache mode boots its verified copy when the server is gone; normal mode says the server is unreachable"
+finish
