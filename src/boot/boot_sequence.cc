@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "boot/boot_manifest.h"
+#include "manifest/boot_manifest.h"
 #include "boot/layer_tar.h"
 #include "boot/loop_device.h"
 #include "boot/scoped_mount.h"

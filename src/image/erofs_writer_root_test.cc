@@ -35,7 +35,7 @@ class ScopedErofsMount {
     mounted_ = run("mount -t erofs -o loop,ro " + image + " " + target) == 0;
   }
   ~ScopedErofsMount() {
-    if (mounted_) run("umount " + target_);
+    if (mounted_) run("umount " + target_ + " || umount -l " + target_);
   }
   bool mounted() const { return mounted_; }
 

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "boot/boot_manifest.h"
+#include "manifest/boot_manifest.h"
 #include "store/store.h"
 
 namespace goldroot {

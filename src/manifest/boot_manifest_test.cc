@@ -1,4 +1,4 @@
-#include "boot/boot_manifest.h"
+#include "manifest/boot_manifest.h"
 
 #include <gtest/gtest.h>
 
