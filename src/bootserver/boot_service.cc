@@ -8,7 +8,7 @@
 
 #include "base/strings.h"
 #include "crypto/site_key.h"
-#include "fleet/address.h"
+#include "net/address.h"
 #include "fleet/channel.h"
 #include "fleet/effective.h"
 #include "image/image_info.h"
@@ -120,10 +120,7 @@ HttpResponse BootService::ipxe_script(const std::string& name, const std::string
 }
 
 Result<std::optional<Host>> BootService::host_for_mac(const std::string& raw) {
-  std::string mac = raw;
-  for (char& c : mac)
-    if (c == '-') c = ':';
-  mac = TRY(parse_mac(mac));
+  std::string mac = TRY(parse_mac(raw));
   std::lock_guard lock(inventory_mutex_);
   return inventory_.find_host_by_mac(mac);
 }

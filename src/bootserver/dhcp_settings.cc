@@ -4,7 +4,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
-#include "fleet/address.h"
+#include "net/address.h"
 
 namespace goldroot {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "fleet/address.h"
+#include "net/address.h"
 #include "fleet/model.h"
 #include "fleet/sqlite.h"
 

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "base/strings.h"
-#include "fleet/address.h"
+#include "net/address.h"
 #include "fleet/names.h"
 
 namespace goldroot {

@@ -176,8 +176,8 @@ TEST(DnsmasqConfigTest, BadInputIsOneSentence) {
        [](DnsmasqSettings& s) { s.networks[0].dns_servers = {"dns.example"}; }},
       {"lease time '12 hours' is not like 45m, 12h, 7d or infinite",
        [](DnsmasqSettings& s) { s.networks[0].lease_time = "12 hours"; }},
-      {"host pc-12: '52:54:00:00:00' is not a MAC address (want six hex pairs such as "
-       "52:54:00:12:34:56)",
+      {"host pc-12: '52:54:00:00:00' is not a MAC address; expected six hex pairs such as "
+       "52:54:00:12:34:56",
        [](DnsmasqSettings& s) { s.hosts[1].macs[1] = "52:54:00:00:00"; }},
       {"MAC 52:54:00:00:00:11 belongs to both pc-11 and pc-12",
        [](DnsmasqSettings& s) { s.hosts[1].macs[1] = "52-54-00-00-00-11"; }},

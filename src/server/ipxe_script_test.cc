@@ -113,7 +113,7 @@ TEST(IpxeScriptTest, BadInputIsOneSentence) {
   auto bad_mac = render_host_script({"pc-11", "52:54:00:12:34", "normal"}, urls(), {});
   ASSERT_FALSE(bad_mac.ok());
   EXPECT_EQ(bad_mac.error().message,
-            "'52:54:00:12:34' is not a MAC address (want six hex pairs such as 52:54:00:12:34:56)");
+            "'52:54:00:12:34' is not a MAC address; expected six hex pairs such as 52:54:00:12:34:56");
 
   auto bad_mode = render_host_script({"pc-11", "52:54:00:12:34:56", "rescue"}, urls(), {});
   ASSERT_FALSE(bad_mode.ok());

@@ -1,40 +1,11 @@
 #include "server/mac_address.h"
 
-#include <cctype>
-
 #include "base/strings.h"
+#include "net/address.h"
 
 namespace goldroot::server {
 
-namespace {
-
-Error not_a_mac(std::string_view text) {
-  return make_error(ErrorCode::kInvalidArgument,
-                    "'" + std::string(text) +
-                        "' is not a MAC address (want six hex pairs such as 52:54:00:12:34:56)");
-}
-
-}  // namespace
-
-Result<std::string> normalize_mac(std::string_view text) {
-  // Exactly 17 characters: pairs at 0,3,…,15 and one separator kind between.
-  if (text.size() != 17) return not_a_mac(text);
-  char separator = text[2];
-  if (separator != ':' && separator != '-') return not_a_mac(text);
-  std::string canonical;
-  canonical.reserve(17);
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (i % 3 == 2) {
-      if (c != separator) return not_a_mac(text);
-      canonical.push_back(':');
-    } else {
-      if (!std::isxdigit(static_cast<unsigned char>(c))) return not_a_mac(text);
-      canonical.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-  }
-  return canonical;
-}
+Result<std::string> normalize_mac(std::string_view text) { return parse_mac(text); }
 
 std::string mac_hyphenated(std::string_view canonical_mac) {
   std::string out(canonical_mac);

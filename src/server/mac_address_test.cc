@@ -25,8 +25,8 @@ TEST(MacAddressTest, MalformedIsOneClearSentence) {
     ASSERT_FALSE(mac.ok()) << bad;
     EXPECT_EQ(mac.error().code, ErrorCode::kInvalidArgument);
     EXPECT_EQ(mac.error().message, "'" + std::string(bad) +
-                                       "' is not a MAC address (want six hex pairs such as "
-                                       "52:54:00:12:34:56)");
+                                       "' is not a MAC address; expected six hex pairs such as "
+                                       "52:54:00:12:34:56");
   }
 }
 

@@ -1,4 +1,4 @@
-#include "fleet/address.h"
+#include "net/address.h"
 
 #include "base/testing/testing.h"
 
