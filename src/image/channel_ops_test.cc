@@ -199,6 +199,9 @@ TEST_P(PromoteCrashTest, EveryCrashPointLeavesOldOrNewChannelsWithMatchingHistor
     store.clean_tmp();
     ChannelJournal journal(&posix_, &store.refs(), store.dir());
     auto before_recovery = channels(store);
+    // Store::resolve, as the boot server uses it, agrees before recovery.
+    ASSERT_OK_AND_ASSIGN(Digest gold_resolved, store.resolve("gold"));
+    EXPECT_EQ(gold_resolved, before_recovery.at("gold"));
     ASSERT_OK(journal.recover());
     // Readers saw before recovery what the refs hold after it.
     EXPECT_EQ(before_recovery, channels(store));

@@ -53,7 +53,7 @@ Result<ChannelEntry> from_json(const std::string& line, const std::string& where
 }  // namespace
 
 ChannelJournal::ChannelJournal(Env* env, Refs* refs, const std::string& store_dir)
-    : env_(env), refs_(refs), path_(store_dir + "/channel-journal") {}
+    : env_(env), refs_(refs), store_dir_(store_dir), path_(store_dir + "/channel-journal") {}
 
 Result<std::vector<ChannelEntry>> ChannelJournal::entries() const {
   std::vector<ChannelEntry> entries;
@@ -72,8 +72,15 @@ Result<std::vector<ChannelEntry>> ChannelJournal::entries() const {
 }
 
 Result<std::map<std::string, Digest>> ChannelJournal::view() const {
-  auto channels = TRY(refs_->list(RefKind::kChannel));
-  auto all = TRY(entries());
+  return channel_view(env_, *refs_, store_dir_);
+}
+
+Result<std::map<std::string, Digest>> channel_view(Env* env, const Refs& refs,
+                                                   const std::string& store_dir) {
+  auto channels = TRY(refs.list(RefKind::kChannel));
+  // entries() only reads; a journal over a const Refs is safe here.
+  ChannelJournal journal(env, const_cast<Refs*>(&refs), store_dir);
+  auto all = TRY(journal.entries());
   if (!all.empty()) {
     for (const ChannelMove& move : all.back().moves) channels[move.channel] = move.to;
   }

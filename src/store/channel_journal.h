@@ -15,7 +15,8 @@
 //   4. write each channel ref (refs/channels/NAME, atomically each).
 // A crash between 3 and 4 leaves refs lagging behind the journal's last
 // line; the next writer's recover() rolls them forward, and readers use
-// view(), which applies the last line over the refs. So a crash never leaves
+// view(), which applies the last line over the refs (Store::resolve does, so
+// the boot server and every REF argument see channels as the journal says). So a crash never leaves
 // a ref moved without history (refs move only after their line is durable),
 // nor history for a move that did not happen (the move is rolled forward).
 //
@@ -53,6 +54,10 @@ struct ChannelEntry {
   std::vector<ChannelMove> moves;
 };
 
+// view() for readers holding only a const Refs (Store::resolve).
+Result<std::map<std::string, Digest>> channel_view(Env* env, const Refs& refs,
+                                                   const std::string& store_dir);
+
 class ChannelJournal {
  public:
   ChannelJournal(Env* env, Refs* refs, const std::string& store_dir);
@@ -74,6 +79,7 @@ class ChannelJournal {
  private:
   Env* env_;
   Refs* refs_;
+  std::string store_dir_;
   std::string path_;
 };
 
