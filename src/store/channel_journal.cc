@@ -87,6 +87,15 @@ Result<std::map<std::string, Digest>> channel_view(Env* env, const Refs& refs,
   return channels;
 }
 
+Result<std::optional<Digest>> read_channel(Env* env, const Refs& refs,
+                                           const std::string& store_dir,
+                                           const std::string& name) {
+  auto channels = TRY(channel_view(env, refs, store_dir));
+  auto it = channels.find(name);
+  if (it == channels.end()) return std::optional<Digest>();
+  return std::optional<Digest>(it->second);
+}
+
 Status ChannelJournal::recover() {
   auto all = TRY(entries());
   if (all.empty()) return {};
