@@ -21,6 +21,7 @@ v1=$(gr image import "$WORK/v1" --name lab)
 expect_fail "promote with test unset" gr promote
 [ "$LAST_ERROR" = "error: channel 'test' is not set; run goldroot channel set test REF first" ] || fail "$LAST_ERROR"
 gr channel set test lab >/dev/null
+[ "$(gr channel set test lab)" = "test already points at $v1" ] || fail "setting a channel again is not idempotent"
 expect_fail "promote of an unexported commit" gr promote
 echo "$LAST_ERROR" | grep -q "has no erofs export; run goldroot image export $v1" || fail "$LAST_ERROR"
 [ -z "$(commit_of gold)" ] || fail "a refused promote moved gold"

@@ -71,7 +71,13 @@ Result<int> channel_set(Context& context, const Args& args) {
   TRY(validate_ref_name(name, "channel"));
   auto site = TRY(context.open_site(LockMode::kExclusive, "channel set " + name));
   Digest commit = TRY(site->store().resolve(ref));
-  print_entry(TRY(set_channel(site->store(), name, commit, current_user())));
+  // Idempotent for scripts: no move, no history entry.
+  Store& store = site->store();
+  if (TRY(read_channel(context.env, store.refs(), store.dir(), name)) == commit) {
+    std::printf("%s already points at %s\n", name.c_str(), commit.hex().c_str());
+    return 0;
+  }
+  print_entry(TRY(set_channel(store, name, commit, current_user())));
   return 0;
 }
 
