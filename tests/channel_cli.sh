@@ -107,6 +107,21 @@ sleep 0.5
 expect_fail "promote while the site is busy" gr promote
 echo "$LAST_ERROR" | grep -q "another goldroot command" || fail "lock message: $LAST_ERROR"
 wait $holder
+# Two promotes at once: one moves gold, the other is refused in one sentence
+# (site busy, or gold already has it); history gains exactly one promote.
+gr channel set test "$v1" >/dev/null
+count_promotes() { gr channel history gold --json | python3 -c "import json,sys; print(sum(e['reason'].startswith('promote') for e in json.load(sys.stdin)))"; }
+before_promotes=$(count_promotes)
+"$GOLDROOT" promote >"$WORK/p1.out" 2>"$WORK/p1.err" & p1=$!
+"$GOLDROOT" promote >"$WORK/p2.out" 2>"$WORK/p2.err" & p2=$!
+status1=0; wait $p1 || status1=$?
+status2=0; wait $p2 || status2=$?
+[ $((status1 == 0 ? 1 : 0)) -ne $((status2 == 0 ? 1 : 0)) ] || fail "concurrent promotes: exits $status1 and $status2"
+cat "$WORK/p1.err" "$WORK/p2.err" | grep -Eq "^error: (another goldroot command is using this site|'gold' already has)" \
+  || fail "concurrent promote message: $(cat "$WORK/p1.err" "$WORK/p2.err")"
+[ "$(count_promotes)" = $((before_promotes + 1)) ] || fail "concurrent promotes recorded $(count_promotes) - $before_promotes"
+[ "$(commit_of gold)" = "$v1" ] && [ "$(commit_of previous)" = "$v2" ] || fail "after concurrent promotes"
+ok "two promotes at once: one moved gold, the other got one sentence"
 
 # Bad input: one sentence each, nothing moved.
 before=$(gr channel list --json)
