@@ -53,7 +53,8 @@ Result<int> channel_list(Context& context, const Args& args) {
   auto channels = TRY(journal.view());
   if (json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& [name, commit] : channels) out.push_back({{"name", name}, {"commit", commit.hex()}});
+    for (const auto& [name, commit] : channels)
+      out.push_back({{"name", name}, {"commit", commit.hex()}});
     print_json(out);
     return 0;
   }
@@ -134,9 +135,10 @@ Result<int> run_channel(Context& context, const Args& args) {
 }
 
 Result<int> run_promote(Context& context, const Args& args) {
-  CLI::App app{"Move a channel's commit into another (test into gold); the commit gold held "
-               "moves to previous in the same atomic step.",
-               "goldroot promote"};
+  CLI::App app{
+      "Move a channel's commit into another (test into gold); the commit gold held "
+      "moves to previous in the same atomic step.",
+      "goldroot promote"};
   std::string from = "test", to = "gold";
   app.add_option("--from", from, "channel to promote (default test)");
   app.add_option("--to", to, "channel to move (default gold)");
@@ -147,9 +149,10 @@ Result<int> run_promote(Context& context, const Args& args) {
 }
 
 Result<int> run_rollback(Context& context, const Args& args) {
-  CLI::App app{"Move a channel back to the commit it held before (gold: swap with previous; "
-               "a second rollback undoes the first).",
-               "goldroot rollback"};
+  CLI::App app{
+      "Move a channel back to the commit it held before (gold: swap with previous; "
+      "a second rollback undoes the first).",
+      "goldroot rollback"};
   std::string channel = "gold";
   app.add_option("CHANNEL", channel, "channel to roll back (default gold)");
   if (auto exit = parse_args(app, args)) return *exit;

@@ -26,8 +26,8 @@ std::optional<Digest> lookup(const std::map<std::string, Digest>& channels,
 // History may name a commit gc has since removed (older than its window).
 Status check_present(const Store& store, const Digest& commit) {
   if (store.objects().has(ObjectType::kCommit, commit)) return {};
-  return make_error(ErrorCode::kNotFound, "cannot roll back to " + commit.hex() +
-                                              ": gc has removed it");
+  return make_error(ErrorCode::kNotFound,
+                    "cannot roll back to " + commit.hex() + ": gc has removed it");
 }
 
 }  // namespace
@@ -49,9 +49,8 @@ Result<ChannelEntry> set_channel(Store& store, const std::string& name, const Di
   return journal.move({{name, old, commit}}, "set", user);
 }
 
-Result<ChannelEntry> promote(Store& store, const std::string& exports_dir,
-                             const std::string& from, const std::string& to,
-                             const std::string& user) {
+Result<ChannelEntry> promote(Store& store, const std::string& exports_dir, const std::string& from,
+                             const std::string& to, const std::string& user) {
   ChannelJournal journal(store.env(), &store.refs(), store.dir());
   TRY(journal.recover());
   auto channels = TRY(journal.view());
@@ -62,7 +61,9 @@ Result<ChannelEntry> promote(Store& store, const std::string& exports_dir,
                       "promote moves one channel into another, and neither may be 'previous'");
   auto commit = lookup(channels, from);
   if (!commit)
-    return make_error(ErrorCode::kNotFound, "channel '" + from + "' is not set; run goldroot channel set " + from + " REF first");
+    return make_error(
+        ErrorCode::kNotFound,
+        "channel '" + from + "' is not set; run goldroot channel set " + from + " REF first");
   auto old = lookup(channels, to);
   if (old == commit)
     return make_error(ErrorCode::kAlreadyExists,
@@ -88,15 +89,17 @@ Result<ChannelEntry> rollback(Store& store, const std::string& channel, const st
                       "'previous' cannot be rolled back; roll back 'gold' instead");
   auto current = lookup(channels, channel);
   if (!current)
-    return make_error(ErrorCode::kNotFound, "channel '" + channel + "' is not set; nothing to roll back");
+    return make_error(ErrorCode::kNotFound,
+                      "channel '" + channel + "' is not set; nothing to roll back");
   if (channel == "gold") {
     auto previous = lookup(channels, "previous");
     if (!previous)
-      return make_error(ErrorCode::kNotFound,
-                        "gold has no previous commit to roll back to (channel 'previous' is not set)");
+      return make_error(
+          ErrorCode::kNotFound,
+          "gold has no previous commit to roll back to (channel 'previous' is not set)");
     if (previous == current)
-      return make_error(ErrorCode::kAlreadyExists, "gold and previous both hold " + current->hex() +
-                                                       "; nothing to roll back");
+      return make_error(ErrorCode::kAlreadyExists,
+                        "gold and previous both hold " + current->hex() + "; nothing to roll back");
     TRY(check_present(store, *previous));
     return journal.move({{"gold", current, *previous}, {"previous", previous, *current}},
                         "rollback", user);
@@ -106,8 +109,8 @@ Result<ChannelEntry> rollback(Store& store, const std::string& channel, const st
     for (const ChannelMove& move : it->moves) {
       if (move.channel != channel) continue;
       if (!move.from)
-        return make_error(ErrorCode::kNotFound, "channel '" + channel +
-                                                    "' has no previous commit to roll back to");
+        return make_error(ErrorCode::kNotFound,
+                          "channel '" + channel + "' has no previous commit to roll back to");
       TRY(check_present(store, *move.from));
       return journal.move({{channel, current, *move.from}}, "rollback", user);
     }

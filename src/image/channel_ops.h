@@ -25,9 +25,8 @@ bool is_default_channel(const std::string& name);
 Result<ChannelEntry> set_channel(Store& store, const std::string& name, const Digest& commit,
                                  const std::string& user);
 
-Result<ChannelEntry> promote(Store& store, const std::string& exports_dir,
-                             const std::string& from, const std::string& to,
-                             const std::string& user);
+Result<ChannelEntry> promote(Store& store, const std::string& exports_dir, const std::string& from,
+                             const std::string& to, const std::string& user);
 
 Result<ChannelEntry> rollback(Store& store, const std::string& channel, const std::string& user);
 

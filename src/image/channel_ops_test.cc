@@ -37,8 +37,7 @@ class ChannelOpsTest : public ::testing::Test {
     EXPECT_OK(imported);
     Digest commit = imported->commit;
     if (exported)
-      EXPECT_OK(export_commit(store, exports_, temp_ / "staging", commit, ExportFormat::kErofs)
-                    );
+      EXPECT_OK(export_commit(store, exports_, temp_ / "staging", commit, ExportFormat::kErofs));
     return commit;
   }
 

@@ -15,14 +15,15 @@ nlohmann::json to_json(const ChannelEntry& entry) {
                      {"from", move.from ? nlohmann::json(move.from->hex()) : nlohmann::json()},
                      {"to", move.to.hex()}});
   }
-  return {{"sequence", entry.sequence}, {"time", entry.time}, {"user", entry.user},
-          {"reason", entry.reason},     {"moves", moves}};
+  return {{"sequence", entry.sequence},
+          {"time", entry.time},
+          {"user", entry.user},
+          {"reason", entry.reason},
+          {"moves", moves}};
 }
 
 Result<ChannelEntry> from_json(const std::string& line, const std::string& where) {
-  auto corrupt = [&]() {
-    return make_error(ErrorCode::kCorruption, where + " is corrupt");
-  };
+  auto corrupt = [&]() { return make_error(ErrorCode::kCorruption, where + " is corrupt"); };
   auto json = nlohmann::json::parse(line, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return corrupt();
   ChannelEntry entry;
@@ -87,8 +88,7 @@ Result<std::map<std::string, Digest>> channel_view(Env* env, const Refs& refs,
   return channels;
 }
 
-Result<std::optional<Digest>> read_channel(Env* env, const Refs& refs,
-                                           const std::string& store_dir,
+Result<std::optional<Digest>> read_channel(Env* env, const Refs& refs, const std::string& store_dir,
                                            const std::string& name) {
   auto channels = TRY(channel_view(env, refs, store_dir));
   auto it = channels.find(name);
@@ -106,8 +106,8 @@ Status ChannelJournal::recover() {
   return {};
 }
 
-Result<ChannelEntry> ChannelJournal::move(std::vector<ChannelMove> moves,
-                                          const std::string& reason, const std::string& user) {
+Result<ChannelEntry> ChannelJournal::move(std::vector<ChannelMove> moves, const std::string& reason,
+                                          const std::string& user) {
   TRY(recover());
   for (const ChannelMove& move : moves) {
     TRY(validate_ref_name(move.channel, "channel"));

@@ -59,8 +59,7 @@ Result<std::map<std::string, Digest>> channel_view(Env* env, const Refs& refs,
                                                    const std::string& store_dir);
 
 // One channel's commit as channel_view() sees it; nullopt when unset.
-Result<std::optional<Digest>> read_channel(Env* env, const Refs& refs,
-                                           const std::string& store_dir,
+Result<std::optional<Digest>> read_channel(Env* env, const Refs& refs, const std::string& store_dir,
                                            const std::string& name);
 
 class ChannelJournal {
