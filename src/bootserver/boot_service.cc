@@ -12,6 +12,7 @@
 #include "fleet/channel.h"
 #include "fleet/effective.h"
 #include "image/image_info.h"
+#include "store/channel_journal.h"
 #include "layer/render.h"
 #include "server/mac_address.h"
 
@@ -90,7 +91,8 @@ HttpResponse BootService::ipxe_script(const std::string& name, const std::string
   auto host = host_for_mac(*mac);
   if (!host.ok()) return json_error(400, host.error().message);
   if (!*host) {
-    auto read_gold = site_->store().refs().read(RefKind::kChannel, "gold");
+    Store& store = site_->store();
+    auto read_gold = read_channel(store.env(), store.refs(), store.dir(), "gold");
     std::optional<Digest> gold = read_gold.ok() ? *read_gold : std::nullopt;
     server::BootUrls urls;
     urls.server = base_url;
@@ -137,7 +139,8 @@ Result<Digest> BootService::commit_for(const Host& host) {
     if (!digest) return make_error(ErrorCode::kCorruption, "host " + host.name + " has a bad pin");
     return *digest;
   }
-  auto commit = TRY(site_->store().refs().read(RefKind::kChannel, *effective.channel));
+  Store& store = site_->store();
+  auto commit = TRY(read_channel(store.env(), store.refs(), store.dir(), *effective.channel));
   if (!commit)
     return make_error(ErrorCode::kNotFound,
                       "host " + host.name + " follows channel '" + *effective.channel +
@@ -243,7 +246,8 @@ HttpResponse BootService::images() {
 }
 
 HttpResponse BootService::channels() {
-  auto channels = site_->store().refs().list(RefKind::kChannel);
+  Store& store = site_->store();
+  auto channels = channel_view(store.env(), store.refs(), store.dir());
   if (!channels.ok()) return json_error(500, channels.error().message);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [name, commit] : *channels)

@@ -61,6 +61,8 @@ Result<int> run_layer(Context& context, const Args& args);
 Result<int> run_serve_files(Context& context, const Args& args);
 Result<int> run_serve(Context& context, const Args& args);
 Result<int> run_channel(Context& context, const Args& args);
+Result<int> run_promote(Context& context, const Args& args);
+Result<int> run_rollback(Context& context, const Args& args);
 // overlay_commands.cc
 Result<int> run_changes(Context& context, const Args& args);
 Result<int> run_capture(Context& context, const Args& args);

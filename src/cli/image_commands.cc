@@ -1,11 +1,15 @@
 // `goldroot image …`: the image store's commands.
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "base/strings.h"
 #include "cli/command.h"
+#include "cli/fleet_session.h"
+#include "fleet/site_roots.h"
+#include "store/channel_journal.h"
 #include "image/checkout.h"
 #include "image/diff.h"
 #include "crypto/site_key.h"
@@ -277,14 +281,52 @@ Result<int> image_fsck(Context& context, const Args& args) {
 }
 
 Result<int> image_gc(Context& context, const Args& args) {
-  CLI::App app{"Remove objects that no image or channel needs.", "goldroot image gc"};
+  CLI::App app{"Remove objects that no image, channel, pin or recent channel history needs.",
+               "goldroot image gc"};
+  int history_days = 30;
+  app.add_option("--history-days", history_days,
+                 "keep commits channel history named in the last N days (default 30)")
+      ->check(CLI::NonNegativeNumber);
   if (auto exit = parse_args(app, args)) return *exit;
-  auto site = TRY(context.open_site(LockMode::kExclusive, "image gc"));
-  GcReport report = TRY(gc(site->store()));
+  auto session = TRY(open_fleet(context, LockMode::kExclusive, "image gc"));
+  Store& store = session.site->store();
+  TRY(ChannelJournal(context.env, &store.refs(), store.dir()).recover());
+  // --history-days 0: channel history keeps nothing.
+  int64_t since = history_days == 0 ? INT64_MAX
+                                    : context.env->now_seconds() - int64_t{history_days} * 86400;
+  auto roots = TRY(site_roots(store, session.inventory, since));
+  GcReport report = TRY(gc(store, roots));
   std::printf("removed %llu objects (%s); kept %llu\n",
               static_cast<unsigned long long>(report.objects_removed),
               human_bytes(report.bytes_freed).c_str(),
               static_cast<unsigned long long>(report.objects_kept));
+  return 0;
+}
+
+Result<int> image_users(Context& context, const Args& args) {
+  CLI::App app{"List the hosts assigned to a commit, by pin or through a channel.",
+               "goldroot image users"};
+  std::string ref;
+  bool json = false;
+  app.add_option("REF", ref, "image name, channel, commit id or prefix, NAME~N")->required();
+  app.add_flag("--json", json, "print JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto session = TRY(open_fleet(context, LockMode::kShared, "image users"));
+  Store& store = session.site->store();
+  Digest commit = TRY(store.resolve(ref));
+  auto channels = TRY(ChannelJournal(context.env, &store.refs(), store.dir()).view());
+  auto users = TRY(hosts_assigned(session.inventory, channels, commit));
+  if (json) {
+    nlohmann::json hosts = nlohmann::json::array();
+    for (const CommitUser& user : users) hosts.push_back({{"host", user.host}, {"via", user.via}});
+    print_json({{"commit", commit.hex()}, {"assigned", hosts}, {"running", nullptr},
+                {"note", "running state comes with agent reports"}});
+    return 0;
+  }
+  std::printf("commit %s: %zu host%s assigned\n", commit.hex().c_str(), users.size(),
+              users.size() == 1 ? "" : "s");
+  for (const CommitUser& user : users) std::printf("  %-24s %s\n", user.host.c_str(), user.via.c_str());
+  std::printf("(which hosts are running it comes with agent reports)\n");
   return 0;
 }
 
@@ -311,6 +353,7 @@ const Command kImageCommands[] = {
     {"export", "build a commit's bootable erofs/squashfs/tar artifact", image_export},
     {"fsck", "verify every object", image_fsck},
     {"gc", "remove objects nothing needs", image_gc},
+    {"users", "list the hosts assigned to a commit", image_users},
     {"rm", "remove an image name", image_rm},
 };
 

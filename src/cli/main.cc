@@ -26,7 +26,9 @@ static const Command kCommands[] = {
     {"lab", "add, list, change and remove labs", run_lab},
     {"network", "add, list and remove networks", run_network},
     {"layer", "render, blame and diff hosts' configuration layers", run_layer},
-    {"channel", "point channels (test, gold, …) at commits", run_channel},
+    {"channel", "point channels (test, gold, …) at commits; their history", run_channel},
+    {"promote", "move test's commit to gold (gold's goes to previous)", run_promote},
+    {"rollback", "move gold back to previous", run_rollback},
     {"serve", "run the boot server", run_serve},
     // Hidden developer tool: a static file server for bench/http_bench.sh.
     {"serve-files", "", run_serve_files},

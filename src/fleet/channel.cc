@@ -3,12 +3,13 @@
 #include <algorithm>
 
 #include "base/strings.h"
+#include "store/channel_journal.h"
 
 namespace goldroot {
 
 Result<std::vector<std::string>> known_channels(const Store& store) {
   std::vector<std::string> channels = {"gold", "previous", "test"};
-  for (const auto& [name, commit] : TRY(store.refs().list(RefKind::kChannel)))
+  for (const auto& [name, commit] : TRY(channel_view(store.env(), store.refs(), store.dir())))
     if (std::find(channels.begin(), channels.end(), name) == channels.end())
       channels.push_back(name);
   std::sort(channels.begin(), channels.end());

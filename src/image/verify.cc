@@ -114,11 +114,16 @@ Result<FsckReport> fsck(const Store& store) {
   return report;
 }
 
-Result<GcReport> gc(Store& store) {
+Result<GcReport> gc(Store& store, const std::map<Digest, std::vector<std::string>>& extra_roots) {
   std::map<ObjectKey, std::string> no_corruption_known;
   std::vector<Problem> problems;
   Walker walker(store, no_corruption_known, problems);
   for (const auto& [commit, names] : TRY(store.ref_roots())) walker.under(ObjectType::kCommit, commit);
+  for (const auto& [commit, names] : extra_roots) {
+    // A pin may name a commit this store never had: nothing to keep.
+    if (!store.objects().has(ObjectType::kCommit, commit)) continue;
+    walker.under(ObjectType::kCommit, commit);
+  }
   if (!problems.empty())
     return make_error(ErrorCode::kCorruption,
                       std::string("refusing to collect garbage: ") + problems[0].kind + " " +

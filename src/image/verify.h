@@ -33,8 +33,11 @@ struct GcReport {
   uint64_t objects_kept = 0;
 };
 
-// Removes every object not reachable from a ref. A corrupt or missing
-// reachable object stops gc before it removes anything.
-Result<GcReport> gc(Store& store);
+// Removes every object not reachable from a ref or from `extra_roots`
+// (commits the site needs beyond refs: pins, recent channel history; see
+// fleet/site_roots.h). A corrupt or missing reachable object stops gc before
+// it removes anything.
+Result<GcReport> gc(Store& store,
+                    const std::map<Digest, std::vector<std::string>>& extra_roots = {});
 
 }  // namespace goldroot

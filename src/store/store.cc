@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include "base/strings.h"
+#include "store/channel_journal.h"
 
 namespace goldroot {
 
@@ -37,7 +38,11 @@ Result<Digest> Store::resolve(const std::string& ref) const {
   }
 
   std::optional<Digest> found = TRY(refs_.read(RefKind::kImage, base));
-  if (!found) found = TRY(refs_.read(RefKind::kChannel, base));
+  if (!found && validate_ref_name(base, "channel").ok()) {
+    // Through the journal: after a crash a channel ref may lag behind it.
+    auto channels = TRY(channel_view(env_, refs_, dir_));
+    if (auto it = channels.find(base); it != channels.end()) found = it->second;
+  }
   if (!found && base.size() >= 4 && is_hex(base)) {
     auto candidates = objects_.find_commits(base, 2);
     if (candidates.size() > 1)
