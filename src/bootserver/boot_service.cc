@@ -186,7 +186,9 @@ HttpResponse BootService::object(const std::string& digest) {
 }
 
 HttpResponse BootService::layer(const std::string& name) {
-  std::string temporary = site_->root() + "/store/tmp/layer-XXXXXX";
+  // Not SITE/store/tmp: admin commands empty that while the server runs.
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string temporary = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/goldroot-layer-XXXXXX";
   int fd = ::mkstemp(temporary.data());
   if (fd < 0) return json_error(500, "cannot create a temporary file");
   UniqueFd file(fd);
