@@ -79,12 +79,12 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-std::string format_utc(int64_t seconds) {
+std::string format_utc(int64_t seconds, const char* format) {
   std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S", &tm);
+  std::strftime(buffer, sizeof buffer, format, &tm);
   return buffer;
 }
 

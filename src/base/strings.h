@@ -18,8 +18,9 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 std::string human_bytes(uint64_t bytes);
 // Levenshtein distance, for "did you mean".
 size_t edit_distance(std::string_view a, std::string_view b);
-// "2026-11-22 10:04:05" in UTC, from seconds since the epoch.
-std::string format_utc(int64_t seconds);
+// "2026-11-22 10:04:05" in UTC, from seconds since the epoch; `format` is
+// strftime's (e.g. "%Y-%m-%dT%H:%M:%SZ" for ISO 8601).
+std::string format_utc(int64_t seconds, const char* format = "%Y-%m-%d %H:%M:%S");
 // Parses a decimal integer; false on anything else.
 bool parse_uint64(std::string_view text, uint64_t* out);
 

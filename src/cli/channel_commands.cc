@@ -6,8 +6,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 
+#include "base/strings.h"
 #include "cli/command.h"
 #include "image/channel_ops.h"
 
@@ -26,15 +26,6 @@ std::string current_user() {
 
 std::string short_hex(const std::optional<Digest>& commit) {
   return commit ? commit->hex().substr(0, 12) : std::string("(unset)");
-}
-
-std::string utc_time(int64_t seconds) {
-  std::time_t time = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&time, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 void print_entry(const ChannelEntry& entry) {
@@ -103,14 +94,14 @@ Result<int> channel_history(Context& context, const Args& args) {
       any = true;
       if (json) {
         out.push_back({{"sequence", entry.sequence},
-                       {"time", utc_time(entry.time)},
+                       {"time", format_utc(entry.time, "%Y-%m-%dT%H:%M:%SZ")},
                        {"user", entry.user},
                        {"reason", entry.reason},
                        {"from", move.from ? nlohmann::json(move.from->hex()) : nlohmann::json()},
                        {"to", move.to.hex()}});
       } else {
         std::printf("#%-4llu %s  %-10s %-22s %s -> %s\n",
-                    static_cast<unsigned long long>(entry.sequence), utc_time(entry.time).c_str(),
+                    static_cast<unsigned long long>(entry.sequence), format_utc(entry.time, "%Y-%m-%dT%H:%M:%SZ").c_str(),
                     entry.user.c_str(), entry.reason.c_str(), short_hex(move.from).c_str(),
                     short_hex(move.to).c_str());
       }

@@ -17,6 +17,20 @@ std::optional<BootMode> mode_column(const Statement& row, int index) {
   return mode.ok() ? std::optional<BootMode>(*mode) : std::nullopt;
 }
 
+// The columns of kHostColumns (id first) as a Host, without MACs and vars.
+Host host_from_row(Statement& query) {
+  Host host;
+  host.name = query.text_column(1);
+  host.ip = query.optional_text_column(2);
+  host.lab = query.optional_text_column(3);
+  host.arch = query.text_column(4);
+  host.channel = query.optional_text_column(5);
+  host.pinned_commit = query.optional_text_column(6);
+  host.mode = mode_column(query, 7);
+  host.notes = query.text_column(8);
+  return host;
+}
+
 std::optional<std::string> mode_text(const std::optional<BootMode>& mode) {
   if (!mode) return std::nullopt;
   return std::string(boot_mode_name(*mode));
@@ -212,15 +226,7 @@ Result<std::vector<Host>> Inventory::hosts(const std::optional<std::string>& lab
   if (lab) query.bind(*lab);
   std::map<int64_t, Host> by_id;
   while (TRY(query.step())) {
-    Host host;
-    host.name = query.text_column(1);
-    host.ip = query.optional_text_column(2);
-    host.lab = query.optional_text_column(3);
-    host.arch = query.text_column(4);
-    host.channel = query.optional_text_column(5);
-    host.pinned_commit = query.optional_text_column(6);
-    host.mode = mode_column(query, 7);
-    host.notes = query.text_column(8);
+    Host host = host_from_row(query);
     by_id[query.int_column(0)] = std::move(host);
   }
   Statement macs =
@@ -254,15 +260,7 @@ Result<std::optional<Host>> Inventory::find_host(const std::string& name) {
   Statement query = TRY(db_.prepare(std::string(kHostColumns) + "WHERE h.id = ?"));
   query.bind(*id);
   TRY(query.step());
-  Host host;
-  host.name = query.text_column(1);
-  host.ip = query.optional_text_column(2);
-  host.lab = query.optional_text_column(3);
-  host.arch = query.text_column(4);
-  host.channel = query.optional_text_column(5);
-  host.pinned_commit = query.optional_text_column(6);
-  host.mode = mode_column(query, 7);
-  host.notes = query.text_column(8);
+  Host host = host_from_row(query);
   Statement macs =
       TRY(db_.prepare("SELECT mac FROM host_macs WHERE host_id = ? ORDER BY position"));
   macs.bind(*id);
