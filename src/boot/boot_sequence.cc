@@ -186,7 +186,9 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
       tar = TRY(read_whole_file(cached_layer_path).context("cached host layer"));
       record.layer_source = "cache";
     } else {
-      tar = TRY(fetch_text(record.layer_url, kLayerLimit, config.download.fetch).context("host layer"));
+      FetchOptions layer_fetch = config.download.fetch;
+      layer_fetch.privileged_source_port = true;  // the layer then carries the agent token
+      tar = TRY(fetch_text(record.layer_url, kLayerLimit, layer_fetch).context("host layer"));
       record.layer_source = "server";
       if (cache_mode) TRY(write_file_atomically(cached_layer_path, tar));
     }

@@ -9,6 +9,10 @@
 namespace goldroot::boot {
 namespace {
 
+// Source ports 600-1023: clear of the well-known services below 600 that
+// the client might run itself.
+constexpr long kPrivilegedPortFirst = 600;
+
 struct CurlFree {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
 };
@@ -77,8 +81,8 @@ Result<CurlHandle> make_handle(const std::string& url, Sink* sink, const FetchOp
   return handle;
 }
 
-Result<long> perform(CURL* handle, const std::string& url, Sink* sink) {
-  CURLcode code = curl_easy_perform(handle);
+// The outcome of a transfer that ended with `code`.
+Result<long> judge(CURL* handle, const std::string& url, Sink* sink, CURLcode code) {
   long status = 0;
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   if (sink->write_errno) return errno_error("writing " + url, sink->write_errno);
@@ -99,6 +103,10 @@ Result<long> perform(CURL* handle, const std::string& url, Sink* sink) {
   return status;
 }
 
+Result<long> perform(CURL* handle, const std::string& url, Sink* sink) {
+  return judge(handle, url, sink, curl_easy_perform(handle));
+}
+
 }  // namespace
 
 void http_global_init() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -107,8 +115,19 @@ Result<std::string> fetch_text(const std::string& url, uint64_t limit, const Fet
   std::string text;
   Sink sink{.limit = limit, .text = &text};
   CurlHandle handle = TRY(make_handle(url, &sink, options));
-  long status = TRY(perform(handle.get(), url, &sink));
-  (void)status;
+  if (options.privileged_source_port) {
+    curl_easy_setopt(handle.get(), CURLOPT_LOCALPORT, kPrivilegedPortFirst);
+    curl_easy_setopt(handle.get(), CURLOPT_LOCALPORTRANGE, 1024L - kPrivilegedPortFirst);
+    CURLcode code = curl_easy_perform(handle.get());
+    if (code == CURLE_INTERFACE_FAILED) {  // not root, or every port taken
+      FetchOptions ordinary = options;
+      ordinary.privileged_source_port = false;
+      return fetch_text(url, limit, ordinary);
+    }
+    TRY(judge(handle.get(), url, &sink, code));
+  } else {
+    TRY(perform(handle.get(), url, &sink));
+  }
   if (sink.truncated)
     return make_error(ErrorCode::kCorruption,
                       "fetching " + url + ": larger than " + std::to_string(limit) + " bytes");

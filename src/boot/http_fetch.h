@@ -26,6 +26,11 @@ struct FetchOptions {
   long connect_timeout_seconds = 10;
   // Abort when fewer than 1 byte/s arrive for this long (a stalled server).
   long stall_timeout_seconds = 30;
+  // Connect from a source port below 1024 (root only), which tells the
+  // server the request comes from goldroot-boot rather than a user: the
+  // host layer then carries the agent's token. When no such port can be
+  // bound (not root, all taken) the fetch goes on from an ordinary port.
+  bool privileged_source_port = false;
 };
 
 Result<std::string> fetch_text(const std::string& url, uint64_t limit,

@@ -5,9 +5,14 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 
 #include "base/strings.h"
+#include "bootserver/admin_auth.h"
+#include "bootserver/layer_token.h"
+#include "crypto/hmac.h"
 #include "crypto/site_key.h"
+#include "fleet/agent_store.h"
 #include "net/address.h"
 #include "fleet/channel.h"
 #include "fleet/effective.h"
@@ -164,6 +169,12 @@ HttpResponse BootService::boot_manifest(const std::string& mac) {
   auto host = host_for_mac(mac);
   if (!host.ok()) return json_error(400, host.error().message);
   if (!*host) return json_error(404, "no host has MAC " + mac);
+  {
+    // Until its agent speaks again, the host counts as down (booting).
+    std::lock_guard lock(inventory_mutex_);
+    AgentStore agents(inventory_.database());
+    (void)agents.record_boot_request((*host)->name, ::time(nullptr));
+  }
   auto manifest = manifest_for(**host);
   if (!manifest.ok())
     return json_error(manifest.error().code == ErrorCode::kNotFound ? 409 : 500,
@@ -185,7 +196,17 @@ HttpResponse BootService::object(const std::string& digest) {
   return HttpResponse::open_file(*path).with_etag(digest).with_cache(CachePolicy::kImmutable);
 }
 
-HttpResponse BootService::layer(const std::string& name) {
+bool BootService::may_receive_token(const std::string& name, const HttpRequest& request) {
+  if (options_.agent_secret.empty() || request.remote_port == 0 || request.remote_port >= 1024)
+    return false;
+  std::lock_guard lock(inventory_mutex_);
+  auto host = inventory_.find_host(name);
+  if (!host.ok() || !*host) return false;
+  return !(*host)->ip || *(*host)->ip == request.remote_address ||
+         "::ffff:" + *(*host)->ip == request.remote_address;
+}
+
+HttpResponse BootService::layer(const std::string& name, const HttpRequest& request) {
   // Not SITE/store/tmp: admin commands empty that while the server runs.
   const char* tmpdir = std::getenv("TMPDIR");
   std::string temporary = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/goldroot-layer-XXXXXX";
@@ -201,6 +222,9 @@ HttpResponse BootService::layer(const std::string& name) {
     rendered = render_host_layer_to(inventory_, site_->layers_dir(), name, temporary,
                                     OutputFormat::kTar, options);
   }
+  if (rendered.ok() && may_receive_token(name, request))
+    rendered = append_to_tar(temporary, kAgentTokenPath,
+                             agent_token(options_.agent_secret, name) + "\n", 0600);
   UniqueFd reopened(::open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
   ::unlink(temporary.c_str());
   if (!rendered.ok())
@@ -279,11 +303,14 @@ void BootService::install(server::Router& router) {
   router.add_prefix("/layers/", [this, suffix](const HttpRequest& request) {
     std::string name = suffix(request, "/layers/");
     if (!ends_with(name, ".tar")) return json_error(404, "host layers are served as NAME.tar");
-    return layer(name.substr(0, name.size() - 4));
+    return layer(name.substr(0, name.size() - 4), request);
   });
-  router.add_exact("/api/v1/hosts", [this](const HttpRequest&) { return hosts(); });
-  router.add_exact("/api/v1/images", [this](const HttpRequest&) { return images(); });
-  router.add_exact("/api/v1/channels", [this](const HttpRequest&) { return channels(); });
+  auto admin = [this](server::Handler handler) {
+    return options_.admin ? options_.admin->guard(std::move(handler)) : handler;
+  };
+  router.add_exact("/api/v1/hosts", admin([this](const HttpRequest&) { return hosts(); }));
+  router.add_exact("/api/v1/images", admin([this](const HttpRequest&) { return images(); }));
+  router.add_exact("/api/v1/channels", admin([this](const HttpRequest&) { return channels(); }));
 }
 
 }  // namespace goldroot

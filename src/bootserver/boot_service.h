@@ -7,7 +7,11 @@
 //   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON)
 //   GET /images/<sha256>.<fmt> an exported artifact (immutable)
 //   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
-//   GET /layers/<host>.tar     the host's rendered configuration layer
+//   GET /layers/<host>.tar     the host's rendered configuration layer; asked
+//                              from a privileged source port (< 1024, so by
+//                              root on the client) and from the host's
+//                              inventory IP (if it has one), it also carries
+//                              /etc/goldroot/agent.token (0600)
 //   GET /api/v1/hosts|images|channels   the inventory and store, as JSON
 //
 // Handlers are thread-safe (the inventory connection is shared under a
@@ -32,6 +36,11 @@ struct BootServiceOptions {
   // or the default image (channel gold) in normal or reset mode.
   server::UnknownHostOptions unknown;
   server::IpxeMenuOptions menu;
+  // Guards the listing API (/api/v1/hosts|images|channels); null: open.
+  const class AdminAuth* admin = nullptr;
+  // The per-host agent tokens derive from it (crypto/hmac.h); empty: the
+  // layer bundle carries no token.
+  std::string agent_secret;
 };
 
 class BootService {
@@ -58,7 +67,9 @@ class BootService {
                                      const std::string& base_url);
   server::HttpResponse image(const std::string& name);
   server::HttpResponse object(const std::string& digest);
-  server::HttpResponse layer(const std::string& host);
+  server::HttpResponse layer(const std::string& host, const server::HttpRequest& request);
+  // Whether `request` may receive the agent token of `host`.
+  bool may_receive_token(const std::string& host, const server::HttpRequest& request);
   server::HttpResponse hosts();
   server::HttpResponse images();
   server::HttpResponse channels();

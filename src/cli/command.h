@@ -67,5 +67,7 @@ Result<int> run_rollback(Context& context, const Args& args);
 Result<int> run_changes(Context& context, const Args& args);
 Result<int> run_capture(Context& context, const Args& args);
 Result<int> run_reset(Context& context, const Args& args);
+// agent_commands.cc
+Result<int> run_status(Context& context, const Args& args);
 
 }  // namespace goldroot::cli

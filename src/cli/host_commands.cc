@@ -4,6 +4,7 @@
 #include <map>
 
 #include "base/strings.h"
+#include "cli/agent_commands.h"
 #include "cli/command.h"
 #include "cli/fleet_session.h"
 #include "fleet/assignment.h"
@@ -268,6 +269,7 @@ const Command kHostCommands[] = {
     {"set", "change hosts matching a pattern", host_set},
     {"rm", "remove hosts", host_rm},
     {"import", "import hosts from CSV, dnsmasq or dhcpd.conf", host_import},
+    {"token", "print a host's agent token", run_host_token},
 };
 
 }  // namespace

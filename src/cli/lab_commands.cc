@@ -6,6 +6,7 @@
 #include "base/strings.h"
 #include "cli/command.h"
 #include "cli/fleet_session.h"
+#include "fleet/agent_store.h"
 #include "fleet/assignment.h"
 
 namespace goldroot::cli {
@@ -69,7 +70,8 @@ Result<int> lab_list(Context& context, const Args& args) {
 Result<int> lab_set(Context& context, const Args& args) {
   CLI::App app{
       "Change a lab: goldroot lab set NAME key=value… (keys: channel, mode, networks, "
-      "notes; an empty value restores the default).",
+      "notes, reset-at=HH:MM — goldroot serve resets the lab's dirty hosts daily then, "
+      "rebooting only idle ones; an empty value restores the default).",
       "goldroot lab set"};
   std::string name;
   std::vector<std::string> settings;
@@ -81,11 +83,20 @@ Result<int> lab_set(Context& context, const Args& args) {
   auto transaction = TRY(fleet.inventory.begin_write());
   auto lab = TRY(fleet.inventory.find_lab(name));
   if (!lab) return make_error(ErrorCode::kNotFound, "there is no lab " + name);
-  for (const Assignment& assignment : assignments)
-    TRY(apply(*lab, assignment, fleet.site->store()));
+  std::optional<std::string> reset_at;
+  for (const Assignment& assignment : assignments) {
+    if (assignment.key == "reset-at")
+      reset_at = assignment.value;
+    else
+      TRY(apply(*lab, assignment, fleet.site->store()));
+  }
   TRY(fleet.inventory.update_lab(*lab));
+  if (reset_at) TRY(AgentStore(fleet.inventory.database()).set_schedule(name, *reset_at));
   TRY(transaction.commit());
   std::printf("updated lab %s\n", name.c_str());
+  if (reset_at && !reset_at->empty())
+    std::printf("goldroot serve resets lab %s's dirty hosts daily at %s\n", name.c_str(),
+                reset_at->c_str());
   return 0;
 }
 

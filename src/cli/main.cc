@@ -30,6 +30,7 @@ static const Command kCommands[] = {
     {"promote", "move test's commit to gold (gold's goes to previous)", run_promote},
     {"rollback", "move gold back to previous", run_rollback},
     {"serve", "run the boot server", run_serve},
+    {"status", "show hosts' state, image, mode and changes as their agents report", run_status},
     // Hidden developer tool: a static file server for bench/http_bench.sh.
     {"serve-files", "", run_serve_files},
 };

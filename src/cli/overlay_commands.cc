@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "base/strings.h"
+#include "cli/agent_commands.h"
 #include "cli/command.h"
 #include "overlay/capture.h"
 #include "overlay/changes.h"
@@ -103,18 +104,29 @@ nlohmann::json change_json(const Change& change) {
 Result<int> run_changes(Context& context, const Args& args) {
   CLI::App app{"List what an overlay upper dir changes over its lower: added, modified, "
                "metadata, deleted, opaque, type-changed, renamed. Paths on the ignore list "
-               "(SITE/changes-ignore, else built-in) are hidden unless --all.",
+               "(SITE/changes-ignore, else built-in) are hidden unless --all. With --host, "
+               "what that host's agent last reported instead.",
                "goldroot changes"};
-  std::string lower_arg, upper, content, ignore_file;
+  std::string lower_arg, upper, content, ignore_file, host;
   bool json = false, all = false, userxattr = false;
-  app.add_option("--lower", lower_arg, "image REF, or the lower directory")->required();
-  app.add_option("--upper", upper, "the overlay upper dir")->required();
+  int wait = 150;
+  app.add_option("--lower", lower_arg, "image REF, or the lower directory");
+  app.add_option("--upper", upper, "the overlay upper dir");
+  app.add_option("--host", host, "a host's last reported changes (its agent's list)");
+  app.add_option("--wait", wait, "with --host and --content: seconds to wait for the agent (150)");
   app.add_flag("--json", json, "print a JSON list of {path, change, type, size, …}");
   app.add_flag("--all", all, "also show ignored paths, marked");
   app.add_option("--content", content, "print a unified diff of this text file instead");
   app.add_option("--ignore-file", ignore_file, "ignore list to use (one glob per line)");
   app.add_flag("--userxattr", userxattr, "the overlay was mounted with userxattr");
   if (auto exit = parse_args(app, args)) return *exit;
+  if (!host.empty()) {
+    if (!lower_arg.empty() || !upper.empty())
+      return make_error(ErrorCode::kInvalidArgument, "--host takes no --lower or --upper");
+    return host_changes_command(context, host, json, content, wait);
+  }
+  if (lower_arg.empty() || upper.empty())
+    return make_error(ErrorCode::kInvalidArgument, "give --lower and --upper, or --host NAME");
   TRY(require_directory(upper, "upper dir"));
   ChangeOptions options;
   options.xattrs = userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted;
@@ -188,12 +200,30 @@ Result<int> run_capture(Context& context, const Args& args) {
 
 Result<int> run_reset(Context& context, const Args& args) {
   CLI::App app{"Empty an overlay upper dir (and its workdir): the machine's writes are "
-               "discarded. Refuses while an overlay mount uses them.",
+               "discarded. Refuses while an overlay mount uses them. With --dirty, instead: "
+               "hosts whose agent reported changes boot next in mode reset, and reboot once "
+               "no user is logged in.",
                "goldroot reset"};
-  std::string upper, work;
-  app.add_option("--upper", upper, "the overlay upper dir")->required();
+  std::string upper, work, lab, at;
+  bool dirty = false, now = false;
+  app.add_option("--upper", upper, "the overlay upper dir");
   app.add_option("--work", work, "the overlay workdir");
+  app.add_flag("--dirty", dirty, "reset the fleet's dirty hosts (by their agents' reports)");
+  app.add_option("--lab", lab, "with --dirty: only this lab's hosts");
+  app.add_flag("--now", now, "with --dirty: now (the default)");
+  app.add_option("--at", at, "with --dirty: at HH:MM local time (goldroot serve runs it)");
   if (auto exit = parse_args(app, args)) return *exit;
+  if (dirty) {
+    if (!upper.empty() || !work.empty())
+      return make_error(ErrorCode::kInvalidArgument, "--dirty takes no --upper or --work");
+    if (now && !at.empty())
+      return make_error(ErrorCode::kInvalidArgument, "give --now or --at, not both");
+    return reset_dirty_command(context, lab.empty() ? std::nullopt : std::optional(lab), at);
+  }
+  if (!lab.empty() || now || !at.empty())
+    return make_error(ErrorCode::kInvalidArgument, "--lab, --now and --at go with --dirty");
+  if (upper.empty())
+    return make_error(ErrorCode::kInvalidArgument, "give --upper DIR, or --dirty");
   std::optional<std::string> work_dir;
   if (!work.empty()) work_dir = work;
   ResetStats stats = TRY(reset_upper(upper, work_dir));

@@ -13,7 +13,9 @@
 
 #include "base/strings.h"
 #include "cli/command.h"
+#include "bootserver/admin_auth.h"
 #include "bootserver/boot_service.h"
+#include "bootserver/report_service.h"
 #include "bootserver/dhcp_settings.h"
 #include "server/dnsmasq_supervisor.h"
 #include "server/tftp_root.h"
@@ -146,7 +148,17 @@ Result<int> run_serve(Context& context, const Args& args) {
   app.add_option("--dhcp-range", range, "full mode: a pool START-END for unregistered machines");
   app.add_option("--unknown", unknown, "what unregistered MACs get: registration (default) or "
                                        "default-image (channel gold)");
+  std::string loopback_exempt = "yes";
+  int64_t unseen_after = 0;
+  app.add_option("--admin-loopback-exempt", loopback_exempt,
+                 "yes (default): API clients on loopback need no admin token; no: they do");
+  app.add_option("--unseen-after", unseen_after,
+                 "seconds of silence before a host is unseen (default: 3 of its agent's "
+                 "reporting intervals)");
   if (auto exit = parse_args(app, args)) return *exit;
+  if (loopback_exempt != "yes" && loopback_exempt != "no")
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--admin-loopback-exempt is yes or no, not '" + loopback_exempt + "'");
   auto [address, port] = TRY(parse_listen(listen));
   // Block the stop signals before any thread starts, so that only
   // serve_until_signal's sigwait receives them and cleanup always runs.
@@ -170,7 +182,12 @@ Result<int> run_serve(Context& context, const Args& args) {
   // working while clients boot.
   auto site = TRY(Site::open_unlocked(context.env, context.site_root()));
   TRY(context.env->create_dir(site->root() + "/logs"));
+  AdminAuth admin = TRY(AdminAuth::open(
+      site->keys_dir(), loopback_exempt == "yes" ? LoopbackExempt::kYes : LoopbackExempt::kNo));
+  boot_options.admin = &admin;
+  boot_options.agent_secret = TRY(load_agent_secret(*site));
   auto service = TRY(BootService::open(site.get(), boot_options));
+  auto reports = TRY(ReportService::open(site.get(), &admin, {.unseen_after = unseen_after}));
 
   std::unique_ptr<server::DnsmasqSupervisor> dnsmasq;
   std::unique_ptr<DhcpWatcher> watcher;
@@ -204,6 +221,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   }
   server::Router router;
   service->install(router);
+  reports->install(router);
   TRY(serve_until_signal(listen, threads, site->root() + "/logs/access.log", std::move(router),
                          "site " + site->root()));
   watcher.reset();

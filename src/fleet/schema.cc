@@ -54,6 +54,71 @@ CREATE TABLE host_vars (
   PRIMARY KEY (host_id, key)
 );
 )sql",
+    // 2: what the hosts' agents report, the commands queued for them, boot
+    // requests (to tell "booting" from "up"), one-shot resets and lab schedules.
+    R"sql(
+CREATE TABLE agent_boots (
+  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  boot_id TEXT NOT NULL,
+  last_sequence INTEGER NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  PRIMARY KEY (host_id, boot_id)
+);
+CREATE TABLE agent_status (
+  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+  boot_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  sent_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  report TEXT NOT NULL
+);
+CREATE TABLE agent_history (
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  boot_id TEXT NOT NULL,
+  sequence INTEGER NOT NULL,
+  sent_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  commit_id TEXT NOT NULL,
+  dirty INTEGER NOT NULL,
+  changes INTEGER NOT NULL,
+  users INTEGER NOT NULL
+);
+CREATE INDEX agent_history_host ON agent_history(host_id, id);
+CREATE TABLE boot_requests (
+  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+  requested_at INTEGER NOT NULL
+);
+CREATE TABLE agent_commands (
+  id INTEGER PRIMARY KEY,
+  host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  command TEXT NOT NULL,
+  path TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  output TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX agent_commands_host ON agent_commands(host_id, status);
+CREATE TABLE pending_resets (
+  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+  previous_mode TEXT,
+  requested_at INTEGER NOT NULL
+);
+CREATE TABLE reset_requests (
+  id INTEGER PRIMARY KEY,
+  lab TEXT,
+  run_at INTEGER NOT NULL,
+  done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE lab_schedules (
+  lab_id INTEGER PRIMARY KEY REFERENCES labs(id) ON DELETE CASCADE,
+  reset_at TEXT NOT NULL,
+  last_run TEXT NOT NULL DEFAULT ''
+);
+)sql",
 };
 
 constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];

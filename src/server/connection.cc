@@ -1,5 +1,7 @@
 #include "server/connection.h"
 
+#include <cstdlib>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
@@ -12,6 +14,17 @@
 namespace goldroot::server {
 
 namespace {
+
+// Splits the peer name the worker made ("10.0.0.5:40312", "[::1]:40312").
+void set_remote(const std::string& client, HttpRequest* request) {
+  size_t colon = client.rfind(':');
+  if (colon == std::string::npos) return;
+  std::string address = client.substr(0, colon);
+  if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
+    address = address.substr(1, address.size() - 2);
+  request->remote_address = address;
+  request->remote_port = static_cast<uint16_t>(std::strtoul(client.c_str() + colon + 1, nullptr, 10));
+}
 
 // After a response that closes the connection, read and discard what the
 // client still sends for a moment before closing: closing a socket with
@@ -141,6 +154,7 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
         if (outcome.state == ParseState::kComplete) {
           input_.erase(0, outcome.consumed);
           scanned_ = 0;
+          set_remote(client_, &request);
           HttpResponse response;
           try {
             response = settings_->router->route(request);

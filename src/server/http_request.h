@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +34,11 @@ struct HttpRequest {
   // Names lowercased, values trimmed, in the order received.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The peer, filled in by the connection (not by the parser): "10.0.0.5"
+  // or "::1", and its TCP source port. A port below 1024 means the client
+  // process was privileged (root), which the layer route relies on.
+  std::string remote_address;
+  uint16_t remote_port = 0;
 
   // The first header called `lowercase_name`, or nullptr.
   const std::string* header(std::string_view lowercase_name) const;

@@ -1,0 +1,276 @@
+#include "agent/agent.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "agent/transport.h"
+#include "base/strings.h"
+#include "crypto/hmac.h"
+#include "overlay/content_diff.h"
+#include "overlay/lower.h"
+
+namespace goldroot::agent {
+
+namespace {
+
+constexpr size_t kMaxCommandOutput = 256 * 1024;
+
+int64_t boottime_ms() {
+  timespec now;
+  ::clock_gettime(CLOCK_BOOTTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+}
+
+Result<std::string> read_token(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return errno_error("reading the agent token " + path, errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string token(trim(text.str()));
+  if (token.empty()) return make_error(ErrorCode::kCorruption, "the agent token " + path + " is empty");
+  return token;
+}
+
+// Runs `command` with /bin/sh; its exit status, or -1.
+int run_shell(const std::string& command) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  if (child < 0) return -1;
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions options, BootState boot, Spool spool)
+    : options_(std::move(options)), boot_(std::move(boot)), spool_(std::move(spool)),
+      random_(std::random_device{}()) {}
+
+Result<Agent> Agent::open(AgentOptions options) {
+  BootState boot = TRY(read_boot_state(options.boot_state));
+  if (!options.server.empty()) boot.server = options.server;
+  if (boot.server.empty())
+    return make_error(ErrorCode::kInvalidArgument,
+                      options.boot_state + " names no server; pass --server URL");
+  if (options.interval_seconds < 1)
+    return make_error(ErrorCode::kInvalidArgument, "--interval must be at least 1 second");
+  Spool spool = TRY(Spool::open(options.spool_dir, options.spool_limit));
+  Agent agent(std::move(options), std::move(boot), std::move(spool));
+  // Continue above what an earlier agent process of this boot spooled.
+  auto pending = agent.spool_.pending();
+  if (pending.ok() && !pending->empty())
+    agent.last_sequence_ = std::strtoll(pending->back().c_str(), nullptr, 10);
+  return agent;
+}
+
+void Agent::log(const std::string& line) const {
+  std::fprintf(stderr, "goldroot-agent: %s\n", line.c_str());
+}
+
+int64_t Agent::next_sequence() {
+  // Milliseconds since boot keep increasing across agent restarts within
+  // a boot, which is what the server's replay check needs.
+  last_sequence_ = std::max(last_sequence_ + 1, boottime_ms());
+  return last_sequence_;
+}
+
+Status Agent::make_report(const std::string& event) {
+  Report report = TRY(probe(boot_, options_.paths));
+  report.event = event;
+  report.sequence = next_sequence();
+  report.sent_at = ::time(nullptr);
+  report.interval_seconds = options_.interval_seconds;
+  report.results = std::move(results_);
+  results_.clear();
+  size_t dropped = TRY(spool_.add(report.sequence, report.serialize()));
+  if (dropped > 0)
+    log("the spool holds at most " + std::to_string(options_.spool_limit) +
+        " reports; dropped the " + std::to_string(dropped) + " oldest");
+  return {};
+}
+
+FlushOutcome Agent::flush() {
+  FlushOutcome outcome;
+  auto names = spool_.pending();
+  if (!names.ok()) {
+    outcome.failure = names.error().message;
+    return outcome;
+  }
+  auto token = read_token(options_.token_file);
+  if (!token.ok()) {
+    outcome.failure = token.error().message;
+    return outcome;
+  }
+  for (const std::string& name : *names) {
+    auto body = spool_.read(name);
+    if (!body.ok()) {
+      outcome.failure = body.error().message;
+      return outcome;
+    }
+    PostOutcome post = post_report(boot_.server, *body, report_signature(*token, *body),
+                                   options_.timeout_seconds);
+    if (post.status == 200) {
+      (void)spool_.remove(name);
+      ++outcome.sent;
+      auto reply = ReportReply::parse(post.body);
+      if (reply.ok()) handle(reply->commands);
+      continue;
+    }
+    if (post.status == 400 || post.status == 409 || post.status == 413) {
+      // Never acceptable, however often it is sent: a replay the server
+      // already has (its answer was lost), or a malformed report.
+      log("the server refused report " + name + " (HTTP " + std::to_string(post.status) +
+          "): " + std::string(trim(post.body)) + "; dropped it");
+      (void)spool_.remove(name);
+      ++outcome.dropped;
+      continue;
+    }
+    outcome.failure = post.status == 0 ? "cannot reach " + boot_.server + ": " + post.failure
+                                       : boot_.server + " answered HTTP " +
+                                             std::to_string(post.status) + ": " +
+                                             std::string(trim(post.body));
+    return outcome;
+  }
+  outcome.complete = true;
+  return outcome;
+}
+
+bool Agent::has_final_results() const {
+  return std::any_of(results_.begin(), results_.end(),
+                     [](const CommandResult& result) { return result.final(); });
+}
+
+void Agent::handle(const std::vector<AgentCommand>& commands) {
+  for (const AgentCommand& command : commands) {
+    if (finished_.count(command.id)) continue;  // its result is on its way
+    bool queued = std::any_of(results_.begin(), results_.end(),
+                              [&](const CommandResult& r) { return r.id == command.id; });
+    if (queued) continue;
+    CommandResult result = execute(command);
+    if (result.final()) finished_.insert(command.id);
+    results_.push_back(std::move(result));
+  }
+}
+
+CommandResult Agent::execute(const AgentCommand& command) {
+  CommandResult result{command.id, command.command, "done", ""};
+  if (command.command == "reboot-when-idle") {
+    std::vector<UserSession> users = read_users(options_.paths.utmp);
+    if (!users.empty()) {
+      result.status = "waiting";
+      result.output = std::to_string(users.size()) + " user session(s) open; not rebooting";
+      return result;
+    }
+    result.output = "rebooting: no user session is open";
+    reboot_pending_ = options_.reboot_command;
+    return result;
+  }
+  if (command.command == "content-diff") {
+    auto lower = DirectoryLower::open(boot_.lower);
+    if (!lower.ok()) return {command.id, command.command, "failed", lower.error().message};
+    ChangeOptions options;
+    options.xattrs = options_.paths.userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted;
+    auto diff = content_diff(**lower, boot_.upper_path, command.path, options);
+    if (!diff.ok()) return {command.id, command.command, "failed", diff.error().message};
+    result.output = diff->substr(0, kMaxCommandOutput);
+    if (diff->size() > kMaxCommandOutput) result.output += "\n[diff cut at 256 KiB]\n";
+    return result;
+  }
+  result.status = "unsupported";
+  result.output = "this agent does not know the command '" + command.command + "'";
+  return result;
+}
+
+Status Agent::run_once() {
+  TRY(make_report("start"));
+  FlushOutcome outcome = flush();
+  // Answer what the reply asked for right away (content-diff on demand).
+  for (int round = 0; outcome.complete && has_final_results() && round < 3; ++round) {
+    TRY(make_report("result"));
+    outcome = flush();
+  }
+  if (reboot_pending_) {
+    log("no user session is open; running: " + *reboot_pending_);
+    run_shell(*reboot_pending_);
+  }
+  if (!outcome.complete)
+    return make_error(ErrorCode::kIo, outcome.failure + " (the report stays spooled in " +
+                                          spool_.dir() + ")");
+  return {};
+}
+
+Status Agent::run(const sigset_t& stop_signals) {
+  using Seconds = double;
+  auto now = [] {
+    timespec ts;
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+  };
+  std::uniform_real_distribution<double> spread(1.0 - options_.jitter, 1.0 + options_.jitter);
+  Seconds next_report = now(), next_send = now(), backoff = 0;
+  std::string event = "start";
+  bool failing = false;
+  while (true) {
+    if (now() >= next_report) {
+      auto made = make_report(event);
+      if (!made.ok()) log("cannot make a report: " + made.error().message);
+      event = "periodic";
+      next_report = now() + options_.interval_seconds * spread(random_);
+      next_send = std::min(next_send, now());
+    }
+    if (now() >= next_send) {
+      FlushOutcome outcome = flush();
+      if (outcome.complete) {
+        if (failing) log("reached " + boot_.server + " again; the spool is empty");
+        failing = false;
+        backoff = 0;
+        next_send = next_report;
+        if (reboot_pending_) {
+          log("no user session is open; running: " + *reboot_pending_);
+          int status = run_shell(*reboot_pending_);
+          if (status != 0) log("'" + *reboot_pending_ + "' failed");
+          reboot_pending_.reset();
+        }
+        // Results that end a command go out now, not an interval later.
+        if (has_final_results()) event = "result", next_report = now();
+      } else {
+        if (!failing) log(outcome.failure + "; retrying with backoff, reports stay spooled");
+        failing = true;
+        backoff = std::min<Seconds>(backoff == 0 ? 1 : backoff * 2,
+                                    static_cast<Seconds>(options_.max_backoff_seconds));
+        next_send = now() + backoff * spread(random_);
+      }
+    }
+    Seconds wake = std::min(next_report, next_send);
+    Seconds wait = std::max<Seconds>(0.0, wake - now());
+    timespec timeout{static_cast<time_t>(wait), static_cast<long>((wait - (time_t)wait) * 1e9)};
+    int signal_number = ::sigtimedwait(&stop_signals, nullptr, &timeout);
+    if (signal_number > 0) {
+      // The last word: a shutting-down host is "down", not "unseen".
+      auto made = make_report("shutdown");
+      if (made.ok()) {
+        options_.timeout_seconds = std::min(options_.timeout_seconds, 5L);
+        FlushOutcome outcome = flush();
+        if (!outcome.complete) log("shutting down with reports spooled: " + outcome.failure);
+      }
+      return {};
+    }
+  }
+}
+
+}  // namespace goldroot::agent

@@ -1,0 +1,85 @@
+// Agent: goldroot-agent's behaviour — make a report (probe.h), spool it
+// (spool.h), send every spooled report in order with its HMAC signature
+// (transport.h), act on the commands the server's reply carries, and repeat
+// every `interval` seconds with jitter. A server that does not answer is
+// retried with exponential backoff; nothing is lost, because a report leaves
+// the spool only once the server accepted it (or refused it for good: 400,
+// 409 replay, 413).
+//
+// Commands (report/report.h): reboot-when-idle runs `reboot_command` once
+// no user is logged in — never while a session is open, it answers
+// "waiting" instead; content-diff answers with a unified diff of one file;
+// anything else is answered "unsupported".
+//
+// Owns its spool; single-threaded. SIGTERM/SIGINT end run() after a final
+// "shutdown" report.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/probe.h"
+#include "agent/spool.h"
+#include "report/report.h"
+
+namespace goldroot::agent {
+
+struct AgentOptions {
+  std::string boot_state = "/run/goldroot/boot.json";
+  std::string server;  // overrides the boot state's
+  std::string token_file = "/etc/goldroot/agent.token";
+  std::string spool_dir = "/run/goldroot/agent-spool";
+  size_t spool_limit = 100;
+  int64_t interval_seconds = 60;
+  double jitter = 0.1;  // each wait is interval × (1 ± jitter)
+  int64_t max_backoff_seconds = 60;
+  long timeout_seconds = 15;
+  std::string reboot_command = "systemctl reboot";
+  ProbePaths paths;
+  bool verbose = false;
+};
+
+struct FlushOutcome {
+  size_t sent = 0;
+  size_t dropped = 0;   // refused for good
+  bool complete = false;  // the spool is empty
+  std::string failure;    // why it stopped early
+};
+
+class Agent {
+ public:
+  static Result<Agent> open(AgentOptions options);
+
+  // Makes a report of `event` and spools it.
+  Status make_report(const std::string& event);
+  // Sends the spooled reports, oldest first, until one fails.
+  FlushOutcome flush();
+  // --once: one report, sent (with a follow-up carrying command results).
+  Status run_once();
+  // Until SIGTERM or SIGINT (blocked by the caller and passed here).
+  Status run(const sigset_t& stop_signals);
+
+ private:
+  Agent(AgentOptions options, BootState boot, Spool spool);
+  int64_t next_sequence();
+  void handle(const std::vector<AgentCommand>& commands);
+  CommandResult execute(const AgentCommand& command);
+  bool has_final_results() const;
+  void log(const std::string& line) const;
+
+  AgentOptions options_;
+  BootState boot_;
+  Spool spool_;
+  int64_t last_sequence_ = 0;
+  std::vector<CommandResult> results_;  // for the next report
+  std::set<int64_t> finished_;          // commands answered for good
+  std::optional<std::string> reboot_pending_;
+  std::mt19937_64 random_;
+};
+
+}  // namespace goldroot::agent

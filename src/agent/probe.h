@@ -1,0 +1,53 @@
+// Probe: what the agent reads about the machine it runs on, to fill a
+// Report — the boot record goldroot-boot wrote, the overlay upper's changes
+// (through the same overlay library as `goldroot changes`), the upper's file
+// system usage, uptime, logged-in users (utmp) and the newest input
+// activity. Every path is a field so tests point it at a fake machine.
+//
+// Plain values and functions; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "report/report.h"
+
+namespace goldroot::agent {
+
+// The fields of /run/goldroot/boot.json the agent uses (boot/boot_record.h
+// has the whole format).
+struct BootState {
+  std::string host, mac, server, mode, commit, manifest_sha256;
+  std::string lower, middle, upper_kind, upper_path;
+};
+
+Result<BootState> read_boot_state(const std::string& path);
+
+struct ProbePaths {
+  std::string boot_id = "/proc/sys/kernel/random/boot_id";
+  std::string uptime = "/proc/uptime";
+  std::string utmp = "/var/run/utmp";
+  std::string dev = "/dev";  // input/event*, tty[0-9]*, pts/*
+  std::string ignore_file = "/etc/goldroot/changes-ignore";  // else built-in list
+  bool userxattr = false;  // the overlay was mounted with userxattr
+};
+
+// Everything in a Report except host identity fields the caller sets
+// (sequence, sent_at, event, results).
+Result<Report> probe(const BootState& boot, const ProbePaths& paths);
+
+Result<std::string> read_boot_id(const std::string& path);
+Result<int64_t> read_uptime(const std::string& path);
+// USER_PROCESS entries of a utmp file.
+std::vector<UserSession> read_users(const std::string& utmp);
+// The newest atime (Unix seconds) of input event devices and terminals
+// below `dev`, or nullopt if none can be read.
+std::optional<int64_t> last_input_activity(const std::string& dev);
+// Fills report->changes and report->dirty from lower vs upper.
+void summarize_changes(const std::string& lower, const std::string& upper,
+                       const ProbePaths& paths, Report* report);
+
+}  // namespace goldroot::agent

@@ -1,0 +1,134 @@
+#include "bootserver/report_service.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "base/strings.h"
+#include "bootserver/boot_service.h"
+#include "bootserver/dirty_reset.h"
+#include "bootserver/fleet_status.h"
+#include "crypto/hmac.h"
+#include "fleet/agent_store.h"
+#include "report/report.h"
+
+namespace goldroot {
+
+using server::HttpRequest;
+using server::HttpResponse;
+
+Result<std::string> load_agent_secret(const Site& site) {
+  return load_or_create_secret(site.keys_dir() + "/agent.secret", 32);
+}
+
+ReportService::ReportService(Site* site, const AdminAuth* admin, Inventory inventory,
+                             std::string secret, ReportServiceOptions options)
+    : site_(site), admin_(admin), inventory_(std::move(inventory)), secret_(std::move(secret)),
+      options_(options) {}
+
+Result<std::unique_ptr<ReportService>> ReportService::open(Site* site, const AdminAuth* admin,
+                                                           ReportServiceOptions options) {
+  Inventory inventory = TRY(Inventory::open(site->database_path()));
+  std::string secret = TRY(load_agent_secret(*site));
+  std::unique_ptr<ReportService> service(
+      new ReportService(site, admin, std::move(inventory), std::move(secret), options));
+  if (options.run_schedules)
+    service->scheduler_ = std::thread([raw = service.get()] { raw->run_schedules(); });
+  return service;
+}
+
+ReportService::~ReportService() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_.notify_all();
+  if (scheduler_.joinable()) scheduler_.join();
+}
+
+void ReportService::run_schedules() {
+  std::unique_lock stop_lock(stop_mutex_);
+  do {
+    std::vector<std::string> lines;
+    {
+      std::lock_guard lock(inventory_mutex_);
+      auto transaction = inventory_.begin_write();
+      if (!transaction.ok()) continue;
+      auto done = run_due_resets(inventory_, ::time(nullptr));
+      if (done.ok() && transaction->commit().ok()) lines = *done;
+      else if (!done.ok()) lines.push_back("reset schedule: " + done.error().message);
+    }
+    for (const std::string& line : lines) std::printf("goldroot serve: %s\n", line.c_str());
+    std::fflush(stdout);
+  } while (!stop_.wait_for(stop_lock, std::chrono::seconds(20), [this] { return stopping_; }));
+}
+
+HttpResponse ReportService::receive(const HttpRequest& request) {
+  if (request.method != "POST") return json_error(405, "send reports with POST");
+  const std::string* signature = request.header(kSignatureHeader);
+  if (!signature)
+    return json_error(401, "the report is not signed; send X-Goldroot-Signature: hmac-sha256=<hex>");
+  auto report = Report::parse(request.body);
+  if (!report.ok()) return json_error(400, report.error().message);
+  std::string expected = report_signature(agent_token(secret_, report->host), request.body);
+  if (!constant_time_equal(*signature, expected))
+    return json_error(403, "the report's signature does not match the token of host " +
+                               report->host);
+  std::vector<AgentCommand> commands;
+  {
+    std::lock_guard lock(inventory_mutex_);
+    auto transaction = inventory_.begin_write();
+    if (!transaction.ok()) return json_error(503, transaction.error().message);
+    AgentStore agents(inventory_.database());
+    auto recorded = agents.record(*report, request.body, ::time(nullptr));
+    if (!recorded.ok()) {
+      switch (recorded.error().code) {
+        case ErrorCode::kAlreadyExists: return json_error(409, recorded.error().message);
+        case ErrorCode::kNotFound: return json_error(403, recorded.error().message);
+        case ErrorCode::kInvalidArgument: return json_error(400, recorded.error().message);
+        default: return json_error(503, recorded.error().message);
+      }
+    }
+    auto committed = transaction->commit();
+    if (!committed.ok()) return json_error(503, committed.error().message);
+    commands = std::move(recorded).value();
+  }
+  ReportReply reply{std::move(commands)};
+  return HttpResponse::json(200, reply.serialize()).with_cache(server::CachePolicy::kNoStore);
+}
+
+HttpResponse ReportService::status(const HttpRequest& request) {
+  std::optional<std::string> lab;
+  for (const std::string& pair : split(request.query, '&'))
+    if (starts_with(pair, "lab=") && pair.size() > 4) lab = pair.substr(4);
+  std::lock_guard lock(inventory_mutex_);
+  auto transaction = inventory_.begin_read();
+  if (!transaction.ok()) return json_error(503, transaction.error().message);
+  auto out = fleet_status(*site_, inventory_, lab, ::time(nullptr), options_.unseen_after);
+  if (!out.ok())
+    return json_error(out.error().code == ErrorCode::kNotFound ? 404 : 500, out.error().message);
+  return HttpResponse::json(200, out->dump(2) + "\n").with_cache(server::CachePolicy::kNoStore);
+}
+
+HttpResponse ReportService::changes(const std::string& host) {
+  std::lock_guard lock(inventory_mutex_);
+  auto transaction = inventory_.begin_read();
+  if (!transaction.ok()) return json_error(503, transaction.error().message);
+  auto out = host_changes(inventory_, host);
+  if (!out.ok())
+    return json_error(out.error().code == ErrorCode::kNotFound ? 404 : 500, out.error().message);
+  return HttpResponse::json(200, out->dump(2) + "\n").with_cache(server::CachePolicy::kNoStore);
+}
+
+void ReportService::install(server::Router& router) {
+  router.add_exact("/api/v1/reports", [this](const HttpRequest& request) { return receive(request); });
+  router.add_exact("/api/v1/status",
+                   admin_->guard([this](const HttpRequest& request) { return status(request); }));
+  router.add_prefix("/api/v1/hosts/", admin_->guard([this](const HttpRequest& request) {
+    std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
+    if (!ends_with(rest, "/changes"))
+      return json_error(404, "no such endpoint; try /api/v1/hosts/NAME/changes");
+    return changes(rest.substr(0, rest.size() - 8));
+  }));
+}
+
+}  // namespace goldroot

@@ -1,0 +1,66 @@
+// ReportService: the agents' side of `goldroot serve`, and the fleet API.
+//
+//   POST /api/v1/reports              an agent's signed report (report/report.h);
+//                                     open to clients, checked per host
+//   GET  /api/v1/status[?lab=L]       the fleet's status (fleet_status.h)   admin
+//   GET  /api/v1/hosts/<name>/changes the host's last change list         admin
+//
+// A report is accepted when its X-Goldroot-Signature is the HMAC of the
+// body under the token of the host the report names (crypto/hmac.h), so a
+// host cannot speak for another; replays are refused by sequence number
+// (fleet/agent_store.h). It also runs the reset schedules once a minute
+// (dirty_reset.h) on its own thread.
+//
+// Handlers are thread-safe (one inventory connection under a mutex).
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "bootserver/admin_auth.h"
+#include "fleet/inventory.h"
+#include "server/router.h"
+#include "site/site.h"
+
+namespace goldroot {
+
+struct ReportServiceOptions {
+  int64_t unseen_after = 0;  // seconds; 0: three of the host's reporting intervals
+  bool run_schedules = true;
+};
+
+class ReportService {
+ public:
+  static Result<std::unique_ptr<ReportService>> open(Site* site, const AdminAuth* admin,
+                                                     ReportServiceOptions options);
+  ~ReportService();
+
+  void install(server::Router& router);
+
+ private:
+  ReportService(Site* site, const AdminAuth* admin, Inventory inventory, std::string secret,
+                ReportServiceOptions options);
+  server::HttpResponse receive(const server::HttpRequest& request);
+  server::HttpResponse status(const server::HttpRequest& request);
+  server::HttpResponse changes(const std::string& host);
+  void run_schedules();
+
+  Site* site_;
+  const AdminAuth* admin_;
+  std::mutex inventory_mutex_;
+  Inventory inventory_;
+  std::string secret_;
+  ReportServiceOptions options_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_;
+  bool stopping_ = false;
+  std::thread scheduler_;
+};
+
+// SITE/keys/agent.secret, created on first use.
+Result<std::string> load_agent_secret(const Site& site);
+
+}  // namespace goldroot

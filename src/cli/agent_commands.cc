@@ -1,0 +1,186 @@
+#include "cli/agent_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "base/strings.h"
+#include "bootserver/dirty_reset.h"
+#include "bootserver/fleet_status.h"
+#include "bootserver/report_service.h"
+#include "cli/fleet_session.h"
+#include "crypto/hmac.h"
+#include "fleet/agent_store.h"
+#include "store/tree.h"
+
+namespace goldroot::cli {
+
+namespace {
+
+std::string text_or(const nlohmann::json& value, const std::string& fallback) {
+  return value.is_string() ? value.get<std::string>() : fallback;
+}
+
+std::string age(int64_t seconds) {
+  if (seconds < 0) seconds = 0;
+  if (seconds < 120) return std::to_string(seconds) + "s ago";
+  if (seconds < 7200) return std::to_string(seconds / 60) + "m ago";
+  if (seconds < 172800) return std::to_string(seconds / 3600) + "h ago";
+  return std::to_string(seconds / 86400) + "d ago";
+}
+
+}  // namespace
+
+Result<int> run_status(Context& context, const Args& args) {
+  CLI::App app{"Show every host's state as its agent reported it: up, down (booting, shut "
+               "down, or never reported) or unseen (silent too long); its image version and "
+               "whether that is its channel's current one; its boot mode; and whether it "
+               "changed anything beyond the ignore list.",
+               "goldroot status"};
+  std::string lab;
+  bool json = false;
+  int64_t unseen_after = 0;
+  app.add_option("--lab", lab, "only this lab's hosts");
+  app.add_flag("--json", json, "print a JSON list");
+  app.add_option("--unseen-after", unseen_after,
+                 "seconds of silence before a host is unseen (default: 3 reporting intervals)");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto fleet = TRY(open_fleet(context, LockMode::kShared, "status"));
+  auto transaction = TRY(fleet.inventory.begin_read());
+  int64_t now = ::time(nullptr);
+  std::optional<std::string> lab_filter;
+  if (!lab.empty()) lab_filter = lab;
+  nlohmann::json status = TRY(fleet_status(*fleet.site, fleet.inventory, lab_filter, now, unseen_after));
+  if (json) {
+    print_json(status);
+    return 0;
+  }
+  std::printf("%-16s %-10s %-7s %-16s %-12s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE", "MODE",
+              "CHANGES", "LAST SEEN");
+  for (const nlohmann::json& host : status) {
+    std::string image = "-";
+    if (host["commit"].is_string()) {
+      image = host["commit"].get<std::string>().substr(0, 12);
+      if (host["current"].is_boolean()) image += host["current"].get<bool>() ? "" : " (old)";
+    }
+    std::string mode = text_or(host["mode"], "-");
+    if (host["next_mode"] != host["mode"] && host["next_mode"].is_string())
+      mode += "->" + host["next_mode"].get<std::string>();
+    std::string changes = "-";
+    if (host["dirty"].is_boolean())
+      changes = host["dirty"].get<bool>() ? "dirty " + std::to_string(host["changes"].get<int64_t>())
+                                          : "clean";
+    std::string seen = host["last_seen_unix"].is_number()
+                           ? age(now - host["last_seen_unix"].get<int64_t>())
+                           : "never";
+    std::printf("%-16s %-10s %-7s %-16s %-12s %-14s %s\n", host["name"].get<std::string>().c_str(),
+                text_or(host["lab"], "-").c_str(), host["state"].get<std::string>().c_str(),
+                image.c_str(), mode.c_str(), changes.c_str(), seen.c_str());
+  }
+  return 0;
+}
+
+Result<int> run_host_token(Context& context, const Args& args) {
+  CLI::App app{"Print a host's agent token (HMAC of SITE/keys/agent.secret and its name), for "
+               "provisioning /etc/goldroot/agent.token by hand; goldroot serve hands it to the "
+               "host's privileged boot-time layer fetch.",
+               "goldroot host token"};
+  std::string name;
+  app.add_option("NAME", name, "host name")->required();
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto fleet = TRY(open_fleet(context, LockMode::kShared, "host token"));
+  if (!TRY(fleet.inventory.find_host(name)))
+    return make_error(ErrorCode::kNotFound, "there is no host " + name);
+  std::string secret = TRY(load_agent_secret(*fleet.site));
+  std::printf("%s\n", agent_token(secret, name).c_str());
+  return 0;
+}
+
+Result<int> host_changes_command(Context& context, const std::string& host, bool json,
+                                 const std::string& content, int wait_seconds) {
+  auto fleet = TRY(open_fleet(context, LockMode::kShared, "changes --host"));
+  if (!content.empty()) {
+    if (content.empty() || content[0] != '/')
+      return make_error(ErrorCode::kInvalidArgument, "--content wants an absolute path, not " + content);
+    int64_t id;
+    {
+      auto transaction = TRY(fleet.inventory.begin_write());
+      AgentStore agents(fleet.inventory.database());
+      id = TRY(agents.queue_command(host, "content-diff", content, ::time(nullptr)));
+      TRY(transaction.commit());
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+    while (true) {
+      std::optional<StoredCommand> command;
+      {
+        auto transaction = TRY(fleet.inventory.begin_read());
+        AgentStore agents(fleet.inventory.database());
+        command = TRY(agents.command(id));
+      }
+      if (command && command->status == "done") {
+        std::fwrite(command->output.data(), 1, command->output.size(), stdout);
+        return 0;
+      }
+      if (command && (command->status == "failed" || command->status == "unsupported"))
+        return make_error(ErrorCode::kIo, "host " + host + "'s agent could not diff " + content +
+                                              ": " + command->output);
+      if (std::chrono::steady_clock::now() >= deadline)
+        return make_error(ErrorCode::kBusy,
+                          "host " + host + "'s agent has not answered within " +
+                              std::to_string(wait_seconds) + " s (it picks up requests when it "
+                              "reports); request " + std::to_string(id) + " stays queued");
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  auto transaction = TRY(fleet.inventory.begin_read());
+  nlohmann::json changes = TRY(goldroot::host_changes(fleet.inventory, host));
+  if (json) {
+    print_json(changes);
+    return 0;
+  }
+  const nlohmann::json& set = changes["changes"];
+  std::printf("%s: %s, %llu changes (%llu ignored), reported %s UTC\n", host.c_str(),
+              changes["dirty"].get<bool>() ? "dirty" : "clean",
+              static_cast<unsigned long long>(set["total"].get<uint64_t>()),
+              static_cast<unsigned long long>(set["ignored"].get<uint64_t>()),
+              format_utc(changes["sent_at"].get<int64_t>()).c_str());
+  if (set.contains("error")) std::printf("error reading changes: %s\n", text_or(set["error"], "").c_str());
+  for (const nlohmann::json& change : set["paths"])
+    std::printf("%-12s %s\n", change["change"].get<std::string>().c_str(),
+                escape_path(change["path"].get<std::string>()).c_str());
+  if (set["truncated"].get<bool>())
+    std::printf("… only the first %zu paths are reported\n", kReportPathLimit);
+  return 0;
+}
+
+Result<int> reset_dirty_command(Context& context, const std::optional<std::string>& lab,
+                                const std::string& at) {
+  auto fleet = TRY(open_fleet(context, LockMode::kExclusive, "reset --dirty"));
+  auto transaction = TRY(fleet.inventory.begin_write());
+  int64_t now = ::time(nullptr);
+  if (!at.empty()) {
+    if (lab && !TRY(fleet.inventory.find_lab(*lab)))
+      return make_error(ErrorCode::kNotFound, "there is no lab " + *lab);
+    int64_t run_at = TRY(next_local_time(at, now));
+    AgentStore agents(fleet.inventory.database());
+    TRY(agents.add_reset_request(lab, run_at));
+    TRY(transaction.commit());
+    std::printf("goldroot serve will reset the dirty hosts%s at %s\n",
+                lab ? (" of lab " + *lab).c_str() : "", at.c_str());
+    return 0;
+  }
+  std::vector<std::string> hosts = TRY(reset_dirty_hosts(fleet.inventory, lab, now));
+  TRY(transaction.commit());
+  if (hosts.empty()) {
+    std::printf("no dirty hosts%s\n", lab ? (" in lab " + *lab).c_str() : "");
+    return 0;
+  }
+  std::printf("next boot resets %zu dirty host(s); each reboots once no user is logged in: %s\n",
+              hosts.size(), join(hosts, ", ").c_str());
+  return 0;
+}
+
+}  // namespace goldroot::cli

@@ -1,0 +1,196 @@
+#include "report/report.h"
+
+namespace goldroot {
+
+namespace {
+
+using Json = nlohmann::json;
+
+Error bad(const std::string& what) {
+  return make_error(ErrorCode::kInvalidArgument, "malformed report: " + what);
+}
+
+// Field readers that turn a wrong type into a sentence instead of an exception.
+Result<std::string> text_field(const Json& json, const char* name, bool required) {
+  auto found = json.find(name);
+  if (found == json.end() || found->is_null()) {
+    if (required) return bad(std::string("\"") + name + "\" is missing");
+    return std::string();
+  }
+  if (!found->is_string()) return bad(std::string("\"") + name + "\" is not a string");
+  return found->get<std::string>();
+}
+
+Result<int64_t> int_field(const Json& json, const char* name, bool required) {
+  auto found = json.find(name);
+  if (found == json.end() || found->is_null()) {
+    if (required) return bad(std::string("\"") + name + "\" is missing");
+    return int64_t{0};
+  }
+  if (!found->is_number_integer()) return bad(std::string("\"") + name + "\" is not an integer");
+  return found->get<int64_t>();
+}
+
+bool valid_name(const std::string& text, size_t limit) {
+  if (text.empty() || text.size() > limit) return false;
+  for (char c : text)
+    if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) return false;
+  return true;
+}
+
+}  // namespace
+
+nlohmann::ordered_json Report::to_json() const {
+  nlohmann::ordered_json counts = nlohmann::ordered_json::object();
+  for (const auto& [kind, count] : changes.counts) counts[kind] = count;
+  nlohmann::ordered_json paths = nlohmann::ordered_json::array();
+  for (const ReportedChange& change : changes.paths)
+    paths.push_back({{"path", change.path}, {"change", change.change}});
+  nlohmann::ordered_json change_json = {{"total", changes.total},
+                                        {"ignored", changes.ignored},
+                                        {"counts", counts},
+                                        {"paths", paths},
+                                        {"truncated", changes.truncated}};
+  if (!changes.error.empty()) change_json["error"] = changes.error;
+  nlohmann::ordered_json user_json = nlohmann::ordered_json::array();
+  for (const UserSession& user : users)
+    user_json.push_back(
+        {{"user", user.user}, {"line", user.line}, {"host", user.host}, {"since", user.since}});
+  nlohmann::ordered_json result_json = nlohmann::ordered_json::array();
+  for (const CommandResult& result : results)
+    result_json.push_back({{"id", result.id},
+                           {"command", result.command},
+                           {"status", result.status},
+                           {"output", result.output}});
+  return {{"version", 1},
+          {"host", host},
+          {"mac", mac},
+          {"boot_id", boot_id},
+          {"sequence", sequence},
+          {"sent_at", sent_at},
+          {"event", event},
+          {"commit", commit},
+          {"manifest_sha256", manifest_sha256},
+          {"mode", mode},
+          {"upper", {{"kind", upper_kind}, {"used_bytes", upper_used_bytes},
+                     {"total_bytes", upper_total_bytes}}},
+          {"dirty", dirty},
+          {"changes", change_json},
+          {"uptime_seconds", uptime_seconds},
+          {"interval_seconds", interval_seconds},
+          {"users", user_json},
+          {"last_input", last_input ? nlohmann::ordered_json(*last_input) : nullptr},
+          {"results", result_json}};
+}
+
+Result<Report> Report::parse(std::string_view text) {
+  Json json = Json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) return bad("the body is not a JSON object");
+  if (TRY(int_field(json, "version", true)) != 1)
+    return make_error(ErrorCode::kUnsupported, "report version is not 1");
+  Report report;
+  report.host = TRY(text_field(json, "host", true));
+  if (!valid_name(report.host, 64)) return bad("\"host\" is not a host name");
+  report.boot_id = TRY(text_field(json, "boot_id", true));
+  if (!valid_name(report.boot_id, 64)) return bad("\"boot_id\" is not a boot id");
+  report.sequence = TRY(int_field(json, "sequence", true));
+  if (report.sequence <= 0) return bad("\"sequence\" must be positive");
+  report.sent_at = TRY(int_field(json, "sent_at", true));
+  report.mac = TRY(text_field(json, "mac", false));
+  report.event = TRY(text_field(json, "event", false));
+  if (report.event.empty()) report.event = "periodic";
+  if (report.event != "start" && report.event != "periodic" && report.event != "shutdown" &&
+      report.event != "result")
+    return bad("\"event\" is not start, periodic, shutdown or result");
+  report.commit = TRY(text_field(json, "commit", false));
+  report.manifest_sha256 = TRY(text_field(json, "manifest_sha256", false));
+  report.mode = TRY(text_field(json, "mode", false));
+  if (auto upper = json.find("upper"); upper != json.end() && upper->is_object()) {
+    report.upper_kind = TRY(text_field(*upper, "kind", false));
+    report.upper_used_bytes = static_cast<uint64_t>(TRY(int_field(*upper, "used_bytes", false)));
+    report.upper_total_bytes = static_cast<uint64_t>(TRY(int_field(*upper, "total_bytes", false)));
+  }
+  if (auto dirty = json.find("dirty"); dirty != json.end()) {
+    if (!dirty->is_boolean()) return bad("\"dirty\" is not true or false");
+    report.dirty = dirty->get<bool>();
+  }
+  if (auto changes = json.find("changes"); changes != json.end() && changes->is_object()) {
+    report.changes.total = static_cast<uint64_t>(TRY(int_field(*changes, "total", false)));
+    report.changes.ignored = static_cast<uint64_t>(TRY(int_field(*changes, "ignored", false)));
+    report.changes.error = TRY(text_field(*changes, "error", false));
+    if (auto truncated = changes->find("truncated");
+        truncated != changes->end() && truncated->is_boolean())
+      report.changes.truncated = truncated->get<bool>();
+    if (auto counts = changes->find("counts"); counts != changes->end() && counts->is_object())
+      for (const auto& [kind, count] : counts->items()) {
+        if (!count.is_number_unsigned() && !count.is_number_integer())
+          return bad("a change count is not a number");
+        report.changes.counts[kind] = count.get<uint64_t>();
+      }
+    if (auto paths = changes->find("paths"); paths != changes->end() && paths->is_array()) {
+      if (paths->size() > kReportPathLimit)
+        return bad("more than " + std::to_string(kReportPathLimit) + " paths");
+      for (const Json& item : *paths) {
+        if (!item.is_object()) return bad("a change is not an object");
+        report.changes.paths.push_back(
+            {TRY(text_field(item, "path", true)), TRY(text_field(item, "change", true))});
+      }
+    }
+  }
+  report.uptime_seconds = TRY(int_field(json, "uptime_seconds", false));
+  report.interval_seconds = TRY(int_field(json, "interval_seconds", false));
+  if (auto users = json.find("users"); users != json.end() && users->is_array())
+    for (const Json& item : *users) {
+      if (!item.is_object()) return bad("a user session is not an object");
+      report.users.push_back({TRY(text_field(item, "user", false)),
+                              TRY(text_field(item, "line", false)),
+                              TRY(text_field(item, "host", false)),
+                              TRY(int_field(item, "since", false))});
+    }
+  if (auto input = json.find("last_input"); input != json.end() && !input->is_null()) {
+    if (!input->is_number_integer()) return bad("\"last_input\" is not a time or null");
+    report.last_input = input->get<int64_t>();
+  }
+  if (auto results = json.find("results"); results != json.end() && results->is_array())
+    for (const Json& item : *results) {
+      if (!item.is_object()) return bad("a command result is not an object");
+      CommandResult result{TRY(int_field(item, "id", true)), TRY(text_field(item, "command", false)),
+                           TRY(text_field(item, "status", true)),
+                           TRY(text_field(item, "output", false))};
+      report.results.push_back(std::move(result));
+    }
+  return report;
+}
+
+nlohmann::json AgentCommand::to_json() const {
+  nlohmann::json json = {{"id", id}, {"command", command}};
+  if (!path.empty()) json["path"] = path;
+  return json;
+}
+
+Result<AgentCommand> AgentCommand::from_json(const nlohmann::json& json) {
+  if (!json.is_object()) return bad("a command is not an object");
+  AgentCommand command;
+  command.id = TRY(int_field(json, "id", true));
+  command.command = TRY(text_field(json, "command", true));
+  command.path = TRY(text_field(json, "path", false));
+  return command;
+}
+
+std::string ReportReply::serialize() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const AgentCommand& command : commands) list.push_back(command.to_json());
+  return nlohmann::json{{"accepted", true}, {"commands", list}}.dump() + "\n";
+}
+
+Result<ReportReply> ReportReply::parse(std::string_view text) {
+  Json json = Json::parse(text, nullptr, false);
+  if (json.is_discarded() || !json.is_object())
+    return make_error(ErrorCode::kCorruption, "the server's reply is not a JSON object");
+  ReportReply reply;
+  if (auto commands = json.find("commands"); commands != json.end() && commands->is_array())
+    for (const Json& item : *commands) reply.commands.push_back(TRY(AgentCommand::from_json(item)));
+  return reply;
+}
+
+}  // namespace goldroot

@@ -1,0 +1,127 @@
+// The agent's report protocol: what goldroot-agent POSTs to
+// /api/v1/reports, and what the server answers. Shared by the agent (which
+// builds and signs reports) and the server (which checks and stores them),
+// so it depends on nothing but base and crypto.
+//
+// Request: POST /api/v1/reports, Content-Type: application/json,
+//   X-Goldroot-Signature: hmac-sha256=<hex of HMAC-SHA256(token, body)>
+// where token = agent_token(site secret, host) (crypto/hmac.h). Body:
+//   {"version": 1, "host": "pc01", "mac": "52:54:00:aa:00:01",
+//    "boot_id": "<uuid>", "sequence": 17, "sent_at": 1795000000,
+//    "event": "start"|"periodic"|"shutdown"|"result",
+//    "commit": "<hex>", "manifest_sha256": "<hex>", "mode": "normal",
+//    "upper": {"kind": "tmpfs", "used_bytes": 123, "total_bytes": 456},
+//    "dirty": true,
+//    "changes": {"total": 4, "ignored": 9, "counts": {"added": 3, "modified": 1},
+//                "paths": [{"path": "/etc/motd", "change": "modified"}, …],  first 200
+//                "truncated": false, "error": "…" (only when reading failed)},
+//    "uptime_seconds": 3600, "interval_seconds": 60,
+//    "users": [{"user": "alice", "line": "tty1", "host": "", "since": 1795000000}],
+//    "last_input": 1795000000 | null,
+//    "results": [{"id": 7, "command": "reboot-when-idle", "status": "waiting",
+//                 "output": "1 user logged in"}]}
+// `sequence` increases strictly within one boot (boot_id); the server
+// refuses a report whose sequence is not above the last it stored for that
+// host and boot (a replay).
+//
+// Reply 200: {"accepted": true, "commands": [AgentCommand…]}. Commands are
+// the pull channel to the client (which opens no port):
+//   {"id": 7, "command": "reboot-when-idle"}
+//   {"id": 8, "command": "content-diff", "path": "/etc/fstab"}
+//   later: {"id": 9, "command": "upload-upper", "url": "/api/v1/uploads/9"}
+// A command is repeated in every reply until a report carries a result for
+// its id with status "done", "failed" or "unsupported"; "waiting" keeps it
+// open (reboot-when-idle while a user is logged in). Unknown commands are
+// answered "unsupported", so old agents and new servers get along.
+// Errors: 400 malformed, 401 unsigned, 403 bad signature or unknown host,
+// 409 replay, 413 too large — each {"error": "…"}.
+//
+// Plain values; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace goldroot {
+
+inline constexpr size_t kReportPathLimit = 200;
+inline constexpr size_t kMaxReportBytes = 1024 * 1024;
+inline constexpr const char* kSignatureHeader = "x-goldroot-signature";
+
+struct ReportedChange {
+  std::string path;
+  std::string change;  // change_kind_name(): added, modified, …
+  bool operator==(const ReportedChange&) const = default;
+};
+
+struct ChangeSummary {
+  uint64_t total = 0;    // changes outside the ignore list
+  uint64_t ignored = 0;
+  std::map<std::string, uint64_t> counts;  // by kind, non-zero only
+  std::vector<ReportedChange> paths;       // the first kReportPathLimit
+  bool truncated = false;
+  std::string error;  // why the changes could not be read ("" if they could)
+  bool operator==(const ChangeSummary&) const = default;
+};
+
+struct UserSession {
+  std::string user, line, host;
+  int64_t since = 0;
+  bool operator==(const UserSession&) const = default;
+};
+
+struct CommandResult {
+  int64_t id = 0;
+  std::string command;
+  std::string status;  // done | failed | waiting | unsupported
+  std::string output;
+  bool operator==(const CommandResult&) const = default;
+  bool final() const { return status != "waiting"; }
+};
+
+struct Report {
+  std::string host, mac, boot_id;
+  int64_t sequence = 0;
+  int64_t sent_at = 0;  // Unix seconds
+  std::string event = "periodic";
+  std::string commit, manifest_sha256, mode;
+  std::string upper_kind;
+  uint64_t upper_used_bytes = 0, upper_total_bytes = 0;
+  bool dirty = false;
+  ChangeSummary changes;
+  int64_t uptime_seconds = 0;
+  int64_t interval_seconds = 0;  // how often the agent reports
+  std::vector<UserSession> users;
+  std::optional<int64_t> last_input;
+  std::vector<CommandResult> results;
+
+  bool operator==(const Report&) const = default;
+  nlohmann::ordered_json to_json() const;
+  std::string serialize() const { return to_json().dump(); }
+  // Checks the fields a server relies on; a bad report is one sentence.
+  static Result<Report> parse(std::string_view text);
+};
+
+struct AgentCommand {
+  int64_t id = 0;
+  std::string command;  // reboot-when-idle | content-diff | …
+  std::string path;     // content-diff
+  bool operator==(const AgentCommand&) const = default;
+  nlohmann::json to_json() const;
+  static Result<AgentCommand> from_json(const nlohmann::json& json);
+};
+
+struct ReportReply {
+  std::vector<AgentCommand> commands;
+  std::string serialize() const;
+  static Result<ReportReply> parse(std::string_view text);
+};
+
+}  // namespace goldroot
