@@ -98,6 +98,7 @@ Status Agent::make_report(const std::string& event) {
   report.results = std::move(results_);
   results_.clear();
   size_t dropped = TRY(spool_.add(report.sequence, report.serialize()));
+  if (options_.verbose) log("spooled report " + std::to_string(report.sequence) + " (" + event + ")");
   if (dropped > 0)
     log("the spool holds at most " + std::to_string(options_.spool_limit) +
         " reports; dropped the " + std::to_string(dropped) + " oldest");
@@ -200,7 +201,7 @@ Status Agent::run_once() {
   TRY(make_report("start"));
   FlushOutcome outcome = flush();
   // Answer what the reply asked for right away (content-diff on demand).
-  for (int round = 0; outcome.complete && has_final_results() && round < 3; ++round) {
+  for (int round = 0; outcome.complete && !results_.empty() && round < 2; ++round) {
     TRY(make_report("result"));
     outcome = flush();
   }

@@ -27,11 +27,13 @@ int main(int argc, char** argv) {
   app.add_option("--reboot-command", options.reboot_command,
                  "how reboot-when-idle reboots (default 'systemctl reboot')");
   app.add_option("--boot-id-file", options.paths.boot_id, "source of the boot id");
+  app.add_option("--uptime-file", options.paths.uptime, "source of the uptime (default /proc/uptime)");
   app.add_option("--utmp", options.paths.utmp, "utmp file listing the sessions");
   app.add_option("--dev", options.paths.dev, "device directory for input activity (default /dev)");
   app.add_option("--ignore-file", options.paths.ignore_file,
                  "ignore list (default /etc/goldroot/changes-ignore, else built-in)");
   app.add_flag("--userxattr", options.paths.userxattr, "the overlay was mounted with userxattr");
+  app.add_flag("-v,--verbose", options.verbose, "log every report made");
   app.add_flag("--once", once, "send one report and exit (non-zero if it could not be sent)");
   try {
     app.parse(argc, argv);

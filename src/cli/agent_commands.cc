@@ -67,7 +67,7 @@ Result<int> run_status(Context& context, const Args& args) {
       if (host["current"].is_boolean()) image += host["current"].get<bool>() ? "" : " (old)";
     }
     std::string mode = text_or(host["mode"], "-");
-    if (host["next_mode"] != host["mode"] && host["next_mode"].is_string())
+    if (host["mode"].is_string() && host["next_mode"] != host["mode"])
       mode += "->" + host["next_mode"].get<std::string>();
     std::string changes = "-";
     if (host["dirty"].is_boolean())

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# goldroot-agent against a real `goldroot serve` on loopback: reports are
+# stored and shown by `goldroot status` and `goldroot changes --host`; the
+# server refuses unsigned, wrongly signed, other-host and replayed reports;
+# a server outage loses no report; `reset --dirty` and reboot-when-idle
+# respect logged-in users; content diffs on demand; the admin token; the
+# agent token in the privileged layer fetch.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent_lib.sh"
+
+gr init >/dev/null
+gr lab add lab3 >/dev/null
+gr host add pc01 --mac 52:54:00:aa:00:01 --ip 10.9.0.11 --lab lab3 >/dev/null
+gr host add pc02 --mac 52:54:00:aa:00:02 --lab lab3 >/dev/null
+gr host add pc03 --mac 52:54:00:aa:00:03 >/dev/null
+make_client pc01 52:54:00:aa:00:01
+make_client pc02 52:54:00:aa:00:02
+start_server
+
+# --- one report, and what status and changes make of it -----------------
+agent pc01 --once || fail "agent --once: $(cat "$WORK/serve.log")"
+[ -z "$(ls "$WORK/clients/pc01/spool")" ] || fail "an acknowledged report stayed spooled"
+gr status --json > "$WORK/status.json"
+python3 - "$WORK/status.json" <<'PY' || fail "status --json: $(cat "$WORK/status.json")"
+import json, sys
+hosts = {h["name"]: h for h in json.load(open(sys.argv[1]))}
+assert list(hosts) == ["pc01", "pc02", "pc03"], list(hosts)
+pc01 = hosts["pc01"]
+for key in ("name", "lab", "state", "commit", "mode", "dirty", "changes", "last_seen"):
+    assert key in pc01, key
+assert pc01["state"] == "up" and pc01["lab"] == "lab3" and pc01["mode"] == "normal", pc01
+assert pc01["dirty"] is True and pc01["changes"] == 2, pc01
+assert pc01["commit"] == "0" * 63 + "1" and pc01["last_seen"].endswith("Z"), pc01
+assert pc01["upper"]["kind"] == "tmpfs" and pc01["upper"]["total_bytes"] > 0, pc01
+assert hosts["pc02"]["state"] == "down" and hosts["pc02"]["dirty"] is None, hosts["pc02"]
+assert hosts["pc03"]["lab"] is None
+PY
+ok "status --json: pc01 up, dirty with 2 changes; pc02 never reported, so down"
+
+gr status > "$WORK/status.txt"
+head -1 "$WORK/status.txt" | grep -q "^HOST *LAB *STATE *IMAGE *MODE *CHANGES *LAST SEEN" ||
+  fail "status header: $(cat "$WORK/status.txt")"
+grep -Eq "^pc01 +lab3 +up +000000000000 +normal +dirty 2 +[0-9]+s ago" "$WORK/status.txt" ||
+  fail "status line of pc01: $(cat "$WORK/status.txt")"
+grep -Eq "^pc02 +lab3 +down +- +- +- +never" "$WORK/status.txt" || fail "status pc02: $(cat "$WORK/status.txt")"
+[ "$(gr status --lab lab3 | wc -l)" = 3 ] || fail "status --lab"
+expect_fail "status of an unknown lab" gr status --lab nope
+ok "status prints one line per host"
+
+gr changes --host pc01 > "$WORK/changes.txt"
+grep -q "^pc01: dirty, 2 changes" "$WORK/changes.txt" || fail "changes --host: $(cat "$WORK/changes.txt")"
+grep -Eq "^added +/etc/added$" "$WORK/changes.txt" || fail "changes --host added: $(cat "$WORK/changes.txt")"
+grep -Eq "^modified +/etc/motd$" "$WORK/changes.txt" || fail "changes --host modified"
+expect_fail "changes of a host that never reported" gr changes --host pc02
+ok "changes --host prints the host's last reported change list"
+
+# --- the API: admin token, status, changes --------------------------------
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/status")" = 200 ] ||
+  fail "loopback is exempt by default"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/hosts/pc01/changes")" = 200 ] ||
+  fail "GET /api/v1/hosts/pc01/changes"
+grep -q '"/etc/added"' "$WORK/body" || fail "changes API body"
+stop_server
+start_server --admin-loopback-exempt no
+admin=$(cat "$GOLDROOT_SITE/keys/admin.token")
+[ "$(stat -c %a "$GOLDROOT_SITE/keys/admin.token")" = 600 ] || fail "admin.token mode"
+for path in status hosts images channels hosts/pc01/changes; do
+  [ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/$path")" = 401 ] ||
+    fail "/api/v1/$path without the admin token"
+  [ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer wrong" "$SERVER_URL/api/v1/$path")" = 403 ] ||
+    fail "/api/v1/$path with a wrong admin token"
+  [ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $admin" "$SERVER_URL/api/v1/$path")" = 200 ] ||
+    fail "/api/v1/$path with the admin token: $(cat "$WORK/body")"
+done
+grep -q error "$WORK/body" && fail "error body on success"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/api/v1/boot/52:54:00:aa:00:01")" != 401 ] ||
+  fail "boot routes must stay open"
+ok "the listing API needs the admin token unless loopback is exempt; boot routes stay open"
+
+# --- token checks ---------------------------------------------------------
+report=$(python3 - <<PY
+import json
+print(json.dumps({"version": 1, "host": "pc02", "boot_id": "b-1", "sequence": 5,
+                  "sent_at": $(date +%s), "event": "periodic"}))
+PY
+)
+sign() { printf '%s' "$2" | openssl dgst -sha256 -mac HMAC -macopt "key:$1" | sed 's/^.*= //'; }
+post() { curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' "$@" \
+           --data-binary "$report" "$SERVER_URL/api/v1/reports"; }
+[ "$(post)" = 401 ] || fail "unsigned report: $(cat "$WORK/body")"
+grep -q "not signed" "$WORK/body" || fail "401 body: $(cat "$WORK/body")"
+pc01_signature=$(sign "$(cat "$WORK/clients/pc01/token")" "$report")
+[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$pc01_signature")" = 403 ] ||
+  fail "pc01's token claiming pc02: $(cat "$WORK/body")"
+grep -q "does not match the token of host pc02" "$WORK/body" || fail "403 body: $(cat "$WORK/body")"
+[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$(printf '%064d' 0)")" = 403 ] || fail "bad signature"
+pc02_signature=$(sign "$(cat "$WORK/clients/pc02/token")" "$report")
+[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$pc02_signature")" = 200 ] ||
+  fail "pc02's own signed report: $(cat "$WORK/body")"
+[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$pc02_signature")" = 409 ] ||
+  fail "a replayed report: $(cat "$WORK/body")"
+grep -q "replay" "$WORK/body" || fail "409 body: $(cat "$WORK/body")"
+report=${report/\"sequence\": 5/\"sequence\": 4}
+[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$(sign "$(cat "$WORK/clients/pc02/token")" "$report")")" = 409 ] ||
+  fail "an older sequence of the same boot: $(cat "$WORK/body")"
+echo '{"version": 1, "host": "pc01"' > "$WORK/clients/pc01/token.bad"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Goldroot-Signature: x" --data-binary @"$WORK/clients/pc01/token.bad" "$SERVER_URL/api/v1/reports")" = 400 ] ||
+  fail "malformed report"
+ok "reports: unsigned 401, another host's or a bad signature 403, replay 409, malformed 400"
+
+# --- the token in the privileged layer fetch -----------------------------
+layer_token() {  # host [curl args…]: the token the layer tar carries, or ""
+  local host=$1; shift
+  rm -rf "$WORK/layer" && mkdir "$WORK/layer"
+  curl -s "$@" -o "$WORK/layer.tar" "$SERVER_URL/layers/$host.tar" || fail "layer fetch"
+  tar -xf "$WORK/layer.tar" -C "$WORK/layer"
+  cat "$WORK/layer/etc/goldroot/agent.token" 2>/dev/null || true
+}
+[ "$(layer_token pc02 --local-port 900-1000)" = "$(gr host token pc02)" ] ||
+  fail "privileged fetch of pc02's layer lacks its token"
+[ "$(stat -c %a "$WORK/layer/etc/goldroot/agent.token")" = 600 ] || fail "token mode"
+[ -z "$(layer_token pc02 --local-port 40000-50000)" ] || fail "unprivileged port got the token"
+[ -z "$(layer_token pc01 --local-port 900-1000)" ] || fail "pc01 from another IP got the token"
+ok "only a privileged fetch from the host's own IP gets /etc/goldroot/agent.token (0600)"
+
+# --- outage: reports are spooled and all arrive, in order -----------------
+stop_server
+start_server
+agent_command pc01
+"${AGENT_COMMAND[@]}" --interval 1 --jitter 0 --max-backoff 2 --verbose 2> "$WORK/agent.log" &
+agent_pid=$!
+on_exit "kill $agent_pid 2>/dev/null; wait $agent_pid 2>/dev/null"
+sleep 3
+stop_server
+sleep 5
+spooled=$(ls "$WORK/clients/pc01/spool" | wc -l)
+[ "$spooled" -ge 3 ] || fail "expected reports spooled during the outage, found $spooled"
+start_server
+for _ in $(seq 1 100); do [ -z "$(ls "$WORK/clients/pc01/spool")" ] && break; sleep 0.1; done
+sleep 1.5
+kill -TERM "$agent_pid"; wait "$agent_pid" || fail "agent exit status on SIGTERM"
+made=$(grep -o 'spooled report [0-9]*' "$WORK/agent.log" | awk '{print $3}')
+boot=$(cat "$WORK/clients/pc01/boot_id")
+stored=$(db "SELECT sequence FROM agent_history h JOIN hosts ON hosts.id = h.host_id WHERE name = 'pc01' AND boot_id = '$boot' AND sequence >= $(echo "$made" | head -1) ORDER BY h.id")
+[ "$made" = "$stored" ] || fail "reports made and stored differ: made $(echo $made) stored $(echo $stored)"
+[ "$(echo "$made" | sort -n | tr '\n' ' ')" = "$(echo "$made" | tr '\n' ' ')" ] || fail "order"
+[ "$(echo "$made" | wc -l)" -ge 8 ] || fail "too few reports: $made"
+grep -q "retrying with backoff" "$WORK/agent.log" || fail "agent did not say it retries"
+[ "$(db "SELECT json_extract(report, '\$.event') FROM agent_status s JOIN hosts ON hosts.id = s.host_id WHERE name = 'pc01'")" = shutdown ] ||
+  fail "the last report on SIGTERM is a shutdown report"
+gr status --json | python3 -c 'import json,sys; h={x["name"]:x for x in json.load(sys.stdin)}; assert h["pc01"]["state"]=="down", h["pc01"]' ||
+  fail "a host that shut down is down"
+ok "server outage: $spooled reports spooled, all $(echo "$made" | wc -l) arrived in order; shutdown report makes it down"
+
+# unseen: a host that reported with interval 1 and then fell silent
+agent pc02 --once --interval 1 || fail "pc02 report"
+sleep 9
+gr status --json | python3 -c 'import json,sys; h={x["name"]:x for x in json.load(sys.stdin)}; assert h["pc02"]["state"]=="unseen", h["pc02"]' ||
+  fail "silent host not unseen"
+gr status --json --unseen-after 3600 | python3 -c 'import json,sys; h={x["name"]:x for x in json.load(sys.stdin)}; assert h["pc02"]["state"]=="up", h["pc02"]' ||
+  fail "--unseen-after"
+ok "a host silent for three intervals is unseen"
+
+# --- content diff on demand ------------------------------------------------
+gr changes --host pc01 --content /etc/motd --wait 30 > "$WORK/diff.txt" &
+differ=$!
+sleep 1
+agent pc01 --once || fail "agent answering content-diff"
+wait "$differ" || fail "changes --content: $(cat "$WORK/diff.txt")"
+grep -q "^+edited on pc01" "$WORK/diff.txt" || fail "diff: $(cat "$WORK/diff.txt")"
+ok "changes --host --content gets a diff from the agent"
+
+# --- reset --dirty and reboot-when-idle ------------------------------------
+rm -rf "$WORK/clients/pc02/upper/etc"  # pc02 clean
+agent pc02 --once
+out=$(gr reset --dirty --lab lab3)
+echo "$out" | grep -q "resets 1 dirty host(s).*: pc01$" || fail "reset --dirty: $out"
+gr host show pc01 | grep -q "reset" || fail "pc01 mode not reset"
+gr status --json | python3 -c 'import json,sys; h={x["name"]:x for x in json.load(sys.stdin)}
+assert h["pc01"]["next_mode"]=="reset" and h["pc01"]["pending_commands"]==["reboot-when-idle"], h["pc01"]
+assert h["pc02"]["next_mode"]=="normal" and h["pc02"]["pending_commands"]==[], h["pc02"]' || fail "reset only dirty"
+write_utmp "$WORK/clients/pc01/utmp" alice tty1
+agent pc01 --once --reboot-command "touch $WORK/rebooted" || fail "agent with a user"
+[ ! -e "$WORK/rebooted" ] || fail "rebooted while alice was logged in"
+[ "$(db "SELECT status FROM agent_commands WHERE command = 'reboot-when-idle'")" = waiting ] || fail "not waiting"
+write_utmp "$WORK/clients/pc01/utmp"
+agent pc01 --once --reboot-command "touch $WORK/rebooted" || fail "agent without users"
+[ -e "$WORK/rebooted" ] || fail "idle host did not reboot"
+[ "$(db "SELECT status FROM agent_commands WHERE command = 'reboot-when-idle'")" = done ] || fail "not done"
+# It boots again (a new boot id) in mode reset, comes back clean: its old mode returns.
+cat /proc/sys/kernel/random/uuid > "$WORK/clients/pc01/boot_id"
+rm -rf "$WORK/clients/pc01/upper/etc"
+sed -i 's/"mode": "normal"/"mode": "reset"/' "$WORK/clients/pc01/boot.json"
+echo "3.50 1.00" > "$WORK/uptime"
+agent pc01 --once --uptime-file "$WORK/uptime"
+gr status --json | python3 -c 'import json,sys; h={x["name"]:x for x in json.load(sys.stdin)}
+assert h["pc01"]["dirty"] is False and h["pc01"]["next_mode"]=="normal", h["pc01"]' || fail "after reset"
+ok "reset --dirty: only dirty pc01 gets mode reset; it waits for alice to log out, reboots, mode returns"
+
+gr lab set lab3 reset-at=22:00 | grep -q "daily at 22:00" || fail "lab schedule"
+[ "$(db "SELECT reset_at FROM lab_schedules")" = "22:00" ] || fail "schedule stored"
+expect_fail "a bad schedule time" gr lab set lab3 reset-at=25:00
+out=$(gr reset --dirty --at 23:59)
+echo "$out" | grep -q "at 23:59" || fail "reset --at: $out"
+expect_fail "reset --dirty --now --at" gr reset --dirty --now --at 10:00
+ok "lab reset schedules and reset --at are stored for goldroot serve"
+finish
