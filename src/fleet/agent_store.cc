@@ -45,8 +45,8 @@ Status AgentStore::settle_new_boot(int64_t id, const Report& report, int64_t now
   Statement done = TRY(db_.prepare(
       "UPDATE agent_commands SET status = 'done', output = 'the host booted again', "
       "updated_at = ? WHERE host_id = ? AND command = 'reboot-when-idle' "
-      "AND status IN ('pending', 'waiting') AND created_at <= ?"));
-  done.bind(now).bind(id).bind(report.sent_at - report.uptime_seconds + 60);
+      "AND status IN ('pending', 'waiting') AND created_at < ?"));
+  done.bind(now).bind(id).bind(report.sent_at - report.uptime_seconds);
   TRY(done.run());
   // A one-shot reset took effect when the host booted after it was asked.
   Statement pending = TRY(db_.prepare(

@@ -1,0 +1,121 @@
+#include "report/report.h"
+
+#include "base/testing/testing.h"
+#include "crypto/hmac.h"
+
+namespace goldroot {
+namespace {
+
+Report sample() {
+  Report report;
+  report.host = "pc01";
+  report.mac = "52:54:00:aa:00:01";
+  report.boot_id = "3f0c6a1e-aaaa-bbbb-cccc-0123456789ab";
+  report.sequence = 1234;
+  report.sent_at = 1795000000;
+  report.event = "start";
+  report.commit = std::string(64, 'a');
+  report.manifest_sha256 = std::string(64, 'b');
+  report.mode = "normal";
+  report.upper_kind = "tmpfs";
+  report.upper_used_bytes = 4096;
+  report.upper_total_bytes = 1 << 30;
+  report.dirty = true;
+  report.changes.total = 2;
+  report.changes.ignored = 7;
+  report.changes.counts = {{"added", 1}, {"modified", 1}};
+  report.changes.paths = {{"/etc/added", "added"}, {"/etc/motd", "modified"}};
+  report.uptime_seconds = 3600;
+  report.interval_seconds = 60;
+  report.users = {{"alice", "tty1", "", 1794999000}};
+  report.last_input = 1794999999;
+  report.results = {{7, "reboot-when-idle", "waiting", "1 user session(s) open"}};
+  return report;
+}
+
+TEST(ReportTest, RoundTripsThroughJson) {
+  Report report = sample();
+  ASSERT_OK_AND_ASSIGN(Report parsed, Report::parse(report.serialize()));
+  EXPECT_EQ(parsed, report);
+}
+
+TEST(ReportTest, NullLastInputAndNoResultsRoundTrip) {
+  Report report = sample();
+  report.last_input.reset();
+  report.results.clear();
+  report.users.clear();
+  ASSERT_OK_AND_ASSIGN(Report parsed, Report::parse(report.serialize()));
+  EXPECT_EQ(parsed, report);
+  EXPECT_NE(report.serialize().find("\"last_input\":null"), std::string::npos);
+}
+
+TEST(ReportTest, RefusesMalformedReportsWithOneSentence) {
+  struct Case {
+    const char* text;
+    const char* says;
+  } cases[] = {
+      {"not json", "not a JSON object"},
+      {"[]", "not a JSON object"},
+      {R"({"version": 2, "host": "a", "boot_id": "b", "sequence": 1, "sent_at": 1})", "version"},
+      {R"({"version": 1, "boot_id": "b", "sequence": 1, "sent_at": 1})", "\"host\" is missing"},
+      {R"({"version": 1, "host": "a b", "boot_id": "b", "sequence": 1, "sent_at": 1})", "host name"},
+      {R"({"version": 1, "host": "a", "boot_id": "b", "sequence": 0, "sent_at": 1})", "positive"},
+      {R"({"version": 1, "host": "a", "boot_id": "b", "sequence": "1", "sent_at": 1})", "integer"},
+      {R"({"version": 1, "host": "a", "boot_id": "b", "sequence": 1, "sent_at": 1, "event": "x"})",
+       "event"},
+      {R"({"version": 1, "host": "a", "boot_id": "b", "sequence": 1, "sent_at": 1, "dirty": 1})",
+       "dirty"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = Report::parse(c.text);
+    ASSERT_FALSE(parsed.ok()) << c.text;
+    EXPECT_NE(parsed.error().message.find(c.says), std::string::npos) << parsed.error().message;
+    EXPECT_EQ(parsed.error().message.find('\n'), std::string::npos);
+  }
+}
+
+TEST(ReportTest, RefusesMoreThanTheReportedPathLimit) {
+  Report report = sample();
+  report.changes.paths.assign(kReportPathLimit + 1, {"/x", "added"});
+  EXPECT_FALSE(Report::parse(report.serialize()).ok());
+}
+
+TEST(ReportTest, ReplyCarriesCommands) {
+  ReportReply reply{{{7, "reboot-when-idle", ""}, {8, "content-diff", "/etc/fstab"}}};
+  ASSERT_OK_AND_ASSIGN(ReportReply parsed, ReportReply::parse(reply.serialize()));
+  EXPECT_EQ(parsed.commands, reply.commands);
+  EXPECT_NE(reply.serialize().find(R"("path":"/etc/fstab")"), std::string::npos);
+}
+
+TEST(SignatureTest, HmacMatchesRfc4231) {
+  // RFC 4231 test case 2.
+  EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(SignatureTest, TokensDifferPerHostAndSignaturesPerBody) {
+  std::string secret(64, 'f');
+  EXPECT_NE(agent_token(secret, "pc01"), agent_token(secret, "pc02"));
+  EXPECT_EQ(agent_token(secret, "pc01"), agent_token(secret, "pc01"));
+  EXPECT_NE(agent_token(secret, "pc01"), agent_token(std::string(64, 'e'), "pc01"));
+  std::string token = agent_token(secret, "pc01");
+  std::string body = sample().serialize();
+  std::string signature = report_signature(token, body);
+  EXPECT_EQ(signature.rfind("hmac-sha256=", 0), 0u);
+  EXPECT_EQ(signature.size(), 12u + 64u);
+  EXPECT_NE(signature, report_signature(token, body + " "));
+  EXPECT_TRUE(constant_time_equal(signature, report_signature(token, body)));
+  EXPECT_FALSE(constant_time_equal(signature, report_signature(agent_token(secret, "pc02"), body)));
+}
+
+TEST(SignatureTest, SecretIsCreatedOnceWithMode0600) {
+  testing::TempDir dir;
+  ASSERT_OK_AND_ASSIGN(std::string first, load_or_create_secret(dir / "agent.secret", 32));
+  ASSERT_OK_AND_ASSIGN(std::string again, load_or_create_secret(dir / "agent.secret", 32));
+  EXPECT_EQ(first, again);
+  EXPECT_EQ(first.size(), 64u);
+  EXPECT_EQ(testing::run_output("stat -c %a " + (dir / "agent.secret")), "600\n");
+}
+
+}  // namespace
+}  // namespace goldroot
