@@ -1,6 +1,9 @@
 #include "boot/http_fetch.h"
 
+#include <unistd.h>
+
 #include "base/testing/testing.h"
+#include "server/http_server.h"
 
 namespace goldroot::boot {
 namespace {
@@ -23,6 +26,26 @@ TEST(FetchText, AnUnreachableServerIsAnIoErrorNamingTheUrl) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kIo);
   EXPECT_NE(result.error().message.find("http://127.0.0.1:1/api/v1/boot/x"), std::string::npos);
+}
+
+TEST(FetchText, PrivilegedSourcePortWhenRootElseAnOrdinaryOne) {
+  http_global_init();
+  server::Router router;
+  router.add_exact("/port", [](const server::HttpRequest& request) {
+    return server::HttpResponse::text(200, std::to_string(request.remote_port));
+  });
+  ASSERT_OK_AND_ASSIGN(auto http, server::HttpServer::start({.threads = 1}, std::move(router)));
+  std::string url = "http://127.0.0.1:" + std::to_string(http->port()) + "/port";
+  ASSERT_OK_AND_ASSIGN(std::string port, fetch_text(url, 64, {.privileged_source_port = true}));
+  if (::geteuid() == 0) {
+    EXPECT_LT(std::stoi(port), 1024);
+    EXPECT_GE(std::stoi(port), 600);
+  } else {
+    EXPECT_GE(std::stoi(port), 1024);  // fell back: no privilege to bind one
+  }
+  ASSERT_OK_AND_ASSIGN(port, fetch_text(url, 64));
+  EXPECT_GE(std::stoi(port), 1024);
+  http->stop();
 }
 
 }  // namespace

@@ -101,23 +101,28 @@ Result<int> run_host_token(Context& context, const Args& args) {
 
 Result<int> host_changes_command(Context& context, const std::string& host, bool json,
                                  const std::string& content, int wait_seconds) {
-  auto fleet = TRY(open_fleet(context, LockMode::kShared, "changes --host"));
   if (!content.empty()) {
-    if (content.empty() || content[0] != '/')
+    if (content[0] != '/')
       return make_error(ErrorCode::kInvalidArgument, "--content wants an absolute path, not " + content);
     int64_t id;
+    std::string database;
     {
+      auto fleet = TRY(open_fleet(context, LockMode::kShared, "changes --host"));
+      database = fleet.site->database_path();
       auto transaction = TRY(fleet.inventory.begin_write());
       AgentStore agents(fleet.inventory.database());
       id = TRY(agents.queue_command(host, "content-diff", content, ::time(nullptr)));
       TRY(transaction.commit());
     }
+    // Wait without the site lock, which admin commands need meanwhile;
+    // SQLite keeps the reads consistent.
+    Inventory inventory = TRY(Inventory::open(database));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
     while (true) {
       std::optional<StoredCommand> command;
       {
-        auto transaction = TRY(fleet.inventory.begin_read());
-        AgentStore agents(fleet.inventory.database());
+        auto transaction = TRY(inventory.begin_read());
+        AgentStore agents(inventory.database());
         command = TRY(agents.command(id));
       }
       if (command && command->status == "done") {
@@ -135,6 +140,7 @@ Result<int> host_changes_command(Context& context, const std::string& host, bool
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }
   }
+  auto fleet = TRY(open_fleet(context, LockMode::kShared, "changes --host"));
   auto transaction = TRY(fleet.inventory.begin_read());
   nlohmann::json changes = TRY(goldroot::host_changes(fleet.inventory, host));
   if (json) {
