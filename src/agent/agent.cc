@@ -197,6 +197,20 @@ CommandResult Agent::execute(const AgentCommand& command) {
   return result;
 }
 
+void Agent::reboot_if_still_idle() {
+  std::string command = *reboot_pending_;
+  reboot_pending_.reset();
+  // A user may have logged in in the moment since the command was answered:
+  // a session is never cut off, even though the server already has "done".
+  std::vector<UserSession> users = read_users(options_.paths.utmp);
+  if (!users.empty()) {
+    log("a user logged in meanwhile; not rebooting");
+    return;
+  }
+  log("no user session is open; running: " + command);
+  if (run_shell(command) != 0) log("'" + command + "' failed");
+}
+
 Status Agent::run_once() {
   TRY(make_report("start"));
   FlushOutcome outcome = flush();
@@ -205,10 +219,7 @@ Status Agent::run_once() {
     TRY(make_report("result"));
     outcome = flush();
   }
-  if (reboot_pending_) {
-    log("no user session is open; running: " + *reboot_pending_);
-    run_shell(*reboot_pending_);
-  }
+  if (reboot_pending_ && outcome.complete) reboot_if_still_idle();
   if (!outcome.complete)
     return make_error(ErrorCode::kIo, outcome.failure + " (the report stays spooled in " +
                                           spool_.dir() + ")");
@@ -241,14 +252,14 @@ Status Agent::run(const sigset_t& stop_signals) {
         failing = false;
         backoff = 0;
         next_send = next_report;
-        if (reboot_pending_) {
-          log("no user session is open; running: " + *reboot_pending_);
-          int status = run_shell(*reboot_pending_);
-          if (status != 0) log("'" + *reboot_pending_ + "' failed");
-          reboot_pending_.reset();
+        if (has_final_results()) {
+          // Results that end a command go out now, not an interval later.
+          event = "result";
+          next_report = now();
+        } else if (reboot_pending_) {
+          // Only once the server has "rebooting", so the reboot is on record.
+          reboot_if_still_idle();
         }
-        // Results that end a command go out now, not an interval later.
-        if (has_final_results()) event = "result", next_report = now();
       } else {
         if (!failing) log(outcome.failure + "; retrying with backoff, reports stay spooled");
         failing = true;

@@ -70,6 +70,7 @@ class Agent {
   void handle(const std::vector<AgentCommand>& commands);
   CommandResult execute(const AgentCommand& command);
   bool has_final_results() const;
+  void reboot_if_still_idle();
   void log(const std::string& line) const;
 
   AgentOptions options_;
