@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "boot/agent_install.h"
 #include "manifest/boot_manifest.h"
 #include "boot/layer_tar.h"
 #include "boot/loop_device.h"
@@ -269,7 +270,15 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   record.mount_ms = mount_ms + milliseconds_since(step);
   record.total_ms = milliseconds_since(start);
 
-  // 7. The record; only then do the mounts outlive us.
+  // 7. The agent, as a runtime unit of the booted system.
+  if (!config.agent_from.empty()) {
+    auto installed = install_agent(config.agent_from, config.run_dir, config.units_dir);
+    if (!installed.ok())
+      std::fprintf(stderr, "goldroot-boot: warning: %s\n", installed.error().message.c_str());
+    record.agent = installed.ok() && *installed;
+  }
+
+  // 8. The record; only then do the mounts outlive us.
   *stage = BootStage::kRecord;
   TRY(write_boot_record(record, config.state_path.empty() ? config.run_dir + "/boot.json"
                                                           : config.state_path));

@@ -5,7 +5,7 @@
 //   goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR]
 //                 [--run-dir DIR] [--state PATH] [--cache-dir DIR]
 //                 [--upper-dir DIR | --upper-device LABEL [--format-upper]]
-//                 [--attempts N]
+//                 [--attempts N] [--agent-from DIR [--units-dir DIR]]
 //
 // Without --upper-*, the command line decides: the partition labelled
 // goldroot.data (default GOLDROOT-DATA) when the machine has one, else RAM.
@@ -36,7 +36,8 @@ using namespace goldroot::boot;
 constexpr const char* kUsage =
     "usage: goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR] [--run-dir DIR]\n"
     "                     [--state PATH] [--cache-dir DIR] [--upper-dir DIR]\n"
-    "                     [--upper-device LABEL [--format-upper]] [--attempts N]\n";
+    "                     [--upper-device LABEL [--format-upper]] [--attempts N]\n"
+    "                     [--agent-from DIR [--units-dir DIR]]\n";
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "goldroot-boot: error: %s\n", message.c_str());
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
     else if (flag == "--cache-dir") config.cache_dir = argument;
     else if (flag == "--upper-dir") config.upper.kind = UpperKind::kDirectory, config.upper.directory = argument, upper_given = true;
     else if (flag == "--upper-device") config.upper.kind = UpperKind::kDevice, config.upper.label = argument, upper_given = true;
+    else if (flag == "--agent-from") config.agent_from = argument;
+    else if (flag == "--units-dir") config.units_dir = argument;
     else if (flag == "--attempts") config.download.max_attempts = std::atoi(argument);
     else return fail(2, "unknown option " + flag + "\n" + kUsage);
   }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "base/strings.h"
 #include "crypto/site_key.h"
@@ -66,11 +67,36 @@ Result<server::BootUrls> BootService::boot_urls(const Digest& commit, const std:
   urls.server = base_url;
   urls.kernel = base_url + "/objects/" + artifact->kernel->sha256.hex();
   urls.initrd = base_url + "/objects/" + artifact->initrd->sha256.hex();
-  // Built by the client-boot work (issue 6): goldroot-boot and its
-  // initramfs hooks as a second initrd.
-  urls.goldroot_initrd = base_url + "/initrd/goldroot.cpio";
+  GoldrootInitrd initrd = TRY(initrd_for(commit, *artifact->kernel));
+  urls.goldroot_initrd = base_url + "/initrd/" + initrd.sha256.hex() + ".img";
   urls.manifest = base_url + "/api/v1/boot/" + mac;
   return urls;
+}
+
+Result<GoldrootInitrd> BootService::initrd_for(const Digest& commit, const BootFile& kernel) {
+  std::lock_guard lock(initrd_mutex_);
+  auto found = initrds_.find(commit);
+  if (found != initrds_.end()) return found->second;
+  InitrdSources sources;
+  sources.tools_dir = options_.tools_dir;
+  if (sources.tools_dir.empty()) {
+    std::error_code error;
+    sources.tools_dir = std::filesystem::read_symlink("/proc/self/exe", error).parent_path().string();
+  }
+  sources.site_public_key = key_.public_key().to_pem();
+  GoldrootInitrd initrd = TRY(build_goldroot_initrd(site_->store(), commit, kernel, sources,
+                                                    site_->exports_dir() + "/initrd")
+                                  .context("building the goldroot initrd"));
+  initrds_[commit] = initrd;
+  return initrd;
+}
+
+HttpResponse BootService::goldroot_initrd(const std::string& name) {
+  auto digest = ends_with(name, ".img") ? Digest::from_hex(name.substr(0, name.size() - 4))
+                                        : std::nullopt;
+  if (!digest) return json_error(404, "goldroot initrds are served as <sha256>.img");
+  std::string path = site_->exports_dir() + "/initrd/" + digest->hex() + ".img";
+  return HttpResponse::open_file(path).with_etag(digest->hex()).with_cache(CachePolicy::kImmutable);
 }
 
 HttpResponse BootService::ipxe_script(const std::string& name, const std::string& base_url) {
@@ -275,6 +301,9 @@ void BootService::install(server::Router& router) {
   });
   router.add_prefix("/objects/", [this, suffix](const HttpRequest& request) {
     return object(suffix(request, "/objects/"));
+  });
+  router.add_prefix("/initrd/", [this, suffix](const HttpRequest& request) {
+    return goldroot_initrd(suffix(request, "/initrd/"));
   });
   router.add_prefix("/layers/", [this, suffix](const HttpRequest& request) {
     std::string name = suffix(request, "/layers/");

@@ -7,6 +7,9 @@
 //   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON)
 //   GET /images/<sha256>.<fmt> an exported artifact (immutable)
 //   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
+//   GET /initrd/<sha256>.img   a goldroot initrd (initrd/goldroot_initrd.h),
+//                              built for an image when its first host's
+//                              script is asked for (immutable)
 //   GET /layers/<host>.tar     the host's rendered configuration layer
 //   GET /api/v1/hosts|images|channels   the inventory and store, as JSON
 //
@@ -14,6 +17,7 @@
 // mutex).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +25,7 @@
 #include "bootserver/artifact_index.h"
 #include "crypto/ed25519.h"
 #include "fleet/inventory.h"
+#include "initrd/goldroot_initrd.h"
 #include "server/ipxe_script.h"
 #include "server/router.h"
 #include "site/site.h"
@@ -32,6 +37,9 @@ struct BootServiceOptions {
   // or the default image (channel gold) in normal or reset mode.
   server::UnknownHostOptions unknown;
   server::IpxeMenuOptions menu;
+  // Where goldroot-boot and goldroot-agent are (default: beside this
+  // program), for the goldroot initrd.
+  std::string tools_dir;
 };
 
 class BootService {
@@ -58,6 +66,9 @@ class BootService {
                                      const std::string& base_url);
   server::HttpResponse image(const std::string& name);
   server::HttpResponse object(const std::string& digest);
+  server::HttpResponse goldroot_initrd(const std::string& name);
+  // The goldroot initrd for `commit`, built once per commit and process.
+  Result<GoldrootInitrd> initrd_for(const Digest& commit, const BootFile& kernel);
   server::HttpResponse layer(const std::string& host);
   server::HttpResponse hosts();
   server::HttpResponse images();
@@ -69,6 +80,8 @@ class BootService {
   SigningKey key_;
   BootServiceOptions options_;
   ArtifactIndex artifacts_;
+  std::mutex initrd_mutex_;  // held while one is built: a lab asks at once
+  std::map<Digest, GoldrootInitrd> initrds_;
 };
 
 // {"error": "..."} with `status`, uncached.

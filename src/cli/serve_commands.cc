@@ -137,6 +137,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   std::string listen = "0.0.0.0:8080", dhcp = "off", url, range, unknown = "registration";
   std::vector<std::string> interfaces;
   int threads = 0;
+  BootServiceOptions boot_options;
   app.add_option("--listen", listen, "ADDRESS:PORT to listen on (default 0.0.0.0:8080)");
   app.add_option("--threads", threads, "event-loop threads (default: one per CPU)");
   app.add_option("--dhcp", dhcp, "off (default), proxy (beside an existing DHCP server) or full");
@@ -146,6 +147,13 @@ Result<int> run_serve(Context& context, const Args& args) {
   app.add_option("--dhcp-range", range, "full mode: a pool START-END for unregistered machines");
   app.add_option("--unknown", unknown, "what unregistered MACs get: registration (default) or "
                                        "default-image (channel gold)");
+  app.add_option("--kernel-args", boot_options.menu.extra_kernel_arguments,
+                 "appended to every client's kernel command line, e.g. \"console=ttyS0\"");
+  app.add_option("--menu-timeout", boot_options.menu.timeout_seconds,
+                 "seconds the boot menu waits before the host's mode (default 5; 0: no menu)");
+  app.add_option("--tools-dir", boot_options.tools_dir,
+                 "where goldroot-boot and goldroot-agent are, for the goldroot initrd "
+                 "(default: beside this program)");
   if (auto exit = parse_args(app, args)) return *exit;
   auto [address, port] = TRY(parse_listen(listen));
   // Block the stop signals before any thread starts, so that only
@@ -155,7 +163,6 @@ Result<int> run_serve(Context& context, const Args& args) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  BootServiceOptions boot_options;
   if (unknown == "default-image")
     boot_options.unknown.policy = server::UnknownHostPolicy::kDefaultImage;
   else if (unknown != "registration")
