@@ -73,8 +73,7 @@ lab_boot() {
     -display none -no-reboot -boot n \
     -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" \
     -device "virtio-net-pci,netdev=net0,mac=$mac" "${drive[@]}" \
-    -serial "file:$LAB_DIR/$name.log" \
-    -monitor "unix:$LAB_DIR/$name.monitor,server,nowait" >"$LAB_DIR/$name.qemu.log" 2>&1 &
+    -serial "file:$LAB_DIR/$name.log" >"$LAB_DIR/$name.qemu.log" 2>&1 &
   LAB_PIDS[$name]=$!
 }
 
@@ -161,7 +160,7 @@ lab_probe_layer() {
 # Test clients power off on their own once the login prompt had time to
 # show (minbase images have no logind to answer the ACPI power button).
 if [ -e /etc/goldroot-probe-poweroff ]; then
-  systemd-run --no-block --on-active=10 /bin/systemctl poweroff >/dev/null 2>&1
+  systemd-run --no-block --on-active=10 --timer-property=AccuracySec=1s /bin/systemctl poweroff >/dev/null 2>&1
 fi
 EOF
   chmod 755 "$base/usr/local/sbin/goldroot-probe"
