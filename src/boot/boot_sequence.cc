@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "boot/agent_install.h"
+#include "boot/tree_copy.h"
 #include "manifest/boot_manifest.h"
 #include "boot/layer_tar.h"
 #include "boot/loop_device.h"
@@ -164,6 +165,47 @@ Result<Obtained> obtain_image(const BootConfig& config, const VerifyKey& key,
   return obtained;
 }
 
+struct InstalledRoot {
+  DataStorage storage;  // the partition, mounted at the new root
+  bool copied = false;  // false: it already held this commit
+};
+
+// Install mode: the partition labelled `label` mounted at `root`, holding
+// the merged image (host layer over image) of record.commit. A partition
+// that already holds that commit is used as it is — it is this machine's
+// own system now, changes and all; another commit replaces its contents.
+Result<InstalledRoot> install_root(const std::string& label, FormatPolicy format,
+                                   const BootRecord& record, const std::string& run_dir,
+                                   const std::string& root) {
+  InstalledRoot installed;
+  installed.storage = TRY(mount_labelled(label, format, false, root)
+                              .context("install mode needs a partition labelled " + label));
+  const std::string marker = root + "/.goldroot-installed";
+  auto previous = read_whole_file(marker);
+  if (previous.ok() && previous->substr(0, previous->find('\n')) == record.commit)
+    return installed;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(root, error)) {
+    if (entry.path().filename() == "lost+found") continue;
+    std::filesystem::remove_all(entry.path(), error);
+    if (error) return make_error(ErrorCode::kIo, "emptying " + root + ": " + error.message());
+  }
+  std::string merged = run_dir + "/merged";
+  TRY(make_directory(merged));
+  ScopedMount view = TRY(ScopedMount::mount("goldroot-install", merged, "overlay", MS_RDONLY,
+                                            "lowerdir=" + record.middle + ":" + record.lower));
+  CopyStats copied = TRY(copy_tree(merged, root).context("installing onto " + label));
+  std::fprintf(stderr, "goldroot-boot: installed %llu entries (%llu MiB) onto %s\n",
+               static_cast<unsigned long long>(copied.entries),
+               static_cast<unsigned long long>(copied.bytes >> 20), label.c_str());
+  TRY(write_file_atomically(root + "/etc/fstab",
+                            "# written by goldroot install mode\nLABEL=" + label + " / ext4 defaults 0 1\n"));
+  TRY(write_file_atomically(marker, record.commit + "\n"));
+  ::sync();
+  installed.copied = true;
+  return installed;
+}
+
 }  // namespace
 
 Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
@@ -179,8 +221,6 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   record.root = config.root;
 
   *stage = BootStage::kConfig;
-  if (options.mode == BootMode::kInstall)
-    return make_error(ErrorCode::kUnsupported, "goldroot.mode=install is not handled by goldroot-boot yet");
   std::string key_pem = TRY(read_whole_file(config.site_key_path).context("reading the site key"));
   VerifyKey key = TRY(VerifyKey::from_pem(key_pem).context("site key " + config.site_key_path));
   record.key_id = key.key_id();
@@ -250,24 +290,41 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
     return errno_error("remount " + record.middle + " read-only", errno);
   record.layer_ms = milliseconds_since(step);
 
-  // 5. The upper layer, as the mode wants it.
-  *stage = BootStage::kUpper;
-  step = Clock::now();
-  PreparedUpper upper = TRY(prepare_upper(config.upper, std::move(data), options.mode, config.run_dir));
-  record.upper_kind = upper_kind_name(upper.kind);
-  record.upper_device = upper.device;
-  record.upper_path = upper.upper;
-  record.work_path = upper.work;
-  record.upper_formatted = upper.formatted;
-  record.upper_discarded = upper.discarded;
+  // 5-6. Install mode: the merged image on a local partition is the root.
+  ScopedMount root_mount;
+  PreparedUpper upper;
+  if (options.mode == BootMode::kInstall) {
+    *stage = BootStage::kRoot;
+    step = Clock::now();
+    InstalledRoot installed = TRY(install_root(options.install_label, config.upper.format, record,
+                                               config.run_dir, config.root));
+    record.upper_kind = "installed";
+    record.upper_device = installed.storage.device;
+    record.upper_path = config.root;
+    record.upper_formatted = installed.storage.formatted;
+    record.upper_discarded = installed.copied;  // a fresh install replaced what was there
+    root_mount = std::move(installed.storage.mount);
+    record.mount_ms = mount_ms + milliseconds_since(step);
+  } else {
+    // 5. The upper layer, as the mode wants it.
+    *stage = BootStage::kUpper;
+    step = Clock::now();
+    upper = TRY(prepare_upper(config.upper, std::move(data), options.mode, config.run_dir));
+    record.upper_kind = upper_kind_name(upper.kind);
+    record.upper_device = upper.device;
+    record.upper_path = upper.upper;
+    record.work_path = upper.work;
+    record.upper_formatted = upper.formatted;
+    record.upper_discarded = upper.discarded;
 
-  // 6. The overlay root.
-  *stage = BootStage::kRoot;
-  TRY(make_directory(config.root));
-  std::string overlay_options = "lowerdir=" + record.middle + ":" + record.lower + ",upperdir=" + upper.upper +
-                     ",workdir=" + upper.work;
-  ScopedMount root_mount = TRY(ScopedMount::mount("goldroot", config.root, "overlay", 0, overlay_options));
-  record.mount_ms = mount_ms + milliseconds_since(step);
+    // 6. The overlay root.
+    *stage = BootStage::kRoot;
+    TRY(make_directory(config.root));
+    std::string overlay_options = "lowerdir=" + record.middle + ":" + record.lower +
+                                  ",upperdir=" + upper.upper + ",workdir=" + upper.work;
+    root_mount = TRY(ScopedMount::mount("goldroot", config.root, "overlay", 0, overlay_options));
+    record.mount_ms = mount_ms + milliseconds_since(step);
+  }
   record.total_ms = milliseconds_since(start);
 
   // 7. The agent, as a runtime unit of the booted system.

@@ -62,6 +62,7 @@ Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {
     else if (key == "goldroot.mac") options.mac = value;
     else if (key == "goldroot.host") options.host = value;
     else if (key == "goldroot.mode") options.mode = TRY(parse_boot_mode(value));
+    else if (key == "goldroot.install") options.install_label = value;
     else if (key == "goldroot.data") options.data_label = value == "none" ? "" : value;
     else if (key == "goldroot.format") {
       if (value != "yes" && value != "no")

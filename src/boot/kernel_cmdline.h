@@ -8,7 +8,8 @@
 // overrides the manifest URL (default SERVER/api/v1/boot/MAC).
 // `goldroot.data` names the label of the local data partition (default
 // GOLDROOT-DATA; "none" keeps every boot in RAM); `goldroot.format=no`
-// forbids formatting a partition that only carries the GPT name. Words that
+// forbids formatting a partition that only carries the GPT name.
+// `goldroot.install=LABEL` names install mode's target (GOLDROOT-ROOT). Words that
 // are not ours are ignored; quoted values ("a b") are unquoted the way the
 // kernel does. Mode names match the fleet's (fleet/boot_mode.h), which
 // the server writes into each host's iPXE script. Plain value; functions are thread-safe.
@@ -26,7 +27,7 @@ enum class BootMode {
   kReset,        // the upper is discarded before mounting
   kMaintenance,  // persistent upper on the data partition
   kCache,        // keep a verified copy; boot from it when the server is unreachable
-  kInstall,      // the fleet's install mode: not handled by goldroot-boot yet
+  kInstall,      // copy image + host layer onto the GOLDROOT-ROOT partition and run from it
   kShell,        // as normal, but a failure drops to a shell (the glue's job)
 };
 
@@ -42,6 +43,7 @@ struct BootOptions {
   BootMode mode = BootMode::kNormal;
   std::string data_label = "GOLDROOT-DATA";  // "" when goldroot.data=none
   bool format_allowed = true;
+  std::string install_label = "GOLDROOT-ROOT";  // install mode's target partition
 };
 
 // Parses a command line such as /proc/cmdline. Fails when boot=goldroot is

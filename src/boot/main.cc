@@ -107,8 +107,11 @@ int main(int argc, char** argv) {
     config.upper.kind = UpperKind::kDevice;
     config.upper.label = config.options.data_label;
     config.upper.optional = true;
-    if (!format_given && config.options.format_allowed) config.upper.format = FormatPolicy::kAllowed;
   }
+  // Flags decide for themselves; otherwise goldroot.format does (data and
+  // install partitions alike).
+  if (!upper_given && !format_given && config.options.format_allowed)
+    config.upper.format = FormatPolicy::kAllowed;
 
   http_global_init();
   BootStage stage = BootStage::kConfig;

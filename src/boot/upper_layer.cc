@@ -65,37 +65,44 @@ const char* upper_kind_name(UpperKind kind) {
   return "?";
 }
 
-Result<DataStorage> mount_data(const UpperRequest& request, const std::string& run_dir) {
+Result<DataStorage> mount_labelled(const std::string& label, FormatPolicy format, bool optional,
+                                   const std::string& mount_point) {
   DataStorage data;
-  switch (request.kind) {
-    case UpperKind::kTmpfs:
-      return data;
-    case UpperKind::kDirectory:
-      data.path = request.directory;
-      return data;
-    case UpperKind::kDevice:
-      break;
-  }
-  std::string device = find_by_tag("LABEL", request.label);
+  std::string device = find_by_tag("LABEL", label);
   if (device.empty()) {
-    std::string partition = find_by_tag("PARTLABEL", request.label);
+    std::string partition = find_by_tag("PARTLABEL", label);
     if (partition.empty()) {
-      if (request.optional) return data;
-      return make_error(ErrorCode::kNotFound, "no filesystem or partition labelled " + request.label);
+      if (optional) return data;
+      return make_error(ErrorCode::kNotFound, "no filesystem or partition labelled " + label);
     }
-    if (request.format != FormatPolicy::kAllowed)
+    if (format != FormatPolicy::kAllowed)
       return make_error(ErrorCode::kPermissionDenied,
-                        "partition " + partition + " (" + request.label +
+                        "partition " + partition + " (" + label +
                             ") has no filesystem and the host's policy does not allow formatting it");
-    TRY(format_ext4(partition, request.label));
+    TRY(format_ext4(partition, label));
     device = partition;
     data.formatted = true;
   }
   data.device = device;
-  data.path = run_dir + "/data";
+  data.path = mount_point;
   TRY(make_directory(data.path));
   data.mount = TRY(ScopedMount::mount(device, data.path, "ext4", MS_NOSUID | MS_NODEV, ""));
   return data;
+}
+
+Result<DataStorage> mount_data(const UpperRequest& request, const std::string& run_dir) {
+  switch (request.kind) {
+    case UpperKind::kTmpfs:
+      return DataStorage();
+    case UpperKind::kDirectory: {
+      DataStorage data;
+      data.path = request.directory;
+      return data;
+    }
+    case UpperKind::kDevice:
+      break;
+  }
+  return mount_labelled(request.label, request.format, request.optional, run_dir + "/data");
 }
 
 Status check_persistence(const UpperRequest& request, const DataStorage& data, BootMode mode) {

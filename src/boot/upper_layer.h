@@ -51,6 +51,12 @@ struct DataStorage {
   ScopedMount mount;
 };
 
+// Finds the ext4 filesystem labelled `label` — or formats the GPT partition
+// named so, when `format` allows — and mounts it read-write at
+// `mount_point`. With `optional`, no such partition gives an empty result.
+Result<DataStorage> mount_labelled(const std::string& label, FormatPolicy format, bool optional,
+                                   const std::string& mount_point);
+
 // Finds (formatting when allowed) and mounts the data partition, or
 // returns the directory, or nothing for tmpfs. Fails when a required
 // partition is missing.
