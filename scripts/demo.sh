@@ -82,7 +82,7 @@ done
 step "What the admin sees"
 for pc in lab3-pc01 lab3-pc02; do
   echo "--- $pc's console (goldroot lines)"
-  tr -d '\r' <"$work/lab/$pc.log" | grep -aE 'goldroot|login:' | grep -v 'Command line' | tail -4
+  tr -d '\r' <"$work/lab/$pc.log" | grep -aE '^goldroot|login:' | cut -c1-120 | tail -4
 done
 echo "--- goldroot host list"
 "$goldroot" host list
