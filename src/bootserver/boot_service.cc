@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <filesystem>
 
 #include "base/strings.h"
@@ -89,6 +91,22 @@ Result<GoldrootInitrd> BootService::initrd_for(const Digest& commit, const BootF
                                   .context("building the goldroot initrd"));
   initrds_[commit] = initrd;
   return initrd;
+}
+
+void BootService::prepare_initrds() {
+  Store& store = site_->store();
+  auto channels = channel_view(store.env(), store.refs(), store.dir());
+  if (!channels.ok()) return;
+  std::set<Digest> commits;
+  for (const auto& [name, commit] : *channels) commits.insert(commit);
+  for (const Digest& commit : commits) {
+    auto artifact = artifacts_.for_commit(commit, ExportFormat::kErofs);
+    if (!artifact.ok() || !*artifact || !(*artifact)->kernel) continue;
+    auto initrd = initrd_for(commit, *(*artifact)->kernel);
+    if (!initrd.ok())
+      std::fprintf(stderr, "goldroot: image %.12s: %s\n", commit.hex().c_str(),
+                   initrd.error().message.c_str());
+  }
 }
 
 HttpResponse BootService::goldroot_initrd(const std::string& name) {

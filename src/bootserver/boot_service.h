@@ -48,6 +48,10 @@ class BootService {
 
   // Adds the routes above to `router`.
   void install(server::Router& router);
+  // Builds the goldroot initrds of the images the channels point at, so
+  // the first machines of a lab do not wait for them. Errors are printed:
+  // a script request would build (and report) them again.
+  void prepare_initrds();
 
   // The host whose primary or other MAC is `mac` (any common spelling).
   Result<std::optional<Host>> host_for_mac(const std::string& mac);

@@ -229,8 +229,11 @@ Result<int> run_serve(Context& context, const Args& args) {
   }
   server::Router router;
   service->install(router);
-  TRY(serve_until_signal(listen, threads, site->root() + "/logs/access.log", std::move(router),
-                         "site " + site->root()));
+  std::thread warm_up([&service] { service->prepare_initrds(); });
+  Status served = serve_until_signal(listen, threads, site->root() + "/logs/access.log",
+                                     std::move(router), "site " + site->root());
+  warm_up.join();
+  TRY(std::move(served));
   watcher.reset();
   if (dnsmasq) dnsmasq->stop();
   return 0;
