@@ -5,9 +5,11 @@
 #   3. imports it into a fresh site, changes it, imports v2, and shows what an
 #      admin sees: the images, their history, and what v2 changed;
 #   4. exports the bootable erofs artifact with its signed manifest;
-#   5. describes a lab (network, lab, hosts, configuration layers), points
-#      the gold channel at the image, starts the boot server on loopback and
-#      fetches what a booting client would.
+#   5. describes a lab (network, lab, hosts, configuration layers) and points
+#      the gold channel at the image;
+#   6. starts `goldroot serve --dhcp full` in a private network namespace with
+#      a bridge, PXE-boots two QEMU clients (software emulation) from it, and
+#      shows what the admin sees; then cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -47,10 +49,10 @@ step "goldroot image export lab (erofs, cached per commit, signed manifest)"
 "$goldroot" image export lab
 
 step "A lab: network, lab, hosts, configuration layers"
-"$goldroot" network add 10.42.0.0/24 --gateway 10.42.0.1 --dns 10.42.0.1
-"$goldroot" lab add lab3 --network 10.42.0.0/24 --mode reset
+"$goldroot" network add 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1
+"$goldroot" lab add lab3 --network 10.77.0.0/24 --mode reset
 for i in 1 2 3; do
-  "$goldroot" host add "lab3-pc0$i" --mac "52:54:00:42:00:0$i" --ip "10.42.0.1$i" --lab lab3
+  "$goldroot" host add "lab3-pc0$i" --mac "52:54:00:42:00:0$i" --ip "10.77.0.1$i" --lab lab3
 done
 "$goldroot" host set lab3-pc03 mode=maintenance
 mkdir -p "$GOLDROOT_SITE/layers/base/etc" "$GOLDROOT_SITE/layers/labs/lab3/etc"
@@ -60,14 +62,35 @@ printf '{{ hostname }}\n' > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
 "$goldroot" layer blame lab3-pc01
 "$goldroot" channel set gold lab
 
-step "goldroot serve, and what a booting client fetches"
-port=18080
-"$goldroot" serve --listen "127.0.0.1:$port" &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$port/api/v1/hosts" >/dev/null && break; sleep 0.1; done
-echo "GET /api/v1/boot/52:54:00:42:00:01"
-curl -s "http://127.0.0.1:$port/api/v1/boot/52:54:00:42:00:01" | head -c 600; echo
-echo "GET /layers/lab3-pc01.tar"
-curl -s "http://127.0.0.1:$port/layers/lab3-pc01.tar" | tar -tvf -
-kill $server; wait $server 2>/dev/null || true
+step "goldroot serve --dhcp full in a private lab network, and two QEMU clients PXE-boot"
+# A network namespace with a bridge stands in for the lab's switch; QEMU's
+# iPXE ROM asks dnsmasq (run by goldroot serve), loads the host's menu, the
+# image's kernel and initrd and the goldroot initrd; goldroot-boot mounts
+# the overlay root; systemd takes over.
+source scripts/lib/lab.sh
+lab_up "$work/lab"
+trap 'lab_down; rm -rf "$work"' EXIT
+lab_serve
+echo "serving at http://$LAB_SERVER_IP:$LAB_PORT (log: $work/lab/serve.log)"
+lab_boot lab3-pc01 52:54:00:42:00:01
+lab_boot lab3-pc02 52:54:00:42:00:02
+for pc in lab3-pc01 lab3-pc02; do
+  lab_wait "$pc" 'login:' 900
+  echo "$pc: login prompt $(lab_seconds_to "$pc" 'login:') s after power-on"
+done
+
+step "What the admin sees"
+for pc in lab3-pc01 lab3-pc02; do
+  echo "--- $pc's console (goldroot lines)"
+  tr -d '\r' <"$work/lab/$pc.log" | grep -aE '^goldroot|login:' | cut -c1-120 | tail -4
+done
+echo "--- goldroot host list"
+"$goldroot" host list
+echo "--- what the clients fetched (access log)"
+python3 - "$GOLDROOT_SITE/logs/access.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    print(f"{r['client']:>21}  {r['status']}  {r['bytes']:>10}  {r['duration_ms']:>9} ms  {r['path'][:70]}")
+PY
+step "Cleaning up: clients off, server stopped, namespace removed"

@@ -18,6 +18,8 @@ packages=(
   # network boot: dnsmasq (DHCP/proxy-DHCP + TFTP), Debian's iPXE binaries,
   # and busybox's udhcpc as the DHCP client of the namespace tests
   dnsmasq ipxe udhcpc
+  # the end-to-end lab: QEMU clients with QEMU's iPXE ROMs, GPT data disks
+  qemu-system-x86 ipxe-qemu fdisk
 )
 
 missing=()

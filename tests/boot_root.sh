@@ -114,6 +114,36 @@ assert r['kind'] == 'device' and r['formatted'] and r['device'] == '${disk}p1', 
     || fail "the partition's upper did not survive"
   boot reset --upper-device "$label" -- '[ ! -e "$ROOT/etc/admin-change" ]' || fail "reset on the partition"
   ok "the data partition is found by label, formatted only when policy allows, kept by maintenance and emptied by reset"
+
+  # Install mode: the merged image on a partition of its own, then run from it.
+  ilabel="GRI$RANDOM"
+  truncate -s 128M "$WORK/install.img"
+  python3 "$(dirname "$0")/make_gpt.py" "$WORK/install.img" "$ilabel"
+  idisk=$(losetup -f --show -P "$WORK/install.img")
+  on_exit "losetup -d $idisk"
+  partx -a "$idisk" 2>/dev/null || true
+  for _ in $(seq 1 50); do [ -b "${idisk}p1" ] && break; sleep 0.1; done
+  install_boot() {
+    unshare -m --propagation private env ROOT="$WORK/root" RUN="$WORK/run" bash -euc '
+      "$0" --cmdline "$1" --site-key "$2" --root "$ROOT" --run-dir "$RUN" 2>>"$3"
+      eval "$4"' "$GOLDROOT_BOOT" \
+      "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.host=pc01 goldroot.mode=install goldroot.install=$ilabel goldroot.data=none" \
+      "$GOLDROOT_SITE/keys/site.pub" "$WORK/install.err" "$1"
+  }
+  install_boot '
+    [ "$(findmnt -n -o FSTYPE "$ROOT")" = ext4 ] || { echo "root is not the ext4 partition"; exit 1; }
+    [ "$(cat "$ROOT/etc/issue")" = "from the image" ] && [ "$(cat "$ROOT/etc/hostname")" = pc01 ]
+    cmp -s "$ROOT/usr/bin/tool" "'"$src"'/usr/bin/tool"
+    grep -q "^LABEL='"$ilabel"' / ext4" "$ROOT/etc/fstab"
+    echo mine > "$ROOT/etc/local-change"
+    cp "$RUN/boot.json" "$RUN/../boot-install.json"' || fail "install boot: $(cat "$WORK/install.err")"
+  python3 -c "
+import json; r = json.load(open('$WORK/boot-install.json'))
+assert r['mode'] == 'install' and r['upper']['kind'] == 'installed' and r['upper']['formatted'], r" \
+    || fail "install record"
+  install_boot '[ "$(cat "$ROOT/etc/local-change")" = mine ]' || fail "the installed system lost a local change"
+  [ "$(grep -c "goldroot-boot: installed" "$WORK/install.err")" = 1 ] || fail "installed twice: $(cat "$WORK/install.err")"
+  ok "install mode copies image and host layer onto its own partition, boots from it, and keeps it (and local changes) while the commit is unchanged"
 else
   echo "SKIP (part): mkfs.ext4 or blkid missing, data partition not tested" >&2
 fi

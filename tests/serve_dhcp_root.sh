@@ -24,7 +24,6 @@ in_client ip link set "${tag}b" address "$mac"; in_client ip link set "${tag}b" 
 # udhcpc here only records its lease; HTTP goes over a static address.
 in_client ip addr add 10.77.0.200/24 dev "${tag}b"
 
-chmod 0755 "$WORK"
 gr init >/dev/null
 mkdir -p "$WORK/src/boot"
 head -c 100000 /dev/urandom > "$WORK/src/boot/vmlinuz-6.1.0-28-amd64"
@@ -35,6 +34,13 @@ gr channel set gold lab >/dev/null
 gr network add 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1 >/dev/null
 gr lab add lab7 --network 10.77.0.0/24 --mode reset >/dev/null
 gr host add pc01 --mac "$mac" --ip 10.77.0.50 --lab lab7 >/dev/null
+
+# mktemp made $WORK 0700: dnsmasq, once it dropped root, could not reach it.
+chmod 0700 "$WORK"
+expect_fail "serve --dhcp on a site dnsmasq cannot reach once it dropped root" \
+  ip netns exec "$server_ns" "$GOLDROOT" serve --listen 10.77.0.1:8080 --dhcp full --interface "${tag}a"
+case "$LAST_ERROR" in *"chmod o+x $WORK"*) ;; *) fail "the error does not name $WORK: $LAST_ERROR" ;; esac
+chmod 0755 "$WORK"
 
 ip netns exec "$server_ns" "$GOLDROOT" serve --listen 10.77.0.1:8080 --dhcp full --interface "${tag}a" \
   > "$WORK/serve.log" 2>&1 &

@@ -20,6 +20,7 @@
 //              "path": ".../upper", "work": ".../work",
 //              "formatted": false, "discarded": false},
 //    "root": "/root",                    where the overlay is mounted
+//    "agent": true,                      goldroot-agent installed as a runtime unit
 //    "timings_ms": {"manifest": 3, "image": 120, "layer": 2, "mount": 9, "total": 140}}
 //
 // Plain value; not thread-safe.
@@ -44,6 +45,7 @@ struct BootRecord {
   std::string upper_kind, upper_device, upper_path, work_path;
   bool upper_formatted = false, upper_discarded = false;
   std::string root;
+  bool agent = false;
   int64_t manifest_ms = 0, image_ms = 0, layer_ms = 0, mount_ms = 0, total_ms = 0;
 
   std::string to_json() const;

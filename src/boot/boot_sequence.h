@@ -12,7 +12,9 @@
 //                then remount it read-only;
 //   5. upper     see upper_layer.h (tmpfs, directory or device; mode rules);
 //   6. root      overlay lowerdir=RUN/middle:RUN/image at ROOT;
-//   7. record    write the BootRecord (boot_record.h) to the state path.
+//   7. agent     with agent_from, install goldroot-agent (agent_install.h);
+//                a failure there is a warning, never a failed boot;
+//   8. record    write the BootRecord (boot_record.h) to the state path.
 //
 // On failure every mount made so far is undone, and `stage` says which step
 // failed (main maps it to an exit code). Not thread-safe; one per boot.
@@ -35,6 +37,8 @@ struct BootConfig {
   std::string run_dir = "/run/goldroot";
   std::string cache_dir;   // cache mode; required there
   std::string state_path;  // default RUN/boot.json
+  std::string agent_from;  // the goldroot initrd's /usr/lib/goldroot; "" skips the agent
+  std::string units_dir = "/run/systemd/system";
   UpperRequest upper;
   DownloadOptions download;
 };

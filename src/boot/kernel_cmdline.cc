@@ -62,6 +62,14 @@ Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {
     else if (key == "goldroot.mac") options.mac = value;
     else if (key == "goldroot.host") options.host = value;
     else if (key == "goldroot.mode") options.mode = TRY(parse_boot_mode(value));
+    else if (key == "goldroot.install") options.install_label = value;
+    else if (key == "goldroot.data") options.data_label = value == "none" ? "" : value;
+    else if (key == "goldroot.format") {
+      if (value != "yes" && value != "no")
+        return make_error(ErrorCode::kInvalidArgument,
+                          "goldroot.format must be yes or no, not \"" + value + "\"");
+      options.format_allowed = value == "yes";
+    }
   }
   while (!options.server.empty() && options.server.back() == '/') options.server.pop_back();
   if (!options.goldroot) return options;

@@ -2,9 +2,14 @@
 //
 //   boot=goldroot goldroot.server=http://10.0.0.1:8080 goldroot.mac=52:54:00:aa:00:01
 //   goldroot.host=pc01 goldroot.mode=reset goldroot.manifest=URL
+//   goldroot.data=GOLDROOT-DATA goldroot.format=yes
 //
 // `goldroot.server` is the boot server's origin; `goldroot.manifest`
-// overrides the manifest URL (default SERVER/api/v1/boot/MAC). Words that
+// overrides the manifest URL (default SERVER/api/v1/boot/MAC).
+// `goldroot.data` names the label of the local data partition (default
+// GOLDROOT-DATA; "none" keeps every boot in RAM); `goldroot.format=no`
+// forbids formatting a partition that only carries the GPT name.
+// `goldroot.install=LABEL` names install mode's target (GOLDROOT-ROOT). Words that
 // are not ours are ignored; quoted values ("a b") are unquoted the way the
 // kernel does. Mode names match the fleet's (fleet/boot_mode.h), which
 // the server writes into each host's iPXE script. Plain value; functions are thread-safe.
@@ -22,7 +27,7 @@ enum class BootMode {
   kReset,        // the upper is discarded before mounting
   kMaintenance,  // persistent upper on the data partition
   kCache,        // keep a verified copy; boot from it when the server is unreachable
-  kInstall,      // the fleet's install mode: not handled by goldroot-boot yet
+  kInstall,      // copy image + host layer onto the GOLDROOT-ROOT partition and run from it
   kShell,        // as normal, but a failure drops to a shell (the glue's job)
 };
 
@@ -36,6 +41,9 @@ struct BootOptions {
   std::string mac;
   std::string host;
   BootMode mode = BootMode::kNormal;
+  std::string data_label = "GOLDROOT-DATA";  // "" when goldroot.data=none
+  bool format_allowed = true;
+  std::string install_label = "GOLDROOT-ROOT";  // install mode's target partition
 };
 
 // Parses a command line such as /proc/cmdline. Fails when boot=goldroot is

@@ -60,5 +60,19 @@ TEST(KernelCmdline, MissingPiecesAndBadModeSaySo) {
   EXPECT_NE(bad_mode.error().message.find("rset"), std::string::npos);
 }
 
+TEST(KernelCmdline, DataPartitionPolicy) {
+  ASSERT_OK_AND_ASSIGN(BootOptions defaults,
+                       parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=m"));
+  EXPECT_EQ(defaults.data_label, "GOLDROOT-DATA");
+  EXPECT_TRUE(defaults.format_allowed);
+  ASSERT_OK_AND_ASSIGN(BootOptions none, parse_kernel_cmdline("boot=goldroot goldroot.server=http://s "
+                                                             "goldroot.mac=m goldroot.data=none "
+                                                             "goldroot.format=no"));
+  EXPECT_EQ(none.data_label, "");
+  EXPECT_FALSE(none.format_allowed);
+  EXPECT_FALSE(parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=m "
+                                    "goldroot.format=maybe").ok());
+}
+
 }  // namespace
 }  // namespace goldroot::boot

@@ -5,7 +5,10 @@
 //   goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR]
 //                 [--run-dir DIR] [--state PATH] [--cache-dir DIR]
 //                 [--upper-dir DIR | --upper-device LABEL [--format-upper]]
-//                 [--attempts N]
+//                 [--attempts N] [--agent-from DIR [--units-dir DIR]]
+//
+// Without --upper-*, the command line decides: the partition labelled
+// goldroot.data (default GOLDROOT-DATA) when the machine has one, else RAM.
 //
 // Exit codes (one "goldroot-boot: error: …" line on stderr otherwise):
 //   0  the root is mounted and boot.json written
@@ -33,7 +36,8 @@ using namespace goldroot::boot;
 constexpr const char* kUsage =
     "usage: goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR] [--run-dir DIR]\n"
     "                     [--state PATH] [--cache-dir DIR] [--upper-dir DIR]\n"
-    "                     [--upper-device LABEL [--format-upper]] [--attempts N]\n";
+    "                     [--upper-device LABEL [--format-upper]] [--attempts N]\n"
+    "                     [--agent-from DIR [--units-dir DIR]]\n";
 
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "goldroot-boot: error: %s\n", message.c_str());
@@ -55,7 +59,7 @@ int exit_code_for(BootStage stage, const Error& error) {
 int main(int argc, char** argv) {
   BootConfig config;
   std::string cmdline;
-  bool cmdline_given = false;
+  bool cmdline_given = false, upper_given = false, format_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
       return 0;
     } else if (flag == "--format-upper") {
       config.upper.format = FormatPolicy::kAllowed;
+      format_given = true;
       continue;
     }
     argument = value();
@@ -75,8 +80,10 @@ int main(int argc, char** argv) {
     else if (flag == "--run-dir") config.run_dir = argument;
     else if (flag == "--state") config.state_path = argument;
     else if (flag == "--cache-dir") config.cache_dir = argument;
-    else if (flag == "--upper-dir") config.upper.kind = UpperKind::kDirectory, config.upper.directory = argument;
-    else if (flag == "--upper-device") config.upper.kind = UpperKind::kDevice, config.upper.label = argument;
+    else if (flag == "--upper-dir") config.upper.kind = UpperKind::kDirectory, config.upper.directory = argument, upper_given = true;
+    else if (flag == "--upper-device") config.upper.kind = UpperKind::kDevice, config.upper.label = argument, upper_given = true;
+    else if (flag == "--agent-from") config.agent_from = argument;
+    else if (flag == "--units-dir") config.units_dir = argument;
     else if (flag == "--attempts") config.download.max_attempts = std::atoi(argument);
     else return fail(2, "unknown option " + flag + "\n" + kUsage);
   }
@@ -94,6 +101,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.options = std::move(options).value();
+  if (!upper_given && !config.options.data_label.empty()) {
+    // The kernel command line's policy: the labelled partition when the
+    // machine has one, RAM otherwise.
+    config.upper.kind = UpperKind::kDevice;
+    config.upper.label = config.options.data_label;
+    config.upper.optional = true;
+  }
+  // Flags decide for themselves; otherwise goldroot.format does (data and
+  // install partitions alike).
+  if (!upper_given && !format_given && config.options.format_allowed)
+    config.upper.format = FormatPolicy::kAllowed;
 
   http_global_init();
   BootStage stage = BootStage::kConfig;

@@ -65,54 +65,77 @@ const char* upper_kind_name(UpperKind kind) {
   return "?";
 }
 
-Result<PreparedUpper> prepare_upper(const UpperRequest& request, BootMode mode,
+Result<DataStorage> mount_labelled(const std::string& label, FormatPolicy format, bool optional,
+                                   const std::string& mount_point) {
+  DataStorage data;
+  std::string device = find_by_tag("LABEL", label);
+  if (device.empty()) {
+    std::string partition = find_by_tag("PARTLABEL", label);
+    if (partition.empty()) {
+      if (optional) return data;
+      return make_error(ErrorCode::kNotFound, "no filesystem or partition labelled " + label);
+    }
+    if (format != FormatPolicy::kAllowed)
+      return make_error(ErrorCode::kPermissionDenied,
+                        "partition " + partition + " (" + label +
+                            ") has no filesystem and the host's policy does not allow formatting it");
+    TRY(format_ext4(partition, label));
+    device = partition;
+    data.formatted = true;
+  }
+  data.device = device;
+  data.path = mount_point;
+  TRY(make_directory(data.path));
+  data.mount = TRY(ScopedMount::mount(device, data.path, "ext4", MS_NOSUID | MS_NODEV, ""));
+  return data;
+}
+
+Result<DataStorage> mount_data(const UpperRequest& request, const std::string& run_dir) {
+  switch (request.kind) {
+    case UpperKind::kTmpfs:
+      return DataStorage();
+    case UpperKind::kDirectory: {
+      DataStorage data;
+      data.path = request.directory;
+      return data;
+    }
+    case UpperKind::kDevice:
+      break;
+  }
+  return mount_labelled(request.label, request.format, request.optional, run_dir + "/data");
+}
+
+Status check_persistence(const UpperRequest& request, const DataStorage& data, BootMode mode) {
+  if (mode != BootMode::kMaintenance || !data.path.empty()) return ok_status();
+  return make_error(ErrorCode::kInvalidArgument,
+                    "maintenance mode keeps the upper layer on disk, but this machine has no data "
+                    "partition (label " + (request.label.empty() ? std::string("GOLDROOT-DATA") : request.label) +
+                    ", or --upper-dir DIR)");
+}
+
+Result<PreparedUpper> prepare_upper(const UpperRequest& request, DataStorage data, BootMode mode,
                                     const std::string& run_dir) {
   PreparedUpper prepared;
-  prepared.kind = request.kind;
   std::string base;
-  switch (request.kind) {
-    case UpperKind::kTmpfs: {
-      if (mode == BootMode::kMaintenance)
-        return make_error(ErrorCode::kInvalidArgument,
-                          "maintenance mode keeps the upper layer on disk, but no data partition "
-                          "was given (--upper-device LABEL or --upper-dir DIR)");
-      base = run_dir + "/upper";
-      TRY(make_directory(base));
-      prepared.mount = TRY(ScopedMount::mount("goldroot-upper", base, "tmpfs", MS_NOSUID | MS_NODEV,
-                                              "mode=0755,size=" + request.tmpfs_size));
-      break;
-    }
-    case UpperKind::kDirectory:
-      base = request.directory + "/goldroot";
-      break;
-    case UpperKind::kDevice: {
-      std::string device = find_by_tag("LABEL", request.label);
-      if (device.empty()) {
-        std::string partition = find_by_tag("PARTLABEL", request.label);
-        if (partition.empty())
-          return make_error(ErrorCode::kNotFound,
-                            "no filesystem or partition labelled " + request.label);
-        if (request.format != FormatPolicy::kAllowed)
-          return make_error(ErrorCode::kPermissionDenied,
-                            "partition " + partition + " (" + request.label +
-                                ") has no filesystem and the host's policy does not allow formatting it");
-        TRY(format_ext4(partition, request.label));
-        device = partition;
-        prepared.formatted = true;
-      }
-      prepared.device = device;
-      std::string mount_point = run_dir + "/data";
-      TRY(make_directory(mount_point));
-      prepared.mount = TRY(ScopedMount::mount(device, mount_point, "ext4", MS_NOSUID | MS_NODEV, ""));
-      base = mount_point + "/goldroot";
-      break;
-    }
+  if (data.path.empty()) {
+    TRY(check_persistence(request, data, mode));
+    prepared.kind = UpperKind::kTmpfs;
+    base = run_dir + "/upper";
+    TRY(make_directory(base));
+    prepared.mount = TRY(ScopedMount::mount("goldroot-upper", base, "tmpfs", MS_NOSUID | MS_NODEV,
+                                            "mode=0755,size=" + request.tmpfs_size));
+  } else {
+    prepared.kind = data.device.empty() ? UpperKind::kDirectory : UpperKind::kDevice;
+    prepared.device = data.device;
+    prepared.formatted = data.formatted;
+    prepared.mount = std::move(data.mount);
+    base = data.path + "/goldroot";
   }
   prepared.upper = base + "/upper";
   prepared.work = base + "/work";
   TRY(make_directory(prepared.upper));
   TRY(make_directory(prepared.work));
-  if (mode == BootMode::kReset && request.kind != UpperKind::kTmpfs) {
+  if (mode == BootMode::kReset && prepared.kind != UpperKind::kTmpfs) {
     TRY(empty_directory(prepared.upper));
     TRY(empty_directory(prepared.work));
     prepared.discarded = true;

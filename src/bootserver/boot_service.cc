@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <set>
+#include <filesystem>
 
 #include "base/strings.h"
 #include "bootserver/admin_auth.h"
@@ -71,11 +74,52 @@ Result<server::BootUrls> BootService::boot_urls(const Digest& commit, const std:
   urls.server = base_url;
   urls.kernel = base_url + "/objects/" + artifact->kernel->sha256.hex();
   urls.initrd = base_url + "/objects/" + artifact->initrd->sha256.hex();
-  // Built by the client-boot work (issue 6): goldroot-boot and its
-  // initramfs hooks as a second initrd.
-  urls.goldroot_initrd = base_url + "/initrd/goldroot.cpio";
+  GoldrootInitrd initrd = TRY(initrd_for(commit, *artifact->kernel));
+  urls.goldroot_initrd = base_url + "/initrd/" + initrd.sha256.hex() + ".img";
   urls.manifest = base_url + "/api/v1/boot/" + mac;
   return urls;
+}
+
+Result<GoldrootInitrd> BootService::initrd_for(const Digest& commit, const BootFile& kernel) {
+  std::lock_guard lock(initrd_mutex_);
+  auto found = initrds_.find(commit);
+  if (found != initrds_.end()) return found->second;
+  InitrdSources sources;
+  sources.tools_dir = options_.tools_dir;
+  if (sources.tools_dir.empty()) {
+    std::error_code error;
+    sources.tools_dir = std::filesystem::read_symlink("/proc/self/exe", error).parent_path().string();
+  }
+  sources.site_public_key = key_.public_key().to_pem();
+  GoldrootInitrd initrd = TRY(build_goldroot_initrd(site_->store(), commit, kernel, sources,
+                                                    site_->exports_dir() + "/initrd")
+                                  .context("building the goldroot initrd"));
+  initrds_[commit] = initrd;
+  return initrd;
+}
+
+void BootService::prepare_initrds() {
+  Store& store = site_->store();
+  auto channels = channel_view(store.env(), store.refs(), store.dir());
+  if (!channels.ok()) return;
+  std::set<Digest> commits;
+  for (const auto& [name, commit] : *channels) commits.insert(commit);
+  for (const Digest& commit : commits) {
+    auto artifact = artifacts_.for_commit(commit, ExportFormat::kErofs);
+    if (!artifact.ok() || !*artifact || !(*artifact)->kernel) continue;
+    auto initrd = initrd_for(commit, *(*artifact)->kernel);
+    if (!initrd.ok())
+      std::fprintf(stderr, "goldroot: image %.12s: %s\n", commit.hex().c_str(),
+                   initrd.error().message.c_str());
+  }
+}
+
+HttpResponse BootService::goldroot_initrd(const std::string& name) {
+  auto digest = ends_with(name, ".img") ? Digest::from_hex(name.substr(0, name.size() - 4))
+                                        : std::nullopt;
+  if (!digest) return json_error(404, "goldroot initrds are served as <sha256>.img");
+  std::string path = site_->exports_dir() + "/initrd/" + digest->hex() + ".img";
+  return HttpResponse::open_file(path).with_etag(digest->hex()).with_cache(CachePolicy::kImmutable);
 }
 
 HttpResponse BootService::ipxe_script(const std::string& name, const std::string& base_url) {
@@ -299,6 +343,9 @@ void BootService::install(server::Router& router) {
   });
   router.add_prefix("/objects/", [this, suffix](const HttpRequest& request) {
     return object(suffix(request, "/objects/"));
+  });
+  router.add_prefix("/initrd/", [this, suffix](const HttpRequest& request) {
+    return goldroot_initrd(suffix(request, "/initrd/"));
   });
   router.add_prefix("/layers/", [this, suffix](const HttpRequest& request) {
     std::string name = suffix(request, "/layers/");

@@ -7,6 +7,9 @@
 //   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON)
 //   GET /images/<sha256>.<fmt> an exported artifact (immutable)
 //   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
+//   GET /initrd/<sha256>.img   a goldroot initrd (initrd/goldroot_initrd.h),
+//                              built for an image when its first host's
+//                              script is asked for (immutable)
 //   GET /layers/<host>.tar     the host's rendered configuration layer; asked
 //                              from a privileged source port (< 1024, so by
 //                              root on the client) and from the host's
@@ -18,6 +21,7 @@
 // mutex).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,6 +29,7 @@
 #include "bootserver/artifact_index.h"
 #include "crypto/ed25519.h"
 #include "fleet/inventory.h"
+#include "initrd/goldroot_initrd.h"
 #include "server/ipxe_script.h"
 #include "server/router.h"
 #include "site/site.h"
@@ -41,6 +46,9 @@ struct BootServiceOptions {
   // The per-host agent tokens derive from it (crypto/hmac.h); empty: the
   // layer bundle carries no token.
   std::string agent_secret;
+  // Where goldroot-boot and goldroot-agent are (default: beside this
+  // program), for the goldroot initrd.
+  std::string tools_dir;
 };
 
 class BootService {
@@ -49,6 +57,10 @@ class BootService {
 
   // Adds the routes above to `router`.
   void install(server::Router& router);
+  // Builds the goldroot initrds of the images the channels point at, so
+  // the first machines of a lab do not wait for them. Errors are printed:
+  // a script request would build (and report) them again.
+  void prepare_initrds();
 
   // The host whose primary or other MAC is `mac` (any common spelling).
   Result<std::optional<Host>> host_for_mac(const std::string& mac);
@@ -67,6 +79,9 @@ class BootService {
                                      const std::string& base_url);
   server::HttpResponse image(const std::string& name);
   server::HttpResponse object(const std::string& digest);
+  server::HttpResponse goldroot_initrd(const std::string& name);
+  // The goldroot initrd for `commit`, built once per commit and process.
+  Result<GoldrootInitrd> initrd_for(const Digest& commit, const BootFile& kernel);
   server::HttpResponse layer(const std::string& host, const server::HttpRequest& request);
   // Whether `request` may receive the agent token of `host`.
   bool may_receive_token(const std::string& host, const server::HttpRequest& request);
@@ -80,6 +95,8 @@ class BootService {
   SigningKey key_;
   BootServiceOptions options_;
   ArtifactIndex artifacts_;
+  std::mutex initrd_mutex_;  // held while one is built: a lab asks at once
+  std::map<Digest, GoldrootInitrd> initrds_;
 };
 
 // {"error": "..."} with `status`, uncached.

@@ -131,6 +131,23 @@ class DhcpWatcher {
 
 }  // namespace
 
+// dnsmasq drops its root privileges before it opens its log, hosts file and
+// TFTP root under SITE/dnsmasq: every directory above must be searchable by
+// others, or it dies at startup without a word.
+Status check_reachable_by_dnsmasq(const std::string& directory) {
+  std::string path = directory;
+  while (!path.empty() && path != "/") {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
+      return make_error(ErrorCode::kPermissionDenied,
+                        "dnsmasq drops its privileges and then cannot reach " + directory +
+                            ", because " + path + " is not searchable by others; run 'chmod o+x " +
+                            path + "' or keep the site elsewhere");
+    path = path.substr(0, path.rfind('/'));
+  }
+  return ok_status();
+}
+
 Result<int> run_serve(Context& context, const Args& args) {
   CLI::App app{"Run the boot server: per-MAC iPXE menus, signed boot manifests, image "
                "artifacts, kernels, initrds, host layers and the JSON API; with --dhcp, also "
@@ -139,6 +156,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   std::string listen = "0.0.0.0:8080", dhcp = "off", url, range, unknown = "registration";
   std::vector<std::string> interfaces;
   int threads = 0;
+  BootServiceOptions boot_options;
   app.add_option("--listen", listen, "ADDRESS:PORT to listen on (default 0.0.0.0:8080)");
   app.add_option("--threads", threads, "event-loop threads (default: one per CPU)");
   app.add_option("--dhcp", dhcp, "off (default), proxy (beside an existing DHCP server) or full");
@@ -155,6 +173,13 @@ Result<int> run_serve(Context& context, const Args& args) {
   app.add_option("--unseen-after", unseen_after,
                  "seconds of silence before a host is unseen (default: 3 of its agent's "
                  "reporting intervals)");
+  app.add_option("--kernel-args", boot_options.menu.extra_kernel_arguments,
+                 "appended to every client's kernel command line, e.g. \"console=ttyS0\"");
+  app.add_option("--menu-timeout", boot_options.menu.timeout_seconds,
+                 "seconds the boot menu waits before the host's mode (default 5; 0: no menu)");
+  app.add_option("--tools-dir", boot_options.tools_dir,
+                 "where goldroot-boot and goldroot-agent are, for the goldroot initrd "
+                 "(default: beside this program)");
   if (auto exit = parse_args(app, args)) return *exit;
   if (loopback_exempt != "yes" && loopback_exempt != "no")
     return make_error(ErrorCode::kInvalidArgument,
@@ -167,7 +192,6 @@ Result<int> run_serve(Context& context, const Args& args) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  BootServiceOptions boot_options;
   if (unknown == "default-image")
     boot_options.unknown.policy = server::UnknownHostPolicy::kDefaultImage;
   else if (unknown != "registration")
@@ -211,6 +235,7 @@ Result<int> run_serve(Context& context, const Args& args) {
     std::string directory = site->root() + "/dnsmasq";
     TRY(context.env->create_dir(directory));
     ::chmod(directory.c_str(), 0755);
+    TRY(check_reachable_by_dnsmasq(directory));
     server::use_directory(directory, &settings, &supervisor_options);
     TRY(server::prepare_tftp_root(settings.tftp_root));
     dnsmasq = TRY(server::DnsmasqSupervisor::start(settings, supervisor_options));
@@ -222,8 +247,11 @@ Result<int> run_serve(Context& context, const Args& args) {
   server::Router router;
   service->install(router);
   reports->install(router);
-  TRY(serve_until_signal(listen, threads, site->root() + "/logs/access.log", std::move(router),
-                         "site " + site->root()));
+  std::thread warm_up([&service] { service->prepare_initrds(); });
+  Status served = serve_until_signal(listen, threads, site->root() + "/logs/access.log",
+                                     std::move(router), "site " + site->root());
+  warm_up.join();
+  TRY(std::move(served));
   watcher.reset();
   if (dnsmasq) dnsmasq->stop();
   return 0;

@@ -90,8 +90,31 @@ Result<Artifact> Artifact::from_json(const nlohmann::json& json) {
 
 namespace {
 
-// Follows symlinks inside the image (never outside it) to a regular file.
-Result<std::optional<BootFile>> resolve_in_image(const Store& store, TreeBuilder& tree,
+// "6.1.0-28-amd64" sorts after "6.1.0-9-amd64": compare digit runs as numbers.
+bool version_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
+        std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t i2 = i, j2 = j;
+      while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
+      while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
+      unsigned long long x = std::stoull(a.substr(i, i2 - i)), y = std::stoull(b.substr(j, j2 - j));
+      if (x != y) return x < y;
+      i = i2;
+      j = j2;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+}  // namespace
+
+Result<std::optional<BootFile>> resolve_image_file(const Store& store, TreeBuilder& tree,
                                                  std::string path) {
   for (int hops = 0; hops < 16; ++hops) {
     auto* node = TRY(tree.find(&store, path));
@@ -122,34 +145,10 @@ Result<std::optional<BootFile>> resolve_in_image(const Store& store, TreeBuilder
   return std::optional<BootFile>();
 }
 
-// "6.1.0-28-amd64" sorts after "6.1.0-9-amd64": compare digit runs as numbers.
-bool version_less(const std::string& a, const std::string& b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    if (std::isdigit(static_cast<unsigned char>(a[i])) &&
-        std::isdigit(static_cast<unsigned char>(b[j]))) {
-      size_t i2 = i, j2 = j;
-      while (i2 < a.size() && std::isdigit(static_cast<unsigned char>(a[i2]))) ++i2;
-      while (j2 < b.size() && std::isdigit(static_cast<unsigned char>(b[j2]))) ++j2;
-      unsigned long long x = std::stoull(a.substr(i, i2 - i)), y = std::stoull(b.substr(j, j2 - j));
-      if (x != y) return x < y;
-      i = i2;
-      j = j2;
-    } else {
-      if (a[i] != b[j]) return a[i] < b[j];
-      ++i;
-      ++j;
-    }
-  }
-  return a.size() - i < b.size() - j;
-}
-
-}  // namespace
-
 Status find_boot_files(const Store& store, const Digest& commit, Artifact* artifact) {
   TreeBuilder tree = TRY(TreeBuilder::from_commit(store, commit));
-  artifact->kernel = TRY(resolve_in_image(store, tree, "vmlinuz"));
-  artifact->initrd = TRY(resolve_in_image(store, tree, "initrd.img"));
+  artifact->kernel = TRY(resolve_image_file(store, tree, "vmlinuz"));
+  artifact->initrd = TRY(resolve_image_file(store, tree, "initrd.img"));
   if (artifact->kernel && artifact->initrd) return {};
   auto* boot = TRY(tree.find(&store, "boot"));
   if (!boot || boot->entry.type != FileType::kDirectory) return {};
@@ -158,10 +157,10 @@ Status find_boot_files(const Store& store, const Digest& commit, Artifact* artif
   for (const auto& [name, node] : boot->children)
     if (starts_with(name, "vmlinuz-") && (newest.empty() || version_less(newest, name))) newest = name;
   if (newest.empty()) return {};
-  if (!artifact->kernel) artifact->kernel = TRY(resolve_in_image(store, tree, "boot/" + newest));
+  if (!artifact->kernel) artifact->kernel = TRY(resolve_image_file(store, tree, "boot/" + newest));
   if (!artifact->initrd)
     artifact->initrd =
-        TRY(resolve_in_image(store, tree, "boot/initrd.img-" + newest.substr(8)));
+        TRY(resolve_image_file(store, tree, "boot/initrd.img-" + newest.substr(8)));
   return {};
 }
 

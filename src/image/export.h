@@ -44,6 +44,12 @@ struct Artifact {
   static Result<Artifact> from_json(const nlohmann::json& json);
 };
 
+class TreeBuilder;
+// The regular file at `path` in the image (no leading slash), following
+// symlinks inside the image (never outside it); nullopt if there is none.
+Result<std::optional<BootFile>> resolve_image_file(const Store& store, TreeBuilder& tree,
+                                                   std::string path);
+
 // The kernel and initrd of a commit: /vmlinuz and /initrd.img when they are
 // symlinks into /boot (Debian), else the newest /boot/vmlinuz-* with its
 // matching /boot/initrd.img-*.

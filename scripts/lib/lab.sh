@@ -1,0 +1,180 @@
+# lab.sh: a private lab network with QEMU clients that PXE-boot from
+# `goldroot serve`, for the demo and the end-to-end tests. Source it; needs
+# root, iproute2 and qemu-system-x86 (software emulation: -accel tcg).
+#
+#   lab_up DIR                 network namespace + bridge 10.77.0.1/24;
+#                              DIR keeps logs, disks and sockets
+#   lab_serve [ARGS…]          goldroot serve --dhcp full on the bridge
+#   lab_disk NAME SIZE         a raw disk with one GPT partition named
+#                              GOLDROOT-DATA (formatted on first boot)
+#   lab_boot NAME MAC [DISK]   starts a client; its serial console goes to
+#                              DIR/NAME.log, started at DIR/NAME.start
+#   lab_wait NAME REGEX SECS   waits for REGEX on NAME's console
+#   lab_stopped NAME SECS      waits for a client that powers itself off
+#   lab_kill NAME              pulls the plug
+#   lab_down                   stops everything and removes the namespace
+#
+# Uses $goldroot (the CLI) and $GOLDROOT_SITE.
+
+LAB_NS=${LAB_NS:-goldroot-lab}
+LAB_BRIDGE=grbr0
+LAB_SERVER_IP=10.77.0.1
+LAB_PORT=8080
+LAB_MEMORY=${LAB_MEMORY:-1536}
+LAB_DIR=
+LAB_SERVE_PID=
+declare -A LAB_PIDS=()
+LAB_TAPS=0
+
+lab_up() {
+  LAB_DIR=$1
+  mkdir -p "$LAB_DIR"
+  ip netns del "$LAB_NS" 2>/dev/null || true
+  ip netns add "$LAB_NS"
+  ip -n "$LAB_NS" link set lo up
+  ip -n "$LAB_NS" link add "$LAB_BRIDGE" type bridge
+  ip -n "$LAB_NS" addr add "$LAB_SERVER_IP/24" dev "$LAB_BRIDGE"
+  ip -n "$LAB_NS" link set "$LAB_BRIDGE" up
+}
+
+lab_serve() {
+  ip netns exec "$LAB_NS" "$goldroot" serve --listen "$LAB_SERVER_IP:$LAB_PORT" \
+    --dhcp full --interface "$LAB_BRIDGE" --kernel-args "console=ttyS0" --menu-timeout 1 "$@" \
+    >"$LAB_DIR/serve.log" 2>&1 &
+  LAB_SERVE_PID=$!
+  for _ in $(seq 1 100); do
+    ip netns exec "$LAB_NS" curl -sf "http://$LAB_SERVER_IP:$LAB_PORT/api/v1/channels" >/dev/null &&
+      grep -q dnsmasq "$LAB_DIR/serve.log" && return 0
+    kill -0 "$LAB_SERVE_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$LAB_DIR/serve.log" >&2
+  return 1
+}
+
+lab_disk() {
+  local disk="$LAB_DIR/$1.disk"
+  truncate -s "$2" "$disk"
+  printf 'label: gpt\nsize=+, name="GOLDROOT-DATA"\n' | sfdisk -q "$disk" >/dev/null
+  echo "$disk"
+}
+
+lab_boot() {
+  local name=$1 mac=$2 disk=${3:-}
+  local tap="grtap$LAB_TAPS"
+  LAB_TAPS=$((LAB_TAPS + 1))
+  ip -n "$LAB_NS" tuntap add dev "$tap" mode tap
+  ip -n "$LAB_NS" link set "$tap" master "$LAB_BRIDGE" up
+  local drive=()
+  [ -n "$disk" ] && drive=(-drive "file=$disk,if=virtio,format=raw")
+  : >"$LAB_DIR/$name.log"
+  date +%s.%N >"$LAB_DIR/$name.start"
+  ip netns exec "$LAB_NS" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$LAB_MEMORY" \
+    -display none -no-reboot -boot n \
+    -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" \
+    -device "virtio-net-pci,netdev=net0,mac=$mac" "${drive[@]}" \
+    -serial "file:$LAB_DIR/$name.log" >"$LAB_DIR/$name.qemu.log" 2>&1 &
+  LAB_PIDS[$name]=$!
+}
+
+# Seconds from QEMU start to the first line matching REGEX (after lab_wait).
+lab_seconds_to() {
+  local name=$1 regex=$2 start line
+  start=$(cat "$LAB_DIR/$name.start")
+  line=$(cat "$LAB_DIR/$name.found.$(echo "$regex" | md5sum | cut -c1-8)" 2>/dev/null) || return 1
+  echo "$line - $start" | bc
+}
+
+lab_wait() {
+  local name=$1 regex=$2 seconds=$3 deadline
+  deadline=$((SECONDS + seconds))
+  while [ $SECONDS -lt $deadline ]; do
+    if grep -aqE "$regex" "$LAB_DIR/$name.log"; then
+      date +%s.%N >"$LAB_DIR/$name.found.$(echo "$regex" | md5sum | cut -c1-8)"
+      return 0
+    fi
+    if ! kill -0 "${LAB_PIDS[$name]}" 2>/dev/null; then
+      echo "lab: $name stopped before its console showed /$regex/" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+  echo "lab: $name's console did not show /$regex/ within ${seconds}s; last lines:" >&2
+  tail -5 "$LAB_DIR/$name.log" | tr -d '\r' >&2
+  return 1
+}
+
+lab_stopped() {
+  local name=$1 seconds=$2 pid=${LAB_PIDS[$1]}
+  for _ in $(seq 1 $((seconds * 2))); do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+    sleep 0.5
+  done
+  echo "lab: $name did not power off within ${seconds}s; pulling the plug" >&2
+  lab_kill "$name"
+  return 1
+}
+
+lab_kill() {
+  local pid=${LAB_PIDS[$1]}
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+lab_down() {
+  local name
+  for name in "${!LAB_PIDS[@]}"; do lab_kill "$name"; done
+  if [ -n "$LAB_SERVE_PID" ]; then
+    kill "$LAB_SERVE_PID" 2>/dev/null || true
+    wait "$LAB_SERVE_PID" 2>/dev/null || true
+  fi
+  ip netns del "$LAB_NS" 2>/dev/null || true
+}
+
+# A base layer for lab sites: the hostname from the host's template, and a
+# probe that prints what a test asserts on the serial console (PROBE lines)
+# at every boot, then keeps a marker file in /etc. With "poweroff", clients
+# power off by themselves 10 s after the probe.
+lab_probe_layer() {
+  local base=$GOLDROOT_SITE/layers/base
+  if [ "${1:-}" = poweroff ]; then
+    mkdir -p "$base/etc"
+    : >"$base/etc/goldroot-probe-poweroff"
+  fi
+  mkdir -p "$base/etc/systemd/system/multi-user.target.wants" "$base/usr/local/sbin"
+  echo "{{ hostname }}" >"$base/etc/hostname.tmpl"
+  cat >"$base/usr/local/sbin/goldroot-probe" <<'EOF'
+#!/bin/sh
+# What the goldroot lab tests read on the serial console.
+{
+  echo "PROBE fstype=$(findmnt -n -o FSTYPE /)"
+  echo "PROBE options=$(findmnt -n -o OPTIONS /)"
+  echo "PROBE image=$(findmnt -n -o FSTYPE /run/goldroot/image)"
+  echo "PROBE hostname=$(cat /proc/sys/kernel/hostname)"
+  echo "PROBE marker=$(cat /etc/goldroot-marker 2>/dev/null || echo none)"
+  echo "PROBE boot=$(cat /proc/sys/kernel/random/boot_id)"
+  cat /proc/sys/kernel/random/boot_id >/etc/goldroot-marker
+  sync
+  echo "PROBE done"
+} >/dev/ttyS0 2>&1
+# Test clients power off on their own once the login prompt had time to
+# show (minbase images have no logind to answer the ACPI power button).
+if [ -e /etc/goldroot-probe-poweroff ]; then
+  systemd-run --no-block --on-active=10 --timer-property=AccuracySec=1s /bin/systemctl poweroff >/dev/null 2>&1
+fi
+EOF
+  chmod 755 "$base/usr/local/sbin/goldroot-probe"
+  cat >"$base/etc/systemd/system/goldroot-probe.service" <<'EOF'
+[Unit]
+Description=goldroot lab probe
+After=local-fs.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/goldroot-probe
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  ln -sf ../goldroot-probe.service "$base/etc/systemd/system/multi-user.target.wants/goldroot-probe.service"
+}

@@ -1,0 +1,20 @@
+// Installs goldroot-agent from the goldroot initrd into the booting system
+// without touching the image: its files go to RUN/agent (RUN is under
+// /run, which the initramfs moves into the new root) and its unit, which
+// the server wrote for RUN/agent/bin/goldroot-agent, to UNITS (systemd's
+// runtime unit directory, /run/systemd/system), enabled for
+// multi-user.target.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+
+namespace goldroot::boot {
+
+// `from` is the initrd's /usr/lib/goldroot. Returns false, installing
+// nothing, when the initrd carries no agent.
+Result<bool> install_agent(const std::string& from, const std::string& run_dir,
+                           const std::string& units_dir);
+
+}  // namespace goldroot::boot

@@ -1,0 +1,23 @@
+#!/bin/sh
+# dracut mount hook: goldroot-boot mounts the overlay root at $NEWROOT. On
+# failure: a shell in goldroot.mode=shell, else retry every goldroot.retry
+# seconds (default 20), like the initramfs-tools script.
+[ "$root" = goldroot ] || return 0
+GOLDROOT_LIB=/usr/lib/goldroot
+PATH="$GOLDROOT_LIB/bin:$PATH"
+for module in $(cat "$GOLDROOT_LIB/modules/order" 2>/dev/null); do
+    name=${module##*/}
+    modprobe -q "${name%%.ko*}" 2>/dev/null || insmod "$GOLDROOT_LIB/modules/$module" 2>/dev/null
+done
+retry=$(getarg goldroot.retry=)
+attempt=1
+until goldroot-boot --root "$NEWROOT" --site-key "$GOLDROOT_LIB/site.pub" --agent-from "$GOLDROOT_LIB"; do
+    status=$?
+    if [ "$(getarg goldroot.mode=)" = shell ]; then
+        emergency_shell -n goldroot "goldroot: boot attempt $attempt failed (exit $status)"
+        break
+    fi
+    warn "goldroot: boot attempt $attempt failed (exit $status); trying again in ${retry:-20} seconds"
+    sleep "${retry:-20}"
+    attempt=$((attempt + 1))
+done
