@@ -33,7 +33,7 @@ login_after() {  # NAME...: boots them at once, prints each one's seconds to log
   for name in "$@"; do lab_seconds_to "$name" 'login:'; lab_kill "$name"; done
 }
 one=$(login_after pc1)
-three=$(login_after pc1 pc2 pc3 | sort -n | tr '\n' ' ')
+three=$(login_after pc1 pc2 pc3 | sort -n | awk '{printf "%.1f ", $1}')
 
 # The peer: the same tree on a local ext4 disk.
 "$goldroot" image checkout bench "$work/tree" >/dev/null
