@@ -19,7 +19,10 @@ trap 'lab_down; rm -rf "$work"' EXIT
 "$goldroot" image import "$cache/demo-rootfs" --name bench >/dev/null
 "$goldroot" image export bench >/dev/null
 "$goldroot" channel set gold bench >/dev/null
-for i in 1 2 3; do "$goldroot" host add "pc$i" --mac "52:54:00:78:00:0$i" >/dev/null; done
+"$goldroot" network add 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1 >/dev/null
+for i in 1 2 3; do
+  "$goldroot" host add "pc$i" --mac "52:54:00:78:00:0$i" --ip "10.77.0.2$i" >/dev/null
+done
 lab_up "$work/lab"
 lab_serve
 
@@ -30,7 +33,7 @@ login_after() {  # NAME...: boots them at once, prints each one's seconds to log
   for name in "$@"; do lab_seconds_to "$name" 'login:'; lab_kill "$name"; done
 }
 one=$(login_after pc1)
-three=$(login_after pc1 pc2 pc3 | sort -n | tr '\n' ' ')
+three=$(login_after pc1 pc2 pc3 | sort -n | awk '{printf "%.1f ", $1}')
 
 # The peer: the same tree on a local ext4 disk.
 "$goldroot" image checkout bench "$work/tree" >/dev/null

@@ -24,7 +24,6 @@ LAB_MEMORY=${LAB_MEMORY:-1536}
 LAB_DIR=
 LAB_SERVE_PID=
 declare -A LAB_PIDS=()
-LAB_TAPS=0
 
 lab_up() {
   LAB_DIR=$1
@@ -61,10 +60,11 @@ lab_disk() {
 
 lab_boot() {
   local name=$1 mac=$2 disk=${3:-}
-  local tap="grtap$LAB_TAPS"
-  LAB_TAPS=$((LAB_TAPS + 1))
-  ip -n "$LAB_NS" tuntap add dev "$tap" mode tap
-  ip -n "$LAB_NS" link set "$tap" master "$LAB_BRIDGE" up
+  local tap="t-${name:0:13}"  # one per client, kept for its next boot
+  if ! ip -n "$LAB_NS" link show "$tap" >/dev/null 2>&1; then
+    ip -n "$LAB_NS" tuntap add dev "$tap" mode tap
+    ip -n "$LAB_NS" link set "$tap" master "$LAB_BRIDGE" up
+  fi
   local drive=()
   [ -n "$disk" ] && drive=(-drive "file=$disk,if=virtio,format=raw")
   : >"$LAB_DIR/$name.log"
