@@ -63,4 +63,9 @@ ok "the image's own modules, dependencies first, and the site key"
 env -i "$lib/bin/goldroot-boot" --help | grep -q '^usage: goldroot-boot' \
   || fail "goldroot-boot does not run from the unpacked initrd"
 ok "goldroot-boot runs from the unpacked initrd with its bundled loader and libraries"
+env -i "$lib/bin/goldroot-agent" --help 2>&1 | grep -q 'goldroot-agent' \
+  || fail "goldroot-agent does not run from the unpacked initrd"
+grep -q '^ExecStart=/run/goldroot/agent/bin/goldroot-agent' "$lib/goldroot-agent.service" \
+  || fail "the agent's unit does not run the installed copy: $(grep ExecStart "$lib/goldroot-agent.service")"
+ok "goldroot-agent and its unit travel in the initrd, pointing at /run/goldroot/agent"
 finish

@@ -44,6 +44,9 @@ lab_probe_layer poweroff
 chmod 0755 "$WORK"  # dnsmasq drops to nobody and reads its files under the site
 lab_up "$WORK/lab"
 on_exit lab_down
+# The consoles and the server's log outlive the test, for whoever reads a failure.
+logs=${GOLDROOT_LAB_LOGS:-/tmp/goldroot-lab-logs}
+on_exit "rm -rf $logs; mkdir -p $logs; cp $WORK/lab/*.log $logs/ 2>/dev/null"
 lab_serve || fail "goldroot serve did not start"
 
 # The value a client's probe printed for KEY.
@@ -104,6 +107,30 @@ two_at_once="$(lab_seconds_to pc01 'login:') $(lab_seconds_to pc02 'login:')"
 ok "reset mode discards the file at the next boot"
 [ "$(probe pc02 marker)" = "$captured" ] || fail "pc02 booted without the captured file: $(probe pc02 marker)"
 ok "a capture of the maintained client's upper layer boots on a second client with the file present"
+# goldroot-agent came with the goldroot initrd: pc02 reports what it runs
+# and that it changed (the probe wrote its marker into /etc).
+maintained=$(gr image show maintained --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["commit"])')
+for _ in $(seq 1 120); do
+  gr status --json >"$WORK/status.json"
+  python3 - "$WORK/status.json" "$maintained" <<'PY' && break
+import json, sys
+hosts = {h["name"]: h for h in json.load(open(sys.argv[1]))}
+pc02 = hosts["pc02"]
+sys.exit(0 if pc02["commit"] == sys.argv[2] and pc02["dirty"] and pc02["changes"] >= 1 else 1)
+PY
+  sleep 1
+done
+python3 - "$WORK/status.json" "$maintained" <<'PY' || fail "status after the agents' reports: $(gr status)"
+import json, sys
+hosts = {h["name"]: h for h in json.load(open(sys.argv[1]))}
+pc02 = hosts["pc02"]
+assert pc02["commit"] == sys.argv[2] and pc02["dirty"] and pc02["changes"] >= 1, pc02
+assert pc02["last_seen"], pc02
+PY
+gr changes --host pc02 | grep -q 'etc/goldroot-marker' || fail "changes --host pc02: $(gr changes --host pc02)"
+ok "the agent in a PXE-booted client reports its image and its change; status and changes --host show them"
+gr status
+
 lab_stopped pc01 180 || fail "pc01 did not power off"
 lab_stopped pc02 180 || fail "pc02 did not power off"
 

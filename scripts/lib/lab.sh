@@ -42,7 +42,7 @@ lab_serve() {
     >"$LAB_DIR/serve.log" 2>&1 &
   LAB_SERVE_PID=$!
   for _ in $(seq 1 100); do
-    ip netns exec "$LAB_NS" curl -sf "http://$LAB_SERVER_IP:$LAB_PORT/api/v1/channels" >/dev/null &&
+    ip netns exec "$LAB_NS" curl -s -o /dev/null "http://$LAB_SERVER_IP:$LAB_PORT/" &&
       grep -q dnsmasq "$LAB_DIR/serve.log" && return 0
     kill -0 "$LAB_SERVE_PID" 2>/dev/null || break
     sleep 0.2

@@ -1,5 +1,6 @@
 #include "boot/agent_install.h"
 
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -21,6 +22,9 @@ Result<bool> install_agent(const std::string& from, const std::string& run_dir,
   const std::string target = run_dir + "/agent";
   fs::create_directories(target, error);
   TRY(check(target));
+  // initramfs-tools mounts /run noexec: the agent gets a tmpfs of its own.
+  if (::mount("goldroot-agent", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
+    return errno_error("mounting a tmpfs for the agent at " + target, errno);
   for (const char* dir : {"bin", "lib", "libexec"}) {
     fs::copy(from + "/" + dir, target + "/" + dir,
              fs::copy_options::recursive | fs::copy_options::copy_symlinks |

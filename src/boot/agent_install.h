@@ -1,6 +1,7 @@
 // Installs goldroot-agent from the goldroot initrd into the booting system
-// without touching the image: its files go to RUN/agent (RUN is under
-// /run, which the initramfs moves into the new root) and its unit, which
+// without touching the image: its files go to a tmpfs at RUN/agent (RUN is
+// under /run, which the initramfs moves into the new root, and which
+// initramfs-tools mounts noexec) and its unit, which
 // the server wrote for RUN/agent/bin/goldroot-agent, to UNITS (systemd's
 // runtime unit directory, /run/systemd/system), enabled for
 // multi-user.target.
