@@ -50,10 +50,10 @@ Function resolve(const char* name) {
 
 // FORWARD(return type, name, (parameters), (arguments)): defines `name`
 // with the signature archive.h declares, forwarding to the loaded library.
-#define FORWARD(Return, name, parameters, arguments)                        \
-  extern "C" Return name parameters {                                       \
-    static const auto real = resolve<decltype(&::name)>(#name);             \
-    return real arguments;                                                  \
+#define FORWARD(Return, name, parameters, arguments)            \
+  extern "C" Return name parameters {                           \
+    static const auto real = resolve<decltype(&::name)>(#name); \
+    return real arguments;                                      \
   }
 
 using Archive = struct archive;
