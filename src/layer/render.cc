@@ -18,22 +18,6 @@ namespace goldroot {
 
 namespace {
 
-Result<std::string> read_source(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("reading " + path, errno);
-  std::string data;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("reading " + path, errno);
-    }
-    if (n == 0) return data;
-    data.append(buffer, static_cast<size_t>(n));
-  }
-}
-
 void remove_tree(const std::string& path) {
   std::error_code ignored;
   std::filesystem::remove_all(path, ignored);
@@ -56,7 +40,7 @@ Result<RenderedLayer> build_rendered_layer(const std::vector<LayerRef>& layers,
   RenderedLayer rendered{layers, TRY(merge_layers(layers)), {}};
   for (const auto& [path, node] : rendered.merged.nodes) {
     if (node.kind != NodeKind::kTemplate) continue;
-    std::string text = TRY(read_source(node.source));
+    std::string text = TRY(read_file_no_follow(node.source));
     rendered.contents[path] =
         TRY(render_template(text, variables, node.layer + "/" + path + kTemplateSuffix));
   }
