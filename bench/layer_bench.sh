@@ -118,7 +118,7 @@ ms() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); }
 ratio() { printf '%d.%02d' $(($1 / $2)) $(((($1 * 100) / $2) % 100)); }
 report() {  # label hosts [peer_wall_us]
   local per_wall=$((wall_us / $2)) per_cpu=$((cpu_us / $2))
-  printf '  %-34s %8s ms/host wall %8s ms/host cpu' "$1" "$(ms $per_wall)" "$(ms $per_cpu)"
+  printf '  %-40s %8s ms/host wall %8s ms/host cpu' "$1" "$(ms $per_wall)" "$(ms $per_cpu)"
   [ -n "${3:-}" ] && printf '   (wall ratio goldroot/rsync %s)' "$(ratio $per_wall $3)"
   echo
 }

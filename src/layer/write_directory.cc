@@ -97,14 +97,23 @@ mode_t current_umask() {
   return 0777;
 }
 
+// What a file this process creates gets without being told: read once per
+// render rather than once per file.
+struct Creator {
+  uid_t uid = ::geteuid();
+  gid_t gid = ::getegid();
+  mode_t umask = current_umask();
+};
+
 // Files are created with their final permission bits where the umask allows
 // (see write_layer_directory), so most need neither chown nor chmod.
-Status set_file_metadata(int fd, const struct stat& st, const std::string& path, mode_t umask) {
-  if ((st.st_uid != ::geteuid() || st.st_gid != ::getegid()) &&
+Status set_file_metadata(int fd, const struct stat& st, const std::string& path,
+                         const Creator& creator) {
+  if ((st.st_uid != creator.uid || st.st_gid != creator.gid) &&
       ::fchown(fd, st.st_uid, st.st_gid) != 0)
     return write_error("setting the owner of", path, errno);
   // chown clears setuid/setgid, and the umask may have dropped bits.
-  if (((st.st_mode & 07000) || (st.st_mode & umask & 0777)) &&
+  if (((st.st_mode & 07000) || (st.st_mode & creator.umask & 0777)) &&
       ::fchmod(fd, st.st_mode & 07777) != 0)
     return write_error("setting the mode of", path, errno);
   struct timespec times[2] = {st.st_mtim, st.st_mtim};
@@ -136,7 +145,7 @@ Status set_entry_metadata(int parent_fd, const std::string& name, const std::str
 // whole path: a render is a few hundred creates, and path walks were a good
 // part of its system time.
 Status write_layer_directory(const RenderedLayer& layer, const std::string& root) {
-  mode_t umask = current_umask();
+  Creator creator;
   if (::mkdir(root.c_str(), 0755) != 0) return errno_error("creating " + root, errno);
   struct Directory {
     const std::string* relative;
@@ -185,7 +194,7 @@ Status write_layer_directory(const RenderedLayer& layer, const std::string& root
           TRY(copy_file(node.source, node.st.st_size, fd.get(), path));
         else
           TRY(write_contents(fd.get(), layer.contents.at(relative), path));
-        TRY(set_file_metadata(fd.get(), node.st, path, umask));
+        TRY(set_file_metadata(fd.get(), node.st, path, creator));
         break;
       }
       case NodeKind::kSymlink:
