@@ -57,10 +57,11 @@ Status render_all(FleetSession& fleet, const std::string& output, OutputFormat f
   if (!std::filesystem::create_directory(temporary, ignored))
     return make_error(ErrorCode::kIo, "cannot create " + temporary);
   size_t count = 0;
+  SourceCache sources;  // the hosts share most layer files: read each once
   for (const Host& host : TRY(fleet.inventory.hosts())) {
     TRY(render_host_layer_to(fleet.inventory, fleet.site->layers_dir(), host.name,
                              temporary + "/" + host.name + format_suffix(format), format,
-                             {Replace::kNo, Durability::kNoSync}));
+                             {Replace::kNo, Durability::kNoSync, &sources}));
     ++count;
   }
   // Like a single render: durable on request (one syncfs for all hosts).

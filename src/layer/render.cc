@@ -35,6 +35,21 @@ Status sync_path(const std::string& path, OutputFormat format) {
 
 }  // namespace
 
+Result<const std::string*> SourceCache::contents(const MergedNode& node) {
+  const struct stat& st = node.st;
+  auto found = files_.find(node.source);
+  if (found != files_.end()) {
+    const Cached& cached = found->second;
+    if (cached.inode == st.st_ino && cached.size == st.st_size &&
+        cached.mtime.tv_sec == st.st_mtim.tv_sec && cached.mtime.tv_nsec == st.st_mtim.tv_nsec)
+      return &cached.data;
+  }
+  std::string data = TRY(read_file_no_follow(node.source));
+  Cached& cached = files_[node.source];
+  cached = {st.st_ino, st.st_size, st.st_mtim, std::move(data)};
+  return &cached.data;
+}
+
 Result<RenderedLayer> build_rendered_layer(const std::vector<LayerRef>& layers,
                                            const TemplateVariables& variables) {
   RenderedLayer rendered{layers, TRY(merge_layers(layers)), {}};
@@ -78,10 +93,10 @@ Status write_layer(const RenderedLayer& layer, const std::string& output, Output
   });
   switch (format) {
     case OutputFormat::kDirectory:
-      TRY(write_layer_directory(layer, temporary));
+      TRY(write_layer_directory(layer, temporary, options.sources));
       break;
     case OutputFormat::kTar:
-      TRY(write_layer_tar(layer, temporary));
+      TRY(write_layer_tar(layer, temporary, options.sources));
       break;
     case OutputFormat::kErofs:
       TRY(write_layer_erofs(layer, temporary, scratch));

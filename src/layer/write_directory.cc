@@ -144,7 +144,8 @@ Status set_entry_metadata(int parent_fd, const std::string& name, const std::str
 // until the end), so the kernel resolves one name per call rather than the
 // whole path: a render is a few hundred creates, and path walks were a good
 // part of its system time.
-Status write_layer_directory(const RenderedLayer& layer, const std::string& root) {
+Status write_layer_directory(const RenderedLayer& layer, const std::string& root,
+                             SourceCache* sources) {
   Creator creator;
   if (::mkdir(root.c_str(), 0755) != 0) return errno_error("creating " + root, errno);
   struct Directory {
@@ -190,7 +191,9 @@ Status write_layer_directory(const RenderedLayer& layer, const std::string& root
                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                              node.st.st_mode & 0777));
         if (!fd.valid()) return errno_error("creating " + path, errno);
-        if (node.kind == NodeKind::kFile)
+        if (node.kind == NodeKind::kFile && sources && node.st.st_size <= SourceCache::kLargest)
+          TRY(write_contents(fd.get(), *TRY(sources->contents(node)), path));
+        else if (node.kind == NodeKind::kFile)
           TRY(copy_file(node.source, node.st.st_size, fd.get(), path));
         else
           TRY(write_contents(fd.get(), layer.contents.at(relative), path));
