@@ -5,7 +5,8 @@
 #   - `goldroot layer render HOST` (one process per host, as the boot server
 #     or an admin would run it; includes opening the inventory);
 #   - `goldroot layer render --all` (200 hosts in one process), as a
-#     directory tree and as tar;
+#     directory tree (also with --sync: one syncfs of the filesystem at the
+#     end, which on a shared machine also flushes others' writes) and as tar;
 #   - peer, measured in the same run: rsync -a of the same layers in order
 #     into a fresh directory (how layered config is often copied today; it
 #     renders no templates and knows no deletions).
@@ -88,6 +89,7 @@ cpu_ticks() { local f; read -ra f < /proc/$$/stat; echo $(( f[15] + f[16] )); }
 render_one_dir() { for run in $(seq 1 $runs); do g layer render $one_host --output "$work/one-$run" >/dev/null; done; }
 render_one_tar() { for run in $(seq 1 $runs); do g layer render $one_host --output "$work/one-$run.tar" >/dev/null; done; }
 render_all_dir() { g layer render --all --output "$work/all" >/dev/null; }
+render_all_dir_sync() { g layer render --all --sync --output "$work/all-sync" >/dev/null; }
 render_all_tar() { g layer render --all --format tar --output "$work/all-tar" >/dev/null; }
 
 # Peer: rsync the same layers, in order, into a fresh directory per host.
@@ -116,7 +118,7 @@ ms() { printf '%d.%02d' $(($1 / 1000)) $((($1 % 1000) / 10)); }
 ratio() { printf '%d.%02d' $(($1 / $2)) $(((($1 * 100) / $2) % 100)); }
 report() {  # label hosts [peer_wall_us]
   local per_wall=$((wall_us / $2)) per_cpu=$((cpu_us / $2))
-  printf '  %-34s %8s ms/host wall %8s ms/host cpu' "$1" "$(ms $per_wall)" "$(ms $per_cpu)"
+  printf '  %-40s %8s ms/host wall %8s ms/host cpu' "$1" "$(ms $per_wall)" "$(ms $per_cpu)"
   [ -n "${3:-}" ] && printf '   (wall ratio goldroot/rsync %s)' "$(ratio $per_wall $3)"
   echo
 }
@@ -138,6 +140,8 @@ echo "all 200 hosts (one process):"
 measure render_all_dir
 report "goldroot layer render --all dir" 200 $peer_all_us
 all_dir_us=$((wall_us / 200))
+measure render_all_dir_sync
+report "goldroot layer render --all --sync dir" 200 $peer_all_us
 measure render_all_tar
 report "goldroot layer render --all tar" 200 $peer_all_us
 rm -rf "$work"/peer-*

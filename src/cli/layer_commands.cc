@@ -44,10 +44,10 @@ const char* format_suffix(OutputFormat format) {
 
 // Renders every host into DIR/<host>[.tar|.erofs]; all or nothing.
 Status render_all(FleetSession& fleet, const std::string& output, OutputFormat format,
-                  Replace replace) {
+                  const WriteOptions& options) {
   std::string destination = output;
   while (destination.size() > 1 && destination.back() == '/') destination.pop_back();
-  if (replace == Replace::kNo && ::access(destination.c_str(), F_OK) == 0)
+  if (options.replace == Replace::kNo && ::access(destination.c_str(), F_OK) == 0)
     return make_error(ErrorCode::kAlreadyExists,
                       destination + " already exists; remove it or pass --force to replace it");
   std::string temporary = destination + ".tmp-" + std::to_string(::getpid());
@@ -57,13 +57,16 @@ Status render_all(FleetSession& fleet, const std::string& output, OutputFormat f
   if (!std::filesystem::create_directory(temporary, ignored))
     return make_error(ErrorCode::kIo, "cannot create " + temporary);
   size_t count = 0;
+  SourceCache sources;  // the hosts share most layer files: read each once
   for (const Host& host : TRY(fleet.inventory.hosts())) {
     TRY(render_host_layer_to(fleet.inventory, fleet.site->layers_dir(), host.name,
                              temporary + "/" + host.name + format_suffix(format), format,
-                             {Replace::kNo, Durability::kNoSync}));
+                             {Replace::kNo, Durability::kNoSync, &sources}));
     ++count;
   }
-  TRY(fleet.site->env()->sync_filesystem(temporary));
+  // Like a single render: durable on request (one syncfs for all hosts).
+  if (options.durability == Durability::kSync)
+    TRY(fleet.site->env()->sync_filesystem(temporary));
   if (std::filesystem::is_directory(destination, ignored)) {
     // Swap atomically; the guard then removes the old renders.
     if (::renameat2(AT_FDCWD, temporary.c_str(), AT_FDCWD, destination.c_str(), RENAME_EXCHANGE) !=
@@ -97,7 +100,8 @@ Result<int> layer_render(Context& context, const Args& args) {
   auto transaction = TRY(fleet.inventory.begin_read());
   if (all) {
     OutputFormat format = TRY(format_option(format_name.empty() ? "dir" : format_name, output));
-    TRY(render_all(fleet, output, format, replace));
+    TRY(render_all(fleet, output, format,
+                   {replace, sync ? Durability::kSync : Durability::kNoSync}));
     return 0;
   }
   OutputFormat format = TRY(format_option(format_name, output));

@@ -8,7 +8,7 @@
 namespace goldroot {
 
 Result<std::vector<std::string>> known_channels(const Store& store) {
-  std::vector<std::string> channels = {"gold", "previous", "test"};
+  std::vector<std::string> channels(kBuiltinChannels.begin(), kBuiltinChannels.end());
   for (const auto& [name, commit] : TRY(channel_view(store.env(), store.refs(), store.dir())))
     if (std::find(channels.begin(), channels.end(), name) == channels.end())
       channels.push_back(name);

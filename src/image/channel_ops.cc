@@ -1,5 +1,7 @@
 #include "image/channel_ops.h"
 
+#include <algorithm>
+
 #include "image/export.h"
 
 namespace goldroot {
@@ -33,7 +35,8 @@ Status check_present(const Store& store, const Digest& commit) {
 }  // namespace
 
 bool is_default_channel(const std::string& name) {
-  return name == "test" || name == "gold" || name == "previous";
+  return std::find(kBuiltinChannels.begin(), kBuiltinChannels.end(), name) !=
+         kBuiltinChannels.end();
 }
 
 Result<ChannelEntry> set_channel(Store& store, const std::string& name, const Digest& commit,

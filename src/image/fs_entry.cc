@@ -1,15 +1,60 @@
 #include "image/fs_entry.h"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <vector>
 
 namespace goldroot {
+
+namespace {
+
+// listxattrat(2) and getxattrat(2) (Linux 6.13) read xattrs relative to a
+// directory fd. Without them every call resolves /proc/self/fd/N/NAME, a
+// procfs walk that costs more than the xattr read; the tree walks of import,
+// changes and capture make a few thousand of them. glibc 2.36 has no
+// wrappers, hence syscall(2); older kernels answer ENOSYS and we fall back
+// (so does a seccomp filter that answers EPERM, without giving up on them).
+constexpr long kGetxattrat = 464;   // the same number on every architecture
+constexpr long kListxattrat = 465;  // of the unified table (all but alpha)
+std::atomic<bool> xattrat_missing{false};
+
+struct XattrArgs {  // struct xattr_args of <linux/xattr.h>
+  uint64_t value;
+  uint32_t size;
+  uint32_t flags;
+};
+
+ssize_t list_xattrs_at(int dir_fd, const std::string& name, const std::string& path, char* list,
+                       size_t size) {
+  if (!xattrat_missing.load(std::memory_order_relaxed)) {
+    long n = ::syscall(kListxattrat, dir_fd, name.c_str(), AT_SYMLINK_NOFOLLOW, list, size);
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+    if (errno == ENOSYS) xattrat_missing = true;
+  }
+  return ::llistxattr(path.c_str(), list, size);
+}
+
+ssize_t get_xattr_at(int dir_fd, const std::string& name, const std::string& path,
+                     const std::string& key, char* value, size_t size) {
+  if (!xattrat_missing.load(std::memory_order_relaxed)) {
+    XattrArgs args{reinterpret_cast<uintptr_t>(value), static_cast<uint32_t>(size), 0};
+    long n = ::syscall(kGetxattrat, dir_fd, name.c_str(), AT_SYMLINK_NOFOLLOW, key.c_str(), &args,
+                       sizeof args);
+    if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+    if (errno == ENOSYS) xattrat_missing = true;
+  }
+  return ::lgetxattr(path.c_str(), key.c_str(), value, size);
+}
+
+}  // namespace
 
 std::string fd_path(int dir_fd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dir_fd) + "/" + name;
@@ -20,7 +65,7 @@ Result<Xattrs> read_xattrs(int dir_fd, const std::string& name, const std::strin
   Xattrs xattrs;
   std::vector<char> names(1024);
   for (;;) {
-    ssize_t n = ::llistxattr(path.c_str(), names.data(), names.size());
+    ssize_t n = list_xattrs_at(dir_fd, name, path, names.data(), names.size());
     if (n >= 0) {
       names.resize(static_cast<size_t>(n));
       break;
@@ -35,7 +80,7 @@ Result<Xattrs> read_xattrs(int dir_fd, const std::string& name, const std::strin
     if (key.empty()) continue;
     std::string value(256, '\0');
     for (;;) {
-      ssize_t n = ::lgetxattr(path.c_str(), key.c_str(), value.data(), value.size());
+      ssize_t n = get_xattr_at(dir_fd, name, path, key, value.data(), value.size());
       if (n >= 0) {
         value.resize(static_cast<size_t>(n));
         break;

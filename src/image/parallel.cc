@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -37,13 +38,34 @@ Status parallel_for(size_t count, unsigned threads, const std::function<Status(s
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(worker);
-  while (next < count && !failed) {
-    if (progress) progress(std::min(next.load(), count));
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (!progress) {
+    // No one to report to: the calling thread works too, and the call
+    // returns as soon as the last job does.
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads && t < count; ++t) pool.emplace_back(worker);
+    worker();
+    for (std::thread& thread : pool) thread.join();
+  } else {
+    // The calling thread reports progress every 50 ms and is woken when
+    // the last worker finishes, not at the next tick.
+    std::mutex done_mutex;
+    std::condition_variable done;
+    size_t running = threads;
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t)
+      pool.emplace_back([&] {
+        worker();
+        std::lock_guard lock(done_mutex);
+        if (--running == 0) done.notify_one();
+      });
+    std::unique_lock lock(done_mutex);
+    while (running != 0) {
+      progress(std::min(next.load(), count));
+      done.wait_for(lock, std::chrono::milliseconds(50), [&] { return running == 0; });
+    }
+    lock.unlock();
+    for (std::thread& thread : pool) thread.join();
   }
-  for (std::thread& thread : pool) thread.join();
   if (first_error) return std::move(*first_error);
   return {};
 }

@@ -8,8 +8,11 @@
 
 namespace goldroot {
 
-Status write_layer_directory(const RenderedLayer& layer, const std::string& temporary);
-Status write_layer_tar(const RenderedLayer& layer, const std::string& temporary);
+// `sources` (may be null) serves small layer files' bytes (render.h).
+Status write_layer_directory(const RenderedLayer& layer, const std::string& temporary,
+                             SourceCache* sources = nullptr);
+Status write_layer_tar(const RenderedLayer& layer, const std::string& temporary,
+                       SourceCache* sources = nullptr);
 // Builds an erofs image with mkfs.erofs from a directory rendered at
 // `scratch_dir`, which it removes.
 Status write_layer_erofs(const RenderedLayer& layer, const std::string& temporary,

@@ -18,22 +18,6 @@ namespace goldroot {
 
 namespace {
 
-Result<std::string> read_source(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("reading " + path, errno);
-  std::string data;
-  char buffer[65536];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("reading " + path, errno);
-    }
-    if (n == 0) return data;
-    data.append(buffer, static_cast<size_t>(n));
-  }
-}
-
 void remove_tree(const std::string& path) {
   std::error_code ignored;
   std::filesystem::remove_all(path, ignored);
@@ -51,12 +35,27 @@ Status sync_path(const std::string& path, OutputFormat format) {
 
 }  // namespace
 
+Result<const std::string*> SourceCache::contents(const MergedNode& node) {
+  const struct stat& st = node.st;
+  auto found = files_.find(node.source);
+  if (found != files_.end()) {
+    const Cached& cached = found->second;
+    if (cached.inode == st.st_ino && cached.size == st.st_size &&
+        cached.mtime.tv_sec == st.st_mtim.tv_sec && cached.mtime.tv_nsec == st.st_mtim.tv_nsec)
+      return &cached.data;
+  }
+  std::string data = TRY(read_file_no_follow(node.source));
+  Cached& cached = files_[node.source];
+  cached = {st.st_ino, st.st_size, st.st_mtim, std::move(data)};
+  return &cached.data;
+}
+
 Result<RenderedLayer> build_rendered_layer(const std::vector<LayerRef>& layers,
                                            const TemplateVariables& variables) {
   RenderedLayer rendered{layers, TRY(merge_layers(layers)), {}};
   for (const auto& [path, node] : rendered.merged.nodes) {
     if (node.kind != NodeKind::kTemplate) continue;
-    std::string text = TRY(read_source(node.source));
+    std::string text = TRY(read_file_no_follow(node.source));
     rendered.contents[path] =
         TRY(render_template(text, variables, node.layer + "/" + path + kTemplateSuffix));
   }
@@ -94,10 +93,10 @@ Status write_layer(const RenderedLayer& layer, const std::string& output, Output
   });
   switch (format) {
     case OutputFormat::kDirectory:
-      TRY(write_layer_directory(layer, temporary));
+      TRY(write_layer_directory(layer, temporary, options.sources));
       break;
     case OutputFormat::kTar:
-      TRY(write_layer_tar(layer, temporary));
+      TRY(write_layer_tar(layer, temporary, options.sources));
       break;
     case OutputFormat::kErofs:
       TRY(write_layer_erofs(layer, temporary, scratch));

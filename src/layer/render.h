@@ -10,8 +10,11 @@
 // renamed into place, so a failed render leaves no partial output.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fleet/inventory.h"
@@ -36,9 +39,30 @@ OutputFormat output_format_for(const std::string& output);
 enum class Replace { kNo, kYes };  // may an existing output be replaced?
 enum class Durability { kSync, kNoSync };
 
+// Layer files' bytes, read once for many renders (`layer render --all`, where
+// every host shares most of the layer tree). Files up to 64 KiB are kept; a
+// file whose inode, size or mtime is not what the merge saw is read again.
+// Not thread-safe.
+class SourceCache {
+ public:
+  static constexpr off_t kLargest = 1 << 16;
+  // The bytes of `node` (a kFile of at most kLargest bytes).
+  Result<const std::string*> contents(const MergedNode& node);
+
+ private:
+  struct Cached {
+    ino_t inode;
+    off_t size;
+    struct timespec mtime;
+    std::string data;
+  };
+  std::unordered_map<std::string, Cached> files_;  // by source path
+};
+
 struct WriteOptions {
   Replace replace = Replace::kNo;
   Durability durability = Durability::kSync;
+  SourceCache* sources = nullptr;  // optional; see SourceCache
 };
 
 Status write_layer(const RenderedLayer& layer, const std::string& output, OutputFormat format,

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "layer/layer_writers.h"
+#include "sys/env.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot {
@@ -31,7 +32,7 @@ Error archive_error(struct archive* archive, const std::string& what) {
 
 }  // namespace
 
-Status write_layer_tar(const RenderedLayer& layer, const std::string& path) {
+Status write_layer_tar(const RenderedLayer& layer, const std::string& path, SourceCache* sources) {
   std::unique_ptr<struct archive, ArchiveDeleter> archive(archive_write_new());
   archive_write_set_format_pax_restricted(archive.get());
   if (archive_write_open_filename(archive.get(), path.c_str()) != ARCHIVE_OK)
@@ -52,18 +53,13 @@ Status write_layer_tar(const RenderedLayer& layer, const std::string& path) {
         if (node.opaque)
           archive_entry_xattr_add_entry(entry.get(), "trusted.overlay.opaque", "y", 1);
         break;
-      case NodeKind::kFile: {
-        UniqueFd fd(::open(node.source.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd.valid()) return errno_error("reading " + node.source, errno);
-        char buffer[65536];
-        for (ssize_t n; (n = ::read(fd.get(), buffer, sizeof buffer)) != 0;) {
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) return errno_error("reading " + node.source, errno);
-          data.append(buffer, static_cast<size_t>(n));
-        }
+      case NodeKind::kFile:
+        if (sources && st.st_size <= SourceCache::kLargest)
+          data = *TRY(sources->contents(node));
+        else
+          data = TRY(read_file_no_follow(node.source));
         has_data = true;
         break;
-      }
       case NodeKind::kTemplate:
         data = layer.contents.at(relative);
         has_data = true;

@@ -7,15 +7,15 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
 #include "image/fs_entry.h"
-#include "sys/open_beneath.h"
 #include "image/parallel.h"
 #include "overlay/upper_tree.h"
+#include "sys/open_beneath.h"
 
 namespace goldroot {
 
@@ -59,10 +59,37 @@ Result<std::unique_ptr<DirectoryLower>> DirectoryLower::open(const std::string& 
   return std::unique_ptr<DirectoryLower>(new DirectoryLower(dir, std::move(fd)));
 }
 
+namespace {
+
+// "etc/apt/sources.list" -> {"etc/apt", "sources.list"}; "" (the root) ->
+// {"", "."}.
+std::pair<std::string, std::string> split_parent(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {"", path.empty() ? "." : path};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+}  // namespace
+
 Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
+  // One job per parent directory: it is opened once for all of its
+  // children the upper names, not once per child.
+  std::map<std::string, std::vector<size_t>> by_parent;
+  for (size_t i = 0; i < paths.size(); ++i) by_parent[split_parent(paths[i]).first].push_back(i);
+  std::vector<const std::pair<const std::string, std::vector<size_t>>*> groups;
+  for (const auto& group : by_parent) groups.push_back(&group);
   std::vector<Result<std::optional<Entry>>> found(paths.size(), std::optional<Entry>());
-  TRY(parallel_for(paths.size(), io_threads(), [&](size_t i) -> Status {
-    found[i] = read(paths[i]);
+  TRY(parallel_for(groups.size(), io_threads(), [&](size_t g) -> Status {
+    const auto& [parent, members] = *groups[g];
+    auto dir = open_parent(parent, dir_ + absolute_path(paths[members.front()]));
+    for (size_t i : members) {
+      if (!dir.ok())
+        found[i] = dir.error();
+      else if (!*dir)
+        found[i] = std::optional<Entry>();
+      else
+        found[i] = read_in((*dir)->get(), split_parent(paths[i]).second, paths[i]);
+    }
     return {};
   }));
   for (size_t i = 0; i < paths.size(); ++i)
@@ -76,25 +103,33 @@ Result<std::optional<Entry>> DirectoryLower::lookup(const std::string& path) {
   return read(path);
 }
 
-Result<std::optional<Entry>> DirectoryLower::read(const std::string& path) const {
-  std::string parent = path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
-  std::string name = path.rfind('/') == std::string::npos ? path : path.substr(path.rfind('/') + 1);
-  std::string display = dir_ + absolute_path(path);
-  auto dir = open_beneath(fd_.get(), parent, O_RDONLY | O_DIRECTORY | O_PATH, display);
+Result<std::optional<UniqueFd>> DirectoryLower::open_parent(const std::string& parent,
+                                                            const std::string& display) const {
+  // A real directory fd (not O_PATH): the xattr calls of read_entry need one.
+  auto dir = open_beneath(fd_.get(), parent, O_RDONLY | O_DIRECTORY, display);
   if (!dir.ok()) {
-    if (dir.error().code == ErrorCode::kNotFound) return std::optional<Entry>();
+    if (dir.error().code == ErrorCode::kNotFound) return std::optional<UniqueFd>();
     return std::move(dir).error();
   }
-  if (name.empty()) name = ".";
+  return std::optional<UniqueFd>(std::move(dir).value());
+}
+
+Result<std::optional<Entry>> DirectoryLower::read(const std::string& path) const {
+  auto [parent, name] = split_parent(path);
+  auto dir = TRY(open_parent(parent, dir_ + absolute_path(path)));
+  if (!dir) return std::optional<Entry>();
+  return read_in(dir->get(), name, path);
+}
+
+Result<std::optional<Entry>> DirectoryLower::read_in(int dir_fd, const std::string& name,
+                                                     const std::string& path) const {
+  std::string display = dir_ + absolute_path(path);
   struct stat st;
-  if (::fstatat(dir->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::optional<Entry>();
     return errno_error("reading " + display, errno);
   }
-  // The *at-less xattr calls need a real directory fd, not O_PATH.
-  UniqueFd real(::openat(dir->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!real.valid()) return errno_error("opening " + display, errno);
-  Entry entry = TRY(read_entry(real.get(), name, st, display));
+  Entry entry = TRY(read_entry(dir_fd, name, st, display));
   return std::optional<Entry>(std::move(entry));
 }
 
@@ -156,7 +191,7 @@ Status StoreLower::prepare(const std::vector<std::string>& paths) {
   descend(&tree_.root(), &wanted, first);
   if (first.empty()) return {};
   std::function<Status(Item&, std::vector<Item>&)> visit = [&](Item& item,
-                                                              std::vector<Item>& more) -> Status {
+                                                               std::vector<Item>& more) -> Status {
     if (item.node == nullptr) {  // the seed: the first level at once
       more = std::move(first);
       return {};

@@ -55,6 +55,12 @@ class DirectoryLower : public Lower {
  private:
   DirectoryLower(std::string dir, UniqueFd fd) : dir_(std::move(dir)), fd_(std::move(fd)) {}
   Result<std::optional<Entry>> read(const std::string& path) const;
+  // The lower directory `parent`; nullopt if it is missing or no directory.
+  Result<std::optional<UniqueFd>> open_parent(const std::string& parent,
+                                              const std::string& display) const;
+  // The entry `name` of the open directory `dir_fd`, the lower's `path`.
+  Result<std::optional<Entry>> read_in(int dir_fd, const std::string& name,
+                                       const std::string& path) const;
   std::string dir_;
   UniqueFd fd_;
   std::unordered_map<std::string, std::optional<Entry>> prepared_;

@@ -28,6 +28,7 @@
 // Not thread-safe; the site lock (exclusive for move/recover) serializes.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -39,6 +40,11 @@
 #include "sys/env.h"
 
 namespace goldroot {
+
+// The built-in channels: hosts and labs may follow them, and `channel set`
+// accepts them, before anything was ever moved to them. The one list of them
+// (fleet/channel and image/channel_ops both read it).
+inline constexpr std::array<const char*, 3> kBuiltinChannels = {"test", "gold", "previous"};
 
 struct ChannelMove {
   std::string channel;

@@ -10,24 +10,26 @@
 namespace goldroot {
 
 Result<std::vector<std::string>> read_directory(int dir_fd, const std::string& display) {
-  int copy = ::dup(dir_fd);
-  if (copy < 0) return errno_error("listing " + display, errno);
-  DIR* dir = ::fdopendir(copy);
-  if (!dir) {
-    int saved = errno;
-    ::close(copy);
-    return errno_error("listing " + display, saved);
-  }
-  ::rewinddir(dir);  // the duplicate shares its offset with dir_fd
+  // getdents64 on the fd itself: opendir would cost a dup, two fcntls and a
+  // close more per directory, which tree walks of thousands of directories
+  // (changes, import) feel.
+  if (::lseek(dir_fd, 0, SEEK_SET) < 0) return errno_error("listing " + display, errno);
+  alignas(struct dirent64) char buffer[32768];
   std::vector<std::string> names;
-  errno = 0;
-  while (struct dirent* entry = ::readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0)
-      names.emplace_back(entry->d_name);
+  for (;;) {
+    ssize_t n = ::getdents64(dir_fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno_error("listing " + display, errno);
+    }
+    if (n == 0) break;
+    for (ssize_t offset = 0; offset < n;) {
+      const auto* entry = reinterpret_cast<const struct dirent64*>(buffer + offset);
+      offset += entry->d_reclen;
+      const char* name = entry->d_name;
+      if (std::strcmp(name, ".") != 0 && std::strcmp(name, "..") != 0) names.emplace_back(name);
+    }
   }
-  int saved = errno;
-  ::closedir(dir);
-  if (saved) return errno_error("listing " + display, saved);
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -1,5 +1,6 @@
 // Listing a directory by fd: the sorted names of its entries, without "."
-// and "..". The fd is not moved (the listing reads a duplicate).
+// and "..". Reads from the start whatever the fd's offset, and leaves it at
+// the end.
 #pragma once
 
 #include <string>

@@ -118,8 +118,10 @@ Status PosixEnv::sync_filesystem(const std::string& path) {
   return {};
 }
 
-Result<std::string> PosixEnv::read_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+namespace {
+
+Result<std::string> read_whole_file(const std::string& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags));
   if (!fd.valid()) return errno_error("reading " + path, errno);
   std::string data;
   char buffer[65536];
@@ -133,6 +135,16 @@ Result<std::string> PosixEnv::read_file(const std::string& path) {
     data.append(buffer, static_cast<size_t>(n));
   }
   return data;
+}
+
+}  // namespace
+
+Result<std::string> PosixEnv::read_file(const std::string& path) {
+  return read_whole_file(path, 0);
+}
+
+Result<std::string> read_file_no_follow(const std::string& path) {
+  return read_whole_file(path, O_NOFOLLOW);
 }
 
 bool PosixEnv::exists(const std::string& path) {

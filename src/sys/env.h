@@ -72,6 +72,9 @@ class PosixEnv : public Env {
 };
 
 // Helpers on plain paths that need no seam.
+// Reads a whole file that must not be a symlink (ELOOP if it is): sources
+// read from trees a user controls, such as SITE/layers.
+Result<std::string> read_file_no_follow(const std::string& path);
 std::string dirname_of(const std::string& path);
 std::string basename_of(const std::string& path);
 std::string join_path(const std::string& a, const std::string& b);
