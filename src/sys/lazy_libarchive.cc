@@ -1,5 +1,6 @@
-// libarchive, loaded on first use. goldroot reads and writes tar archives in
-// three places only (image import of a tar, tar export, tar layer renders),
+// libarchive, loaded on first use. goldroot reads and writes archives in
+// four places only (image import of a tar, tar export, tar layer renders,
+// the goldroot initrd's cpio),
 // but linking libarchive makes every start of the binary map it and the
 // libraries it pulls in (libxml2, ICU, nettle, bzip2, lz4, acl…): tens of
 // milliseconds on a cold cache for `goldroot changes`, which never touches a
@@ -73,6 +74,8 @@ FORWARD(int, archive_read_free, (Archive * a), (a))
 FORWARD(Archive*, archive_write_new, (void), ())
 FORWARD(int, archive_write_set_format_pax, (Archive * a), (a))
 FORWARD(int, archive_write_set_format_pax_restricted, (Archive * a), (a))
+FORWARD(int, archive_write_set_format_cpio_newc, (Archive * a), (a))
+FORWARD(int, archive_write_add_filter_gzip, (Archive * a), (a))
 FORWARD(int, archive_write_open_filename, (Archive * a, const char* file), (a, file))
 FORWARD(int, archive_write_header, (Archive * a, Entry* entry), (a, entry))
 FORWARD(la_ssize_t, archive_write_data, (Archive * a, const void* data, size_t size),
@@ -104,6 +107,7 @@ FORWARD(void, archive_entry_set_perm, (Entry * e, __LA_MODE_T mode), (e, mode))
 FORWARD(void, archive_entry_set_uid, (Entry * e, la_int64_t uid), (e, uid))
 FORWARD(void, archive_entry_set_gid, (Entry * e, la_int64_t gid), (e, gid))
 FORWARD(void, archive_entry_set_size, (Entry * e, la_int64_t size), (e, size))
+FORWARD(void, archive_entry_set_nlink, (Entry * e, unsigned int nlink), (e, nlink))
 FORWARD(void, archive_entry_set_rdev, (Entry * e, dev_t rdev), (e, rdev))
 FORWARD(void, archive_entry_set_mtime, (Entry * e, time_t seconds, long nanoseconds),
         (e, seconds, nanoseconds))
