@@ -36,9 +36,12 @@ Result<std::string> mode_of(const HttpRequest& request) {
 
 HttpResponse error_response(const Error& error) {
   switch (error.code) {
-    case ErrorCode::kNotFound: return json_error(404, error.message);
-    case ErrorCode::kInvalidArgument: return json_error(400, error.message);
-    default: return json_error(503, error.message);
+    case ErrorCode::kNotFound:
+      return json_error(404, error.message);
+    case ErrorCode::kInvalidArgument:
+      return json_error(400, error.message);
+    default:
+      return json_error(503, error.message);
   }
 }
 
@@ -115,7 +118,8 @@ HttpResponse AdminRoutes::set_lab_mode(const std::string& name, const HttpReques
   // As `goldroot lab set LAB mode=X`.
   if (auto applied = apply(**lab, Assignment{"mode", *mode}, site_->store()); !applied.ok())
     return error_response(applied.error());
-  if (auto updated = inventory_.update_lab(**lab); !updated.ok()) return error_response(updated.error());
+  if (auto updated = inventory_.update_lab(**lab); !updated.ok())
+    return error_response(updated.error());
   // Hosts with a mode of their own keep it; the dashboard says how many.
   auto hosts = inventory_.hosts(name);
   if (!hosts.ok()) return error_response(hosts.error());
