@@ -20,7 +20,11 @@ packages=(
   dnsmasq ipxe udhcpc
   # the end-to-end lab: QEMU clients with QEMU's iPXE ROMs, GPT data disks
   qemu-system-x86 ipxe-qemu fdisk
+  # the dashboard test: headless Chromium, driven by playwright-core from npm
+  chromium nodejs
 )
+# NodeSource's nodejs ships npm itself and conflicts with Debian's npm.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do

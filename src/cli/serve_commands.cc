@@ -14,9 +14,11 @@
 #include "base/strings.h"
 #include "cli/command.h"
 #include "bootserver/admin_auth.h"
+#include "bootserver/admin_routes.h"
 #include "bootserver/boot_service.h"
 #include "bootserver/report_service.h"
 #include "bootserver/dhcp_settings.h"
+#include "dashboard/dashboard.h"
 #include "server/dnsmasq_supervisor.h"
 #include "server/tftp_root.h"
 #include "server/http_server.h"
@@ -212,6 +214,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   boot_options.agent_secret = TRY(load_agent_secret(*site));
   auto service = TRY(BootService::open(site.get(), boot_options));
   auto reports = TRY(ReportService::open(site.get(), &admin, {.unseen_after = unseen_after}));
+  auto admin_routes = TRY(AdminRoutes::open(site.get(), &admin));
 
   std::unique_ptr<server::DnsmasqSupervisor> dnsmasq;
   std::unique_ptr<DhcpWatcher> watcher;
@@ -247,6 +250,8 @@ Result<int> run_serve(Context& context, const Args& args) {
   server::Router router;
   service->install(router);
   reports->install(router);
+  admin_routes->install(router);  // after reports: it hands /api/v1/hosts/NAME/changes on
+  install_dashboard(router);
   std::thread warm_up([&service] { service->prepare_initrds(); });
   Status served = serve_until_signal(listen, threads, site->root() + "/logs/access.log",
                                      std::move(router), "site " + site->root());

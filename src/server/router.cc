@@ -11,9 +11,20 @@ void Router::add_exact(std::string path, Handler handler) {
 }
 
 void Router::add_prefix(std::string prefix, Handler handler) {
+  for (auto& [existing, existing_handler] : prefixes_)
+    if (existing == prefix) {
+      existing_handler = std::move(handler);
+      return;
+    }
   prefixes_.emplace_back(std::move(prefix), std::move(handler));
   std::stable_sort(prefixes_.begin(), prefixes_.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+Handler Router::prefix_handler(const std::string& prefix) const {
+  for (const auto& [existing, handler] : prefixes_)
+    if (existing == prefix) return handler;
+  return {};
 }
 
 HttpResponse Router::route(const HttpRequest& request) const {

@@ -21,7 +21,11 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 class Router {
  public:
   void add_exact(std::string path, Handler handler);
+  // Adding a prefix again replaces its handler (see prefix_handler).
   void add_prefix(std::string prefix, Handler handler);
+  // The handler of exactly `prefix`, or an empty one: lets a later service
+  // take over a prefix and hand on what it does not answer itself.
+  Handler prefix_handler(const std::string& prefix) const;
 
   HttpResponse route(const HttpRequest& request) const;
 

@@ -1,0 +1,50 @@
+// AdminRoutes: the mutating fleet API the dashboard uses, all admin-guarded
+// (admin_auth.h):
+//
+//   GET  /api/v1/labs                 the labs with their own mode and channel
+//   POST /api/v1/hosts/<name>/mode    {"mode": "reset"}: the host's boot mode
+//   POST /api/v1/labs/<name>/mode     {"mode": "reset"}: the lab's boot mode
+//
+// A mode is one of boot_mode.h's names, or "" to inherit again (a host
+// follows its lab, a lab falls back to normal). Each change is one SQLite
+// transaction made with fleet/assignment.h, as `goldroot host set NAME
+// mode=X` and `goldroot lab set LAB mode=X` make it. Bad input gets 400
+// (unknown mode, malformed body) or 404 (unknown host or lab) with
+// {"error": "<one sentence>"}.
+//
+// install() takes over /api/v1/hosts/ and hands every path it does not
+// answer to the handler that was there (the report service's changes).
+// Handlers are thread-safe (one inventory connection under a mutex).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "bootserver/admin_auth.h"
+#include "fleet/inventory.h"
+#include "server/router.h"
+#include "site/site.h"
+
+namespace goldroot {
+
+class AdminRoutes {
+ public:
+  static Result<std::unique_ptr<AdminRoutes>> open(Site* site, const AdminAuth* admin);
+
+  void install(server::Router& router);
+
+ private:
+  AdminRoutes(Site* site, const AdminAuth* admin, Inventory inventory)
+      : site_(site), admin_(admin), inventory_(std::move(inventory)) {}
+  server::HttpResponse labs();
+  server::HttpResponse set_host_mode(const std::string& host, const server::HttpRequest& request);
+  server::HttpResponse set_lab_mode(const std::string& lab, const server::HttpRequest& request);
+
+  Site* site_;
+  const AdminAuth* admin_;
+  std::mutex inventory_mutex_;
+  Inventory inventory_;
+};
+
+}  // namespace goldroot

@@ -1,0 +1,315 @@
+// The goldroot dashboard: reads /api/v1/{status,channels,images,labs,hosts}
+// every few seconds and draws one grid of machines per lab; a click opens
+// the host's details and last reported changes; modes are set through
+// POST /api/v1/hosts/NAME/mode and /api/v1/labs/NAME/mode.
+'use strict';
+
+const MODES = ['normal', 'reset', 'maintenance', 'cache', 'install', 'shell'];
+const REFRESH_MS = 5000;
+const TOKEN_KEY = 'goldroot.adminToken';
+
+let fleet = { status: [], channels: [], images: [], labs: [], hosts: [] };
+let selected = null;  // the host whose panel is open
+
+function el(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+const short = (commit) => (commit ? commit.slice(0, 12) : '-');
+
+function ago(seconds) {
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86400)}d ago`;
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return '-';
+  const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60);
+  return h ? `${h}h ${m}m` : `${m}m`;
+}
+
+// --- the API -----------------------------------------------------------
+
+async function api(path, options = {}) {
+  const headers = Object.assign({}, options.headers);
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (token) headers['Authorization'] = 'Bearer ' + token;
+  const response = await fetch(path, Object.assign({}, options, { headers, cache: 'no-store' }));
+  let body = null;
+  try { body = await response.json(); } catch (e) { body = null; }
+  if (!response.ok) {
+    const error = new Error((body && body.error) || `${path}: HTTP ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return body;
+}
+
+function post(path, body) {
+  return api(path, {
+    method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' },
+  });
+}
+
+function showError(message) {
+  const box = document.getElementById('error');
+  box.hidden = !message;
+  box.textContent = message || '';
+}
+
+async function refresh() {
+  try {
+    const [status, channels, images, labs, hosts] = await Promise.all([
+      api('/api/v1/status'), api('/api/v1/channels'), api('/api/v1/images'),
+      api('/api/v1/labs'), api('/api/v1/hosts'),
+    ]);
+    fleet = { status, channels, images, labs, hosts };
+    showError(null);
+    render();
+    document.getElementById('updated').textContent =
+      'updated ' + new Date().toLocaleTimeString();
+  } catch (error) {
+    if (error.status === 401 || error.status === 403)
+      showError(error.message + ' — enter the admin token (SITE/keys/admin.token) above.');
+    else showError('cannot read the fleet: ' + error.message);
+  }
+}
+
+// --- drawing -------------------------------------------------------------
+
+function hostRecord(name) { return fleet.hosts.find((host) => host.name === name) || {}; }
+
+function tile(host) {
+  const classes = ['tile', 'state-' + host.state];
+  if (selected === host.name) classes.push('selected');
+  const version = host.commit
+    ? el('span', { class: 'version' + (host.current === false ? ' old' : ''),
+                   title: host.current === false ? 'not the current image of its channel' : host.commit },
+         short(host.commit))
+    : el('span', { class: 'version' }, 'no report');
+  return el('button', { class: classes.join(' '), 'data-host': host.name, 'data-state': host.state,
+                        'data-dirty': host.dirty ? 'yes' : 'no', onclick: () => openPanel(host.name) },
+    el('span', { class: 'name' }, host.name),
+    el('span', { class: 'line' }, host.state, ' · ', host.mode || host.next_mode,
+       host.mode && host.next_mode !== host.mode ? ' → ' + host.next_mode : ''),
+    el('span', { class: 'line' }, version, ' ',
+       host.dirty ? el('span', { class: 'dirty' }, `dirty ${host.changes}`) : null));
+}
+
+function modeSelect(attributes, current, inherit) {
+  const options = [];
+  if (inherit) options.push(el('option', { value: '', selected: current === null }, inherit));
+  for (const mode of MODES) options.push(el('option', { value: mode, selected: current === mode }, mode));
+  return el('select', attributes, options);
+}
+
+function renderLabs() {
+  const byLab = new Map();
+  for (const lab of fleet.labs) byLab.set(lab.name, []);
+  for (const host of fleet.status) {
+    const key = host.lab === null ? null : host.lab;
+    if (!byLab.has(key)) byLab.set(key, []);
+    byLab.get(key).push(host);
+  }
+  const sections = [];
+  for (const [name, hosts] of byLab) {
+    const lab = fleet.labs.find((one) => one.name === name);
+    const counts = { up: 0, down: 0, unseen: 0 };
+    let dirty = 0;
+    for (const host of hosts) { counts[host.state] = (counts[host.state] || 0) + 1; if (host.dirty) dirty++; }
+    const head = el('div', { class: 'lab-head' },
+      el('h2', {}, name === null ? 'hosts in no lab' : 'lab ' + name),
+      el('span', { class: 'muted' },
+         `${hosts.length} hosts · ${counts.up} up · ${counts.down} down · ${counts.unseen} unseen · ${dirty} dirty`));
+    if (lab) {
+      const select = modeSelect({ 'data-lab': lab.name, 'aria-label': 'mode of lab ' + lab.name },
+                                lab.mode, 'normal (default)');
+      const message = el('span', { class: 'message', 'data-lab-message': lab.name });
+      head.append(el('span', { class: 'lab-mode' },
+        el('span', { class: 'muted' }, 'lab mode: ' + lab.effective_mode), select,
+        el('button', { 'data-lab-set': lab.name, onclick: () => setLabMode(lab.name, select.value, message) },
+           'set lab mode'),
+        message));
+    }
+    sections.push(el('section', { class: 'lab', 'data-lab-section': name === null ? '' : name },
+      head, el('div', { class: 'grid' }, hosts.map(tile))));
+  }
+  // Keep a lab's select as the admin left it while the page refreshes.
+  const root = document.getElementById('labs');
+  const kept = {};
+  for (const select of root.querySelectorAll('select[data-lab]'))
+    if (select.dataset.touched) kept[select.dataset.lab] = select.value;
+  root.replaceChildren(...sections);
+  for (const select of root.querySelectorAll('select[data-lab]')) {
+    if (select.dataset.lab in kept) { select.value = kept[select.dataset.lab]; select.dataset.touched = '1'; }
+    select.addEventListener('change', () => { select.dataset.touched = '1'; });
+  }
+}
+
+function renderVersions() {
+  const runners = new Map();  // commit -> host names
+  for (const host of fleet.status) {
+    if (!host.commit) continue;
+    if (!runners.has(host.commit)) runners.set(host.commit, []);
+    runners.get(host.commit).push(host.name);
+  }
+  const channelsOf = new Map();
+  for (const channel of fleet.channels) {
+    if (!channelsOf.has(channel.commit)) channelsOf.set(channel.commit, []);
+    channelsOf.get(channel.commit).push(channel.name);
+  }
+  const imageName = (commit) => {
+    const image = fleet.images.find((one) => one.commit === commit);
+    return image ? image.name : '';
+  };
+  const order = ['test', 'gold', 'previous'];
+  const channels = [...fleet.channels].sort((a, b) =>
+    ((order.indexOf(a.name) + 1) || 99) - ((order.indexOf(b.name) + 1) || 99) || a.name.localeCompare(b.name));
+  document.querySelector('#channels tbody').replaceChildren(...(channels.length ? channels.map((channel) =>
+    el('tr', { 'data-channel': channel.name },
+      el('td', {}, channel.name),
+      el('td', { class: 'commit', title: channel.commit }, short(channel.commit)),
+      el('td', {}, imageName(channel.commit)),
+      el('td', {}, String((runners.get(channel.commit) || []).length))))
+    : [el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'no channel is set'))]));
+  const versions = [...runners.entries()].sort((a, b) => b[1].length - a[1].length);
+  document.querySelector('#versions tbody').replaceChildren(...(versions.length ? versions.map(([commit, hosts]) =>
+    el('tr', { 'data-commit': commit },
+      el('td', { class: 'commit', title: commit }, short(commit)),
+      el('td', {}, (channelsOf.get(commit) || ['none']).join(', ')),
+      el('td', {}, `${hosts.length}: ${hosts.join(', ')}`)))
+    : [el('tr', {}, el('td', { colspan: 3, class: 'muted' }, 'no host has reported yet'))]));
+}
+
+function renderPanel() {
+  if (!selected) return;
+  const host = fleet.status.find((one) => one.name === selected);
+  if (!host) { closePanel(); return; }
+  const record = hostRecord(host.name);
+  const now = Math.floor(Date.now() / 1000);
+  const rows = [
+    ['lab', host.lab || '-'],
+    ['state', host.state],
+    ['image', host.commit ? short(host.commit) + (host.current === false ? ' (not current)' : '') : '-'],
+    ['channel', host.pin ? 'pinned' : (host.channel || '-')],
+    ['booted mode', host.mode || '-'],
+    ['next boot', host.next_mode + (record.mode || !host.lab ? '' : ' (lab)')],
+    ['changes', host.dirty === null ? '-' : (host.dirty ? `dirty, ${host.changes}` : 'clean')],
+    ['last seen', host.last_seen_unix ? `${ago(Math.max(0, now - host.last_seen_unix))} (${host.last_seen})` : 'never'],
+    ['uptime', duration(host.uptime_seconds)],
+    ['users', host.users.length ? host.users.join(', ') : 'none'],
+    ['upper', host.upper ? `${host.upper.kind}, ${Math.round(host.upper.used_bytes / 1048576)} MiB used` : '-'],
+    ['pending', host.pending_commands.length ? host.pending_commands.join(', ') : 'none'],
+  ];
+  document.getElementById('panel-details').replaceChildren(
+    ...rows.flatMap(([key, value]) => [el('dt', {}, key), el('dd', { 'data-field': key }, value)]));
+}
+
+async function openPanel(name) {
+  const changed = selected !== name;
+  selected = name;
+  const panel = document.getElementById('panel');
+  panel.hidden = false;
+  panel.dataset.host = name;
+  document.getElementById('panel-title').textContent = name;
+  for (const node of document.querySelectorAll('.tile'))
+    node.classList.toggle('selected', node.dataset.host === name);
+  if (changed) {
+    const select = document.getElementById('host-mode');
+    const own = hostRecord(name).mode || null;
+    select.replaceWith(modeSelect({ id: 'host-mode' }, own, "the lab's mode"));
+    document.getElementById('panel-message').textContent = '';
+  }
+  renderPanel();
+  const box = document.getElementById('panel-changes');
+  box.textContent = 'loading…';
+  try {
+    const changes = await api(`/api/v1/hosts/${encodeURIComponent(name)}/changes`);
+    if (selected !== name) return;
+    const summary = changes.changes;
+    const counts = Object.entries(summary.counts || {}).map(([kind, count]) => `${count} ${kind}`).join(', ');
+    box.replaceChildren(...[
+      el('p', {}, `${changes.dirty ? 'dirty' : 'clean'}: ${summary.total} changes`,
+         counts ? ` (${counts})` : '', summary.ignored ? `, ${summary.ignored} ignored` : '',
+         ` — reported ${new Date(changes.received_at * 1000).toLocaleString()}`),
+      summary.error ? el('p', { class: 'error' }, summary.error) : null,
+      el('ul', { class: 'changes' }, (summary.paths || []).map((change) =>
+        el('li', {}, el('span', { class: 'kind' }, change.change), change.path))),
+      summary.truncated ? el('p', { class: 'muted' }, 'only the first paths are reported') : null,
+    ].filter(Boolean));
+    box.className = '';
+  } catch (error) {
+    if (selected !== name) return;
+    box.className = 'muted';
+    box.textContent = error.message;
+  }
+}
+
+function closePanel() {
+  selected = null;
+  document.getElementById('panel').hidden = true;
+  for (const node of document.querySelectorAll('.tile.selected')) node.classList.remove('selected');
+}
+
+function say(node, text, ok) {
+  node.textContent = text;
+  node.className = 'message ' + (ok ? 'ok' : 'failed');
+}
+
+async function setHostMode() {
+  const name = selected;
+  const mode = document.getElementById('host-mode').value;
+  const message = document.getElementById('panel-message');
+  try {
+    const result = await post(`/api/v1/hosts/${encodeURIComponent(name)}/mode`, { mode });
+    say(message, `${name} boots next in ${result.effective_mode} mode`, true);
+  } catch (error) {
+    say(message, error.message, false);
+  }
+  await refresh();
+}
+
+async function setLabMode(name, mode, message) {
+  try {
+    const result = await post(`/api/v1/labs/${encodeURIComponent(name)}/mode`, { mode });
+    const own = result.hosts_with_own_mode;
+    await refresh();
+    const fresh = document.querySelector(`[data-lab-message="${CSS.escape(name)}"]`) || message;
+    say(fresh, `lab ${name} is in ${result.effective_mode} mode` +
+        (own ? `; ${own} host${own === 1 ? ' keeps its' : 's keep their'} own mode` : ''), true);
+  } catch (error) {
+    say(message, error.message, false);
+  }
+}
+
+function render() {
+  renderLabs();
+  renderVersions();
+  renderPanel();
+}
+
+document.getElementById('host-mode-set').addEventListener('click', setHostMode);
+document.getElementById('panel-close').addEventListener('click', closePanel);
+document.getElementById('token').value = localStorage.getItem(TOKEN_KEY) || '';
+document.getElementById('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const token = document.getElementById('token').value.trim();
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+  refresh();
+});
+refresh();
+setInterval(refresh, REFRESH_MS);

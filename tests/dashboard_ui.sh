@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The web dashboard at / of `goldroot serve`, in headless Chromium (Debian's
+# chromium driven by playwright-core from npm): a lab's grid shows its
+# hosts' states, dirty marks and image versions; the channels and who runs
+# which version; a host's panel with its changes sets its mode; a lab's
+# mode is set in one action; both are checked through the API. Also the
+# static routes, and the mode endpoints' bad input and admin token with curl.
+# Leaves a screenshot in build/test-artifacts/dashboard.png.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent_lib.sh"
+
+build_dir=$(cd "$(dirname "$GOLDROOT")/.." && pwd)
+artifacts=${GOLDROOT_ARTIFACTS:-$build_dir/test-artifacts}
+chromium=${CHROMIUM:-/usr/bin/chromium}
+playwright_version=1.65.1
+npm_dir=${GOLDROOT_NPM_DIR:-$build_dir/npm}
+playwright=$npm_dir/node_modules/playwright-core
+
+[ -x "$chromium" ] || require "Debian's chromium at $chromium (apt-get install chromium)"
+command -v node >/dev/null || require "node (apt-get install nodejs)"
+installed=$(node -p "require('$playwright/package.json').version" 2>/dev/null || true)
+if [ "$installed" != "$playwright_version" ]; then
+  command -v npm >/dev/null || require "npm, to install playwright-core (apt-get install npm)"
+  npm install --prefix "$npm_dir" --no-audit --no-fund "playwright-core@$playwright_version" \
+    > "$WORK/npm.log" 2>&1 ||
+    require "playwright-core@$playwright_version from npm (offline?): $(tail -1 "$WORK/npm.log")"
+fi
+
+# --- a site: two images on channels, two labs, agents' reports ------------
+gr init >/dev/null
+mkdir -p "$WORK/v1/etc" "$WORK/v2/etc"
+echo one > "$WORK/v1/etc/version"
+echo two > "$WORK/v2/etc/version"
+v1=$(gr image import "$WORK/v1" --name lab)
+v2=$(gr image import "$WORK/v2" --name lab)
+gr channel set gold "$v1" >/dev/null
+gr channel set test "$v2" >/dev/null
+gr lab add lab3 >/dev/null
+gr lab add lab4 >/dev/null
+for i in 1 2 3 4; do gr host add pc0$i --mac 52:54:00:dd:00:0$i --lab lab3 >/dev/null; done
+for i in 5 6; do gr host add pc0$i --mac 52:54:00:dd:00:0$i --lab lab4 >/dev/null; done
+start_server
+CLIENT_COMMIT=$v1 make_client pc01 52:54:00:dd:00:01          # dirty: 2 changes
+CLIENT_COMMIT=$v2 make_client pc02 52:54:00:dd:00:02          # clean, not gold's image
+rm -rf "$WORK/clients/pc02/upper/etc"
+CLIENT_COMMIT=$v1 make_client pc05 52:54:00:dd:00:05
+rm -rf "$WORK/clients/pc05/upper/etc"
+for host in pc01 pc02 pc05; do agent "$host" --once || fail "agent $host: $(cat "$WORK/serve.log")"; done
+ok "site: gold and test channels, labs lab3 and lab4, three hosts reported"
+
+# --- the static routes ----------------------------------------------------
+check_type() {  # PATH CONTENT-TYPE
+  local type
+  type=$(curl -s -o "$WORK/body" -w '%{http_code} %{content_type}' "$SERVER_URL$1")
+  [ "$type" = "200 $2" ] || fail "GET $1: $type"
+}
+check_type / "text/html; charset=utf-8"
+grep -q '<script src="/dashboard/app.js">' "$WORK/body" || fail "index.html"
+cp "$WORK/body" "$WORK/index.html"
+check_type /dashboard/app.js "text/javascript; charset=utf-8"
+check_type /dashboard/style.css "text/css; charset=utf-8"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/dashboard/nope.js")" = 404 ] ||
+  fail "an unknown dashboard file"
+grep -Eq '(src|href)="(https?:)?//' "$WORK/index.html" && fail "the page loads something from elsewhere"
+ok "/ and /dashboard/<file> serve the embedded page with its content types"
+
+# --- the browser ----------------------------------------------------------
+token_port=$((SERVER_PORT + 1))
+"$GOLDROOT" serve --listen "127.0.0.1:$token_port" --admin-loopback-exempt no \
+  >> "$WORK/serve-token.log" 2>&1 &
+token_server=$!
+on_exit "kill $token_server; wait $token_server"
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$token_port/" && break; sleep 0.1; done
+mkdir -p "$artifacts"
+screenshot=$artifacts/dashboard.png
+rm -f "$screenshot"
+PLAYWRIGHT=$playwright CHROMIUM=$chromium V1=$v1 V2=$v2 \
+  TOKEN_URL="http://127.0.0.1:$token_port/" ADMIN_TOKEN=$(cat "$GOLDROOT_SITE/keys/admin.token") \
+  node "$(dirname "$0")/dashboard_ui.mjs" "$SERVER_URL/" "$screenshot" > "$WORK/browser.log" 2>&1 ||
+  { cat "$WORK/browser.log" >&2; fail "the browser test"; }
+cat "$WORK/browser.log"
+[ -s "$screenshot" ] || fail "no screenshot at $screenshot"
+ok "headless Chromium: grids, panel, host mode, lab mode, token (screenshot: $screenshot)"
+
+# --- what the clicks changed, through the API -----------------------------
+curl -s "$SERVER_URL/api/v1/hosts" > "$WORK/hosts.json"
+python3 - "$WORK/hosts.json" <<'PY' || fail "hosts after the clicks: $(cat "$WORK/hosts.json")"
+import json, sys
+hosts = {h["name"]: h for h in json.load(open(sys.argv[1]))}
+assert hosts["pc01"]["mode"] == "maintenance" and hosts["pc01"]["effective_mode"] == "maintenance", hosts["pc01"]
+for name in ("pc02", "pc03", "pc04"):
+    assert hosts[name]["mode"] is None and hosts[name]["effective_mode"] == "normal", hosts[name]
+for name in ("pc05", "pc06"):
+    assert hosts[name]["mode"] is None and hosts[name]["effective_mode"] == "reset", hosts[name]
+PY
+gr host show pc01 --json | grep -q '"maintenance"' || fail "host show pc01: $(gr host show pc01 --json)"
+gr lab list --json | python3 -c '
+import json, sys
+labs = {l["name"]: l for l in json.load(sys.stdin)}
+assert labs["lab4"]["mode"] == "reset" and labs["lab3"].get("mode") in (None, ""), labs' ||
+  fail "lab list after the lab click: $(gr lab list --json)"
+ok "the API and the CLI see pc01 in maintenance and lab4 (pc05, pc06) in reset"
+
+# --- the mode endpoints with curl -----------------------------------------
+post() {  # PATH BODY [CURL ARGS…] -> "$status", body in $WORK/body
+  local path=$1 body=$2; shift 2
+  status=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data "$body" "$@" "$SERVER_URL$path")
+}
+one_sentence() {  # the body is {"error": "<one sentence>"}
+  python3 -c 'import json, sys
+body = json.load(open(sys.argv[1]))
+assert list(body) == ["error"] and body["error"] and "\n" not in body["error"], body' "$WORK/body" ||
+    fail "error body: $(cat "$WORK/body")"
+}
+post /api/v1/hosts/pc02/mode '{"mode": "install"}'
+[ "$status" = 200 ] && grep -q '"effective_mode": "install"' "$WORK/body" || fail "set pc02: $status $(cat "$WORK/body")"
+post /api/v1/hosts/pc02/mode '{"mode": ""}'
+[ "$status" = 200 ] && grep -q '"mode": null' "$WORK/body" || fail "pc02 inherits again: $(cat "$WORK/body")"
+post /api/v1/hosts/pc02/mode '{"mode": "turbo"}'
+[ "$status" = 400 ] || fail "unknown mode: $status"; one_sentence
+grep -q "unknown boot mode 'turbo'" "$WORK/body" || fail "unknown mode: $(cat "$WORK/body")"
+post /api/v1/hosts/nosuch/mode '{"mode": "reset"}'
+[ "$status" = 404 ] || fail "unknown host: $status"; one_sentence
+grep -q "there is no host nosuch" "$WORK/body" || fail "unknown host: $(cat "$WORK/body")"
+post /api/v1/labs/nosuch/mode '{"mode": "reset"}'
+[ "$status" = 404 ] || fail "unknown lab: $status"; one_sentence
+post /api/v1/labs/lab4/mode '{"mode": "bogus"}'
+[ "$status" = 400 ] || fail "unknown lab mode: $status"; one_sentence
+post /api/v1/hosts/pc02/mode 'not json'
+[ "$status" = 400 ] || fail "malformed body: $status"; one_sentence
+post /api/v1/hosts/pc02/mode '{"mode": 3}'
+[ "$status" = 400 ] || fail "mode not a string: $status"; one_sentence
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/hosts/pc02/mode")" = 405 ] ||
+  fail "GET on the mode endpoint"
+[ "$(gr host show pc02 --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("mode"))')" = None ] ||
+  fail "bad input changed pc02"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/hosts/pc01/changes")" = 200 ] &&
+  grep -q '/etc/added' "$WORK/body" || fail "the changes route behind the mode route"
+ok "mode endpoints: 400 for an unknown mode or bad body, 404 for an unknown host or lab, 405 for GET"
+
+token_url=http://127.0.0.1:$token_port
+admin=$(cat "$GOLDROOT_SITE/keys/admin.token")
+for path in /api/v1/hosts/pc03/mode /api/v1/labs/lab3/mode; do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"mode":"shell"}' "$token_url$path")" = 401 ] ||
+    fail "$path without the admin token"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"mode":"shell"}' -H 'Authorization: Bearer wrong' "$token_url$path")" = 403 ] ||
+    fail "$path with a wrong token"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$token_url/api/v1/labs")" = 401 ] || fail "/api/v1/labs without the token"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"mode":"shell"}' -H "Authorization: Bearer $admin" "$token_url/api/v1/hosts/pc03/mode")" = 200 ] ||
+  fail "with the admin token"
+gr host show pc03 --json | grep -q '"shell"' || fail "pc03 is not in shell mode"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$token_url/")" = 200 ] || fail "the page itself is open"
+ok "the mode endpoints need the admin token unless loopback is exempt; the page itself is open"
+finish
