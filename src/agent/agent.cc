@@ -182,7 +182,7 @@ CommandResult Agent::execute(const AgentCommand& command) {
     return result;
   }
   if (command.command == "content-diff") {
-    auto lower = DirectoryLower::open(boot_.lower);
+    auto lower = open_client_lower(boot_);
     if (!lower.ok()) return {command.id, command.command, "failed", lower.error().message};
     ChangeOptions options;
     options.xattrs = options_.paths.userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted;

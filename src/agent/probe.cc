@@ -1,5 +1,7 @@
 #include "agent/probe.h"
 
+#include <unistd.h>
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -110,7 +112,14 @@ std::optional<int64_t> last_input_activity(const std::string& dev) {
   return newest;
 }
 
-void summarize_changes(const std::string& lower_dir, const std::string& upper,
+Result<std::unique_ptr<Lower>> open_client_lower(const BootState& boot) {
+  std::unique_ptr<Lower> image = TRY(DirectoryLower::open(boot.lower));
+  if (boot.middle.empty() || ::access(boot.middle.c_str(), F_OK) != 0) return image;
+  std::unique_ptr<Lower> layer = TRY(DirectoryLower::open(boot.middle));
+  return std::unique_ptr<Lower>(new StackedLower(std::move(layer), std::move(image)));
+}
+
+void summarize_changes(const BootState& boot, const std::string& upper,
                        const ProbePaths& paths, Report* report) {
   auto fail = [&](const Error& error) {
     report->changes.error = error.message;
@@ -118,7 +127,7 @@ void summarize_changes(const std::string& lower_dir, const std::string& upper,
   };
   auto ignore = IgnoreList::load_or_defaults(paths.ignore_file);
   if (!ignore.ok()) return fail(ignore.error());
-  auto lower = DirectoryLower::open(lower_dir);
+  auto lower = open_client_lower(boot);
   if (!lower.ok()) return fail(lower.error());
   ChangeOptions options;
   options.xattrs = paths.userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted;
@@ -159,7 +168,7 @@ Result<Report> probe(const BootState& boot, const ProbePaths& paths) {
   if (boot.lower.empty() || boot.upper_path.empty())
     report.changes.error = "the boot state names no lower or upper directory";
   else
-    summarize_changes(boot.lower, boot.upper_path, paths, &report);
+    summarize_changes(boot, boot.upper_path, paths, &report);
   auto uptime = read_uptime(paths.uptime);
   if (uptime.ok()) report.uptime_seconds = *uptime;
   report.users = read_users(paths.utmp);

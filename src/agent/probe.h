@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
+#include "overlay/lower.h"
 #include "report/report.h"
 
 namespace goldroot::agent {
@@ -46,8 +48,13 @@ std::vector<UserSession> read_users(const std::string& utmp);
 // The newest atime (Unix seconds) of input event devices and terminals
 // below `dev`, or nullopt if none can be read.
 std::optional<int64_t> last_input_activity(const std::string& dev);
+// What the client's upper is compared with: the host layer (`middle`, when
+// the boot state names one that exists) stacked over the image (`lower`),
+// as the overlay root stacks them.
+Result<std::unique_ptr<Lower>> open_client_lower(const BootState& boot);
+
 // Fills report->changes and report->dirty from lower vs upper.
-void summarize_changes(const std::string& lower, const std::string& upper,
+void summarize_changes(const BootState& boot, const std::string& upper,
                        const ProbePaths& paths, Report* report);
 
 }  // namespace goldroot::agent

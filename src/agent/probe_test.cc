@@ -71,7 +71,9 @@ TEST(ProbeTest, SummarizesChangesOfAnUpperOverItsLower) {
   Report report;
   ProbePaths paths;
   paths.ignore_file = dir / "no-ignore-file";
-  summarize_changes(dir / "lower", dir / "upper", paths, &report);
+  BootState boot;
+  boot.lower = dir / "lower";
+  summarize_changes(boot, dir / "upper", paths, &report);
   EXPECT_TRUE(report.changes.error.empty()) << report.changes.error;
   EXPECT_TRUE(report.dirty);
   EXPECT_EQ(report.changes.total, 2u);
@@ -82,10 +84,40 @@ TEST(ProbeTest, SummarizesChangesOfAnUpperOverItsLower) {
   EXPECT_EQ(report.changes.paths[0].path, "/etc/motd");
 }
 
+// The host layer sits between image and upper: a file it supplies that a
+// user then edits is modified, not added; what it deletes (a whiteout) and
+// the upper brings back is added; an untouched layer file is no change.
+TEST(ProbeTest, ComparesWithTheHostLayerOverTheImage) {
+  TempDir dir;
+  write_file(dir / "image/etc/hostname", "template\n");
+  write_file(dir / "image/etc/issue", "Debian\n");
+  write_file(dir / "middle/etc/hostname", "pc01\n");
+  write_file(dir / "middle/etc/goldroot/agent.token", "t\n");
+  if (::mknod((dir / "middle/etc/issue").c_str(), S_IFCHR | 0000, 0) != 0)
+    GTEST_SKIP() << "a whiteout (char 0/0) needs CAP_MKNOD";
+  write_file(dir / "upper/etc/hostname", "renamed\n");
+  write_file(dir / "upper/etc/issue", "back\n");
+  BootState boot;
+  boot.lower = dir / "image";
+  boot.middle = dir / "middle";
+  ProbePaths paths;
+  paths.ignore_file = dir / "no-ignore-file";
+  Report report;
+  summarize_changes(boot, dir / "upper", paths, &report);
+  ASSERT_TRUE(report.changes.error.empty()) << report.changes.error;
+  ASSERT_EQ(report.changes.paths.size(), 2u);
+  EXPECT_EQ(report.changes.paths[0].path, "/etc/hostname");
+  EXPECT_EQ(report.changes.paths[0].change, "modified");
+  EXPECT_EQ(report.changes.paths[1].path, "/etc/issue");
+  EXPECT_EQ(report.changes.paths[1].change, "added");
+}
+
 TEST(ProbeTest, ReportsTheErrorWhenChangesCannotBeRead) {
   TempDir dir;
   Report report;
-  summarize_changes(dir / "nolower", dir / "noupper", ProbePaths{}, &report);
+  BootState boot;
+  boot.lower = dir / "nolower";
+  summarize_changes(boot, dir / "noupper", ProbePaths{}, &report);
   EXPECT_FALSE(report.changes.error.empty());
   EXPECT_FALSE(report.dirty);
 }

@@ -220,4 +220,37 @@ Result<bool> StoreLower::same_content(const std::string& path, const Entry& entr
   return digest == entry.digest;
 }
 
+Result<std::optional<Entry>> StackedLower::lookup(const std::string& path) {
+  auto top = TRY(top_->lookup(path));
+  bool from_top = top.has_value();
+  {
+    std::lock_guard lock(mutex_);
+    from_top_[path] = from_top && top->type == FileType::kRegular;
+  }
+  if (from_top) {
+    if (top->type == FileType::kCharDevice && top->rdev == 0) return std::optional<Entry>();
+    return top;
+  }
+  return base_->lookup(path);
+}
+
+Status StackedLower::prepare(const std::vector<std::string>& paths) {
+  TRY(top_->prepare(paths));
+  return base_->prepare(paths);
+}
+
+Lower* StackedLower::source_of(const std::string& path) {
+  std::lock_guard lock(mutex_);
+  auto found = from_top_.find(path);
+  return found != from_top_.end() && found->second ? top_.get() : base_.get();
+}
+
+Result<UniqueFd> StackedLower::open_content(const std::string& path, const Entry& entry) {
+  return source_of(path)->open_content(path, entry);
+}
+
+Result<bool> StackedLower::same_content(const std::string& path, const Entry& entry, int fd) {
+  return source_of(path)->same_content(path, entry, fd);
+}
+
 }  // namespace goldroot

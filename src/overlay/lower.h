@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -86,6 +87,33 @@ class StoreLower : public Lower {
   const Store& store_;
   Digest commit_;
   TreeBuilder tree_;  // never written: a lazily expanded view of the commit
+};
+
+// Two lowers as an overlay stacks them: `upper_lower` (a client's
+// read-only host layer, /run/goldroot/middle) over `base` (the image). A
+// path the first holds comes from it — unless it is a whiteout (char 0/0),
+// which hides the base's; anything else comes from the base. Opaque
+// directories in the first are not honoured: host layers delete paths with
+// whiteouts. The agent compares a client's upper with this, so a file the
+// host layer supplies and a user edits shows as modified, with the layer's
+// text in its diff.
+class StackedLower : public Lower {
+ public:
+  StackedLower(std::unique_ptr<Lower> upper_lower, std::unique_ptr<Lower> base)
+      : top_(std::move(upper_lower)), base_(std::move(base)) {}
+
+  std::string describe() const override { return top_->describe() + ":" + base_->describe(); }
+  Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Status prepare(const std::vector<std::string>& paths) override;
+  Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
+  Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
+
+ private:
+  // The lower whose file a lookup of `path` returned (thread-safe).
+  Lower* source_of(const std::string& path);
+  std::unique_ptr<Lower> top_, base_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, bool> from_top_;  // path -> a regular file of top_
 };
 
 // The SHA-256 of everything readable from `fd`.
