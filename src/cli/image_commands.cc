@@ -304,7 +304,8 @@ Result<int> image_gc(Context& context, const Args& args) {
 }
 
 Result<int> image_users(Context& context, const Args& args) {
-  CLI::App app{"List the hosts assigned to a commit, by pin or through a channel.",
+  CLI::App app{"List the hosts assigned to a commit (by pin or through a channel) and the hosts "
+               "running it (from their agents' reports).",
                "goldroot image users"};
   std::string ref;
   bool json = false;
@@ -315,18 +316,21 @@ Result<int> image_users(Context& context, const Args& args) {
   Store& store = session.site->store();
   Digest commit = TRY(store.resolve(ref));
   auto channels = TRY(ChannelJournal(context.env, &store.refs(), store.dir()).view());
-  auto users = TRY(hosts_assigned(session.inventory, channels, commit));
+  auto assigned = TRY(hosts_assigned(session.inventory, channels, commit));
+  auto running = TRY(hosts_running(session.inventory, commit));
   if (json) {
-    nlohmann::json hosts = nlohmann::json::array();
-    for (const CommitUser& user : users) hosts.push_back({{"host", user.host}, {"via", user.via}});
-    print_json({{"commit", commit.hex()}, {"assigned", hosts}, {"running", nullptr},
-                {"note", "running state comes with agent reports"}});
+    auto list = [](const std::vector<CommitUser>& users) {
+      nlohmann::json hosts = nlohmann::json::array();
+      for (const CommitUser& user : users) hosts.push_back({{"host", user.host}, {"via", user.via}});
+      return hosts;
+    };
+    print_json({{"commit", commit.hex()}, {"assigned", list(assigned)}, {"running", list(running)}});
     return 0;
   }
-  std::printf("commit %s: %zu host%s assigned\n", commit.hex().c_str(), users.size(),
-              users.size() == 1 ? "" : "s");
-  for (const CommitUser& user : users) std::printf("  %-24s %s\n", user.host.c_str(), user.via.c_str());
-  std::printf("(which hosts are running it comes with agent reports)\n");
+  std::printf("commit %s: %zu host%s assigned, %zu running it\n", commit.hex().c_str(),
+              assigned.size(), assigned.size() == 1 ? "" : "s", running.size());
+  for (const CommitUser& user : assigned) std::printf("  %-24s %s\n", user.host.c_str(), user.via.c_str());
+  for (const CommitUser& user : running) std::printf("  %-24s %s\n", user.host.c_str(), user.via.c_str());
   return 0;
 }
 
@@ -353,7 +357,7 @@ const Command kImageCommands[] = {
     {"export", "build a commit's bootable erofs/squashfs/tar artifact", image_export},
     {"fsck", "verify every object", image_fsck},
     {"gc", "remove objects nothing needs", image_gc},
-    {"users", "list the hosts assigned to a commit", image_users},
+    {"users", "list the hosts assigned to a commit and those running it", image_users},
     {"rm", "remove an image name", image_rm},
 };
 

@@ -1,5 +1,7 @@
 #include "fleet/site_roots.h"
 
+#include "base/strings.h"
+#include "fleet/agent_store.h"
 #include "fleet/effective.h"
 #include "store/channel_journal.h"
 
@@ -41,6 +43,31 @@ Result<std::vector<CommitUser>> hosts_assigned(Inventory& inventory,
   return users;
 }
 
+namespace {
+
+// Each host's running commit, from the last report that was not a shutdown.
+Result<std::vector<std::pair<CommitUser, Digest>>> running(Inventory& inventory) {
+  std::vector<std::pair<CommitUser, Digest>> out;
+  AgentStore agents(inventory.database());
+  for (const AgentStatus& status : TRY(agents.statuses(std::nullopt))) {
+    if (!status.report || status.report->event == "shutdown") continue;
+    auto commit = Digest::from_hex(status.report->commit);
+    if (!commit) continue;
+    out.push_back({{status.host, "running, reported " + format_utc(status.received_at, "%Y-%m-%d %H:%M UTC")},
+                   *commit});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<CommitUser>> hosts_running(Inventory& inventory, const Digest& commit) {
+  std::vector<CommitUser> users;
+  for (auto& [user, running_commit] : TRY(running(inventory)))
+    if (running_commit == commit) users.push_back(std::move(user));
+  return users;
+}
+
 Result<std::map<Digest, std::vector<std::string>>> site_roots(Store& store, Inventory& inventory,
                                                               int64_t history_since) {
   std::map<Digest, std::vector<std::string>> roots;
@@ -51,6 +78,8 @@ Result<std::map<Digest, std::vector<std::string>>> site_roots(Store& store, Inve
     if (auto pinned = Digest::from_hex(*effective.pinned_commit))
       roots[*pinned].push_back("pin host " + host.name);
   }
+  for (const auto& [user, commit] : TRY(running(inventory)))
+    roots[commit].push_back("running on " + user.host);
   ChannelJournal journal(store.env(), &store.refs(), store.dir());
   for (const ChannelEntry& entry : TRY(journal.entries())) {
     if (entry.time < history_since) continue;

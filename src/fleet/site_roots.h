@@ -3,9 +3,9 @@
 // a host pins them or a recent channel history entry names them (so a
 // rollback to them stays possible). Lives in fleet, above store, so that
 // store never depends on the inventory.
-//
-// Running state (which commit a host actually booted) comes with agent
-// reports (issue 7); until then "users" means "assigned".
+// Running state — the commit a host actually booted — comes from its
+// agent's last report (fleet/agent_store.h): a host whose last report is
+// not a shutdown may still be running it, so gc keeps that commit.
 #pragma once
 
 #include <map>
@@ -28,7 +28,12 @@ Result<std::vector<CommitUser>> hosts_assigned(Inventory& inventory,
                                                const std::map<std::string, Digest>& channels,
                                                const Digest& commit);
 
-// Commits pinned by hosts or labs' hosts ("pin host NAME") and commits named
+// Hosts whose agent last reported running `commit` and has not reported a
+// shutdown since; `via` says when ("running, reported 2026-11-22 04:58 UTC").
+Result<std::vector<CommitUser>> hosts_running(Inventory& inventory, const Digest& commit);
+
+// Commits pinned by hosts or labs' hosts ("pin host NAME"), commits hosts
+// are running ("running on NAME", see hosts_running) and commits named
 // by channel history entries newer than `history_since` (epoch seconds)
 // ("channel history gold #12").
 Result<std::map<Digest, std::vector<std::string>>> site_roots(Store& store, Inventory& inventory,
