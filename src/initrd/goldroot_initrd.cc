@@ -5,10 +5,8 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
 
 #include "base/strings.h"
 #include "image/tree_builder.h"
@@ -16,6 +14,7 @@
 #include "initrd/embedded_files.h"
 #include "initrd/kernel_modules.h"
 #include "store/store.h"
+#include "sys/env.h"
 
 namespace goldroot {
 namespace {
@@ -32,11 +31,6 @@ struct Item {
   std::string text;
   Digest digest;  // of the contents (files), for the recipe
 };
-
-std::string base_name(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
 
 // Runs NAME from libexec with the bundled loader and libraries.
 std::string wrapper_script(const std::string& name, const std::string& loader,
@@ -79,10 +73,10 @@ class Recipe {
   Status program(const std::string& name, const std::string& binary, const std::string& arguments = "",
                  const std::string& environment = "") {
     std::vector<std::string> libraries = TRY(shared_libraries(binary));
-    std::string loader = base_name(libraries.back());
+    std::string loader = basename_of(libraries.back());
     for (const std::string& library : libraries)
-      if (libraries_.insert(base_name(library)).second)
-        TRY(host_file(std::string(kLib) + "/lib/" + base_name(library), 0755, library));
+      if (libraries_.insert(basename_of(library)).second)
+        TRY(host_file(std::string(kLib) + "/lib/" + basename_of(library), 0755, library));
     TRY(host_file(std::string(kLib) + "/libexec/" + name, 0755, binary));
     text(std::string(kLib) + "/bin/" + name, 0755,
          wrapper_script(name, loader, arguments, environment));
@@ -123,18 +117,10 @@ class Recipe {
   std::set<std::string> directories_, libraries_;
 };
 
-Result<std::string> read_small_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return errno_error("reading " + path, errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 std::string kernel_version_of(const std::string& kernel_path) {
-  std::string name = base_name(kernel_path);
+  std::string name = basename_of(kernel_path);
   for (const char* prefix : {"vmlinuz-", "vmlinux-", "bzImage-"})
     if (starts_with(name, prefix)) return name.substr(std::string_view(prefix).size());
   return "";
@@ -225,7 +211,7 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
   std::filesystem::create_directories(cache_dir, error);
   if (error) return make_error(ErrorCode::kIo, "creating " + cache_dir + ": " + error.message());
   std::string ref_path = cache_dir + "/" + recipe.digest().hex() + ".ref";
-  if (auto built = read_small_file(ref_path); built.ok()) {
+  if (auto built = store.env()->read_file(ref_path); built.ok()) {
     auto digest = Digest::from_hex(std::string(trim(*built)));
     struct stat st;
     if (digest && ::stat((cache_dir + "/" + digest->hex() + ".img").c_str(), &st) == 0) {
@@ -254,11 +240,7 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
     ::unlink(temporary.c_str());
     return errno_error("storing " + initrd.path, saved);
   }
-  std::ofstream ref(ref_path + ".tmp");
-  ref << initrd.sha256.hex() << "\n";
-  ref.close();
-  if (!ref || ::rename((ref_path + ".tmp").c_str(), ref_path.c_str()) != 0)
-    return errno_error("writing " + ref_path, errno);
+  TRY(store.env()->write_file_atomic(ref_path, initrd.sha256.hex() + "\n"));
   return initrd;
 }
 
