@@ -1,5 +1,6 @@
 #include "initrd/goldroot_initrd.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "initrd/kernel_modules.h"
 #include "store/store.h"
 #include "sys/env.h"
+#include "sys/unique_fd.h"
 
 namespace goldroot {
 namespace {
@@ -231,6 +233,15 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
     if (!written.ok()) {
       ::unlink(temporary.c_str());
       return std::move(written).error();
+    }
+  }
+  {
+    // Durable before its name and its .ref say it is complete.
+    UniqueFd built(::open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!built.valid() || ::fsync(built.get()) != 0) {
+      int saved = errno;
+      ::unlink(temporary.c_str());
+      return errno_error("syncing " + temporary, saved);
     }
   }
   initrd.sha256 = TRY(sha256_of_file(temporary, &initrd.size));
