@@ -8,10 +8,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "boot/agent_install.h"
+#include "boot/files.h"
 #include "boot/tree_copy.h"
 #include "manifest/boot_manifest.h"
 #include "boot/layer_tar.h"
@@ -27,34 +26,6 @@ constexpr uint64_t kLayerLimit = 256ull << 20;
 using Clock = std::chrono::steady_clock;
 int64_t milliseconds_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-}
-
-Result<std::string> read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errno_error("open " + path, errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-Status write_file_atomically(const std::string& path, const std::string& text) {
-  std::string temporary = path + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_error("open " + temporary, errno);
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                 ::fsync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  if (!written) return errno_error("write " + temporary, saved);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return errno_error("rename " + path, errno);
-  return ok_status();
-}
-
-Status make_directory(const std::string& path) {
-  std::error_code error;
-  std::filesystem::create_directories(path, error);
-  if (error) return make_error(ErrorCode::kIo, "mkdir " + path + ": " + error.message());
-  return ok_status();
 }
 
 // The server cannot be reached (as opposed to answering "no").

@@ -9,16 +9,10 @@
 #include <filesystem>
 #include <memory>
 
+#include "boot/files.h"
+
 namespace goldroot::boot {
 namespace {
-
-Status make_directory(const std::string& path, mode_t mode = 0755) {
-  std::error_code error;
-  std::filesystem::create_directories(path, error);
-  if (error) return make_error(ErrorCode::kIo, "mkdir " + path + ": " + error.message());
-  ::chmod(path.c_str(), mode);
-  return ok_status();
-}
 
 std::string find_by_tag(const char* tag, const std::string& value) {
   std::unique_ptr<char, decltype(&::free)> device(blkid_evaluate_tag(tag, value.c_str(), nullptr),
@@ -85,7 +79,7 @@ Result<DataStorage> mount_labelled(const std::string& label, FormatPolicy format
   }
   data.device = device;
   data.path = mount_point;
-  TRY(make_directory(data.path));
+  TRY(make_directory(data.path, 0755));
   data.mount = TRY(ScopedMount::mount(device, data.path, "ext4", MS_NOSUID | MS_NODEV, ""));
   return data;
 }
@@ -121,7 +115,7 @@ Result<PreparedUpper> prepare_upper(const UpperRequest& request, DataStorage dat
     TRY(check_persistence(request, data, mode));
     prepared.kind = UpperKind::kTmpfs;
     base = run_dir + "/upper";
-    TRY(make_directory(base));
+    TRY(make_directory(base, 0755));
     prepared.mount = TRY(ScopedMount::mount("goldroot-upper", base, "tmpfs", MS_NOSUID | MS_NODEV,
                                             "mode=0755,size=" + request.tmpfs_size));
   } else {
@@ -133,8 +127,8 @@ Result<PreparedUpper> prepare_upper(const UpperRequest& request, DataStorage dat
   }
   prepared.upper = base + "/upper";
   prepared.work = base + "/work";
-  TRY(make_directory(prepared.upper));
-  TRY(make_directory(prepared.work));
+  TRY(make_directory(prepared.upper, 0755));
+  TRY(make_directory(prepared.work, 0755));
   if (mode == BootMode::kReset && prepared.kind != UpperKind::kTmpfs) {
     TRY(empty_directory(prepared.upper));
     TRY(empty_directory(prepared.work));

@@ -1,0 +1,42 @@
+#include "boot/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace goldroot::boot {
+
+Result<std::string> read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errno_error("open " + path, errno);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Status write_file_atomically(const std::string& path, const std::string& text) {
+  std::string temporary = path + ".tmp";
+  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno_error("open " + temporary, errno);
+  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                 ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  if (!written) return errno_error("write " + temporary, saved);
+  if (::rename(temporary.c_str(), path.c_str()) != 0) return errno_error("rename " + path, errno);
+  return ok_status();
+}
+
+Status make_directory(const std::string& path, std::optional<mode_t> mode) {
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) return make_error(ErrorCode::kIo, "mkdir " + path + ": " + error.message());
+  if (mode) ::chmod(path.c_str(), *mode);
+  return ok_status();
+}
+
+}  // namespace goldroot::boot
