@@ -86,6 +86,12 @@ for pc in lab3-pc01 lab3-pc02; do
 done
 echo "--- goldroot host list"
 "$goldroot" host list
+echo "--- goldroot status (from the agents the goldroot initrd installed in the clients)"
+for _ in $(seq 1 60); do
+  [ "$("$goldroot" status --json | python3 -c 'import json,sys; print(sum(h["state"] == "up" for h in json.load(sys.stdin)))')" -ge 2 ] && break
+  sleep 1
+done
+"$goldroot" status
 echo "--- what the clients fetched (access log)"
 python3 - "$GOLDROOT_SITE/logs/access.log" <<'PY'
 import json, sys
