@@ -85,10 +85,9 @@ Connection::Io Connection::read_more(Clock::time_point now) {
 }
 
 void Connection::start_response(const HttpRequest* request, HttpResponse response,
-                                Clock::time_point now, const std::string& date) {
+                                Clock::time_point now, const std::string& date, bool keep_alive) {
   record_ = AccessRecord{client_, request ? request->method : "-", request ? request->target : "-"};
-  response_ =
-      prepare_response(request, std::move(response), request && request->keep_alive(), date);
+  response_ = prepare_response(request, std::move(response), keep_alive, date);
   record_.status = response_.status;
   if (response_.file.valid()) set_cork(socket_.get(), true);
   head_sent_ = 0;
@@ -96,6 +95,47 @@ void Connection::start_response(const HttpRequest* request, HttpResponse respons
   responding_ = true;
   state_ = State::kWriting;
   deadline_ = now + settings_->send_timeout;
+}
+
+void Connection::start_upload(const UploadHandler& handler, HttpRequest request,
+                              Clock::time_point now, const std::string& date) {
+  auto decoder = BodyDecoder::for_request(request);
+  if (!decoder.ok()) {
+    int status = decoder.error().code == ErrorCode::kUnsupported ? 501 : 400;
+    start_response(&request, HttpResponse::text(status, decoder.error().message + "\n"), now, date,
+                   /*keep_alive=*/false);
+    return;
+  }
+  UploadStart start;
+  try {
+    start = handler(request);
+  } catch (const std::exception&) {
+    start.sink.reset();
+    start.refusal = HttpResponse::error(500);
+  }
+  if (!start.sink) {
+    // The body stays unread, so the connection cannot carry another request.
+    bool keep_alive = decoder->done() && request.keep_alive();
+    start_response(&request, std::move(start.refusal), now, date, keep_alive);
+    return;
+  }
+  const std::string* expect = request.header("expect");
+  if (expect && request.minor_version >= 1 && input_.empty()) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    ::send(socket_.get(), kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+  }
+  upload_ = std::move(start.sink);
+  decoder_ = std::move(decoder).value();
+  upload_request_ = std::move(request);
+  state_ = State::kReceiving;
+  deadline_ = now + settings_->idle_timeout;
+}
+
+void Connection::end_upload(HttpResponse response, Clock::time_point now, const std::string& date) {
+  upload_.reset();
+  decoder_.reset();
+  input_.clear();
+  start_response(&upload_request_, std::move(response), now, date, /*keep_alive=*/false);
 }
 
 void Connection::finish_response(bool aborted) {
@@ -150,7 +190,17 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
     switch (state_) {
       case State::kReading: {
         HttpRequest request;
-        ParseOutcome outcome = parse_request(input_, settings_->limits, &scanned_, &request);
+        ParseOutcome outcome = parse_head(input_, settings_->limits, &scanned_, &request);
+        if (outcome.state == ParseState::kComplete) {
+          if (const UploadHandler* upload = settings_->router->upload_handler(request.path)) {
+            input_.erase(0, outcome.consumed);
+            scanned_ = 0;
+            set_remote(client_, &request);
+            start_upload(*upload, std::move(request), now, date);
+            continue;
+          }
+          outcome = parse_body(input_, outcome.consumed, settings_->limits, &scanned_, &request);
+        }
         if (outcome.state == ParseState::kComplete) {
           input_.erase(0, outcome.consumed);
           scanned_ = 0;
@@ -162,12 +212,12 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
             // A handler bug must cost one request, not the worker thread.
             response = HttpResponse::error(500);
           }
-          start_response(&request, std::move(response), now, date);
+          start_response(&request, std::move(response), now, date, request.keep_alive());
           continue;
         }
         if (outcome.state == ParseState::kError) {
           input_.clear();
-          start_response(nullptr, HttpResponse::error(outcome.error_status), now, date);
+          start_response(nullptr, HttpResponse::error(outcome.error_status), now, date, false);
           continue;
         }
         if (outcome.expects_continue && !continue_sent_) {
@@ -183,6 +233,49 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
           state_ = State::kClosed;
           return Progress::kClosed;
         }
+        continue;
+      }
+      case State::kReceiving: {
+        if (!input_.empty() || decoder_->done()) {
+          std::string body;
+          auto consumed = decoder_->feed(input_, &body);
+          if (!consumed.ok()) {
+            end_upload(HttpResponse::text(400, consumed.error().message + "\n"), now, date);
+            continue;
+          }
+          input_.erase(0, *consumed);
+          budget -= std::min<uint64_t>(budget, *consumed);
+          if (!body.empty()) {
+            Status written = upload_->write(body);
+            if (!written.ok()) {
+              int status = written.error().code == ErrorCode::kNoSpace ? 507 : 500;
+              end_upload(HttpResponse::text(status, written.error().message + "\n"), now, date);
+              continue;
+            }
+          }
+          if (decoder_->done()) {
+            HttpResponse response;
+            try {
+              response = upload_->finish();
+            } catch (const std::exception&) {
+              response = HttpResponse::error(500);
+            }
+            upload_.reset();
+            decoder_.reset();
+            start_response(&upload_request_, std::move(response), now, date,
+                           upload_request_.keep_alive());
+            continue;
+          }
+          if (budget == 0) return Progress::kYielded;
+        }
+        Io io = read_more(now);
+        if (io == Io::kAgain) return Progress::kWaiting;
+        if (io == Io::kFailed) {
+          upload_.reset();  // cut off: the sink discards what it has
+          state_ = State::kClosed;
+          return Progress::kClosed;
+        }
+        deadline_ = now + settings_->idle_timeout;
         continue;
       }
       case State::kWriting: {

@@ -1,7 +1,9 @@
 // Connection: one accepted client socket and its HTTP/1.1 state machine —
 // read a request head, route it, send the response (head with send(2),
 // file bodies with sendfile(2)), then either wait for the next request
-// (keep-alive, pipelining) or close.
+// (keep-alive, pipelining) or close. On an upload route (router.h) the body
+// is not buffered: it is decoded as it arrives (body_decoder.h) and fed to
+// the route's sink.
 //
 // The socket is non-blocking and registered edge-triggered, so every step
 // runs until the kernel says EAGAIN; the worker calls step() again when
@@ -15,9 +17,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "server/access_log.h"
+#include "server/body_decoder.h"
 #include "server/http_request.h"
 #include "server/outgoing_response.h"
 #include "server/router.h"
@@ -60,13 +65,18 @@ class Connection {
   bool queued = false;
 
  private:
-  enum class State { kReading, kWriting, kDraining, kClosed };
+  enum class State { kReading, kReceiving, kWriting, kDraining, kClosed };
   enum class Io { kDone, kAgain, kBudget, kFailed };
 
   Io read_more(Clock::time_point now);
   Io write_response(Clock::time_point now, uint64_t* budget);
   void start_response(const HttpRequest* request, HttpResponse response, Clock::time_point now,
-                      const std::string& date);
+                      const std::string& date, bool keep_alive);
+  void start_upload(const UploadHandler& handler, HttpRequest request, Clock::time_point now,
+                    const std::string& date);
+  // Ends an upload early: the sink discards, the connection closes after
+  // `response`.
+  void end_upload(HttpResponse response, Clock::time_point now, const std::string& date);
   void finish_response(bool aborted);
   void start_reading(Clock::time_point now);
 
@@ -80,6 +90,11 @@ class Connection {
   size_t scanned_ = 0;
   size_t drained_ = 0;
   bool continue_sent_ = false;
+
+  // While receiving an upload's body.
+  std::unique_ptr<UploadSink> upload_;
+  std::optional<BodyDecoder> decoder_;
+  HttpRequest upload_request_;
 
   OutgoingResponse response_;
   size_t head_sent_ = 0;

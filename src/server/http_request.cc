@@ -102,8 +102,8 @@ bool HttpRequest::keep_alive() const {
   return minor_version >= 1 ? !says_close : (says_keep && !says_close);
 }
 
-ParseOutcome parse_request(std::string_view buffer, const RequestLimits& limits, size_t* scanned,
-                           HttpRequest* request) {
+ParseOutcome parse_head(std::string_view buffer, const RequestLimits& limits, size_t* scanned,
+                        HttpRequest* request) {
   size_t head_end = find_head_end(buffer, scanned);
   if (head_end == std::string_view::npos) {
     size_t first_newline = buffer.find('\n');
@@ -134,7 +134,18 @@ ParseOutcome parse_request(std::string_view buffer, const RequestLimits& limits,
     request->headers.emplace_back(lowercase(line.substr(0, colon)), std::string(value));
   }
   if (request->minor_version >= 1 && !request->header("host")) return failure(400, "missing Host");
+  return {ParseState::kComplete, head_end, 0, {}, false};
+}
 
+ParseOutcome parse_request(std::string_view buffer, const RequestLimits& limits, size_t* scanned,
+                           HttpRequest* request) {
+  ParseOutcome head = parse_head(buffer, limits, scanned, request);
+  if (head.state != ParseState::kComplete) return head;
+  return parse_body(buffer, head.consumed, limits, scanned, request);
+}
+
+ParseOutcome parse_body(std::string_view buffer, size_t head_end, const RequestLimits& limits,
+                        size_t* scanned, HttpRequest* request) {
   if (request->header("transfer-encoding")) return failure(501, "chunked bodies not supported");
   uint64_t body_length = 0;
   if (const std::string* length = request->header("content-length")) {

@@ -5,7 +5,9 @@
 // 501, 505) and the server then closes the connection.
 //
 // Bodies are only read when Content-Length says so (bounded by
-// RequestLimits::max_body); chunked request bodies are refused (501).
+// RequestLimits::max_body); chunked request bodies are refused (501) —
+// except on upload routes, whose bodies the connection streams
+// (parse_head, then body_decoder.h).
 // Plain values; the parser is a pure function and thread-safe.
 #pragma once
 
@@ -64,5 +66,13 @@ struct ParseOutcome {
 // trickles in byte by byte costs linear time; start it at 0 per request.
 ParseOutcome parse_request(std::string_view buffer, const RequestLimits& limits, size_t* scanned,
                            HttpRequest* request);
+
+// The two halves of parse_request. parse_head: kComplete with `consumed`
+// the head's length, no body read. parse_body then takes the body after a
+// head of `head_length` bytes into request->body (as parse_request does).
+ParseOutcome parse_head(std::string_view buffer, const RequestLimits& limits, size_t* scanned,
+                        HttpRequest* request);
+ParseOutcome parse_body(std::string_view buffer, size_t head_length, const RequestLimits& limits,
+                        size_t* scanned, HttpRequest* request);
 
 }  // namespace goldroot::server

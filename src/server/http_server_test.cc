@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
@@ -42,6 +43,42 @@ std::string random_bytes(size_t size, uint32_t seed) {
   return data;
 }
 
+// What the test upload route saw, shared with its sinks.
+struct UploadLog {
+  std::mutex mutex;
+  std::string finished;  // the body of the last finished upload
+  int aborted = 0;
+};
+
+class RecordingSink : public UploadSink {
+ public:
+  RecordingSink(UploadLog* log, size_t fail_after) : log_(log), fail_after_(fail_after) {}
+  ~RecordingSink() override {
+    if (!finished_) {
+      std::lock_guard<std::mutex> lock(log_->mutex);
+      ++log_->aborted;
+    }
+  }
+  Status write(std::string_view data) override {
+    received_.append(data);
+    if (received_.size() > fail_after_)
+      return make_error(ErrorCode::kNoSpace, "no space left for the upload");
+    return {};
+  }
+  HttpResponse finish() override {
+    finished_ = true;
+    std::lock_guard<std::mutex> lock(log_->mutex);
+    log_->finished = received_;
+    return HttpResponse::text(200, std::to_string(received_.size()));
+  }
+
+ private:
+  UploadLog* log_;
+  size_t fail_after_;
+  std::string received_;
+  bool finished_ = false;
+};
+
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -75,6 +112,16 @@ class HttpServerTest : public ::testing::Test {
     router.add_exact("/throws", [](const HttpRequest&) -> HttpResponse {
       throw std::runtime_error("handler bug");
     });
+    router.add_upload("/upload/", [this](const HttpRequest& head) {
+      UploadStart start;
+      if (head.path == "/upload/refuse") {
+        start.refusal = HttpResponse::text(403, "no\n");
+        return start;
+      }
+      size_t limit = head.path == "/upload/small" ? 100 * 1024 : SIZE_MAX;
+      start.sink = std::make_unique<RecordingSink>(&uploads_, limit);
+      return start;
+    });
     ASSERT_OK_AND_ASSIGN(log_, AccessLog::open(temp_ / "access.log"));
     options.access_log = log_.get();
     ASSERT_OK_AND_ASSIGN(server_, HttpServer::start(options, std::move(router)));
@@ -100,6 +147,23 @@ class HttpServerTest : public ::testing::Test {
     return response.value_or(ParsedResponse{});
   }
 
+  // `body` in chunks of random sizes.
+  static std::string chunked(const std::string& body, uint32_t seed) {
+    std::mt19937 generator(seed);
+    std::string wire;
+    for (size_t at = 0; at < body.size();) {
+      size_t length = std::min<size_t>(body.size() - at, 1 + generator() % 100000);
+      char size_line[32];
+      std::snprintf(size_line, sizeof size_line, "%zx\r\n", length);
+      wire += size_line;
+      wire += body.substr(at, length);
+      wire += "\r\n";
+      at += length;
+    }
+    return wire + "0\r\n\r\n";
+  }
+
+  UploadLog uploads_;
   goldroot::testing::TempDir temp_;
   std::string big_;
   std::string medium_;
@@ -405,6 +469,66 @@ TEST_F(HttpServerTest, StopsWithClientsStillConnected) {
   slow.read_raw(100);
   server_->stop();
   EXPECT_TRUE(idle.wait_for_close());
+}
+
+}  // namespace
+}  // namespace goldroot::server
+
+namespace goldroot::server {
+namespace {
+
+TEST_F(HttpServerTest, UploadsStreamChunkedAndSizedBodiesIntoTheSink) {
+  start();
+  TestClient client(server_->port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send_all("POST /upload/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                              chunked(big_, 3)));
+  auto first = client.read_response();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(first->body, std::to_string(big_.size()));
+  {
+    std::lock_guard<std::mutex> lock(uploads_.mutex);
+    EXPECT_TRUE(uploads_.finished == big_);
+  }
+  // The connection goes on: a sized upload, then an ordinary request.
+  ASSERT_TRUE(client.send_all("PUT /upload/b HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                              std::to_string(medium_.size()) + "\r\n\r\n" + medium_ +
+                              "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto second = client.read_response();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->body, std::to_string(medium_.size()));
+  auto third = client.read_response();
+  ASSERT_TRUE(third.has_value());
+  EXPECT_EQ(third->body, "hi there\n");
+  std::lock_guard<std::mutex> lock(uploads_.mutex);
+  EXPECT_TRUE(uploads_.finished == medium_);
+  EXPECT_EQ(uploads_.aborted, 0);
+}
+
+TEST_F(HttpServerTest, RefusedFailedAndCutOffUploadsLeaveNothingBehind) {
+  start();
+  auto refused = fetch("POST /upload/refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(refused.status, 403);
+  auto full = fetch("POST /upload/small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                    chunked(medium_, 4));
+  EXPECT_EQ(full.status, 507);
+  EXPECT_EQ(full.body, "no space left for the upload\n");
+  auto bad = fetch("POST /upload/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n");
+  EXPECT_EQ(bad.status, 400);
+  auto coding = fetch("POST /upload/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n");
+  EXPECT_EQ(coding.status, 501);
+  {
+    TestClient vanishing(server_->port());
+    ASSERT_TRUE(vanishing.send_all("POST /upload/d HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" +
+                                   medium_.substr(0, 5000)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    vanishing.reset();
+  }
+  expect_fds_back_to_baseline();
+  std::lock_guard<std::mutex> lock(uploads_.mutex);
+  EXPECT_EQ(uploads_.aborted, 3);  // the full, the malformed and the vanished one
+  EXPECT_TRUE(uploads_.finished.empty());
 }
 
 }  // namespace

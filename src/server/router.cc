@@ -27,6 +27,16 @@ Handler Router::prefix_handler(const std::string& prefix) const {
   return {};
 }
 
+void Router::add_upload(std::string prefix, UploadHandler handler) {
+  uploads_.emplace_back(std::move(prefix), std::move(handler));
+}
+
+const UploadHandler* Router::upload_handler(const std::string& path) const {
+  for (const auto& [prefix, handler] : uploads_)
+    if (starts_with(path, prefix)) return &handler;
+  return nullptr;
+}
+
 HttpResponse Router::route(const HttpRequest& request) const {
   if (auto found = exact_.find(request.path); found != exact_.end()) return found->second(request);
   for (const auto& [prefix, handler] : prefixes_)
