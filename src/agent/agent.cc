@@ -15,6 +15,8 @@
 #include "crypto/hmac.h"
 #include "overlay/content_diff.h"
 #include "overlay/lower.h"
+#include "overlay/upper_archive.h"
+#include "base/hash.h"
 
 namespace goldroot::agent {
 
@@ -192,9 +194,55 @@ CommandResult Agent::execute(const AgentCommand& command) {
     if (diff->size() > kMaxCommandOutput) result.output += "\n[diff cut at 256 KiB]\n";
     return result;
   }
+  if (command.command == "upload-upper") return upload_upper(command);
   result.status = "unsupported";
   result.output = "this agent does not know the command '" + command.command + "'";
   return result;
+}
+
+CommandResult Agent::upload_upper(const AgentCommand& command) {
+  auto failed = [&](const std::string& why) {
+    log("upload of the upper layer failed: " + why);
+    return CommandResult{command.id, command.command, "failed", why};
+  };
+  if (boot_.upper_path.empty()) return failed("this client has no upper layer to upload");
+  auto token = read_token(options_.token_file);
+  if (!token.ok()) return failed(token.error().message);
+  auto archive = UpperArchive::open(
+      boot_.upper_path, options_.paths.userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted);
+  if (!archive.ok()) return failed(archive.error().message);
+  Sha256 sha256;
+  uint64_t bytes = 0;
+  BodySource source = [&](char* buffer, size_t size) -> Result<size_t> {
+    size_t filled = TRY(archive->read(buffer, size));
+    sha256.update(buffer, filled);
+    bytes += filled;
+    return filled;
+  };
+  std::string path = command.url.empty() ? upload_path(command.id) : command.url;
+  log("uploading the upper layer " + boot_.upper_path + " (" +
+      std::to_string(archive->stats().entries) + " entries) to " + boot_.server + path);
+  PostOutcome post = post_stream(boot_.server, path,
+                                 report_signature(*token, upload_statement(command.id)), source,
+                                 options_.timeout_seconds * 4);
+  if (post.status == 0) return failed("cannot upload to " + boot_.server + ": " + post.failure);
+  if (post.status != 200)
+    return failed(boot_.server + " refused the upload (HTTP " + std::to_string(post.status) +
+                  "): " + std::string(trim(post.body)));
+  std::string digest = sha256.finish().hex();
+  auto answer = nlohmann::json::parse(post.body, nullptr, false);
+  if (!answer.is_object() || answer.value("sha256", "") != digest ||
+      answer.value("bytes", uint64_t{0}) != bytes)
+    return failed("the server stored something else than was sent (" + std::to_string(bytes) +
+                  " bytes, sha256 " + digest + "; it answered " + std::string(trim(post.body)) + ")");
+  const UpperArchiveStats& stats = archive->stats();
+  nlohmann::json output = {{"sha256", digest},
+                           {"bytes", bytes},
+                           {"entries", stats.entries},
+                           {"changed_while_read", stats.changed_while_read},
+                           {"skipped_sockets", stats.skipped_sockets}};
+  log("uploaded " + std::to_string(bytes) + " bytes, sha256 " + digest);
+  return {command.id, command.command, "done", output.dump()};
 }
 
 void Agent::reboot_if_still_idle() {

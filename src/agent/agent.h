@@ -69,6 +69,7 @@ class Agent {
   int64_t next_sequence();
   void handle(const std::vector<AgentCommand>& commands);
   CommandResult execute(const AgentCommand& command);
+  CommandResult upload_upper(const AgentCommand& command);
   bool has_final_results() const;
   void reboot_if_still_idle();
   void log(const std::string& line) const;

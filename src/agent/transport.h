@@ -1,8 +1,10 @@
 // Transport: one signed POST of a report body to SERVER/api/v1/reports
-// (libcurl), and what came back. Each call makes its own curl handle;
+// (libcurl), or of a streamed body (chunked) to another path, and what came
+// back. Each call makes its own curl handle;
 // call curl_global_init once from main first.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "base/result.h"
@@ -18,5 +20,15 @@ struct PostOutcome {
 // Never fails as a Result: a down server is an outcome, not an error.
 PostOutcome post_report(const std::string& server, const std::string& body,
                         const std::string& signature, long timeout_seconds);
+
+// Fills up to `size` bytes of the buffer; 0 at the end of the body.
+using BodySource = std::function<Result<size_t>(char* buffer, size_t size)>;
+
+// POSTs what `source` produces to SERVER`path`, chunked. A transfer with
+// no progress for `stall_seconds` ends; a source that fails ends it with
+// its message as the failure.
+PostOutcome post_stream(const std::string& server, const std::string& path,
+                        const std::string& signature, const BodySource& source,
+                        long stall_seconds);
 
 }  // namespace goldroot::agent

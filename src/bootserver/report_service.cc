@@ -1,5 +1,10 @@
 #include "bootserver/report_service.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 
@@ -7,6 +12,7 @@
 #include "bootserver/boot_service.h"
 #include "bootserver/dirty_reset.h"
 #include "bootserver/fleet_status.h"
+#include "bootserver/upload_file.h"
 #include "crypto/hmac.h"
 #include "fleet/agent_store.h"
 #include "report/report.h"
@@ -29,6 +35,14 @@ Result<std::unique_ptr<ReportService>> ReportService::open(Site* site, const Adm
                                                            ReportServiceOptions options) {
   Inventory inventory = TRY(Inventory::open(site->database_path()));
   std::string secret = TRY(load_agent_secret(*site));
+  // Part files are uploads a previous server was receiving when it stopped:
+  // their agents retry, and O_EXCL would refuse them while these remain.
+  if (DIR* uploads = ::opendir(site->uploads_dir().c_str())) {
+    while (dirent* entry = ::readdir(uploads))
+      if (ends_with(entry->d_name, ".tar.part"))
+        ::unlinkat(::dirfd(uploads), entry->d_name, 0);
+    ::closedir(uploads);
+  }
   std::unique_ptr<ReportService> service(
       new ReportService(site, admin, std::move(inventory), std::move(secret), options));
   if (options.run_schedules)
@@ -119,7 +133,52 @@ HttpResponse ReportService::changes(const std::string& host) {
   return HttpResponse::json(200, out->dump(2) + "\n").with_cache(server::CachePolicy::kNoStore);
 }
 
+server::UploadStart ReportService::upload(const HttpRequest& head) {
+  server::UploadStart start;
+  auto refuse = [&](int status, const std::string& message) {
+    start.refusal = json_error(status, message);
+    return std::move(start);
+  };
+  if (head.method != "POST" && head.method != "PUT")
+    return refuse(405, "send an upload with POST or PUT");
+  std::string rest = head.path.substr(std::string("/api/v1/uploads/").size());
+  uint64_t id = 0;
+  if (!parse_uint64(rest, &id) || id == 0) return refuse(404, "no upload is expected at " + head.path);
+  std::optional<StoredCommand> command;
+  {
+    std::lock_guard lock(inventory_mutex_);
+    auto transaction = inventory_.begin_read();
+    if (!transaction.ok()) return refuse(503, transaction.error().message);
+    AgentStore agents(inventory_.database());
+    auto found = agents.command(static_cast<int64_t>(id));
+    if (!found.ok()) return refuse(503, found.error().message);
+    command = std::move(found).value();
+  }
+  if (!command || command->command != "upload-upper")
+    return refuse(404, "no upload is expected at " + head.path);
+  const std::string* signature = head.header(kSignatureHeader);
+  if (!signature)
+    return refuse(401, "the upload is not signed; send X-Goldroot-Signature: hmac-sha256=<hex>");
+  std::string expected = report_signature(agent_token(secret_, command->host),
+                                          upload_statement(command->id));
+  if (!constant_time_equal(*signature, expected))
+    return refuse(403, "the upload's signature does not match the token of host " + command->host);
+  if (command->status != "pending" && command->status != "waiting")
+    return refuse(409, "upload " + std::to_string(id) + " is no longer wanted (" + command->status +
+                           ")");
+  if (::mkdir(site_->uploads_dir().c_str(), 0700) != 0 && errno != EEXIST)
+    return refuse(500, errno_error("creating " + site_->uploads_dir(), errno).message);
+  auto file = UploadFile::create(site_->uploads_dir() + "/" + std::to_string(id) + ".tar");
+  if (!file.ok())
+    return refuse(file.error().code == ErrorCode::kAlreadyExists ? 409 : 500,
+                  file.error().message);
+  start.sink = std::move(file).value();
+  return start;
+}
+
 void ReportService::install(server::Router& router) {
+  router.add_upload("/api/v1/uploads/",
+                    [this](const HttpRequest& head) { return upload(head); });
   router.add_exact("/api/v1/reports", [this](const HttpRequest& request) { return receive(request); });
   router.add_exact("/api/v1/status",
                    admin_->guard([this](const HttpRequest& request) { return status(request); }));

@@ -4,6 +4,9 @@
 //                                     open to clients, checked per host
 //   GET  /api/v1/status[?lab=L]       the fleet's status (fleet_status.h)   admin
 //   GET  /api/v1/hosts/<name>/changes the host's last change list         admin
+//   POST /api/v1/uploads/<command id> a host's upper layer, for an open
+//                                     upload-upper command (report.h);
+//                                     streamed to SITE/uploads/<id>.tar
 //
 // A report is accepted when its X-Goldroot-Signature is the HMAC of the
 // body under the token of the host the report names (crypto/hmac.h), so a
@@ -46,6 +49,7 @@ class ReportService {
   server::HttpResponse receive(const server::HttpRequest& request);
   server::HttpResponse status(const server::HttpRequest& request);
   server::HttpResponse changes(const std::string& host);
+  server::UploadStart upload(const server::HttpRequest& head);
   void run_schedules();
 
   Site* site_;

@@ -148,8 +148,11 @@ Result<std::vector<AgentCommand>> AgentStore::record(const Report& report, const
       "SELECT id, command, path FROM agent_commands WHERE host_id = ? "
       "AND status IN ('pending', 'waiting') ORDER BY id"));
   open.bind(id);
-  while (TRY(open.step()))
-    commands.push_back({open.int_column(0), open.text_column(1), open.text_column(2)});
+  while (TRY(open.step())) {
+    AgentCommand command{open.int_column(0), open.text_column(1), open.text_column(2), ""};
+    if (command.command == "upload-upper") command.url = upload_path(command.id);
+    commands.push_back(std::move(command));
+  }
   return commands;
 }
 
@@ -260,6 +263,15 @@ Result<std::vector<StoredCommand>> AgentStore::open_commands(const std::string& 
   std::vector<StoredCommand> out;
   while (TRY(query.step())) out.push_back(command_row(query));
   return out;
+}
+
+Result<bool> AgentStore::cancel_command(int64_t id, const std::string& why, int64_t now) {
+  Statement update = TRY(db_.prepare(
+      "UPDATE agent_commands SET status = 'cancelled', output = ?, updated_at = ? "
+      "WHERE id = ? AND status IN ('pending', 'waiting')"));
+  update.bind(why).bind(now).bind(id);
+  TRY(update.run());
+  return db_.changes() > 0;
 }
 
 Status AgentStore::set_pending_reset(const std::string& host,

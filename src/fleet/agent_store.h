@@ -71,8 +71,12 @@ class AgentStore {
   Result<int64_t> queue_command(const std::string& host, const std::string& command,
                                 const std::string& path, int64_t now);
   Result<std::optional<StoredCommand>> command(int64_t id);
-  // Open (pending or waiting) commands of `host` named `command`.
+  // Open (pending or waiting) commands of `host`.
   Result<std::vector<StoredCommand>> open_commands(const std::string& host);
+  // Withdraws an open command (status "cancelled", output `why`): it is no
+  // longer sent, and a late result for it is ignored. False if it was not
+  // open any more.
+  Result<bool> cancel_command(int64_t id, const std::string& why, int64_t now);
 
   // Remembers the mode a host had before `reset --dirty` set it to reset,
   // to restore it once the host booted again.

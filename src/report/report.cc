@@ -165,7 +165,16 @@ Result<Report> Report::parse(std::string_view text) {
 nlohmann::json AgentCommand::to_json() const {
   nlohmann::json json = {{"id", id}, {"command", command}};
   if (!path.empty()) json["path"] = path;
+  if (!url.empty()) json["url"] = url;
   return json;
+}
+
+std::string upload_path(int64_t command_id) {
+  return "/api/v1/uploads/" + std::to_string(command_id);
+}
+
+std::string upload_statement(int64_t command_id) {
+  return "goldroot upload-upper " + std::to_string(command_id);
 }
 
 Result<AgentCommand> AgentCommand::from_json(const nlohmann::json& json) {
@@ -174,6 +183,7 @@ Result<AgentCommand> AgentCommand::from_json(const nlohmann::json& json) {
   command.id = TRY(int_field(json, "id", true));
   command.command = TRY(text_field(json, "command", true));
   command.path = TRY(text_field(json, "path", false));
+  command.url = TRY(text_field(json, "url", false));
   return command;
 }
 

@@ -28,7 +28,16 @@
 // the pull channel to the client (which opens no port):
 //   {"id": 7, "command": "reboot-when-idle"}
 //   {"id": 8, "command": "content-diff", "path": "/etc/fstab"}
-//   later: {"id": 9, "command": "upload-upper", "url": "/api/v1/uploads/9"}
+//   {"id": 9, "command": "upload-upper", "url": "/api/v1/uploads/9"}
+// upload-upper (for `goldroot capture --host`): the agent POSTs its upper
+// dir as a pax tar (overlay/upper_archive.h), streamed with chunked
+// transfer coding, to `url`, signed with X-Goldroot-Signature:
+// report_signature(token, upload_statement(id)). The server answers
+// {"sha256": "<hex>", "bytes": N} with what it stored; the agent's result
+// ("done") then carries its own count in its output, as JSON:
+// {"sha256", "bytes", "entries", "changed_while_read": [...],
+// "skipped_sockets"} — signed like every report, so the admin's side can
+// check the stored archive is byte for byte what the host sent.
 // A command is repeated in every reply until a report carries a result for
 // its id with status "done", "failed" or "unsupported"; "waiting" keeps it
 // open (reboot-when-idle while a user is logged in). Unknown commands are
@@ -111,12 +120,17 @@ struct Report {
 
 struct AgentCommand {
   int64_t id = 0;
-  std::string command;  // reboot-when-idle | content-diff | …
+  std::string command;  // reboot-when-idle | content-diff | upload-upper | …
   std::string path;     // content-diff
+  std::string url;      // upload-upper: where to send it, relative to the server
   bool operator==(const AgentCommand&) const = default;
   nlohmann::json to_json() const;
   static Result<AgentCommand> from_json(const nlohmann::json& json);
 };
+
+// upload-upper's URL path, and what its signature signs.
+std::string upload_path(int64_t command_id);
+std::string upload_statement(int64_t command_id);
 
 struct ReportReply {
   std::vector<AgentCommand> commands;

@@ -45,6 +45,8 @@ class Site {
   std::string layers_dir() const { return root_ + "/layers"; }
   std::string keys_dir() const { return root_ + "/keys"; }
   std::string exports_dir() const { return root_ + "/exports"; }
+  // Upper layers hosts' agents uploaded for `capture --host`: <command id>.tar.
+  std::string uploads_dir() const { return root_ + "/uploads"; }
   LockMode lock_mode() const { return mode_; }
   Env* env() const { return env_; }
   Store& store() { return store_; }

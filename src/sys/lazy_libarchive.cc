@@ -1,5 +1,6 @@
 // libarchive, loaded on first use. goldroot reads and writes archives in
-// four places only (image import of a tar, tar export, tar layer renders,
+// five places only (image import of a tar, tar export, tar layer renders,
+// unpacking an upper a host uploaded,
 // the goldroot initrd's cpio),
 // but linking libarchive makes every start of the binary map it and the
 // libraries it pulls in (libxml2, ICU, nettle, bzip2, lz4, acl…): tens of
@@ -82,6 +83,10 @@ FORWARD(la_ssize_t, archive_write_data, (Archive * a, const void* data, size_t s
         (a, data, size))
 FORWARD(int, archive_write_close, (Archive * a), (a))
 FORWARD(int, archive_write_free, (Archive * a), (a))
+
+FORWARD(Archive*, archive_write_disk_new, (void), ())
+FORWARD(int, archive_write_disk_set_options, (Archive * a, int flags), (a, flags))
+FORWARD(int, archive_read_extract2, (Archive * a, Entry* entry, Archive* disk), (a, entry, disk))
 
 FORWARD(const char*, archive_error_string, (Archive * a), (a))
 

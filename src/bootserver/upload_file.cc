@@ -1,0 +1,71 @@
+#include "bootserver/upload_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <nlohmann/json.hpp>
+
+#include "bootserver/boot_service.h"
+
+namespace goldroot {
+
+namespace {
+
+std::string parent_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+Status sync_directory(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) return errno_error("syncing " + dir, errno);
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<UploadFile>> UploadFile::create(const std::string& path) {
+  std::string part = path + ".part";
+  UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    if (errno == EEXIST)
+      return make_error(ErrorCode::kAlreadyExists, "an upload to " + path + " is in progress");
+    return errno_error("creating " + part, errno);
+  }
+  return std::unique_ptr<UploadFile>(new UploadFile(path, std::move(fd)));
+}
+
+UploadFile::~UploadFile() {
+  if (!finished_) ::unlink(part().c_str());
+}
+
+Status UploadFile::write(std::string_view data) {
+  sha256_.update(data);
+  bytes_ += data.size();
+  while (!data.empty()) {
+    ssize_t written = ::write(fd_.get(), data.data(), data.size());
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0) return errno_error("writing the upload " + part(), errno);
+    data.remove_prefix(static_cast<size_t>(written));
+  }
+  return {};
+}
+
+server::HttpResponse UploadFile::finish() {
+  auto fail = [&](const std::string& what) {
+    Error error = errno_error(what, errno);
+    return json_error(error.code == ErrorCode::kNoSpace ? 507 : 500, error.message);
+  };
+  if (::fsync(fd_.get()) != 0) return fail("syncing the upload " + part());
+  fd_.reset();
+  if (::rename(part().c_str(), path_.c_str()) != 0) return fail("naming the upload " + path_);
+  finished_ = true;
+  Status synced = sync_directory(parent_of(path_));
+  if (!synced.ok()) return json_error(500, synced.error().message);
+  nlohmann::json answer = {{"sha256", sha256_.finish().hex()}, {"bytes", bytes_}};
+  return server::HttpResponse::json(200, answer.dump() + "\n")
+      .with_cache(server::CachePolicy::kNoStore);
+}
+
+}  // namespace goldroot

@@ -1,0 +1,83 @@
+#include "overlay/upper_unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <memory>
+
+#include "base/strings.h"
+
+namespace goldroot {
+
+namespace {
+
+struct ReadCloser {
+  void operator()(struct archive* archive) const { archive_read_free(archive); }
+};
+struct WriteCloser {
+  void operator()(struct archive* archive) const { archive_write_free(archive); }
+};
+
+std::string reason(struct archive* archive) {
+  const char* message = archive_error_string(archive);
+  return message ? message : "libarchive error";
+}
+
+// A member name is relative and never climbs: "etc/x", "." for the root.
+bool safe_name(const std::string& name) {
+  if (name.empty() || name[0] == '/') return false;
+  for (const std::string& part : split(name, '/'))
+    if (part == "..") return false;
+  return true;
+}
+
+}  // namespace
+
+Result<uint64_t> unpack_upper_archive(const std::string& path, const std::string& destination) {
+  std::unique_ptr<struct archive, ReadCloser> in(archive_read_new());
+  archive_read_support_format_tar(in.get());
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno_error("reading the upper archive " + path, errno);
+  if (archive_read_open_filename(in.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+    return make_error(ErrorCode::kCorruption,
+                      path + " is not a readable upper archive: " + reason(in.get()));
+  std::unique_ptr<struct archive, WriteCloser> disk(archive_write_disk_new());
+  archive_write_disk_set_options(
+      disk.get(), ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+                      ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                      ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  uint64_t members = 0;
+  while (true) {
+    struct archive_entry* entry = nullptr;
+    int status = archive_read_next_header(in.get(), &entry);
+    if (status == ARCHIVE_EOF) break;
+    if (status < ARCHIVE_WARN)
+      return make_error(ErrorCode::kCorruption, path + " is not a readable upper archive after " +
+                                                    std::to_string(members) +
+                                                    " members: " + reason(in.get()));
+    std::string name = archive_entry_pathname(entry);
+    if (!safe_name(name))
+      return make_error(ErrorCode::kCorruption,
+                        path + " holds the member '" + name + "', which would land outside the upper");
+    archive_entry_set_pathname(entry, (destination + "/" + name).c_str());
+    if (const char* link = archive_entry_hardlink(entry)) {
+      std::string target = link;
+      if (!safe_name(target))
+        return make_error(ErrorCode::kCorruption, path + " links '" + name + "' to '" + target +
+                                                      "', outside the upper");
+      archive_entry_set_hardlink(entry, (destination + "/" + target).c_str());
+    }
+    if (archive_read_extract2(in.get(), entry, disk.get()) < ARCHIVE_WARN)
+      return make_error(ErrorCode::kCorruption,
+                        "unpacking '" + name + "' of " + path + ": " + reason(disk.get()));
+    ++members;
+  }
+  if (archive_write_close(disk.get()) != ARCHIVE_OK)
+    return make_error(ErrorCode::kIo, "finishing the unpack of " + path + ": " + reason(disk.get()));
+  return members;
+}
+
+}  // namespace goldroot
