@@ -3,7 +3,8 @@
 # a `goldroot serve` on loopback that can be stopped and started again.
 : "${GOLDROOT_AGENT:?GOLDROOT_AGENT must point at goldroot-agent}"
 
-# make_client NAME [MAC]: $WORK/clients/NAME with boot.json naming the server.
+# make_client NAME [MAC]: $WORK/clients/NAME with boot.json naming the server
+# (and $CLIENT_COMMIT, $CLIENT_MODE as the commit and mode it booted).
 make_client() {
   local name=$1 mac=${2:-52:54:00:00:00:01} dir="$WORK/clients/$1"
   mkdir -p "$dir/lower/etc" "$dir/upper/etc" "$dir/spool" "$dir/dev"
@@ -13,7 +14,7 @@ make_client() {
   cat /proc/sys/kernel/random/uuid > "$dir/boot_id"
   : > "$dir/utmp"
   cat > "$dir/boot.json" <<JSON
-{"version": 1, "mode": "normal", "host": "$name", "mac": "$mac", "server": "$SERVER_URL",
+{"version": 1, "mode": "${CLIENT_MODE:-normal}", "host": "$name", "mac": "$mac", "server": "$SERVER_URL",
  "manifest": {"sha256": "$(printf '%064d' 7)"}, "commit": "${CLIENT_COMMIT:-$(printf '%064d' 1)}",
  "lower": "$dir/lower", "middle": "", "upper": {"kind": "tmpfs", "path": "$dir/upper"}}
 JSON

@@ -15,15 +15,6 @@ namespace goldroot::cli {
 
 namespace {
 
-// Who is moving channels: the admin behind sudo, else the login, else the uid.
-std::string current_user() {
-  for (const char* variable : {"SUDO_USER", "USER"}) {
-    const char* value = std::getenv(variable);
-    if (value && *value) return value;
-  }
-  return "uid " + std::to_string(getuid());
-}
-
 std::string short_hex(const std::optional<Digest>& commit) {
   return commit ? commit->hex().substr(0, 12) : std::string("(unset)");
 }

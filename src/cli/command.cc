@@ -1,5 +1,9 @@
 #include "cli/command.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <cstdio>
 #include <iostream>
 
@@ -61,6 +65,14 @@ std::optional<int> parse_args(CLI::App& app, const Args& args) {
 
 void print_json(const nlohmann::json& value) {
   std::cout << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+std::string current_user() {
+  for (const char* variable : {"SUDO_USER", "USER"}) {
+    const char* value = std::getenv(variable);
+    if (value && *value) return value;
+  }
+  return "uid " + std::to_string(::getuid());
 }
 
 }  // namespace goldroot::cli

@@ -52,6 +52,10 @@ std::optional<int> parse_args(CLI::App& app, const Args& args);
 // Prints JSON to stdout, replacing invalid UTF-8 rather than failing.
 void print_json(const nlohmann::json& value);
 
+// Who is acting, for channel history: the admin behind sudo, else the
+// login, else the uid.
+std::string current_user();
+
 // The command groups, one file each.
 Result<int> run_image(Context& context, const Args& args);
 Result<int> run_host(Context& context, const Args& args);

@@ -7,6 +7,7 @@
 
 #include "base/strings.h"
 #include "cli/command.h"
+#include "cli/export_session.h"
 #include "cli/fleet_session.h"
 #include "fleet/site_roots.h"
 #include "store/channel_journal.h"
@@ -214,17 +215,12 @@ Result<int> image_export(Context& context, const Args& args) {
   ErofsBuilder builder = TRY(parse_erofs_builder(builder_name));
   auto site = TRY(context.open_site(LockMode::kExclusive, "image export " + ref));
   Digest id = TRY(site->store().resolve(ref));
-  Artifact artifact = TRY(export_commit(site->store(), site->exports_dir(),
-                                        site->store().dir() + "/tmp", id, format, builder));
-  // The manifest needs a kernel and an initrd; an image without them can
-  // still be exported (a container rootfs, say), just not booted.
-  auto manifest = signed_manifest(artifact, TRY(load_site_key(site->keys_dir())));
-  if (manifest.ok())
-    TRY(site->env()->write_file_atomic(artifact.path + ".manifest.json", *manifest + "\n"));
+  ExportedImage exported = TRY(export_image(*site, id, format, builder));
+  const Artifact& artifact = exported.artifact;
   if (!output.empty()) {
     TRY(copy_artifact(artifact, output));
-    if (manifest.ok())
-      TRY(site->env()->write_file_atomic(output + ".manifest.json", *manifest + "\n"));
+    if (exported.manifest)
+      TRY(site->env()->write_file_atomic(output + ".manifest.json", *exported.manifest + "\n"));
   }
   if (json) {
     nlohmann::json record = artifact.to_json();
@@ -238,11 +234,11 @@ Result<int> image_export(Context& context, const Args& args) {
     std::printf("kernel %s\ninitrd %s\n",
                 artifact.kernel ? artifact.kernel->path.c_str() : "(none found under /boot)",
                 artifact.initrd ? artifact.initrd->path.c_str() : "(none found under /boot)");
-    if (manifest.ok())
+    if (exported.manifest)
       std::printf("manifest %s.manifest.json (signed with the site key)\n",
                   (output.empty() ? artifact.path : output).c_str());
     else
-      std::printf("no boot manifest: %s\n", manifest.error().message.c_str());
+      std::printf("no boot manifest: %s\n", exported.unbootable.c_str());
   }
   return 0;
 }

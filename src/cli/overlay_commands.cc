@@ -7,6 +7,7 @@
 
 #include "base/strings.h"
 #include "cli/agent_commands.h"
+#include "cli/capture_host.h"
 #include "cli/command.h"
 #include "overlay/capture.h"
 #include "overlay/changes.h"
@@ -163,16 +164,35 @@ Result<int> run_changes(Context& context, const Args& args) {
 
 Result<int> run_capture(Context& context, const Args& args) {
   CLI::App app{"Turn an overlay upper dir and its lower image into a new commit of image "
-               "NAME whose tree is what the mounted overlay showed; prints the commit id last.",
+               "NAME whose tree is what the mounted overlay showed; prints the commit id last. "
+               "With --host, the upper is a running maintenance host's: its agent uploads it, "
+               "and the new commit is exported and becomes channel test.",
                "goldroot capture"};
   std::string lower, upper, name, message;
+  CaptureHostOptions host;
   bool userxattr = false;
-  app.add_option("--lower", lower, "the image REF the upper sits on")->required();
-  app.add_option("--upper", upper, "the overlay upper dir (unmounted)")->required();
+  app.add_option("--lower", lower, "the image REF the upper sits on");
+  app.add_option("--upper", upper, "the overlay upper dir (unmounted)");
+  app.add_option("--host", host.host, "a host in maintenance mode, instead of --lower/--upper");
   app.add_option("--name", name, "image name (a ref) to create or advance")->required();
   app.add_option("-m,--message", message, "what this version is");
   app.add_flag("--userxattr", userxattr, "the overlay was mounted with userxattr");
+  app.add_option("--channel", host.channel,
+                 "with --host: the channel to move to the capture (default test; \"\" for none)");
+  app.add_option("--wait", host.wait_seconds,
+                 "with --host: seconds to wait for the upload (default 900)");
   if (auto exit = parse_args(app, args)) return *exit;
+  if (!host.host.empty()) {
+    if (!lower.empty() || !upper.empty() || userxattr)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--host takes no --lower, --upper or --userxattr: the host's agent says "
+                        "what it booted and uploads its upper");
+    host.name = name;
+    host.message = message;
+    return capture_host_command(context, host);
+  }
+  if (lower.empty() || upper.empty())
+    return make_error(ErrorCode::kInvalidArgument, "give --lower REF and --upper DIR, or --host NAME");
   TRY(validate_ref_name(name, "image"));
   TRY(require_directory(upper, "upper dir"));
   auto uses = TRY(overlay_mounts_using(upper));

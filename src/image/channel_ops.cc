@@ -40,7 +40,7 @@ bool is_default_channel(const std::string& name) {
 }
 
 Result<ChannelEntry> set_channel(Store& store, const std::string& name, const Digest& commit,
-                                 const std::string& user) {
+                                 const std::string& user, const std::string& reason) {
   TRY(validate_ref_name(name, "channel"));
   ChannelJournal journal(store.env(), &store.refs(), store.dir());
   TRY(journal.recover());
@@ -49,7 +49,7 @@ Result<ChannelEntry> set_channel(Store& store, const std::string& name, const Di
   if (old == commit)
     return make_error(ErrorCode::kAlreadyExists,
                       "channel '" + name + "' already points at " + commit.hex());
-  return journal.move({{name, old, commit}}, "set", user);
+  return journal.move({{name, old, commit}}, reason, user);
 }
 
 Result<ChannelEntry> promote(Store& store, const std::string& exports_dir, const std::string& from,

@@ -22,8 +22,9 @@ namespace goldroot {
 // The channels every site has, known even before they are set.
 bool is_default_channel(const std::string& name);
 
+// `reason` is what channel history shows for the move.
 Result<ChannelEntry> set_channel(Store& store, const std::string& name, const Digest& commit,
-                                 const std::string& user);
+                                 const std::string& user, const std::string& reason = "set");
 
 Result<ChannelEntry> promote(Store& store, const std::string& exports_dir, const std::string& from,
                              const std::string& to, const std::string& user);

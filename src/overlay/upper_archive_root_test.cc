@@ -86,6 +86,7 @@ TEST_F(UpperArchiveRootTest, AKernelWrittenUpperSurvivesArchiveAndUnpack) {
   mounted_ = true;
   const std::string merged = temp_ / "merged";
   write_file(merged + "/etc/motd", "new\n");
+  write_file(merged + "/newtop/data", "x");
   write_file(merged + "/var/lib/data.bin", std::string(1 << 20, 'd'));
   ASSERT_EQ(::chmod((merged + "/etc/big").c_str(), 0600), 0);  // metacopy: no data copied
   ASSERT_EQ(::unlink((merged + "/etc/fstab").c_str()), 0);     // whiteout
@@ -126,6 +127,13 @@ TEST_F(UpperArchiveRootTest, AKernelWrittenUpperSurvivesArchiveAndUnpack) {
   ASSERT_OK_AND_ASSIGN(uint64_t members, unpack_upper_archive(temp_ / "upper.tar", temp_ / "unpacked"));
   EXPECT_EQ(members, archive.stats().entries);
 
+  // The root dir's own metadata too (a new top-level entry changed its mtime).
+  struct stat upper_root, unpacked_root;
+  ASSERT_EQ(::stat((temp_ / "upper").c_str(), &upper_root), 0);
+  ASSERT_EQ(::stat((temp_ / "unpacked").c_str(), &unpacked_root), 0);
+  EXPECT_EQ(upper_root.st_mtim.tv_sec, unpacked_root.st_mtim.tv_sec);
+  EXPECT_EQ(upper_root.st_mtim.tv_nsec, unpacked_root.st_mtim.tv_nsec);
+  EXPECT_EQ(upper_root.st_mode, unpacked_root.st_mode);
   auto before = tree_of(temp_ / "upper");
   auto after = tree_of(temp_ / "unpacked");
   ASSERT_EQ(before.size(), after.size());

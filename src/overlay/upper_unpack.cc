@@ -3,12 +3,16 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 
 #include "base/strings.h"
+#include "image/fs_entry.h"
+#include "sys/unique_fd.h"
 
 namespace goldroot {
 
@@ -50,6 +54,7 @@ Result<uint64_t> unpack_upper_archive(const std::string& path, const std::string
                       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                       ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   uint64_t members = 0;
+  std::optional<Entry> root;
   while (true) {
     struct archive_entry* entry = nullptr;
     int status = archive_read_next_header(in.get(), &entry);
@@ -62,6 +67,25 @@ Result<uint64_t> unpack_upper_archive(const std::string& path, const std::string
     if (!safe_name(name))
       return make_error(ErrorCode::kCorruption,
                         path + " holds the member '" + name + "', which would land outside the upper");
+    if (name == "." || name == "./") {
+      // The root is `destination` itself, which exists: libarchive would set
+      // its times before its children change them. Applied last instead.
+      root = Entry{};
+      root->type = FileType::kDirectory;
+      root->mode = archive_entry_perm(entry) & 07777;
+      root->uid = static_cast<uint32_t>(archive_entry_uid(entry));
+      root->gid = static_cast<uint32_t>(archive_entry_gid(entry));
+      root->mtime_sec = archive_entry_mtime(entry);
+      root->mtime_nsec = static_cast<uint32_t>(archive_entry_mtime_nsec(entry));
+      archive_entry_xattr_reset(entry);
+      const char* key;
+      const void* value;
+      size_t size;
+      while (archive_entry_xattr_next(entry, &key, &value, &size) == ARCHIVE_OK)
+        root->xattrs.emplace_back(key, std::string(static_cast<const char*>(value), size));
+      ++members;
+      continue;
+    }
     archive_entry_set_pathname(entry, (destination + "/" + name).c_str());
     if (const char* link = archive_entry_hardlink(entry)) {
       std::string target = link;
@@ -77,6 +101,11 @@ Result<uint64_t> unpack_upper_archive(const std::string& path, const std::string
   }
   if (archive_write_close(disk.get()) != ARCHIVE_OK)
     return make_error(ErrorCode::kIo, "finishing the unpack of " + path + ": " + reason(disk.get()));
+  if (root) {
+    UniqueFd fd(::open(destination.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid()) return errno_error("opening " + destination, errno);
+    TRY(apply_metadata(fd.get(), ".", *root, destination));
+  }
   return members;
 }
 

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The maintenance workflow on loopback, with a simulated host: a real
+# overlay mount (redirect_dir, metacopy) over a checkout of gold, changed
+# through its merged view, and the real goldroot-agent reporting it to a
+# real `goldroot serve`. `goldroot capture --host` has the agent upload the
+# live upper, captures it onto the commit the host booted, exports it and
+# moves `test`; the captured tree is exactly the merged view; `image diff
+# gold test` shows what a promote would change. Also: who may upload, and
+# the refusals (not in maintenance, never reported, no server).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/agent_lib.sh"
+require_root
+
+gr init >/dev/null
+v1=$WORK/v1
+mkdir -p "$v1/etc" "$v1/opt/old" "$v1/srv/app" "$v1/usr/bin"
+echo "proc /proc proc defaults 0 0" >"$v1/etc/fstab"
+echo "welcome" >"$v1/etc/motd"
+echo x >"$v1/opt/old/x"
+echo y >"$v1/srv/app/y"
+head -c 300000 /dev/urandom >"$v1/usr/bin/tool"
+chmod 755 "$v1/usr/bin/tool"
+gold=$(gr image import "$v1" --name lab -m "v1")
+gr image export lab >/dev/null
+gr channel set gold lab >/dev/null
+gr host add pc01 --mac 52:54:00:00:00:01 --mode maintenance >/dev/null
+gr host add pc02 --mac 52:54:00:00:00:02 >/dev/null
+start_server
+
+# pc01: maintenance, booted gold, an overlay root whose upper the agent reads.
+CLIENT_COMMIT=$gold CLIENT_MODE=maintenance make_client pc01 52:54:00:00:00:01
+client=$WORK/clients/pc01
+rm -rf "$client/lower" "$client/upper"
+gr image checkout lab "$client/lower" >/dev/null
+mkdir -p "$client/upper" "$client/work" "$client/merged"
+mount -t overlay overlay -o "lowerdir=$client/lower,upperdir=$client/upper,workdir=$client/work,redirect_dir=on,metacopy=on" \
+  "$client/merged" || fail "mounting the client's overlay"
+on_exit "umount $client/merged 2>/dev/null"
+m=$client/merged
+echo "installed by the admin" >"$m/etc/added"
+echo "edited" >>"$m/etc/motd"
+rm "$m/etc/fstab"
+rm -r "$m/opt/old" && mkdir "$m/opt/old" && echo new >"$m/opt/old/fresh"
+mv "$m/srv/app" "$m/srv/app2"
+chmod 700 "$m/usr/bin/tool"
+ln "$m/etc/added" "$m/etc/added.link"
+ln -s ../etc/motd "$m/srv/motd-link"
+setfattr -n user.note -v hello "$m/etc/motd"
+mkdir -p "$m/var/lib/app" && head -c 2000000 /dev/urandom >"$m/var/lib/app/data"
+
+agent_command pc01
+"${AGENT_COMMAND[@]}" --interval 1 >"$WORK/agent.log" 2>&1 &
+agent_pid=$!
+on_exit "kill $agent_pid 2>/dev/null"
+for _ in $(seq 1 100); do gr status --json | grep -q '"up"' && break; sleep 0.1; done
+
+gr capture --host pc01 --name maintained -m "admin's changes" >"$WORK/capture.out" 2>"$WORK/capture.err" ||
+  fail "capture --host: $(cat "$WORK/capture.err")"
+commit=$(tail -1 "$WORK/capture.out")
+[ "${#commit}" = 64 ] || fail "capture printed '$commit', not a commit id"
+grep -q "received .* from pc01" "$WORK/capture.err" || fail "no upload line: $(cat "$WORK/capture.err")"
+[ "$(gr channel list --json | python3 -c 'import json,sys; print({c["name"]: c["commit"] for c in json.load(sys.stdin)}["test"])')" = "$commit" ] ||
+  fail "test does not point at the capture: $(gr channel list)"
+[ -f "$GOLDROOT_SITE/exports/$commit.erofs" ] || fail "the capture was not exported"
+gr channel history test | grep -q "capture --host pc01" || fail "history: $(gr channel history test)"
+[ "$(gr image show maintained --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["parents"][0])')" = "$gold" ] ||
+  fail "the capture's parent is not the commit pc01 booted"
+[ -z "$(ls -A "$GOLDROOT_SITE/uploads")" ] || fail "uploads left behind: $(ls "$GOLDROOT_SITE/uploads")"
+grep -q "uploaded .* bytes, sha256" "$WORK/agent.log" || fail "agent log: $(cat "$WORK/agent.log")"
+ok "capture --host: the agent uploads the live upper; the commit is exported and becomes test"
+
+gr image checkout maintained "$WORK/captured" >/dev/null
+rsync -aHAXnci --numeric-ids --delete "$m/" "$WORK/captured/" >"$WORK/rsync.out"
+[ ! -s "$WORK/rsync.out" ] || fail "the capture differs from the merged view: $(head "$WORK/rsync.out")"
+diff -r "$m" "$WORK/captured" >/dev/null || fail "diff -r sees a difference"
+ok "the captured tree is the merged view, byte for byte and metadata for metadata"
+
+gr image diff gold test >"$WORK/diff.out"
+for line in "A /etc/added" "M /etc/motd" "D /etc/fstab" "D /opt/old/x" "A /opt/old/fresh" \
+            "D /srv/app" "A /srv/app2" "m /usr/bin/tool" "A /var/lib/app/data"; do
+  grep -q "^$line\$" "$WORK/diff.out" || fail "image diff gold test lacks '$line': $(cat "$WORK/diff.out")"
+done
+ok "image diff gold test shows what the promote would change"
+
+# Uploads: only for an open upload-upper command, signed by its host.
+id=$(db "SELECT id FROM agent_commands WHERE command = 'upload-upper'")
+sign() { printf '%s' "$2" | openssl dgst -sha256 -mac HMAC -macopt "key:$1" | sed 's/^.*= //'; }
+upload() { curl -s -o "$WORK/body" -w '%{http_code}' --data-binary @/etc/hostname "$@"; }
+[ "$(upload "$SERVER_URL/api/v1/uploads/$id")" = 401 ] || fail "unsigned upload: $(cat "$WORK/body")"
+pc02_signature=$(sign "$(gr host token pc02)" "goldroot upload-upper $id")
+[ "$(upload -H "X-Goldroot-Signature: hmac-sha256=$pc02_signature" "$SERVER_URL/api/v1/uploads/$id")" = 403 ] ||
+  fail "another host's upload: $(cat "$WORK/body")"
+pc01_signature=$(sign "$(gr host token pc01)" "goldroot upload-upper $id")
+[ "$(upload -H "X-Goldroot-Signature: hmac-sha256=$pc01_signature" "$SERVER_URL/api/v1/uploads/$id")" = 409 ] ||
+  fail "a second upload of a finished request: $(cat "$WORK/body")"
+[ "$(upload "$SERVER_URL/api/v1/uploads/99999")" = 404 ] || fail "an upload nobody asked for"
+[ -z "$(ls -A "$GOLDROOT_SITE/uploads")" ] || fail "a refused upload left a file"
+ok "uploads are refused unless signed by the host of an open request"
+
+expect_fail "capture --host of an unknown host" gr capture --host nosuch --name x
+expect_fail "capture --host of a host that never reported" gr capture --host pc02 --name x
+CLIENT_COMMIT=$gold make_client pc02 52:54:00:00:00:02
+agent pc02 --once >/dev/null 2>&1 || fail "pc02's report"
+expect_fail "capture --host of a host not in maintenance mode" gr capture --host pc02 --name x
+echo "$LAST_ERROR" | grep -q "not in maintenance mode" || fail "the refusal does not say why"
+stop_server
+expect_fail "capture --host without a server to receive" gr capture --host pc01 --name x --wait 3
+[ "$(db "SELECT status FROM agent_commands ORDER BY id DESC LIMIT 1")" = cancelled ] ||
+  fail "the request that timed out is still open"
+gr image show x >/dev/null 2>&1 && fail "a failed capture made an image"
+ok "refused captures leave no image and no open request"
+finish
