@@ -16,6 +16,7 @@ v1=$WORK/v1
 mkdir -p "$v1/etc" "$v1/opt/old" "$v1/srv/app" "$v1/usr/bin"
 echo "proc /proc proc defaults 0 0" >"$v1/etc/fstab"
 echo "welcome" >"$v1/etc/motd"
+echo "uninitialized" >"$v1/etc/machine-id"
 echo x >"$v1/opt/old/x"
 echo y >"$v1/srv/app/y"
 head -c 300000 /dev/urandom >"$v1/usr/bin/tool"
@@ -47,6 +48,9 @@ ln "$m/etc/added" "$m/etc/added.link"
 ln -s ../etc/motd "$m/srv/motd-link"
 setfattr -n user.note -v hello "$m/etc/motd"
 mkdir -p "$m/var/lib/app" && head -c 2000000 /dev/urandom >"$m/var/lib/app/data"
+# Boot noise, on the ignore list: never part of the golden image.
+echo "4f1e0c0ffee" >"$m/etc/machine-id"
+mkdir -p "$m/var/log" && echo "booted" >"$m/var/log/boot.log"
 
 agent_command pc01
 "${AGENT_COMMAND[@]}" --interval 1 >"$WORK/agent.log" 2>&1 &
@@ -70,10 +74,15 @@ grep -q "uploaded .* bytes, sha256" "$WORK/agent.log" || fail "agent log: $(cat 
 ok "capture --host: the agent uploads the live upper; the commit is exported and becomes test"
 
 gr image checkout maintained "$WORK/captured" >/dev/null
-rsync -aHAXnci --numeric-ids --delete "$m/" "$WORK/captured/" >"$WORK/rsync.out"
+rsync -aHAXnci --numeric-ids --delete --exclude /var/log --exclude /etc/machine-id \
+  "$m/" "$WORK/captured/" >"$WORK/rsync.out"
 [ ! -s "$WORK/rsync.out" ] || fail "the capture differs from the merged view: $(head "$WORK/rsync.out")"
-diff -r "$m" "$WORK/captured" >/dev/null || fail "diff -r sees a difference"
+diff -r -x log -x machine-id "$m" "$WORK/captured" >/dev/null || fail "diff -r sees a difference"
 ok "the captured tree is the merged view, byte for byte and metadata for metadata"
+[ "$(cat "$WORK/captured/etc/machine-id")" = uninitialized ] || fail "the host's machine-id was captured"
+[ ! -e "$WORK/captured/var/log" ] || fail "the host's logs were captured"
+grep -q "left out 2 ignored path(s).*/etc/machine-id" "$WORK/capture.err" || fail "$(cat "$WORK/capture.err")"
+ok "boot noise on the ignore list (machine id, logs) is left out of the capture"
 
 gr image diff gold test >"$WORK/diff.out"
 for line in "A /etc/added" "M /etc/motd" "D /etc/fstab" "D /opt/old/x" "A /opt/old/fresh" \

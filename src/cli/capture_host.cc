@@ -169,6 +169,13 @@ Result<int> capture_host_command(Context& context, const CaptureHostOptions& opt
     ::rmdir(upper.c_str());
   });
   TRY(unpack_upper_archive(archive, upper));
+  if (!options.keep_ignored) {
+    IgnoreList ignore = TRY(IgnoreList::load_or_defaults(site->root() + "/changes-ignore"));
+    std::vector<std::string> dropped = TRY(discard_ignored(upper, ignore));
+    if (!dropped.empty())
+      std::fprintf(stderr, "left out %zu ignored path(s) (boot noise; --keep-ignored keeps them): %s\n",
+                   dropped.size(), join(dropped, ", ").c_str());
+  }
   CaptureOptions capture_options{options.name,
                                  options.message.empty() ? "captured from " + options.host
                                                          : options.message,

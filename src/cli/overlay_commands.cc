@@ -181,6 +181,8 @@ Result<int> run_capture(Context& context, const Args& args) {
                  "with --host: the channel to move to the capture (default test; \"\" for none)");
   app.add_option("--wait", host.wait_seconds,
                  "with --host: seconds to wait for the upload (default 900)");
+  app.add_flag("--keep-ignored", host.keep_ignored,
+               "with --host: also capture paths on the ignore list (logs, machine id, …)");
   if (auto exit = parse_args(app, args)) return *exit;
   if (!host.host.empty()) {
     if (!lower.empty() || !upper.empty() || userxattr)

@@ -86,7 +86,57 @@ Status empty_directory(int fd, const std::string& display, dev_t device, uint64_
   return {};
 }
 
+Status discard_below(int fd, const std::string& path, const std::string& display, dev_t device,
+                     const IgnoreList& ignore, std::vector<std::string>* removed) {
+  struct stat before;
+  if (::fstat(fd, &before) != 0) return errno_error("reading " + display, errno);
+  size_t removed_before = removed->size();
+  for (const std::string& name : TRY(read_directory(fd, display))) {
+    std::string child = path + "/" + name;
+    std::string child_display = display + "/" + name;
+    struct stat st;
+    if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      return errno_error("reading " + child_display, errno);
+    bool directory = S_ISDIR(st.st_mode);
+    if (directory && st.st_dev != device)
+      return make_error(ErrorCode::kBusy,
+                        child_display + " is another mounted filesystem; unmount it first");
+    UniqueFd sub;
+    if (directory) {
+      sub = UniqueFd(::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub.valid()) return errno_error("opening " + child_display, errno);
+    }
+    if (!ignore.matches(child)) {
+      if (directory) TRY(discard_below(sub.get(), child, child_display, device, ignore, removed));
+      continue;
+    }
+    uint64_t count = 0;
+    if (directory) TRY(empty_directory(sub.get(), child_display, device, &count));
+    if (::unlinkat(fd, name.c_str(), directory ? AT_REMOVEDIR : 0) != 0)
+      return errno_error("removing " + child_display, errno);
+    removed->push_back(child);
+  }
+  // Removing entries touched the dir's mtime, which is part of what the
+  // merged view showed: put it back.
+  if (removed->size() != removed_before) {
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    if (::futimens(fd, times) != 0) return errno_error("restoring the mtime of " + display, errno);
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<std::vector<std::string>> discard_ignored(const std::string& upper_dir,
+                                                 const IgnoreList& ignore) {
+  UniqueFd fd(::open(upper_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("opening " + upper_dir, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return errno_error("reading " + upper_dir, errno);
+  std::vector<std::string> removed;  // merged paths, so "/etc/x"
+  TRY(discard_below(fd.get(), "", upper_dir, st.st_dev, ignore, &removed));
+  return removed;
+}
 
 std::vector<MountInfo> parse_mountinfo(const std::string& text) {
   std::vector<MountInfo> mounts;

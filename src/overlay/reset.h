@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "overlay/ignore_list.h"
 
 namespace goldroot {
 
@@ -31,6 +32,15 @@ struct ResetStats {
 
 Result<ResetStats> reset_upper(const std::string& upper_dir,
                                const std::optional<std::string>& work_dir);
+
+// Discards only the writes on the ignore list: every object of the
+// (unmounted) upper whose merged path `ignore` matches is removed with all
+// below it, so the merged view shows the lower's there again. Returns the
+// removed paths ("/var/log"), outermost only. Capturing a maintained host
+// uses it, so boot noise — logs, the machine id, DHCP leases — never
+// becomes part of the golden image.
+Result<std::vector<std::string>> discard_ignored(const std::string& upper_dir,
+                                                 const IgnoreList& ignore);
 
 // Parses /proc/self/mountinfo text into (mount point, fstype, super options).
 struct MountInfo {
