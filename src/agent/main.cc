@@ -35,6 +35,10 @@ int main(int argc, char** argv) {
   app.add_flag("--userxattr", options.paths.userxattr, "the overlay was mounted with userxattr");
   app.add_flag("-v,--verbose", options.verbose, "log every report made");
   app.add_flag("--once", once, "send one report and exit (non-zero if it could not be sent)");
+  // Settings a site hands its hosts through a configuration layer, e.g.
+  // "interval = 10" for a lab; flags given here win.
+  app.set_config("--config", "/etc/goldroot/agent.conf",
+                 "settings file, one 'option = value' a line (default /etc/goldroot/agent.conf)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
