@@ -12,6 +12,8 @@ echo two >"$WORK/v2/etc/version"
 v1=$(gr image import "$WORK/v1" --name one)
 v2=$(gr image import "$WORK/v2" --name two)
 gr channel set gold one >/dev/null
+gr image export one >/dev/null
+gr image export two >/dev/null
 gr host add pc01 --mac 52:54:00:00:00:01 >/dev/null
 start_server
 CLIENT_COMMIT=$v1 make_client pc01 52:54:00:00:00:01
@@ -26,6 +28,7 @@ gr channel set gold two >/dev/null
 gr image rm one >/dev/null
 gr image gc --history-days 0 >/dev/null
 gr image show "$v1" >/dev/null || fail "gc removed the commit pc01 is running"
+[ -f "$GOLDROOT_SITE/exports/$v1.erofs" ] || fail "gc removed the export of the commit pc01 is running"
 gr image users "$v1" | grep -q "^  pc01 .*running, reported" || fail "image users: $(gr image users "$v1")"
 gr image users "$v1" --json | python3 -c '
 import json, sys; u = json.load(sys.stdin)
@@ -36,5 +39,7 @@ kill -TERM "$agent_pid"; wait "$agent_pid" 2>/dev/null || true  # sends its shut
 gr image users "$v1" | grep -q "0 running it" || fail "pc01 still running after its shutdown report"
 gr image gc --history-days 0 >/dev/null
 gr image show "$v1" >/dev/null 2>&1 && fail "gc kept a commit no running client needs any more"
-ok "after the client's shutdown report, gc may remove it"
+ls "$GOLDROOT_SITE/exports/$v1".* >/dev/null 2>&1 && fail "gc kept the export of a removed commit: $(ls "$GOLDROOT_SITE/exports")"
+[ -f "$GOLDROOT_SITE/exports/$v2.erofs" ] || fail "gc removed the export of gold"
+ok "after the client's shutdown report, gc may remove it, and its export with it"
 finish

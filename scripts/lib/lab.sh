@@ -12,6 +12,8 @@
 #   lab_wait NAME REGEX SECS   waits for REGEX on NAME's console
 #   lab_stopped NAME SECS      waits for a client that powers itself off
 #   lab_kill NAME              pulls the plug
+#   lab_probe_layer [poweroff] the probe in the site's base layer (below)
+#   lab_probe_hold HOST on|off HOST stays up after its probe, or not
 #   lab_down                   stops everything and removes the namespace
 #
 # Uses $goldroot (the CLI) and $GOLDROOT_SITE.
@@ -134,7 +136,20 @@ lab_down() {
 # A base layer for lab sites: the hostname from the host's template, and a
 # probe that prints what a test asserts on the serial console (PROBE lines)
 # at every boot, then keeps a marker file in /etc. With "poweroff", clients
-# power off by themselves 10 s after the probe.
+# power off by themselves 10 s after the probe, except hosts whose layer
+# deletes etc/goldroot-probe-poweroff (lab_probe_hold): those stay up and
+# print a PROBE alive line every 10 s.
+# lab_probe_hold HOST on|off: whether HOST stays up after its probe.
+lab_probe_hold() {
+  local dir=$GOLDROOT_SITE/layers/hosts/$1/etc
+  if [ "$2" = on ]; then
+    mkdir -p "$dir"
+    : >"$dir/goldroot-probe-poweroff.goldroot-delete"
+  else
+    rm -f "$dir/goldroot-probe-poweroff.goldroot-delete"
+  fi
+}
+
 lab_probe_layer() {
   local base=$GOLDROOT_SITE/layers/base
   if [ "${1:-}" = poweroff ]; then
@@ -161,6 +176,13 @@ lab_probe_layer() {
 # show (minbase images have no logind to answer the ACPI power button).
 if [ -e /etc/goldroot-probe-poweroff ]; then
   systemd-run --no-block --on-active=10 --timer-property=AccuracySec=1s /bin/systemctl poweroff >/dev/null 2>&1
+else
+  # A client that stays up shows it still works: every 10 s it reads a file
+  # of its image afresh (page cache dropped) and prints its digest.
+  systemd-run --no-block --unit goldroot-probe-alive /bin/sh -c \
+    'while :; do echo 3 >/proc/sys/vm/drop_caches;
+       echo "PROBE alive=$(cut -d. -f1 /proc/uptime) image=$(sha256sum /usr/bin/dpkg | cut -c1-16)" >/dev/ttyS0;
+       sleep 10; done' >/dev/null 2>&1
 fi
 EOF
   chmod 755 "$base/usr/local/sbin/goldroot-probe"

@@ -292,9 +292,12 @@ Result<int> image_gc(Context& context, const Args& args) {
                                     : context.env->now_seconds() - int64_t{history_days} * 86400;
   auto roots = TRY(site_roots(store, session.inventory, since));
   GcReport report = TRY(gc(store, roots));
-  std::printf("removed %llu objects (%s); kept %llu\n",
+  PruneReport exports = TRY(prune_exports(store, session.site->exports_dir()));
+  std::printf("removed %llu objects (%s) and %llu export files (%s); kept %llu objects\n",
               static_cast<unsigned long long>(report.objects_removed),
               human_bytes(report.bytes_freed).c_str(),
+              static_cast<unsigned long long>(exports.files_removed),
+              human_bytes(exports.bytes_freed).c_str(),
               static_cast<unsigned long long>(report.objects_kept));
   return 0;
 }

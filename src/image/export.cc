@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "image/erofs_writer.h"
 #include "image/tree_builder.h"
 #include "store/object_store.h"
+#include "sys/directory.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot {
@@ -418,5 +420,28 @@ Status write_tar(const Store& store, const Digest& commit_id, const std::string&
 }
 
 }  // namespace
+
+Result<PruneReport> prune_exports(const Store& store, const std::string& exports_dir) {
+  PruneReport report;
+  UniqueFd dir(::open(exports_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    if (errno == ENOENT) return report;
+    return errno_error("opening " + exports_dir, errno);
+  }
+  for (const std::string& name : TRY(read_directory(dir.get(), exports_dir))) {
+    // "<commit hex>.<format>[.json|.manifest.json]"; anything else stays.
+    if (name.size() < 66 || name[64] != '.') continue;
+    auto commit = Digest::from_hex(std::string_view(name).substr(0, 64));
+    if (!commit || store.objects().has(ObjectType::kCommit, *commit)) continue;
+    struct stat st;
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+      continue;
+    if (::unlinkat(dir.get(), name.c_str(), 0) != 0)
+      return errno_error("removing " + exports_dir + "/" + name, errno);
+    ++report.files_removed;
+    report.bytes_freed += static_cast<uint64_t>(st.st_size);
+  }
+  return report;
+}
 
 }  // namespace goldroot

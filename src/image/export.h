@@ -72,6 +72,16 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
 // Copies an artifact to `output` (reflink or copy_file_range).
 Status copy_artifact(const Artifact& artifact, const std::string& output);
 
+struct PruneReport {
+  uint64_t files_removed = 0;
+  uint64_t bytes_freed = 0;
+};
+
+// Removes from `exports_dir` the artifacts (and their records and
+// manifests) of commits the store no longer has — what `image gc` leaves
+// behind. Everything else stays, so a kept commit keeps its export.
+Result<PruneReport> prune_exports(const Store& store, const std::string& exports_dir);
+
 // The cached artifact of `commit`, if any.
 Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
                                                 const Digest& commit, ExportFormat format);
