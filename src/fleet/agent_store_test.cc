@@ -106,6 +106,28 @@ TEST_F(AgentStoreTest, CommandsStayOpenUntilAFinalResult) {
   EXPECT_EQ(stored->status, "done");
 }
 
+TEST_F(AgentStoreTest, UploadRequestsCarryTheirUrlAndCanBeWithdrawn) {
+  AgentStore agents(inventory_->database());
+  ASSERT_OK_AND_ASSIGN(int64_t id, agents.queue_command("pc01", "upload-upper", "", kNow));
+  ASSERT_OK_AND_ASSIGN(auto commands, record(report("pc01", "b", 1)));
+  ASSERT_EQ(commands.size(), 1u);
+  EXPECT_EQ(commands[0].url, "/api/v1/uploads/" + std::to_string(id));
+  ASSERT_OK_AND_ASSIGN(bool cancelled, agents.cancel_command(id, "gave up", kNow));
+  EXPECT_TRUE(cancelled);
+  ASSERT_OK_AND_ASSIGN(commands, record(report("pc01", "b", 2)));
+  EXPECT_TRUE(commands.empty());
+  // A late result does not reopen or overwrite it, and a second cancel is a no-op.
+  Report late = report("pc01", "b", 3);
+  late.results = {{id, "upload-upper", "done", "{}"}};
+  ASSERT_OK_AND_ASSIGN(commands, record(late));
+  EXPECT_TRUE(commands.empty());
+  ASSERT_OK_AND_ASSIGN(auto stored, agents.command(id));
+  EXPECT_EQ(stored->status, "cancelled");
+  EXPECT_EQ(stored->output, "gave up");
+  ASSERT_OK_AND_ASSIGN(cancelled, agents.cancel_command(id, "again", kNow));
+  EXPECT_FALSE(cancelled);
+}
+
 TEST_F(AgentStoreTest, HostStates) {
   AgentStatus status;
   EXPECT_EQ(host_state(status, kNow, 0), HostState::kDown);  // never reported

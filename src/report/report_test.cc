@@ -81,10 +81,13 @@ TEST(ReportTest, RefusesMoreThanTheReportedPathLimit) {
 }
 
 TEST(ReportTest, ReplyCarriesCommands) {
-  ReportReply reply{{{7, "reboot-when-idle", ""}, {8, "content-diff", "/etc/fstab"}}};
+  ReportReply reply{{{7, "reboot-when-idle", "", ""},
+                     {8, "content-diff", "/etc/fstab", ""},
+                     {9, "upload-upper", "", upload_path(9)}}};
   ASSERT_OK_AND_ASSIGN(ReportReply parsed, ReportReply::parse(reply.serialize()));
   EXPECT_EQ(parsed.commands, reply.commands);
   EXPECT_NE(reply.serialize().find(R"("path":"/etc/fstab")"), std::string::npos);
+  EXPECT_NE(reply.serialize().find(R"("url":"/api/v1/uploads/9")"), std::string::npos);
 }
 
 TEST(SignatureTest, HmacMatchesRfc4231) {
