@@ -10,6 +10,7 @@ stamp="$dest.stamp"
 want="minbase ${packages[*]}"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 rm -rf "$dest" "$stamp"
+mkdir -p "$(dirname "$dest")"
 mirror=$(debian_mirror)
 include=()
 if ((${#packages[@]})); then include=(--include="$(IFS=,; echo "${packages[*]}")"); fi
