@@ -133,23 +133,6 @@ class DhcpWatcher {
 
 }  // namespace
 
-// dnsmasq drops its root privileges before it opens its log, hosts file and
-// TFTP root under SITE/dnsmasq: every directory above must be searchable by
-// others, or it dies at startup without a word.
-Status check_reachable_by_dnsmasq(const std::string& directory) {
-  std::string path = directory;
-  while (!path.empty() && path != "/") {
-    struct stat st;
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
-      return make_error(ErrorCode::kPermissionDenied,
-                        "dnsmasq drops its privileges and then cannot reach " + directory +
-                            ", because " + path + " is not searchable by others; run 'chmod o+x " +
-                            path + "' or keep the site elsewhere");
-    path = path.substr(0, path.rfind('/'));
-  }
-  return ok_status();
-}
-
 Result<int> run_serve(Context& context, const Args& args) {
   CLI::App app{"Run the boot server: per-MAC iPXE menus, signed boot manifests, image "
                "artifacts, kernels, initrds, host layers and the JSON API; with --dhcp, also "
@@ -238,7 +221,6 @@ Result<int> run_serve(Context& context, const Args& args) {
     std::string directory = site->root() + "/dnsmasq";
     TRY(context.env->create_dir(directory));
     ::chmod(directory.c_str(), 0755);
-    TRY(check_reachable_by_dnsmasq(directory));
     server::use_directory(directory, &settings, &supervisor_options);
     TRY(server::prepare_tftp_root(settings.tftp_root));
     dnsmasq = TRY(server::DnsmasqSupervisor::start(settings, supervisor_options));

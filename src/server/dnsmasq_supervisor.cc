@@ -152,12 +152,38 @@ DnsmasqSupervisor::DnsmasqSupervisor(DnsmasqSettings settings, DnsmasqFiles file
     };
 }
 
+namespace {
+
+// Unless it runs as root, dnsmasq drops its privileges before it opens its
+// log, hosts file and TFTP root: every directory above them must be
+// searchable by others, or it dies at startup without a word.
+Status check_reachable_by_dnsmasq(const std::string& directory) {
+  std::string path = directory;
+  while (!path.empty() && path != "/") {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0)
+      return make_error(ErrorCode::kPermissionDenied,
+                        "dnsmasq drops its privileges and then cannot reach " + directory +
+                            ", because " + path + " is not searchable by others; run 'chmod o+x " +
+                            path + "' or keep the site elsewhere");
+    path = path.substr(0, path.rfind('/'));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<DnsmasqSupervisor>> DnsmasqSupervisor::start(
     const DnsmasqSettings& settings, DnsmasqSupervisorOptions options) {
   TRY(check_binary(options.dnsmasq_path));
   if (options.config_path.empty() || options.output_path.empty())
     return make_error(ErrorCode::kInvalidArgument,
                       "the dnsmasq supervisor needs a config path and an output path");
+  if (settings.user != "root") {
+    size_t slash = settings.pid_file.rfind('/');
+    if (slash != std::string::npos && slash > 0)
+      TRY(check_reachable_by_dnsmasq(settings.pid_file.substr(0, slash)));
+  }
   DnsmasqFiles files = TRY(render_dnsmasq(settings));
   stop_stale_instance(settings.pid_file, options.config_path);
   TRY(write_text_atomic(settings.hosts_file, files.hosts));
