@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "base/strings.h"
 #include "cli/command.h"
@@ -292,7 +293,10 @@ Result<int> image_gc(Context& context, const Args& args) {
                                     : context.env->now_seconds() - int64_t{history_days} * 86400;
   auto roots = TRY(site_roots(store, session.inventory, since));
   GcReport report = TRY(gc(store, roots));
-  PruneReport exports = TRY(prune_exports(store, session.site->exports_dir()));
+  std::set<Digest> bootable;  // what someone may boot: every root, not mere ancestors
+  for (const auto& [commit, names] : TRY(store.ref_roots())) bootable.insert(commit);
+  for (const auto& [commit, why] : roots) bootable.insert(commit);
+  PruneReport exports = TRY(prune_exports(session.site->exports_dir(), bootable));
   std::printf("removed %llu objects (%s) and %llu export files (%s); kept %llu objects\n",
               static_cast<unsigned long long>(report.objects_removed),
               human_bytes(report.bytes_freed).c_str(),

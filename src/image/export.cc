@@ -421,7 +421,7 @@ Status write_tar(const Store& store, const Digest& commit_id, const std::string&
 
 }  // namespace
 
-Result<PruneReport> prune_exports(const Store& store, const std::string& exports_dir) {
+Result<PruneReport> prune_exports(const std::string& exports_dir, const std::set<Digest>& keep) {
   PruneReport report;
   UniqueFd dir(::open(exports_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid()) {
@@ -432,7 +432,7 @@ Result<PruneReport> prune_exports(const Store& store, const std::string& exports
     // "<commit hex>.<format>[.json|.manifest.json]"; anything else stays.
     if (name.size() < 66 || name[64] != '.') continue;
     auto commit = Digest::from_hex(std::string_view(name).substr(0, 64));
-    if (!commit || store.objects().has(ObjectType::kCommit, *commit)) continue;
+    if (!commit || keep.count(*commit)) continue;
     struct stat st;
     if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
       continue;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -78,9 +79,11 @@ struct PruneReport {
 };
 
 // Removes from `exports_dir` the artifacts (and their records and
-// manifests) of commits the store no longer has — what `image gc` leaves
-// behind. Everything else stays, so a kept commit keeps its export.
-Result<PruneReport> prune_exports(const Store& store, const std::string& exports_dir);
+// manifests) of every commit not in `keep` — what `image gc` passes: the
+// commits a name, a channel, a pin, a running client or recent history
+// needs. A commit kept only as an ancestor in the store loses its export
+// (the biggest file per version), which `image export` can build again.
+Result<PruneReport> prune_exports(const std::string& exports_dir, const std::set<Digest>& keep);
 
 // The cached artifact of `commit`, if any.
 Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
