@@ -113,8 +113,10 @@ boot_and_probe pc01
 ok "maintenance mode keeps a file written to /etc across a reboot, on the client's disk"
 captured=$(probe pc01 boot)  # this boot's probe rewrote the marker: the capture holds this
 wait_status pc01 'h["state"] == "up" and h["mode"] == "maintenance" and h["dirty"]'
+capture_start=$SECONDS
 gr capture --host pc01 --name maintained -m "captured from pc01" --wait 300 \
   >"$WORK/capture.out" 2>"$WORK/capture.err" || fail "capture --host: $(cat "$WORK/capture.err")"
+capture_seconds=$((SECONDS - capture_start))
 cat "$WORK/capture.err"
 maintained=$(tail -1 "$WORK/capture.out")
 [ "$maintained" = "$(commit_of test)" ] || fail "test is not the capture"
@@ -162,7 +164,7 @@ for _ in $(seq 1 60); do [ "$(alive_lines pc03)" -gt "$before" ] && break; sleep
 [ "$(probe pc03 image)" = "$image_digest" ] || fail "pc03 reads different bytes from its image now"
 wait_status pc03 "h['state'] == 'up'" 30
 gr status
-ok "pc03, booted on the old gold, keeps working through the promote and gc, which keep its image"
+ok "pc03, booted on the old gold, keeps working through the promote and gc, which keep its image and export"
 
 # Boot E: pc03 reboots onto the new gold; then the old image may go.
 lab_kill pc03
@@ -198,4 +200,5 @@ ok "a flipped image byte is refused before mounting, and the console says why"
 lab_kill pc02
 
 echo "# boot to login prompt: two at once ${first_boot}s; again two at once ${two_at_once}s"
+echo "# capture --host of a running client (request, upload, capture, export): ${capture_seconds}s"
 finish
