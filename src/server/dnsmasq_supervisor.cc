@@ -179,12 +179,12 @@ Result<std::unique_ptr<DnsmasqSupervisor>> DnsmasqSupervisor::start(
   if (options.config_path.empty() || options.output_path.empty())
     return make_error(ErrorCode::kInvalidArgument,
                       "the dnsmasq supervisor needs a config path and an output path");
+  DnsmasqFiles files = TRY(render_dnsmasq(settings));
   if (settings.user != "root") {
     size_t slash = settings.pid_file.rfind('/');
     if (slash != std::string::npos && slash > 0)
       TRY(check_reachable_by_dnsmasq(settings.pid_file.substr(0, slash)));
   }
-  DnsmasqFiles files = TRY(render_dnsmasq(settings));
   stop_stale_instance(settings.pid_file, options.config_path);
   TRY(write_text_atomic(settings.hosts_file, files.hosts));
   TRY(write_text_atomic(options.config_path, files.config));
