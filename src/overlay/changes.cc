@@ -221,7 +221,12 @@ void ChangeReader::fold_renames() {
 Result<ChangeSet> read_changes(Lower& lower, const std::string& upper_dir,
                                const IgnoreList& ignore, const ChangeOptions& options) {
   OverlayConventions conventions(options.xattrs);
-  UpperTree upper = TRY(UpperTree::read(upper_dir, conventions));
+  // The lower is read while the upper is walked: both wait for the disk.
+  UpperTree upper = TRY(UpperTree::read(
+      upper_dir, conventions,
+      [&lower](const std::string& dir, const std::vector<std::string>& names) {
+        lower.prefetch(dir, names);
+      }));
   ChangeSet set;
   set.upper_objects = upper.objects();
   set.upper_bytes = upper.file_bytes();

@@ -71,11 +71,31 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
 
 }  // namespace
 
+void DirectoryLower::prefetch(const std::string& dir, const std::vector<std::string>& names) {
+  auto opened = open_parent(dir, dir_ + absolute_path(dir));
+  if (!opened.ok()) return;
+  std::vector<std::pair<std::string, std::optional<Entry>>> found;
+  found.reserve(names.size());
+  for (const std::string& name : names) {
+    std::string path = child_path(dir, name);
+    if (!*opened) {
+      found.emplace_back(std::move(path), std::nullopt);
+      continue;
+    }
+    auto entry = read_in((*opened)->get(), name, path);
+    if (entry.ok()) found.emplace_back(std::move(path), std::move(entry).value());
+  }
+  std::lock_guard lock(prepared_mutex_);
+  for (auto& [path, entry] : found) prepared_.emplace(std::move(path), std::move(entry));
+}
+
 Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
   // One job per parent directory: it is opened once for all of its
-  // children the upper names, not once per child.
+  // children the upper names, not once per child. Paths prefetch read
+  // while the upper was walked are not read again.
   std::map<std::string, std::vector<size_t>> by_parent;
-  for (size_t i = 0; i < paths.size(); ++i) by_parent[split_parent(paths[i]).first].push_back(i);
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!prepared_.count(paths[i])) by_parent[split_parent(paths[i]).first].push_back(i);
   std::vector<const std::pair<const std::string, std::vector<size_t>>*> groups;
   for (const auto& group : by_parent) groups.push_back(&group);
   std::vector<Result<std::optional<Entry>>> found(paths.size(), std::optional<Entry>());
@@ -155,6 +175,32 @@ Result<std::unique_ptr<StoreLower>> StoreLower::open(const Store& store, const D
   return std::unique_ptr<StoreLower>(new StoreLower(store, commit, std::move(tree)));
 }
 
+void StoreLower::prefetch(const std::string& dir, const std::vector<std::string>&) {
+  auto parts = split_relative_path(dir, "path");
+  if (parts.ok()) expand_path(*parts);
+}
+
+void StoreLower::expand_path(const std::vector<std::string>& parts) {
+  std::unique_lock lock(expand_mutex_);
+  TreeBuilder::Node* node = &tree_.root();
+  for (size_t depth = 0;; ++depth) {
+    if (node->entry.type != FileType::kDirectory) return;
+    if (!node->expanded) {
+      Digest digest = node->entry.digest;
+      lock.unlock();
+      auto tree = store_.objects().read_tree(digest);
+      lock.lock();
+      if (!tree.ok()) return;  // lookup will meet the error again and report it
+      // Another thread may have expanded it meanwhile (nodes never move).
+      if (!node->expanded) TreeBuilder::expand_with(*node, std::move(tree).value());
+    }
+    if (depth == parts.size()) return;
+    auto child = node->children.find(parts[depth]);
+    if (child == node->children.end()) return;
+    node = child->second.get();
+  }
+}
+
 Status StoreLower::prepare(const std::vector<std::string>& paths) {
   // A trie of the directories the paths pass through; the stored trees
   // along it are read several at a time, each branch as soon as its parent
@@ -232,6 +278,11 @@ Result<std::optional<Entry>> StackedLower::lookup(const std::string& path) {
     return top;
   }
   return base_->lookup(path);
+}
+
+void StackedLower::prefetch(const std::string& dir, const std::vector<std::string>& names) {
+  top_->prefetch(dir, names);
+  base_->prefetch(dir, names);
 }
 
 Status StackedLower::prepare(const std::vector<std::string>& paths) {

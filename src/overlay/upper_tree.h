@@ -17,6 +17,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,9 +54,18 @@ struct UpperNode {
 
 class UpperTree {
  public:
-  // Reads `upper_dir` (which must exist and be a directory).
+  // Told, on the walk's threads and as soon as each directory is listed,
+  // the lower directory its entries cover (their origin base) and the names
+  // they have there, so that a reader can start loading the lower while the
+  // rest of the upper is still being read. Not called below opaque dirs.
+  using ListedFunction =
+      std::function<void(const std::string& lower_dir, const std::vector<std::string>& names)>;
+
+  // Reads `upper_dir` (which must exist and be a directory). `listed` may
+  // be empty; it must be thread-safe.
   static Result<UpperTree> read(const std::string& upper_dir,
-                                const OverlayConventions& conventions);
+                                const OverlayConventions& conventions,
+                                const ListedFunction& listed = {});
 
   const UpperNode& root() const { return *root_; }
   const std::string& dir() const { return dir_; }
@@ -103,7 +113,8 @@ class UpperTree {
                       std::vector<DirTask>* subdirs, uint64_t* objects, uint64_t* file_bytes);
   // Reads every directory, several at a time: on a cold cache the walk
   // waits for inode reads, and parallel requests shorten the wait.
-  Status read_all(Xattrs root_raw, const OverlayConventions& conventions);
+  Status read_all(Xattrs root_raw, const OverlayConventions& conventions,
+                  const ListedFunction& listed);
   // Removes the slots of entries that vanished while the walk ran.
   static void drop_vanished(UpperNode& node);
 
