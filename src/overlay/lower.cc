@@ -71,22 +71,22 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
 
 }  // namespace
 
-void DirectoryLower::prefetch(const std::string& dir, const std::vector<std::string>& names) {
+Lower::Prefetched DirectoryLower::prefetch(const std::string& dir,
+                                           const std::vector<std::string>& names) {
   auto opened = open_parent(dir, dir_ + absolute_path(dir));
-  if (!opened.ok()) return;
-  std::vector<std::pair<std::string, std::optional<Entry>>> found;
+  if (!opened.ok()) return {};  // lookup will meet the error again
+  Prefetched found;
   found.reserve(names.size());
   for (const std::string& name : names) {
-    std::string path = child_path(dir, name);
-    if (!*opened) {
-      found.emplace_back(std::move(path), std::nullopt);
-      continue;
-    }
-    auto entry = read_in((*opened)->get(), name, path);
-    if (entry.ok()) found.emplace_back(std::move(path), std::move(entry).value());
+    if (!*opened)
+      found.emplace_back(std::optional<Entry>());
+    else
+      found.push_back(read_in((*opened)->get(), name, child_path(dir, name)));
   }
   std::lock_guard lock(prepared_mutex_);
-  for (auto& [path, entry] : found) prepared_.emplace(std::move(path), std::move(entry));
+  for (size_t i = 0; i < names.size(); ++i)
+    if (found[i].ok()) prepared_.emplace(child_path(dir, names[i]), *found[i]);
+  return found;
 }
 
 Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
@@ -175,28 +175,44 @@ Result<std::unique_ptr<StoreLower>> StoreLower::open(const Store& store, const D
   return std::unique_ptr<StoreLower>(new StoreLower(store, commit, std::move(tree)));
 }
 
-void StoreLower::prefetch(const std::string& dir, const std::vector<std::string>&) {
+Lower::Prefetched StoreLower::prefetch(const std::string& dir,
+                                       const std::vector<std::string>& names) {
   auto parts = split_relative_path(dir, "path");
-  if (parts.ok()) expand_path(*parts);
+  if (!parts.ok()) return {};
+  std::unique_lock<std::mutex> lock(expand_mutex_, std::defer_lock);
+  auto node = expand_path(*parts, lock);
+  if (!node.ok()) return {};  // lookup will meet the error again
+  Prefetched found;
+  found.reserve(names.size());
+  for (const std::string& name : names) {
+    std::optional<Entry> entry;
+    if (*node && (*node)->entry.type == FileType::kDirectory) {
+      auto child = (*node)->children.find(name);
+      if (child != (*node)->children.end()) entry = child->second->entry;
+    }
+    found.emplace_back(std::move(entry));
+  }
+  return found;
 }
 
-void StoreLower::expand_path(const std::vector<std::string>& parts) {
-  std::unique_lock lock(expand_mutex_);
+Result<TreeBuilder::Node*> StoreLower::expand_path(const std::vector<std::string>& parts,
+                                                   std::unique_lock<std::mutex>& lock) {
+  lock.lock();
   TreeBuilder::Node* node = &tree_.root();
   for (size_t depth = 0;; ++depth) {
-    if (node->entry.type != FileType::kDirectory) return;
+    if (node->entry.type != FileType::kDirectory) return depth == parts.size() ? node : nullptr;
     if (!node->expanded) {
       Digest digest = node->entry.digest;
       lock.unlock();
       auto tree = store_.objects().read_tree(digest);
       lock.lock();
-      if (!tree.ok()) return;  // lookup will meet the error again and report it
+      if (!tree.ok()) return std::move(tree).error();
       // Another thread may have expanded it meanwhile (nodes never move).
       if (!node->expanded) TreeBuilder::expand_with(*node, std::move(tree).value());
     }
-    if (depth == parts.size()) return;
+    if (depth == parts.size()) return node;
     auto child = node->children.find(parts[depth]);
-    if (child == node->children.end()) return;
+    if (child == node->children.end()) return static_cast<TreeBuilder::Node*>(nullptr);
     node = child->second.get();
   }
 }
@@ -280,9 +296,13 @@ Result<std::optional<Entry>> StackedLower::lookup(const std::string& path) {
   return base_->lookup(path);
 }
 
-void StackedLower::prefetch(const std::string& dir, const std::vector<std::string>& names) {
+Lower::Prefetched StackedLower::prefetch(const std::string& dir,
+                                         const std::vector<std::string>& names) {
+  // Which of the two a path comes from is settled by lookup (see
+  // source_of): both load ahead, neither answers yet.
   top_->prefetch(dir, names);
   base_->prefetch(dir, names);
+  return {};
 }
 
 Status StackedLower::prepare(const std::vector<std::string>& paths) {

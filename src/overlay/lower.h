@@ -6,8 +6,8 @@
 //   StoreLower      a commit in the site's store, its trees loaded lazily
 //
 // Lookups never follow symlinks, like overlayfs's own lookups. Not
-// thread-safe, except prefetch (never concurrent with the other calls) and
-// same_content.
+// thread-safe, except prefetch (never called concurrently with lookup or
+// prepare) and same_content.
 #pragma once
 
 #include <functional>
@@ -33,12 +33,15 @@ class Lower {
   // The object at `path` ("etc/fstab"; "" is the root), or nullopt when
   // nothing is there or a component on the way is not a directory.
   virtual Result<std::optional<Entry>> lookup(const std::string& path) = 0;
-  // Announces, while the upper is still being read (UpperTree's `listed`),
-  // that the upper holds `names` in the lower directory `dir`: an
-  // implementation may start loading them, so that the waits for the two
-  // disks overlap. Thread-safe, and only a hint: a failure here is left for
-  // lookup to report.
-  virtual void prefetch(const std::string& dir, const std::vector<std::string>& names) {}
+  // Announces, while the upper is still being read, that the upper holds
+  // `names` in the lower directory `dir`, so that the waits for the two
+  // disks overlap. Returns, name by name, what lookup will answer (the
+  // entry, nullopt, or the error it will report), or nothing when the
+  // implementation does not load ahead. Thread-safe.
+  using Prefetched = std::vector<Result<std::optional<Entry>>>;
+  virtual Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) {
+    return {};
+  }
   // Announces the paths about to be looked up, so that an implementation
   // can load them ahead, several at a time (cold caches wait for the disk).
   virtual Status prepare(const std::vector<std::string>& paths) { return {}; }
@@ -56,7 +59,7 @@ class DirectoryLower : public Lower {
 
   std::string describe() const override { return dir_; }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
-  void prefetch(const std::string& dir, const std::vector<std::string>& names) override;
+  Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) override;
   Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
@@ -82,7 +85,7 @@ class StoreLower : public Lower {
 
   std::string describe() const override { return "commit " + commit_.hex().substr(0, 12); }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
-  void prefetch(const std::string& dir, const std::vector<std::string>& names) override;
+  Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) override;
   Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
@@ -95,8 +98,10 @@ class StoreLower : public Lower {
   StoreLower(const Store& store, Digest commit, TreeBuilder tree)
       : store_(store), commit_(commit), tree_(std::move(tree)) {}
   // Expands the stored trees down to the directory `parts` names (reading
-  // outside the lock, so that several threads wait for the disk at once).
-  void expand_path(const std::vector<std::string>& parts);
+  // outside the lock, so that several threads wait for the disk at once);
+  // nullptr if there is none. Locks expand_mutex_ through `lock`.
+  Result<TreeBuilder::Node*> expand_path(const std::vector<std::string>& parts,
+                                         std::unique_lock<std::mutex>& lock);
 
   const Store& store_;
   Digest commit_;
@@ -119,7 +124,7 @@ class StackedLower : public Lower {
 
   std::string describe() const override { return top_->describe() + ":" + base_->describe(); }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
-  void prefetch(const std::string& dir, const std::vector<std::string>& names) override;
+  Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) override;
   Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;

@@ -63,7 +63,7 @@ Result<std::optional<std::string>> origin_of(const UpperNode& parent, const std:
 
 Result<UpperTree> UpperTree::read(const std::string& upper_dir,
                                   const OverlayConventions& conventions,
-                                  const ListedFunction& listed) {
+                                  const ReadFunction& entries_read) {
   UpperTree tree;
   tree.dir_ = upper_dir;
   tree.fd_.reset(::open(upper_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -90,13 +90,13 @@ Result<UpperTree> UpperTree::read(const std::string& upper_dir,
   root.opaque = false;
   root.device = st.st_dev;
   root.inode = st.st_ino;
-  TRY(tree.read_all(std::move(raw), conventions, listed));
+  TRY(tree.read_all(std::move(raw), conventions, entries_read));
   tree.drop_vanished(*tree.root_);
   return tree;
 }
 
 Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& conventions,
-                           const ListedFunction& listed) {
+                           const ReadFunction& entries_read) {
   constexpr size_t kSlice = 64;
   std::mutex mutex;  // guards the counters
   std::function<Status(DirTask&, std::vector<DirTask>&)> visit =
@@ -116,16 +116,11 @@ Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& convention
         more.push_back({task.node, task.xwhiteouts, names, begin,
                         std::min(names->size(), begin + kSlice)});
     }
-    bool first_slice = task.begin == 0;
     uint64_t objects = 0, file_bytes = 0;
     TRY(read_entries(fd.get(), task, conventions, &more, &objects, &file_bytes));
-    // After the first slice's entries, so that the lower dir is loaded
-    // before any subdirectory (queued once this visit returns) asks for its
-    // own: each lower dir is then read once, by one thread.
-    if (listed && first_slice && !task.names->empty()) {
-      std::optional<std::string> base = task.node->child_origin_base();
-      if (base) listed(*base, *task.names);
-    }
+    // Before the subdirectories are queued (once this visit returns), so
+    // that a reader loading the lower dir here has it ready for theirs.
+    if (entries_read && task.begin < task.end) entries_read(*task.node, fd.get(), task.begin, task.end);
     std::lock_guard lock(mutex);
     objects_ += objects;
     file_bytes_ += file_bytes;

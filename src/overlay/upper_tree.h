@@ -54,18 +54,19 @@ struct UpperNode {
 
 class UpperTree {
  public:
-  // Told, on the walk's threads and as soon as each directory is listed,
-  // the lower directory its entries cover (their origin base) and the names
-  // they have there, so that a reader can start loading the lower while the
-  // rest of the upper is still being read. Not called below opaque dirs.
-  using ListedFunction =
-      std::function<void(const std::string& lower_dir, const std::vector<std::string>& names)>;
+  // Told, on the walk's threads, as soon as the entries [begin, end) of
+  // `dir` are read (a vanished one's slot is null), before the walk goes
+  // below them: a reader can then load the lower's counterparts and compare
+  // contents while the rest of the upper is still being read. `dir_fd` is
+  // `dir`, open during the call.
+  using ReadFunction =
+      std::function<void(const UpperNode& dir, int dir_fd, size_t begin, size_t end)>;
 
-  // Reads `upper_dir` (which must exist and be a directory). `listed` may
-  // be empty; it must be thread-safe.
+  // Reads `upper_dir` (which must exist and be a directory). `entries_read`
+  // may be empty; it must be thread-safe.
   static Result<UpperTree> read(const std::string& upper_dir,
                                 const OverlayConventions& conventions,
-                                const ListedFunction& listed = {});
+                                const ReadFunction& entries_read = {});
 
   const UpperNode& root() const { return *root_; }
   const std::string& dir() const { return dir_; }
@@ -114,7 +115,7 @@ class UpperTree {
   // Reads every directory, several at a time: on a cold cache the walk
   // waits for inode reads, and parallel requests shorten the wait.
   Status read_all(Xattrs root_raw, const OverlayConventions& conventions,
-                  const ListedFunction& listed);
+                  const ReadFunction& entries_read);
   // Removes the slots of entries that vanished while the walk ran.
   static void drop_vanished(UpperNode& node);
 
