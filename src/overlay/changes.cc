@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -60,12 +61,16 @@ class EarlyComparer {
   explicit EarlyComparer(Lower& lower) : lower_(lower) {}
 
   void entries_read(const UpperNode& dir, int dir_fd, size_t begin, size_t end);
+  // Whether the lower answered for every listed dir: then it holds every
+  // place already, and only redirects name other lower paths.
+  bool answered_all() const { return answered_all_; }
   ContentDiffers take() { return std::move(differs_); }
 
  private:
   Lower& lower_;
   std::mutex mutex_;  // guards differs_
   ContentDiffers differs_;
+  std::atomic<bool> answered_all_{true};
 };
 
 void EarlyComparer::entries_read(const UpperNode& dir, int dir_fd, size_t begin, size_t end) {
@@ -79,7 +84,10 @@ void EarlyComparer::entries_read(const UpperNode& dir, int dir_fd, size_t begin,
     names.push_back(dir.children[i]->name);
   }
   Lower::Prefetched found = lower_.prefetch(*base, names);
-  if (found.size() != names.size()) return;
+  if (found.size() != names.size()) {
+    answered_all_ = false;
+    return;
+  }
   for (size_t i = 0; i < nodes.size(); ++i) {
     const UpperNode& node = *nodes[i];
     // Not redirected: its baseline is its own place, base/name.
@@ -301,7 +309,7 @@ Result<ChangeSet> read_changes(Lower& lower, const std::string& upper_dir,
   root.fields = lower_root->metadata_differences(upper.root().entry);
   std::erase(root.fields, std::string("mtime"));
   if (!root.fields.empty()) set.changes.push_back(root);
-  TRY(lower.prepare(upper.lower_paths()));
+  TRY(lower.prepare(early.answered_all() ? upper.redirected_lower_paths() : upper.lower_paths()));
   TRY(reader.compare_contents(upper.root()));
   TRY(reader.visit_children(upper.root()));
   reader.fold_renames();

@@ -236,6 +236,22 @@ std::vector<std::string> UpperTree::lower_paths() const {
   return {paths.begin(), paths.end()};
 }
 
+std::vector<std::string> UpperTree::redirected_lower_paths() const {
+  std::vector<std::string> paths{""};
+  std::vector<const UpperNode*> pending{root_.get()};
+  while (!pending.empty()) {
+    const UpperNode* node = pending.back();
+    pending.pop_back();
+    for (const auto& child : node->children) {
+      if (child->origin && child->origin != child->place) paths.push_back(*child->origin);
+      if (child->is_directory()) pending.push_back(child.get());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  return paths;
+}
+
 std::vector<std::pair<std::string, std::string>> UpperTree::redirects() const {
   std::vector<std::pair<std::string, std::string>> found;
   std::vector<const UpperNode*> pending{root_.get()};

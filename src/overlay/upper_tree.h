@@ -95,6 +95,10 @@ class UpperTree {
   // Every origin and place of every node: the lower paths a reader of
   // this upper will look up (for Lower::prepare).
   std::vector<std::string> lower_paths() const;
+  // Of those, the ones that are not the place of a node: the origins of
+  // redirects, and the root "". (Every other one is a name of a listed dir
+  // in that dir's lower counterpart.)
+  std::vector<std::string> redirected_lower_paths() const;
 
   // Every directory with a redirect: (merged path, lower origin).
   std::vector<std::pair<std::string, std::string>> redirects() const;
