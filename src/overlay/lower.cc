@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -36,15 +37,26 @@ Result<size_t> read_full(int fd, char* buffer, size_t capacity, const std::strin
   return filled;
 }
 
+constexpr size_t kBufferSize = 1 << 18;
+
+// The calling thread's read buffer `which` (0 or 1) of kBufferSize bytes,
+// left uninitialized: zero-filling it would fault in all 64 of its pages in
+// every thread that compares a file, though most files fill one or two.
+char* read_buffer(int which) {
+  static thread_local std::unique_ptr<char[]> buffers[2];
+  if (!buffers[which]) buffers[which] = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  return buffers[which].get();
+}
+
 }  // namespace
 
 Result<Digest> hash_fd(int fd, const std::string& display) {
   Sha256 hasher;
-  static thread_local std::string buffer(1 << 18, '\0');
+  char* buffer = read_buffer(0);
   for (;;) {
-    size_t n = TRY(read_full(fd, buffer.data(), buffer.size(), display));
+    size_t n = TRY(read_full(fd, buffer, kBufferSize, display));
     if (n == 0) break;
-    hasher.update(buffer.data(), n);
+    hasher.update(buffer, n);
   }
   return hasher.finish();
 }
@@ -161,11 +173,12 @@ Result<UniqueFd> DirectoryLower::open_content(const std::string& path, const Ent
 Result<bool> DirectoryLower::same_content(const std::string& path, const Entry& entry, int fd) {
   UniqueFd lower = TRY(open_content(path, entry));
   std::string display = dir_ + absolute_path(path);
-  static thread_local std::string a(1 << 18, '\0'), b(1 << 18, '\0');
+  char* a = read_buffer(0);
+  char* b = read_buffer(1);
   for (;;) {
-    size_t n = TRY(read_full(fd, a.data(), a.size(), "the upper of " + display));
-    size_t m = TRY(read_full(lower.get(), b.data(), b.size(), display));
-    if (n != m || std::memcmp(a.data(), b.data(), n) != 0) return false;
+    size_t n = TRY(read_full(fd, a, kBufferSize, "the upper of " + display));
+    size_t m = TRY(read_full(lower.get(), b, kBufferSize, display));
+    if (n != m || std::memcmp(a, b, n) != 0) return false;
     if (n == 0) return true;
   }
 }
