@@ -1,7 +1,11 @@
 #include "overlay/changes.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -43,10 +47,70 @@ std::string ChangeSet::summary() const {
 
 namespace {
 
+// Which upper files hold other bytes than their lower counterpart.
+using ContentDiffers = std::unordered_map<const UpperNode*, bool>;
+
+// Runs on the upper walk's threads (UpperTree's `entries_read`): asks the
+// lower for the counterparts of the entries just read and compares the
+// bytes of the plain files whose sizes match, so that waiting for those
+// reads overlaps the rest of the walk. What it cannot settle (redirected
+// files, errors, a lower that does not load ahead) is left to
+// ChangeReader::compare_contents, which reports the errors.
+class EarlyComparer {
+ public:
+  explicit EarlyComparer(Lower& lower) : lower_(lower) {}
+
+  void entries_read(const UpperNode& dir, int dir_fd, size_t begin, size_t end);
+  // Whether the lower answered for every listed dir: then it holds every
+  // place already, and only redirects name other lower paths.
+  bool answered_all() const { return answered_all_; }
+  ContentDiffers take() { return std::move(differs_); }
+
+ private:
+  Lower& lower_;
+  std::mutex mutex_;  // guards differs_
+  ContentDiffers differs_;
+  std::atomic<bool> answered_all_{true};
+};
+
+void EarlyComparer::entries_read(const UpperNode& dir, int dir_fd, size_t begin, size_t end) {
+  std::optional<std::string> base = dir.child_origin_base();
+  if (!base) return;
+  std::vector<const UpperNode*> nodes;
+  std::vector<std::string> names;
+  for (size_t i = begin; i < end; ++i) {
+    if (!dir.children[i]) continue;
+    nodes.push_back(dir.children[i].get());
+    names.push_back(dir.children[i]->name);
+  }
+  Lower::Prefetched found = lower_.prefetch(*base, names);
+  if (found.size() != names.size()) {
+    answered_all_ = false;
+    return;
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const UpperNode& node = *nodes[i];
+    // Not redirected: its baseline is its own place, base/name.
+    if (node.kind != UpperNode::Kind::kOther || node.metacopy || node.redirect ||
+        node.entry.type != FileType::kRegular)
+      continue;
+    if (!found[i].ok() || !*found[i]) continue;
+    const Entry& lower = **found[i];
+    if (lower.type != FileType::kRegular || lower.size != node.entry.size) continue;
+    // The upper's flags (UpperTree::open_file), relative to the open dir.
+    UniqueFd fd(::openat(dir_fd, node.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC));
+    if (!fd.valid()) continue;
+    auto same = lower_.same_content(child_path(*base, node.name), lower, fd.get());
+    if (!same.ok()) continue;
+    std::lock_guard lock(mutex_);
+    differs_[&node] = !*same;
+  }
+}
+
 class ChangeReader {
  public:
-  ChangeReader(Lower& lower, const UpperTree& upper, ChangeSet& out)
-      : lower_(lower), upper_(upper), out_(out) {}
+  ChangeReader(Lower& lower, const UpperTree& upper, ChangeSet& out, ContentDiffers differs)
+      : lower_(lower), upper_(upper), out_(out), differs_(std::move(differs)) {}
 
   // Compares, on several threads, the bytes of every upper file whose
   // lower counterpart has the same size: on a cold cache this is waiting
@@ -76,7 +140,7 @@ class ChangeReader {
   std::map<std::string, std::string> deleted_origin_;  // merged path -> lower path
   std::set<std::string> renamed_from_;
   std::unordered_map<std::string, std::optional<Entry>> lookups_;
-  std::unordered_map<const UpperNode*, bool> differs_;  // from compare_contents
+  ContentDiffers differs_;  // from EarlyComparer and compare_contents
 };
 
 Status ChangeReader::compare_contents(const UpperNode& root) {
@@ -98,6 +162,7 @@ Status ChangeReader::compare_contents(const UpperNode& root) {
       const std::optional<std::string>& baseline = upper_.moved(*child) ? child->origin : child->place;
       std::optional<Entry> lower = TRY(lookup(baseline));
       if (!lower || lower->type != FileType::kRegular || lower->size != child->entry.size) continue;
+      if (differs_.count(child.get())) continue;  // compared during the walk
       jobs.push_back({child.get(), &*baseline, nullptr});
     }
   }
@@ -221,12 +286,18 @@ void ChangeReader::fold_renames() {
 Result<ChangeSet> read_changes(Lower& lower, const std::string& upper_dir,
                                const IgnoreList& ignore, const ChangeOptions& options) {
   OverlayConventions conventions(options.xattrs);
-  UpperTree upper = TRY(UpperTree::read(upper_dir, conventions));
+  // The lower is read, and contents compared, while the upper is walked:
+  // all of them wait for the disk.
+  EarlyComparer early(lower);
+  UpperTree upper = TRY(UpperTree::read(
+      upper_dir, conventions, [&early](const UpperNode& dir, int dir_fd, size_t begin, size_t end) {
+        early.entries_read(dir, dir_fd, begin, end);
+      }));
   ChangeSet set;
   set.upper_objects = upper.objects();
   set.upper_bytes = upper.file_bytes();
 
-  ChangeReader reader(lower, upper, set);
+  ChangeReader reader(lower, upper, set, early.take());
   // The root: only its mode, owner and xattrs count (see changes.h).
   std::optional<Entry> lower_root = TRY(lower.lookup(""));
   if (!lower_root)
@@ -238,7 +309,7 @@ Result<ChangeSet> read_changes(Lower& lower, const std::string& upper_dir,
   root.fields = lower_root->metadata_differences(upper.root().entry);
   std::erase(root.fields, std::string("mtime"));
   if (!root.fields.empty()) set.changes.push_back(root);
-  TRY(lower.prepare(upper.lower_paths()));
+  TRY(lower.prepare(early.answered_all() ? upper.redirected_lower_paths() : upper.lower_paths()));
   TRY(reader.compare_contents(upper.root()));
   TRY(reader.visit_children(upper.root()));
   reader.fold_renames();

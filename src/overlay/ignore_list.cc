@@ -104,6 +104,14 @@ bool glob_match(std::string_view pattern, std::string_view path) {
 
 bool IgnoreList::matches(std::string_view path) const {
   for (const std::string& pattern : patterns_) {
+    // Whatever the pattern matches, the path or an ancestor, starts with
+    // its literal head; most paths part from it within a few characters
+    // (changes checks every change against every pattern).
+    size_t at = 0;
+    while (at < pattern.size() && pattern[at] != '*' && pattern[at] != '?' && at < path.size() &&
+           pattern[at] == path[at])
+      ++at;
+    if (at < pattern.size() && pattern[at] != '*' && pattern[at] != '?') continue;
     // The path itself, then each ancestor ("/var/log/a/b", "/var/log/a", "/var/log").
     std::string_view candidate = path;
     for (;;) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -36,15 +37,26 @@ Result<size_t> read_full(int fd, char* buffer, size_t capacity, const std::strin
   return filled;
 }
 
+constexpr size_t kBufferSize = 1 << 18;
+
+// The calling thread's read buffer `which` (0 or 1) of kBufferSize bytes,
+// left uninitialized: zero-filling it would fault in all 64 of its pages in
+// every thread that compares a file, though most files fill one or two.
+char* read_buffer(int which) {
+  static thread_local std::unique_ptr<char[]> buffers[2];
+  if (!buffers[which]) buffers[which] = std::make_unique_for_overwrite<char[]>(kBufferSize);
+  return buffers[which].get();
+}
+
 }  // namespace
 
 Result<Digest> hash_fd(int fd, const std::string& display) {
   Sha256 hasher;
-  static thread_local std::string buffer(1 << 18, '\0');
+  char* buffer = read_buffer(0);
   for (;;) {
-    size_t n = TRY(read_full(fd, buffer.data(), buffer.size(), display));
+    size_t n = TRY(read_full(fd, buffer, kBufferSize, display));
     if (n == 0) break;
-    hasher.update(buffer.data(), n);
+    hasher.update(buffer, n);
   }
   return hasher.finish();
 }
@@ -71,11 +83,31 @@ std::pair<std::string, std::string> split_parent(const std::string& path) {
 
 }  // namespace
 
+Lower::Prefetched DirectoryLower::prefetch(const std::string& dir,
+                                           const std::vector<std::string>& names) {
+  auto opened = open_parent(dir, dir_ + absolute_path(dir));
+  if (!opened.ok()) return {};  // lookup will meet the error again
+  Prefetched found;
+  found.reserve(names.size());
+  for (const std::string& name : names) {
+    if (!*opened)
+      found.emplace_back(std::optional<Entry>());
+    else
+      found.push_back(read_in((*opened)->get(), name, child_path(dir, name)));
+  }
+  std::lock_guard lock(prepared_mutex_);
+  for (size_t i = 0; i < names.size(); ++i)
+    if (found[i].ok()) prepared_.emplace(child_path(dir, names[i]), *found[i]);
+  return found;
+}
+
 Status DirectoryLower::prepare(const std::vector<std::string>& paths) {
   // One job per parent directory: it is opened once for all of its
-  // children the upper names, not once per child.
+  // children the upper names, not once per child. Paths prefetch read
+  // while the upper was walked are not read again.
   std::map<std::string, std::vector<size_t>> by_parent;
-  for (size_t i = 0; i < paths.size(); ++i) by_parent[split_parent(paths[i]).first].push_back(i);
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!prepared_.count(paths[i])) by_parent[split_parent(paths[i]).first].push_back(i);
   std::vector<const std::pair<const std::string, std::vector<size_t>>*> groups;
   for (const auto& group : by_parent) groups.push_back(&group);
   std::vector<Result<std::optional<Entry>>> found(paths.size(), std::optional<Entry>());
@@ -141,11 +173,12 @@ Result<UniqueFd> DirectoryLower::open_content(const std::string& path, const Ent
 Result<bool> DirectoryLower::same_content(const std::string& path, const Entry& entry, int fd) {
   UniqueFd lower = TRY(open_content(path, entry));
   std::string display = dir_ + absolute_path(path);
-  static thread_local std::string a(1 << 18, '\0'), b(1 << 18, '\0');
+  char* a = read_buffer(0);
+  char* b = read_buffer(1);
   for (;;) {
-    size_t n = TRY(read_full(fd, a.data(), a.size(), "the upper of " + display));
-    size_t m = TRY(read_full(lower.get(), b.data(), b.size(), display));
-    if (n != m || std::memcmp(a.data(), b.data(), n) != 0) return false;
+    size_t n = TRY(read_full(fd, a, kBufferSize, "the upper of " + display));
+    size_t m = TRY(read_full(lower.get(), b, kBufferSize, display));
+    if (n != m || std::memcmp(a, b, n) != 0) return false;
     if (n == 0) return true;
   }
 }
@@ -153,6 +186,48 @@ Result<bool> DirectoryLower::same_content(const std::string& path, const Entry& 
 Result<std::unique_ptr<StoreLower>> StoreLower::open(const Store& store, const Digest& commit) {
   TreeBuilder tree = TRY(TreeBuilder::from_commit(store, commit));
   return std::unique_ptr<StoreLower>(new StoreLower(store, commit, std::move(tree)));
+}
+
+Lower::Prefetched StoreLower::prefetch(const std::string& dir,
+                                       const std::vector<std::string>& names) {
+  auto parts = split_relative_path(dir, "path");
+  if (!parts.ok()) return {};
+  std::unique_lock<std::mutex> lock(expand_mutex_, std::defer_lock);
+  auto node = expand_path(*parts, lock);
+  if (!node.ok()) return {};  // lookup will meet the error again
+  Prefetched found;
+  found.reserve(names.size());
+  for (const std::string& name : names) {
+    std::optional<Entry> entry;
+    if (*node && (*node)->entry.type == FileType::kDirectory) {
+      auto child = (*node)->children.find(name);
+      if (child != (*node)->children.end()) entry = child->second->entry;
+    }
+    found.emplace_back(std::move(entry));
+  }
+  return found;
+}
+
+Result<TreeBuilder::Node*> StoreLower::expand_path(const std::vector<std::string>& parts,
+                                                   std::unique_lock<std::mutex>& lock) {
+  lock.lock();
+  TreeBuilder::Node* node = &tree_.root();
+  for (size_t depth = 0;; ++depth) {
+    if (node->entry.type != FileType::kDirectory) return depth == parts.size() ? node : nullptr;
+    if (!node->expanded) {
+      Digest digest = node->entry.digest;
+      lock.unlock();
+      auto tree = store_.objects().read_tree(digest);
+      lock.lock();
+      if (!tree.ok()) return std::move(tree).error();
+      // Another thread may have expanded it meanwhile (nodes never move).
+      if (!node->expanded) TreeBuilder::expand_with(*node, std::move(tree).value());
+    }
+    if (depth == parts.size()) return node;
+    auto child = node->children.find(parts[depth]);
+    if (child == node->children.end()) return static_cast<TreeBuilder::Node*>(nullptr);
+    node = child->second.get();
+  }
 }
 
 Status StoreLower::prepare(const std::vector<std::string>& paths) {
@@ -232,6 +307,15 @@ Result<std::optional<Entry>> StackedLower::lookup(const std::string& path) {
     return top;
   }
   return base_->lookup(path);
+}
+
+Lower::Prefetched StackedLower::prefetch(const std::string& dir,
+                                         const std::vector<std::string>& names) {
+  // Which of the two a path comes from is settled by lookup (see
+  // source_of): both load ahead, neither answers yet.
+  top_->prefetch(dir, names);
+  base_->prefetch(dir, names);
+  return {};
 }
 
 Status StackedLower::prepare(const std::vector<std::string>& paths) {

@@ -6,7 +6,8 @@
 //   StoreLower      a commit in the site's store, its trees loaded lazily
 //
 // Lookups never follow symlinks, like overlayfs's own lookups. Not
-// thread-safe, except same_content.
+// thread-safe, except prefetch (never called concurrently with lookup or
+// prepare) and same_content.
 #pragma once
 
 #include <functional>
@@ -32,6 +33,15 @@ class Lower {
   // The object at `path` ("etc/fstab"; "" is the root), or nullopt when
   // nothing is there or a component on the way is not a directory.
   virtual Result<std::optional<Entry>> lookup(const std::string& path) = 0;
+  // Announces, while the upper is still being read, that the upper holds
+  // `names` in the lower directory `dir`, so that the waits for the two
+  // disks overlap. Returns, name by name, what lookup will answer (the
+  // entry, nullopt, or the error it will report), or nothing when the
+  // implementation does not load ahead. Thread-safe.
+  using Prefetched = std::vector<Result<std::optional<Entry>>>;
+  virtual Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) {
+    return {};
+  }
   // Announces the paths about to be looked up, so that an implementation
   // can load them ahead, several at a time (cold caches wait for the disk).
   virtual Status prepare(const std::vector<std::string>& paths) { return {}; }
@@ -49,6 +59,7 @@ class DirectoryLower : public Lower {
 
   std::string describe() const override { return dir_; }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) override;
   Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
@@ -64,6 +75,7 @@ class DirectoryLower : public Lower {
                                        const std::string& path) const;
   std::string dir_;
   UniqueFd fd_;
+  std::mutex prepared_mutex_;  // prefetch fills prepared_ from several threads
   std::unordered_map<std::string, std::optional<Entry>> prepared_;
 };
 
@@ -73,6 +85,7 @@ class StoreLower : public Lower {
 
   std::string describe() const override { return "commit " + commit_.hex().substr(0, 12); }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) override;
   Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;
@@ -84,8 +97,15 @@ class StoreLower : public Lower {
  private:
   StoreLower(const Store& store, Digest commit, TreeBuilder tree)
       : store_(store), commit_(commit), tree_(std::move(tree)) {}
+  // Expands the stored trees down to the directory `parts` names (reading
+  // outside the lock, so that several threads wait for the disk at once);
+  // nullptr if there is none. Locks expand_mutex_ through `lock`.
+  Result<TreeBuilder::Node*> expand_path(const std::vector<std::string>& parts,
+                                         std::unique_lock<std::mutex>& lock);
+
   const Store& store_;
   Digest commit_;
+  std::mutex expand_mutex_;  // guards tree_ during prefetch
   TreeBuilder tree_;  // never written: a lazily expanded view of the commit
 };
 
@@ -104,6 +124,7 @@ class StackedLower : public Lower {
 
   std::string describe() const override { return top_->describe() + ":" + base_->describe(); }
   Result<std::optional<Entry>> lookup(const std::string& path) override;
+  Prefetched prefetch(const std::string& dir, const std::vector<std::string>& names) override;
   Status prepare(const std::vector<std::string>& paths) override;
   Result<UniqueFd> open_content(const std::string& path, const Entry& entry) override;
   Result<bool> same_content(const std::string& path, const Entry& entry, int fd) override;

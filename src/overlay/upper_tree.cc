@@ -62,7 +62,8 @@ Result<std::optional<std::string>> origin_of(const UpperNode& parent, const std:
 }  // namespace
 
 Result<UpperTree> UpperTree::read(const std::string& upper_dir,
-                                  const OverlayConventions& conventions) {
+                                  const OverlayConventions& conventions,
+                                  const ReadFunction& entries_read) {
   UpperTree tree;
   tree.dir_ = upper_dir;
   tree.fd_.reset(::open(upper_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -89,12 +90,13 @@ Result<UpperTree> UpperTree::read(const std::string& upper_dir,
   root.opaque = false;
   root.device = st.st_dev;
   root.inode = st.st_ino;
-  TRY(tree.read_all(std::move(raw), conventions));
+  TRY(tree.read_all(std::move(raw), conventions, entries_read));
   tree.drop_vanished(*tree.root_);
   return tree;
 }
 
-Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& conventions) {
+Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& conventions,
+                           const ReadFunction& entries_read) {
   constexpr size_t kSlice = 64;
   std::mutex mutex;  // guards the counters
   std::function<Status(DirTask&, std::vector<DirTask>&)> visit =
@@ -116,6 +118,9 @@ Status UpperTree::read_all(Xattrs root_raw, const OverlayConventions& convention
     }
     uint64_t objects = 0, file_bytes = 0;
     TRY(read_entries(fd.get(), task, conventions, &more, &objects, &file_bytes));
+    // Before the subdirectories are queued (once this visit returns), so
+    // that a reader loading the lower dir here has it ready for theirs.
+    if (entries_read && task.begin < task.end) entries_read(*task.node, fd.get(), task.begin, task.end);
     std::lock_guard lock(mutex);
     objects_ += objects;
     file_bytes_ += file_bytes;
@@ -229,6 +234,22 @@ std::vector<std::string> UpperTree::lower_paths() const {
     }
   }
   return {paths.begin(), paths.end()};
+}
+
+std::vector<std::string> UpperTree::redirected_lower_paths() const {
+  std::vector<std::string> paths{""};
+  std::vector<const UpperNode*> pending{root_.get()};
+  while (!pending.empty()) {
+    const UpperNode* node = pending.back();
+    pending.pop_back();
+    for (const auto& child : node->children) {
+      if (child->origin && child->origin != child->place) paths.push_back(*child->origin);
+      if (child->is_directory()) pending.push_back(child.get());
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  return paths;
 }
 
 std::vector<std::pair<std::string, std::string>> UpperTree::redirects() const {

@@ -17,6 +17,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,9 +54,19 @@ struct UpperNode {
 
 class UpperTree {
  public:
-  // Reads `upper_dir` (which must exist and be a directory).
+  // Told, on the walk's threads, as soon as the entries [begin, end) of
+  // `dir` are read (a vanished one's slot is null), before the walk goes
+  // below them: a reader can then load the lower's counterparts and compare
+  // contents while the rest of the upper is still being read. `dir_fd` is
+  // `dir`, open during the call.
+  using ReadFunction =
+      std::function<void(const UpperNode& dir, int dir_fd, size_t begin, size_t end)>;
+
+  // Reads `upper_dir` (which must exist and be a directory). `entries_read`
+  // may be empty; it must be thread-safe.
   static Result<UpperTree> read(const std::string& upper_dir,
-                                const OverlayConventions& conventions);
+                                const OverlayConventions& conventions,
+                                const ReadFunction& entries_read = {});
 
   const UpperNode& root() const { return *root_; }
   const std::string& dir() const { return dir_; }
@@ -84,6 +95,10 @@ class UpperTree {
   // Every origin and place of every node: the lower paths a reader of
   // this upper will look up (for Lower::prepare).
   std::vector<std::string> lower_paths() const;
+  // Of those, the ones that are not the place of a node: the origins of
+  // redirects, and the root "". (Every other one is a name of a listed dir
+  // in that dir's lower counterpart.)
+  std::vector<std::string> redirected_lower_paths() const;
 
   // Every directory with a redirect: (merged path, lower origin).
   std::vector<std::pair<std::string, std::string>> redirects() const;
@@ -103,7 +118,8 @@ class UpperTree {
                       std::vector<DirTask>* subdirs, uint64_t* objects, uint64_t* file_bytes);
   // Reads every directory, several at a time: on a cold cache the walk
   // waits for inode reads, and parallel requests shorten the wait.
-  Status read_all(Xattrs root_raw, const OverlayConventions& conventions);
+  Status read_all(Xattrs root_raw, const OverlayConventions& conventions,
+                  const ReadFunction& entries_read);
   // Removes the slots of entries that vanished while the walk ran.
   static void drop_vanished(UpperNode& node);
 
