@@ -261,11 +261,11 @@ Result<bool> ChangeReader::visit(const UpperNode& node) {
   }
 
   size_t position = out_.changes.size();
-  if (report) out_.changes.push_back(change);
-  if (!node.is_directory()) return report;
-  bool inside = TRY(visit_children(node));
   bool only_mtime = change.kind == Change::Kind::kMetadata && change.fields.size() == 1 &&
                     change.fields[0] == "mtime";
+  if (report) out_.changes.push_back(std::move(change));
+  if (!node.is_directory()) return report;
+  bool inside = TRY(visit_children(node));
   if (report && only_mtime && inside) {
     out_.changes.erase(out_.changes.begin() + static_cast<std::ptrdiff_t>(position));
     report = false;

@@ -170,7 +170,8 @@ Status UpperTree::read_entries(int fd, const DirTask& task, const OverlayConvent
       }
       child->origin = TRY(origin_of(node, name, child->redirect, child_display));
     }
-    child->place = child->kind == UpperNode::Kind::kWhiteout
+    // Without a redirect (and always for a whiteout) the origin is the place.
+    child->place = child->kind == UpperNode::Kind::kWhiteout || !child->redirect
                        ? child->origin
                        : TRY(origin_of(node, name, std::nullopt, child_display));
     node.children[index] = std::move(child);
