@@ -68,4 +68,29 @@ env -i "$lib/bin/goldroot-agent" --help 2>&1 | grep -q 'goldroot-agent' \
 grep -q '^ExecStart=/run/goldroot/agent/bin/goldroot-agent' "$lib/goldroot-agent.service" \
   || fail "the agent's unit does not run the installed copy: $(grep ExecStart "$lib/goldroot-agent.service")"
 ok "goldroot-agent and its unit travel in the initrd, pointing at /run/goldroot/agent"
+# image gc removes the builds no kept commit boots with, and the server
+# rebuilds one that gc (or an admin) removed under it.
+cache="$GOLDROOT_SITE/exports/initrd"
+old=$(gr image show img --json | grep -o '"commit": "[0-9a-f]*"' | grep -o '[0-9a-f]\{64\}')
+[ "$(cat "$cache/$old.commit")" = "$name" ] || fail "no note says which initrd $old boots with"
+echo other-module >"$mods/kernel/fs/overlayfs/overlay.ko"  # another build for img2
+gr image import "$src" --name img2 >/dev/null
+gr image export img2 >/dev/null
+gr channel set gold img2 >/dev/null
+gr image rm img >/dev/null
+new_url=$(curl -s "$url/boot/52:54:00:12:00:01.ipxe" | grep -o "$url/initrd/[0-9a-f]*\.img" | head -1)
+new=$(basename "$new_url" .img)
+[ -n "$new" ] && [ "$new" != "$name" ] || fail "img2 got no initrd of its own: $new_url"
+touch -d '-2 hours' "$cache"/*.img  # past the grace period of builds in progress
+gr image gc --history-days 0 >/dev/null
+[ ! -e "$cache/$name.img" ] && [ ! -e "$cache/$old.commit" ] || fail "gc kept the initrd of a collected commit"
+ls "$cache"/*.ref | xargs cat | grep -qx "$name" && fail "gc kept the recipe of a removed initrd"
+[ -e "$cache/$new.img" ] || fail "gc removed the initrd gold boots with"
+curl -sf "$new_url" -o /dev/null || fail "gold's initrd is not served after gc"
+ok "image gc removes the initrd only a collected commit used, its recipe and its note; gold's stays"
+
+rm "$cache/$new.img"
+again=$(curl -s "$url/boot/52:54:00:12:00:01.ipxe" | grep -o "$url/initrd/[0-9a-f]*\.img" | head -1)
+curl -sf "$again" -o /dev/null || fail "the server names an initrd that is gone: $again"
+ok "the server rebuilds an initrd removed under it instead of naming a missing file"
 finish

@@ -83,7 +83,9 @@ Result<server::BootUrls> BootService::boot_urls(const Digest& commit, const std:
 Result<GoldrootInitrd> BootService::initrd_for(const Digest& commit, const BootFile& kernel) {
   std::lock_guard lock(initrd_mutex_);
   auto found = initrds_.find(commit);
-  if (found != initrds_.end()) return found->second;
+  // `image gc` may have removed a build this server still remembered.
+  if (found != initrds_.end() && ::access(found->second.path.c_str(), F_OK) == 0)
+    return found->second;
   InitrdSources sources;
   sources.tools_dir = options_.tools_dir;
   if (sources.tools_dir.empty()) {

@@ -16,6 +16,7 @@
 #include "image/diff.h"
 #include "crypto/site_key.h"
 #include "image/export.h"
+#include "initrd/goldroot_initrd.h"
 #include "image/image_info.h"
 #include "image/import.h"
 #include "image/verify.h"
@@ -297,6 +298,10 @@ Result<int> image_gc(Context& context, const Args& args) {
   for (const auto& [commit, names] : TRY(store.ref_roots())) bootable.insert(commit);
   for (const auto& [commit, why] : roots) bootable.insert(commit);
   PruneReport exports = TRY(prune_exports(session.site->exports_dir(), bootable));
+  PruneReport initrds = TRY(prune_goldroot_initrds(session.site->exports_dir() + "/initrd",
+                                                   bootable, context.env->now_seconds()));
+  exports.files_removed += initrds.files_removed;
+  exports.bytes_freed += initrds.bytes_freed;
   std::printf("removed %llu objects (%s) and %llu export files (%s); kept %llu objects\n",
               static_cast<unsigned long long>(report.objects_removed),
               human_bytes(report.bytes_freed).c_str(),

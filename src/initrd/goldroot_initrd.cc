@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -15,6 +16,7 @@
 #include "initrd/embedded_files.h"
 #include "initrd/kernel_modules.h"
 #include "store/store.h"
+#include "sys/directory.h"
 #include "sys/env.h"
 #include "sys/unique_fd.h"
 
@@ -42,6 +44,16 @@ std::string wrapper_script(const std::string& name, const std::string& loader,
          "here=${0%/*}/..\n" + environment +
          "exec \"$here/lib/" + loader + "\" --library-path \"$here/lib\" \"$here/libexec/" + name +
          "\"" + (arguments.empty() ? "" : " " + arguments) + " \"$@\"\n";
+}
+
+// CACHE/<commit>.commit names the initrd that `commit` boots with, so that
+// prune_goldroot_initrds knows which builds are still in use.
+Status note_commit(Env* env, const std::string& cache_dir, const Digest& commit,
+                   const Digest& initrd) {
+  std::string path = cache_dir + "/" + commit.hex() + ".commit";
+  std::string text = initrd.hex() + "\n";
+  if (auto noted = env->read_file(path); noted.ok() && *noted == text) return {};
+  return env->write_file_atomic(path, text);
 }
 
 class Recipe {
@@ -221,6 +233,7 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
       initrd.path = cache_dir + "/" + digest->hex() + ".img";
       initrd.size = static_cast<uint64_t>(st.st_size);
       initrd.reused = true;
+      TRY(note_commit(store.env(), cache_dir, commit, initrd.sha256));
       return initrd;
     }
   }
@@ -252,7 +265,70 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
     return errno_error("storing " + initrd.path, saved);
   }
   TRY(store.env()->write_file_atomic(ref_path, initrd.sha256.hex() + "\n"));
+  TRY(note_commit(store.env(), cache_dir, commit, initrd.sha256));
   return initrd;
+}
+
+Result<PruneReport> prune_goldroot_initrds(const std::string& cache_dir,
+                                           const std::set<Digest>& keep, int64_t now,
+                                           int64_t grace_seconds) {
+  PruneReport report;
+  UniqueFd dir(::open(cache_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    if (errno == ENOENT) return report;
+    return errno_error("opening " + cache_dir, errno);
+  }
+  auto remove = [&](const std::string& name, const struct stat& st) -> Status {
+    if (::unlinkat(dir.get(), name.c_str(), 0) != 0 && errno != ENOENT)
+      return errno_error("removing " + cache_dir + "/" + name, errno);
+    ++report.files_removed;
+    report.bytes_freed += static_cast<uint64_t>(st.st_size);
+    return {};
+  };
+  auto read_digest = [&](const std::string& name) {
+    std::string text;
+    UniqueFd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    char buffer[80];
+    ssize_t got = fd.valid() ? ::read(fd.get(), buffer, sizeof buffer) : -1;
+    if (got > 0) text.assign(buffer, static_cast<size_t>(got));
+    return Digest::from_hex(std::string(trim(text)));
+  };
+  std::vector<std::string> names = TRY(read_directory(dir.get(), cache_dir));
+  std::map<std::string, struct stat> files;
+  for (const std::string& name : names) {
+    struct stat st;
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+      files.emplace(name, st);
+  }
+  // 1. The notes of commits nobody boots any more; the others name what stays.
+  std::set<std::string> in_use;
+  for (const auto& [name, st] : files) {
+    if (!ends_with(name, ".commit")) continue;
+    auto commit = Digest::from_hex(name.substr(0, name.size() - 7));
+    if (commit && keep.count(*commit)) {
+      if (auto initrd = read_digest(name)) in_use.insert(initrd->hex() + ".img");
+    } else if (commit) {
+      TRY(remove(name, st));
+    }
+  }
+  // 2. Initrds no note names, once past the grace period (a server may be
+  //    between building one and noting it; a crashed build leaves .build-*).
+  std::set<std::string> present;
+  for (const auto& [name, st] : files) {
+    if (!ends_with(name, ".img")) continue;
+    if (in_use.count(name) || now - st.st_mtime < grace_seconds) {
+      present.insert(name);
+      continue;
+    }
+    TRY(remove(name, st));
+  }
+  // 3. Recipes whose build is gone.
+  for (const auto& [name, st] : files) {
+    if (!ends_with(name, ".ref")) continue;
+    auto initrd = read_digest(name);
+    if (!initrd || !present.count(initrd->hex() + ".img")) TRY(remove(name, st));
+  }
+  return report;
 }
 
 }  // namespace goldroot

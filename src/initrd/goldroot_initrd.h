@@ -19,14 +19,19 @@
 // It depends on the image (its kernel's modules), the site key and the
 // goldroot binaries, and is cached under its own SHA-256 in the cache
 // directory: `<sha256>.img`, with `<recipe>.ref` naming the build of a
-// given set of inputs, so a second request costs hashing the inputs only.
+// given set of inputs, so a second request costs hashing the inputs only,
+// and `<commit>.commit` naming the build each commit boots with, so that
+// `image gc` can remove the builds no kept commit uses.
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "base/hash.h"
 #include "base/result.h"
+#include "image/export.h"
 #include "manifest/boot_manifest.h"
 
 namespace goldroot {
@@ -53,6 +58,14 @@ struct GoldrootInitrd {
 Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& commit,
                                              const BootFile& kernel, const InitrdSources& sources,
                                              const std::string& cache_dir);
+
+// Removes from `cache_dir` the notes of commits not in `keep`, the initrds
+// no remaining note names, and the recipes of removed initrds. An initrd
+// modified less than `grace_seconds` before `now` stays: a server may be
+// between building it and noting it.
+Result<PruneReport> prune_goldroot_initrds(const std::string& cache_dir,
+                                           const std::set<Digest>& keep, int64_t now,
+                                           int64_t grace_seconds = 3600);
 
 // The kernel version a kernel's file name carries: "/boot/vmlinuz-6.1.0-13-amd64"
 // -> "6.1.0-13-amd64"; "" for a bare "vmlinuz".
