@@ -3,43 +3,33 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include <cerrno>
+
+#include "boot/files.h"
+#include "boot/tree_copy.h"
 
 namespace goldroot::boot {
 
 Result<bool> install_agent(const std::string& from, const std::string& run_dir,
                            const std::string& units_dir) {
-  namespace fs = std::filesystem;
   const std::string unit = "goldroot-agent.service";
   if (::access((from + "/libexec/goldroot-agent").c_str(), X_OK) != 0 ||
       ::access((from + "/" + unit).c_str(), R_OK) != 0)
     return false;
-  std::error_code error;
-  auto check = [&](const std::string& what) -> Status {
-    if (error) return make_error(ErrorCode::kIo, "installing the agent: " + what + ": " + error.message());
-    return ok_status();
-  };
   const std::string target = run_dir + "/agent";
-  fs::create_directories(target, error);
-  TRY(check(target));
+  TRY(make_directory(target));
   // initramfs-tools mounts /run noexec: the agent gets a tmpfs of its own.
   if (::mount("goldroot-agent", target.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0)
     return errno_error("mounting a tmpfs for the agent at " + target, errno);
   for (const char* dir : {"bin", "lib", "libexec"}) {
-    fs::copy(from + "/" + dir, target + "/" + dir,
-             fs::copy_options::recursive | fs::copy_options::copy_symlinks |
-                 fs::copy_options::overwrite_existing,
-             error);
-    TRY(check(from + "/" + dir));
+    TRY(make_directory(target + "/" + dir));
+    TRY(copy_tree(from + "/" + dir, target + "/" + dir).context("installing the agent"));
   }
-  fs::create_directories(units_dir + "/multi-user.target.wants", error);
-  TRY(check(units_dir));
-  fs::copy_file(from + "/" + unit, units_dir + "/" + unit, fs::copy_options::overwrite_existing, error);
-  TRY(check(unit));
+  TRY(make_directory(units_dir + "/multi-user.target.wants"));
+  TRY(write_file_atomically(units_dir + "/" + unit, TRY(read_whole_file(from + "/" + unit))));
   std::string link = units_dir + "/multi-user.target.wants/" + unit;
-  fs::remove(link, error);
-  fs::create_symlink("../" + unit, link, error);
-  TRY(check(link));
+  if ((::unlink(link.c_str()) != 0 && errno != ENOENT) || ::symlink(("../" + unit).c_str(), link.c_str()) != 0)
+    return errno_error("installing the agent: " + link, errno);
   return true;
 }
 

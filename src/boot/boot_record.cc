@@ -1,12 +1,8 @@
 #include "boot/boot_record.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "sys/unique_fd.h"
+#include "boot/files.h"
 
 namespace goldroot::boot {
 
@@ -40,17 +36,9 @@ std::string BootRecord::to_json() const {
 }
 
 Status write_boot_record(const BootRecord& record, const std::string& path) {
-  std::error_code error;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
-  std::string temporary = path + ".tmp";
-  UniqueFd fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return errno_error("open " + temporary, errno);
-  std::string text = record.to_json();
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-    return errno_error("write " + temporary, errno);
-  if (::fsync(fd.get()) != 0) return errno_error("fsync " + temporary, errno);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return errno_error("rename " + path, errno);
-  return ok_status();
+  if (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0)
+    TRY(make_directory(path.substr(0, slash)));
+  return write_file_atomically(path, record.to_json());
 }
 
 }  // namespace goldroot::boot

@@ -155,12 +155,7 @@ Result<InstalledRoot> install_root(const std::string& label, FormatPolicy format
   auto previous = read_whole_file(marker);
   if (previous.ok() && previous->substr(0, previous->find('\n')) == record.commit)
     return installed;
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(root, error)) {
-    if (entry.path().filename() == "lost+found") continue;
-    std::filesystem::remove_all(entry.path(), error);
-    if (error) return make_error(ErrorCode::kIo, "emptying " + root + ": " + error.message());
-  }
+  TRY(empty_directory(root, "lost+found"));
   std::string merged = run_dir + "/merged";
   TRY(make_directory(merged));
   ScopedMount view = TRY(ScopedMount::mount("goldroot-install", merged, "overlay", MS_RDONLY,

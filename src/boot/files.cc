@@ -39,4 +39,15 @@ Status make_directory(const std::string& path, std::optional<mode_t> mode) {
   return ok_status();
 }
 
+Status empty_directory(const std::string& path, const std::string& keep) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+    if (!keep.empty() && entry.path().filename() == keep) continue;
+    std::filesystem::remove_all(entry.path(), error);
+    if (error) return make_error(ErrorCode::kIo, "emptying " + path + ": " + error.message());
+  }
+  if (error) return make_error(ErrorCode::kIo, "reading " + path + ": " + error.message());
+  return ok_status();
+}
+
 }  // namespace goldroot::boot

@@ -1,6 +1,6 @@
 // Small file helpers for goldroot-boot, which links neither sys/ nor the
 // store (it travels in the initrd): whole-file reads, atomic replacement,
-// and mkdir -p.
+// mkdir -p, and emptying a directory.
 #pragma once
 
 #include <sys/types.h>
@@ -18,5 +18,8 @@ Status write_file_atomically(const std::string& path, const std::string& text);
 // Creates `path` and its parents; with `mode`, also sets it (whatever the
 // umask, and on a directory that already existed).
 Status make_directory(const std::string& path, std::optional<mode_t> mode = std::nullopt);
+// Removes everything inside `path` (never following symlinks) but the
+// entry named `keep`, if given; `path` itself stays.
+Status empty_directory(const std::string& path, const std::string& keep = "");
 
 }  // namespace goldroot::boot

@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 
 #include "boot/files.h"
@@ -35,16 +34,6 @@ Status format_ext4(const std::string& device, const std::string& label) {
                                           (WIFEXITED(status) && WEXITSTATUS(status) == 127
                                                ? " (mkfs.ext4 not found in the initramfs)"
                                                : ""));
-  return ok_status();
-}
-
-Status empty_directory(const std::string& path) {
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
-    std::filesystem::remove_all(entry.path(), error);
-    if (error) return make_error(ErrorCode::kIo, "discarding " + entry.path().string() + ": " + error.message());
-  }
-  if (error) return make_error(ErrorCode::kIo, "reading " + path + ": " + error.message());
   return ok_status();
 }
 
