@@ -18,13 +18,9 @@ goldroot=${GOLDROOT:-$here/build/bin/goldroot}
 agent=${GOLDROOT_AGENT:-$here/build/bin/goldroot-agent}
 cache=${GOLDROOT_BENCH_CACHE:-/var/cache/goldroot}
 work=${GOLDROOT_BENCH_WORK:-$here/bench/work-capture-host}
-[ "$(id -u)" = 0 ] || { echo "bench needs root (mounts, drop_caches)" >&2; exit 1; }
-[ -e "$cache/bench-v2.stamp" ] && [ -e "$cache/bench-v1.stamp" ] || {
-  echo "build the trees first: scripts/build-rootfs.sh $cache/bench-v1;" \
-       "scripts/build-rootfs.sh $cache/bench-v2 less vim-tiny ca-certificates procps iproute2" >&2
-  exit 1
-}
-v1="$cache/bench-v1"; v2="$cache/bench-v2"
+source "$here/bench/lib/bench.sh"
+bench_needs_root "mounts, drop_caches"
+bench_trees
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -34,10 +30,7 @@ cleanup() {
 }
 rm -rf "$work"; mkdir -p "$work"/{upper,work,merged,spool}
 trap cleanup EXIT
-cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 seconds() { local start end; start=$(date +%s.%N); "$@" >"$work/last.out" 2>&1 || { cat "$work/last.out" >&2; exit 1; }; end=$(date +%s.%N); echo "$end - $start" | bc; }
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
 runs=${BENCH_RUNS:-3}
 
 export GOLDROOT_SITE="$work/site"

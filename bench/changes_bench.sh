@@ -16,21 +16,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 goldroot=${GOLDROOT:-$here/build/bin/goldroot}
 cache=${GOLDROOT_BENCH_CACHE:-/var/cache/goldroot}
 work=${GOLDROOT_BENCH_WORK:-$here/bench/work-changes}
-[ "$(id -u)" = 0 ] || { echo "bench needs root (mounts, drop_caches)" >&2; exit 1; }
-[ -e "$cache/bench-v2.stamp" ] && [ -e "$cache/bench-v1.stamp" ] || {
-  echo "build the trees first: scripts/build-rootfs.sh $cache/bench-v1;" \
-       "scripts/build-rootfs.sh $cache/bench-v2 less vim-tiny ca-certificates procps iproute2" >&2
-  exit 1
-}
-v1="$cache/bench-v1"; v2="$cache/bench-v2"
+source "$here/bench/lib/bench.sh"
+bench_needs_root "mounts, drop_caches"
+bench_trees
 
 cleanup() { umount "$work/merged" 2>/dev/null || true; [ -n "${KEEP_BENCH_WORK:-}" ] || rm -rf "$work"; }
 rm -rf "$work"; mkdir -p "$work"/{upper,work,merged}
 trap cleanup EXIT
-cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; end=$(date +%s.%N); echo "$end - $start" | bc; }
-ratio() { echo "scale=1; $1 / $2" | bc; }
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 runs=${BENCH_RUNS:-5}
 declare -A samples
 # interleaved COMMAND...: `runs` rounds, each running every COMMAND (a

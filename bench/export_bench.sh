@@ -11,15 +11,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 goldroot=${GOLDROOT:-$here/build/bin/goldroot}
 cache=${GOLDROOT_BENCH_CACHE:-/var/cache/goldroot}
 work=${GOLDROOT_BENCH_WORK:-$here/bench/work-export}
-tree="$cache/bench-v1"
-[ "$(id -u)" = 0 ] || { echo "bench needs root (drop_caches, mount)" >&2; exit 1; }
-[ -d "$tree" ] || "$here/scripts/build-rootfs.sh" "$tree"
+source "$here/bench/lib/bench.sh"
+bench_needs_root "drop_caches, mount"
+bench_trees
+tree=$v1
 
 rm -rf "$work"; mkdir -p "$work/mnt"
 trap 'mountpoint -q "$work/mnt" && umount "$work/mnt"; [ -n "${KEEP_BENCH_WORK:-}" ] || rm -rf "$work"' EXIT
-cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
 size() { stat -c %s "$1"; }
 entries=$(find "$tree" | wc -l); bytes=$(du -sb "$tree" | cut -f1)
 

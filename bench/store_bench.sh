@@ -10,22 +10,20 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 goldroot=${GOLDROOT:-$here/build/bin/goldroot}
 cache=${GOLDROOT_BENCH_CACHE:-/var/cache/goldroot}
 work=${GOLDROOT_BENCH_WORK:-$here/bench/work}
-[ "$(id -u)" = 0 ] || { echo "bench needs root (drop_caches)" >&2; exit 1; }
+source "$here/bench/lib/bench.sh"
+bench_needs_root "drop_caches"
 command -v ostree >/dev/null || { echo "bench needs ostree" >&2; exit 1; }
 
-"$here/scripts/build-rootfs.sh" "$cache/bench-v1"
-"$here/scripts/build-rootfs.sh" "$cache/bench-v2" less vim-tiny ca-certificates procps iproute2
+bench_trees
 
 rm -rf "$work"; mkdir -p "$work"
-cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N); echo "$end - $start" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
 
 # Both tools read the same directory, which moves from v1 to v2 the way an
 # admin's maintained tree does (rsync rewrites only what changed).
 tree="$work/tree"
-cp -a "$cache/bench-v1" "$tree"; rm -rf "$tree"/dev/*
-cp -a "$cache/bench-v2" "$work/v2"; rm -rf "$work/v2"/dev/*
+cp -a "$v1" "$tree"; rm -rf "$tree"/dev/*
+cp -a "$v2" "$work/v2"; rm -rf "$work/v2"/dev/*
 sleep 3  # let the copies age past the stat cache's racy window, as real trees are
 entries=$(find "$tree" | wc -l); size=$(du -sb "$tree" | cut -f1)
 
