@@ -53,13 +53,17 @@ echo "4f1e0c0ffee" >"$m/etc/machine-id"
 mkdir -p "$m/var/log" && echo "booted" >"$m/var/log/boot.log"
 
 agent_command pc01
-"${AGENT_COMMAND[@]}" --interval 1 >"$WORK/agent.log" 2>&1 &
+# A long interval: the server has a maintenance host report every few
+# seconds, so the capture does not wait for the agent's own schedule.
+"${AGENT_COMMAND[@]}" --interval 600 >"$WORK/agent.log" 2>&1 &
 agent_pid=$!
 on_exit "kill $agent_pid 2>/dev/null"
 for _ in $(seq 1 100); do gr status --json | grep -q '"up"' && break; sleep 0.1; done
 
-gr capture --host pc01 --name maintained -m "admin's changes" >"$WORK/capture.out" 2>"$WORK/capture.err" ||
+started=$(date +%s)
+gr capture --host pc01 --name maintained -m "admin's changes" --wait 30 >"$WORK/capture.out" 2>"$WORK/capture.err" ||
   fail "capture --host: $(cat "$WORK/capture.err")"
+echo "capture --host took $(($(date +%s) - started)) s with an agent interval of 600 s"
 commit=$(tail -1 "$WORK/capture.out")
 [ "${#commit}" = 64 ] || fail "capture printed '$commit', not a commit id"
 grep -q "received .* from pc01" "$WORK/capture.err" || fail "no upload line: $(cat "$WORK/capture.err")"

@@ -131,7 +131,10 @@ FlushOutcome Agent::flush() {
       (void)spool_.remove(name);
       ++outcome.sent;
       auto reply = ReportReply::parse(post.body);
-      if (reply.ok()) handle(reply->commands);
+      if (reply.ok()) {
+        report_within_seconds_ = reply->report_within_seconds;
+        handle(reply->commands);
+      }
       continue;
     }
     if (post.status == 400 || post.status == 409 || post.status == 413) {
@@ -299,6 +302,8 @@ Status Agent::run(const sigset_t& stop_signals) {
         if (failing) log("reached " + boot_.server + " again; the spool is empty");
         failing = false;
         backoff = 0;
+        if (report_within_seconds_ > 0)
+          next_report = std::min(next_report, now() + report_within_seconds_ * spread(random_));
         next_send = next_report;
         if (has_final_results()) {
           // Results that end a command go out now, not an interval later.

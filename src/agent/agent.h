@@ -82,6 +82,9 @@ class Agent {
   std::set<int64_t> finished_;          // commands answered for good
   std::optional<std::string> reboot_pending_;
   std::mt19937_64 random_;
+  // The last reply's report_within_seconds: 0, or how soon the server wants
+  // the next report.
+  int64_t report_within_seconds_ = 0;
 };
 
 }  // namespace goldroot::agent

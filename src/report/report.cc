@@ -1,5 +1,7 @@
 #include "report/report.h"
 
+#include <algorithm>
+
 namespace goldroot {
 
 namespace {
@@ -190,7 +192,9 @@ Result<AgentCommand> AgentCommand::from_json(const nlohmann::json& json) {
 std::string ReportReply::serialize() const {
   nlohmann::json list = nlohmann::json::array();
   for (const AgentCommand& command : commands) list.push_back(command.to_json());
-  return nlohmann::json{{"accepted", true}, {"commands", list}}.dump() + "\n";
+  nlohmann::json json{{"accepted", true}, {"commands", list}};
+  if (report_within_seconds > 0) json["report_within_seconds"] = report_within_seconds;
+  return json.dump() + "\n";
 }
 
 Result<ReportReply> ReportReply::parse(std::string_view text) {
@@ -200,6 +204,7 @@ Result<ReportReply> ReportReply::parse(std::string_view text) {
   ReportReply reply;
   if (auto commands = json.find("commands"); commands != json.end() && commands->is_array())
     for (const Json& item : *commands) reply.commands.push_back(TRY(AgentCommand::from_json(item)));
+  reply.report_within_seconds = std::max<int64_t>(0, TRY(int_field(json, "report_within_seconds", false)));
   return reply;
 }
 

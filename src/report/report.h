@@ -134,6 +134,10 @@ std::string upload_statement(int64_t command_id);
 
 struct ReportReply {
   std::vector<AgentCommand> commands;
+  // When > 0, the agent reports again within this many seconds, even if
+  // its own interval is longer: the server wants a host's commands picked
+  // up quickly (a maintenance host, where admins act).
+  int64_t report_within_seconds = 0;
   std::string serialize() const;
   static Result<ReportReply> parse(std::string_view text);
 };

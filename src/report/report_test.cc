@@ -86,8 +86,17 @@ TEST(ReportTest, ReplyCarriesCommands) {
                      {9, "upload-upper", "", upload_path(9)}}};
   ASSERT_OK_AND_ASSIGN(ReportReply parsed, ReportReply::parse(reply.serialize()));
   EXPECT_EQ(parsed.commands, reply.commands);
+  EXPECT_EQ(parsed.report_within_seconds, 0);
   EXPECT_NE(reply.serialize().find(R"("path":"/etc/fstab")"), std::string::npos);
   EXPECT_NE(reply.serialize().find(R"("url":"/api/v1/uploads/9")"), std::string::npos);
+}
+
+TEST(ReportTest, ReplyCanAskForTheNextReportSooner) {
+  ReportReply reply;
+  reply.report_within_seconds = 5;
+  ASSERT_OK_AND_ASSIGN(ReportReply parsed, ReportReply::parse(reply.serialize()));
+  EXPECT_EQ(parsed.report_within_seconds, 5);
+  EXPECT_FALSE(ReportReply::parse(R"({"report_within_seconds":"soon"})").ok());
 }
 
 TEST(SignatureTest, HmacMatchesRfc4231) {
