@@ -24,7 +24,7 @@ using server::HttpResponse;
 
 namespace {
 // How soon a maintenance host's agent reports again, whatever its interval.
-constexpr int64_t kMaintenanceReportSeconds = 5;
+constexpr int64_t kMaintenanceReportSeconds = 2;
 }  // namespace
 
 Result<std::string> load_agent_secret(const Site& site) {
