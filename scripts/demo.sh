@@ -8,8 +8,12 @@
 #   5. describes a lab (network, lab, hosts, configuration layers) and points
 #      the gold channel at the image;
 #   6. starts `goldroot serve --dhcp full` in a private network namespace with
-#      a bridge, PXE-boots two QEMU clients (software emulation) from it, and
-#      shows what the admin sees; then cleans up after itself.
+#      a bridge, PXE-boots three QEMU clients (software emulation) from it —
+#      two lab PCs in reset mode and one in maintenance mode — and shows what
+#      the admin sees;
+#   7. captures the maintenance PC's changes while it runs (capture --host),
+#      shows what a promote would change, promotes, and shows the lab PCs
+#      still running the image they booted; then cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -58,11 +62,28 @@ done
 mkdir -p "$GOLDROOT_SITE/layers/base/etc" "$GOLDROOT_SITE/layers/labs/lab3/etc"
 echo "Managed by goldroot. Changes vanish at the next reboot." > "$GOLDROOT_SITE/layers/base/etc/motd"
 printf '{{ hostname }}\n' > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
+# The maintenance PC's admin session, scripted: at boot a unit of its host
+# layer makes the change an admin would make by hand (here, a printer list).
+maint="$GOLDROOT_SITE/layers/hosts/lab3-pc03/etc/systemd/system"
+mkdir -p "$maint/multi-user.target.wants"
+cat > "$maint/demo-admin.service" <<'UNIT'
+[Unit]
+Description=the demo's admin, maintaining lab3-pc03
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'printf "B12-laser  ipp://10.77.0.1/printers/b12\\n" > /etc/lab3-printers; sync'
+[Install]
+WantedBy=multi-user.target
+UNIT
+ln -sf ../demo-admin.service "$maint/multi-user.target.wants/demo-admin.service"
+# The lab's agents report every 10 s (the default is 60).
+mkdir -p "$GOLDROOT_SITE/layers/labs/lab3/etc/goldroot"
+echo "interval = 10" > "$GOLDROOT_SITE/layers/labs/lab3/etc/goldroot/agent.conf"
 "$goldroot" host list
 "$goldroot" layer blame lab3-pc01
 "$goldroot" channel set gold lab
 
-step "goldroot serve --dhcp full in a private lab network, and two QEMU clients PXE-boot"
+step "goldroot serve --dhcp full in a private lab network, and three QEMU clients PXE-boot"
 # A network namespace with a bridge stands in for the lab's switch; QEMU's
 # iPXE ROM asks dnsmasq (run by goldroot serve), loads the host's menu, the
 # image's kernel and initrd and the goldroot initrd; goldroot-boot mounts
@@ -74,13 +95,16 @@ lab_serve
 echo "serving at http://$LAB_SERVER_IP:$LAB_PORT (log: $work/lab/serve.log)"
 lab_boot lab3-pc01 52:54:00:42:00:01
 lab_boot lab3-pc02 52:54:00:42:00:02
-for pc in lab3-pc01 lab3-pc02; do
+# Maintenance keeps its changes on the PC's disk: a blank one, found by its
+# GPT partition name and formatted at first boot.
+lab_boot lab3-pc03 52:54:00:42:00:03 "$(lab_disk lab3-pc03 1G)"
+for pc in lab3-pc01 lab3-pc02 lab3-pc03; do
   lab_wait "$pc" 'login:' 900
   echo "$pc: login prompt $(lab_seconds_to "$pc" 'login:') s after power-on"
 done
 
 step "What the admin sees"
-for pc in lab3-pc01 lab3-pc02; do
+for pc in lab3-pc01 lab3-pc02 lab3-pc03; do
   echo "--- $pc's console (goldroot lines)"
   tr -d '\r' <"$work/lab/$pc.log" | grep -aE '^goldroot|login:' | cut -c1-120 | tail -4
 done
@@ -88,7 +112,7 @@ echo "--- goldroot host list"
 "$goldroot" host list
 echo "--- goldroot status (from the agents the goldroot initrd installed in the clients)"
 for _ in $(seq 1 60); do
-  [ "$("$goldroot" status --json | python3 -c 'import json,sys; print(sum(h["state"] == "up" for h in json.load(sys.stdin)))')" -ge 2 ] && break
+  [ "$("$goldroot" status --json | python3 -c 'import json,sys; print(sum(h["state"] == "up" for h in json.load(sys.stdin)))')" -ge 3 ] && break
   sleep 1
 done
 "$goldroot" status
@@ -99,4 +123,14 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     print(f"{r['client']:>21}  {r['status']}  {r['bytes']:>10}  {r['duration_ms']:>9} ms  {r['path'][:70]}")
 PY
+
+step "Maintenance: capture lab3-pc03's changes while it runs, then promote"
+# Its agent uploads the upper layer; boot noise (machine id, logs) stays out.
+"$goldroot" capture --host lab3-pc03 --name lab -m "lab3 printers" --wait 300
+echo "--- goldroot image diff gold test (what the promote changes)"
+"$goldroot" image diff gold test
+"$goldroot" promote
+"$goldroot" channel list
+echo "--- goldroot status: the lab PCs keep the image they booted until their next reboot"
+"$goldroot" status
 step "Cleaning up: clients off, server stopped, namespace removed"

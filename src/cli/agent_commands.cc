@@ -58,7 +58,7 @@ Result<int> run_status(Context& context, const Args& args) {
     print_json(status);
     return 0;
   }
-  std::printf("%-16s %-10s %-7s %-16s %-12s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE", "MODE",
+  std::printf("%-16s %-10s %-7s %-18s %-14s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE", "MODE",
               "CHANGES", "LAST SEEN");
   for (const nlohmann::json& host : status) {
     std::string image = "-";
@@ -76,7 +76,7 @@ Result<int> run_status(Context& context, const Args& args) {
     std::string seen = host["last_seen_unix"].is_number()
                            ? age(now - host["last_seen_unix"].get<int64_t>())
                            : "never";
-    std::printf("%-16s %-10s %-7s %-16s %-12s %-14s %s\n", host["name"].get<std::string>().c_str(),
+    std::printf("%-16s %-10s %-7s %-18s %-14s %-14s %s\n", host["name"].get<std::string>().c_str(),
                 text_or(host["lab"], "-").c_str(), host["state"].get<std::string>().c_str(),
                 image.c_str(), mode.c_str(), changes.c_str(), seen.c_str());
   }
