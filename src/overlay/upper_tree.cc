@@ -59,6 +59,21 @@ Result<std::optional<std::string>> origin_of(const UpperNode& parent, const std:
   return base ? std::optional(child_path(*base, target)) : std::nullopt;
 }
 
+// Calls visit(node) for every node below `root`, each directory's
+// children in order, depth first.
+template <typename Visit>
+void for_each_below(const UpperNode& root, Visit visit) {
+  std::vector<const UpperNode*> pending{&root};
+  while (!pending.empty()) {
+    const UpperNode* node = pending.back();
+    pending.pop_back();
+    for (const auto& child : node->children) {
+      visit(*child);
+      if (child->is_directory()) pending.push_back(child.get());
+    }
+  }
+}
+
 }  // namespace
 
 Result<UpperTree> UpperTree::read(const std::string& upper_dir,
@@ -224,47 +239,27 @@ bool UpperTree::moved(const UpperNode& node) const {
 
 std::vector<std::string> UpperTree::lower_paths() const {
   std::set<std::string> paths{""};
-  std::vector<const UpperNode*> pending{root_.get()};
-  while (!pending.empty()) {
-    const UpperNode* node = pending.back();
-    pending.pop_back();
-    for (const auto& child : node->children) {
-      if (child->origin) paths.insert(*child->origin);
-      if (child->place) paths.insert(*child->place);
-      if (child->is_directory()) pending.push_back(child.get());
-    }
-  }
+  for_each_below(*root_, [&paths](const UpperNode& node) {
+    if (node.origin) paths.insert(*node.origin);
+    if (node.place) paths.insert(*node.place);
+  });
   return {paths.begin(), paths.end()};
 }
 
 std::vector<std::string> UpperTree::redirected_lower_paths() const {
-  std::vector<std::string> paths{""};
-  std::vector<const UpperNode*> pending{root_.get()};
-  while (!pending.empty()) {
-    const UpperNode* node = pending.back();
-    pending.pop_back();
-    for (const auto& child : node->children) {
-      if (child->origin && child->origin != child->place) paths.push_back(*child->origin);
-      if (child->is_directory()) pending.push_back(child.get());
-    }
-  }
-  std::sort(paths.begin(), paths.end());
-  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
-  return paths;
+  std::set<std::string> paths{""};
+  for_each_below(*root_, [&paths](const UpperNode& node) {
+    if (node.origin && node.origin != node.place) paths.insert(*node.origin);
+  });
+  return {paths.begin(), paths.end()};
 }
 
 std::vector<std::pair<std::string, std::string>> UpperTree::redirects() const {
   std::vector<std::pair<std::string, std::string>> found;
-  std::vector<const UpperNode*> pending{root_.get()};
-  while (!pending.empty()) {
-    const UpperNode* node = pending.back();
-    pending.pop_back();
-    for (const auto& child : node->children) {
-      if (!child->is_directory()) continue;
-      if (child->redirect && child->origin) found.emplace_back(child->path, *child->origin);
-      pending.push_back(child.get());
-    }
-  }
+  for_each_below(*root_, [&found](const UpperNode& node) {
+    if (node.is_directory() && node.redirect && node.origin)
+      found.emplace_back(node.path, *node.origin);
+  });
   return found;
 }
 
