@@ -285,13 +285,10 @@ Result<PruneReport> prune_goldroot_initrds(const std::string& cache_dir,
     report.bytes_freed += static_cast<uint64_t>(st.st_size);
     return {};
   };
-  auto read_digest = [&](const std::string& name) {
-    std::string text;
-    UniqueFd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    char buffer[80];
-    ssize_t got = fd.valid() ? ::read(fd.get(), buffer, sizeof buffer) : -1;
-    if (got > 0) text.assign(buffer, static_cast<size_t>(got));
-    return Digest::from_hex(std::string(trim(text)));
+  auto read_digest = [&](const std::string& name) -> std::optional<Digest> {
+    auto text = read_file_no_follow(cache_dir + "/" + name);
+    if (!text.ok()) return std::nullopt;
+    return Digest::from_hex(std::string(trim(*text)));
   };
   std::vector<std::string> names = TRY(read_directory(dir.get(), cache_dir));
   std::map<std::string, struct stat> files;
