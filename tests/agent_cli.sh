@@ -103,6 +103,29 @@ grep -q "replay" "$WORK/body" || fail "409 body: $(cat "$WORK/body")"
 report=${report/\"sequence\": 5/\"sequence\": 4}
 [ "$(post -H "X-Goldroot-Signature: hmac-sha256=$(sign "$(cat "$WORK/clients/pc02/token")" "$report")")" = 409 ] ||
   fail "an older sequence of the same boot: $(cat "$WORK/body")"
+# A host's own signed report carrying terminal escapes (clear screen, cursor
+# up, OSC 52 clipboard, the C1 CSI) reaches the admin's terminal escaped.
+report=$(python3 - <<PY
+import json
+print(json.dumps({"version": 1, "host": "pc02", "boot_id": "b-2", "sequence": 1,
+                  "sent_at": $(date +%s), "mode": "normal\x1b[2J\x1b]52;c;cm0gLXJm\x07",
+                  "dirty": True, "changes": {"total": 1, "ignored": 0, "error": "e\x1b[1A",
+                  "paths": [{"path": "/etc/x", "change": "added\u009b31m"}]}}))
+PY
+)
+[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$(sign "$(cat "$WORK/clients/pc02/token")" "$report")")" = 200 ] ||
+  fail "pc02's report with escapes: $(cat "$WORK/body")"
+gr status > "$WORK/status.txt"
+gr changes --host pc02 > "$WORK/changes.txt"
+for output in status changes; do
+  if LC_ALL=C grep -q $'[\x1b\x07]\|\xc2\x9b' "$WORK/$output.txt"; then
+    fail "$output printed a host's control characters raw: $(cat -v "$WORK/$output.txt")"
+  fi
+done
+grep -q 'normal\\x1b\[2J\\x1b\]52;c;' "$WORK/status.txt" || fail "status: $(cat "$WORK/status.txt")"
+grep -q 'added\\xc2\\x9b31m' "$WORK/changes.txt" || fail "changes --host: $(cat "$WORK/changes.txt")"
+grep -q 'e\\x1b\[1A' "$WORK/changes.txt" || fail "changes --host error: $(cat "$WORK/changes.txt")"
+ok "a host's escape sequences reach status and changes --host as \\x1b, never raw"
 echo '{"version": 1, "host": "pc01"' > "$WORK/clients/pc01/token.bad"
 [ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Goldroot-Signature: x" --data-binary @"$WORK/clients/pc01/token.bad" "$SERVER_URL/api/v1/reports")" = 400 ] ||
   fail "malformed report"

@@ -24,4 +24,11 @@ std::string format_utc(int64_t seconds, const char* format = "%Y-%m-%d %H:%M:%S"
 // Parses a decimal integer; false on anything else.
 bool parse_uint64(std::string_view text, uint64_t* out);
 
+enum class KeepLines { kNo, kYes };
+// Text from a host, made safe for a terminal: every control character (C0,
+// DEL, and the UTF-8-encoded C1 range that includes CSI and OSC) is shown as
+// \xNN, so a report cannot move the cursor, hide lines or set the clipboard.
+// With KeepLines::kYes, newlines and tabs pass (a diff stays a diff).
+std::string printable(std::string_view text, KeepLines keep_lines = KeepLines::kNo);
+
 }  // namespace goldroot

@@ -76,9 +76,12 @@ Result<int> run_status(Context& context, const Args& args) {
     std::string seen = host["last_seen_unix"].is_number()
                            ? age(now - host["last_seen_unix"].get<int64_t>())
                            : "never";
-    std::printf("%-16s %-10s %-7s %-18s %-14s %-14s %s\n", host["name"].get<std::string>().c_str(),
-                text_or(host["lab"], "-").c_str(), host["state"].get<std::string>().c_str(),
-                image.c_str(), mode.c_str(), changes.c_str(), seen.c_str());
+    // The mode is what the host reported: never raw to the admin's terminal.
+    std::printf("%-16s %-10s %-7s %-18s %-14s %-14s %s\n",
+                printable(host["name"].get<std::string>()).c_str(),
+                printable(text_or(host["lab"], "-")).c_str(),
+                printable(host["state"].get<std::string>()).c_str(), image.c_str(),
+                printable(mode).c_str(), changes.c_str(), seen.c_str());
   }
   return 0;
 }
@@ -126,7 +129,8 @@ Result<int> host_changes_command(Context& context, const std::string& host, bool
         command = TRY(agents.command(id));
       }
       if (command && command->status == "done") {
-        std::fwrite(command->output.data(), 1, command->output.size(), stdout);
+        std::string diff = printable(command->output, KeepLines::kYes);
+        std::fwrite(diff.data(), 1, diff.size(), stdout);
         return 0;
       }
       if (command && (command->status == "failed" || command->status == "unsupported"))
@@ -153,9 +157,9 @@ Result<int> host_changes_command(Context& context, const std::string& host, bool
               static_cast<unsigned long long>(set["total"].get<uint64_t>()),
               static_cast<unsigned long long>(set["ignored"].get<uint64_t>()),
               format_utc(changes["sent_at"].get<int64_t>()).c_str());
-  if (set.contains("error")) std::printf("error reading changes: %s\n", text_or(set["error"], "").c_str());
+  if (set.contains("error")) std::printf("error reading changes: %s\n", printable(text_or(set["error"], "")).c_str());
   for (const nlohmann::json& change : set["paths"])
-    std::printf("%-12s %s\n", change["change"].get<std::string>().c_str(),
+    std::printf("%-12s %s\n", printable(change["change"].get<std::string>()).c_str(),
                 escape_path(change["path"].get<std::string>()).c_str());
   if (set["truncated"].get<bool>())
     std::printf("… only the first %zu paths are reported\n", kReportPathLimit);

@@ -80,6 +80,22 @@ Result<Request> request_upload(Context& context, const std::string& host) {
   return request;
 }
 
+// What the agent's answer must be before any field is read: a host's root
+// can send anything, and a wrong type must be a sentence, not an exception.
+bool is_upload_answer(const nlohmann::json& output) {
+  if (!output.is_object()) return false;
+  auto field = [&](const char* name) { return output.find(name); };
+  if (field("sha256") == output.end() || !field("sha256")->is_string()) return false;
+  if (field("bytes") == output.end() || !field("bytes")->is_number_unsigned()) return false;
+  if (field("entries") != output.end() && !field("entries")->is_number_unsigned()) return false;
+  if (auto paths = field("changed_while_read"); paths != output.end()) {
+    if (!paths->is_array()) return false;
+    for (const auto& path : *paths)
+      if (!path.is_string()) return false;
+  }
+  return true;
+}
+
 // Waits, without the site lock, for the agent's answer; its output.
 Result<nlohmann::json> wait_for_upload(const std::string& host, const Request& request,
                                        int wait_seconds) {
@@ -95,9 +111,10 @@ Result<nlohmann::json> wait_for_upload(const std::string& host, const Request& r
     if (!command) return make_error(ErrorCode::kNotFound, "the upload request vanished");
     if (command->status == "done") {
       auto output = nlohmann::json::parse(command->output, nullptr, false);
-      if (!output.is_object() || !output["sha256"].is_string() || !output["bytes"].is_number())
+      if (!is_upload_answer(output))
         return make_error(ErrorCode::kCorruption,
-                          host + "'s agent answered the upload with '" + command->output + "'");
+                          host + "'s agent answered the upload with '" + command->output +
+                              "', which is not an upload's answer; nothing was captured");
       return output;
     }
     if (command->status == "unsupported")
@@ -158,7 +175,7 @@ Result<int> capture_host_command(Context& context, const CaptureHostOptions& opt
     for (const auto& path : sent["changed_while_read"]) paths.push_back(path.get<std::string>());
     std::fprintf(stderr, "warning: %zu file(s) changed on %s while they were read, and are "
                          "captured as read: %s\n",
-                 paths.size(), options.host.c_str(), join(paths, ", ").c_str());
+                 paths.size(), options.host.c_str(), printable(join(paths, ", ")).c_str());
   }
 
   auto site = TRY(context.open_site(LockMode::kExclusive, "capture --host " + options.host));
@@ -174,7 +191,7 @@ Result<int> capture_host_command(Context& context, const CaptureHostOptions& opt
     std::vector<std::string> dropped = TRY(discard_ignored(upper, ignore));
     if (!dropped.empty())
       std::fprintf(stderr, "left out %zu ignored path(s) (boot noise; --keep-ignored keeps them): %s\n",
-                   dropped.size(), join(dropped, ", ").c_str());
+                   dropped.size(), printable(join(dropped, ", ")).c_str());
   }
   CaptureOptions capture_options{options.name,
                                  options.message.empty() ? "captured from " + options.host

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/strings.h"
 #include "cli/command.h"
 
 namespace goldroot::cli {
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
   }
   Result<int> result = dispatch(context, kCommands, args, "goldroot");
   if (!result.ok()) {
-    std::fprintf(stderr, "error: %s\n", result.error().message.c_str());
+    // Errors may quote what a host sent (a command's output, a path).
+    std::fprintf(stderr, "error: %s\n", printable(result.error().message).c_str());
     return 1;
   }
   std::fflush(stdout);

@@ -86,10 +86,19 @@ class DirectoryImporter {
 };
 
 Status DirectoryImporter::walk_one(size_t index, const std::function<void(size_t)>& enqueue) {
-  std::string path = directories_[index].path;  // deque elements never move
+  // Indexing reads the deque's map, which another thread's push_back may be
+  // reallocating: look the element up under the lock. The reference stays
+  // valid afterwards (push_back never moves deque elements), and only this
+  // thread touches this directory's entries.
+  Directory* found;
+  {
+    std::lock_guard lock(mutex_);
+    found = &directories_[index];
+  }
+  Directory& directory = *found;
+  const std::string path = directory.path;
   std::string display = display_path(path);
   UniqueFd fd = TRY(open_beneath(root_fd_, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, display));
-  Directory& directory = directories_[index];
   for (const std::string& name : TRY(read_directory(fd.get(), display))) {
     std::string child_path = path.empty() ? name : path + "/" + name;
     struct stat st;

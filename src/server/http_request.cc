@@ -134,6 +134,13 @@ ParseOutcome parse_head(std::string_view buffer, const RequestLimits& limits, si
     request->headers.emplace_back(lowercase(line.substr(0, colon)), std::string(value));
   }
   if (request->minor_version >= 1 && !request->header("host")) return failure(400, "missing Host");
+  // Two framings, or two lengths, let a proxy in front and this server read
+  // different requests out of one stream (request smuggling): refuse both.
+  size_t lengths = 0;
+  for (const auto& [name, value] : request->headers) lengths += name == "content-length";
+  if (lengths > 1) return failure(400, "duplicate Content-Length");
+  if (lengths == 1 && request->header("transfer-encoding"))
+    return failure(400, "both Content-Length and Transfer-Encoding");
   return {ParseState::kComplete, head_end, 0, {}, false};
 }
 
