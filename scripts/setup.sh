@@ -10,6 +10,8 @@ packages=(
   libssl-dev libzstd-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libfmt-dev
   libarchive-dev liblz4-dev libcurl4-openssl-dev libmount-dev libblkid-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # sanitizer trees (g++'s libtsan/libasan/libubsan) and libFuzzer (clang's)
+  clang libclang-rt-14-dev
   # images and filesystems
   erofs-utils squashfs-tools e2fsprogs attr acl rsync zstd xz-utils cpio
   # test rig and benchmark peers

@@ -3,14 +3,47 @@
 #   unit  fast, unprivileged
 #   root  real overlayfs, loop devices, mounts, network namespaces (needs root)
 #   e2e   QEMU clients that PXE-boot (needs root; slow)
+#   sanitize  the threaded and parsing code's tests again, built with
+#         ThreadSanitizer and with AddressSanitizer + UBSan (build-tsan/,
+#         build-asan/: only the test binaries that need them); any report fails
+#   fuzz  libFuzzer targets for the parsers that take bytes from the network
+#         or a client (scripts/fuzz.sh), FUZZ_SECONDS each (60)
 # Pass a label to run one tier only, e.g. `scripts/test.sh unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-labels="${1:-unit|root|e2e}"
+labels="${1:-unit|root|e2e|sanitize|fuzz}"
 if [ "$(id -u)" = 0 ]; then
   # As root every tier must really run: a missing requirement fails the test.
   export GOLDROOT_REQUIRE_ALL=1
 fi
+
+# sanitize TREE FLAGS TEST_BINARY...: builds the binaries with -fsanitize=FLAGS
+# and runs each; a sanitizer report makes it exit non-zero, and the run fail.
+sanitize() {
+  local tree=$1 flags=$2 binary
+  shift 2
+  cmake -S . -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOLDROOT_SANITIZE="$flags" >/dev/null
+  ninja -C "$tree" "$@"
+  for binary in "$@"; do
+    echo "sanitize ($flags): $binary"
+    "$tree/bin/$binary" --gtest_brief=1
+  done
+}
+if [[ "|$labels|" == *"|sanitize|"* ]]; then
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+  export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0"
+  export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
+  sanitize build-tsan thread image_test server_test base_test
+  sanitize build-asan address,undefined base_test server_test report_test crypto_test image_test
+  labels=${labels//sanitize/}
+fi
+if [[ "|$labels|" == *"|fuzz|"* ]]; then
+  scripts/fuzz.sh
+  labels=${labels//fuzz/}
+fi
+
 cd build
+labels=$(echo "$labels" | sed 's/||*/|/g; s/^|//; s/|$//')
+[ -n "$labels" ] || exit 0
 ctest -L "$labels" --output-on-failure -j2 --timeout 1800

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sys/env.h"
+
 namespace goldroot::boot {
 
 Result<std::string> read_whole_file(const std::string& path) {
@@ -19,16 +21,9 @@ Result<std::string> read_whole_file(const std::string& path) {
 }
 
 Status write_file_atomically(const std::string& path, const std::string& text) {
-  std::string temporary = path + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_error("open " + temporary, errno);
-  bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                 ::fsync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  if (!written) return errno_error("write " + temporary, saved);
-  if (::rename(temporary.c_str(), path.c_str()) != 0) return errno_error("rename " + path, errno);
-  return ok_status();
+  // The one durable-write path (temp, fsync, rename, fsync the directory).
+  PosixEnv env;
+  return env.write_file_atomic(path, text);
 }
 
 Status make_directory(const std::string& path, std::optional<mode_t> mode) {

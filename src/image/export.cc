@@ -255,8 +255,18 @@ Status copy_artifact(const Artifact& artifact, const std::string& output) {
     }
     copied += static_cast<uint64_t>(n);
   }
+  // Durable like every other write: the data, the name, then the directory,
+  // so a crash never leaves a truncated image under the name clients fetch.
+  if (::fsync(out.get()) != 0) {
+    int saved = errno;
+    ::unlink(temporary.c_str());
+    return errno_error("writing " + output, saved);
+  }
   if (::rename(temporary.c_str(), output.c_str()) != 0) return errno_error("writing " + output, errno);
-  return {};
+  std::string directory = output.find('/') == std::string::npos ? "." : output.substr(0, output.rfind('/'));
+  if (directory.empty()) directory = "/";
+  PosixEnv env;
+  return env.sync_dir(directory);
 }
 
 Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
