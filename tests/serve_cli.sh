@@ -61,6 +61,17 @@ etag=$(echo "$headers" | grep -i '^etag:' | cut -d' ' -f2 | tr -d '\r')
 [ "$(code -H "If-None-Match: $etag" "$image_url")" = 304 ] || fail "ETag revalidation"
 ok "artifacts are served with Range, ETag and immutable caching"
 
+# The dashboard cannot be framed (clickjacking), sniffed or load foreign code;
+# a smuggling-shaped request (two lengths) is refused.
+headers=$(curl -s -D - -o /dev/null "$url/")
+for header in "content-security-policy: default-src 'self'; frame-ancestors 'none'" \
+              "x-frame-options: DENY" "x-content-type-options: nosniff" "referrer-policy: no-referrer"; do
+  echo "$headers" | tr -d '\r' | grep -qiF "$header" || fail "dashboard header '$header': $headers"
+done
+[ "$(code -X POST -H 'Content-Type: application/json' -H 'Content-Length: 2' -H 'Content-Length: 3' \
+     --data-binary '{}' "$url/api/v1/reports")" = 400 ] || fail "duplicate Content-Length: $(cat "$WORK/body")"
+ok "every response forbids framing and sniffing; duplicate Content-Length is a 400"
+
 [ "$(code "$url/layers/pc01.tar")" = 200 ] || fail "layer: $(cat "$WORK/body")"
 mkdir "$WORK/layer" && tar -xf "$WORK/body" -C "$WORK/layer"
 [ "$(cat "$WORK/layer/etc/hostname")" = pc01 ] || fail "hostname template"

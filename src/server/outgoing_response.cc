@@ -88,6 +88,11 @@ OutgoingResponse prepare_response(const HttpRequest* request, HttpResponse respo
   head.reserve(384);
   head += "HTTP/1.1 " + std::to_string(status) + " " + status_reason(status) + "\r\n";
   head += "Server: goldroot\r\nDate: " + date + "\r\n";
+  // The dashboard is same-origin only: nothing may frame it (clickjacking),
+  // load from elsewhere, sniff a type, or carry its URL off in a Referer.
+  head += "Content-Security-Policy: default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+          "form-action 'self'\r\nX-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"
+          "Referrer-Policy: no-referrer\r\n";
   if (status != 304) {
     if (!response.content_type().empty())
       head += "Content-Type: " + response.content_type() + "\r\n";
