@@ -153,10 +153,16 @@ ParseOutcome parse_request(std::string_view buffer, const RequestLimits& limits,
 
 ParseOutcome parse_body(std::string_view buffer, size_t head_end, const RequestLimits& limits,
                         size_t* scanned, HttpRequest* request) {
-  if (request->header("transfer-encoding")) return failure(501, "chunked bodies not supported");
+  // No GET or HEAD route takes a body: refuse one before reading a byte of
+  // it, so idle connections cannot each pin a body buffer.
+  bool bodiless = request->method == "GET" || request->method == "HEAD";
+  if (request->header("transfer-encoding"))
+    return bodiless ? failure(400, "a GET or HEAD request carries no body")
+                    : failure(501, "chunked bodies not supported");
   uint64_t body_length = 0;
   if (const std::string* length = request->header("content-length")) {
     if (!parse_uint64(*length, &body_length)) return failure(400, "malformed Content-Length");
+    if (bodiless && body_length > 0) return failure(400, "a GET or HEAD request carries no body");
     if (body_length > limits.max_body) return failure(413, "body too large");
   }
   if (buffer.size() - head_end < body_length) {
