@@ -263,10 +263,8 @@ Status copy_artifact(const Artifact& artifact, const std::string& output) {
     return errno_error("writing " + output, saved);
   }
   if (::rename(temporary.c_str(), output.c_str()) != 0) return errno_error("writing " + output, errno);
-  std::string directory = output.find('/') == std::string::npos ? "." : output.substr(0, output.rfind('/'));
-  if (directory.empty()) directory = "/";
   PosixEnv env;
-  return env.sync_dir(directory);
+  return env.sync_dir(dirname_of(output));
 }
 
 Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
