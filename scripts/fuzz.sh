@@ -26,7 +26,13 @@ for name in "${targets[@]}"; do
   corpus="$out/corpus/$name"
   mkdir -p "$corpus"
   echo "fuzz: $name for ${seconds}s"
-  "$binary" -max_total_time="$seconds" -print_final_stats=1 -detect_leaks=1 \
-    "$corpus" "fuzz/corpus/$name" 2>&1 | tee "$out/$name.log" | grep -E "^(stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" || true
-  [ "${PIPESTATUS[0]}" = 0 ] || { echo "fuzz: $name failed; see $out/$name.log" >&2; exit 1; }
+  status=0
+  "$binary" -max_total_time="$seconds" -print_final_stats=1 -detect_leaks=1 -artifact_prefix="$out/" \
+    "$corpus" "fuzz/corpus/$name" > "$out/$name.log" 2>&1 || status=$?
+  grep -E "^stat::number_of_executed_units|ERROR|^SUMMARY" "$out/$name.log" || true
+  if [ "$status" != 0 ]; then
+    echo "fuzz: $name failed (exit $status); its log: $out/$name.log" >&2
+    tail -40 "$out/$name.log" >&2
+    exit 1
+  fi
 done
