@@ -8,15 +8,14 @@
 
 #include <cstdlib>
 
+#include "base/strings.h"
+
 namespace goldroot {
 
 std::string Digest::hex() const {
-  static const char kDigits[] = "0123456789abcdef";
-  std::string out(64, '0');
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 15];
-  }
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char byte : bytes) append_hex(&out, byte);
   return out;
 }
 

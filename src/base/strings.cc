@@ -94,14 +94,18 @@ bool parse_uint64(std::string_view text, uint64_t* out) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-std::string printable(std::string_view text, KeepLines keep_lines) {
+void append_hex(std::string* out, unsigned char byte) {
   static const char kDigits[] = "0123456789abcdef";
+  out->push_back(kDigits[byte >> 4]);
+  out->push_back(kDigits[byte & 15]);
+}
+
+std::string printable(std::string_view text, KeepLines keep_lines) {
   std::string out;
   out.reserve(text.size());
   auto escape = [&](unsigned char c) {
     out += "\\x";
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
+    append_hex(&out, c);
   };
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);

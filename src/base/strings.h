@@ -21,6 +21,8 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // "2026-11-22 10:04:05" in UTC, from seconds since the epoch; `format` is
 // strftime's (e.g. "%Y-%m-%dT%H:%M:%SZ" for ISO 8601).
 std::string format_utc(int64_t seconds, const char* format = "%Y-%m-%d %H:%M:%S");
+// Appends `byte` as two lowercase hex digits.
+void append_hex(std::string* out, unsigned char byte);
 // Parses a decimal integer; false on anything else.
 bool parse_uint64(std::string_view text, uint64_t* out);
 

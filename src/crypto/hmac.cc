@@ -20,13 +20,9 @@ namespace goldroot {
 namespace {
 
 std::string to_hex(const unsigned char* data, size_t length) {
-  static const char kDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);
-  for (size_t i = 0; i < length; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 15]);
-  }
+  for (size_t i = 0; i < length; ++i) append_hex(&out, data[i]);
   return out;
 }
 

@@ -11,9 +11,9 @@ Store::Store(Env* env, std::string store_dir)
 Status Store::create() {
   TRY(env_->create_dir(dir_));
   TRY(env_->create_dir(dir_ + "/objects"));
-  static const char kDigits[] = "0123456789abcdef";
   for (int i = 0; i < 256; ++i) {
-    char prefix[3] = {kDigits[i >> 4], kDigits[i & 15], 0};
+    std::string prefix;
+    append_hex(&prefix, static_cast<unsigned char>(i));
     TRY(env_->create_dir(dir_ + "/objects/" + prefix));
   }
   TRY(env_->create_dir(dir_ + "/tmp"));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/strings.h"
+
 namespace goldroot {
 
 const char* file_type_name(FileType type) {
@@ -207,10 +209,8 @@ std::string escape_path(std::string_view raw) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c <= 0x20 || c >= 0x7f) {
-      static const char kDigits[] = "0123456789abcdef";
       out += "\\x";
-      out += kDigits[c >> 4];
-      out += kDigits[c & 15];
+      append_hex(&out, c);
     } else {
       out += static_cast<char>(c);
     }
