@@ -86,13 +86,14 @@ grep -q error "$WORK/body" || fail "malformed MAC body"
 [ "$(code "$url/images/../site.json")" != 200 ] || fail "traversal"
 ok "unknown and malformed MACs, unset channels and unknown digests get clear errors"
 
-curl -s "$url/api/v1/hosts" | python3 -c '
+admin=(-H "Authorization: Bearer $(cat "$GOLDROOT_SITE/keys/admin.token")")
+curl -s "${admin[@]}" "$url/api/v1/hosts" | python3 -c '
 import json, sys
 hosts = {h["name"]: h for h in json.load(sys.stdin)}
 assert hosts["pc01"]["effective_channel"] == "gold" and hosts["pc02"]["effective_channel"] == "test", hosts
 assert hosts["pc01"]["effective_mode"] == "normal"' || fail "hosts API"
-curl -s "$url/api/v1/channels" | grep -q '"gold"' || fail "channels API"
-curl -s "$url/api/v1/images" | grep -q '"lab"' || fail "images API"
+curl -s "${admin[@]}" "$url/api/v1/channels" | grep -q '"gold"' || fail "channels API"
+curl -s "${admin[@]}" "$url/api/v1/images" | grep -q '"lab"' || fail "images API"
 ok "the JSON API lists hosts with their effective mode and channel, channels and images"
 
 # Admin commands keep working while the server runs.

@@ -12,6 +12,8 @@ std::vector<std::string> split(std::string_view text, char separator);
 std::string_view trim(std::string_view text);
 bool starts_with(std::string_view text, std::string_view prefix);
 bool ends_with(std::string_view text, std::string_view suffix);
+// ASCII letters lowered; other bytes as they are.
+std::string lowercase(std::string_view text);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 // "1.5 MiB", "312 B".

@@ -56,7 +56,7 @@ nlohmann::json or_null(const std::optional<std::string>& value) {
 
 }  // namespace
 
-Result<std::unique_ptr<AdminRoutes>> AdminRoutes::open(Site* site, const AdminAuth* admin) {
+Result<std::unique_ptr<AdminRoutes>> AdminRoutes::open(Site* site, AdminAuth* admin) {
   Inventory inventory = TRY(Inventory::open(site->database_path()));
   return std::unique_ptr<AdminRoutes>(new AdminRoutes(site, admin, std::move(inventory)));
 }

@@ -30,19 +30,19 @@ namespace goldroot {
 
 class AdminRoutes {
  public:
-  static Result<std::unique_ptr<AdminRoutes>> open(Site* site, const AdminAuth* admin);
+  static Result<std::unique_ptr<AdminRoutes>> open(Site* site, AdminAuth* admin);
 
   void install(server::Router& router);
 
  private:
-  AdminRoutes(Site* site, const AdminAuth* admin, Inventory inventory)
+  AdminRoutes(Site* site, AdminAuth* admin, Inventory inventory)
       : site_(site), admin_(admin), inventory_(std::move(inventory)) {}
   server::HttpResponse labs();
   server::HttpResponse set_host_mode(const std::string& host, const server::HttpRequest& request);
   server::HttpResponse set_lab_mode(const std::string& lab, const server::HttpRequest& request);
 
   Site* site_;
-  const AdminAuth* admin_;
+  AdminAuth* admin_;
   std::mutex inventory_mutex_;
   Inventory inventory_;
 };

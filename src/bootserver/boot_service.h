@@ -42,7 +42,7 @@ struct BootServiceOptions {
   server::UnknownHostOptions unknown;
   server::IpxeMenuOptions menu;
   // Guards the listing API (/api/v1/hosts|images|channels); null: open.
-  const class AdminAuth* admin = nullptr;
+  class AdminAuth* admin = nullptr;
   // The per-host agent tokens derive from it (crypto/hmac.h); empty: the
   // layer bundle carries no token.
   std::string agent_secret;

@@ -1,9 +1,5 @@
 #include "bootserver/dhcp_settings.h"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
-
 #include "net/address.h"
 
 namespace goldroot {
@@ -47,26 +43,6 @@ Result<server::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOp
     }
   }
   return settings;
-}
-
-Result<std::string> interface_address(const std::string& interface) {
-  struct ifaddrs* addresses = nullptr;
-  if (::getifaddrs(&addresses) != 0) return errno_error("listing network interfaces", errno);
-  std::optional<std::string> found;
-  for (struct ifaddrs* a = addresses; a; a = a->ifa_next) {
-    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || interface != a->ifa_name) continue;
-    char text[INET_ADDRSTRLEN];
-    auto* in = reinterpret_cast<struct sockaddr_in*>(a->ifa_addr);
-    if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text)) {
-      found = text;
-      break;
-    }
-  }
-  ::freeifaddrs(addresses);
-  if (!found)
-    return make_error(ErrorCode::kNotFound,
-                      "interface " + interface + " has no IPv4 address; give --url");
-  return *found;
 }
 
 }  // namespace goldroot

@@ -22,7 +22,4 @@ struct DhcpOptions {
 
 Result<server::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options);
 
-// The first IPv4 address of a network interface, for the boot URL.
-Result<std::string> interface_address(const std::string& interface);
-
 }  // namespace goldroot

@@ -31,12 +31,12 @@ Result<std::string> load_agent_secret(const Site& site) {
   return load_or_create_secret(site.keys_dir() + "/agent.secret", 32);
 }
 
-ReportService::ReportService(Site* site, const AdminAuth* admin, Inventory inventory,
+ReportService::ReportService(Site* site, AdminAuth* admin, Inventory inventory,
                              std::string secret, ReportServiceOptions options)
     : site_(site), admin_(admin), inventory_(std::move(inventory)), secret_(std::move(secret)),
       options_(options) {}
 
-Result<std::unique_ptr<ReportService>> ReportService::open(Site* site, const AdminAuth* admin,
+Result<std::unique_ptr<ReportService>> ReportService::open(Site* site, AdminAuth* admin,
                                                            ReportServiceOptions options) {
   Inventory inventory = TRY(Inventory::open(site->database_path()));
   std::string secret = TRY(load_agent_secret(*site));

@@ -37,14 +37,14 @@ struct ReportServiceOptions {
 
 class ReportService {
  public:
-  static Result<std::unique_ptr<ReportService>> open(Site* site, const AdminAuth* admin,
+  static Result<std::unique_ptr<ReportService>> open(Site* site, AdminAuth* admin,
                                                      ReportServiceOptions options);
   ~ReportService();
 
   void install(server::Router& router);
 
  private:
-  ReportService(Site* site, const AdminAuth* admin, Inventory inventory, std::string secret,
+  ReportService(Site* site, AdminAuth* admin, Inventory inventory, std::string secret,
                 ReportServiceOptions options);
   server::HttpResponse receive(const server::HttpRequest& request);
   server::HttpResponse status(const server::HttpRequest& request);
@@ -53,7 +53,7 @@ class ReportService {
   void run_schedules();
 
   Site* site_;
-  const AdminAuth* admin_;
+  AdminAuth* admin_;
   std::mutex inventory_mutex_;
   Inventory inventory_;
   std::string secret_;

@@ -3,6 +3,7 @@
 // manual testing. It is not `goldroot serve` (which serves the store and
 // the inventory). Runs until SIGINT or SIGTERM.
 #include <signal.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <condition_variable>
@@ -19,6 +20,7 @@
 #include "bootserver/report_service.h"
 #include "bootserver/dhcp_settings.h"
 #include "dashboard/dashboard.h"
+#include "net/interfaces.h"
 #include "server/dnsmasq_supervisor.h"
 #include "server/tftp_root.h"
 #include "server/http_server.h"
@@ -131,6 +133,33 @@ class DhcpWatcher {
   std::thread thread_;
 };
 
+// The names the admin API answers to: localhost, this machine's host name
+// and addresses, the --listen address, --url's host, and --server-name.
+Result<std::vector<std::string>> own_server_names(const std::string& listen_address,
+                                                  const std::string& url,
+                                                  std::vector<std::string> names) {
+  for (const char* name : {"localhost", "127.0.0.1", "::1"}) names.push_back(name);
+  char hostname[256] = {};
+  if (::gethostname(hostname, sizeof hostname - 1) == 0 && hostname[0]) {
+    names.push_back(hostname);
+    names.push_back(std::string(hostname).substr(0, std::string(hostname).find('.')));
+  }
+  for (std::string& address : TRY(local_addresses())) names.push_back(std::move(address));
+  std::string listen = listen_address;
+  if (listen.size() >= 2 && listen.front() == '[') listen = listen.substr(1, listen.size() - 2);
+  names.push_back(listen);
+  if (starts_with(url, "http://") || starts_with(url, "https://")) {
+    std::string authority = url.substr(url.find("//") + 2);
+    authority = authority.substr(0, authority.find('/'));
+    if (starts_with(authority, "[")) {
+      names.push_back(authority.substr(1, authority.find(']') - 1));
+    } else {
+      names.push_back(authority.substr(0, authority.find(':')));
+    }
+  }
+  return names;
+}
+
 }  // namespace
 
 Result<int> run_serve(Context& context, const Args& args) {
@@ -151,10 +180,15 @@ Result<int> run_serve(Context& context, const Args& args) {
   app.add_option("--dhcp-range", range, "full mode: a pool START-END for unregistered machines");
   app.add_option("--unknown", unknown, "what unregistered MACs get: registration (default) or "
                                        "default-image (channel gold)");
-  std::string loopback_exempt = "yes";
+  std::string loopback_exempt = "no";
+  std::vector<std::string> server_names;
   int64_t unseen_after = 0;
   app.add_option("--admin-loopback-exempt", loopback_exempt,
-                 "yes (default): API clients on loopback need no admin token; no: they do");
+                 "no (default): admin API clients on loopback need the admin token like "
+                 "anyone; yes: they do not (anything on this machine is then the admin)");
+  app.add_option("--server-name", server_names,
+                 "a name clients use for this server, for the admin API's Host and Origin "
+                 "checks (repeatable; its addresses, host name and localhost are known)");
   app.add_option("--unseen-after", unseen_after,
                  "seconds of silence before a host is unseen (default: 3 of its agent's "
                  "reporting intervals)");
@@ -191,13 +225,22 @@ Result<int> run_serve(Context& context, const Args& args) {
   // working while clients boot.
   auto site = TRY(Site::open_unlocked(context.env, context.site_root()));
   TRY(context.env->create_dir(site->root() + "/logs"));
-  AdminAuth admin = TRY(AdminAuth::open(
-      site->keys_dir(), loopback_exempt == "yes" ? LoopbackExempt::kYes : LoopbackExempt::kNo));
-  boot_options.admin = &admin;
+  auto audit = TRY(server::JsonLog::open(site->root() + "/logs/audit.log", 0600));
+  AdminAuthOptions admin_options;
+  admin_options.audit = audit.get();
+  if (loopback_exempt == "yes") {
+    admin_options.loopback = LoopbackExempt::kYes;
+    std::fprintf(stderr, "goldroot serve: warning: --admin-loopback-exempt yes: every program "
+                         "on this machine, and any proxy in front of it, acts as the admin\n");
+  }
+  admin_options.server_names =
+      TRY(own_server_names(address, url, std::move(server_names)));
+  auto admin = TRY(AdminAuth::open(site->keys_dir(), std::move(admin_options)));
+  boot_options.admin = admin.get();
   boot_options.agent_secret = TRY(load_agent_secret(*site));
   auto service = TRY(BootService::open(site.get(), boot_options));
-  auto reports = TRY(ReportService::open(site.get(), &admin, {.unseen_after = unseen_after}));
-  auto admin_routes = TRY(AdminRoutes::open(site.get(), &admin));
+  auto reports = TRY(ReportService::open(site.get(), admin.get(), {.unseen_after = unseen_after}));
+  auto admin_routes = TRY(AdminRoutes::open(site.get(), admin.get()));
 
   std::unique_ptr<server::DnsmasqSupervisor> dnsmasq;
   std::unique_ptr<DhcpWatcher> watcher;
@@ -232,6 +275,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   server::Router router;
   service->install(router);
   reports->install(router);
+  admin->install(router);
   admin_routes->install(router);  // after reports: it hands /api/v1/hosts/NAME/changes on
   install_dashboard(router);
   std::thread warm_up([&service] { service->prepare_initrds(); });

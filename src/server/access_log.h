@@ -5,17 +5,15 @@
 // plus "aborted":true when the client went away before the body was sent.
 // `bytes` counts body bytes actually written to the socket.
 //
-// Owns its file descriptor (opened O_APPEND). Thread-safe: each record is
-// one write(2) under a mutex, so lines from workers never interleave.
+// A JsonLog (json_log.h): thread-safe, lines never interleave.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "base/result.h"
-#include "sys/unique_fd.h"
+#include "server/json_log.h"
 
 namespace goldroot::server {
 
@@ -34,13 +32,12 @@ class AccessLog {
   // Appends to `path`, creating it (0640).
   static Result<std::unique_ptr<AccessLog>> open(const std::string& path);
   // Writes to an fd the caller hands over (e.g. a dup of stderr).
-  explicit AccessLog(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit AccessLog(UniqueFd fd) : log_(std::move(fd)) {}
 
   void record(const AccessRecord& record);
 
  private:
-  std::mutex mutex_;
-  UniqueFd fd_;
+  JsonLog log_;
 };
 
 }  // namespace goldroot::server
