@@ -223,7 +223,8 @@ HttpResponse AdminAuth::session(const HttpRequest& request) {
 }
 
 void AdminAuth::install(server::Router& router) {
-  router.add_exact("/api/v1/session", [this](const HttpRequest& request) { return session(request); });
+  router.add_exact("/api/v1/session", [this](const HttpRequest& request) { return session(request); },
+                   /*max_body=*/4096);
 }
 
 }  // namespace goldroot

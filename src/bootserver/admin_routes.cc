@@ -16,6 +16,8 @@ using server::HttpResponse;
 
 namespace {
 
+constexpr size_t kMaxModeBody = 4096;
+
 HttpResponse json_ok(const nlohmann::json& body) {
   return HttpResponse::json(200, body.dump(2) + "\n").with_cache(CachePolicy::kNoStore);
 }
@@ -142,7 +144,7 @@ void AdminRoutes::install(server::Router& router) {
     if (!ends_with(rest, "/mode") || rest.size() == 5)
       return json_error(404, "no such endpoint; try POST /api/v1/labs/NAME/mode");
     return set_lab_mode(rest.substr(0, rest.size() - 5), request);
-  }));
+  }), kMaxModeBody);
   server::Handler other_host_routes = router.prefix_handler("/api/v1/hosts/");
   router.add_prefix("/api/v1/hosts/", [this, other_host_routes](const HttpRequest& request) {
     std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
@@ -152,7 +154,7 @@ void AdminRoutes::install(server::Router& router) {
     }
     if (other_host_routes) return other_host_routes(request);
     return json_error(404, "no such endpoint; try POST /api/v1/hosts/NAME/mode");
-  });
+  }, kMaxModeBody);
 }
 
 }  // namespace goldroot

@@ -187,7 +187,8 @@ server::UploadStart ReportService::upload(const HttpRequest& head) {
 void ReportService::install(server::Router& router) {
   router.add_upload("/api/v1/uploads/",
                     [this](const HttpRequest& head) { return upload(head); });
-  router.add_exact("/api/v1/reports", [this](const HttpRequest& request) { return receive(request); });
+  router.add_exact("/api/v1/reports", [this](const HttpRequest& request) { return receive(request); },
+                   kMaxReportBytes);
   router.add_exact("/api/v1/status",
                    admin_->guard([this](const HttpRequest& request) { return status(request); }));
   router.add_prefix("/api/v1/hosts/", admin_->guard([this](const HttpRequest& request) {

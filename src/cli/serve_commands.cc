@@ -40,8 +40,9 @@ Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen)
 
 // Blocks SIGINT/SIGTERM before the workers start, so only sigwait sees
 // them; runs `router` until one arrives.
-Status serve_until_signal(const std::string& listen, int threads, const std::string& access_log_path,
-                          server::Router router, const std::string& what) {
+Status serve_until_signal(const std::string& listen, server::ServerOptions options,
+                          const std::string& access_log_path, server::Router router,
+                          const std::string& what) {
   auto [address, port] = TRY(parse_listen(listen));
   TRY(server::raise_open_file_limit());
   std::unique_ptr<server::AccessLog> access_log;
@@ -51,10 +52,8 @@ Status serve_until_signal(const std::string& listen, int threads, const std::str
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  server::ServerOptions options;
   options.address = address;
   options.port = port;
-  options.threads = threads;
   options.access_log = access_log.get();
   auto http = TRY(server::HttpServer::start(options, std::move(router)));
   std::printf("serving %s on http://%s:%u/\n", what.c_str(), address.c_str(), http->port());
@@ -169,10 +168,13 @@ Result<int> run_serve(Context& context, const Args& args) {
                "goldroot serve"};
   std::string listen = "0.0.0.0:8080", dhcp = "off", url, range, unknown = "registration";
   std::vector<std::string> interfaces;
-  int threads = 0;
+  server::ServerOptions server_options;
   BootServiceOptions boot_options;
   app.add_option("--listen", listen, "ADDRESS:PORT to listen on (default 0.0.0.0:8080)");
-  app.add_option("--threads", threads, "event-loop threads (default: one per CPU)");
+  app.add_option("--threads", server_options.threads, "event-loop threads (default: one per CPU)");
+  app.add_option("--max-connections-per-address", server_options.max_connections_per_address,
+                 "connections one client address may hold at once (default 256; 0: no limit); "
+                 "more are closed as they arrive");
   app.add_option("--dhcp", dhcp, "off (default), proxy (beside an existing DHCP server) or full");
   app.add_option("--interface", interfaces, "interface dnsmasq answers on (with --dhcp; repeatable)");
   app.add_option("--url", url, "this server's URL as clients reach it (default: http://IP:PORT of "
@@ -279,7 +281,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   admin_routes->install(router);  // after reports: it hands /api/v1/hosts/NAME/changes on
   install_dashboard(router);
   std::thread warm_up([&service] { service->prepare_initrds(); });
-  Status served = serve_until_signal(listen, threads, site->root() + "/logs/access.log",
+  Status served = serve_until_signal(listen, server_options, site->root() + "/logs/access.log",
                                      std::move(router), "site " + site->root());
   warm_up.join();
   TRY(std::move(served));
@@ -304,7 +306,9 @@ Result<int> run_serve_files(Context& context, const Args& args) {
   auto files = TRY(server::StaticFiles::open(directory, "/"));
   server::Router router;
   router.add_prefix("/", server::StaticFiles::handler(files));
-  TRY(serve_until_signal(listen, threads, access_log_path, std::move(router), directory));
+  server::ServerOptions options;
+  options.threads = threads;
+  TRY(serve_until_signal(listen, options, access_log_path, std::move(router), directory));
   return 0;
 }
 

@@ -50,9 +50,24 @@ double milliseconds_since(Clock::time_point start, Clock::time_point end) {
 
 }  // namespace
 
-Connection::Connection(UniqueFd socket, std::string client, const ConnectionSettings* settings)
-    : socket_(std::move(socket)), client_(std::move(client)), settings_(settings) {
-  start_reading(Clock::now());
+Connection::Connection(UniqueFd socket, std::string client, const ConnectionSettings* settings,
+                       std::optional<ClientLimit::Slot> slot, uint64_t id)
+    : socket_(std::move(socket)),
+      client_(std::move(client)),
+      settings_(settings),
+      slot_(std::move(slot)),
+      id_(id) {
+  Clock::time_point now = Clock::now();
+  start_reading(now);
+  // A new client sends its request at once; only a kept-alive one may idle.
+  deadline_ = now + settings_->header_timeout;
+}
+
+void Connection::complete(HttpResponse response, Clock::time_point now, const std::string& date) {
+  if (state_ != State::kPending) return;
+  if (response.deferred()) response = HttpResponse::error(500);
+  HttpRequest request = std::move(pending_request_);
+  start_response(&request, std::move(response), now, date, request.keep_alive());
 }
 
 Connection::~Connection() {
@@ -199,7 +214,9 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
             start_upload(*upload, std::move(request), now, date);
             continue;
           }
-          outcome = parse_body(input_, outcome.consumed, settings_->limits, &scanned_, &request);
+          RequestLimits limits = settings_->limits;
+          limits.max_body = std::min(limits.max_body, settings_->router->max_body(request.path));
+          outcome = parse_body(input_, outcome.consumed, limits, &scanned_, &request);
         }
         if (outcome.state == ParseState::kComplete) {
           input_.erase(0, outcome.consumed);
@@ -211,6 +228,13 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
           } catch (const std::exception&) {
             // A handler bug must cost one request, not the worker thread.
             response = HttpResponse::error(500);
+          }
+          if (response.deferred()) {
+            work_ = response.take_work();
+            pending_request_ = std::move(request);
+            state_ = State::kPending;
+            deadline_ = now + settings_->send_timeout;
+            return Progress::kDeferred;
           }
           start_response(&request, std::move(response), now, date, request.keep_alive());
           continue;
@@ -278,6 +302,8 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
         deadline_ = now + settings_->idle_timeout;
         continue;
       }
+      case State::kPending:
+        return Progress::kWaiting;  // pipelined input waits for the response
       case State::kWriting: {
         Io io = write_response(now, &budget);
         if (io == Io::kAgain) return Progress::kWaiting;

@@ -22,7 +22,9 @@
 #include <string>
 
 #include "server/access_log.h"
+#include "server/blocking_pool.h"
 #include "server/body_decoder.h"
+#include "server/client_limit.h"
 #include "server/http_request.h"
 #include "server/outgoing_response.h"
 #include "server/router.h"
@@ -35,8 +37,11 @@ using Clock = std::chrono::steady_clock;
 struct ConnectionSettings {
   const Router* router = nullptr;
   AccessLog* access_log = nullptr;  // may be null
+  BlockingPool* pool = nullptr;     // runs deferred responses (HttpResponse::later)
+  ClientLimit* clients = nullptr;   // connections per address; may be null
   RequestLimits limits;
-  Clock::duration header_timeout = std::chrono::seconds(10);
+  // From accept, or from a kept-alive request's first byte, to its whole head.
+  Clock::duration header_timeout = std::chrono::seconds(5);
   Clock::duration idle_timeout = std::chrono::seconds(30);
   Clock::duration send_timeout = std::chrono::seconds(60);
   // Bytes per turn before yielding, and per sendfile(2) call. On the
@@ -50,22 +55,32 @@ class Connection {
  public:
   enum class Progress {
     kWaiting,  // blocked on the socket: wait for epoll
-    kYielded,  // used its turn budget: run again soon
-    kClosed,   // done; destroy it
+    kYielded,   // used its turn budget: run again soon
+    kDeferred,  // its response is to be made off the loop: take_work(), then complete()
+    kClosed,    // done; destroy it
   };
 
-  Connection(UniqueFd socket, std::string client, const ConnectionSettings* settings);
+  Connection(UniqueFd socket, std::string client, const ConnectionSettings* settings,
+             std::optional<ClientLimit::Slot> slot = std::nullopt, uint64_t id = 0);
   ~Connection();
 
   Progress step(Clock::time_point now, const std::string& date);
   bool expired(Clock::time_point now) const { return now >= deadline_; }
   int fd() const { return socket_.get(); }
+  // Unique per worker: tells a deferred response's connection from a later
+  // one that got the same fd.
+  uint64_t id() const { return id_; }
+
+  // After kDeferred: the work that makes the response.
+  std::function<HttpResponse()> take_work() { return std::move(work_); }
+  // The deferred response is ready; step() sends it.
+  void complete(HttpResponse response, Clock::time_point now, const std::string& date);
 
   // Whether the worker has this connection on its run-again list.
   bool queued = false;
 
  private:
-  enum class State { kReading, kReceiving, kWriting, kDraining, kClosed };
+  enum class State { kReading, kReceiving, kPending, kWriting, kDraining, kClosed };
   enum class Io { kDone, kAgain, kBudget, kFailed };
 
   Io read_more(Clock::time_point now);
@@ -83,6 +98,8 @@ class Connection {
   UniqueFd socket_;
   std::string client_;
   const ConnectionSettings* settings_;
+  std::optional<ClientLimit::Slot> slot_;
+  uint64_t id_;
   State state_ = State::kReading;
   Clock::time_point deadline_;
 
@@ -95,6 +112,10 @@ class Connection {
   std::unique_ptr<UploadSink> upload_;
   std::optional<BodyDecoder> decoder_;
   HttpRequest upload_request_;
+
+  // While a deferred response is made.
+  HttpRequest pending_request_;
+  std::function<HttpResponse()> work_;
 
   OutgoingResponse response_;
   size_t head_sent_ = 0;

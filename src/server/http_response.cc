@@ -70,6 +70,12 @@ HttpResponse HttpResponse::json(int status, std::string body) {
   return text(status, std::move(body), "application/json");
 }
 
+HttpResponse HttpResponse::later(std::function<HttpResponse()> work) {
+  HttpResponse response;
+  response.work_ = std::move(work);
+  return response;
+}
+
 HttpResponse HttpResponse::error(int status) {
   return text(status, std::to_string(status) + " " + status_reason(status) + "\n");
 }

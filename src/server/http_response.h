@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +43,11 @@ class HttpResponse {
   static HttpResponse open_file(const std::string& path,
                                 std::string content_type = "application/octet-stream");
 
+  // A response that takes a while to make (rendering, building, a database
+  // write): `work` runs on the server's blocking pool, off the event loop,
+  // and what it returns is sent. If the pool is full the client gets 503.
+  static HttpResponse later(std::function<HttpResponse()> work);
+
   // A strong validator, stored with its quotes. Use the content digest when
   // known, so any cache in front can revalidate across servers.
   HttpResponse& with_etag(std::string opaque_tag) &;
@@ -66,6 +72,8 @@ class HttpResponse {
   // The length of the whole representation, memory or file.
   uint64_t size() const { return has_file() ? file_size_ : body_.size(); }
   UniqueFd take_file() { return std::move(file_); }
+  bool deferred() const { return static_cast<bool>(work_); }
+  std::function<HttpResponse()> take_work() { return std::move(work_); }
 
  private:
   int status_ = 200;
@@ -76,6 +84,7 @@ class HttpResponse {
   std::string body_;
   UniqueFd file_;
   uint64_t file_size_ = 0;
+  std::function<HttpResponse()> work_;
 };
 
 // "Not Found" for 404; "Unknown" for codes goldroot never sends.

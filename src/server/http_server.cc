@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -76,6 +77,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ServerOptions options, Rou
   ConnectionSettings& settings = server->settings_;
   settings.router = &server->router_;
   settings.access_log = options.access_log;
+  server->pool_ = std::make_unique<BlockingPool>(std::max(options.blocking_threads, 1),
+                                                 options.max_deferred);
+  settings.pool = server->pool_.get();
+  if (options.max_connections_per_address > 0) {
+    server->clients_ = std::make_unique<ClientLimit>(options.max_connections_per_address);
+    settings.clients = server->clients_.get();
+  }
   settings.limits = options.limits;
   settings.header_timeout = options.header_timeout;
   settings.idle_timeout = options.idle_timeout;
@@ -112,6 +120,8 @@ void HttpServer::stop() {
   for (auto& thread : threads_)
     if (thread.joinable()) thread.join();
   threads_.clear();
+  // Jobs still running post to their workers: stop them before those go.
+  if (pool_) pool_->stop();
   workers_.clear();
 }
 

@@ -3,6 +3,8 @@
 // One event-loop Worker per thread (default: one per CPU), each with its own
 // SO_REUSEPORT listening socket; non-blocking sockets, keep-alive, and
 // zero-copy sendfile(2). See connection.h for the per-client state machine.
+// Slow responses (HttpResponse::later) run on a small blocking pool; each
+// client address may hold a bounded number of connections (client_limit.h).
 //
 //   Router router;
 //   router.add_prefix("/images/", serve_images);
@@ -36,8 +38,11 @@ struct ServerOptions {
   uint16_t port = 0;                  // 0: the kernel picks one; see port()
   int threads = 0;                    // 0: one per CPU
   size_t max_connections = 16384;
+  size_t max_connections_per_address = 256;  // 0: no limit
+  int blocking_threads = 4;                  // for deferred responses
+  size_t max_deferred = 1024;                // queued beyond that: 503
   RequestLimits limits;
-  std::chrono::milliseconds header_timeout{10'000};  // first byte to complete head
+  std::chrono::milliseconds header_timeout{5'000};   // accept or first byte to complete head
   std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for a request
   std::chrono::milliseconds send_timeout{60'000};    // a reader that takes nothing
   AccessLog* access_log = nullptr;
@@ -60,6 +65,8 @@ class HttpServer {
   HttpServer() = default;
 
   Router router_;
+  std::unique_ptr<BlockingPool> pool_;
+  std::unique_ptr<ClientLimit> clients_;
   ConnectionSettings settings_;
   uint16_t port_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -108,6 +108,12 @@ class HttpServerTest : public ::testing::Test {
     });
     router.add_exact("/echo", [](const HttpRequest& request) {
       return HttpResponse::text(200, request.method + " " + request.body);
+    }, SIZE_MAX);
+    router.add_exact("/slow", [](const HttpRequest& request) {
+      return HttpResponse::later([query = request.query] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(query == "long" ? 1500 : 50));
+        return HttpResponse::text(200, "made off the loop: " + query + "\n");
+      });
     });
     router.add_exact("/throws", [](const HttpRequest&) -> HttpResponse {
       throw std::runtime_error("handler bug");
@@ -308,7 +314,8 @@ TEST_F(HttpServerTest, MalformedRequestsGetAnErrorAndTheServerGoesOn) {
       {"GET /files/big.bin HTTP/3.0\r\nHost: t\r\n\r\n", 505},
       {"GET /" + std::string(20000, 'x') + " HTTP/1.1\r\nHost: t\r\n\r\n", 414},
       {"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(64 << 10, 'y') + "\r\n\r\n", 431},
-      {"POST /files/big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", 405},
+      {"POST /files/big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", 413},
+      {"POST /files/big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 405},
       {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501},
       {"GET /throws HTTP/1.1\r\nHost: t\r\n\r\n", 500},
       {"GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n", 404},
@@ -340,6 +347,73 @@ TEST_F(HttpServerTest, SilentClientsAreClosedAfterTheHeaderTimeout) {
   EXPECT_TRUE(idle.wait_for_close());
   trickle.close();
   idle.close();
+  expect_fds_back_to_baseline();
+}
+
+TEST_F(HttpServerTest, DeferredResponsesAreMadeOffTheLoopWhileOthersAreServed) {
+  ServerOptions options;
+  options.threads = 1;  // one event loop: a handler blocking it would stall /hello
+  start(options);
+  TestClient slow(server_->port());
+  ASSERT_TRUE(slow.send_all(get_request("/slow?long") + get_request("/hello")));
+  auto started = std::chrono::steady_clock::now();
+  auto quick = fetch(get_request("/hello"));
+  EXPECT_EQ(quick.body, "hi there\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1000));
+  auto first = slow.read_response();
+  auto second = slow.read_response();  // pipelined behind it, answered in order
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->body, "made off the loop: long\n");
+  EXPECT_EQ(second->body, "hi there\n");
+  // A client that leaves before its response is made costs nothing.
+  TestClient gone(server_->port());
+  ASSERT_TRUE(gone.send_all(get_request("/slow?short")));
+  gone.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  slow.close();
+  expect_fds_back_to_baseline();
+}
+
+TEST_F(HttpServerTest, OneAddressHoldsAtMostItsShareOfConnections) {
+  ServerOptions options;
+  options.max_connections_per_address = 8;
+  start(options);
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 30; ++i) clients.push_back(std::make_unique<TestClient>(server_->port()));
+  for (int i = 0; i < 200 && server_->open_connections() < 8; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(server_->open_connections(), 8u);
+  int answered = 0;
+  for (auto& client : clients)
+    if (client->send_all(get_request("/hello")) && client->read_response()) ++answered;
+  EXPECT_EQ(answered, 8);
+  clients.clear();
+  expect_fds_back_to_baseline();
+  EXPECT_EQ(fetch(get_request("/hello")).status, 200);  // the slots came back
+}
+
+TEST_F(HttpServerTest, ARouteWithoutABodyRefusesOneBeforeReadingIt) {
+  start();
+  TestClient client(server_->port());
+  // The head promises a megabyte that never comes: the answer must not wait for it.
+  ASSERT_TRUE(client.send_all("POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n"));
+  auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 413);
+  EXPECT_EQ(fetch("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok").body, "POST ok");
+}
+
+TEST_F(HttpServerTest, ANewConnectionMustSendItsHeadWithinTheHeaderTimeout) {
+  ServerOptions options;
+  options.header_timeout = std::chrono::milliseconds(300);
+  options.idle_timeout = std::chrono::seconds(30);
+  start(options);
+  TestClient silent(server_->port());
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(silent.wait_for_close());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  silent.close();
   expect_fds_back_to_baseline();
 }
 
@@ -377,7 +451,9 @@ TEST_F(HttpServerTest, RequestBodiesWithAndWithout100Continue) {
 }
 
 TEST_F(HttpServerTest, FiveHundredConcurrentConnections) {
-  start();
+  ServerOptions options;
+  options.max_connections_per_address = 0;  // all from 127.0.0.1
+  start(options);
   std::vector<std::unique_ptr<TestClient>> clients;
   for (int i = 0; i < 500; ++i) {
     clients.push_back(std::make_unique<TestClient>(server_->port()));

@@ -7,6 +7,11 @@
 // feeds it the body as it arrives — for bodies too large to hold, such as a
 // machine's whole upper layer.
 //
+// A route takes no request body unless it is added with a `max_body`: the
+// connection asks max_body() once the head is in and refuses a larger body
+// (413) before reading a byte of it, so a client cannot make every route
+// buffer a megabyte.
+//
 // Routes are added before the server starts; afterwards the router is only
 // read, from every worker thread at once, so handlers must be thread-safe.
 #pragma once
@@ -49,9 +54,9 @@ using UploadHandler = std::function<UploadStart(const HttpRequest& head)>;
 
 class Router {
  public:
-  void add_exact(std::string path, Handler handler);
-  // Adding a prefix again replaces its handler (see prefix_handler).
-  void add_prefix(std::string prefix, Handler handler);
+  void add_exact(std::string path, Handler handler, size_t max_body = 0);
+  // Adding a prefix again replaces its handler and limit (see prefix_handler).
+  void add_prefix(std::string prefix, Handler handler, size_t max_body = 0);
   // The handler of exactly `prefix`, or an empty one: lets a later service
   // take over a prefix and hand on what it does not answer itself.
   Handler prefix_handler(const std::string& prefix) const;
@@ -62,10 +67,18 @@ class Router {
   const UploadHandler* upload_handler(const std::string& path) const;
 
   HttpResponse route(const HttpRequest& request) const;
+  // The largest body the route answering `path` takes (0: none).
+  size_t max_body(const std::string& path) const;
 
  private:
-  std::map<std::string, Handler> exact_;
-  std::vector<std::pair<std::string, Handler>> prefixes_;  // longest first
+  struct Route {
+    Handler handler;
+    size_t max_body = 0;
+  };
+  const Route* find(const std::string& path) const;
+
+  std::map<std::string, Route> exact_;
+  std::vector<std::pair<std::string, Route>> prefixes_;  // longest first
   std::vector<std::pair<std::string, UploadHandler>> uploads_;
 };
 

@@ -7,8 +7,11 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <ctime>
+#include <exception>
 
 namespace goldroot::server {
 
@@ -72,6 +75,53 @@ Worker::Worker(UniqueFd listener, UniqueFd epoll, UniqueFd wake, const Connectio
       settings_(settings),
       max_connections_(max_connections) {}
 
+void Worker::post(int fd, uint64_t id, HttpResponse response) {
+  {
+    std::lock_guard lock(completed_mutex_);
+    completed_.push_back(Completed{fd, id, std::move(response)});
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t ignored = ::write(wake_.get(), &one, sizeof one);
+}
+
+void Worker::defer(Connection& connection, Clock::time_point now) {
+  auto work = connection.take_work();
+  bool queued = settings_->pool &&
+                settings_->pool->submit([this, fd = connection.fd(), id = connection.id(),
+                                         work = std::move(work)] {
+                  HttpResponse response;
+                  try {
+                    response = work();
+                  } catch (const std::exception&) {
+                    response = HttpResponse::error(500);
+                  }
+                  post(fd, id, std::move(response));
+                });
+  if (!queued) {
+    connection.complete(HttpResponse::text(503, "the server is busy; try again\n")
+                            .with_header("Retry-After", "1"),
+                        now, current_date());
+    run_connection(connection.fd(), now);
+  }
+}
+
+void Worker::deliver_completed(Clock::time_point now) {
+  uint64_t count;
+  [[maybe_unused]] ssize_t ignored = ::read(wake_.get(), &count, sizeof count);
+  std::vector<Completed> completed;
+  {
+    std::lock_guard lock(completed_mutex_);
+    completed.swap(completed_);
+  }
+  for (Completed& done : completed) {
+    auto found = connections_.find(done.fd);
+    // Gone meanwhile (deadline, reset), or the fd now belongs to another.
+    if (found == connections_.end() || found->second->id() != done.id) continue;
+    found->second->complete(std::move(done.response), now, current_date());
+    run_connection(done.fd, now);
+  }
+}
+
 void Worker::stop() {
   stopping_ = true;
   uint64_t one = 1;
@@ -119,12 +169,21 @@ void Worker::accept_clients(Clock::time_point now) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     ::setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &kNotSentLowWater, sizeof kNotSentLowWater);
+    std::string peer = peer_name(address);
+    std::optional<ClientLimit::Slot> slot;
+    if (settings_->clients) {
+      std::string host = peer.substr(0, peer.rfind(':'));
+      if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+      slot = settings_->clients->acquire(host);
+      // Over its limit: closed before it costs a buffer.
+      if (!slot) continue;
+    }
     epoll_event event{};
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
-    connections_[fd] =
-        std::make_unique<Connection>(std::move(socket), peer_name(address), settings_);
+    connections_[fd] = std::make_unique<Connection>(std::move(socket), std::move(peer), settings_,
+                                                    std::move(slot), next_id_++);
     connection_count_ = connections_.size();
     // The request may already be waiting; the edge for it has passed.
     run_connection(fd, now);
@@ -143,6 +202,9 @@ void Worker::run_connection(int fd, Clock::time_point now) {
         connection.queued = true;
         run_again_.push_back(fd);
       }
+      return;
+    case Connection::Progress::kDeferred:
+      defer(connection, now);
       return;
     case Connection::Progress::kClosed:
       connections_.erase(found);
@@ -172,7 +234,10 @@ void Worker::run() {
     Clock::time_point now = Clock::now();
     for (int i = 0; i < count; ++i) {
       int fd = events[i].data.fd;
-      if (fd == wake_.get()) continue;
+      if (fd == wake_.get()) {
+        deliver_completed(now);
+        continue;
+      }
       if (fd == listener_.get()) {
         accept_clients(now);
       } else {

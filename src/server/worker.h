@@ -8,14 +8,20 @@
 // file descriptors or reaches its connection limit it pauses accepting
 // (clients wait in the listen backlog) instead of spinning.
 //
-// run() is called on the worker's own thread; stop() and connection_count()
-// from any thread.
+// A connection whose response is deferred (HttpResponse::later) hands its
+// work to the blocking pool; the pool thread posts the finished response
+// back (post()) and wakes the loop, which sends it.
+//
+// run() is called on the worker's own thread; stop(), post() and
+// connection_count() from any thread.
 #pragma once
 
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "base/result.h"
 #include "server/connection.h"
@@ -31,6 +37,8 @@ class Worker {
   void run();
   void stop();
   size_t connection_count() const { return connection_count_.load(); }
+  // A deferred response for connection `id` on `fd`.
+  void post(int fd, uint64_t id, HttpResponse response);
 
  private:
   Worker(UniqueFd listener, UniqueFd epoll, UniqueFd wake, const ConnectionSettings* settings,
@@ -40,6 +48,8 @@ class Worker {
   void set_accepting(bool accepting);
   void run_connection(int fd, Clock::time_point now);
   void close_expired(Clock::time_point now);
+  void defer(Connection& connection, Clock::time_point now);
+  void deliver_completed(Clock::time_point now);
   const std::string& current_date();
 
   UniqueFd listener_;
@@ -55,6 +65,15 @@ class Worker {
   Clock::time_point resume_accepting_at_;
   std::string date_;
   int64_t date_second_ = -1;
+  uint64_t next_id_ = 1;
+
+  struct Completed {
+    int fd;
+    uint64_t id;
+    HttpResponse response;
+  };
+  std::mutex completed_mutex_;
+  std::vector<Completed> completed_;
 };
 
 }  // namespace goldroot::server
