@@ -1,16 +1,29 @@
 // Drives the dashboard of a running `goldroot serve` in headless Chromium
 // (tests/dashboard_ui.sh sets the site up and checks the API afterwards).
 // Usage: node dashboard_ui.mjs URL SCREENSHOT.png; env: NODE_PATH-free, the
-// caller passes PLAYWRIGHT (path of the playwright-core package).
+// caller passes PLAYWRIGHT (path of the playwright-core package),
+// ADMIN_TOKEN, V1 and V2 (the commits on gold and test), and COOKIE_FILE,
+// where the last session cookie's value is left for the caller to show
+// that it no longer opens anything after logging out.
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const [url, screenshot] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 const { chromium } = require(process.env.PLAYWRIGHT);
+const token = process.env.ADMIN_TOKEN;
+const sessionUrl = new URL('/api/v1/session', url).href;
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
   console.log('ok - ' + message);
+}
+
+// Outside the browser: what the server answers a bare session cookie.
+async function withCookie(value, method = 'GET') {
+  const headers = { Cookie: 'goldroot_session=' + value };
+  if (method !== 'GET') Object.assign(headers, { 'Content-Type': 'application/json', Origin: new URL(url).origin });
+  return (await fetch(sessionUrl, { method, headers })).status;
 }
 
 const browser = await chromium.launch({
@@ -18,11 +31,53 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-dev-shm-usage'],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
   const pageErrors = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {  // the server's CSP allows no inline script or style
+    if (message.text().includes('Content Security Policy')) pageErrors.push(message.text());
+  });
+  const visible = (selector) => page.locator(selector).isVisible();
+  const sessionCookie = async () =>
+    (await context.cookies(url)).find((cookie) => cookie.name === 'goldroot_session');
+  const logIn = async (value) => {
+    await page.fill('#token', value);
+    await page.click('#token-form button[type="submit"]');
+  };
+
+  // A token an older page left in localStorage is forgotten, not used.
   await page.goto(url);
+  await page.evaluate((value) => localStorage.setItem('goldroot.adminToken', value), token);
+  await page.reload();
+  await page.waitForSelector('#token-form', { state: 'visible' });
+  check(await page.evaluate(() => localStorage.getItem('goldroot.adminToken')) === null,
+        'the page forgets an admin token an older version kept in localStorage');
+  check(!(await visible('#fleet')) && !(await visible('#logout')) &&
+        (await page.locator('.tile').count()) === 0,
+        'logged out, the page shows the login form and no fleet');
+  check(await page.getAttribute('#token', 'type') === 'password', 'the token field is a password field');
+
+  await logIn('not-the-token');
+  await page.waitForFunction(() => document.getElementById('login-message').innerText.trim() !== '');
+  const refused = await page.locator('#login-message').innerText();
+  check(refused.includes('wrong'), 'a wrong token is refused with a message: ' + refused);
+  check(!(await visible('#fleet')) && (await page.locator('.tile').count()) === 0 &&
+        (await sessionCookie()) === undefined, 'a wrong token shows no fleet and sets no cookie');
+  await page.screenshot({ path: screenshot.replace(/\.png$/, '-login.png') });
+
+  await logIn(token);
   await page.waitForSelector('.tile[data-host="pc01"]', { timeout: 15000 });
+  check(!(await visible('#token-form')) && await visible('#logout') &&
+        (await page.inputValue('#token')) === '',
+        'the right token logs in: the fleet shows, the login form is gone, the field is emptied');
+  const cookie = await sessionCookie();
+  check(cookie && cookie.httpOnly && cookie.sameSite === 'Strict',
+        'the goldroot_session cookie is HttpOnly and SameSite=Strict');
+  check(!(await page.evaluate(() => document.cookie)).includes('goldroot_session'),
+        'the page\'s scripts cannot read the session cookie');
+  const stored = await page.evaluate(() => JSON.stringify(Object.assign({}, localStorage)));
+  check(!stored.includes(token) && !stored.includes('adminToken'), 'localStorage holds no token');
 
   const tile = (name) => page.locator(`.tile[data-host="${name}"]`);
   const lab3 = page.locator('section[data-lab-section="lab3"] .tile');
@@ -77,25 +132,36 @@ try {
   await page.waitForFunction(() =>
     document.querySelector('section[data-lab-section="lab4"] .lab-mode').innerText.includes('lab mode: reset'));
   check(true, 'lab4\'s header shows its new mode');
-
-  check(pageErrors.length === 0, 'no JavaScript errors on the page' +
-        (pageErrors.length ? ': ' + pageErrors.join('; ') : ''));
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log('screenshot: ' + screenshot);
 
-  // From a client that is not exempt, the page asks for the admin token.
-  if (process.env.TOKEN_URL) {
-    const other = await browser.newPage();
-    await other.goto(process.env.TOKEN_URL);
-    await other.waitForFunction(() => !document.getElementById('error').hidden);
-    check((await other.locator('#error').innerText()).includes('admin token'),
-          'without a token the page asks for the admin token');
-    await other.fill('#token', process.env.ADMIN_TOKEN);
-    await other.click('#token-form button');
-    await other.waitForSelector('.tile[data-host="pc01"]', { timeout: 15000 });
-    check(await other.evaluate(() => localStorage.getItem('goldroot.adminToken')) === process.env.ADMIN_TOKEN,
-          'the token is kept in localStorage and the fleet shows');
-  }
+  // The session ends elsewhere: the next refresh gets 401 and asks to log in again.
+  check(await withCookie(cookie.value, 'DELETE') === 200, 'the session is logged out from elsewhere');
+  await page.waitForSelector('#token-form', { state: 'visible', timeout: 15000 });
+  const ended = await page.locator('#login-message').innerText();
+  check(ended.includes('log in again') && (ended.match(/[.!?](\s|$)/g) || []).length === 1,
+        'a 401 later on brings the login form back with one sentence: ' + ended);
+  check(!(await visible('#fleet')) && !(await visible('#panel')) && !(await visible('#logout')) &&
+        (await page.locator('.tile').count()) === 0, 'the fleet is gone from the page');
+
+  // Log in again, then out with the button.
+  await logIn(token);
+  await page.waitForSelector('.tile[data-host="pc01"]', { timeout: 15000 });
+  const second = await sessionCookie();
+  check(second && second.value !== cookie.value && await withCookie(second.value) === 200,
+        'logged in again with a new session cookie, which the server knows');
+  writeFileSync(process.env.COOKIE_FILE, second.value);
+  await page.click('#logout');
+  await page.waitForSelector('#token-form', { state: 'visible' });
+  check(!(await visible('#logout')) && !(await visible('#fleet')) && (await page.locator('.tile').count()) === 0,
+        'Log out brings the login form back and hides the fleet');
+  check((await sessionCookie()) === undefined, 'logging out clears the cookie in the browser');
+  await page.reload();
+  await page.waitForSelector('#token-form', { state: 'visible' });
+  check((await page.locator('.tile').count()) === 0, 'after a reload the page still asks to log in');
+
+  check(pageErrors.length === 0, 'no JavaScript errors or CSP violations on the page' +
+        (pageErrors.length ? ': ' + pageErrors.join('; ') : ''));
 } finally {
   await browser.close();
 }

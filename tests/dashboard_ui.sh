@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The web dashboard at / of `goldroot serve`, in headless Chromium (Debian's
-# chromium driven by playwright-core from npm): a lab's grid shows its
-# hosts' states, dirty marks and image versions; the channels and who runs
-# which version; a host's panel with its changes sets its mode; a lab's
-# mode is set in one action; both are checked through the API. Also the
-# static routes, and the mode endpoints' bad input and admin token with curl.
-# Leaves a screenshot in build/test-artifacts/dashboard.png.
+# chromium driven by playwright-core from npm): it asks for the admin token
+# and trades it for an HttpOnly, SameSite=Strict session cookie (never
+# keeping the token); a lab's grid shows its hosts' states, dirty marks and
+# image versions; the channels and who runs which version; a host's panel
+# with its changes sets its mode; a lab's mode is set in one action; both
+# are checked through the API; a session that ends, and Log out, bring the
+# login form back. Also the static routes, the mode endpoints' bad input
+# and admin token with curl, the loopback exemption, and the audit log.
+# Leaves screenshots in build/test-artifacts/dashboard{,-login}.png.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent_lib.sh"
 
@@ -65,25 +68,24 @@ grep -Eq '(src|href)="(https?:)?//' "$WORK/index.html" && fail "the page loads s
 ok "/ and /dashboard/<file> serve the embedded page with its content types"
 
 # --- the browser ----------------------------------------------------------
-token_port=$((SERVER_PORT + 1))
-"$GOLDROOT" serve --listen "127.0.0.1:$token_port" --admin-loopback-exempt no \
-  >> "$WORK/serve-token.log" 2>&1 &
-token_server=$!
-on_exit "kill $token_server; wait $token_server"
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$token_port/" && break; sleep 0.1; done
+admin=$(cat "$GOLDROOT_SITE/keys/admin.token")
+bearer=(-H "Authorization: Bearer $admin")
 mkdir -p "$artifacts"
 screenshot=$artifacts/dashboard.png
-rm -f "$screenshot"
-PLAYWRIGHT=$playwright CHROMIUM=$chromium V1=$v1 V2=$v2 \
-  TOKEN_URL="http://127.0.0.1:$token_port/" ADMIN_TOKEN=$(cat "$GOLDROOT_SITE/keys/admin.token") \
+rm -f "$screenshot" "${screenshot%.png}-login.png"
+PLAYWRIGHT=$playwright CHROMIUM=$chromium V1=$v1 V2=$v2 ADMIN_TOKEN=$admin COOKIE_FILE="$WORK/cookie" \
   node "$(dirname "$0")/dashboard_ui.mjs" "$SERVER_URL/" "$screenshot" > "$WORK/browser.log" 2>&1 ||
   { cat "$WORK/browser.log" >&2; fail "the browser test"; }
 cat "$WORK/browser.log"
 [ -s "$screenshot" ] || fail "no screenshot at $screenshot"
-ok "headless Chromium: grids, panel, host mode, lab mode, token (screenshot: $screenshot)"
+ok "headless Chromium: login, grids, panel, host mode, lab mode, session end, logout (screenshot: $screenshot)"
+[ -s "$WORK/cookie" ] || fail "the browser test left no session cookie in $WORK/cookie"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "Cookie: goldroot_session=$(cat "$WORK/cookie")" \
+     "$SERVER_URL/api/v1/session")" = 401 ] || fail "the logged-out cookie still works: $(cat "$WORK/body")"
+ok "after Log out, the old session cookie gets 401"
 
 # --- what the clicks changed, through the API -----------------------------
-curl -s "$SERVER_URL/api/v1/hosts" > "$WORK/hosts.json"
+curl -s "${bearer[@]}" "$SERVER_URL/api/v1/hosts" > "$WORK/hosts.json"
 python3 - "$WORK/hosts.json" <<'PY' || fail "hosts after the clicks: $(cat "$WORK/hosts.json")"
 import json, sys
 hosts = {h["name"]: h for h in json.load(open(sys.argv[1]))}
@@ -102,10 +104,10 @@ assert labs["lab4"]["mode"] == "reset" and labs["lab3"].get("mode") in (None, ""
 ok "the API and the CLI see pc01 in maintenance and lab4 (pc05, pc06) in reset"
 
 # --- the mode endpoints with curl -----------------------------------------
-post() {  # PATH BODY [CURL ARGS…] -> "$status", body in $WORK/body
+post() {  # PATH BODY [CURL ARGS…] -> "$status", body in $WORK/body; as the admin
   local path=$1 body=$2; shift 2
   status=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
-    --data "$body" "$@" "$SERVER_URL$path")
+    "${bearer[@]}" --data "$body" "$@" "$SERVER_URL$path")
 }
 one_sentence() {  # the body is {"error": "<one sentence>"}
   python3 -c 'import json, sys
@@ -131,26 +133,63 @@ post /api/v1/hosts/pc02/mode 'not json'
 [ "$status" = 400 ] || fail "malformed body: $status"; one_sentence
 post /api/v1/hosts/pc02/mode '{"mode": 3}'
 [ "$status" = 400 ] || fail "mode not a string: $status"; one_sentence
-[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/hosts/pc02/mode")" = 405 ] ||
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "${bearer[@]}" "$SERVER_URL/api/v1/hosts/pc02/mode")" = 405 ] ||
   fail "GET on the mode endpoint"
 [ "$(gr host show pc02 --json | python3 -c 'import json,sys; print(json.load(sys.stdin).get("mode"))')" = None ] ||
   fail "bad input changed pc02"
-[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/hosts/pc01/changes")" = 200 ] &&
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "${bearer[@]}" "$SERVER_URL/api/v1/hosts/pc01/changes")" = 200 ] &&
   grep -q '/etc/added' "$WORK/body" || fail "the changes route behind the mode route"
 ok "mode endpoints: 400 for an unknown mode or bad body, 404 for an unknown host or lab, 405 for GET"
 
-token_url=http://127.0.0.1:$token_port
-admin=$(cat "$GOLDROOT_SITE/keys/admin.token")
+code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }  # CURL ARGS… -> the status
 for path in /api/v1/hosts/pc03/mode /api/v1/labs/lab3/mode; do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"mode":"shell"}' "$token_url$path")" = 401 ] ||
+  [ "$(code -X POST -H 'Content-Type: application/json' --data '{"mode":"shell"}' "$SERVER_URL$path")" = 401 ] ||
     fail "$path without the admin token"
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"mode":"shell"}' -H 'Authorization: Bearer wrong' "$token_url$path")" = 403 ] ||
-    fail "$path with a wrong token"
+  [ "$(code -X POST -H 'Content-Type: application/json' --data '{"mode":"shell"}' -H 'Authorization: Bearer wrong' \
+       "$SERVER_URL$path")" = 403 ] || fail "$path with a wrong token"
+  [ "$(code -X POST --data '{"mode":"shell"}' "${bearer[@]}" "$SERVER_URL$path")" = 415 ] ||
+    fail "$path as a form post: $(cat "$WORK/body")"
 done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$token_url/api/v1/labs")" = 401 ] || fail "/api/v1/labs without the token"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data '{"mode":"shell"}' -H "Authorization: Bearer $admin" "$token_url/api/v1/hosts/pc03/mode")" = 200 ] ||
-  fail "with the admin token"
+for path in /api/v1/labs /api/v1/hosts /api/v1/status /api/v1/channels /api/v1/images /api/v1/hosts/pc01/changes; do
+  [ "$(code "$SERVER_URL$path")" = 401 ] || fail "$path without the token from loopback: $(cat "$WORK/body")"
+done
+[ "$(code -H 'Host: rebound.example' "${bearer[@]}" "$SERVER_URL/api/v1/labs")" = 421 ] ||
+  fail "a foreign Host: $(cat "$WORK/body")"
+[ "$(code -X POST -H 'Content-Type: application/json' --data '{"mode":"shell"}' "${bearer[@]}" \
+     "$SERVER_URL/api/v1/hosts/pc03/mode")" = 200 ] || fail "with the admin token: $(cat "$WORK/body")"
 gr host show pc03 --json | grep -q '"shell"' || fail "pc03 is not in shell mode"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$token_url/")" = 200 ] || fail "the page itself is open"
-ok "the mode endpoints need the admin token unless loopback is exempt; the page itself is open"
+[ "$(code "$SERVER_URL/")" = 200 ] || fail "the page itself is open"
+ok "the admin API needs the admin token even from loopback (401 without, 403 wrong, 415 not JSON, 421 foreign Host); the page itself is open"
+
+exempt_url=http://127.0.0.1:$((SERVER_PORT + 1))
+"$GOLDROOT" serve --listen "${exempt_url#http://}" --admin-loopback-exempt yes >> "$WORK/serve-exempt.log" 2>&1 &
+exempt_server=$!
+on_exit "kill $exempt_server; wait $exempt_server"
+for _ in $(seq 1 100); do curl -s -o /dev/null "$exempt_url/" && break; sleep 0.1; done
+[ "$(code "$exempt_url/api/v1/labs")" = 200 ] && grep -q '"lab4"' "$WORK/body" ||
+  fail "--admin-loopback-exempt yes, without a token: $(cat "$WORK/body") $(cat "$WORK/serve-exempt.log")"
+[ "$(code "$SERVER_URL/api/v1/labs")" = 401 ] || fail "the main server without a token"
+ok "with --admin-loopback-exempt yes loopback needs no token (200); without it, 401"
+
+# --- the audit log ----------------------------------------------------------
+audit=$GOLDROOT_SITE/logs/audit.log
+[ -s "$audit" ] || fail "no audit log at $audit"
+grep -rqF "$admin" "$GOLDROOT_SITE/logs" && fail "the admin token is in a log: $(grep -rlF "$admin" "$GOLDROOT_SITE/logs")"
+python3 - "$audit" <<'PY' || fail "audit log: $(cat "$audit")"
+import json, sys
+lines = [json.loads(line) for line in open(sys.argv[1])]
+for line in lines:
+    assert {"time", "who", "from", "method", "path", "status"} <= set(line), line
+def some(label, **fields):
+    assert any(all(line.get(k) == v for k, v in fields.items()) for line in lines), label
+some("a login", method="POST", path="/api/v1/session", status=200, what="login")
+some("a refused login", method="POST", path="/api/v1/session", status=403)
+some("a logout", method="DELETE", path="/api/v1/session", status=200, what="logout")
+assert any(line["method"] == "POST" and line["path"] == "/api/v1/labs/lab4/mode" and line["status"] == 200
+           and line["who"].startswith("session ") and "reset" in line.get("what", "")
+           and line["from"].startswith("127.") for line in lines), "the dashboard's lab mode change"
+some("a refused change", method="POST", path="/api/v1/hosts/pc03/mode", status=403)
+some("a refused read", path="/api/v1/labs", status=401)
+PY
+ok "the audit log has the logins, logouts and the dashboard's mode change (who, from, method, path, status); no log has the token"
 finish

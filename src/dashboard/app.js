@@ -1,15 +1,22 @@
-// The goldroot dashboard: reads /api/v1/{status,channels,images,labs,hosts}
-// every few seconds and draws one grid of machines per lab; a click opens
-// the host's details and last reported changes; modes are set through
-// POST /api/v1/hosts/NAME/mode and /api/v1/labs/NAME/mode.
+// The goldroot dashboard: logs in by trading the admin token for a session
+// cookie (POST /api/v1/session; the cookie is HttpOnly and the token is
+// never stored by the page), then reads /api/v1/{status,channels,images,
+// labs,hosts} every few seconds and draws one grid of machines per lab; a
+// click opens the host's details and last reported changes; modes are set
+// through POST /api/v1/hosts/NAME/mode and /api/v1/labs/NAME/mode.
 'use strict';
 
 const MODES = ['normal', 'reset', 'maintenance', 'cache', 'install', 'shell'];
 const REFRESH_MS = 5000;
-const TOKEN_KEY = 'goldroot.adminToken';
+const OLD_TOKEN_KEY = 'goldroot.adminToken';  // where the page once kept the token itself
+const SESSION_ENDED = 'Your session has ended (it expired, was logged out, or the server restarted): ' +
+                      'log in again with the admin token.';
 
-let fleet = { status: [], channels: [], images: [], labs: [], hosts: [] };
+const noFleet = () => ({ status: [], channels: [], images: [], labs: [], hosts: [] });
+let fleet = noFleet();
 let selected = null;  // the host whose panel is open
+let loggedIn = false;
+let timer = null;     // the refresh interval while logged in
 
 function el(tag, attributes, ...children) {
   const node = document.createElement(tag);
@@ -44,25 +51,28 @@ function duration(seconds) {
 // --- the API -----------------------------------------------------------
 
 async function api(path, options = {}) {
-  const headers = Object.assign({}, options.headers);
-  const token = localStorage.getItem(TOKEN_KEY);
-  if (token) headers['Authorization'] = 'Bearer ' + token;
-  const response = await fetch(path, Object.assign({}, options, { headers, cache: 'no-store' }));
+  const response = await fetch(path,
+    Object.assign({}, options, { credentials: 'same-origin', cache: 'no-store' }));
   let body = null;
   try { body = await response.json(); } catch (e) { body = null; }
   if (!response.ok) {
     const error = new Error((body && body.error) || `${path}: HTTP ${response.status}`);
     error.status = response.status;
+    if (response.status === 401 && loggedIn) showLogin(SESSION_ENDED);
     throw error;
   }
   return body;
 }
 
-function post(path, body) {
-  return api(path, {
-    method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' },
-  });
+// Every change goes as JSON: the server refuses anything else, which keeps
+// other sites' forms out.
+function send(method, path, body) {
+  const options = { method, headers: { 'Content-Type': 'application/json' } };
+  if (body !== undefined) options.body = JSON.stringify(body);
+  return api(path, options);
 }
+
+const post = (path, body) => send('POST', path, body);
 
 function showError(message) {
   const box = document.getElementById('error');
@@ -71,20 +81,95 @@ function showError(message) {
 }
 
 async function refresh() {
+  if (!loggedIn) return;
   try {
     const [status, channels, images, labs, hosts] = await Promise.all([
       api('/api/v1/status'), api('/api/v1/channels'), api('/api/v1/images'),
       api('/api/v1/labs'), api('/api/v1/hosts'),
     ]);
+    if (!loggedIn) return;  // logged out while the answers were on their way
     fleet = { status, channels, images, labs, hosts };
     showError(null);
     render();
     document.getElementById('updated').textContent =
       'updated ' + new Date().toLocaleTimeString();
   } catch (error) {
-    if (error.status === 401 || error.status === 403)
-      showError(error.message + ' — enter the admin token (SITE/keys/admin.token) above.');
-    else showError('cannot read the fleet: ' + error.message);
+    if (error.status === 401 || !loggedIn) return;  // api() has shown the login form
+    showError('cannot read the fleet: ' + error.message);
+  }
+}
+
+// --- logging in and out ----------------------------------------------------
+
+function showLogin(message) {
+  loggedIn = false;
+  clearInterval(timer);
+  timer = null;
+  closePanel();
+  fleet = noFleet();  // nothing of the fleet stays on a logged-out page
+  render();
+  showError(null);
+  document.getElementById('fleet').hidden = true;
+  document.getElementById('logout').hidden = true;
+  document.getElementById('login').hidden = false;
+  document.getElementById('login-message').className = 'message';
+  document.getElementById('login-message').textContent = message || '';
+  document.getElementById('updated').textContent = 'not logged in';
+  document.getElementById('token').focus();
+}
+
+// `who` as GET /api/v1/session names the caller: only a session can log out.
+function showFleet(who) {
+  loggedIn = true;
+  document.getElementById('login').hidden = true;
+  document.getElementById('login-message').textContent = '';
+  document.getElementById('fleet').hidden = false;
+  const logout = document.getElementById('logout');
+  logout.hidden = !who.startsWith('session');
+  logout.title = 'logged in: ' + who;
+  clearInterval(timer);
+  timer = setInterval(refresh, REFRESH_MS);
+  refresh();
+}
+
+async function logIn(event) {
+  event.preventDefault();
+  const input = document.getElementById('token');
+  const button = document.querySelector('#token-form button');
+  const message = document.getElementById('login-message');
+  const token = input.value.trim();
+  if (!token) { say(message, 'Enter the admin token from SITE/keys/admin.token.', false); return; }
+  button.disabled = true;
+  try {
+    await post('/api/v1/session', { token });
+    input.value = '';
+    showFleet('session');
+  } catch (error) {
+    say(message, 'cannot log in: ' + error.message, false);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function logOut() {
+  try {
+    await send('DELETE', '/api/v1/session');
+  } catch (error) {
+    // 401: the session had already ended, which is what we wanted.
+    if (error.status !== 401) { showError('cannot log out: ' + error.message); return; }
+  }
+  showLogin('Logged out.');
+}
+
+async function start() {
+  // Earlier versions kept the admin token in localStorage: forget it.
+  try { localStorage.removeItem(OLD_TOKEN_KEY); } catch (e) { /* storage is off: nothing kept */ }
+  try {
+    const session = await api('/api/v1/session');
+    showFleet(session.who);
+  } catch (error) {
+    showLogin('');
+    if (error.status !== 401) showError('cannot ask the server who is logged in: ' + error.message);
   }
 }
 
@@ -303,13 +388,6 @@ function render() {
 
 document.getElementById('host-mode-set').addEventListener('click', setHostMode);
 document.getElementById('panel-close').addEventListener('click', closePanel);
-document.getElementById('token').value = localStorage.getItem(TOKEN_KEY) || '';
-document.getElementById('token-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  const token = document.getElementById('token').value.trim();
-  if (token) localStorage.setItem(TOKEN_KEY, token);
-  else localStorage.removeItem(TOKEN_KEY);
-  refresh();
-});
-refresh();
-setInterval(refresh, REFRESH_MS);
+document.getElementById('token-form').addEventListener('submit', logIn);
+document.getElementById('logout').addEventListener('click', logOut);
+start();
