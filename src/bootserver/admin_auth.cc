@@ -153,12 +153,16 @@ std::optional<HttpResponse> AdminAuth::deny(const HttpRequest& request) {
   return std::nullopt;
 }
 
+HttpResponse AdminAuth::answer(const HttpRequest& request, const server::Handler& handler) {
+  if (auto denied = deny(request)) return std::move(*denied);
+  HttpResponse response = handler(request);
+  if (changes_something(request)) audit(request, caller(request).value_or("-"), response.status());
+  return response;
+}
+
 server::Handler AdminAuth::guard(server::Handler handler) {
   return [this, handler = std::move(handler)](const HttpRequest& request) {
-    if (auto denied = deny(request)) return std::move(*denied);
-    HttpResponse response = handler(request);
-    if (changes_something(request)) audit(request, *caller(request), response.status());
-    return response;
+    return answer(request, handler);
   };
 }
 

@@ -66,7 +66,10 @@ class AdminAuth {
   // nullopt when `request` may go on; otherwise the 400/401/403/415/421 to
   // answer. Refusals are audited.
   std::optional<server::HttpResponse> deny(const server::HttpRequest& request);
-  // `handler`, behind deny(); its changes are audited with their status.
+  // `handler`'s answer to `request` behind deny(); changes are audited
+  // with their status.
+  server::HttpResponse answer(const server::HttpRequest& request, const server::Handler& handler);
+  // `handler`, behind answer().
   server::Handler guard(server::Handler handler);
   // Adds /api/v1/session (login, who am I, logout).
   void install(server::Router& router);

@@ -149,8 +149,10 @@ void AdminRoutes::install(server::Router& router) {
   router.add_prefix("/api/v1/hosts/", [this, other_host_routes](const HttpRequest& request) {
     std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
     if (ends_with(rest, "/mode") && rest.size() > 5) {
-      if (auto denied = admin_->deny(request)) return std::move(*denied);
-      return set_host_mode(rest.substr(0, rest.size() - 5), request);
+      std::string host = rest.substr(0, rest.size() - 5);
+      return admin_->answer(request, [this, &host](const HttpRequest& request) {
+        return set_host_mode(host, request);
+      });
     }
     if (other_host_routes) return other_host_routes(request);
     return json_error(404, "no such endpoint; try POST /api/v1/hosts/NAME/mode");

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <set>
 #include <filesystem>
@@ -46,18 +45,20 @@ HttpResponse json_ok(const nlohmann::json& body) {
 }  // namespace
 
 BootService::BootService(Site* site, Inventory inventory, SigningKey key,
-                         BootServiceOptions options)
+                         BootServiceOptions options, std::unique_ptr<LayerCache> layers)
     : site_(site),
       inventory_(std::move(inventory)),
       key_(std::move(key)),
       options_(std::move(options)),
-      artifacts_(&site->store(), site->exports_dir()) {}
+      artifacts_(&site->store(), site->exports_dir()),
+      layers_(std::move(layers)) {}
 
 Result<std::unique_ptr<BootService>> BootService::open(Site* site, BootServiceOptions options) {
   Inventory inventory = TRY(Inventory::open(site->database_path()));
   SigningKey key = TRY(load_site_key(site->keys_dir()));
-  return std::unique_ptr<BootService>(
-      new BootService(site, std::move(inventory), std::move(key), std::move(options)));
+  auto layers = TRY(LayerCache::create(options.cache_parent));
+  return std::unique_ptr<BootService>(new BootService(site, std::move(inventory), std::move(key),
+                                                      std::move(options), std::move(layers)));
 }
 
 Result<server::BootUrls> BootService::boot_urls(const Digest& commit, const std::string& mac,
@@ -215,12 +216,6 @@ HttpResponse BootService::boot_manifest(const std::string& mac) {
   auto host = host_for_mac(mac);
   if (!host.ok()) return json_error(400, host.error().message);
   if (!*host) return json_error(404, "no host has MAC " + mac);
-  {
-    // Until its agent speaks again, the host counts as down (booting).
-    std::lock_guard lock(inventory_mutex_);
-    AgentStore agents(inventory_.database());
-    (void)agents.record_boot_request((*host)->name, ::time(nullptr));
-  }
   auto manifest = manifest_for(**host);
   if (!manifest.ok())
     return json_error(manifest.error().code == ErrorCode::kNotFound ? 409 : 500,
@@ -242,45 +237,46 @@ HttpResponse BootService::object(const std::string& digest) {
   return HttpResponse::open_file(*path).with_etag(digest).with_cache(CachePolicy::kImmutable);
 }
 
-bool BootService::may_receive_token(const std::string& name, const HttpRequest& request) {
-  if (options_.agent_secret.empty() || request.remote_port == 0 || request.remote_port >= 1024)
-    return false;
+bool BootService::may_receive_token(const std::string& name, const std::string& address,
+                                    uint16_t port) {
+  if (options_.agent_secret.empty() || port == 0 || port >= 1024) return false;
   std::lock_guard lock(inventory_mutex_);
   auto host = inventory_.find_host(name);
   if (!host.ok() || !*host) return false;
-  return !(*host)->ip || *(*host)->ip == request.remote_address ||
-         "::ffff:" + *(*host)->ip == request.remote_address;
+  return !(*host)->ip || *(*host)->ip == address || "::ffff:" + *(*host)->ip == address;
 }
 
-HttpResponse BootService::layer(const std::string& name, const HttpRequest& request) {
-  // Not SITE/store/tmp: admin commands empty that while the server runs.
-  const char* tmpdir = std::getenv("TMPDIR");
-  std::string temporary = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/goldroot-layer-XXXXXX";
-  int fd = ::mkstemp(temporary.data());
-  if (fd < 0) return json_error(500, "cannot create a temporary file");
-  UniqueFd file(fd);
-  Status rendered;
+void BootService::record_boot(const std::string& host) {
+  int64_t now = static_cast<int64_t>(::time(nullptr));
   {
-    std::lock_guard lock(inventory_mutex_);
-    WriteOptions options;
-    options.replace = Replace::kYes;
-    options.durability = Durability::kNoSync;
-    rendered = render_host_layer_to(inventory_, site_->layers_dir(), name, temporary,
-                                    OutputFormat::kTar, options);
+    std::lock_guard lock(boots_mutex_);
+    int64_t& last = boots_recorded_[host];
+    if (now - last < 60) return;
+    last = now;
   }
-  if (rendered.ok() && may_receive_token(name, request))
-    rendered = append_to_tar(temporary, kAgentTokenPath,
-                             agent_token(options_.agent_secret, name) + "\n", 0600);
-  UniqueFd reopened(::open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
-  ::unlink(temporary.c_str());
+  std::lock_guard lock(inventory_mutex_);
+  AgentStore agents(inventory_.database());
+  (void)agents.record_boot_request(host, now);
+}
+
+HttpResponse BootService::layer(const std::string& name, const std::string& address,
+                                uint16_t port) {
+  bool with_token = may_receive_token(name, address, port);
+  Result<RenderedLayer> rendered = [&] {
+    std::lock_guard lock(inventory_mutex_);
+    auto transaction = inventory_.begin_read();
+    return render_host_layer(inventory_, site_->layers_dir(), name);
+  }();
   if (!rendered.ok())
     return json_error(rendered.error().code == ErrorCode::kNotFound ? 404 : 500,
                       rendered.error().message);
-  struct stat st;
-  if (!reopened.valid() || ::fstat(reopened.get(), &st) != 0)
-    return json_error(500, "the rendered layer vanished");
-  return HttpResponse::file(std::move(reopened), static_cast<uint64_t>(st.st_size),
-                            "application/x-tar")
+  // The token goes only to the host itself (as far as this check can
+  // tell): that is when it is booting.
+  if (with_token) record_boot(name);
+  auto bundle = layers_->get(name, *rendered,
+                             with_token ? agent_token(options_.agent_secret, name) : std::string());
+  if (!bundle.ok()) return json_error(500, bundle.error().message);
+  return HttpResponse::file(std::move(bundle->file), bundle->size, "application/x-tar")
       .with_cache(CachePolicy::kNoStore);
 }
 
@@ -335,10 +331,13 @@ void BootService::install(server::Router& router) {
     // Absolute URLs for iPXE, on whatever address the client reached us.
     const std::string* host = request.header("host");
     std::string base = "http://" + (host ? *host : std::string("127.0.0.1"));
-    return ipxe_script(suffix(request, "/boot/"), base);
+    return HttpResponse::later([this, name = suffix(request, "/boot/"), base] {
+      return ipxe_script(name, base);
+    });
   });
   router.add_prefix("/api/v1/boot/", [this, suffix](const HttpRequest& request) {
-    return boot_manifest(suffix(request, "/api/v1/boot/"));
+    return HttpResponse::later(
+        [this, mac = suffix(request, "/api/v1/boot/")] { return boot_manifest(mac); });
   });
   router.add_prefix("/images/", [this, suffix](const HttpRequest& request) {
     return image(suffix(request, "/images/"));
@@ -352,14 +351,20 @@ void BootService::install(server::Router& router) {
   router.add_prefix("/layers/", [this, suffix](const HttpRequest& request) {
     std::string name = suffix(request, "/layers/");
     if (!ends_with(name, ".tar")) return json_error(404, "host layers are served as NAME.tar");
-    return layer(name.substr(0, name.size() - 4), request);
+    return HttpResponse::later([this, host = name.substr(0, name.size() - 4),
+                                address = request.remote_address, port = request.remote_port] {
+      return layer(host, address, port);
+    });
   });
   auto admin = [this](server::Handler handler) {
     return options_.admin ? options_.admin->guard(std::move(handler)) : handler;
   };
-  router.add_exact("/api/v1/hosts", admin([this](const HttpRequest&) { return hosts(); }));
-  router.add_exact("/api/v1/images", admin([this](const HttpRequest&) { return images(); }));
-  router.add_exact("/api/v1/channels", admin([this](const HttpRequest&) { return channels(); }));
+  auto later = [](std::function<HttpResponse()> work) {
+    return [work](const HttpRequest&) { return HttpResponse::later(work); };
+  };
+  router.add_exact("/api/v1/hosts", admin(later([this] { return hosts(); })));
+  router.add_exact("/api/v1/images", admin(later([this] { return images(); })));
+  router.add_exact("/api/v1/channels", admin(later([this] { return channels(); })));
 }
 
 }  // namespace goldroot

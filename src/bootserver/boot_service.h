@@ -10,15 +10,19 @@
 //   GET /initrd/<sha256>.img   a goldroot initrd (initrd/goldroot_initrd.h),
 //                              built for an image when its first host's
 //                              script is asked for (immutable)
-//   GET /layers/<host>.tar     the host's rendered configuration layer; asked
-//                              from a privileged source port (< 1024, so by
-//                              root on the client) and from the host's
-//                              inventory IP (if it has one), it also carries
-//                              /etc/goldroot/agent.token (0600)
+//   GET /layers/<host>.tar     the host's rendered configuration layer (written
+//                              once per change, layer_cache.h); asked from a
+//                              privileged source port (< 1024, so by root on
+//                              the client) and from the host's inventory IP
+//                              (if it has one), it also carries
+//                              /etc/goldroot/agent.token (0600), and the
+//                              host counts as booting until its agent speaks
 //   GET /api/v1/hosts|images|channels   the inventory and store, as JSON
 //
 // Handlers are thread-safe (the inventory connection is shared under a
-// mutex).
+// mutex). Every route that reads the inventory or builds something answers
+// off the event loop (HttpResponse::later); none writes to the inventory
+// for an anonymous request.
 #pragma once
 
 #include <map>
@@ -27,6 +31,7 @@
 #include <string>
 
 #include "bootserver/artifact_index.h"
+#include "bootserver/layer_cache.h"
 #include "crypto/ed25519.h"
 #include "fleet/inventory.h"
 #include "initrd/goldroot_initrd.h"
@@ -49,6 +54,9 @@ struct BootServiceOptions {
   // Where goldroot-boot and goldroot-agent are (default: beside this
   // program), for the goldroot initrd.
   std::string tools_dir;
+  // Where the layer cache's private directory goes (e.g. $TMPDIR; not
+  // SITE/store/tmp, which admin commands empty).
+  std::string cache_parent = "/tmp";
 };
 
 class BootService {
@@ -70,7 +78,8 @@ class BootService {
   Result<std::string> manifest_for(const Host& host);
 
  private:
-  BootService(Site* site, Inventory inventory, SigningKey key, BootServiceOptions options);
+  BootService(Site* site, Inventory inventory, SigningKey key, BootServiceOptions options,
+              std::unique_ptr<LayerCache> layers);
 
   server::HttpResponse boot_manifest(const std::string& mac);
   server::HttpResponse ipxe_script(const std::string& name, const std::string& base_url);
@@ -82,9 +91,12 @@ class BootService {
   server::HttpResponse goldroot_initrd(const std::string& name);
   // The goldroot initrd for `commit`, built once per commit and process.
   Result<GoldrootInitrd> initrd_for(const Digest& commit, const BootFile& kernel);
-  server::HttpResponse layer(const std::string& host, const server::HttpRequest& request);
-  // Whether `request` may receive the agent token of `host`.
-  bool may_receive_token(const std::string& host, const server::HttpRequest& request);
+  server::HttpResponse layer(const std::string& host, const std::string& address, uint16_t port);
+  // Whether a client at `address`:`port` may receive the agent token of `host`.
+  bool may_receive_token(const std::string& host, const std::string& address, uint16_t port);
+  // Marks `host` as booting (down until its agent speaks), at most once a
+  // minute per host.
+  void record_boot(const std::string& host);
   server::HttpResponse hosts();
   server::HttpResponse images();
   server::HttpResponse channels();
@@ -97,6 +109,9 @@ class BootService {
   ArtifactIndex artifacts_;
   std::mutex initrd_mutex_;  // held while one is built: a lab asks at once
   std::map<Digest, GoldrootInitrd> initrds_;
+  std::unique_ptr<LayerCache> layers_;
+  std::mutex boots_mutex_;
+  std::map<std::string, int64_t> boots_recorded_;  // host -> when
 };
 
 // {"error": "..."} with `status`, uncached.

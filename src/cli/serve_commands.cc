@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "base/strings.h"
 #include "cli/command.h"
@@ -239,6 +240,7 @@ Result<int> run_serve(Context& context, const Args& args) {
       TRY(own_server_names(address, url, std::move(server_names)));
   auto admin = TRY(AdminAuth::open(site->keys_dir(), std::move(admin_options)));
   boot_options.admin = admin.get();
+  if (const char* tmpdir = std::getenv("TMPDIR"); tmpdir && *tmpdir) boot_options.cache_parent = tmpdir;
   boot_options.agent_secret = TRY(load_agent_secret(*site));
   auto service = TRY(BootService::open(site.get(), boot_options));
   auto reports = TRY(ReportService::open(site.get(), admin.get(), {.unseen_after = unseen_after}));

@@ -119,6 +119,34 @@ Status write_layer(const RenderedLayer& layer, const std::string& output, Output
   return {};  // the guard removes the old tree now at `temporary`
 }
 
+Digest fingerprint(const RenderedLayer& layer) {
+  Sha256 hash;
+  auto number = [&hash](int64_t value) { hash.update(&value, sizeof value); };
+  auto text = [&hash, &number](std::string_view value) {
+    number(static_cast<int64_t>(value.size()));
+    hash.update(value);
+  };
+  for (const auto& [path, node] : layer.merged.nodes) {
+    text(path);
+    number(static_cast<int64_t>(node.kind));
+    text(node.source);
+    text(node.link_target);
+    number(node.opaque);
+    const struct stat& st = node.st;
+    for (int64_t value : {static_cast<int64_t>(st.st_dev), static_cast<int64_t>(st.st_ino),
+                          static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mode),
+                          static_cast<int64_t>(st.st_uid), static_cast<int64_t>(st.st_gid),
+                          static_cast<int64_t>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec,
+                          static_cast<int64_t>(st.st_ctim.tv_sec), st.st_ctim.tv_nsec})
+      number(value);
+  }
+  for (const auto& [path, contents] : layer.contents) {
+    text(path);
+    text(contents);
+  }
+  return hash.finish();
+}
+
 Result<RenderedLayer> render_host_layer(Inventory& inventory, const std::string& layers_dir,
                                         const std::string& host) {
   HostProfile profile = TRY(load_host_profile(inventory, host));

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/hash.h"
 #include "fleet/inventory.h"
 #include "layer/host_profile.h"
 #include "layer/merge.h"
@@ -31,6 +32,13 @@ struct RenderedLayer {
 
 Result<RenderedLayer> build_rendered_layer(const std::vector<LayerRef>& layers,
                                            const TemplateVariables& variables);
+
+// What a written layer depends on: every node's path, kind, source and
+// metadata (inode, size, mode, owner, mtime and ctime, so an edit in place
+// shows) and every rendered template's text. Equal fingerprints write equal
+// layers; the boot server renders a host's bundle again only when its
+// fingerprint changes.
+Digest fingerprint(const RenderedLayer& layer);
 
 enum class OutputFormat { kDirectory, kTar, kErofs };
 // By suffix: .tar → tar, .erofs → erofs, anything else a directory.
