@@ -110,6 +110,17 @@ pc01_signature=$(sign "$(gr host token pc01)" "goldroot upload-upper $id")
 [ -z "$(ls -A "$GOLDROOT_SITE/uploads")" ] || fail "a refused upload left a file"
 ok "uploads are refused unless signed by the host of an open request"
 
+# The site's upload-max caps what an agent may send (the upper is ~2 MB).
+gr site set upload-max=1M >/dev/null
+[ "$(gr site show)" = "upload-max=1048576 (1.0 MiB)" ] || fail "site show: $(gr site show)"
+expect_fail "capture --host of an upper beyond the site's upload-max" \
+  gr capture --host pc01 --name toolarge --wait 30
+echo "$LAST_ERROR" | grep -q "upload-max" || fail "the refusal does not name upload-max"
+[ -z "$(ls -A "$GOLDROOT_SITE/uploads")" ] || fail "a refused upload left a file"
+expect_fail "a malformed size" gr site set upload-max=lots
+gr site set upload-max=16G >/dev/null
+ok "an upload beyond the site's upload-max is refused (413) and leaves nothing"
+
 expect_fail "capture --host of an unknown host" gr capture --host nosuch --name x
 expect_fail "capture --host of a host that never reported" gr capture --host pc02 --name x
 CLIENT_COMMIT=$gold make_client pc02 52:54:00:00:00:02

@@ -176,7 +176,16 @@ server::UploadStart ReportService::upload(const HttpRequest& head) {
                            ")");
   if (::mkdir(site_->uploads_dir().c_str(), 0700) != 0 && errno != EEXIST)
     return refuse(500, errno_error("creating " + site_->uploads_dir(), errno).message);
-  auto file = UploadFile::create(site_->uploads_dir() + "/" + std::to_string(id) + ".tar");
+  auto settings = site_->settings();
+  if (!settings.ok()) return refuse(503, settings.error().message);
+  uint64_t length = 0;
+  const std::string* content_length = head.header("content-length");
+  if (content_length && parse_uint64(*content_length, &length) && length > settings->upload_max_bytes)
+    return refuse(413, "the upload is larger than the site's upload-max of " +
+                           human_bytes(settings->upload_max_bytes) +
+                           "; raise it with 'goldroot site set upload-max=SIZE'");
+  auto file = UploadFile::create(site_->uploads_dir() + "/" + std::to_string(id) + ".tar",
+                                 settings->upload_max_bytes);
   if (!file.ok())
     return refuse(file.error().code == ErrorCode::kAlreadyExists ? 409 : 500,
                   file.error().message);

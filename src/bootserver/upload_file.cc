@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "bootserver/boot_service.h"
 
 namespace goldroot {
@@ -25,7 +26,8 @@ Status sync_directory(const std::string& dir) {
 
 }  // namespace
 
-Result<std::unique_ptr<UploadFile>> UploadFile::create(const std::string& path) {
+Result<std::unique_ptr<UploadFile>> UploadFile::create(const std::string& path,
+                                                       uint64_t max_bytes) {
   std::string part = path + ".part";
   UniqueFd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.valid()) {
@@ -33,7 +35,7 @@ Result<std::unique_ptr<UploadFile>> UploadFile::create(const std::string& path) 
       return make_error(ErrorCode::kAlreadyExists, "an upload to " + path + " is in progress");
     return errno_error("creating " + part, errno);
   }
-  return std::unique_ptr<UploadFile>(new UploadFile(path, std::move(fd)));
+  return std::unique_ptr<UploadFile>(new UploadFile(path, std::move(fd), max_bytes));
 }
 
 UploadFile::~UploadFile() {
@@ -41,6 +43,10 @@ UploadFile::~UploadFile() {
 }
 
 Status UploadFile::write(std::string_view data) {
+  if (data.size() > max_bytes_ - bytes_)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the upload is larger than the site's upload-max of " +
+                          human_bytes(max_bytes_) + "; raise it with 'goldroot site set upload-max=SIZE'");
   sha256_.update(data);
   bytes_ += data.size();
   while (!data.empty()) {

@@ -60,6 +60,7 @@ std::string current_user();
 Result<int> run_image(Context& context, const Args& args);
 Result<int> run_host(Context& context, const Args& args);
 Result<int> run_lab(Context& context, const Args& args);
+Result<int> run_site(Context& context, const Args& args);
 Result<int> run_network(Context& context, const Args& args);
 Result<int> run_layer(Context& context, const Args& args);
 Result<int> run_serve_files(Context& context, const Args& args);

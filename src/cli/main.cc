@@ -19,6 +19,7 @@ static Result<int> run_init(Context& context, const Args& args) {
 
 static const Command kCommands[] = {
     {"init", "create a site", run_init},
+    {"site", "show and change the site's settings", run_site},
     {"image", "import, list, check out, diff, verify and collect images", run_image},
     {"changes", "list what an overlay upper dir changes over its image", run_changes},
     {"capture", "turn an overlay upper dir into a new image commit", run_capture},

@@ -272,7 +272,9 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
           if (!body.empty()) {
             Status written = upload_->write(body);
             if (!written.ok()) {
-              int status = written.error().code == ErrorCode::kNoSpace ? 507 : 500;
+              int status = written.error().code == ErrorCode::kNoSpace          ? 507
+                           : written.error().code == ErrorCode::kInvalidArgument ? 413
+                                                                                 : 500;
               end_upload(HttpResponse::text(status, written.error().message + "\n"), now, date);
               continue;
             }

@@ -35,7 +35,7 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 // without finish() was cut off (the client vanished, the framing broke, a
 // write failed) and must discard what it received. write() failing ends
 // the upload with the error's status (its code decides: kNoSpace 507,
-// otherwise 500) and message.
+// kInvalidArgument 413 — a body over its limit —, otherwise 500) and message.
 class UploadSink {
  public:
   virtual ~UploadSink() = default;

@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
+#include "base/strings.h"
 #include "crypto/site_key.h"
 
 namespace goldroot {
@@ -15,6 +18,70 @@ std::string Site::default_root(const std::optional<std::string>& flag) {
   const char* env = std::getenv("GOLDROOT_SITE");
   if (env && *env) return env;
   return "/var/lib/goldroot";
+}
+
+namespace {
+
+Result<uint64_t> parse_size(const std::string& text) {
+  std::string digits = text;
+  uint64_t unit = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'K': case 'k': unit = uint64_t{1} << 10; break;
+      case 'M': case 'm': unit = uint64_t{1} << 20; break;
+      case 'G': case 'g': unit = uint64_t{1} << 30; break;
+      case 'T': case 't': unit = uint64_t{1} << 40; break;
+      default: break;
+    }
+    if (unit != 1) digits.pop_back();
+  }
+  uint64_t value = 0;
+  if (!parse_uint64(digits, &value) || value == 0 || value > UINT64_MAX / unit)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "'" + text + "' is not a size; write bytes or e.g. 512M, 20G");
+  return value * unit;
+}
+
+}  // namespace
+
+Status apply_site_setting(const std::string& assignment, SiteSettings* settings) {
+  size_t equals = assignment.find('=');
+  std::string key = assignment.substr(0, equals);
+  if (equals == std::string::npos)
+    return make_error(ErrorCode::kInvalidArgument, "write a setting as key=value, not '" + key + "'");
+  std::string value = assignment.substr(equals + 1);
+  if (key == "upload-max") {
+    settings->upload_max_bytes = TRY(parse_size(value));
+    return {};
+  }
+  return make_error(ErrorCode::kInvalidArgument,
+                    "there is no site setting '" + key + "'; the settings are: upload-max");
+}
+
+std::string describe(const SiteSettings& settings) {
+  return "upload-max=" + std::to_string(settings.upload_max_bytes) + " (" +
+         human_bytes(settings.upload_max_bytes) + ")\n";
+}
+
+Result<SiteSettings> Site::settings() const {
+  std::string text = TRY(env_->read_file(root_ + "/site.json"));
+  nlohmann::json marker = nlohmann::json::parse(text, nullptr, false);
+  if (!marker.is_object())
+    return make_error(ErrorCode::kCorruption, root_ + "/site.json is not a JSON object");
+  SiteSettings settings;
+  auto found = marker.find("settings");
+  if (found == marker.end()) return settings;
+  if (!found->is_object() || (found->contains("upload_max_bytes") &&
+                              !(*found)["upload_max_bytes"].is_number_unsigned()))
+    return make_error(ErrorCode::kCorruption, root_ + "/site.json has malformed settings");
+  settings.upload_max_bytes = found->value("upload_max_bytes", settings.upload_max_bytes);
+  return settings;
+}
+
+Status Site::save_settings(const SiteSettings& settings) {
+  nlohmann::json marker = {{"goldroot_site", 1},
+                           {"settings", {{"upload_max_bytes", settings.upload_max_bytes}}}};
+  return env_->write_file_atomic(root_ + "/site.json", marker.dump(2) + "\n");
 }
 
 Site::Site(Env* env, std::string root, FileLock lock, LockMode mode)

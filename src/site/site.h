@@ -10,6 +10,7 @@
 // A Site holds its lock for its lifetime. Not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,18 @@
 #include "sys/file_lock.h"
 
 namespace goldroot {
+
+// The site's settings, kept in site.json ("settings"): what holds for every
+// server and command of the site. `goldroot site set KEY=VALUE` changes one.
+struct SiteSettings {
+  // The largest upper layer a host's agent may upload for `capture --host`.
+  uint64_t upload_max_bytes = uint64_t{16} << 30;
+};
+
+// "upload-max=20G": sets one setting of `settings` (sizes take K, M, G, T).
+Status apply_site_setting(const std::string& assignment, SiteSettings* settings);
+// Every setting as "key=value" lines.
+std::string describe(const SiteSettings& settings);
 
 class Site {
  public:
@@ -38,6 +51,11 @@ class Site {
   // Opens a site without taking its lock: only for readers that tolerate
   // concurrent changes (refs and objects are replaced atomically).
   static Result<std::unique_ptr<Site>> open_unlocked(Env* env, const std::string& root);
+
+  // Reads the settings now (a running server sees a change without restarting).
+  Result<SiteSettings> settings() const;
+  // Writes them atomically; the caller holds the site lock.
+  Status save_settings(const SiteSettings& settings);
 
   const std::string& root() const { return root_; }
   std::string store_dir() const { return root_ + "/store"; }
