@@ -101,4 +101,17 @@ gr image import "$src" --name lab2 >/dev/null || fail "import blocked by the ser
 ok "the server holds no site lock"
 grep -q '"status":200' "$GOLDROOT_SITE/logs/access.log" || fail "access log"
 ok "requests land in the structured access log"
+
+# A damaged export (same size, other bytes) is not offered after a restart.
+kill "$server"; wait "$server" 2>/dev/null || true
+erofs=$(ls "$GOLDROOT_SITE"/exports/*.erofs)
+printf 'XXXXXXXX' | dd of="$erofs" bs=1 seek=4096 conv=notrunc status=none
+"$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve2.log" 2>&1 &
+server=$!
+for _ in $(seq 1 50); do curl -s "$url/" >/dev/null && break; sleep 0.1; done
+[ "$(code "$image_url")" = 404 ] || fail "a damaged export is still served"
+[ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 500 ] && grep -q "differs from its record" "$WORK/body" ||
+  fail "the manifest of a damaged export: $(cat "$WORK/body")"
+grep -q "not offering .*differs from its record" "$WORK/serve2.log" || fail "no word of it: $(cat "$WORK/serve2.log")"
+ok "an export whose bytes differ from its record is refused, with one line saying so"
 finish

@@ -2,17 +2,20 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 
 #include "base/strings.h"
 
 namespace goldroot {
 
-bool Progress::enabled_for_stderr() {
-  const char* ci = std::getenv("CI");
-  return isatty(STDERR_FILENO) && !(ci && *ci);
+namespace {
+std::atomic<bool> allowed{true};
 }
+
+void Progress::allow(bool value) { allowed = value; }
+
+bool Progress::enabled_for_stderr() { return allowed && isatty(STDERR_FILENO); }
 
 Progress::Progress(std::string label) : label_(std::move(label)), enabled_(enabled_for_stderr()) {}
 

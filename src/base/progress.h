@@ -1,5 +1,6 @@
 // Progress draws a one-line counter on stderr while a long operation runs,
-// only when stderr is a terminal and CI is not set; in pipes it is silent.
+// only when stderr is a terminal and main did not turn it off (goldroot does
+// when $CI is set); in pipes it is silent.
 // Not thread-safe: update it from one thread.
 #pragma once
 
@@ -19,6 +20,7 @@ class Progress {
   void finish();
 
   static bool enabled_for_stderr();
+  static void allow(bool allowed);
 
  private:
   std::string label_;

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include "base/strings.h"
 
 namespace goldroot {
@@ -11,7 +13,36 @@ ArtifactIndex::ArtifactIndex(const Store* store, std::string exports_dir)
   rescan();
 }
 
+bool ArtifactIndex::verified(const Artifact& artifact) {
+  struct stat st;
+  if (::stat(artifact.path.c_str(), &st) != 0) return false;
+  Checked now{static_cast<int64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+              static_cast<int64_t>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec, false};
+  auto found = checked_.find(artifact.path);
+  if (found != checked_.end()) {
+    Checked before = found->second;
+    before.good = false;
+    if (before == now) return found->second.good;
+  }
+  uint64_t size = 0;
+  auto digest = sha256_of_file(artifact.path, &size);
+  now.good = digest.ok() && *digest == artifact.sha256 && size == artifact.size;
+  if (!now.good) {
+    std::string why = !digest.ok()              ? digest.error().message
+                      : size != artifact.size ? "it has " + std::to_string(size) + " bytes, not " +
+                                                    std::to_string(artifact.size)
+                                              : "its sha256 is " + digest->hex();
+    std::fprintf(stderr,
+                 "goldroot serve: not offering %s, which differs from its record (%s); remove it "
+                 "and export the image again\n",
+                 artifact.path.c_str(), why.c_str());
+  }
+  checked_[artifact.path] = now;
+  return now.good;
+}
+
 void ArtifactIndex::rescan() {
+  std::lock_guard rescanning(rescan_mutex_);
   struct stat st;
   if (::stat(exports_dir_.c_str(), &st) != 0) return;
   std::pair<int64_t, int64_t> mtime{st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
@@ -33,7 +64,7 @@ void ArtifactIndex::rescan() {
       auto format = parse_export_format(parts[1]);
       if (!commit || !format.ok()) continue;
       auto artifact = cached_artifact(exports_dir_, *commit, *format);
-      if (!artifact.ok() || !*artifact) continue;
+      if (!artifact.ok() || !*artifact || !verified(**artifact)) continue;
       const Artifact& a = **artifact;
       images[a.sha256.hex() + "." + export_format_name(a.format)] = a;
       for (const auto* file : {&a.kernel, &a.initrd})
@@ -71,7 +102,14 @@ std::optional<std::string> ArtifactIndex::boot_file(const std::string& digest) {
 
 Result<std::optional<Artifact>> ArtifactIndex::for_commit(const Digest& commit,
                                                           ExportFormat format) {
-  return cached_artifact(exports_dir_, commit, format);
+  auto artifact = TRY(cached_artifact(exports_dir_, commit, format));
+  if (!artifact) return artifact;
+  if (!image(artifact->sha256.hex() + "." + export_format_name(format)))
+    return make_error(ErrorCode::kCorruption,
+                      "the export of image " + commit.hex().substr(0, 12) +
+                          " is damaged (it differs from its record); run 'goldroot image "
+                          "export " + commit.hex().substr(0, 12) + "' again after removing it");
+  return artifact;
 }
 
 }  // namespace goldroot

@@ -5,6 +5,12 @@
 // record are served: the store's other objects (an image's /etc/shadow…)
 // are never reachable by digest.
 //
+// An artifact is offered only after its file was hashed and found to be
+// what its record says (size and SHA-256): once when the server starts and
+// once when an export appears or its file changes. One that differs is
+// refused with a line on stderr, so a damaged or truncated export is never
+// handed to a lab whose every boot would fail its digest check.
+//
 // Thread-safe.
 #pragma once
 
@@ -32,6 +38,15 @@ class ArtifactIndex {
   // Rereads SITE/exports if its mtime moved since the last read (an export
   // adds files there); a miss costs one stat, whatever clients ask for.
   void rescan();
+  // Whether the file of `artifact` holds what its record says; hashes it
+  // unless this file (same inode, size and mtime) was checked before.
+  bool verified(const Artifact& artifact);
+
+  struct Checked {
+    int64_t inode, size, mtime_seconds, mtime_nanoseconds;
+    bool good;
+    auto operator<=>(const Checked&) const = default;
+  };
 
   const Store* store_;
   std::string exports_dir_;
@@ -39,6 +54,8 @@ class ArtifactIndex {
   std::map<std::string, Artifact> images_;        // "<sha256>.<format>"
   std::map<std::string, std::string> boot_files_;  // sha256 -> object path
   std::optional<std::pair<int64_t, int64_t>> scanned_mtime_;
+  std::mutex rescan_mutex_;                 // one rescan (and its hashing) at a time
+  std::map<std::string, Checked> checked_;  // by path; under rescan_mutex_
 };
 
 }  // namespace goldroot

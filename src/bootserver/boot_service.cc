@@ -21,7 +21,7 @@
 #include "image/image_info.h"
 #include "store/channel_journal.h"
 #include "layer/render.h"
-#include "server/mac_address.h"
+#include "netboot/mac_address.h"
 
 namespace goldroot {
 
@@ -61,7 +61,7 @@ Result<std::unique_ptr<BootService>> BootService::open(Site* site, BootServiceOp
                                                       std::move(options), std::move(layers)));
 }
 
-Result<server::BootUrls> BootService::boot_urls(const Digest& commit, const std::string& mac,
+Result<netboot::BootUrls> BootService::boot_urls(const Digest& commit, const std::string& mac,
                                                 const std::string& base_url) {
   auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
   if (!artifact)
@@ -71,7 +71,7 @@ Result<server::BootUrls> BootService::boot_urls(const Digest& commit, const std:
   if (!artifact->kernel || !artifact->initrd)
     return make_error(ErrorCode::kNotFound,
                       "image " + commit.hex().substr(0, 12) + " has no kernel or initrd in /boot");
-  server::BootUrls urls;
+  netboot::BootUrls urls;
   urls.server = base_url;
   urls.kernel = base_url + "/objects/" + artifact->kernel->sha256.hex();
   urls.initrd = base_url + "/objects/" + artifact->initrd->sha256.hex();
@@ -138,7 +138,7 @@ HttpResponse BootService::ipxe_script(const std::string& name, const std::string
     return ipxe(200, "#!ipxe\necho goldroot: " + text + "\necho retrying in 30 seconds\nsleep 30\n"
                      "chain --replace --autofree " + base_url + "/boot/${netX/mac}.ipxe\n");
   };
-  auto mac = server::mac_from_boot_script_name(name);
+  auto mac = netboot::mac_from_boot_script_name(name);
   if (!mac.ok()) return json_error(400, mac.error().message);
   auto host = host_for_mac(*mac);
   if (!host.ok()) return json_error(400, host.error().message);
@@ -146,13 +146,13 @@ HttpResponse BootService::ipxe_script(const std::string& name, const std::string
     Store& store = site_->store();
     auto read_gold = read_channel(store.env(), store.refs(), store.dir(), "gold");
     std::optional<Digest> gold = read_gold.ok() ? *read_gold : std::nullopt;
-    server::BootUrls urls;
+    netboot::BootUrls urls;
     urls.server = base_url;
     if (gold) {
       auto found = boot_urls(*gold, *mac, base_url);
       if (found.ok()) urls = *found;
     }
-    auto script = server::render_unknown_host_script(*mac, options_.unknown, urls, options_.menu);
+    auto script = netboot::render_unknown_host_script(*mac, options_.unknown, urls, options_.menu);
     if (!script.ok()) return trouble(script.error().message);
     return ipxe(200, *script);
   }
@@ -166,9 +166,9 @@ HttpResponse BootService::ipxe_script(const std::string& name, const std::string
   if (!commit.ok()) return trouble(commit.error().message);
   auto urls = boot_urls(*commit, *mac, base_url);
   if (!urls.ok()) return trouble(urls.error().message);
-  server::BootHost boot_host{(*host)->name, *mac,
+  netboot::BootHost boot_host{(*host)->name, *mac,
                              boot_mode_name(effective_mode(**host, lab ? &*lab : nullptr).mode)};
-  auto script = server::render_host_script(boot_host, *urls, options_.menu);
+  auto script = netboot::render_host_script(boot_host, *urls, options_.menu);
   if (!script.ok()) return trouble(script.error().message);
   return ipxe(200, *script);
 }
@@ -247,7 +247,7 @@ bool BootService::may_receive_token(const std::string& name, const std::string& 
 }
 
 void BootService::record_boot(const std::string& host) {
-  int64_t now = static_cast<int64_t>(::time(nullptr));
+  int64_t now = site_->env()->now_seconds();
   {
     std::lock_guard lock(boots_mutex_);
     int64_t& last = boots_recorded_[host];
@@ -339,11 +339,13 @@ void BootService::install(server::Router& router) {
     return HttpResponse::later(
         [this, mac = suffix(request, "/api/v1/boot/")] { return boot_manifest(mac); });
   });
+  // A new export is hashed before it is offered: not on the event loop.
   router.add_prefix("/images/", [this, suffix](const HttpRequest& request) {
-    return image(suffix(request, "/images/"));
+    return HttpResponse::later([this, name = suffix(request, "/images/")] { return image(name); });
   });
   router.add_prefix("/objects/", [this, suffix](const HttpRequest& request) {
-    return object(suffix(request, "/objects/"));
+    return HttpResponse::later(
+        [this, digest = suffix(request, "/objects/")] { return object(digest); });
   });
   router.add_prefix("/initrd/", [this, suffix](const HttpRequest& request) {
     return goldroot_initrd(suffix(request, "/initrd/"));

@@ -35,7 +35,7 @@
 #include "crypto/ed25519.h"
 #include "fleet/inventory.h"
 #include "initrd/goldroot_initrd.h"
-#include "server/ipxe_script.h"
+#include "netboot/ipxe_script.h"
 #include "server/router.h"
 #include "site/site.h"
 
@@ -44,8 +44,8 @@ namespace goldroot {
 struct BootServiceOptions {
   // What an unregistered MAC gets: a registration screen showing its MAC,
   // or the default image (channel gold) in normal or reset mode.
-  server::UnknownHostOptions unknown;
-  server::IpxeMenuOptions menu;
+  netboot::UnknownHostOptions unknown;
+  netboot::IpxeMenuOptions menu;
   // Guards the listing API (/api/v1/hosts|images|channels); null: open.
   class AdminAuth* admin = nullptr;
   // The per-host agent tokens derive from it (crypto/hmac.h); empty: the
@@ -84,7 +84,7 @@ class BootService {
   server::HttpResponse boot_manifest(const std::string& mac);
   server::HttpResponse ipxe_script(const std::string& name, const std::string& base_url);
   // The URLs of the commit's kernel, initrd and manifest under `base_url`.
-  Result<server::BootUrls> boot_urls(const Digest& commit, const std::string& mac,
+  Result<netboot::BootUrls> boot_urls(const Digest& commit, const std::string& mac,
                                      const std::string& base_url);
   server::HttpResponse image(const std::string& name);
   server::HttpResponse object(const std::string& digest);

@@ -4,14 +4,14 @@
 
 namespace goldroot {
 
-Result<server::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options) {
-  server::DnsmasqSettings settings;
+Result<netboot::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options) {
+  netboot::DnsmasqSettings settings;
   settings.mode = options.mode;
   settings.interfaces = options.interfaces;
   settings.boot_server_url = options.boot_server_url;
   bool pool_placed = options.pool_start.empty();
   for (const Network& network : TRY(inventory.networks())) {
-    server::DhcpNetwork dhcp;
+    netboot::DhcpNetwork dhcp;
     dhcp.cidr = network.cidr;
     if (network.gateway) dhcp.gateway = *network.gateway;
     dhcp.dns_servers = network.dns;
@@ -33,9 +33,9 @@ Result<server::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOp
     return make_error(ErrorCode::kInvalidArgument,
                       "the DHCP pool " + options.pool_start + "-" + options.pool_end +
                           " is in none of the inventory's networks");
-  if (options.mode == server::DhcpMode::kFull) {
+  if (options.mode == netboot::DhcpMode::kFull) {
     for (const Host& host : TRY(inventory.hosts())) {
-      server::DhcpHost dhcp;
+      netboot::DhcpHost dhcp;
       dhcp.name = host.name;
       dhcp.macs = host.macs;
       if (host.ip) dhcp.ip = *host.ip;

@@ -9,17 +9,17 @@
 #include <vector>
 
 #include "fleet/inventory.h"
-#include "server/dnsmasq_config.h"
+#include "netboot/dnsmasq_config.h"
 
 namespace goldroot {
 
 struct DhcpOptions {
-  server::DhcpMode mode = server::DhcpMode::kProxy;
+  netboot::DhcpMode mode = netboot::DhcpMode::kProxy;
   std::vector<std::string> interfaces;
   std::string boot_server_url;   // "http://10.0.0.1:8080"
   std::string pool_start, pool_end;  // full mode, optional: goes to the network holding them
 };
 
-Result<server::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options);
+Result<netboot::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options);
 
 }  // namespace goldroot

@@ -8,23 +8,9 @@
 
 #include "base/strings.h"
 #include "bootserver/boot_service.h"
+#include "sys/env.h"
 
 namespace goldroot {
-
-namespace {
-
-std::string parent_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
-Status sync_directory(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) return errno_error("syncing " + dir, errno);
-  return {};
-}
-
-}  // namespace
 
 Result<std::unique_ptr<UploadFile>> UploadFile::create(const std::string& path,
                                                        uint64_t max_bytes) {
@@ -65,10 +51,12 @@ server::HttpResponse UploadFile::finish() {
   };
   if (::fsync(fd_.get()) != 0) return fail("syncing the upload " + part());
   fd_.reset();
-  if (::rename(part().c_str(), path_.c_str()) != 0) return fail("naming the upload " + path_);
+  // publish_file syncs again (cheap now) and removes the part on failure.
   finished_ = true;
-  Status synced = sync_directory(parent_of(path_));
-  if (!synced.ok()) return json_error(500, synced.error().message);
+  Status published = PosixEnv().publish_file(part(), path_);
+  if (!published.ok())
+    return json_error(published.error().code == ErrorCode::kNoSpace ? 507 : 500,
+                      published.error().message);
   nlohmann::json answer = {{"sha256", sha256_.finish().hex()}, {"bytes", bytes_}};
   return server::HttpResponse::json(200, answer.dump() + "\n")
       .with_cache(server::CachePolicy::kNoStore);

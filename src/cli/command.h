@@ -24,8 +24,9 @@ namespace goldroot::cli {
 struct Context {
   Env* env = nullptr;
   std::optional<std::string> site_flag;
+  const char* site_variable = nullptr;  // $GOLDROOT_SITE
 
-  std::string site_root() const { return Site::default_root(site_flag); }
+  std::string site_root() const { return Site::default_root(site_flag, site_variable); }
   Result<std::unique_ptr<Site>> open_site(LockMode mode, const std::string& command) {
     return Site::open(env, site_root(), mode, command);
   }

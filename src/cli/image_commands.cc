@@ -220,7 +220,7 @@ Result<int> image_export(Context& context, const Args& args) {
   ExportedImage exported = TRY(export_image(*site, id, format, builder));
   const Artifact& artifact = exported.artifact;
   if (!output.empty()) {
-    TRY(copy_artifact(artifact, output));
+    TRY(site->env()->copy_file_atomic(artifact.path, output));
     if (exported.manifest)
       TRY(site->env()->write_file_atomic(output + ".manifest.json", *exported.manifest + "\n"));
   }

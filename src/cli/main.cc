@@ -1,9 +1,12 @@
 // goldroot: the admin's command line. A thin main over the libraries: it
 // reads the global options, makes the PosixEnv, and dispatches.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "base/parallel.h"
+#include "base/progress.h"
 #include "base/strings.h"
 #include "cli/command.h"
 
@@ -45,6 +48,11 @@ int main(int argc, char** argv) {
   PosixEnv env;
   Context context;
   context.env = &env;
+  // The environment is read here only; the libraries take it as options.
+  context.site_variable = std::getenv("GOLDROOT_SITE");
+  if (const char* threads = std::getenv("GOLDROOT_IO_THREADS"))
+    set_io_threads(static_cast<unsigned>(std::atoi(threads)));
+  if (const char* ci = std::getenv("CI"); ci && *ci) Progress::allow(false);
   Args args;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];

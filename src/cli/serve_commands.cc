@@ -22,8 +22,8 @@
 #include "bootserver/dhcp_settings.h"
 #include "dashboard/dashboard.h"
 #include "net/interfaces.h"
-#include "server/dnsmasq_supervisor.h"
-#include "server/tftp_root.h"
+#include "netboot/dnsmasq_supervisor.h"
+#include "netboot/tftp_root.h"
 #include "server/http_server.h"
 #include "server/static_files.h"
 
@@ -74,7 +74,7 @@ namespace {
 class DhcpWatcher {
  public:
   DhcpWatcher(std::string database, std::string directory, DhcpOptions options,
-              server::DnsmasqSupervisor* supervisor)
+              netboot::DnsmasqSupervisor* supervisor)
       : database_(std::move(database)),
         directory_(std::move(directory)),
         options_(std::move(options)),
@@ -115,8 +115,8 @@ class DhcpWatcher {
                      settings.error().message.c_str());
         continue;
       }
-      server::DnsmasqSupervisorOptions paths;
-      server::use_directory(directory_, &*settings, &paths);
+      netboot::DnsmasqSupervisorOptions paths;
+      netboot::use_directory(directory_, &*settings, &paths);
       auto change = supervisor_->update(*settings);
       if (!change.ok())
         std::fprintf(stderr, "goldroot serve: %s\n", change.error().message.c_str());
@@ -126,7 +126,7 @@ class DhcpWatcher {
   std::string database_;
   std::string directory_;  // the site's dnsmasq/
   DhcpOptions options_;
-  server::DnsmasqSupervisor* supervisor_;
+  netboot::DnsmasqSupervisor* supervisor_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -215,7 +215,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   if (unknown == "default-image")
-    boot_options.unknown.policy = server::UnknownHostPolicy::kDefaultImage;
+    boot_options.unknown.policy = netboot::UnknownHostPolicy::kDefaultImage;
   else if (unknown != "registration")
     return make_error(ErrorCode::kInvalidArgument,
                       "--unknown is registration or default-image, not '" + unknown + "'");
@@ -231,6 +231,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   auto audit = TRY(server::JsonLog::open(site->root() + "/logs/audit.log", 0600));
   AdminAuthOptions admin_options;
   admin_options.audit = audit.get();
+  admin_options.now = [env = context.env] { return env->now_seconds(); };
   if (loopback_exempt == "yes") {
     admin_options.loopback = LoopbackExempt::kYes;
     std::fprintf(stderr, "goldroot serve: warning: --admin-loopback-exempt yes: every program "
@@ -246,11 +247,11 @@ Result<int> run_serve(Context& context, const Args& args) {
   auto reports = TRY(ReportService::open(site.get(), admin.get(), {.unseen_after = unseen_after}));
   auto admin_routes = TRY(AdminRoutes::open(site.get(), admin.get()));
 
-  std::unique_ptr<server::DnsmasqSupervisor> dnsmasq;
+  std::unique_ptr<netboot::DnsmasqSupervisor> dnsmasq;
   std::unique_ptr<DhcpWatcher> watcher;
   if (dhcp != "off") {
     DhcpOptions options;
-    options.mode = dhcp == "full" ? server::DhcpMode::kFull : server::DhcpMode::kProxy;
+    options.mode = dhcp == "full" ? netboot::DhcpMode::kFull : netboot::DhcpMode::kProxy;
     options.interfaces = interfaces;
     options.boot_server_url =
         url.empty() ? "http://" + TRY(interface_address(interfaces[0])) + ":" + std::to_string(port)
@@ -263,14 +264,14 @@ Result<int> run_serve(Context& context, const Args& args) {
       options.pool_end = range.substr(dash + 1);
     }
     auto inventory = TRY(Inventory::open(site->database_path()));
-    server::DnsmasqSettings settings = TRY(dhcp_settings(inventory, options));
-    server::DnsmasqSupervisorOptions supervisor_options;
+    netboot::DnsmasqSettings settings = TRY(dhcp_settings(inventory, options));
+    netboot::DnsmasqSupervisorOptions supervisor_options;
     std::string directory = site->root() + "/dnsmasq";
     TRY(context.env->create_dir(directory));
     ::chmod(directory.c_str(), 0755);
-    server::use_directory(directory, &settings, &supervisor_options);
-    TRY(server::prepare_tftp_root(settings.tftp_root));
-    dnsmasq = TRY(server::DnsmasqSupervisor::start(settings, supervisor_options));
+    netboot::use_directory(directory, &settings, &supervisor_options);
+    TRY(netboot::prepare_tftp_root(settings.tftp_root));
+    dnsmasq = TRY(netboot::DnsmasqSupervisor::start(settings, supervisor_options));
     std::printf("dnsmasq (%s DHCP, TFTP) on %s, chainloading to %s\n", dhcp.c_str(),
                 interfaces[0].c_str(), options.boot_server_url.c_str());
     watcher =

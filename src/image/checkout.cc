@@ -25,7 +25,7 @@
 
 #include "base/progress.h"
 #include "image/fs_entry.h"
-#include "image/parallel.h"
+#include "base/parallel.h"
 #include "sys/directory.h"
 #include "sys/unique_fd.h"
 

@@ -239,34 +239,6 @@ Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& 
   return sign_boot_manifest(manifest, key);
 }
 
-Status copy_artifact(const Artifact& artifact, const std::string& output) {
-  UniqueFd in(::open(artifact.path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid()) return errno_error("reading " + artifact.path, errno);
-  std::string temporary = output + ".tmp";
-  UniqueFd out(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!out.valid()) return errno_error("writing " + output, errno);
-  uint64_t copied = 0;
-  while (copied < artifact.size) {
-    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, artifact.size - copied, 0);
-    if (n <= 0) {
-      int saved = n < 0 ? errno : EIO;
-      ::unlink(temporary.c_str());
-      return errno_error("writing " + output, saved);
-    }
-    copied += static_cast<uint64_t>(n);
-  }
-  // Durable like every other write: the data, the name, then the directory,
-  // so a crash never leaves a truncated image under the name clients fetch.
-  if (::fsync(out.get()) != 0) {
-    int saved = errno;
-    ::unlink(temporary.c_str());
-    return errno_error("writing " + output, saved);
-  }
-  if (::rename(temporary.c_str(), output.c_str()) != 0) return errno_error("writing " + output, errno);
-  PosixEnv env;
-  return env.sync_dir(dirname_of(output));
-}
-
 Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
                                                 const Digest& commit, ExportFormat format) {
   std::string record_path = artifact_path(exports_dir, commit, format) + ".json";
@@ -333,8 +305,7 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
   }
   artifact.sha256 = TRY(sha256_of_file(temporary, &artifact.size));
   // The artifact, then its record: a record always describes a complete file.
-  TRY(env->sync_filesystem(temporary));
-  TRY(env->rename(temporary, artifact.path));
+  TRY(env->publish_file(temporary, artifact.path));
   TRY(env->write_file_atomic(artifact.path + ".json", artifact.to_json().dump(2) + "\n"));
   return artifact;
 }

@@ -70,8 +70,6 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
                                ExportFormat format,
                                ErofsBuilder builder = ErofsBuilder::kNative);
 
-// Copies an artifact to `output` (reflink or copy_file_range).
-Status copy_artifact(const Artifact& artifact, const std::string& output);
 
 struct PruneReport {
   uint64_t files_removed = 0;

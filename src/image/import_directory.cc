@@ -27,7 +27,7 @@
 
 #include "base/progress.h"
 #include "image/fs_entry.h"
-#include "image/parallel.h"
+#include "base/parallel.h"
 #include "sys/directory.h"
 #include "sys/open_beneath.h"
 #include "image/import.h"

@@ -248,22 +248,15 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
       return std::move(written).error();
     }
   }
-  {
-    // Durable before its name and its .ref say it is complete.
-    UniqueFd built(::open(temporary.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!built.valid() || ::fsync(built.get()) != 0) {
-      int saved = errno;
-      ::unlink(temporary.c_str());
-      return errno_error("syncing " + temporary, saved);
-    }
-  }
-  initrd.sha256 = TRY(sha256_of_file(temporary, &initrd.size));
-  initrd.path = cache_dir + "/" + initrd.sha256.hex() + ".img";
-  if (::rename(temporary.c_str(), initrd.path.c_str()) != 0) {
-    int saved = errno;
+  auto digest = sha256_of_file(temporary, &initrd.size);
+  if (!digest.ok()) {
     ::unlink(temporary.c_str());
-    return errno_error("storing " + initrd.path, saved);
+    return std::move(digest).error();
   }
+  initrd.sha256 = *digest;
+  initrd.path = cache_dir + "/" + initrd.sha256.hex() + ".img";
+  // Durable under its name before its .ref says it is complete.
+  TRY(store.env()->publish_file(temporary, initrd.path).context("storing " + initrd.path));
   TRY(store.env()->write_file_atomic(ref_path, initrd.sha256.hex() + "\n"));
   TRY(note_commit(store.env(), cache_dir, commit, initrd.sha256));
   return initrd;

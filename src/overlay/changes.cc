@@ -9,7 +9,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "image/parallel.h"
+#include "base/parallel.h"
 #include "overlay/upper_tree.h"
 
 namespace goldroot {

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "image/fs_entry.h"
-#include "image/parallel.h"
+#include "base/parallel.h"
 #include "overlay/upper_tree.h"
 #include "sys/open_beneath.h"
 

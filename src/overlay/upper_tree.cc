@@ -16,7 +16,7 @@
 #include "sys/directory.h"
 #include "image/tree_builder.h"
 #include "sys/open_beneath.h"
-#include "image/parallel.h"
+#include "base/parallel.h"
 
 namespace goldroot {
 

@@ -13,10 +13,9 @@ namespace {
 constexpr const char* kMarker = "{\"goldroot_site\": 1}\n";
 }
 
-std::string Site::default_root(const std::optional<std::string>& flag) {
+std::string Site::default_root(const std::optional<std::string>& flag, const char* variable) {
   if (flag && !flag->empty()) return *flag;
-  const char* env = std::getenv("GOLDROOT_SITE");
-  if (env && *env) return env;
+  if (variable && *variable) return variable;
   return "/var/lib/goldroot";
 }
 

@@ -36,8 +36,9 @@ std::string describe(const SiteSettings& settings);
 
 class Site {
  public:
-  // Where the site lives: --site, else $GOLDROOT_SITE, else /var/lib/goldroot.
-  static std::string default_root(const std::optional<std::string>& flag);
+  // Where the site lives: --site (`flag`), else $GOLDROOT_SITE (`variable`,
+  // which main reads), else /var/lib/goldroot.
+  static std::string default_root(const std::optional<std::string>& flag, const char* variable);
 
   // Creates a site (idempotent for an existing one), including its signing
   // key; an existing key is never replaced.

@@ -42,6 +42,26 @@ Status Env::write_file_atomic(const std::string& path, std::string_view data) {
   return sync_dir(dirname_of(path));
 }
 
+Status Env::publish_file(const std::string& temporary, const std::string& path) {
+  Status published = sync_file(temporary);
+  if (published.ok()) published = rename(temporary, path);
+  if (!published.ok()) {
+    (void)remove_file(temporary);
+    return published;
+  }
+  return sync_dir(dirname_of(path));
+}
+
+Status Env::copy_file_atomic(const std::string& from, const std::string& to) {
+  std::string temporary = to + ".tmp";
+  Status copied = copy_file(from, temporary);
+  if (!copied.ok()) {
+    (void)remove_file(temporary);
+    return copied;
+  }
+  return publish_file(temporary, to);
+}
+
 namespace {
 
 class PosixWritableFile : public WritableFile {
@@ -115,6 +135,30 @@ Status PosixEnv::sync_filesystem(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("opening " + path, errno);
   if (::syncfs(fd.get()) != 0) return errno_error("syncing the filesystem of " + path, errno);
+  return {};
+}
+
+Status PosixEnv::sync_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("opening " + path, errno);
+  if (::fsync(fd.get()) != 0) return errno_error("syncing " + path, errno);
+  return {};
+}
+
+Status PosixEnv::copy_file(const std::string& from, const std::string& to) {
+  UniqueFd in(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return errno_error("reading " + from, errno);
+  struct stat st;
+  if (::fstat(in.get(), &st) != 0) return errno_error("reading " + from, errno);
+  UniqueFd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out.valid()) return errno_error("creating " + to, errno);
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  for (uint64_t copied = 0; copied < size;) {
+    ssize_t n = ::copy_file_range(in.get(), nullptr, out.get(), nullptr, size - copied, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return errno_error("copying " + from + " to " + to, n < 0 ? errno : EIO);
+    copied += static_cast<uint64_t>(n);
+  }
   return {};
 }
 

@@ -46,15 +46,32 @@ class Env {
   virtual Status sync_dir(const std::string& path) = 0;
   // Makes everything on the filesystem holding `path` durable (syncfs(2)).
   virtual Status sync_filesystem(const std::string& path) = 0;
+  // Makes the data of the file at `path` durable (fsync), for files other
+  // code wrote (a tool, a cpio or EROFS writer, a streamed upload).
+  virtual Status sync_file(const std::string& path) = 0;
+  // Copies `from` to a new file `to` (copy_file_range: a reflink or an
+  // in-kernel copy where the filesystem can); `to` is not synced.
+  virtual Status copy_file(const std::string& from, const std::string& to) = 0;
 
   virtual Result<std::string> read_file(const std::string& path) = 0;
   virtual bool exists(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
   virtual int64_t now_seconds() = 0;
 
+  // The one way goldroot puts a file under its final name, so a crash at
+  // any point leaves either the old file (or none) or the whole new one,
+  // never a truncated file under the name readers trust:
+
   // Writes `data` to `path` durably and atomically: a temporary file beside
   // it, fsync, rename over, fsync of the directory (LevelDB SetCurrentFile).
   Status write_file_atomic(const std::string& path, std::string_view data);
+  // Gives the finished file `temporary` (in the same directory) its final
+  // name: fsync it, rename it over `path`, fsync the directory. On failure
+  // `temporary` is removed.
+  Status publish_file(const std::string& temporary, const std::string& path);
+  // Copies `from` to `to` as atomically and durably (copy_file, then
+  // publish_file).
+  Status copy_file_atomic(const std::string& from, const std::string& to);
 };
 
 class PosixEnv : public Env {
@@ -65,6 +82,8 @@ class PosixEnv : public Env {
   Status create_dir(const std::string& path) override;
   Status sync_dir(const std::string& path) override;
   Status sync_filesystem(const std::string& path) override;
+  Status sync_file(const std::string& path) override;
+  Status copy_file(const std::string& from, const std::string& to) override;
   Result<std::string> read_file(const std::string& path) override;
   bool exists(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;

@@ -1,5 +1,6 @@
 #include "sys/fault_injection_env.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -105,9 +106,21 @@ Status FaultInjectionEnv::rename(const std::string& from, const std::string& to)
       if (contents.ok()) previous = std::move(contents).value();
     }
   }
+  // A file written outside this env: its data survives only if a sync
+  // covered it.
+  FileState outside{0, 0, true};
+  struct stat st;
+  if (::stat(from.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    outside.size = static_cast<uint64_t>(st.st_size);
+    std::lock_guard lock(mutex_);
+    bool before_syncfs = st.st_mtim.tv_sec < filesystem_synced_at_.tv_sec ||
+                         (st.st_mtim.tv_sec == filesystem_synced_at_.tv_sec &&
+                          st.st_mtim.tv_nsec <= filesystem_synced_at_.tv_nsec);
+    outside.synced_size = before_syncfs ? outside.size : 0;
+  }
   TRY(base_->rename(from, to));
   std::lock_guard lock(mutex_);
-  FileState state = files_.count(from) ? files_[from] : FileState{0, 0, true};
+  FileState state = files_.count(from) ? files_[from] : outside;
   files_.erase(from);
   state.entry_durable = false;
   files_[to] = state;
@@ -145,6 +158,30 @@ Status FaultInjectionEnv::sync_filesystem(const std::string& path) {
     state.synced_size = state.size;
   }
   renames_.clear();
+  ::clock_gettime(CLOCK_REALTIME, &filesystem_synced_at_);
+  return {};
+}
+
+Status FaultInjectionEnv::sync_file(const std::string& path) {
+  TRY(count_operation());
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return errno_error("syncing " + path, errno);
+  std::lock_guard lock(mutex_);
+  auto found = files_.find(path);
+  // A file this env never saw existed before: its entry is durable.
+  FileState& state = files_[path];
+  if (found == files_.end()) state.entry_durable = true;
+  state.size = state.synced_size = static_cast<uint64_t>(st.st_size);
+  return {};
+}
+
+Status FaultInjectionEnv::copy_file(const std::string& from, const std::string& to) {
+  TRY(count_operation());
+  TRY(base_->copy_file(from, to));
+  struct stat st;
+  if (::stat(to.c_str(), &st) != 0) return errno_error("copying to " + to, errno);
+  std::lock_guard lock(mutex_);
+  files_[to] = FileState{static_cast<uint64_t>(st.st_size), 0, false};
   return {};
 }
 

@@ -10,10 +10,14 @@
 // later one, as if the process died at that point.
 //
 // Durability is simulated: syncs are recorded, not passed to the real
-// filesystem (drop_unsynced_data decides what survives).
+// filesystem (drop_unsynced_data decides what survives). Files written
+// without this env (by a tool, or a writer of their own) are tracked from
+// their first sync_file, copy_file or rename.
 //
 // Thread-safe.
 #pragma once
+
+#include <time.h>
 
 #include <map>
 #include <mutex>
@@ -47,6 +51,8 @@ class FaultInjectionEnv : public Env {
   Status create_dir(const std::string& path) override;
   Status sync_dir(const std::string& path) override;
   Status sync_filesystem(const std::string& path) override;
+  Status sync_file(const std::string& path) override;
+  Status copy_file(const std::string& from, const std::string& to) override;
   Result<std::string> read_file(const std::string& path) override { return base_->read_file(path); }
   bool exists(const std::string& path) override { return base_->exists(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
@@ -74,6 +80,10 @@ class FaultInjectionEnv : public Env {
   mutable std::mutex mutex_;
   std::map<std::string, FileState> files_;
   std::vector<PendingRename> renames_;
+  // When the last sync_filesystem ran: a file other code wrote (one this
+  // env did not create) counts as synced when it is renamed only if it was
+  // last modified before then, or was synced with sync_file.
+  struct timespec filesystem_synced_at_ {};
   int64_t operations_left_ = -1;  // -1: never crash
   bool crashed_ = false;
   int64_t operations_ = 0;

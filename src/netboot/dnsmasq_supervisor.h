@@ -33,9 +33,9 @@
 #include <thread>
 
 #include "base/result.h"
-#include "server/dnsmasq_config.h"
+#include "netboot/dnsmasq_config.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 inline constexpr char kDnsmasqPath[] = "/usr/sbin/dnsmasq";
 
@@ -111,4 +111,4 @@ class DnsmasqSupervisor {
   std::thread thread_;
 };
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -1,8 +1,8 @@
-#include "server/mac_address.h"
+#include "netboot/mac_address.h"
 
 #include "base/testing/testing.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 namespace {
 
 TEST(MacAddressTest, CanonicalFormIsKept) {
@@ -45,4 +45,4 @@ TEST(MacAddressTest, FromBootScriptName) {
 }
 
 }  // namespace
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -24,7 +24,7 @@
 
 #include "base/result.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 // The modes, in menu order.
 const std::vector<std::string>& boot_modes();
@@ -77,4 +77,4 @@ Result<std::string> render_unknown_host_script(std::string_view mac,
                                                const BootUrls& urls,
                                                const IpxeMenuOptions& options);
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

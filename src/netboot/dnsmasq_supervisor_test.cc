@@ -1,8 +1,8 @@
-#include "server/dnsmasq_supervisor.h"
+#include "netboot/dnsmasq_supervisor.h"
 
 #include "base/testing/testing.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 namespace {
 
 DnsmasqSettings settings(const testing::TempDir& dir) {
@@ -74,4 +74,4 @@ TEST(DnsmasqSupervisorTest, UseDirectoryPutsEveryFileThere) {
 }
 
 }  // namespace
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

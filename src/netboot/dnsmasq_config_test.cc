@@ -1,4 +1,4 @@
-#include "server/dnsmasq_config.h"
+#include "netboot/dnsmasq_config.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include "base/strings.h"
 #include "base/testing/testing.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 namespace {
 
 DnsmasqSettings base_settings(DhcpMode mode) {
@@ -253,4 +253,4 @@ INSTANTIATE_TEST_SUITE_P(Modes, DnsmasqSyntaxTest,
                          });
 
 }  // namespace
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -25,7 +25,7 @@
 
 #include "base/result.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 // The iPXE binaries dnsmasq serves over TFTP, from Debian's ipxe package.
 inline constexpr char kIpxeBiosLoader[] = "undionly.kpxe";
@@ -79,4 +79,4 @@ Result<DnsmasqFiles> render_dnsmasq(const DnsmasqSettings& settings);
 // The boot script URL template iPXE is given: BASE/boot/${netX/mac}.ipxe.
 std::string ipxe_script_url_template(const std::string& boot_server_url);
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

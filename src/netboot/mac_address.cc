@@ -1,9 +1,9 @@
-#include "server/mac_address.h"
+#include "netboot/mac_address.h"
 
 #include "base/strings.h"
 #include "net/address.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 Result<std::string> normalize_mac(std::string_view text) { return parse_mac(text); }
 
@@ -23,4 +23,4 @@ Result<std::string> mac_from_boot_script_name(std::string_view file_name) {
   return normalize_mac(file_name.substr(0, file_name.size() - kSuffix.size()));
 }
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -1,4 +1,4 @@
-#include "server/dnsmasq_supervisor.h"
+#include "netboot/dnsmasq_supervisor.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -14,8 +14,9 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "sys/env.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 namespace {
 
@@ -28,19 +29,12 @@ std::string read_text(const std::string& path) {
   return buffer.str();
 }
 
-// Written beside and renamed over, so dnsmasq never reads half a file.
+// Written beside, synced and renamed over (sys/env.h), so dnsmasq never
+// reads half a file, even after a crash.
 Status write_text_atomic(const std::string& path, const std::string& text) {
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) return errno_error("writing " + temporary, errno ? errno : EIO);
-  }
+  TRY(PosixEnv().write_file_atomic(path, text));
   // dnsmasq re-reads the hosts file after dropping privileges.
-  ::chmod(temporary.c_str(), 0644);
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return errno_error("renaming " + temporary + " to " + path, errno);
+  ::chmod(path.c_str(), 0644);
   return ok_status();
 }
 
@@ -339,8 +333,7 @@ Result<DnsmasqSupervisor::Change> DnsmasqSupervisor::update(const DnsmasqSetting
     return std::move(checked).error();
   }
   TRY(write_text_atomic(settings.hosts_file, files.hosts));
-  if (::rename(candidate.c_str(), options_.config_path.c_str()) != 0)
-    return errno_error("renaming " + candidate, errno);
+  TRY(PosixEnv().publish_file(candidate, options_.config_path));
   files_ = std::move(files);
   settings_ = settings;
   uint64_t before = generation_;
@@ -378,4 +371,4 @@ int DnsmasqSupervisor::restarts() const {
   return restarts_;
 }
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

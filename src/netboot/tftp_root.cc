@@ -1,4 +1,4 @@
-#include "server/tftp_root.h"
+#include "netboot/tftp_root.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "server/dnsmasq_config.h"
+#include "netboot/dnsmasq_config.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 namespace {
 
@@ -60,4 +60,4 @@ Status prepare_tftp_root(const std::string& directory, const std::string& ipxe_d
   return ok_status();
 }
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -1,9 +1,9 @@
-#include "server/ipxe_script.h"
+#include "netboot/ipxe_script.h"
 
 #include "base/strings.h"
 #include "base/testing/testing.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 namespace {
 
 BootUrls urls() {
@@ -187,4 +187,4 @@ TEST(IpxeScriptTest, UnknownHostBadMacIsRefused) {
 }
 
 }  // namespace
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

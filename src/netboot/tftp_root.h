@@ -9,7 +9,7 @@
 
 #include "base/result.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 inline constexpr char kDebianIpxeDirectory[] = "/usr/lib/ipxe";
 
@@ -19,4 +19,4 @@ inline constexpr char kDebianIpxeDirectory[] = "/usr/lib/ipxe";
 Status prepare_tftp_root(const std::string& directory,
                          const std::string& ipxe_directory = kDebianIpxeDirectory);
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -19,11 +19,11 @@
 
 #include "base/strings.h"
 #include "base/testing/testing.h"
-#include "server/dnsmasq_supervisor.h"
-#include "server/tftp_root.h"
+#include "netboot/dnsmasq_supervisor.h"
+#include "netboot/tftp_root.h"
 #include "sys/unique_fd.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 namespace {
 
 using testing::run;
@@ -530,4 +530,4 @@ TEST_F(DnsmasqProxyRootTest, ProxyIgnoresClientsThatAreNotPxe) {
 }
 
 }  // namespace
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -1,4 +1,4 @@
-#include "server/dnsmasq_config.h"
+#include "netboot/dnsmasq_config.h"
 
 #include <arpa/inet.h>
 
@@ -8,9 +8,9 @@
 #include <optional>
 
 #include "base/strings.h"
-#include "server/mac_address.h"
+#include "netboot/mac_address.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 namespace {
 
@@ -292,4 +292,4 @@ Result<DnsmasqFiles> render_dnsmasq(const DnsmasqSettings& settings) {
   return files;
 }
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

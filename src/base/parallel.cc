@@ -1,4 +1,4 @@
-#include "image/parallel.h"
+#include "base/parallel.h"
 
 #include <atomic>
 #include <chrono>
@@ -11,12 +11,14 @@
 
 namespace goldroot {
 
-unsigned io_threads() {
-  if (const char* value = std::getenv("GOLDROOT_IO_THREADS")) {
-    int n = std::atoi(value);
-    if (n >= 1 && n <= 256) return static_cast<unsigned>(n);
-  }
-  return 16;
+namespace {
+std::atomic<unsigned> io_thread_count{16};
+}
+
+unsigned io_threads() { return io_thread_count.load(); }
+
+void set_io_threads(unsigned threads) {
+  if (threads >= 1 && threads <= 256) io_thread_count = threads;
 }
 
 Status parallel_for(size_t count, unsigned threads, const std::function<Status(size_t)>& job,

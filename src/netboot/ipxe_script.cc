@@ -1,11 +1,11 @@
-#include "server/ipxe_script.h"
+#include "netboot/ipxe_script.h"
 
 #include <cctype>
 
 #include "base/strings.h"
-#include "server/mac_address.h"
+#include "netboot/mac_address.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 namespace {
 
@@ -223,4 +223,4 @@ Result<std::string> render_unknown_host_script(std::string_view mac_text,
   return script;
 }
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

@@ -1,4 +1,4 @@
-#include "bootserver/fleet_status.h"
+#include "fleet/fleet_status.h"
 
 #include <map>
 

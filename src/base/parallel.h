@@ -19,8 +19,10 @@
 
 namespace goldroot {
 
-// Threads for I/O-bound work: $GOLDROOT_IO_THREADS (1–256), else 16.
+// Threads for I/O-bound work: 16 unless main set another count (goldroot
+// reads $GOLDROOT_IO_THREADS, 1–256).
 unsigned io_threads();
+void set_io_threads(unsigned threads);
 
 // `progress` (may be empty) is called from the calling thread about every
 // 50 ms with the number of jobs handed out so far.

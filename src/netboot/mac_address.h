@@ -10,7 +10,7 @@
 
 #include "base/result.h"
 
-namespace goldroot::server {
+namespace goldroot::netboot {
 
 // "52:54:00:12:34:56" from "52:54:00:12:34:56", "52-54-00-12-34-56",
 // "52:54:00:AB:CD:EF" and so on; one separator style throughout. Anything
@@ -25,4 +25,4 @@ std::string mac_hyphenated(std::string_view canonical_mac);
 // normalized; an error when the name is not "<mac>.ipxe".
 Result<std::string> mac_from_boot_script_name(std::string_view file_name);
 
-}  // namespace goldroot::server
+}  // namespace goldroot::netboot

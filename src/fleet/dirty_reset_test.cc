@@ -1,4 +1,4 @@
-#include "bootserver/dirty_reset.h"
+#include "fleet/dirty_reset.h"
 
 #include "base/testing/testing.h"
 #include "fleet/agent_store.h"
