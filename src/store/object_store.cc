@@ -28,7 +28,7 @@ std::string ObjectStore::object_path(ObjectType type, const Digest& digest) cons
 }
 
 bool ObjectStore::has(ObjectType type, const Digest& digest) const {
-  return ::access(object_path(type, digest).c_str(), F_OK) == 0;
+  return env_->exists(object_path(type, digest));
 }
 
 Result<std::string> ObjectStore::read_verified(ObjectType type, const Digest& digest) const {
@@ -57,13 +57,9 @@ Result<Commit> ObjectStore::read_commit(const Digest& digest) const {
 }
 
 Result<UniqueFd> ObjectStore::open_file(const Digest& digest) const {
-  std::string path = object_path(ObjectType::kFile, digest);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT)
-      return make_error(ErrorCode::kCorruption, "missing file object " + digest.hex());
-    return errno_error("opening " + path, errno);
-  }
+  auto fd = env_->open_for_reading(object_path(ObjectType::kFile, digest));
+  if (!fd.ok() && fd.error().code == ErrorCode::kNotFound)
+    return make_error(ErrorCode::kCorruption, "missing file object " + digest.hex());
   return fd;
 }
 
@@ -112,7 +108,9 @@ Status Transaction::stage(ObjectType type, const Digest& digest, const std::stri
   std::lock_guard lock(mutex_);
   auto& staged = staged_[static_cast<int>(type)];
   if (staged.count(digest) || store_->has(type, digest)) {
-    ::unlink(temporary.c_str());
+    // A duplicate: its temporary goes with the transaction's directory if
+    // this fails.
+    (void)store_->env_->remove_file(temporary);
     return {};
   }
   staged.insert(digest);

@@ -138,6 +138,12 @@ Status PosixEnv::sync_filesystem(const std::string& path) {
   return {};
 }
 
+Result<UniqueFd> PosixEnv::open_for_reading(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error("opening " + path, errno);
+  return fd;
+}
+
 Status PosixEnv::sync_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("opening " + path, errno);

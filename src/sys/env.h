@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "sys/unique_fd.h"
 
 namespace goldroot {
 
@@ -54,6 +55,8 @@ class Env {
   virtual Status copy_file(const std::string& from, const std::string& to) = 0;
 
   virtual Result<std::string> read_file(const std::string& path) = 0;
+  // Opens a file read-only (kNotFound when it is missing).
+  virtual Result<UniqueFd> open_for_reading(const std::string& path) = 0;
   virtual bool exists(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
   virtual int64_t now_seconds() = 0;
@@ -85,6 +88,7 @@ class PosixEnv : public Env {
   Status sync_file(const std::string& path) override;
   Status copy_file(const std::string& from, const std::string& to) override;
   Result<std::string> read_file(const std::string& path) override;
+  Result<UniqueFd> open_for_reading(const std::string& path) override;
   bool exists(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   int64_t now_seconds() override;

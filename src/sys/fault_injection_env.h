@@ -54,6 +54,9 @@ class FaultInjectionEnv : public Env {
   Status sync_file(const std::string& path) override;
   Status copy_file(const std::string& from, const std::string& to) override;
   Result<std::string> read_file(const std::string& path) override { return base_->read_file(path); }
+  Result<UniqueFd> open_for_reading(const std::string& path) override {
+    return base_->open_for_reading(path);
+  }
   bool exists(const std::string& path) override { return base_->exists(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     return base_->list_dir(path);
