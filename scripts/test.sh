@@ -34,8 +34,15 @@ if [[ "|$labels|" == *"|sanitize|"* ]]; then
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
   export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0"
   export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
-  sanitize build-tsan thread image_test server_test base_test
-  sanitize build-asan address,undefined base_test server_test report_test crypto_test image_test
+  # ThreadSanitizer: the code that runs on several threads (import and
+  # checkout's parallel walks, the overlay readers, the HTTP server's event
+  # loops and blocking pool), unit and root tier.
+  sanitize build-tsan thread image_test server_test base_test overlay_test overlay_root_test
+  # AddressSanitizer + UBSan: the parsers and everything that touches bytes
+  # from a client or a file (HTTP, reports, manifests, tar and EROFS, the
+  # store, layers, the inventory), unit and root tier.
+  sanitize build-asan address,undefined base_test server_test report_test crypto_test image_test \
+    store_test layer_test fleet_test netboot_test overlay_root_test image_root_test
   labels=${labels//sanitize/}
 fi
 if [[ "|$labels|" == *"|fuzz|"* ]]; then
