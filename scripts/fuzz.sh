@@ -12,7 +12,7 @@ out=build-fuzz
 mkdir -p "$out"
 flags=(-std=gnu++20 -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=all -Isrc)
-base=(src/base/strings.cc src/base/result.cc src/base/hash.cc)
+base=(src/base/strings.cc src/base/result.cc src/base/hash.cc src/base/json.cc)
 declare -A sources=(
   [http_request]="src/server/http_request.cc src/server/request_path.cc src/server/byte_range.cc"
   [body_decoder]="src/server/body_decoder.cc src/server/http_request.cc src/server/request_path.cc"

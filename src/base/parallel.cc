@@ -1,5 +1,6 @@
 #include "base/parallel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +24,7 @@ void set_io_threads(unsigned threads) {
 
 Status parallel_for(size_t count, unsigned threads, const std::function<Status(size_t)>& job,
                     const std::function<void(size_t)>& progress) {
+  threads = std::max(threads, 1u);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex error_mutex;

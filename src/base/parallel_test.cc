@@ -139,12 +139,8 @@ TEST(ParallelFor, ReportsProgressOnTheCallingThreadWithinBounds) {
   }
 }
 
-// Bug (src/base/parallel.cc): with a progress callback, parallel_for starts
-// `threads` workers and none on the calling thread, so threads == 0 runs no
-// job at all and returns success; without a callback the same call runs
-// every job on the caller. No caller passes 0 today (all pass io_threads(),
-// which is at least 1), but the header does not forbid it.
-TEST(ParallelFor, DISABLED_ZeroThreadsStillRunsEveryJob) {
+// Zero threads still runs every job (on the calling thread).
+TEST(ParallelFor, ZeroThreadsStillRunsEveryJob) {
   std::atomic<int> calls{0};
   EXPECT_OK(parallel_for(
       10, 0,

@@ -59,7 +59,8 @@ std::string human_bytes(uint64_t bytes) {
   static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);
   int unit = 0;
-  while (value >= 1024 && unit < 4) {
+  // Choose the unit after rounding to one decimal: 1048575 is "1.0 MiB".
+  while (unit < 4 && (unit == 0 ? value >= 1024 : value >= 1023.95)) {
     value /= 1024;
     ++unit;
   }
@@ -89,10 +90,10 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 std::string format_utc(int64_t seconds, const char* format) {
   std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, format, &tm);
-  return buffer;
+  if (!gmtime_r(&t, &tm)) return "?";
+  char buffer[256];
+  size_t length = std::strftime(buffer, sizeof buffer, format, &tm);
+  return std::string(buffer, length);
 }
 
 bool parse_uint64(std::string_view text, uint64_t* out) {

@@ -53,10 +53,8 @@ TEST(HumanBytes, LargerSizesUseOneDecimalInBinaryUnits) {
   EXPECT_EQ(human_bytes(1ull << 50), "1024.0 TiB");
 }
 
-// Bug (src/base/strings.cc human_bytes): the unit is chosen before rounding,
-// so a size just under a unit boundary prints as "1024.0" of the smaller
-// unit: 1048575 bytes is "1024.0 KiB", not "1.0 MiB".
-TEST(HumanBytes, DISABLED_RoundsUpIntoTheNextUnit) {
+// The unit is chosen after rounding: 1048575 bytes is "1.0 MiB", not "1024.0 KiB".
+TEST(HumanBytes, RoundsUpIntoTheNextUnit) {
   EXPECT_EQ(human_bytes((1u << 20) - 1), "1.0 MiB");
   EXPECT_EQ(human_bytes((1ull << 30) - 1), "1.0 GiB");
 }
@@ -68,13 +66,8 @@ TEST(FormatUtc, FormatsSecondsSinceTheEpochInUtc) {
   EXPECT_EQ(format_utc(-1), "1969-12-31 23:59:59");
 }
 
-// Bug (src/base/strings.cc format_utc): the result is formatted into a
-// 32-byte buffer and strftime's return value is ignored. A format whose
-// text is 32 characters or longer makes strftime return 0 and leave the
-// buffer unterminated, and `return buffer` then reads past the array (with
-// glibc the buffer holds 32 bytes of the text and no NUL). Today's callers
-// use formats of at most 20 characters, so this is latent.
-TEST(FormatUtc, DISABLED_LongFormatIsNotCutOrOverread) {
+// A long format is neither cut nor read past its end.
+TEST(FormatUtc, LongFormatIsNotCutOrOverread) {
   EXPECT_EQ(format_utc(0, "%Y-%m-%d %H:%M:%S (%A, %d %B %Y)"),
             "1970-01-01 00:00:00 (Thursday, 01 January 1970)");
 }

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "base/hash.h"
+#include "base/json.h"
 #include "base/strings.h"
 #include "bootserver/boot_service.h"
 #include "crypto/hmac.h"
@@ -199,7 +200,7 @@ HttpResponse AdminAuth::session(const HttpRequest& request) {
   const std::string* origin = request.header("origin");
   if (origin && *origin != "http://" + *host && *origin != "https://" + *host)
     return refuse(request, 403, "a login from another site's page is refused");
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+  nlohmann::json body = parse_untrusted_json(request.body);
   if (!body.is_object() || !body.contains("token") || !body["token"].is_string())
     return refuse(request, 400, "log in with a JSON body {\"token\": \"<SITE/keys/admin.token>\"}");
   if (!constant_time_equal(trim(body["token"].get<std::string>()), token_))

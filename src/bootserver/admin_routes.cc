@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
 #include "base/strings.h"
 #include "bootserver/boot_service.h"
 #include "fleet/assignment.h"
@@ -24,7 +25,7 @@ HttpResponse json_ok(const nlohmann::json& body) {
 
 // The "mode" of a {"mode": "..."} body, or the 400 to answer.
 Result<std::string> mode_of(const HttpRequest& request) {
-  nlohmann::json body = nlohmann::json::parse(request.body, nullptr, false);
+  nlohmann::json body = parse_untrusted_json(request.body);
   if (body.is_discarded() || !body.is_object())
     return make_error(ErrorCode::kInvalidArgument,
                       "the body must be a JSON object such as {\"mode\": \"reset\"}");

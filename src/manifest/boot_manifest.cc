@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
 #include "crypto/base64.h"
 
 namespace goldroot {
@@ -104,7 +105,7 @@ Result<std::string> sign_boot_manifest(const BootManifest& manifest, const Signi
 }
 
 Result<BootManifest> verify_boot_manifest(std::string_view signed_json, const VerifyKey& key) {
-  Json document = Json::parse(signed_json, nullptr, /*allow_exceptions=*/false);
+  Json document = parse_untrusted_json<Json>(signed_json);
   if (!document.is_object()) return malformed("not a JSON object");
   auto found = document.find("signature");
   if (found == document.end() || !found->is_object()) return malformed("not signed");

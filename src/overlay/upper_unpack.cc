@@ -59,11 +59,15 @@ Result<uint64_t> unpack_upper_archive(const std::string& path, const std::string
     struct archive_entry* entry = nullptr;
     int status = archive_read_next_header(in.get(), &entry);
     if (status == ARCHIVE_EOF) break;
-    if (status < ARCHIVE_WARN)
+    // ARCHIVE_RETRY ("damaged archive") is no member either.
+    const char* pathname = status == ARCHIVE_OK || status == ARCHIVE_WARN
+                               ? archive_entry_pathname(entry)
+                               : nullptr;
+    if (!pathname)
       return make_error(ErrorCode::kCorruption, path + " is not a readable upper archive after " +
                                                     std::to_string(members) +
                                                     " members: " + reason(in.get()));
-    std::string name = archive_entry_pathname(entry);
+    std::string name = pathname;
     if (!safe_name(name))
       return make_error(ErrorCode::kCorruption,
                         path + " holds the member '" + name + "', which would land outside the upper");
@@ -94,7 +98,10 @@ Result<uint64_t> unpack_upper_archive(const std::string& path, const std::string
                                                       "', outside the upper");
       archive_entry_set_hardlink(entry, (destination + "/" + target).c_str());
     }
-    if (archive_read_extract2(in.get(), entry, disk.get()) < ARCHIVE_WARN)
+    // A warning is a member not restored as it was (a path through a
+    // symlink, an xattr or owner that did not take): a capture must be
+    // whole, so it fails too.
+    if (archive_read_extract2(in.get(), entry, disk.get()) != ARCHIVE_OK)
       return make_error(ErrorCode::kCorruption,
                         "unpacking '" + name + "' of " + path + ": " + reason(disk.get()));
     ++members;

@@ -35,10 +35,14 @@ std::string join_path(const std::string& a, const std::string& b) {
 Status Env::write_file_atomic(const std::string& path, std::string_view data) {
   std::string temporary = path + ".tmp";
   auto file = TRY(new_writable_file(temporary));
-  TRY(file->append(data));
-  TRY(file->sync());
-  TRY(file->close());
-  TRY(rename(temporary, path));
+  Status written = file->append(data);
+  if (written.ok()) written = file->sync();
+  if (written.ok()) written = file->close();
+  if (written.ok()) written = rename(temporary, path);
+  if (!written.ok()) {
+    (void)remove_file(temporary);
+    return written;
+  }
   return sync_dir(dirname_of(path));
 }
 
@@ -119,9 +123,14 @@ Status PosixEnv::remove_file(const std::string& path) {
 }
 
 Status PosixEnv::create_dir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
-    return errno_error("creating directory " + path, errno);
-  return {};
+  if (::mkdir(path.c_str(), 0755) == 0) return {};
+  int error = errno;
+  struct stat st;
+  if (error == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
+  if (error == EEXIST)
+    return make_error(ErrorCode::kAlreadyExists,
+                      "creating directory " + path + ": something that is not a directory is in the way");
+  return errno_error("creating directory " + path, error);
 }
 
 Status PosixEnv::sync_dir(const std::string& path) {

@@ -103,11 +103,8 @@ TEST_F(PosixEnvTest, WriteFileAtomicIntoAMissingDirectoryIsNotFound) {
   EXPECT_EQ(written.error().code, ErrorCode::kNotFound);
 }
 
-// Bug (src/sys/env.cc Env::write_file_atomic): when a step after creating
-// PATH.tmp fails (a short write on a full disk, or the rename), the
-// temporary is left behind, still holding its partial data. publish_file
-// and copy_file_atomic remove their temporary on failure.
-TEST_F(PosixEnvTest, DISABLED_WriteFileAtomicRemovesItsTemporaryOnFailure) {
+// A failed write_file_atomic leaves no temporary behind.
+TEST_F(PosixEnvTest, WriteFileAtomicRemovesItsTemporaryOnFailure) {
   std::string path = temp_ / "taken";
   ASSERT_EQ(::mkdir(path.c_str(), 0755), 0);
   write_file(path + "/inside", "x");  // rename(2) cannot replace a non-empty directory
@@ -223,12 +220,8 @@ TEST_F(PosixEnvTest, CreateDirAcceptsAnExistingDirectory) {
   EXPECT_EQ(nested.error().code, ErrorCode::kNotFound);
 }
 
-// Bug (src/sys/env.cc PosixEnv::create_dir): any EEXIST counts as success,
-// so a regular file (or a dangling symlink) where the directory should be
-// passes as "an existing one", and the failure surfaces later as a
-// confusing "Not a directory" (mapped to kNotFound) on the first file
-// written below it.
-TEST_F(PosixEnvTest, DISABLED_CreateDirRefusesAFileInTheWay) {
+// create_dir refuses a file in the way instead of calling it a directory.
+TEST_F(PosixEnvTest, CreateDirRefusesAFileInTheWay) {
   write_file(temp_ / "store", "not a directory");
   EXPECT_FALSE(env_.create_dir(temp_ / "store").ok());
 }

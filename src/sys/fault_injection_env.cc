@@ -81,14 +81,15 @@ void FaultInjectionEnv::file_grew(const std::string& path, uint64_t size) {
 Result<std::unique_ptr<WritableFile>> FaultInjectionEnv::new_writable_file(
     const std::string& path) {
   TRY(count_operation());
+  // A file that existed before we saw it is durable as an entry (asked
+  // before creating it, which would make every file look old); its data is
+  // truncated by O_TRUNC, and that truncation is unsynced too.
+  bool existed_untracked = base_->exists(path);
   auto base = TRY(base_->new_writable_file(path));
   {
     std::lock_guard lock(mutex_);
     auto existing = files_.find(path);
-    bool durable = existing == files_.end() ? false : existing->second.entry_durable;
-    // A file that existed before we saw it is durable as an entry; its data
-    // was truncated by O_TRUNC, and that truncation is unsynced too.
-    if (existing == files_.end() && base_->exists(path)) durable = true;
+    bool durable = existing == files_.end() ? existed_untracked : existing->second.entry_durable;
     files_[path] = FileState{0, 0, durable};
   }
   return std::unique_ptr<WritableFile>(new FaultFile(this, path, std::move(base)));
@@ -122,9 +123,10 @@ Status FaultInjectionEnv::rename(const std::string& from, const std::string& to)
   std::lock_guard lock(mutex_);
   FileState state = files_.count(from) ? files_[from] : outside;
   files_.erase(from);
+  bool source_durable = state.entry_durable;
   state.entry_durable = false;
   files_[to] = state;
-  renames_.push_back({from, to, std::move(previous)});
+  renames_.push_back({from, to, std::move(previous), source_durable});
   return {};
 }
 
@@ -197,7 +199,10 @@ Status FaultInjectionEnv::drop_unsynced_data(Entries entries) {
       return errno_error("undoing rename of " + it->to, errno);
     auto state = files_.find(it->to);
     if (state != files_.end()) {
-      files_[it->from] = state->second;
+      // The source's name was as durable as it was before the rename.
+      FileState restored = state->second;
+      restored.entry_durable = it->source_durable;
+      files_[it->from] = restored;
       files_.erase(state);
     }
     if (it->previous_target) {

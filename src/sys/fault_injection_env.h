@@ -77,6 +77,7 @@ class FaultInjectionEnv : public Env {
   struct PendingRename {
     std::string from, to;
     std::optional<std::string> previous_target;  // contents `to` held before
+    bool source_durable = false;                 // `from`'s entry, before the rename
   };
 
   Env* base_;

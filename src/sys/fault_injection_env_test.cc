@@ -65,13 +65,8 @@ TEST_F(FaultInjectionEnvTest, ANewFileWithoutSyncDirKeepsOnlySyncedDataWithKeep)
   EXPECT_EQ(testing::read_file(temp_ / "kept-empty"), "");
 }
 
-// Bug (src/sys/fault_injection_env.cc FaultInjectionEnv::new_writable_file):
-// it asks base_->exists(path) to learn whether the file existed before, but
-// only after base_->new_writable_file(path) has created it, so the answer is
-// always yes and every new file's entry counts as durable. Entries::kDrop
-// therefore never removes a file created through the env without a
-// sync_dir, and a crash test cannot catch code that forgets that sync_dir.
-TEST_F(FaultInjectionEnvTest, DISABLED_ANewFileWithoutSyncDirIsGoneWithDrop) {
+// A new file whose directory was never synced is gone after a power cut.
+TEST_F(FaultInjectionEnvTest, ANewFileWithoutSyncDirIsGoneWithDrop) {
   write(temp_ / "dropped", "synced data", SyncData::kYes);
   ASSERT_OK(fault_.drop_unsynced_data(Entries::kDrop));
   EXPECT_FALSE(path_exists(temp_ / "dropped"));
@@ -185,15 +180,8 @@ TEST_F(FaultInjectionEnvTest, CrashAfterZeroFailsTheFirstOperation) {
   EXPECT_TRUE(fault_.crashed());
 }
 
-// Bug (src/sys/fault_injection_env.cc FaultInjectionEnv::rename): the
-// renamed file's state is moved to the new name with entry_durable = false,
-// and undoing the rename moves that state back, so drop_unsynced_data
-// unlinks the source even when its own entry was made durable by an earlier
-// sync_dir. A real power cut would leave the source in place with its
-// synced data. The simulated crash is harsher than a real one there, so a
-// crash test can fail over correct code that relies on the source
-// surviving (it never lets one pass over incorrect code).
-TEST_F(FaultInjectionEnvTest, DISABLED_UndoingARenameRestoresADurableSource) {
+// Undoing a rename leaves the source as durable as it was before it.
+TEST_F(FaultInjectionEnvTest, UndoingARenameRestoresADurableSource) {
   write(temp_ / "current.tmp", "new", SyncData::kYes);
   ASSERT_OK(fault_.sync_dir(temp_.path()));
   ASSERT_OK(fault_.rename(temp_ / "current.tmp", temp_ / "current"));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "base/result.h"
 #include "sys/unique_fd.h"
@@ -21,12 +22,20 @@ class FileLock {
   // No lock at all, for long-running readers such as the boot server, which
   // rely on the store's atomic replacements instead.
   static FileLock none() { return FileLock(UniqueFd()); }
-  FileLock(FileLock&&) = default;
-  FileLock& operator=(FileLock&&) = default;
+  FileLock(FileLock&& other) noexcept
+      : fd_(std::move(other.fd_)), exclusive_(std::exchange(other.exclusive_, false)) {}
+  FileLock& operator=(FileLock&& other) noexcept;
+  // An exclusive holder clears its name from the lock file as it lets go,
+  // so a later refusal never names a command that has finished.
+  ~FileLock();
 
  private:
-  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit FileLock(UniqueFd fd, bool exclusive = false)
+      : fd_(std::move(fd)), exclusive_(exclusive) {}
+  void release();
+
   UniqueFd fd_;
+  bool exclusive_ = false;
 };
 
 }  // namespace goldroot

@@ -85,11 +85,9 @@ TEST_F(FileLockTest, MissingSiteDirectoryIsNotFound) {
   EXPECT_EQ(lock.error().code, ErrorCode::kNotFound);
 }
 
-// Bug (src/sys/file_lock.cc): only an exclusive holder writes its name into
-// the lock file, and nothing clears it on release. When a shared holder
-// (e.g. `image list`) is what blocks an exclusive command, the refusal
-// names the last exclusive holder, a command that has already finished.
-TEST_F(FileLockTest, DISABLED_RefusalBySharedHolderDoesNotNameAFinishedCommand) {
+// An exclusive holder clears its name as it lets go: a refusal by a reader
+// never names a command that has finished.
+TEST_F(FileLockTest, RefusalBySharedHolderDoesNotNameAFinishedCommand) {
   {
     ASSERT_OK_AND_ASSIGN(FileLock finished,
                          FileLock::acquire(lock_path(), LockMode::kExclusive, "image import"));
