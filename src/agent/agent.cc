@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "agent/transport.h"
+#include "base/json.h"
 #include "base/strings.h"
 #include "crypto/hmac.h"
 #include "overlay/content_diff.h"
@@ -174,39 +175,50 @@ void Agent::handle(const std::vector<AgentCommand>& commands) {
 }
 
 CommandResult Agent::execute(const AgentCommand& command) {
-  CommandResult result{command.id, command.command, "done", ""};
-  if (command.command == "reboot-when-idle") {
-    std::vector<UserSession> users = read_users(options_.paths.utmp);
-    if (!users.empty()) {
-      result.status = "waiting";
-      result.output = std::to_string(users.size()) + " user session(s) open; not rebooting";
-      return result;
-    }
-    result.output = "rebooting: no user session is open";
-    reboot_pending_ = options_.reboot_command;
-    return result;
-  }
-  if (command.command == "content-diff") {
-    auto lower = open_client_lower(boot_);
-    if (!lower.ok()) return {command.id, command.command, "failed", lower.error().message};
-    ChangeOptions options;
-    options.xattrs = options_.paths.userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted;
-    auto diff = content_diff(**lower, boot_.upper_path, command.path, options);
-    if (!diff.ok()) return {command.id, command.command, "failed", diff.error().message};
-    result.output = diff->substr(0, kMaxCommandOutput);
-    if (diff->size() > kMaxCommandOutput) result.output += "\n[diff cut at 256 KiB]\n";
-    return result;
-  }
-  if (command.command == "upload-upper") return upload_upper(command);
-  result.status = "unsupported";
-  result.output = "this agent does not know the command '" + command.command + "'";
-  return result;
+  using Handler = CommandResult (Agent::*)(const AgentCommand&);
+  static constexpr struct {
+    CommandKind kind;
+    Handler run;
+  } kHandlers[] = {
+      {CommandKind::kRebootWhenIdle, &Agent::reboot_when_idle},
+      {CommandKind::kContentDiff, &Agent::content_diff},
+      {CommandKind::kUploadUpper, &Agent::upload_upper},
+  };
+  if (std::optional<CommandKind> kind = command.kind())
+    for (const auto& handler : kHandlers)
+      if (handler.kind == *kind) return (this->*handler.run)(command);
+  return {command.id, command.command, CommandStatus::kUnsupported,
+          "this agent does not know the command '" + command.command + "'"};
+}
+
+CommandResult Agent::reboot_when_idle(const AgentCommand& command) {
+  std::vector<UserSession> users = read_users(options_.paths.utmp);
+  if (!users.empty())
+    return {command.id, command.command, CommandStatus::kWaiting,
+            std::to_string(users.size()) + " user session(s) open; not rebooting"};
+  reboot_pending_ = options_.reboot_command;
+  return {command.id, command.command, CommandStatus::kDone, "rebooting: no user session is open"};
+}
+
+CommandResult Agent::content_diff(const AgentCommand& command) {
+  auto failed = [&](const std::string& why) {
+    return CommandResult{command.id, command.command, CommandStatus::kFailed, why};
+  };
+  auto lower = open_client_lower(boot_);
+  if (!lower.ok()) return failed(lower.error().message);
+  ChangeOptions options;
+  options.xattrs = options_.paths.userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted;
+  auto diff = goldroot::content_diff(**lower, boot_.upper_path, command.path, options);
+  if (!diff.ok()) return failed(diff.error().message);
+  std::string output = diff->substr(0, kMaxCommandOutput);
+  if (diff->size() > kMaxCommandOutput) output += "\n[diff cut at 256 KiB]\n";
+  return {command.id, command.command, CommandStatus::kDone, std::move(output)};
 }
 
 CommandResult Agent::upload_upper(const AgentCommand& command) {
   auto failed = [&](const std::string& why) {
     log("upload of the upper layer failed: " + why);
-    return CommandResult{command.id, command.command, "failed", why};
+    return CommandResult{command.id, command.command, CommandStatus::kFailed, why};
   };
   if (boot_.upper_path.empty()) return failed("this client has no upper layer to upload");
   auto token = read_token(options_.token_file);
@@ -233,7 +245,7 @@ CommandResult Agent::upload_upper(const AgentCommand& command) {
     return failed(boot_.server + " refused the upload (HTTP " + std::to_string(post.status) +
                   "): " + std::string(trim(post.body)));
   std::string digest = sha256.finish().hex();
-  auto answer = nlohmann::json::parse(post.body, nullptr, false);
+  auto answer = parse_untrusted_json(post.body);
   if (!answer.is_object() || answer.value("sha256", "") != digest ||
       answer.value("bytes", uint64_t{0}) != bytes)
     return failed("the server stored something else than was sent (" + std::to_string(bytes) +
@@ -245,7 +257,7 @@ CommandResult Agent::upload_upper(const AgentCommand& command) {
                            {"changed_while_read", stats.changed_while_read},
                            {"skipped_sockets", stats.skipped_sockets}};
   log("uploaded " + std::to_string(bytes) + " bytes, sha256 " + digest);
-  return {command.id, command.command, "done", output.dump()};
+  return {command.id, command.command, CommandStatus::kDone, output.dump()};
 }
 
 void Agent::reboot_if_still_idle() {

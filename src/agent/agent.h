@@ -6,10 +6,11 @@
 // the spool only once the server accepted it (or refused it for good: 400,
 // 409 replay, 413).
 //
-// Commands (report/report.h): reboot-when-idle runs `reboot_command` once
-// no user is logged in — never while a session is open, it answers
-// "waiting" instead; content-diff answers with a unified diff of one file;
-// anything else is answered "unsupported".
+// Commands (report/report.h), one member function each, found by kind in
+// execute()'s table: reboot-when-idle runs `reboot_command` once no user is
+// logged in — never while a session is open, it answers "waiting" instead;
+// content-diff answers with a unified diff of one file; upload-upper sends
+// the upper layer to the server; anything else is answered "unsupported".
 //
 // Owns its spool; single-threaded. SIGTERM/SIGINT end run() after a final
 // "shutdown" report.
@@ -69,6 +70,8 @@ class Agent {
   int64_t next_sequence();
   void handle(const std::vector<AgentCommand>& commands);
   CommandResult execute(const AgentCommand& command);
+  CommandResult reboot_when_idle(const AgentCommand& command);
+  CommandResult content_diff(const AgentCommand& command);
   CommandResult upload_upper(const AgentCommand& command);
   bool has_final_results() const;
   void reboot_if_still_idle();

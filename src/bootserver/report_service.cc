@@ -10,8 +10,8 @@
 
 #include "base/strings.h"
 #include "bootserver/boot_service.h"
-#include "bootserver/dirty_reset.h"
-#include "bootserver/fleet_status.h"
+#include "fleet/dirty_reset.h"
+#include "fleet/fleet_status.h"
 #include "bootserver/upload_file.h"
 #include "crypto/hmac.h"
 #include "fleet/agent_store.h"
@@ -72,7 +72,7 @@ void ReportService::run_schedules() {
       std::lock_guard lock(inventory_mutex_);
       auto transaction = inventory_.begin_write();
       if (!transaction.ok()) continue;
-      auto done = run_due_resets(inventory_, ::time(nullptr));
+      auto done = run_due_resets(inventory_, site_->env()->now_seconds());
       if (done.ok() && transaction->commit().ok()) lines = *done;
       else if (!done.ok()) lines.push_back("reset schedule: " + done.error().message);
     }
@@ -98,7 +98,7 @@ HttpResponse ReportService::receive(const HttpRequest& request) {
     auto transaction = inventory_.begin_write();
     if (!transaction.ok()) return json_error(503, transaction.error().message);
     AgentStore agents(inventory_.database());
-    auto recorded = agents.record(*report, request.body, ::time(nullptr));
+    auto recorded = agents.record(*report, request.body, site_->env()->now_seconds());
     if (!recorded.ok()) {
       switch (recorded.error().code) {
         case ErrorCode::kAlreadyExists: return json_error(409, recorded.error().message);
@@ -125,7 +125,7 @@ HttpResponse ReportService::status(const HttpRequest& request) {
   std::lock_guard lock(inventory_mutex_);
   auto transaction = inventory_.begin_read();
   if (!transaction.ok()) return json_error(503, transaction.error().message);
-  auto out = fleet_status(*site_, inventory_, lab, ::time(nullptr), options_.unseen_after);
+  auto out = fleet_status(*site_, inventory_, lab, site_->env()->now_seconds(), options_.unseen_after);
   if (!out.ok())
     return json_error(out.error().code == ErrorCode::kNotFound ? 404 : 500, out.error().message);
   return HttpResponse::json(200, out->dump(2) + "\n").with_cache(server::CachePolicy::kNoStore);
@@ -162,7 +162,7 @@ server::UploadStart ReportService::upload(const HttpRequest& head) {
     if (!found.ok()) return refuse(503, found.error().message);
     command = std::move(found).value();
   }
-  if (!command || command->command != "upload-upper")
+  if (!command || command->kind() != CommandKind::kUploadUpper)
     return refuse(404, "no upload is expected at " + head.path);
   const std::string* signature = head.header(kSignatureHeader);
   if (!signature)
@@ -171,9 +171,9 @@ server::UploadStart ReportService::upload(const HttpRequest& head) {
                                           upload_statement(command->id));
   if (!constant_time_equal(*signature, expected))
     return refuse(403, "the upload's signature does not match the token of host " + command->host);
-  if (command->status != "pending" && command->status != "waiting")
-    return refuse(409, "upload " + std::to_string(id) + " is no longer wanted (" + command->status +
-                           ")");
+  if (is_final(command->status))
+    return refuse(409, "upload " + std::to_string(id) + " is no longer wanted (" +
+                           command_status_name(command->status) + ")");
   if (::mkdir(site_->uploads_dir().c_str(), 0700) != 0 && errno != EEXIST)
     return refuse(500, errno_error("creating " + site_->uploads_dir(), errno).message);
   auto settings = site_->settings();

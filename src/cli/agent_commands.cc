@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "base/strings.h"
-#include "bootserver/dirty_reset.h"
-#include "bootserver/fleet_status.h"
+#include "fleet/dirty_reset.h"
+#include "fleet/fleet_status.h"
 #include "bootserver/report_service.h"
 #include "cli/fleet_session.h"
 #include "crypto/hmac.h"
@@ -50,7 +50,7 @@ Result<int> run_status(Context& context, const Args& args) {
   if (auto exit = parse_args(app, args)) return *exit;
   auto fleet = TRY(open_fleet(context, LockMode::kShared, "status"));
   auto transaction = TRY(fleet.inventory.begin_read());
-  int64_t now = ::time(nullptr);
+  int64_t now = context.env->now_seconds();
   std::optional<std::string> lab_filter;
   if (!lab.empty()) lab_filter = lab;
   nlohmann::json status = TRY(fleet_status(*fleet.site, fleet.inventory, lab_filter, now, unseen_after));
@@ -114,7 +114,8 @@ Result<int> host_changes_command(Context& context, const std::string& host, bool
       database = fleet.site->database_path();
       auto transaction = TRY(fleet.inventory.begin_write());
       AgentStore agents(fleet.inventory.database());
-      id = TRY(agents.queue_command(host, "content-diff", content, ::time(nullptr)));
+      id = TRY(agents.queue_command(host, CommandKind::kContentDiff, content,
+                                    context.env->now_seconds()));
       TRY(transaction.commit());
     }
     // Wait without the site lock, which admin commands need meanwhile;
@@ -128,12 +129,13 @@ Result<int> host_changes_command(Context& context, const std::string& host, bool
         AgentStore agents(inventory.database());
         command = TRY(agents.command(id));
       }
-      if (command && command->status == "done") {
+      if (command && command->status == CommandStatus::kDone) {
         std::string diff = printable(command->output, KeepLines::kYes);
         std::fwrite(diff.data(), 1, diff.size(), stdout);
         return 0;
       }
-      if (command && (command->status == "failed" || command->status == "unsupported"))
+      if (command && (command->status == CommandStatus::kFailed ||
+                      command->status == CommandStatus::kUnsupported))
         return make_error(ErrorCode::kIo, "host " + host + "'s agent could not diff " + content +
                                               ": " + command->output);
       if (std::chrono::steady_clock::now() >= deadline)
@@ -170,7 +172,7 @@ Result<int> reset_dirty_command(Context& context, const std::optional<std::strin
                                 const std::string& at) {
   auto fleet = TRY(open_fleet(context, LockMode::kExclusive, "reset --dirty"));
   auto transaction = TRY(fleet.inventory.begin_write());
-  int64_t now = ::time(nullptr);
+  int64_t now = context.env->now_seconds();
   if (!at.empty()) {
     if (lab && !TRY(fleet.inventory.find_lab(*lab)))
       return make_error(ErrorCode::kNotFound, "there is no lab " + *lab);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "base/hash.h"
+#include "base/json.h"
 #include "base/progress.h"
 #include "base/scope_guard.h"
 #include "base/strings.h"
@@ -59,7 +60,7 @@ Result<Request> request_upload(Context& context, const std::string& host) {
                                      " mode=maintenance and reboot it") +
                           ", so its changes are on a disk that survives them");
   }
-  int64_t now = ::time(nullptr);
+  int64_t now = context.env->now_seconds();
   HostState state = host_state(*status, now, 0);
   if (state != HostState::kUp)
     return make_error(ErrorCode::kBusy, host + " is " + host_state_name(state) +
@@ -73,7 +74,7 @@ Result<Request> request_upload(Context& context, const std::string& host) {
                                                 ", which is not in this site's store");
   request.lower = *lower;
   request.interval = report.interval_seconds;
-  request.id = TRY(agents.queue_command(host, "upload-upper", "", now));
+  request.id = TRY(agents.queue_command(host, CommandKind::kUploadUpper, "", now));
   TRY(transaction.commit());
   request.database = fleet.site->database_path();
   request.uploads_dir = fleet.site->uploads_dir();
@@ -109,18 +110,18 @@ Result<nlohmann::json> wait_for_upload(const std::string& host, const Request& r
       command = TRY(agents.command(request.id));
     }
     if (!command) return make_error(ErrorCode::kNotFound, "the upload request vanished");
-    if (command->status == "done") {
-      auto output = nlohmann::json::parse(command->output, nullptr, false);
+    if (command->status == CommandStatus::kDone) {
+      auto output = parse_untrusted_json(command->output);
       if (!is_upload_answer(output))
         return make_error(ErrorCode::kCorruption,
                           host + "'s agent answered the upload with '" + command->output +
                               "', which is not an upload's answer; nothing was captured");
       return output;
     }
-    if (command->status == "unsupported")
+    if (command->status == CommandStatus::kUnsupported)
       return make_error(ErrorCode::kUnsupported,
                         host + "'s agent is too old to upload its upper layer: " + command->output);
-    if (command->status != "pending" && command->status != "waiting")
+    if (is_final(command->status))
       return make_error(ErrorCode::kIo,
                         host + "'s agent could not upload its upper layer: " + command->output);
     if (std::chrono::steady_clock::now() >= deadline) {

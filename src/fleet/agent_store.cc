@@ -44,9 +44,10 @@ Status AgentStore::settle_new_boot(int64_t id, const Report& report, int64_t now
   // The host rebooted: a reboot it was asked for is done, whoever did it.
   Statement done = TRY(db_.prepare(
       "UPDATE agent_commands SET status = 'done', output = 'the host booted again', "
-      "updated_at = ? WHERE host_id = ? AND command = 'reboot-when-idle' "
+      "updated_at = ? WHERE host_id = ? AND command = ? "
       "AND status IN ('pending', 'waiting') AND created_at < ?"));
-  done.bind(now).bind(id).bind(report.sent_at - report.uptime_seconds);
+  done.bind(now).bind(id).bind(command_name(CommandKind::kRebootWhenIdle))
+      .bind(report.sent_at - report.uptime_seconds);
   TRY(done.run());
   // A one-shot reset took effect when the host booted after it was asked.
   Statement pending = TRY(db_.prepare(
@@ -136,10 +137,11 @@ Result<std::vector<AgentCommand>> AgentStore::record(const Report& report, const
     Statement update = TRY(db_.prepare(
         "UPDATE agent_commands SET status = ?, output = ?, updated_at = ? "
         "WHERE id = ? AND host_id = ? AND status IN ('pending', 'waiting')"));
-    std::string status = result.status;
-    if (status != "done" && status != "failed" && status != "waiting" && status != "unsupported")
-      status = "failed";
-    update.bind(status).bind(result.output.substr(0, 512 * 1024)).bind(now).bind(result.id).bind(id);
+    update.bind(command_status_name(result.status))
+        .bind(result.output.substr(0, 512 * 1024))
+        .bind(now)
+        .bind(result.id)
+        .bind(id);
     TRY(update.run());
   }
 
@@ -150,7 +152,7 @@ Result<std::vector<AgentCommand>> AgentStore::record(const Report& report, const
   open.bind(id);
   while (TRY(open.step())) {
     AgentCommand command{open.int_column(0), open.text_column(1), open.text_column(2), ""};
-    if (command.command == "upload-upper") command.url = upload_path(command.id);
+    if (command.kind() == CommandKind::kUploadUpper) command.url = upload_path(command.id);
     commands.push_back(std::move(command));
   }
   return commands;
@@ -218,21 +220,21 @@ Result<std::vector<nlohmann::json>> AgentStore::history(const std::string& host,
   return out;
 }
 
-Result<int64_t> AgentStore::queue_command(const std::string& host, const std::string& command,
+Result<int64_t> AgentStore::queue_command(const std::string& host, CommandKind command,
                                           const std::string& path, int64_t now) {
   int64_t id = TRY(host_id(host));
   // One open reboot request per host is enough.
-  if (command == "reboot-when-idle") {
+  if (command == CommandKind::kRebootWhenIdle) {
     Statement existing = TRY(db_.prepare(
         "SELECT id FROM agent_commands WHERE host_id = ? AND command = ? "
         "AND status IN ('pending', 'waiting')"));
-    existing.bind(id).bind(command);
+    existing.bind(id).bind(command_name(command));
     if (TRY(existing.step())) return existing.int_column(0);
   }
   Statement insert = TRY(db_.prepare(
       "INSERT INTO agent_commands (host_id, command, path, created_at, updated_at) "
       "VALUES (?, ?, ?, ?, ?)"));
-  insert.bind(id).bind(command).bind(path).bind(now).bind(now);
+  insert.bind(id).bind(command_name(command)).bind(path).bind(now).bind(now);
   TRY(insert.run());
   return db_.last_insert_id();
 }
@@ -242,9 +244,22 @@ constexpr const char* kCommandQuery =
     "SELECT c.id, h.name, c.command, c.path, c.status, c.output, c.created_at, c.updated_at "
     "FROM agent_commands c JOIN hosts h ON h.id = c.host_id ";
 
-StoredCommand command_row(Statement& query) {
-  return {query.int_column(0), query.text_column(1), query.text_column(2), query.text_column(3),
-          query.text_column(4), query.text_column(5), query.int_column(6), query.int_column(7)};
+Result<StoredCommand> command_row(Statement& query) {
+  StoredCommand command;
+  command.id = query.int_column(0);
+  command.host = query.text_column(1);
+  command.command = query.text_column(2);
+  command.path = query.text_column(3);
+  std::string status = query.text_column(4);
+  std::optional<CommandStatus> parsed = parse_command_status(status);
+  if (!parsed)
+    return make_error(ErrorCode::kCorruption, "agent command " + std::to_string(command.id) +
+                                                  " has the unknown status '" + status + "'");
+  command.status = *parsed;
+  command.output = query.text_column(5);
+  command.created_at = query.int_column(6);
+  command.updated_at = query.int_column(7);
+  return command;
 }
 }  // namespace
 
@@ -252,7 +267,7 @@ Result<std::optional<StoredCommand>> AgentStore::command(int64_t id) {
   Statement query = TRY(db_.prepare(std::string(kCommandQuery) + "WHERE c.id = ?"));
   query.bind(id);
   if (!TRY(query.step())) return std::optional<StoredCommand>();
-  return std::optional<StoredCommand>(command_row(query));
+  return std::optional<StoredCommand>(TRY(command_row(query)));
 }
 
 Result<std::vector<StoredCommand>> AgentStore::open_commands(const std::string& host) {
@@ -261,7 +276,7 @@ Result<std::vector<StoredCommand>> AgentStore::open_commands(const std::string& 
                                     "ORDER BY c.id"));
   query.bind(host);
   std::vector<StoredCommand> out;
-  while (TRY(query.step())) out.push_back(command_row(query));
+  while (TRY(query.step())) out.push_back(TRY(command_row(query)));
   return out;
 }
 

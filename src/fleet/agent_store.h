@@ -38,8 +38,13 @@ struct AgentStatus {
 
 struct StoredCommand {
   int64_t id = 0;
-  std::string host, command, path, status, output;
+  std::string host;
+  std::string command;  // command_name() of its kind, as sent to the agent
+  std::string path;
+  CommandStatus status = CommandStatus::kPending;
+  std::string output;
   int64_t created_at = 0, updated_at = 0;
+  std::optional<CommandKind> kind() const { return parse_command_kind(command); }
 };
 
 struct LabSchedule {
@@ -68,8 +73,11 @@ class AgentStore {
   // The newest history entries of `host`, newest first.
   Result<std::vector<nlohmann::json>> history(const std::string& host, int limit);
 
-  Result<int64_t> queue_command(const std::string& host, const std::string& command,
+  // Queues `command` (with `path`, for content-diff) for `host`'s agent; a
+  // reboot-when-idle already open is not queued twice. Its id.
+  Result<int64_t> queue_command(const std::string& host, CommandKind command,
                                 const std::string& path, int64_t now);
+  // kCorruption if its status column holds a word this build does not know.
   Result<std::optional<StoredCommand>> command(int64_t id);
   // Open (pending or waiting) commands of `host`.
   Result<std::vector<StoredCommand>> open_commands(const std::string& host);

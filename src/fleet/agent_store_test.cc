@@ -88,27 +88,30 @@ TEST_F(AgentStoreTest, HistoryIsBounded) {
 
 TEST_F(AgentStoreTest, CommandsStayOpenUntilAFinalResult) {
   AgentStore agents(inventory_->database());
-  ASSERT_OK_AND_ASSIGN(int64_t id, agents.queue_command("pc01", "reboot-when-idle", "", kNow));
-  ASSERT_OK_AND_ASSIGN(int64_t same, agents.queue_command("pc01", "reboot-when-idle", "", kNow));
+  ASSERT_OK_AND_ASSIGN(int64_t id,
+                       agents.queue_command("pc01", CommandKind::kRebootWhenIdle, "", kNow));
+  ASSERT_OK_AND_ASSIGN(int64_t same,
+                       agents.queue_command("pc01", CommandKind::kRebootWhenIdle, "", kNow));
   EXPECT_EQ(id, same);
   ASSERT_OK_AND_ASSIGN(auto commands, record(report("pc01", "b", 1)));
   ASSERT_EQ(commands.size(), 1u);
   EXPECT_EQ(commands[0].command, "reboot-when-idle");
   Report waiting = report("pc01", "b", 2);
-  waiting.results = {{id, "reboot-when-idle", "waiting", "1 user"}};
+  waiting.results = {{id, "reboot-when-idle", CommandStatus::kWaiting, "1 user"}};
   ASSERT_OK_AND_ASSIGN(commands, record(waiting));
   EXPECT_EQ(commands.size(), 1u);
   Report done = report("pc01", "b", 3);
-  done.results = {{id, "reboot-when-idle", "done", "rebooting"}};
+  done.results = {{id, "reboot-when-idle", CommandStatus::kDone, "rebooting"}};
   ASSERT_OK_AND_ASSIGN(commands, record(done));
   EXPECT_TRUE(commands.empty());
   ASSERT_OK_AND_ASSIGN(auto stored, agents.command(id));
-  EXPECT_EQ(stored->status, "done");
+  EXPECT_EQ(stored->status, CommandStatus::kDone);
 }
 
 TEST_F(AgentStoreTest, UploadRequestsCarryTheirUrlAndCanBeWithdrawn) {
   AgentStore agents(inventory_->database());
-  ASSERT_OK_AND_ASSIGN(int64_t id, agents.queue_command("pc01", "upload-upper", "", kNow));
+  ASSERT_OK_AND_ASSIGN(int64_t id,
+                       agents.queue_command("pc01", CommandKind::kUploadUpper, "", kNow));
   ASSERT_OK_AND_ASSIGN(auto commands, record(report("pc01", "b", 1)));
   ASSERT_EQ(commands.size(), 1u);
   EXPECT_EQ(commands[0].url, "/api/v1/uploads/" + std::to_string(id));
@@ -118,14 +121,47 @@ TEST_F(AgentStoreTest, UploadRequestsCarryTheirUrlAndCanBeWithdrawn) {
   EXPECT_TRUE(commands.empty());
   // A late result does not reopen or overwrite it, and a second cancel is a no-op.
   Report late = report("pc01", "b", 3);
-  late.results = {{id, "upload-upper", "done", "{}"}};
+  late.results = {{id, "upload-upper", CommandStatus::kDone, "{}"}};
   ASSERT_OK_AND_ASSIGN(commands, record(late));
   EXPECT_TRUE(commands.empty());
   ASSERT_OK_AND_ASSIGN(auto stored, agents.command(id));
-  EXPECT_EQ(stored->status, "cancelled");
+  EXPECT_EQ(stored->status, CommandStatus::kCancelled);
   EXPECT_EQ(stored->output, "gave up");
   ASSERT_OK_AND_ASSIGN(cancelled, agents.cancel_command(id, "again", kNow));
   EXPECT_FALSE(cancelled);
+}
+
+TEST_F(AgentStoreTest, ColumnsKeepTheWireNamesAndAnUnknownAnswerFails) {
+  AgentStore agents(inventory_->database());
+  ASSERT_OK_AND_ASSIGN(int64_t id,
+                       agents.queue_command("pc01", CommandKind::kContentDiff, "/etc/fstab", kNow));
+  nlohmann::ordered_json json = report("pc01", "b", 1).to_json();
+  json["results"] = nlohmann::ordered_json::array(
+      {{{"id", id}, {"command", "content-diff"}, {"status", "exploded"}, {"output", "?"}}});
+  ASSERT_OK_AND_ASSIGN(Report parsed, Report::parse(json.dump()));
+  ASSERT_OK_AND_ASSIGN(auto commands, record(parsed));
+  EXPECT_TRUE(commands.empty());
+  ASSERT_OK_AND_ASSIGN(
+      Statement query,
+      inventory_->database().prepare("SELECT command, status FROM agent_commands WHERE id = ?"));
+  query.bind(id);
+  ASSERT_OK_AND_ASSIGN(bool row, query.step());
+  ASSERT_TRUE(row);
+  EXPECT_EQ(query.text_column(0), "content-diff");
+  EXPECT_EQ(query.text_column(1), "failed");
+}
+
+TEST_F(AgentStoreTest, AStatusColumnThisBuildDoesNotKnowIsOneSentence) {
+  AgentStore agents(inventory_->database());
+  ASSERT_OK_AND_ASSIGN(int64_t id,
+                       agents.queue_command("pc01", CommandKind::kUploadUpper, "", kNow));
+  ASSERT_OK_AND_ASSIGN(Statement update, inventory_->database().prepare(
+                                             "UPDATE agent_commands SET status = 'exploded'"));
+  ASSERT_OK(update.run());
+  auto command = agents.command(id);
+  ASSERT_FALSE(command.ok());
+  EXPECT_EQ(command.error().code, ErrorCode::kCorruption);
+  EXPECT_NE(command.error().message.find("'exploded'"), std::string::npos);
 }
 
 TEST_F(AgentStoreTest, HostStates) {

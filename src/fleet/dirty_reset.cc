@@ -26,7 +26,7 @@ Result<std::vector<std::string>> reset_dirty_hosts(Inventory& inventory,
       host->mode = BootMode::kReset;
       TRY(inventory.update_host(old_name, *host));
     }
-    TRY(agents.queue_command(host->name, "reboot-when-idle", "", now));
+    TRY(agents.queue_command(host->name, CommandKind::kRebootWhenIdle, "", now));
     reset.push_back(host->name);
   }
   return reset;

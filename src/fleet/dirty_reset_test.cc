@@ -49,7 +49,7 @@ TEST_F(DirtyResetTest, ResetsOnlyDirtyHostsAndRestoresTheirModeAfterTheReboot) {
   AgentStore agents(inventory_->database());
   ASSERT_OK_AND_ASSIGN(auto open, agents.open_commands("pc01"));
   ASSERT_EQ(open.size(), 1u);
-  EXPECT_EQ(open[0].command, "reboot-when-idle");
+  EXPECT_EQ(open[0].kind(), CommandKind::kRebootWhenIdle);
   // The host boots again after the request: the reboot is done, the mode restored.
   Report rebooted;
   rebooted.host = "pc01";

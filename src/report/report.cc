@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/json.h"
+
 namespace goldroot {
 
 namespace {
@@ -40,7 +42,61 @@ bool valid_name(const std::string& text, size_t limit) {
   return true;
 }
 
+constexpr CommandKind kCommandKinds[] = {CommandKind::kRebootWhenIdle, CommandKind::kContentDiff,
+                                         CommandKind::kUploadUpper};
+constexpr CommandStatus kCommandStatuses[] = {
+    CommandStatus::kPending, CommandStatus::kWaiting,     CommandStatus::kDone,
+    CommandStatus::kFailed,  CommandStatus::kUnsupported, CommandStatus::kCancelled};
+
+// What a result's status means to the server: an agent's answer as is; any
+// other word (a newer agent's, or a status only the server sets) failed.
+CommandStatus answered_status(std::string_view text) {
+  std::optional<CommandStatus> status = parse_command_status(text);
+  if (!status || *status == CommandStatus::kPending || *status == CommandStatus::kCancelled)
+    return CommandStatus::kFailed;
+  return *status;
+}
+
 }  // namespace
+
+const char* command_name(CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kRebootWhenIdle: return "reboot-when-idle";
+    case CommandKind::kContentDiff: return "content-diff";
+    case CommandKind::kUploadUpper: return "upload-upper";
+  }
+  return "?";
+}
+
+std::optional<CommandKind> parse_command_kind(std::string_view name) {
+  for (CommandKind kind : kCommandKinds)
+    if (name == command_name(kind)) return kind;
+  return std::nullopt;
+}
+
+const char* command_status_name(CommandStatus status) {
+  switch (status) {
+    case CommandStatus::kPending: return "pending";
+    case CommandStatus::kWaiting: return "waiting";
+    case CommandStatus::kDone: return "done";
+    case CommandStatus::kFailed: return "failed";
+    case CommandStatus::kUnsupported: return "unsupported";
+    case CommandStatus::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+std::optional<CommandStatus> parse_command_status(std::string_view name) {
+  for (CommandStatus status : kCommandStatuses)
+    if (name == command_status_name(status)) return status;
+  return std::nullopt;
+}
+
+bool is_open(CommandStatus status) {
+  return status == CommandStatus::kPending || status == CommandStatus::kWaiting;
+}
+
+bool is_final(CommandStatus status) { return !is_open(status); }
 
 nlohmann::ordered_json Report::to_json() const {
   nlohmann::ordered_json counts = nlohmann::ordered_json::object();
@@ -62,7 +118,7 @@ nlohmann::ordered_json Report::to_json() const {
   for (const CommandResult& result : results)
     result_json.push_back({{"id", result.id},
                            {"command", result.command},
-                           {"status", result.status},
+                           {"status", command_status_name(result.status)},
                            {"output", result.output}});
   return {{"version", 1},
           {"host", host},
@@ -86,7 +142,7 @@ nlohmann::ordered_json Report::to_json() const {
 }
 
 Result<Report> Report::parse(std::string_view text) {
-  Json json = Json::parse(text, nullptr, false);
+  Json json = parse_untrusted_json<Json>(text);
   if (json.is_discarded() || !json.is_object()) return bad("the body is not a JSON object");
   if (TRY(int_field(json, "version", true)) != 1)
     return make_error(ErrorCode::kUnsupported, "report version is not 1");
@@ -157,7 +213,7 @@ Result<Report> Report::parse(std::string_view text) {
     for (const Json& item : *results) {
       if (!item.is_object()) return bad("a command result is not an object");
       CommandResult result{TRY(int_field(item, "id", true)), TRY(text_field(item, "command", false)),
-                           TRY(text_field(item, "status", true)),
+                           answered_status(TRY(text_field(item, "status", true))),
                            TRY(text_field(item, "output", false))};
       report.results.push_back(std::move(result));
     }
@@ -198,7 +254,7 @@ std::string ReportReply::serialize() const {
 }
 
 Result<ReportReply> ReportReply::parse(std::string_view text) {
-  Json json = Json::parse(text, nullptr, false);
+  Json json = parse_untrusted_json<Json>(text);
   if (json.is_discarded() || !json.is_object())
     return make_error(ErrorCode::kCorruption, "the server's reply is not a JSON object");
   ReportReply reply;

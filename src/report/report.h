@@ -86,13 +86,34 @@ struct UserSession {
   bool operator==(const UserSession&) const = default;
 };
 
+// What the server asks an agent to do; the wire and the database carry
+// command_name().
+enum class CommandKind { kRebootWhenIdle, kContentDiff, kUploadUpper };
+
+const char* command_name(CommandKind kind);
+// One of reboot-when-idle, content-diff, upload-upper; nullopt for a name
+// this build does not know (a newer server's command).
+std::optional<CommandKind> parse_command_kind(std::string_view name);
+
+// Where a command stands. An agent answers waiting, done, failed or
+// unsupported; pending (queued, not answered yet) and cancelled (withdrawn
+// by an admin's tool) are the server's own.
+enum class CommandStatus { kPending, kWaiting, kDone, kFailed, kUnsupported, kCancelled };
+
+const char* command_status_name(CommandStatus status);
+std::optional<CommandStatus> parse_command_status(std::string_view name);
+// Open commands are sent to the agent with every reply; a final one never
+// changes again. Every status is exactly one of the two.
+bool is_open(CommandStatus status);   // pending or waiting
+bool is_final(CommandStatus status);  // done, failed, unsupported or cancelled
+
 struct CommandResult {
   int64_t id = 0;
-  std::string command;
-  std::string status;  // done | failed | waiting | unsupported
+  std::string command;  // as the server sent it, even when the agent does not know it
+  CommandStatus status = CommandStatus::kDone;  // waiting, done, failed or unsupported
   std::string output;
   bool operator==(const CommandResult&) const = default;
-  bool final() const { return status != "waiting"; }
+  bool final() const { return is_final(status); }
 };
 
 struct Report {
@@ -115,15 +136,20 @@ struct Report {
   nlohmann::ordered_json to_json() const;
   std::string serialize() const { return to_json().dump(); }
   // Checks the fields a server relies on; a bad report is one sentence.
+  // A result whose status is not an agent's answer (unknown, pending or
+  // cancelled) becomes kFailed, so no answer can keep a command open.
   static Result<Report> parse(std::string_view text);
 };
 
 struct AgentCommand {
   int64_t id = 0;
-  std::string command;  // reboot-when-idle | content-diff | upload-upper | …
-  std::string path;     // content-diff
-  std::string url;      // upload-upper: where to send it, relative to the server
+  // The name as sent, known or not: an agent answers a command it does not
+  // know "unsupported", naming it.
+  std::string command;
+  std::string path;  // content-diff
+  std::string url;   // upload-upper: where to send it, relative to the server
   bool operator==(const AgentCommand&) const = default;
+  std::optional<CommandKind> kind() const { return parse_command_kind(command); }
   nlohmann::json to_json() const;
   static Result<AgentCommand> from_json(const nlohmann::json& json);
 };

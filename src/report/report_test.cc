@@ -29,7 +29,7 @@ Report sample() {
   report.interval_seconds = 60;
   report.users = {{"alice", "tty1", "", 1794999000}};
   report.last_input = 1794999999;
-  report.results = {{7, "reboot-when-idle", "waiting", "1 user session(s) open"}};
+  report.results = {{7, "reboot-when-idle", CommandStatus::kWaiting, "1 user session(s) open"}};
   return report;
 }
 
@@ -78,6 +78,67 @@ TEST(ReportTest, RefusesMoreThanTheReportedPathLimit) {
   Report report = sample();
   report.changes.paths.assign(kReportPathLimit + 1, {"/x", "added"});
   EXPECT_FALSE(Report::parse(report.serialize()).ok());
+}
+
+TEST(ReportTest, ResultStatusesKeepTheirWireNames) {
+  Report report = sample();
+  report.results = {{8, "content-diff", CommandStatus::kDone, "diff"},
+                    {9, "upload-upper", CommandStatus::kUnsupported, "too old"}};
+  std::string text = report.serialize();
+  EXPECT_NE(text.find(R"("status":"done")"), std::string::npos);
+  EXPECT_NE(text.find(R"("status":"unsupported")"), std::string::npos);
+}
+
+TEST(ReportTest, AResultStatusThatIsNoAnswerBecomesFailed) {
+  // An agent answers waiting, done, failed or unsupported; anything else
+  // must not keep the command open.
+  for (const char* status : {"exploded", "", "pending", "cancelled", "Done"}) {
+    nlohmann::ordered_json json = sample().to_json();
+    json["results"][0]["status"] = status;
+    ASSERT_OK_AND_ASSIGN(Report parsed, Report::parse(json.dump()));
+    ASSERT_EQ(parsed.results.size(), 1u);
+    EXPECT_EQ(parsed.results[0].status, CommandStatus::kFailed) << status;
+    EXPECT_TRUE(parsed.results[0].final());
+  }
+  nlohmann::ordered_json json = sample().to_json();
+  json["results"][0].erase("status");
+  EXPECT_FALSE(Report::parse(json.dump()).ok());
+}
+
+TEST(CommandTest, NamesAndParsesEveryKind) {
+  for (CommandKind kind :
+       {CommandKind::kRebootWhenIdle, CommandKind::kContentDiff, CommandKind::kUploadUpper})
+    EXPECT_EQ(parse_command_kind(command_name(kind)), kind) << command_name(kind);
+  EXPECT_STREQ(command_name(CommandKind::kRebootWhenIdle), "reboot-when-idle");
+  EXPECT_STREQ(command_name(CommandKind::kContentDiff), "content-diff");
+  EXPECT_STREQ(command_name(CommandKind::kUploadUpper), "upload-upper");
+  EXPECT_EQ(parse_command_kind("format-disk"), std::nullopt);
+  EXPECT_EQ(parse_command_kind(""), std::nullopt);
+  AgentCommand unknown{1, "format-disk", "", ""};
+  EXPECT_EQ(unknown.kind(), std::nullopt);
+  AgentCommand upload{2, "upload-upper", "", upload_path(2)};
+  EXPECT_EQ(upload.kind(), CommandKind::kUploadUpper);
+}
+
+TEST(CommandTest, NamesAndParsesEveryStatus) {
+  const std::pair<CommandStatus, const char*> statuses[] = {
+      {CommandStatus::kPending, "pending"},
+      {CommandStatus::kWaiting, "waiting"},
+      {CommandStatus::kDone, "done"},
+      {CommandStatus::kFailed, "failed"},
+      {CommandStatus::kUnsupported, "unsupported"},
+      {CommandStatus::kCancelled, "cancelled"}};
+  for (const auto& [status, name] : statuses) {
+    EXPECT_STREQ(command_status_name(status), name);
+    EXPECT_EQ(parse_command_status(name), status) << name;
+    // Every status is open or final, never both.
+    EXPECT_NE(is_open(status), is_final(status)) << name;
+  }
+  EXPECT_EQ(parse_command_status("exploded"), std::nullopt);
+  EXPECT_TRUE(is_open(CommandStatus::kPending));
+  EXPECT_TRUE(is_open(CommandStatus::kWaiting));
+  EXPECT_TRUE(is_final(CommandStatus::kDone));
+  EXPECT_TRUE(is_final(CommandStatus::kCancelled));
 }
 
 TEST(ReportTest, ReplyCarriesCommands) {
