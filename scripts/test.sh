@@ -30,6 +30,10 @@ sanitize() {
     "$tree/bin/$binary" --gtest_brief=1
   done
 }
+# took WHAT: how long the step since the last call took (for CI's budget).
+step_start=$SECONDS
+took() { echo "test.sh: $1 took $((SECONDS - step_start)) s"; step_start=$SECONDS; }
+took "setup and build"
 if [[ "|$labels|" == *"|sanitize|"* ]]; then
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
   export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0"
@@ -43,10 +47,12 @@ if [[ "|$labels|" == *"|sanitize|"* ]]; then
   # store, layers, the inventory), unit and root tier.
   sanitize build-asan address,undefined base_test server_test report_test crypto_test image_test \
     store_test layer_test fleet_test netboot_test overlay_root_test image_root_test
+  took "the sanitize tier (both trees built and run)"
   labels=${labels//sanitize/}
 fi
 if [[ "|$labels|" == *"|fuzz|"* ]]; then
   FUZZ_SECONDS=${FUZZ_SECONDS:-45} scripts/fuzz.sh
+  took "the fuzz tier"
   labels=${labels//fuzz/}
 fi
 
@@ -54,3 +60,4 @@ cd build
 labels=$(echo "$labels" | sed 's/||*/|/g; s/^|//; s/|$//')
 [ -n "$labels" ] || exit 0
 ctest -L "$labels" --output-on-failure -j2 --timeout 1800
+took "ctest ($labels)"
