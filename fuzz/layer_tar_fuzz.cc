@@ -23,14 +23,10 @@
 // layer_tar.h ("every member must stay beneath the destination") is broken:
 // the target says what changed and aborts.
 //
-// GOLDROOT_FUZZ_KNOWN_BUGS=tolerate (fuzz.sh sets it while they are open)
-// only says so and goes on, so the rest is still fuzzed. Known escapes:
-//   - a directory member over an existing symlink: fchmodat follows it;
-//   - a member below a symlinked directory ("etc" -> /x, then "etc/a/b"):
-//     open_parent's mkdirat follows the symlink before openat2 refuses it;
-//   - a hard link whose target passes through a symlink: linkat follows it,
-//     and a later directory member of that name then changes the outside
-//     file's owner and mode.
+// The escapes this target found (a directory member chmodding through a
+// symlink, open_parent's mkdirat following a symlinked parent, a hard link
+// through a symlink) are fixed, so it no longer reads
+// GOLDROOT_FUZZ_KNOWN_BUGS: any escape fails the run.
 // Needs root: a mount namespace, chroot, mknod.
 #include <fcntl.h>
 #include <sched.h>
@@ -272,7 +268,6 @@ void fix_checksums(std::string& tar) {
 }
 
 Jail* jail = nullptr;
-bool tolerate_known_bugs = false;
 
 }  // namespace
 
@@ -287,8 +282,6 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   char name[256];
   __sanitizer_symbolize_pc(reinterpret_cast<void*>(&fix_checksums), "%F", name, sizeof name);
   __sanitizer_sandbox_on_notify(nullptr);
-  const char* known = std::getenv("GOLDROOT_FUZZ_KNOWN_BUGS");
-  tolerate_known_bugs = known && std::strcmp(known, "tolerate") == 0;
   jail = new Jail;
   jail->run(reset_jail);
   return 0;
@@ -305,7 +298,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!found.empty()) {
       std::fprintf(stderr, "%s: the unpack reached outside %s:%s\n", kTarget, kDestination,
                    found.c_str());
-      if (!tolerate_known_bugs) std::abort();
+      std::abort();
     }
     reset_jail();
   });

@@ -107,48 +107,130 @@ Result<std::string> clean_path(const std::string& raw) {
   return cleaned;
 }
 
-Result<UniqueFd> open_beneath(int root, const std::string& path, uint64_t flags) {
+// openat2 beneath `directory`, following no symlink on the way or at the end
+// (with O_PATH|O_NOFOLLOW a trailing symlink is opened itself). -1 and errno
+// on failure, so callers can tell a missing name from a symlink.
+int open_no_symlinks(int directory, const std::string& path, uint64_t flags) {
   open_how how{};
   how.flags = flags | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  int fd = static_cast<int>(::syscall(SYS_openat2, root, path.empty() ? "." : path.c_str(), &how,
-                                      sizeof(how)));
-  if (fd < 0) return errno_error("open " + path, errno);
-  return UniqueFd(fd);
+  for (;;) {
+    int fd = static_cast<int>(::syscall(SYS_openat2, directory, path.empty() ? "." : path.c_str(),
+                                        &how, sizeof(how)));
+    if (fd >= 0 || (errno != EINTR && errno != EAGAIN)) return fd;
+  }
 }
 
-// Opens the parent of `path` (creating missing directories 0755).
+// Opens the parent of `path` one directory at a time, each step beneath the
+// last and never through a symlink, creating missing directories 0755 in the
+// step already opened — so nothing an earlier member planted (a symlink
+// "etc" -> /somewhere) can carry the walk, or a mkdir, out of the layer.
 Result<UniqueFd> open_parent(int root, const std::string& path, std::string* leaf) {
   size_t slash = path.rfind('/');
   *leaf = slash == std::string::npos ? path : path.substr(slash + 1);
   std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
-  std::string so_far;
+  UniqueFd current(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+  if (!current.valid()) return errno_error("dup", errno);
   size_t start = 0;
   while (start < parent.size()) {
-    size_t next = parent.find('/', start);
-    if (next == std::string::npos) next = parent.size();
-    so_far = parent.substr(0, next);
-    if (::mkdirat(root, so_far.c_str(), 0755) != 0 && errno != EEXIST)
-      return errno_error("mkdir " + so_far, errno);
+    size_t next = std::min(parent.find('/', start), parent.size());
+    std::string step = parent.substr(start, next - start);
+    std::string so_far = parent.substr(0, next);
     start = next + 1;
+    int fd = open_no_symlinks(current.get(), step, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+      if (::mkdirat(current.get(), step.c_str(), 0755) != 0 && errno != EEXIST)
+        return errno_error("mkdir " + so_far, errno);
+      fd = open_no_symlinks(current.get(), step, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    }
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+      struct stat st;
+      bool symlink = ::fstatat(current.get(), step.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                     S_ISLNK(st.st_mode);
+      return corrupt("member \"" + path + "\" lies below \"" + so_far + "\", which is " +
+                     (symlink ? "a symlink" : "not a directory"));
+    }
+    if (fd < 0) return errno_error("open " + so_far, errno);
+    current = UniqueFd(fd);
   }
-  return open_beneath(root, parent, O_RDONLY | O_DIRECTORY);
+  return current;
 }
 
-Status apply_metadata(int parent, const std::string& leaf, const Member& member) {
-  if (::fchownat(parent, leaf.c_str(), member.uid, member.gid, AT_SYMLINK_NOFOLLOW) != 0)
+// Where a member's metadata goes: an fd of the member itself (files and
+// directories), or its name in `parent` for what cannot be opened for
+// writing (symlinks, devices) — used only with AT_SYMLINK_NOFOLLOW, or right
+// after the member was created under that name.
+struct Target {
+  int parent;
+  const std::string& leaf;
+  int fd;  // -1: use parent and leaf
+};
+
+Status apply_metadata(const Target& target, const Member& member) {
+  bool by_fd = target.fd >= 0;
+  if (by_fd ? ::fchown(target.fd, member.uid, member.gid) != 0
+            : ::fchownat(target.parent, target.leaf.c_str(), member.uid, member.gid,
+                         AT_SYMLINK_NOFOLLOW) != 0)
     return errno_error("chown " + member.path, errno);
-  if (member.type != '2' && ::fchmodat(parent, leaf.c_str(), member.mode & 07777, 0) != 0)
+  if (member.type == '2') {  // a symlink's mode means nothing, and it takes no xattrs here
+    timespec times[2] = {{member.mtime, 0}, {member.mtime, 0}};
+    ::utimensat(target.parent, target.leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);  // best effort
+    return ok_status();
+  }
+  // Without a fd this is a device node mknodat made under this name a
+  // moment ago, so following the name cannot lead anywhere else (Linux
+  // before 6.6 has no fchmodat that refuses symlinks without /proc).
+  if (by_fd ? ::fchmod(target.fd, member.mode & 07777) != 0
+            : ::fchmodat(target.parent, target.leaf.c_str(), member.mode & 07777, 0) != 0)
     return errno_error("chmod " + member.path, errno);
   if (!member.xattrs.empty()) {
-    UniqueFd self = TRY(open_beneath(parent, leaf, O_PATH | O_NOFOLLOW));
-    std::string proc = "/proc/self/fd/" + std::to_string(self.get());
+    UniqueFd path_only;
+    std::string proc;
+    if (!by_fd) {  // setxattr through /proc follows the magic link to the node itself
+      path_only = UniqueFd(open_no_symlinks(target.parent, target.leaf, O_PATH | O_NOFOLLOW));
+      if (!path_only.valid()) return errno_error("open " + member.path, errno);
+      proc = "/proc/self/fd/" + std::to_string(path_only.get());
+    }
     for (const auto& [name, value] : member.xattrs)
-      if (member.type != '2' && ::lsetxattr(proc.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
+      if ((by_fd ? ::fsetxattr(target.fd, name.c_str(), value.data(), value.size(), 0)
+                 : ::setxattr(proc.c_str(), name.c_str(), value.data(), value.size(), 0)) != 0)
         return errno_error("setxattr " + name + " on " + member.path, errno);
   }
   timespec times[2] = {{member.mtime, 0}, {member.mtime, 0}};
-  ::utimensat(parent, leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);  // best effort
+  if (by_fd) ::futimens(target.fd, times);  // best effort
+  else ::utimensat(target.parent, target.leaf.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  return ok_status();
+}
+
+// A directory member: made if missing, kept if already a directory (a parent
+// an earlier member implied), refused over anything else — a symlink there
+// would otherwise carry the chmod and chown out of the layer.
+Result<UniqueFd> make_directory(int parent, const std::string& leaf, const std::string& path) {
+  if (::mkdirat(parent, leaf.c_str(), 0700) != 0 && errno != EEXIST)
+    return errno_error("mkdir " + path, errno);
+  int fd = open_no_symlinks(parent, leaf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+    return corrupt("directory member \"" + path + "\" would replace an existing non-directory");
+  if (fd < 0) return errno_error("open " + path, errno);
+  return UniqueFd(fd);
+}
+
+// A hard link's target must be an earlier member reached without a symlink;
+// the link is made from the opened target, so the name is not looked up again.
+Status make_hard_link(int root, int parent, const std::string& leaf, const Member& member,
+                      const std::string& path) {
+  std::string target = TRY(clean_path(member.link));
+  UniqueFd source(open_no_symlinks(root, target, O_PATH | O_NOFOLLOW));
+  if (!source.valid() && (errno == ELOOP || errno == ENOTDIR || errno == ENOENT || errno == EXDEV))
+    return corrupt("hard link \"" + path + "\" points at \"" + target +
+                   "\", which is not a member inside the layer reached without symlinks");
+  if (!source.valid()) return errno_error("open " + target, errno);
+  struct stat st;
+  if (::fstat(source.get(), &st) != 0) return errno_error("stat " + target, errno);
+  if (S_ISDIR(st.st_mode))
+    return corrupt("hard link \"" + path + "\" points at the directory \"" + target + "\"");
+  if (::linkat(source.get(), "", parent, leaf.c_str(), AT_EMPTY_PATH) != 0)
+    return errno_error("link " + path + " to " + target, errno);
   return ok_status();
 }
 
@@ -159,32 +241,30 @@ Status write_member(int root, const Member& member, std::string_view data, Unpac
   UniqueFd parent = TRY(open_parent(root, path, &leaf));
   int directory = parent.get();
   if (member.type != '5') ::unlinkat(directory, leaf.c_str(), 0);  // replace, never follow
+  UniqueFd self;  // the member, when it can be opened
   switch (member.type) {
     case '0': case '\0': case '7': {
-      UniqueFd file(::openat(directory, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-      if (!file.valid()) return errno_error("create " + path, errno);
+      self = UniqueFd(::openat(directory, leaf.c_str(),
+                               O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!self.valid()) return errno_error("create " + path, errno);
       for (size_t done = 0; done < data.size();) {
-        ssize_t n = ::write(file.get(), data.data() + done, data.size() - done);
+        ssize_t n = ::write(self.get(), data.data() + done, data.size() - done);
         if (n < 0) return errno_error("write " + path, errno);
         done += static_cast<size_t>(n);
       }
       break;
     }
     case '5':
-      if (::mkdirat(directory, leaf.c_str(), 0700) != 0 && errno != EEXIST)
-        return errno_error("mkdir " + path, errno);
+      self = TRY(make_directory(directory, leaf, path));
       break;
     case '2':
       if (::symlinkat(member.link.c_str(), directory, leaf.c_str()) != 0)
         return errno_error("symlink " + path, errno);
       break;
-    case '1': {
-      std::string target = TRY(clean_path(member.link));
-      if (::linkat(root, target.c_str(), directory, leaf.c_str(), 0) != 0)
-        return errno_error("link " + path + " to " + target, errno);
+    case '1':
+      TRY(make_hard_link(root, directory, leaf, member, path));
       ++report->entries;
       return ok_status();  // shares the target's metadata
-    }
     case '3': case '4': {
       mode_t kind = member.type == '3' ? S_IFCHR : S_IFBLK;
       dev_t device = makedev(member.device_major, member.device_minor);
@@ -197,7 +277,7 @@ Status write_member(int root, const Member& member, std::string_view data, Unpac
       return corrupt("member \"" + path + "\" has unsupported type '" + std::string(1, member.type) + "'");
   }
   ++report->entries;
-  return apply_metadata(directory, leaf, member);
+  return apply_metadata({directory, leaf, self.valid() ? self.get() : -1}, member);
 }
 
 }  // namespace

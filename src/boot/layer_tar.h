@@ -10,9 +10,13 @@
 // applied as stored (we are root in the initramfs).
 //
 // Every member must stay beneath the destination: absolute names are made
-// relative, ".." is refused, and parents are opened with
-// RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, so a symlink in the archive cannot
-// redirect a later member. A malformed archive is a Corruption error naming
+// relative, ".." is refused, and parents are opened one directory at a time
+// with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS (missing ones made in the step
+// already opened), so a symlink in the archive cannot redirect a later
+// member. Owners and modes are set through the member's own fd, or by name
+// without following symlinks; a directory member over an existing
+// non-directory, and a hard link whose target is not reached beneath without
+// symlinks, are refused. A malformed archive is a Corruption error naming
 // the member. Functions only.
 #pragma once
 
