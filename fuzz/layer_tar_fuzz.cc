@@ -25,8 +25,8 @@
 //
 // The escapes this target found (a directory member chmodding through a
 // symlink, open_parent's mkdirat following a symlinked parent, a hard link
-// through a symlink) are fixed, so it no longer reads
-// GOLDROOT_FUZZ_KNOWN_BUGS: any escape fails the run.
+// through a symlink) are fixed; any escape fails the run. Their inputs are
+// seeds in the corpus.
 // Needs root: a mount namespace, chroot, mknod.
 #include <fcntl.h>
 #include <sched.h>
