@@ -31,7 +31,7 @@ sanitize() {
   done
 }
 # took WHAT: how long the step since the last call took (for CI's budget).
-step_start=$SECONDS
+step_start=0
 took() { echo "test.sh: $1 took $((SECONDS - step_start)) s"; step_start=$SECONDS; }
 took "setup and build"
 if [[ "|$labels|" == *"|sanitize|"* ]]; then

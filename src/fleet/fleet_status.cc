@@ -96,6 +96,7 @@ Result<nlohmann::json> host_changes(Inventory& inventory, const std::string& hos
     return make_error(ErrorCode::kNotFound, "host " + host + " has not reported yet");
   const Report& report = *status->report;
   nlohmann::json out = nlohmann::json::parse(report.to_json()["changes"].dump());
+  auto history = TRY(agents.history(host, 20));  // not inside the braces: see report.cc
   return nlohmann::json{{"host", host},
                         {"boot_id", report.boot_id},
                         {"commit", report.commit},
@@ -103,7 +104,7 @@ Result<nlohmann::json> host_changes(Inventory& inventory, const std::string& hos
                         {"received_at", status->received_at},
                         {"dirty", report.dirty},
                         {"changes", out},
-                        {"history", TRY(agents.history(host, 20))}};
+                        {"history", std::move(history)}};
 }
 
 }  // namespace goldroot

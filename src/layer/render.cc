@@ -52,7 +52,8 @@ Result<const std::string*> SourceCache::contents(const MergedNode& node) {
 
 Result<RenderedLayer> build_rendered_layer(const std::vector<LayerRef>& layers,
                                            const TemplateVariables& variables) {
-  RenderedLayer rendered{layers, TRY(merge_layers(layers)), {}};
+  MergedLayer merged = TRY(merge_layers(layers));  // outside the braces: see report.cc
+  RenderedLayer rendered{layers, std::move(merged), {}};
   for (const auto& [path, node] : rendered.merged.nodes) {
     if (node.kind != NodeKind::kTemplate) continue;
     std::string text = TRY(read_file_no_follow(node.source));

@@ -190,8 +190,11 @@ Result<Report> Report::parse(std::string_view text) {
         return bad("more than " + std::to_string(kReportPathLimit) + " paths");
       for (const Json& item : *paths) {
         if (!item.is_object()) return bad("a change is not an object");
-        report.changes.paths.push_back(
-            {TRY(text_field(item, "path", true)), TRY(text_field(item, "change", true))});
+        // Each field into a local first: leaving a braced initializer from
+        // inside TRY skips the destructors of the members already built.
+        std::string path = TRY(text_field(item, "path", true));
+        std::string change = TRY(text_field(item, "change", true));
+        report.changes.paths.push_back({std::move(path), std::move(change)});
       }
     }
   }
@@ -200,10 +203,12 @@ Result<Report> Report::parse(std::string_view text) {
   if (auto users = json.find("users"); users != json.end() && users->is_array())
     for (const Json& item : *users) {
       if (!item.is_object()) return bad("a user session is not an object");
-      report.users.push_back({TRY(text_field(item, "user", false)),
-                              TRY(text_field(item, "line", false)),
-                              TRY(text_field(item, "host", false)),
-                              TRY(int_field(item, "since", false))});
+      UserSession session;
+      session.user = TRY(text_field(item, "user", false));
+      session.line = TRY(text_field(item, "line", false));
+      session.host = TRY(text_field(item, "host", false));
+      session.since = TRY(int_field(item, "since", false));
+      report.users.push_back(std::move(session));
     }
   if (auto input = json.find("last_input"); input != json.end() && !input->is_null()) {
     if (!input->is_number_integer()) return bad("\"last_input\" is not a time or null");
@@ -212,9 +217,11 @@ Result<Report> Report::parse(std::string_view text) {
   if (auto results = json.find("results"); results != json.end() && results->is_array())
     for (const Json& item : *results) {
       if (!item.is_object()) return bad("a command result is not an object");
-      CommandResult result{TRY(int_field(item, "id", true)), TRY(text_field(item, "command", false)),
-                           answered_status(TRY(text_field(item, "status", true))),
-                           TRY(text_field(item, "output", false))};
+      CommandResult result;
+      result.id = TRY(int_field(item, "id", true));
+      result.command = TRY(text_field(item, "command", false));
+      result.status = answered_status(TRY(text_field(item, "status", true)));
+      result.output = TRY(text_field(item, "output", false));
       report.results.push_back(std::move(result));
     }
   return report;
