@@ -32,6 +32,10 @@ void set_remote(const std::string& client, HttpRequest* request) {
 // response the client has not read yet (nginx's lingering close).
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerLimit = 64 * 1024;
+// A body refused for its size (413) is still read, up to this much more,
+// and thrown away: a client that is still sending would otherwise get a
+// reset instead of the answer that says why.
+constexpr uint64_t kDiscardLimit = 64 << 20;
 constexpr size_t kReadChunk = 16 * 1024;
 
 bool is_transient(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
@@ -269,15 +273,33 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
           }
           input_.erase(0, *consumed);
           budget -= std::min<uint64_t>(budget, *consumed);
-          if (!body.empty()) {
+          if (!body.empty() && refusal_) {
+            discarded_ += body.size();
+            if (discarded_ > kDiscardLimit) {
+              end_upload(std::move(*refusal_), now, date);
+              refusal_.reset();
+              continue;
+            }
+          } else if (!body.empty()) {
             Status written = upload_->write(body);
             if (!written.ok()) {
               int status = written.error().code == ErrorCode::kNoSpace          ? 507
                            : written.error().code == ErrorCode::kInvalidArgument ? 413
                                                                                  : 500;
-              end_upload(HttpResponse::text(status, written.error().message + "\n"), now, date);
-              continue;
+              HttpResponse refusal = HttpResponse::text(status, written.error().message + "\n");
+              if (status != 413) {
+                end_upload(std::move(refusal), now, date);
+                continue;
+              }
+              upload_.reset();  // the sink discards what it has
+              refusal_ = std::move(refusal);
+              discarded_ = 0;
             }
+          }
+          if (decoder_->done() && refusal_) {
+            end_upload(std::move(*refusal_), now, date);
+            refusal_.reset();
+            continue;
           }
           if (decoder_->done()) {
             HttpResponse response;

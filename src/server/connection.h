@@ -112,6 +112,9 @@ class Connection {
   std::unique_ptr<UploadSink> upload_;
   std::optional<BodyDecoder> decoder_;
   HttpRequest upload_request_;
+  // An upload over its size: the answer, sent once the body is read.
+  std::optional<HttpResponse> refusal_;
+  uint64_t discarded_ = 0;
 
   // While a deferred response is made.
   HttpRequest pending_request_;

@@ -52,7 +52,10 @@ struct UploadLog {
 
 class RecordingSink : public UploadSink {
  public:
-  RecordingSink(UploadLog* log, size_t fail_after) : log_(log), fail_after_(fail_after) {}
+  // Past `fail_after` bytes, writes fail: kNoSpace (a full disk) or, with
+  // `capped`, kInvalidArgument (a size limit, 413).
+  RecordingSink(UploadLog* log, size_t fail_after, bool capped = false)
+      : log_(log), fail_after_(fail_after), capped_(capped) {}
   ~RecordingSink() override {
     if (!finished_) {
       std::lock_guard<std::mutex> lock(log_->mutex);
@@ -61,6 +64,8 @@ class RecordingSink : public UploadSink {
   }
   Status write(std::string_view data) override {
     received_.append(data);
+    if (received_.size() > fail_after_ && capped_)
+      return make_error(ErrorCode::kInvalidArgument, "the upload is over its limit");
     if (received_.size() > fail_after_)
       return make_error(ErrorCode::kNoSpace, "no space left for the upload");
     return {};
@@ -75,6 +80,7 @@ class RecordingSink : public UploadSink {
  private:
   UploadLog* log_;
   size_t fail_after_;
+  bool capped_;
   std::string received_;
   bool finished_ = false;
 };
@@ -124,8 +130,9 @@ class HttpServerTest : public ::testing::Test {
         start.refusal = HttpResponse::text(403, "no\n");
         return start;
       }
-      size_t limit = head.path == "/upload/small" ? 100 * 1024 : SIZE_MAX;
-      start.sink = std::make_unique<RecordingSink>(&uploads_, limit);
+      bool capped = head.path == "/upload/capped";
+      size_t limit = head.path == "/upload/small" || capped ? 100 * 1024 : SIZE_MAX;
+      start.sink = std::make_unique<RecordingSink>(&uploads_, limit, capped);
       return start;
     });
     ASSERT_OK_AND_ASSIGN(log_, AccessLog::open(temp_ / "access.log"));
@@ -580,6 +587,20 @@ TEST_F(HttpServerTest, UploadsStreamChunkedAndSizedBodiesIntoTheSink) {
   std::lock_guard<std::mutex> lock(uploads_.mutex);
   EXPECT_TRUE(uploads_.finished == medium_);
   EXPECT_EQ(uploads_.aborted, 0);
+}
+
+TEST_F(HttpServerTest, AnUploadOverItsLimitIsReadToTheEndAndAnswered413) {
+  start();
+  // The whole body is on its way before the answer: the client must still
+  // read a 413 that says why, not a reset.
+  // (4 MiB: far more than the socket buffers hold.)
+  auto capped = fetch("POST /upload/capped HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                      chunked(std::string(4 << 20, 'u'), 5));
+  EXPECT_EQ(capped.status, 413);
+  EXPECT_EQ(capped.body, "the upload is over its limit\n");
+  EXPECT_EQ(capped.header("connection"), "close");
+  std::lock_guard<std::mutex> lock(uploads_.mutex);
+  EXPECT_EQ(uploads_.aborted, 1);  // the sink saw no finish()
 }
 
 TEST_F(HttpServerTest, RefusedFailedAndCutOffUploadsLeaveNothingBehind) {
