@@ -32,12 +32,12 @@ echo "{{ hostname }}" > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
 gr channel set gold lab >/dev/null
 gr image export lab >/dev/null
 
-port=$((20000 + RANDOM % 20000))
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 "$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve.log" 2>&1 &
 server=$!
 on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
-for _ in $(seq 1 50); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
 
 # boot MODE [extra goldroot-boot options…] -- shell commands run inside the
 # namespace after a successful boot ($ROOT is the new root).

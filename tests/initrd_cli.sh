@@ -25,12 +25,12 @@ gr image export img >/dev/null
 gr channel set gold img >/dev/null
 gr host add pc01 --mac 52:54:00:12:00:01 >/dev/null
 
-port=$((20000 + RANDOM % 20000))
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 "$GOLDROOT" serve --listen "127.0.0.1:$port" --tools-dir "$(dirname "$GOLDROOT_BOOT")" >"$WORK/serve.log" 2>&1 &
 server=$!
 on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
-for _ in $(seq 1 50); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
 
 initrd_url=$(curl -s "$url/boot/52:54:00:12:00:01.ipxe" | grep -o "$url/initrd/[0-9a-f]*\.img" | head -1)
 [ -n "$initrd_url" ] || fail "the iPXE script loads no goldroot initrd"

@@ -21,12 +21,14 @@ mkdir -p "$GOLDROOT_SITE/layers/base/etc" "$GOLDROOT_SITE/layers/labs/lab3/etc"
 echo "welcome to goldroot" > "$GOLDROOT_SITE/layers/base/etc/motd"
 echo "{{ hostname }}" > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
 
-port=$((20000 + RANDOM % 20000))
+# A port nothing listens on now (a random guess could clash with another test).
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url="http://127.0.0.1:$port"
 "$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve.log" 2>&1 &
 server=$!
 on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
-for _ in $(seq 1 50); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
+# Up to 30 s: the other tests of a parallel run load the machine.
+for _ in $(seq 1 300); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
 
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
 [ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 409 ] || fail "channel gold unset should be 409"
@@ -108,7 +110,8 @@ erofs=$(ls "$GOLDROOT_SITE"/exports/*.erofs)
 printf 'XXXXXXXX' | dd of="$erofs" bs=1 seek=4096 conv=notrunc status=none
 "$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve2.log" 2>&1 &
 server=$!
-for _ in $(seq 1 50); do curl -s "$url/" >/dev/null && break; sleep 0.1; done
+on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
+for _ in $(seq 1 300); do curl -s "$url/" >/dev/null && break; sleep 0.1; done
 [ "$(code "$image_url")" = 404 ] || fail "a damaged export is still served"
 [ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 500 ] && grep -q "differs from its record" "$WORK/body" ||
   fail "the manifest of a damaged export: $(cat "$WORK/body")"
