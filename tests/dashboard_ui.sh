@@ -161,11 +161,12 @@ gr host show pc03 --json | grep -q '"shell"' || fail "pc03 is not in shell mode"
 [ "$(code "$SERVER_URL/")" = 200 ] || fail "the page itself is open"
 ok "the admin API needs the admin token even from loopback (401 without, 403 wrong, 415 not JSON, 421 foreign Host); the page itself is open"
 
-exempt_url=http://127.0.0.1:$((SERVER_PORT + 1))
+exempt_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+exempt_url=http://127.0.0.1:$exempt_port
 "$GOLDROOT" serve --listen "${exempt_url#http://}" --admin-loopback-exempt yes >> "$WORK/serve-exempt.log" 2>&1 &
 exempt_server=$!
 on_exit "kill $exempt_server; wait $exempt_server"
-for _ in $(seq 1 100); do curl -s -o /dev/null "$exempt_url/" && break; sleep 0.1; done
+for _ in $(seq 1 300); do curl -s -o /dev/null "$exempt_url/" && break; sleep 0.1; done
 [ "$(code "$exempt_url/api/v1/labs")" = 200 ] && grep -q '"lab4"' "$WORK/body" ||
   fail "--admin-loopback-exempt yes, without a token: $(cat "$WORK/body") $(cat "$WORK/serve-exempt.log")"
 [ "$(code "$SERVER_URL/api/v1/labs")" = 401 ] || fail "the main server without a token"
