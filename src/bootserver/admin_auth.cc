@@ -7,6 +7,7 @@
 #include "base/strings.h"
 #include "bootserver/boot_service.h"
 #include "crypto/hmac.h"
+#include "net/address.h"
 
 namespace goldroot {
 
@@ -20,17 +21,6 @@ constexpr size_t kAuditedBody = 512;
 
 bool changes_something(const HttpRequest& request) {
   return request.method != "GET" && request.method != "HEAD";
-}
-
-// The host part of a Host header or URL authority: "[::1]:8080" -> "::1",
-// "lab-server:8080" -> "lab-server".
-std::string_view host_of(std::string_view authority) {
-  if (starts_with(authority, "[")) {
-    size_t close = authority.find(']');
-    return close == std::string_view::npos ? authority : authority.substr(1, close - 1);
-  }
-  size_t colon = authority.find(':');
-  return colon == std::string_view::npos ? authority : authority.substr(0, colon);
 }
 
 bool is_json(const HttpRequest& request) {
@@ -124,13 +114,30 @@ HttpResponse AdminAuth::refuse(const HttpRequest& request, int status, const std
   return json_error(status, message);
 }
 
-std::optional<HttpResponse> AdminAuth::deny(const HttpRequest& request) {
+std::optional<HttpResponse> AdminAuth::refuse_foreign_host(const HttpRequest& request) {
   const std::string* host = request.header("host");
   if (!host) return refuse(request, 400, "an admin request must name the server in its Host header");
-  if (!known_name(host_of(*host)))
+  if (!known_name(host_of_authority(*host)))
     return refuse(request, 421,
                   "this server does not answer admin requests for '" + printable(*host) +
                       "'; add the name with 'goldroot serve --server-name'");
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> AdminAuth::refuse_foreign_change(const HttpRequest& request) {
+  if (!is_json(request))
+    return refuse(request, 415, "a change to the fleet must be sent as Content-Type: application/json");
+  const std::string* origin = request.header("origin");
+  const std::string* host = request.header("host");
+  if (origin && *origin != "http://" + *host && *origin != "https://" + *host)
+    return refuse(request, 403,
+                  "a change from another site's page is refused (Origin '" + printable(*origin) +
+                      "' is not this server)");
+  return std::nullopt;
+}
+
+std::optional<HttpResponse> AdminAuth::deny(const HttpRequest& request) {
+  if (auto refused = refuse_foreign_host(request)) return refused;
   std::optional<std::string> who = caller(request);
   if (!who) {
     if (request.header("authorization")) return refuse(request, 403, "the admin token is wrong");
@@ -140,17 +147,9 @@ std::optional<HttpResponse> AdminAuth::deny(const HttpRequest& request) {
     return std::move(response).with_header("WWW-Authenticate", "Bearer");
   }
   if (!changes_something(request)) return std::nullopt;
-  if (!is_json(request))
-    return refuse(request, 415, "a change to the fleet must be sent as Content-Type: application/json");
-  const std::string* origin = request.header("origin");
-  if (origin) {
-    if (*origin != "http://" + *host && *origin != "https://" + *host)
-      return refuse(request, 403,
-                    "a change from another site's page is refused (Origin '" + printable(*origin) +
-                        "' is not this server)");
-  } else if (starts_with(*who, "session ")) {
+  if (auto refused = refuse_foreign_change(request)) return refused;
+  if (!request.header("origin") && starts_with(*who, "session "))
     return refuse(request, 403, "a change from the dashboard must carry its Origin");
-  }
   return std::nullopt;
 }
 
@@ -193,13 +192,8 @@ HttpResponse AdminAuth::session(const HttpRequest& request) {
     return json_error(405, "log in with POST, ask with GET, log out with DELETE");
   // Logging in: the same Host, type and Origin checks as any change, but
   // the credential is in the body.
-  const std::string* host = request.header("host");
-  if (!host || !known_name(host_of(*host)))
-    return refuse(request, 421, "this server does not answer admin requests for that Host");
-  if (!is_json(request)) return refuse(request, 415, "log in with Content-Type: application/json");
-  const std::string* origin = request.header("origin");
-  if (origin && *origin != "http://" + *host && *origin != "https://" + *host)
-    return refuse(request, 403, "a login from another site's page is refused");
+  if (auto refused = refuse_foreign_host(request)) return std::move(*refused);
+  if (auto refused = refuse_foreign_change(request)) return std::move(*refused);
   nlohmann::json body = parse_untrusted_json(request.body);
   if (!body.is_object() || !body.contains("token") || !body["token"].is_string())
     return refuse(request, 400, "log in with a JSON body {\"token\": \"<SITE/keys/admin.token>\"}");

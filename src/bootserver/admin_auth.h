@@ -89,6 +89,11 @@ class AdminAuth {
   // The session id of the request's cookie, if any.
   static std::optional<std::string> session_cookie(const server::HttpRequest& request);
   bool known_name(std::string_view host) const;
+  // The checks before and after the credential: the Host names this server
+  // (400/421); a change is JSON and from this server's own Origin, when one
+  // is sent (415/403). The second needs the first's Host.
+  std::optional<server::HttpResponse> refuse_foreign_host(const server::HttpRequest& request);
+  std::optional<server::HttpResponse> refuse_foreign_change(const server::HttpRequest& request);
   void audit(const server::HttpRequest& request, const std::string& who, int status,
              const std::string& what = "");
   server::HttpResponse refuse(const server::HttpRequest& request, int status,

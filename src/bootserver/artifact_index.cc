@@ -16,18 +16,14 @@ ArtifactIndex::ArtifactIndex(const Store* store, std::string exports_dir)
 bool ArtifactIndex::verified(const Artifact& artifact) {
   struct stat st;
   if (::stat(artifact.path.c_str(), &st) != 0) return false;
-  Checked now{static_cast<int64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
-              static_cast<int64_t>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec, false};
+  FileStamp stamp{static_cast<int64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+                  static_cast<int64_t>(st.st_mtim.tv_sec), st.st_mtim.tv_nsec};
   auto found = checked_.find(artifact.path);
-  if (found != checked_.end()) {
-    Checked before = found->second;
-    before.good = false;
-    if (before == now) return found->second.good;
-  }
+  if (found != checked_.end() && found->second.stamp == stamp) return found->second.good;
   uint64_t size = 0;
   auto digest = sha256_of_file(artifact.path, &size);
-  now.good = digest.ok() && *digest == artifact.sha256 && size == artifact.size;
-  if (!now.good) {
+  bool good = digest.ok() && *digest == artifact.sha256 && size == artifact.size;
+  if (!good) {
     std::string why = !digest.ok()              ? digest.error().message
                       : size != artifact.size ? "it has " + std::to_string(size) + " bytes, not " +
                                                     std::to_string(artifact.size)
@@ -37,8 +33,8 @@ bool ArtifactIndex::verified(const Artifact& artifact) {
                  "and export the image again\n",
                  artifact.path.c_str(), why.c_str());
   }
-  checked_[artifact.path] = now;
-  return now.good;
+  checked_[artifact.path] = Checked{stamp, good};
+  return good;
 }
 
 void ArtifactIndex::rescan() {

@@ -42,10 +42,14 @@ class ArtifactIndex {
   // unless this file (same inode, size and mtime) was checked before.
   bool verified(const Artifact& artifact);
 
-  struct Checked {
+  // What identifies one version of a file: a new export is a new inode.
+  struct FileStamp {
     int64_t inode, size, mtime_seconds, mtime_nanoseconds;
+    bool operator==(const FileStamp&) const = default;
+  };
+  struct Checked {
+    FileStamp stamp;
     bool good;
-    auto operator<=>(const Checked&) const = default;
   };
 
   const Store* store_;

@@ -45,13 +45,8 @@ Status UploadFile::write(std::string_view data) {
 }
 
 server::HttpResponse UploadFile::finish() {
-  auto fail = [&](const std::string& what) {
-    Error error = errno_error(what, errno);
-    return json_error(error.code == ErrorCode::kNoSpace ? 507 : 500, error.message);
-  };
-  if (::fsync(fd_.get()) != 0) return fail("syncing the upload " + part());
   fd_.reset();
-  // publish_file syncs again (cheap now) and removes the part on failure.
+  // Synced, renamed and its directory synced; the part is removed on failure.
   finished_ = true;
   Status published = PosixEnv().publish_file(part(), path_);
   if (!published.ok())

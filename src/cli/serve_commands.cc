@@ -21,6 +21,7 @@
 #include "bootserver/report_service.h"
 #include "bootserver/dhcp_settings.h"
 #include "dashboard/dashboard.h"
+#include "net/address.h"
 #include "net/interfaces.h"
 #include "netboot/dnsmasq_supervisor.h"
 #include "netboot/tftp_root.h"
@@ -149,13 +150,8 @@ Result<std::vector<std::string>> own_server_names(const std::string& listen_addr
   if (listen.size() >= 2 && listen.front() == '[') listen = listen.substr(1, listen.size() - 2);
   names.push_back(listen);
   if (starts_with(url, "http://") || starts_with(url, "https://")) {
-    std::string authority = url.substr(url.find("//") + 2);
-    authority = authority.substr(0, authority.find('/'));
-    if (starts_with(authority, "[")) {
-      names.push_back(authority.substr(1, authority.find(']') - 1));
-    } else {
-      names.push_back(authority.substr(0, authority.find(':')));
-    }
+    std::string_view authority = std::string_view(url).substr(url.find("//") + 2);
+    names.emplace_back(host_of_authority(authority.substr(0, authority.find('/'))));
   }
   return names;
 }

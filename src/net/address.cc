@@ -124,4 +124,12 @@ Result<Cidr> parse_cidr(std::string_view text) {
   return cidr;
 }
 
+std::string_view host_of_authority(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    return close == std::string_view::npos ? authority : authority.substr(1, close - 1);
+  }
+  return authority.substr(0, authority.find(':'));
+}
+
 }  // namespace goldroot

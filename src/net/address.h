@@ -40,4 +40,9 @@ struct Cidr {
 // "A.B.C.D/N" with no host bits set (10.1.0.5/24 is refused with a hint).
 Result<Cidr> parse_cidr(std::string_view text);
 
+// The host an authority names — a Host header, a URL's authority, a peer's
+// "address:port": "lab-server:8080" -> "lab-server", "[::1]:8080" -> "::1",
+// "10.0.0.1" -> "10.0.0.1". (A bare IPv6 address needs its brackets.)
+std::string_view host_of_authority(std::string_view authority);
+
 }  // namespace goldroot

@@ -52,3 +52,18 @@ TEST(AddressTest, CidrWithHostBitsGetsAHint) {
 
 }  // namespace
 }  // namespace goldroot
+
+namespace goldroot {
+namespace {
+
+TEST(HostOfAuthority, NamesTheHostOfAHostHeaderAUrlOrAPeer) {
+  EXPECT_EQ(host_of_authority("lab-server:8080"), "lab-server");
+  EXPECT_EQ(host_of_authority("lab-server"), "lab-server");
+  EXPECT_EQ(host_of_authority("10.0.0.5:40312"), "10.0.0.5");
+  EXPECT_EQ(host_of_authority("[::1]:40312"), "::1");
+  EXPECT_EQ(host_of_authority("[fe80::1]"), "fe80::1");
+  EXPECT_EQ(host_of_authority(""), "");
+}
+
+}  // namespace
+}  // namespace goldroot

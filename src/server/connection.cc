@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <exception>
 
+#include "net/address.h"
+
 namespace goldroot::server {
 
 namespace {
@@ -19,10 +21,7 @@ namespace {
 void set_remote(const std::string& client, HttpRequest* request) {
   size_t colon = client.rfind(':');
   if (colon == std::string::npos) return;
-  std::string address = client.substr(0, colon);
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
-    address = address.substr(1, address.size() - 2);
-  request->remote_address = address;
+  request->remote_address = std::string(host_of_authority(client));
   request->remote_port = static_cast<uint16_t>(std::strtoul(client.c_str() + colon + 1, nullptr, 10));
 }
 

@@ -13,6 +13,8 @@
 #include <ctime>
 #include <exception>
 
+#include "net/address.h"
+
 namespace goldroot::server {
 
 namespace {
@@ -172,9 +174,7 @@ void Worker::accept_clients(Clock::time_point now) {
     std::string peer = peer_name(address);
     std::optional<ClientLimit::Slot> slot;
     if (settings_->clients) {
-      std::string host = peer.substr(0, peer.rfind(':'));
-      if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-      slot = settings_->clients->acquire(host);
+      slot = settings_->clients->acquire(std::string(host_of_authority(peer)));
       // Over its limit: closed before it costs a buffer.
       if (!slot) continue;
     }

@@ -1,7 +1,5 @@
 #include "site/site.h"
 
-#include <cstdlib>
-
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"

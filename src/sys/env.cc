@@ -154,8 +154,7 @@ Result<UniqueFd> PosixEnv::open_for_reading(const std::string& path) {
 }
 
 Status PosixEnv::sync_file(const std::string& path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("opening " + path, errno);
+  UniqueFd fd = TRY(open_for_reading(path));
   if (::fsync(fd.get()) != 0) return errno_error("syncing " + path, errno);
   return {};
 }
