@@ -136,8 +136,6 @@ std::string menu_script(std::string_view heading, std::string_view host_name, st
               " (" + std::string(mac) + ")\n";
     script += "item --gap -- Boot modes (default " + std::string(default_mode) + ")\n";
     for (const auto& mode : modes) script += "item " + mode + " " + describe(mode) + "\n";
-    script += "item --gap --\n";
-    script += "item local Boot from local disk (leave iPXE)\n";
     // Esc cancels choose; boot the default rather than drop to an iPXE shell.
     script += "choose --default " + std::string(default_mode) + " --timeout " +
               std::to_string(options.timeout_seconds * 1000) + " target || goto " +
@@ -145,7 +143,6 @@ std::string menu_script(std::string_view heading, std::string_view host_name, st
     script += "goto ${target}\n\n";
   }
   for (const auto& mode : modes) script += boot_section(mode, host_name, mac, urls, options);
-  script += ":local\nexit\n\n";
   script += ":failed\n";
   script += "echo " + options.title + ": boot failed; asking the server again in 10 seconds\n";
   script += "prompt --timeout 10000 Press any key to retry now ||\n";
@@ -164,6 +161,14 @@ const std::vector<std::string>& boot_modes() {
   return modes;
 }
 
+std::vector<std::string> menu_modes(std::string_view mode) {
+  std::vector<std::string> modes;
+  if (!check_boot_mode(mode).ok()) return modes;
+  for (const auto& info : kModes)
+    if (mode == info.name || std::string_view(info.name) == "reset") modes.push_back(info.name);
+  return modes;
+}
+
 Status check_boot_mode(std::string_view mode) {
   for (const auto& info : kModes)
     if (mode == info.name) return ok_status();
@@ -178,7 +183,7 @@ Result<std::string> render_host_script(const BootHost& host, const BootUrls& url
   TRY(check_urls(urls));
   TRY(check_options(options));
   return menu_script("goldroot boot script for " + host.name + " (" + mac + ")", host.name, mac,
-                     boot_modes(), host.mode, urls, options);
+                     menu_modes(host.mode), host.mode, urls, options);
 }
 
 Result<std::string> render_unknown_host_script(std::string_view mac_text,
@@ -195,10 +200,8 @@ Result<std::string> render_unknown_host_script(std::string_view mac_text,
       return invalid("unregistered machines may boot in normal, reset or cache mode, not " +
                      unknown.default_mode);
     TRY(check_urls(urls));
-    std::vector<std::string> modes = {"normal", "reset"};
-    if (unknown.default_mode == "cache") modes.push_back("cache");
-    return menu_script("goldroot default boot script for unregistered " + mac, "", mac, modes,
-                       unknown.default_mode, urls, options);
+    return menu_script("goldroot default boot script for unregistered " + mac, "", mac,
+                       menu_modes(unknown.default_mode), unknown.default_mode, urls, options);
   }
 
   TRY(check_url("server", urls.server));

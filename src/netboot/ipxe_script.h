@@ -1,9 +1,21 @@
 // The per-host iPXE script served at /boot/<mac>.ipxe, and the script for
 // MACs the inventory does not know.
 //
-// A host's script is a menu of the boot modes (normal, reset, maintenance,
-// cache, install, shell) with the host's configured mode as the default and
-// a timeout, the way lab menus look. Every mode boots the image's kernel
+// A host's script is a menu with the host's configured mode as the default
+// and a timeout, the way lab menus look. It offers only what the admin set
+// (menu_modes): the configured mode, and reset, which is always safe to pick
+// because it only discards this machine's own changes. Whoever sits at the
+// keyboard cannot pick maintenance (keep their changes on disk), install,
+// cache or shell unless that is the host's mode, nor leave iPXE for the local
+// disk (root on the machine can write a boot loader there). A host in reset
+// mode is offered reset alone: offering normal would let the keyboard skip
+// the reset the admin asked for. Unregistered machines given the default
+// image follow the same rule with the site's default mode (normal, reset or
+// cache), so with the usual default, normal, they see normal and reset.
+// The menu only narrows the choice: iPXE's own shell (Ctrl-B) can still edit
+// a command line, so the server, not the menu, decides what a mode may do.
+//
+// Every mode boots the image's kernel
 // with two initrds: the image's own and goldroot's (the initramfs-tools /
 // dracut glue plus goldroot-boot), each named so that the kernel's EFI stub
 // finds them through "initrd=<name>" on the command line. The command line
@@ -26,8 +38,11 @@
 
 namespace goldroot::netboot {
 
-// The modes, in menu order.
+// Every mode, in menu order.
 const std::vector<std::string>& boot_modes();
+// What the menu of a host in `mode` offers, in menu order: `mode` and reset.
+// Empty for a mode that is not one of boot_modes().
+std::vector<std::string> menu_modes(std::string_view mode);
 // InvalidArgument naming the valid modes unless `mode` is one of them.
 Status check_boot_mode(std::string_view mode);
 

@@ -1,5 +1,7 @@
 #include "netboot/ipxe_script.h"
 
+#include <map>
+
 #include "base/strings.h"
 #include "base/testing/testing.h"
 
@@ -37,7 +39,71 @@ const char* kExpectedArguments =
     " goldroot.server=http://10.0.0.1:8080"
     " goldroot.manifest=http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56";
 
-TEST(IpxeScriptTest, EveryModeBootsKernelAndBothInitrdsWithItsCommandLine) {
+// The names of the menu's items ("item NAME …"), in order; gaps left out.
+std::vector<std::string> menu_items(const std::string& script) {
+  std::vector<std::string> items;
+  for (const auto& line : split(script, '\n')) {
+    if (!starts_with(line, "item ") || starts_with(line, "item --gap")) continue;
+    std::string rest = line.substr(5);
+    items.push_back(rest.substr(0, rest.find(' ')));
+  }
+  return items;
+}
+
+// The labels the script can jump to (":NAME" lines).
+std::vector<std::string> labels(const std::string& script) {
+  std::vector<std::string> out;
+  for (const auto& line : split(script, '\n'))
+    if (starts_with(line, ":")) out.push_back(line.substr(1));
+  return out;
+}
+
+TEST(IpxeScriptTest, EachModeOffersExactlyItselfAndReset) {
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"normal", {"normal", "reset"}},
+      {"reset", {"reset"}},
+      {"maintenance", {"reset", "maintenance"}},
+      {"cache", {"reset", "cache"}},
+      {"install", {"reset", "install"}},
+      {"shell", {"reset", "shell"}},
+  };
+  ASSERT_EQ(expected.size(), boot_modes().size());
+  for (const auto& mode : boot_modes()) {
+    SCOPED_TRACE(mode);
+    EXPECT_EQ(menu_modes(mode), expected.at(mode));
+    ASSERT_OK_AND_ASSIGN(auto script, render_host_script({"pc-11", "52:54:00:12:34:56", mode},
+                                                         urls(), IpxeMenuOptions{}));
+    EXPECT_EQ(menu_items(script), expected.at(mode)) << script;
+    // Nothing else can be reached either: a section per item, and the retry.
+    std::vector<std::string> reachable = expected.at(mode);
+    reachable.push_back("failed");
+    EXPECT_EQ(labels(script), reachable) << script;
+  }
+  EXPECT_TRUE(menu_modes("rescue").empty());
+}
+
+TEST(IpxeScriptTest, NoShellMaintenanceInstallOrLocalDiskUnlessThatIsTheMode) {
+  for (const auto& mode : boot_modes()) {
+    SCOPED_TRACE(mode);
+    ASSERT_OK_AND_ASSIGN(auto script, render_host_script({"pc-11", "52:54:00:12:34:56", mode},
+                                                         urls(), IpxeMenuOptions{}));
+    for (const char* restricted : {"shell", "maintenance", "install", "cache"}) {
+      bool offered = mode == restricted;
+      EXPECT_EQ(script.find("\nitem " + std::string(restricted) + " ") != std::string::npos,
+                offered)
+          << restricted;
+      EXPECT_EQ(!section(script, restricted).empty(), offered) << restricted;
+      EXPECT_EQ(script.find("goldroot.mode=" + std::string(restricted) + " ") != std::string::npos,
+                offered)
+          << restricted;
+    }
+    // Leaving iPXE would boot whatever the local disk holds.
+    EXPECT_EQ(script.find("item local"), std::string::npos);
+    EXPECT_EQ(script.find("\nexit\n"), std::string::npos);
+  }
+}
+
+TEST(IpxeScriptTest, EachItemBootsKernelAndBothInitrdsWithItsOwnMode) {
   for (const auto& mode : boot_modes()) {
     SCOPED_TRACE(mode);
     BootHost host{"pc-11", "52-54-00-12-34-56", mode};
@@ -48,14 +114,13 @@ TEST(IpxeScriptTest, EveryModeBootsKernelAndBothInitrdsWithItsCommandLine) {
                           "\ngoto ${target}\n"),
               std::string::npos)
         << script;
-    // Every mode is offered, and each item boots that mode.
-    for (const auto& other : boot_modes()) {
-      EXPECT_NE(script.find("\nitem " + other + " "), std::string::npos) << other;
-      std::vector<std::string> lines = section(script, other);
+    for (const auto& item : menu_items(script)) {
+      SCOPED_TRACE(item);
+      std::vector<std::string> lines = section(script, item);
       ASSERT_EQ(lines.size(), 5u) << script;
-      EXPECT_EQ(lines[0], "echo goldroot: booting pc-11 in " + other + " mode");
+      EXPECT_EQ(lines[0], "echo goldroot: booting pc-11 in " + item + " mode");
       EXPECT_EQ(lines[1], "kernel http://10.0.0.1:8080/files/aaaa/vmlinuz" +
-                              std::string(kExpectedArguments) + " goldroot.mode=" + other +
+                              std::string(kExpectedArguments) + " goldroot.mode=" + item +
                               " goldroot.host=pc-11 goldroot.mac=52:54:00:12:34:56"
                               " BOOTIF=01-52-54-00-12-34-56 ip=dhcp || goto failed");
       EXPECT_EQ(lines[2],
@@ -69,17 +134,10 @@ TEST(IpxeScriptTest, EveryModeBootsKernelAndBothInitrdsWithItsCommandLine) {
   }
 }
 
-TEST(IpxeScriptTest, MenuOrderAndLocalBoot) {
-  ASSERT_OK_AND_ASSIGN(auto script, render_host_script({"pc-11", "52:54:00:12:34:56", "reset"},
+TEST(IpxeScriptTest, MenuHeadingAndRetryAfterAFailedBoot) {
+  ASSERT_OK_AND_ASSIGN(auto script, render_host_script({"pc-11", "52:54:00:12:34:56", "normal"},
                                                        urls(), IpxeMenuOptions{}));
-  size_t previous = 0;
-  for (const auto& mode : boot_modes()) {
-    size_t at = script.find("\nitem " + mode + " ");
-    EXPECT_GT(at, previous) << mode;
-    previous = at;
-  }
   EXPECT_NE(script.find("\nmenu goldroot: pc-11 (52:54:00:12:34:56)\n"), std::string::npos);
-  EXPECT_EQ(section(script, "local"), std::vector<std::string>{"exit"});
   // A failed boot asks the server for the script again rather than stopping.
   std::vector<std::string> failed = section(script, "failed");
   ASSERT_FALSE(failed.empty());
@@ -168,7 +226,10 @@ TEST(IpxeScriptTest, UnknownHostDefaultImageBootsWithoutAHostName) {
             std::string::npos)
       << normal[1];
   EXPECT_EQ(normal[1].find("goldroot.host="), std::string::npos);
-  // Modes that write disks or open a shell are not offered to strangers.
+  // Normal and reset, nothing else: no mode that writes disks or opens a shell.
+  EXPECT_EQ(menu_items(script), (std::vector<std::string>{"normal", "reset"})) << script;
+  EXPECT_EQ(labels(script), (std::vector<std::string>{"normal", "reset", "failed"})) << script;
+  EXPECT_NE(section(script, "reset")[1].find(" goldroot.mode=reset "), std::string::npos);
   for (const char* mode : {"maintenance", "install", "shell"}) {
     EXPECT_TRUE(section(script, mode).empty()) << mode;
     unknown.default_mode = mode;
@@ -177,6 +238,19 @@ TEST(IpxeScriptTest, UnknownHostDefaultImageBootsWithoutAHostName) {
     EXPECT_EQ(
         refused.error().message,
         std::string("unregistered machines may boot in normal, reset or cache mode, not ") + mode);
+  }
+}
+
+TEST(IpxeScriptTest, UnknownHostDefaultImageOffersItsModeAndReset) {
+  UnknownHostOptions unknown;
+  unknown.policy = UnknownHostPolicy::kDefaultImage;
+  for (const char* mode : {"normal", "reset", "cache"}) {
+    SCOPED_TRACE(mode);
+    unknown.default_mode = mode;
+    ASSERT_OK_AND_ASSIGN(auto script,
+                         render_unknown_host_script("52:54:00:ab:cd:ef", unknown, urls(), {}));
+    EXPECT_EQ(menu_items(script), menu_modes(mode)) << script;
+    EXPECT_NE(script.find("choose --default " + std::string(mode) + " "), std::string::npos);
   }
 }
 
