@@ -29,4 +29,8 @@ EffectiveChannel effective_channel(const Host& host, const Lab* lab) {
   return {std::string(kDefaultChannel), std::nullopt, SettingSource::kDefault};
 }
 
+EnrollPolicy effective_enroll_policy(const Host& host, const Lab* lab, EnrollPolicy site_default) {
+  return lab && lab->enroll ? *lab->enroll : site_default;
+}
+
 }  // namespace goldroot

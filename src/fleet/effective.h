@@ -1,7 +1,8 @@
 // What actually applies to a host once inheritance is resolved: its boot
-// mode and its channel or pinned commit. The host's own setting wins over
-// its lab's; with neither, a host boots `normal` from channel `gold`. The
-// boot server calls these for every boot; they only read their arguments.
+// mode, its channel or pinned commit, and its key enrolment policy. The
+// host's own setting wins over its lab's; with neither, a host boots
+// `normal` from channel `gold`. The boot server calls these for every boot;
+// they only read their arguments.
 #pragma once
 
 #include <optional>
@@ -31,5 +32,9 @@ struct EffectiveChannel {
 // `lab` is the host's lab, or null when it has none.
 EffectiveMode effective_mode(const Host& host, const Lab* lab);
 EffectiveChannel effective_channel(const Host& host, const Lab* lab);
+// How a key the host presents while it has none enrolled is taken
+// (fleet/host_keys.h): its lab's policy, else the site's
+// (Site::settings().enroll).
+EnrollPolicy effective_enroll_policy(const Host& host, const Lab* lab, EnrollPolicy site_default);
 
 }  // namespace goldroot

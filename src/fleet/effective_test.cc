@@ -39,6 +39,29 @@ TEST(EffectiveTest, HostSettingWinsOverItsLab) {
   EXPECT_EQ(channel.pinned_commit, std::string(64, 'a'));
 }
 
+TEST(EffectiveTest, EnrollPolicyIsTheLabsElseTheSites) {
+  Host host;
+  EXPECT_EQ(effective_enroll_policy(host, nullptr, EnrollPolicy::kFirstUse),
+            EnrollPolicy::kFirstUse);
+  Lab lab;
+  EXPECT_EQ(effective_enroll_policy(host, &lab, EnrollPolicy::kAdmin), EnrollPolicy::kAdmin);
+  lab.enroll = EnrollPolicy::kPort;
+  EXPECT_EQ(effective_enroll_policy(host, &lab, EnrollPolicy::kAdmin), EnrollPolicy::kPort);
+  lab.enroll = EnrollPolicy::kAdmin;
+  EXPECT_EQ(effective_enroll_policy(host, &lab, EnrollPolicy::kFirstUse), EnrollPolicy::kAdmin);
+}
+
+TEST(EffectiveTest, EveryEnrollPolicyRoundTrips) {
+  for (const char* name : {"admin", "first-use", "port"}) {
+    ASSERT_OK_AND_ASSIGN(EnrollPolicy policy, parse_enroll_policy(name));
+    EXPECT_STREQ(enroll_policy_name(policy), name);
+  }
+  auto bad = parse_enroll_policy("tofu");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "unknown enrolment policy 'tofu'; choose admin, first-use or port");
+}
+
 TEST(EffectiveTest, EveryBootModeRoundTrips) {
   for (const char* name : {"normal", "reset", "maintenance", "cache", "install", "shell"}) {
     ASSERT_OK_AND_ASSIGN(BootMode mode, parse_boot_mode(name));

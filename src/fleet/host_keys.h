@@ -26,7 +26,12 @@
 // Removing a host revokes its key too, so re-adding the name never brings
 // the old credential back.
 //
-// Tables (schema step 4): host_keys (one row per host, deleted with the
+// A key belongs to one host at most: presenting another host's enrolled key
+// is a refusal, and enrolling it an error. Enrolling a different key over
+// an enrolled one revokes the old key, as rekey would; an ephemeral key
+// the port policy replaces is only forgotten (it died with the host's RAM).
+//
+// Tables (schema step 3): host_keys (one row per host, deleted with the
 // host) and revoked_host_keys (no link to hosts: outlives them).
 // Not thread-safe: callers hold the inventory's mutex, and make changes in
 // a write transaction.
@@ -41,21 +46,18 @@
 #include "base/result.h"
 #include "crypto/ed25519.h"
 #include "fleet/sqlite.h"
+#include "site/enroll_policy.h"  // EnrollPolicy: the site settings carry it too
 
 namespace goldroot {
-
-enum class EnrollPolicy { kAdmin, kFirstUse, kPort };
-
-const char* enroll_policy_name(EnrollPolicy policy);  // "admin", "first-use", "port"
-Result<EnrollPolicy> parse_enroll_policy(std::string_view text);
 
 struct HostKey {
   std::string host;
   std::optional<VerifyKey> key;  // enrolled
   std::string enrolled_by;       // "admin", "first-use" or "port"
   int64_t enrolled_at = 0;
-  bool persistent = true;        // the host said it keeps the key on disk
+  bool persistent = true;            // the host said it keeps the key on disk
   std::optional<VerifyKey> pending;  // presented, waiting for the admin
+  bool pending_persistent = true;
   int64_t pending_at = 0;
   std::string pending_from;          // address
   std::optional<VerifyKey> refused;  // the last other key presented while one is enrolled
@@ -108,6 +110,7 @@ class HostKeys {
   // host has none (nothing to revoke). NotFound when there is no such host.
   Status rekey(const std::string& host, int64_t now);
 
+  // The host's row; nullopt when it has none (or there is no such host).
   Result<std::optional<HostKey>> find(const std::string& host);
   // Every host's row (hosts with no row are not listed), sorted by name.
   Result<std::vector<HostKey>> all();

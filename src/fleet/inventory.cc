@@ -36,6 +36,18 @@ std::optional<std::string> mode_text(const std::optional<BootMode>& mode) {
   return std::string(boot_mode_name(*mode));
 }
 
+std::optional<EnrollPolicy> enroll_column(const Statement& row, int index) {
+  auto text = row.optional_text_column(index);
+  if (!text) return std::nullopt;
+  auto policy = parse_enroll_policy(*text);
+  return policy.ok() ? std::optional<EnrollPolicy>(*policy) : std::nullopt;
+}
+
+std::optional<std::string> enroll_text(const std::optional<EnrollPolicy>& policy) {
+  if (!policy) return std::nullopt;
+  return std::string(enroll_policy_name(*policy));
+}
+
 Network network_from_row(const Statement& row) {
   Network network;
   network.cidr = row.text_column(0);
@@ -125,13 +137,14 @@ Status Inventory::remove_network(const std::string& cidr) {
 
 Result<std::vector<Lab>> Inventory::labs() {
   std::map<int64_t, Lab> by_id;
-  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes FROM labs"));
+  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll FROM labs"));
   while (TRY(query.step())) {
     Lab lab;
     lab.name = query.text_column(1);
     lab.channel = query.optional_text_column(2);
     lab.mode = mode_column(query, 3);
     lab.notes = query.text_column(4);
+    lab.enroll = enroll_column(query, 5);
     by_id[query.int_column(0)] = std::move(lab);
   }
   Statement links = TRY(db_.prepare(
@@ -181,9 +194,13 @@ Status Inventory::add_lab(const Lab& lab) {
   TRY(validate(lab));
   if (TRY(lab_id(lab.name)))
     return make_error(ErrorCode::kAlreadyExists, "lab " + lab.name + " already exists");
-  Statement insert =
-      TRY(db_.prepare("INSERT INTO labs (name, channel, mode, notes) VALUES (?, ?, ?, ?)"));
-  insert.bind(lab.name).bind(lab.channel).bind(mode_text(lab.mode)).bind(lab.notes);
+  Statement insert = TRY(
+      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll) VALUES (?, ?, ?, ?, ?)"));
+  insert.bind(lab.name)
+      .bind(lab.channel)
+      .bind(mode_text(lab.mode))
+      .bind(lab.notes)
+      .bind(enroll_text(lab.enroll));
   TRY(insert.run());
   return write_lab_networks(db_.last_insert_id(), lab);
 }
@@ -193,8 +210,12 @@ Status Inventory::update_lab(const Lab& lab) {
   auto id = TRY(lab_id(lab.name));
   if (!id) return make_error(ErrorCode::kNotFound, "there is no lab " + lab.name);
   Statement update =
-      TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ? WHERE id = ?"));
-  update.bind(lab.channel).bind(mode_text(lab.mode)).bind(lab.notes).bind(*id);
+      TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ?, enroll = ? WHERE id = ?"));
+  update.bind(lab.channel)
+      .bind(mode_text(lab.mode))
+      .bind(lab.notes)
+      .bind(enroll_text(lab.enroll))
+      .bind(*id);
   TRY(update.run());
   TRY(write_lab_networks(*id, lab));
   // Moving a lab off a network must not strand its hosts' addresses.

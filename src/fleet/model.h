@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "fleet/boot_mode.h"
+#include "site/enroll_policy.h"
 
 namespace goldroot {
 
@@ -28,7 +29,8 @@ struct Lab {
   std::string name;
   std::optional<std::string> channel;
   std::optional<BootMode> mode;
-  std::vector<std::string> networks;  // CIDRs, sorted
+  std::optional<EnrollPolicy> enroll;  // unset: the site's (SiteSettings::enroll)
+  std::vector<std::string> networks;   // CIDRs, sorted
   std::string notes;
 };
 

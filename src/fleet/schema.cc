@@ -119,6 +119,37 @@ CREATE TABLE lab_schedules (
   last_run TEXT NOT NULL DEFAULT ''
 );
 )sql",
+    // 3: hosts' keys and enrolment policies (host_keys.h). Keys are base64 of
+    // the raw ed25519 public key. A revoked key outlives its host, and
+    // removing a host revokes its key: a trigger, so no path that deletes a
+    // host can forget it.
+    R"sql(
+CREATE TABLE host_keys (
+  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+  key TEXT UNIQUE,
+  enrolled_by TEXT,
+  enrolled_at INTEGER NOT NULL DEFAULT 0,
+  persistent INTEGER NOT NULL DEFAULT 1,
+  pending_key TEXT,
+  pending_persistent INTEGER NOT NULL DEFAULT 1,
+  pending_at INTEGER NOT NULL DEFAULT 0,
+  pending_from TEXT NOT NULL DEFAULT '',
+  refused_key TEXT,
+  refused_at INTEGER NOT NULL DEFAULT 0,
+  refused_from TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE revoked_host_keys (
+  key TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL
+);
+CREATE TRIGGER hosts_revoke_key BEFORE DELETE ON hosts BEGIN
+  INSERT OR IGNORE INTO revoked_host_keys (key, host, revoked_at)
+    SELECT key, old.name, CAST(strftime('%s', 'now') AS INTEGER)
+    FROM host_keys WHERE host_id = old.id AND key IS NOT NULL;
+END;
+ALTER TABLE labs ADD COLUMN enroll TEXT;
+)sql",
 };
 
 constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];
@@ -133,8 +164,13 @@ Result<int> user_version(Database& db) {
 
 int current_schema_version() { return kVersions; }
 
-Status migrate(Database& db) {
-  if (TRY(user_version(db)) == kVersions) return {};
+Status migrate(Database& db) { return migrate_to(db, kVersions); }
+
+Status migrate_to(Database& db, int target) {
+  if (target > kVersions)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "there is no inventory schema version " + std::to_string(target));
+  if (TRY(user_version(db)) == target) return {};
   auto transaction = TRY(DbTransaction::begin(db, TransactionKind::kWrite));
   // Read again under the write lock: another command may have migrated.
   int version = TRY(user_version(db));
@@ -143,10 +179,10 @@ Status migrate(Database& db) {
                       "inventory " + db.path() + " has schema version " + std::to_string(version) +
                           ", newer than this goldroot understands (" + std::to_string(kVersions) +
                           "); upgrade goldroot");
-  for (int step = version; step < kVersions; ++step)
+  for (int step = version; step < target; ++step)
     TRY(db.exec(kMigrations[step])
             .context("upgrading inventory to version " + std::to_string(step + 1)));
-  TRY(db.exec("PRAGMA user_version = " + std::to_string(kVersions)));
+  if (version < target) TRY(db.exec("PRAGMA user_version = " + std::to_string(target)));
   return transaction.commit();
 }
 

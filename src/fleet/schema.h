@@ -12,5 +12,8 @@ namespace goldroot {
 // The version this build writes.
 int current_schema_version();
 Status migrate(Database& db);
+// Applies the steps up to `version` only (<= current_schema_version()):
+// for tests that build an older inventory and upgrade it.
+Status migrate_to(Database& db, int version);
 
 }  // namespace goldroot

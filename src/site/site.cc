@@ -51,13 +51,18 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
     settings->upload_max_bytes = TRY(parse_size(value));
     return {};
   }
+  if (key == "enroll") {
+    settings->enroll = TRY(parse_enroll_policy(value));
+    return {};
+  }
   return make_error(ErrorCode::kInvalidArgument,
-                    "there is no site setting '" + key + "'; the settings are: upload-max");
+                    "there is no site setting '" + key + "'; the settings are: upload-max, enroll");
 }
 
 std::string describe(const SiteSettings& settings) {
   return "upload-max=" + std::to_string(settings.upload_max_bytes) + " (" +
-         human_bytes(settings.upload_max_bytes) + ")\n";
+         human_bytes(settings.upload_max_bytes) + ")\n" + "enroll=" +
+         enroll_policy_name(settings.enroll) + "\n";
 }
 
 Result<SiteSettings> Site::settings() const {
@@ -68,16 +73,23 @@ Result<SiteSettings> Site::settings() const {
   SiteSettings settings;
   auto found = marker.find("settings");
   if (found == marker.end()) return settings;
-  if (!found->is_object() || (found->contains("upload_max_bytes") &&
-                              !(*found)["upload_max_bytes"].is_number_unsigned()))
+  const nlohmann::json& fields = *found;
+  if (!fields.is_object() ||
+      (fields.contains("upload_max_bytes") && !fields["upload_max_bytes"].is_number_unsigned()) ||
+      (fields.contains("enroll") && !fields["enroll"].is_string()))
     return make_error(ErrorCode::kCorruption, root_ + "/site.json has malformed settings");
-  settings.upload_max_bytes = found->value("upload_max_bytes", settings.upload_max_bytes);
+  settings.upload_max_bytes = fields.value("upload_max_bytes", settings.upload_max_bytes);
+  if (fields.contains("enroll"))
+    settings.enroll = TRY(parse_enroll_policy(fields["enroll"].get<std::string>())
+                              .context(root_ + "/site.json"));
   return settings;
 }
 
 Status Site::save_settings(const SiteSettings& settings) {
   nlohmann::json marker = {{"goldroot_site", 1},
-                           {"settings", {{"upload_max_bytes", settings.upload_max_bytes}}}};
+                           {"settings",
+                            {{"upload_max_bytes", settings.upload_max_bytes},
+                             {"enroll", enroll_policy_name(settings.enroll)}}}};
   return env_->write_file_atomic(root_ + "/site.json", marker.dump(2) + "\n");
 }
 

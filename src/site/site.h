@@ -16,6 +16,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "site/enroll_policy.h"
 #include "store/store.h"
 #include "sys/env.h"
 #include "sys/file_lock.h"
@@ -27,9 +28,12 @@ namespace goldroot {
 struct SiteSettings {
   // The largest upper layer a host's agent may upload for `capture --host`.
   uint64_t upload_max_bytes = uint64_t{16} << 30;
+  // How a host's first key is enrolled where its lab sets no policy.
+  EnrollPolicy enroll = EnrollPolicy::kAdmin;
 };
 
-// "upload-max=20G": sets one setting of `settings` (sizes take K, M, G, T).
+// "upload-max=20G", "enroll=first-use": sets one setting of `settings`
+// (sizes take K, M, G, T).
 Status apply_site_setting(const std::string& assignment, SiteSettings* settings);
 // Every setting as "key=value" lines.
 std::string describe(const SiteSettings& settings);
