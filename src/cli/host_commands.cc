@@ -1,4 +1,5 @@
-// `goldroot host …`: the fleet's machines in the inventory.
+// `goldroot host …`: the fleet's machines in the inventory, and the keys
+// they prove who they are with (enroll, rekey, keys; fleet/host_keys.h).
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -10,6 +11,7 @@
 #include "fleet/assignment.h"
 #include "fleet/effective.h"
 #include "fleet/host_import.h"
+#include "fleet/host_keys.h"
 #include "fleet/names.h"
 #include "layer/host_profile.h"
 #include "layer/layer_stack.h"
@@ -46,6 +48,206 @@ nlohmann::json effective_json(const Host& host, const Lab* lab) {
       {"from", setting_source_name(channel.source)}};
   return out;
 }
+
+// ---- keys
+
+const char* key_state(const HostKey* row) {
+  if (row && row->key) return "enrolled";
+  if (row && row->pending) return "pending";
+  return "none";
+}
+
+std::string minute(int64_t seconds) { return format_utc(seconds, "%Y-%m-%d %H:%M"); }
+nlohmann::json iso_time(int64_t seconds) { return format_utc(seconds, "%Y-%m-%dT%H:%M:%SZ"); }
+
+std::string how_enrolled(const HostKey& row) {
+  return row.enrolled_by + ", " + (row.persistent ? "persistent" : "ephemeral");
+}
+
+std::string describe_pending(const HostKey& row) {
+  return row.pending->key_id() + " at " + minute(row.pending_at) + " from " + row.pending_from;
+}
+
+// Someone presented another key for this host: shown loud, it may be an impostor.
+std::string describe_refused(const HostKey& row) {
+  return "!! " + row.refused->key_id() + " from " + row.refused_from + " at " +
+         minute(row.refused_at);
+}
+
+nlohmann::json key_json(const std::string& host, const HostKey* row, EnrollPolicy policy) {
+  bool enrolled = row && row->key;
+  nlohmann::json out;
+  out["host"] = host;
+  out["state"] = key_state(row);
+  out["key_id"] = enrolled ? nlohmann::json(row->key->key_id()) : nlohmann::json();
+  out["enrolled_by"] = enrolled ? nlohmann::json(row->enrolled_by) : nlohmann::json();
+  out["enrolled_at"] = enrolled ? iso_time(row->enrolled_at) : nlohmann::json();
+  out["persistent"] = enrolled ? nlohmann::json(row->persistent) : nlohmann::json();
+  out["pending"] = row && row->pending ? nlohmann::json{{"key_id", row->pending->key_id()},
+                                                        {"persistent", row->pending_persistent},
+                                                        {"at", iso_time(row->pending_at)},
+                                                        {"from", row->pending_from}}
+                                       : nlohmann::json();
+  out["refused"] = row && row->refused ? nlohmann::json{{"key_id", row->refused->key_id()},
+                                                        {"at", iso_time(row->refused_at)},
+                                                        {"from", row->refused_from}}
+                                       : nlohmann::json();
+  out["policy"] = enroll_policy_name(policy);
+  return out;
+}
+
+// The policy that enrols `host`'s next key, and where it is set.
+struct HostPolicy {
+  EnrollPolicy policy;
+  std::string source;  // "lab lab3" or "the site"
+};
+
+HostPolicy policy_of(const Host& host, const Lab* lab, EnrollPolicy site_default) {
+  return {effective_enroll_policy(host, lab, site_default),
+          lab && lab->enroll ? "lab " + lab->name : std::string("the site")};
+}
+
+Result<HostPolicy> policy_of(FleetSession& fleet, const Host& host) {
+  EnrollPolicy site_default = TRY(fleet.site->settings()).enroll;
+  std::optional<Lab> lab;
+  if (host.lab) lab = TRY(fleet.inventory.find_lab(*host.lab));
+  return policy_of(host, lab ? &*lab : nullptr, site_default);
+}
+
+Result<Host> existing_host(Inventory& inventory, const std::string& name) {
+  auto host = TRY(inventory.find_host(name));
+  if (!host) return make_error(ErrorCode::kNotFound, "there is no host " + name);
+  return std::move(*host);
+}
+
+Result<int> host_enroll(Context& context, const Args& args) {
+  CLI::App app{
+      "Enroll a host's key: the one it presented at boot (its id is on its screen and in "
+      "'goldroot host keys'), or the public key given with --key.",
+      "goldroot host enroll"};
+  std::string name, key_file, key_id;
+  app.add_option("NAME", name, "host name")->required();
+  app.add_option("--key", key_file, "the host's ed25519 public key (PEM) instead");
+  app.add_option("--key-id", key_id, "enroll only if the key has this id (as the host shows it)");
+  if (auto exit = parse_args(app, args)) return *exit;
+  std::optional<VerifyKey> key;
+  if (!key_file.empty()) {
+    auto parsed = VerifyKey::from_pem(TRY(context.env->read_file(key_file)));
+    if (!parsed.ok())
+      return make_error(
+          ErrorCode::kInvalidArgument,
+          key_file + " is not an ed25519 public key in PEM form (" + parsed.error().message + ")");
+    key = *parsed;
+  }
+  std::optional<std::string> expected_id;
+  if (!key_id.empty()) expected_id = key_id;
+  name = to_lower(name);
+  auto fleet = TRY(open_fleet(context, LockMode::kExclusive, "host enroll"));
+  auto transaction = TRY(fleet.inventory.begin_write());
+  HostKeys keys(fleet.inventory.database());
+  auto before = TRY(keys.find(name));
+  TRY(keys.enroll(name, key, expected_id, context.env->now_seconds()));
+  VerifyKey enrolled = TRY(keys.enrolled(name)).value();
+  TRY(transaction.commit());
+  std::optional<VerifyKey> old = before ? before->key : std::nullopt;
+  if (old == enrolled) {
+    std::printf("%s's key %s is already enrolled\n", name.c_str(), enrolled.key_id().c_str());
+    return 0;
+  }
+  std::printf("enrolled %s's key %s%s\n", name.c_str(), enrolled.key_id().c_str(),
+              old ? ("; its old key " + old->key_id() + " is revoked").c_str() : "");
+  return 0;
+}
+
+Result<int> host_rekey(Context& context, const Args& args) {
+  CLI::App app{
+      "Revoke a host's key (and forget a pending one): the host makes a new key at its "
+      "next boot, which is then enrolled by 'goldroot host enroll' or its policy. A "
+      "revoked key is refused for every host, for good.",
+      "goldroot host rekey"};
+  std::string name;
+  app.add_option("NAME", name, "host name")->required();
+  if (auto exit = parse_args(app, args)) return *exit;
+  name = to_lower(name);
+  auto fleet = TRY(open_fleet(context, LockMode::kExclusive, "host rekey"));
+  auto transaction = TRY(fleet.inventory.begin_write());
+  Host host = TRY(existing_host(fleet.inventory, name));
+  HostPolicy policy = TRY(policy_of(fleet, host));
+  HostKeys keys(fleet.inventory.database());
+  auto before = TRY(keys.find(name));
+  TRY(keys.rekey(name, context.env->now_seconds()));
+  TRY(transaction.commit());
+  if (!before || (!before->key && !before->pending)) {
+    std::printf("%s has no key enrolled or pending; nothing to revoke\n", name.c_str());
+    return 0;
+  }
+  if (before->key)
+    std::printf("revoked %s's key %s\n", name.c_str(), before->key->key_id().c_str());
+  if (before->pending)
+    std::printf("forgot %s's pending key %s\n", name.c_str(), before->pending->key_id().c_str());
+  std::string then = policy.policy == EnrollPolicy::kAdmin
+                         ? "enroll it then with 'goldroot host enroll " + name + "'"
+                         : std::string("policy ") + enroll_policy_name(policy.policy) + " of " +
+                               policy.source + " enrolls it then";
+  std::printf("%s will present a new key at its next boot; %s\n", name.c_str(), then.c_str());
+  return 0;
+}
+
+Result<int> host_keys(Context& context, const Args& args) {
+  CLI::App app{
+      "List every host's key: enrolled, pending (presented, waiting for 'goldroot host "
+      "enroll') or none, how it was enrolled, and the last other key someone presented "
+      "for the host (refused, marked !!).",
+      "goldroot host keys"};
+  bool json = false;
+  app.add_flag("--json", json, "print JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto fleet = TRY(open_fleet(context, LockMode::kShared, "host keys"));
+  EnrollPolicy site_default = TRY(fleet.site->settings()).enroll;
+  auto transaction = TRY(fleet.inventory.begin_read());
+  std::map<std::string, Lab> labs;
+  for (Lab& lab : TRY(fleet.inventory.labs())) labs[lab.name] = std::move(lab);
+  std::map<std::string, HostKey> rows;
+  for (HostKey& row : TRY(HostKeys(fleet.inventory.database()).all())) {
+    std::string host = row.host;
+    rows.emplace(std::move(host), std::move(row));
+  }
+  auto hosts = TRY(fleet.inventory.hosts());
+  nlohmann::json out = nlohmann::json::array();
+  std::vector<std::string> refused;
+  if (!json)
+    std::printf("%-20s %-9s %-16s %-21s %-50s %s\n", "NAME", "STATE", "KEY", "ENROLLED BY",
+                "PENDING", "REFUSED");
+  for (const Host& host : hosts) {
+    auto found = rows.find(host.name);
+    const HostKey* row = found == rows.end() ? nullptr : &found->second;
+    const Lab* lab = host.lab && labs.count(*host.lab) ? &labs.at(*host.lab) : nullptr;
+    if (row && row->refused) refused.push_back(host.name);
+    if (json) {
+      out.push_back(key_json(host.name, row, policy_of(host, lab, site_default).policy));
+      continue;
+    }
+    bool enrolled = row && row->key;
+    std::printf("%-20s %-9s %-16s %-21s %-50s %s\n", host.name.c_str(), key_state(row),
+                enrolled ? row->key->key_id().c_str() : "-",
+                enrolled ? how_enrolled(*row).c_str() : "-",
+                row && row->pending ? describe_pending(*row).c_str() : "-",
+                row && row->refused ? describe_refused(*row).c_str() : "-");
+  }
+  if (json) {
+    print_json(out);
+    return 0;
+  }
+  if (!refused.empty())
+    std::printf(
+        "!! another key than the enrolled one was presented for %s (REFUSED): someone "
+        "may be posing as %s; if the host itself made a new key, run 'goldroot host "
+        "rekey NAME' and enroll the new one\n",
+        join(refused, ", ").c_str(), refused.size() == 1 ? "it" : "them");
+  return 0;
+}
+
+// ---- inventory
 
 Result<int> host_add(Context& context, const Args& args) {
   CLI::App app{"Add a host to the inventory.", "goldroot host add"};
@@ -128,7 +330,8 @@ Result<int> host_list(Context& context, const Args& args) {
 }
 
 Result<int> host_show(Context& context, const Args& args) {
-  CLI::App app{"Show one host, its effective settings and its layers.", "goldroot host show"};
+  CLI::App app{"Show one host, its effective settings, its key and its layers.",
+               "goldroot host show"};
   std::string name;
   bool json = false;
   app.add_option("NAME", name, "host name")->required();
@@ -140,6 +343,9 @@ Result<int> host_show(Context& context, const Args& args) {
   const Host& host = profile.host;
   const Lab* lab = profile.lab ? &*profile.lab : nullptr;
   auto layers = TRY(host_layers(fleet.site->layers_dir(), profile));
+  HostPolicy policy = policy_of(host, lab, TRY(fleet.site->settings()).enroll);
+  auto key_row = TRY(HostKeys(fleet.inventory.database()).find(host.name));
+  const HostKey* host_key = key_row ? &*key_row : nullptr;
   std::vector<std::string> layer_names;
   for (const LayerRef& layer : layers) layer_names.push_back(layer.name);
   if (json) {
@@ -147,6 +353,7 @@ Result<int> host_show(Context& context, const Args& args) {
     out["network"] = profile.network ? to_json(*profile.network) : nlohmann::json();
     out["layers"] = layer_names;
     out["layer_candidates"] = candidate_layer_names(profile);
+    out["key"] = key_json(host.name, host_key, policy.policy);
     print_json(out);
     return 0;
   }
@@ -158,6 +365,16 @@ Result<int> host_show(Context& context, const Args& args) {
   std::printf("arch:     %s\n", host.arch.c_str());
   std::printf("mode:     %s\n", describe_mode(effective_mode(host, lab)).c_str());
   std::printf("channel:  %s\n", describe_channel(effective_channel(host, lab)).c_str());
+  if (host_key && host_key->key)
+    std::printf("key:      %s (%s, %s)\n", host_key->key->key_id().c_str(),
+                how_enrolled(*host_key).c_str(), minute(host_key->enrolled_at).c_str());
+  else
+    std::printf("key:      none enrolled\n");
+  if (host_key && host_key->pending)
+    std::printf("pending:  %s\n", describe_pending(*host_key).c_str());
+  if (host_key && host_key->refused)
+    std::printf("refused:  %s\n", describe_refused(*host_key).c_str());
+  std::printf("enroll:   %s (%s)\n", enroll_policy_name(policy.policy), policy.source.c_str());
   for (const auto& [key, value] : host.vars)
     std::printf("var.%s = %s\n", key.c_str(), value.c_str());
   if (!host.notes.empty()) std::printf("notes:    %s\n", host.notes.c_str());
@@ -270,6 +487,9 @@ const Command kHostCommands[] = {
     {"rm", "remove hosts", host_rm},
     {"import", "import hosts from CSV, dnsmasq or dhcpd.conf", host_import},
     {"token", "print a host's agent token", run_host_token},
+    {"enroll", "enroll the key a host presented (or one given)", host_enroll},
+    {"rekey", "revoke a host's key; it makes a new one at its next boot", host_rekey},
+    {"keys", "list the hosts' keys, pending and refused ones", host_keys},
 };
 
 }  // namespace

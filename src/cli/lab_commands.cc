@@ -1,5 +1,5 @@
 // `goldroot lab …`: groups of hosts sharing a default channel, boot mode,
-// networks and a configuration layer (layers/labs/<lab>).
+// key enrolment policy, networks and a configuration layer (layers/labs/<lab>).
 #include <cstdio>
 #include <map>
 
@@ -13,13 +13,25 @@ namespace goldroot::cli {
 
 namespace {
 
+// "first-use", or "inherit" (or nothing) for the site's policy.
+Status apply_enroll(Lab& lab, const std::string& value) {
+  if (value.empty() || value == "inherit")
+    lab.enroll.reset();
+  else
+    lab.enroll = TRY(parse_enroll_policy(value).context("lab " + lab.name));
+  return {};
+}
+
 Result<int> lab_add(Context& context, const Args& args) {
   CLI::App app{"Add a lab.", "goldroot lab add"};
-  std::string name, channel, mode, notes;
+  std::string name, channel, mode, enroll, notes;
   std::vector<std::string> networks;
   app.add_option("NAME", name, "lab name")->required();
   app.add_option("--channel", channel, "default channel of its hosts (else gold)");
   app.add_option("--mode", mode, "default boot mode of its hosts (else normal)");
+  app.add_option("--enroll", enroll,
+                 "how its hosts' first keys are enrolled: admin, first-use or port (else the "
+                 "site's policy)");
   app.add_option("--network", networks, "a network CIDR the lab uses (repeatable)");
   app.add_option("--notes", notes, "free-form notes");
   if (auto exit = parse_args(app, args)) return *exit;
@@ -30,6 +42,7 @@ Result<int> lab_add(Context& context, const Args& args) {
   if (!channel.empty()) settings.push_back({"channel", channel});
   if (!mode.empty()) settings.push_back({"mode", mode});
   for (const Assignment& setting : settings) TRY(apply(lab, setting, fleet.site->store()));
+  TRY(apply_enroll(lab, enroll));
   auto transaction = TRY(fleet.inventory.begin_write());
   TRY(fleet.inventory.add_lab(lab));
   TRY(transaction.commit());
@@ -43,6 +56,7 @@ Result<int> lab_list(Context& context, const Args& args) {
   app.add_flag("--json", json, "print JSON");
   if (auto exit = parse_args(app, args)) return *exit;
   auto fleet = TRY(open_fleet(context, LockMode::kShared, "lab list"));
+  EnrollPolicy site_enroll = TRY(fleet.site->settings()).enroll;
   auto transaction = TRY(fleet.inventory.begin_read());
   auto labs = TRY(fleet.inventory.labs());
   std::map<std::string, int> counts;
@@ -53,24 +67,31 @@ Result<int> lab_list(Context& context, const Args& args) {
     for (const Lab& lab : labs) {
       nlohmann::json item = to_json(lab);
       item["hosts"] = counts[lab.name];
+      item["effective_enroll"] = enroll_policy_name(lab.enroll.value_or(site_enroll));
       out.push_back(item);
     }
     print_json(out);
     return 0;
   }
-  std::printf("%-16s %6s %-12s %-10s %s\n", "NAME", "HOSTS", "MODE", "CHANNEL", "NETWORKS");
-  for (const Lab& lab : labs)
-    std::printf("%-16s %6d %-12s %-10s %s\n", lab.name.c_str(), counts[lab.name],
+  std::printf("%-16s %6s %-12s %-10s %-11s %s\n", "NAME", "HOSTS", "MODE", "CHANNEL", "ENROLL",
+              "NETWORKS");
+  for (const Lab& lab : labs) {
+    // A star marks an inherited setting (the enrolment policy: the site's).
+    std::string enroll = lab.enroll ? enroll_policy_name(*lab.enroll)
+                                    : std::string(enroll_policy_name(site_enroll)) + "*";
+    std::printf("%-16s %6d %-12s %-10s %-11s %s\n", lab.name.c_str(), counts[lab.name],
                 lab.mode ? boot_mode_name(*lab.mode) : "normal*",
-                lab.channel ? lab.channel->c_str() : "gold*",
+                lab.channel ? lab.channel->c_str() : "gold*", enroll.c_str(),
                 lab.networks.empty() ? "-" : join(lab.networks, ", ").c_str());
+  }
   return 0;
 }
 
 Result<int> lab_set(Context& context, const Args& args) {
   CLI::App app{
       "Change a lab: goldroot lab set NAME key=value… (keys: channel, mode, networks, "
-      "notes, reset-at=HH:MM — goldroot serve resets the lab's dirty hosts daily then, "
+      "notes, enroll=admin|first-use|port|inherit — how its hosts' first keys are enrolled, "
+      "reset-at=HH:MM — goldroot serve resets the lab's dirty hosts daily then, "
       "rebooting only idle ones; an empty value restores the default).",
       "goldroot lab set"};
   std::string name;
@@ -87,6 +108,8 @@ Result<int> lab_set(Context& context, const Args& args) {
   for (const Assignment& assignment : assignments) {
     if (assignment.key == "reset-at")
       reset_at = assignment.value;
+    else if (assignment.key == "enroll")
+      TRY(apply_enroll(*lab, assignment.value));
     else
       TRY(apply(*lab, assignment, fleet.site->store()));
   }
