@@ -4,7 +4,7 @@
 # server refuses unsigned, wrongly signed, other-host and replayed reports;
 # a server outage loses no report; `reset --dirty` and reboot-when-idle
 # respect logged-in users; content diffs on demand; the admin token; the
-# agent token in the privileged layer fetch.
+# host keys that sign reports, and layers only for their host.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/agent_lib.sh"
 
@@ -76,35 +76,38 @@ for path in status hosts images channels hosts/pc01/changes; do
     fail "/api/v1/$path with the admin token: $(cat "$WORK/body")"
 done
 grep -q error "$WORK/body" && fail "error body on success"
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/api/v1/boot/52:54:00:aa:00:01")" != 401 ] ||
-  fail "boot routes must stay open"
-ok "the listing API needs the admin token (loopback is exempt only on request); boot routes stay open"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/api/v1/boot/52:54:00:aa:00:01")" = 401 ] ||
+  fail "an unsigned manifest request: $(cat "$WORK/body")"
+grep -q "sign the request with the host's key" "$WORK/body" || fail "manifest 401 body: $(cat "$WORK/body")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/boot/52-54-00-aa-00-01.ipxe")" = 200 ] ||
+  fail "the iPXE script must stay open"
+ok "the listing API needs the admin token (loopback is exempt only on request); a manifest needs the host's key; iPXE scripts stay open"
 
-# --- token checks ---------------------------------------------------------
+# --- signature checks -----------------------------------------------------
 report=$(python3 - <<PY
 import json
 print(json.dumps({"version": 1, "host": "pc02", "boot_id": "b-1", "sequence": 5,
                   "sent_at": $(date +%s), "event": "periodic"}))
 PY
 )
-sign() { printf '%s' "$2" | openssl dgst -sha256 -mac HMAC -macopt "key:$1" | sed 's/^.*= //'; }
+# sign CLIENT: the signature of $report by CLIENT's key.
+sign() { printf '%s' "$report" > "$WORK/report.json"; sign_report "$WORK/clients/$1/host.key" "$WORK/report.json"; }
 post() { curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' "$@" \
            --data-binary "$report" "$SERVER_URL/api/v1/reports"; }
 [ "$(post)" = 401 ] || fail "unsigned report: $(cat "$WORK/body")"
 grep -q "not signed" "$WORK/body" || fail "401 body: $(cat "$WORK/body")"
-pc01_signature=$(sign "$(cat "$WORK/clients/pc01/token")" "$report")
-[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$pc01_signature")" = 403 ] ||
-  fail "pc01's token claiming pc02: $(cat "$WORK/body")"
-grep -q "does not match the token of host pc02" "$WORK/body" || fail "403 body: $(cat "$WORK/body")"
+[ "$(post -H "X-Goldroot-Signature: $(sign pc01)")" = 403 ] ||
+  fail "pc01's key claiming pc02: $(cat "$WORK/body")"
+grep -q "not by the key enrolled for host pc02" "$WORK/body" || fail "403 body: $(cat "$WORK/body")"
 [ "$(post -H "X-Goldroot-Signature: hmac-sha256=$(printf '%064d' 0)")" = 403 ] || fail "bad signature"
-pc02_signature=$(sign "$(cat "$WORK/clients/pc02/token")" "$report")
-[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$pc02_signature")" = 200 ] ||
+pc02_signature=$(sign pc02)
+[ "$(post -H "X-Goldroot-Signature: $pc02_signature")" = 200 ] ||
   fail "pc02's own signed report: $(cat "$WORK/body")"
-[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$pc02_signature")" = 409 ] ||
+[ "$(post -H "X-Goldroot-Signature: $pc02_signature")" = 409 ] ||
   fail "a replayed report: $(cat "$WORK/body")"
 grep -q "replay" "$WORK/body" || fail "409 body: $(cat "$WORK/body")"
 report=${report/\"sequence\": 5/\"sequence\": 4}
-[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$(sign "$(cat "$WORK/clients/pc02/token")" "$report")")" = 409 ] ||
+[ "$(post -H "X-Goldroot-Signature: $(sign pc02)")" = 409 ] ||
   fail "an older sequence of the same boot: $(cat "$WORK/body")"
 # A host's own signed report carrying terminal escapes (clear screen, cursor
 # up, OSC 52 clipboard, the C1 CSI) reaches the admin's terminal escaped.
@@ -116,7 +119,7 @@ print(json.dumps({"version": 1, "host": "pc02", "boot_id": "b-2", "sequence": 1,
                   "paths": [{"path": "/etc/x", "change": "added\u009b31m"}]}}))
 PY
 )
-[ "$(post -H "X-Goldroot-Signature: hmac-sha256=$(sign "$(cat "$WORK/clients/pc02/token")" "$report")")" = 200 ] ||
+[ "$(post -H "X-Goldroot-Signature: $(sign pc02)")" = 200 ] ||
   fail "pc02's report with escapes: $(cat "$WORK/body")"
 gr status > "$WORK/status.txt"
 gr changes --host pc02 > "$WORK/changes.txt"
@@ -129,33 +132,22 @@ grep -q 'normal\\x1b\[2J\\x1b\]52;c;' "$WORK/status.txt" || fail "status: $(cat 
 grep -q 'added\\xc2\\x9b31m' "$WORK/changes.txt" || fail "changes --host: $(cat "$WORK/changes.txt")"
 grep -q 'e\\x1b\[1A' "$WORK/changes.txt" || fail "changes --host error: $(cat "$WORK/changes.txt")"
 ok "a host's escape sequences reach status and changes --host as \\x1b, never raw"
-echo '{"version": 1, "host": "pc01"' > "$WORK/clients/pc01/token.bad"
-[ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Goldroot-Signature: x" --data-binary @"$WORK/clients/pc01/token.bad" "$SERVER_URL/api/v1/reports")" = 400 ] ||
+echo '{"version": 1, "host": "pc01"' > "$WORK/clients/pc01/report.bad"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Goldroot-Signature: x" --data-binary @"$WORK/clients/pc01/report.bad" "$SERVER_URL/api/v1/reports")" = 400 ] ||
   fail "malformed report"
 head -c 2000000 /dev/zero | tr '\0' ' ' > "$WORK/big.json"
 [ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Goldroot-Signature: x" --data-binary @"$WORK/big.json" "$SERVER_URL/api/v1/reports")" = 413 ] ||
   fail "a report over the 1 MiB body limit"
 ok "reports: unsigned 401, another host's or a bad signature 403, replay 409, malformed 400, too large 413"
 
-# --- the token in the privileged layer fetch -----------------------------
-layer_token() {  # host [curl args…]: the token the layer tar carries, or ""
-  local host=$1; shift
-  rm -rf "$WORK/layer" && mkdir "$WORK/layer"
-  curl -s "$@" -o "$WORK/layer.tar" "$SERVER_URL/layers/$host.tar" || fail "layer fetch"
-  tar -xf "$WORK/layer.tar" -C "$WORK/layer"
-  cat "$WORK/layer/etc/goldroot/agent.token" 2>/dev/null || true
-}
+# --- a layer only for its host ---------------------------------------------
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$SERVER_URL/layers/pc02.tar")" = 401 ] ||
+  fail "an unsigned layer request: $(cat "$WORK/body")"
 if [ "$(id -u)" = 0 ]; then
-  [ "$(layer_token pc02 --local-port 900-1000)" = "$(gr host token pc02)" ] ||
-    fail "privileged fetch of pc02's layer lacks its token"
-  [ "$(stat -c %a "$WORK/layer/etc/goldroot/agent.token")" = 600 ] || fail "token mode"
-  [ -z "$(layer_token pc02 --local-port 40000-50000)" ] || fail "unprivileged port got the token"
-  [ -z "$(layer_token pc01 --local-port 900-1000)" ] || fail "pc01 from another IP got the token"
-  ok "only a privileged fetch from the host's own IP gets /etc/goldroot/agent.token (0600)"
-else
-  [ -z "$(layer_token pc02)" ] || fail "unprivileged port got the token"
-  echo "# not root: binding a privileged source port is checked by the root run only"
+  [ "$(curl -s -o "$WORK/body" -w '%{http_code}' --local-port 900-1000 "$SERVER_URL/layers/pc02.tar")" = 401 ] ||
+    fail "a layer request from a privileged port, unsigned: $(cat "$WORK/body")"
 fi
+ok "a host's layer needs its key: unsigned requests get 401, from any port"
 
 # --- outage: reports are spooled and all arrive, in order -----------------
 stop_server

@@ -1,5 +1,6 @@
 # Helpers for the agent tests (sourced after lib.sh): fake clients — a
-# lower and an upper directory, a boot record, a boot id and a token — and
+# lower and an upper directory, a boot record, a boot id and an enrolled
+# host key — and
 # a `goldroot serve` on loopback that can be stopped and started again.
 : "${GOLDROOT_AGENT:?GOLDROOT_AGENT must point at goldroot-agent}"
 
@@ -18,7 +19,26 @@ make_client() {
  "manifest": {"sha256": "$(printf '%064d' 7)"}, "commit": "${CLIENT_COMMIT:-$(printf '%064d' 1)}",
  "lower": "$dir/lower", "middle": "", "upper": {"kind": "tmpfs", "path": "$dir/upper"}}
 JSON
-  gr host token "$name" > "$dir/token"
+  make_host_key "$dir/host.key"
+  gr host enroll "$name" --key "$dir/host.key.pub" >/dev/null
+}
+
+# make_host_key PATH: an ed25519 key at PATH (0600) and its public key at
+# PATH.pub, as goldroot-boot makes them.
+make_host_key() {
+  (umask 077; openssl genpkey -algorithm ed25519 -out "$1" 2>/dev/null)
+  openssl pkey -in "$1" -pubout -out "$1.pub"
+}
+
+# sign_report KEY FILE: the X-Goldroot-Signature value of report FILE
+# signed with KEY (crypto/host_signature.h).
+sign_report() {
+  local statement
+  statement=$(mktemp)
+  printf 'goldroot-host-report-v1\n' > "$statement"
+  cat "$2" >> "$statement"
+  printf 'ed25519=%s' "$(openssl pkeyutl -sign -rawin -inkey "$1" -in "$statement" | base64 -w0)"
+  rm -f "$statement"
 }
 
 # agent_command NAME: AGENT_COMMAND=(goldroot-agent and its flags for client
@@ -26,7 +46,7 @@ JSON
 # $! is the agent itself.
 agent_command() {
   local dir="$WORK/clients/$1"
-  AGENT_COMMAND=("$GOLDROOT_AGENT" --boot-state "$dir/boot.json" --token-file "$dir/token"
+  AGENT_COMMAND=("$GOLDROOT_AGENT" --boot-state "$dir/boot.json" --key-file "$dir/host.key"
     --spool "$dir/spool" --boot-id-file "$dir/boot_id" --utmp "$dir/utmp" --dev "$dir/dev"
     --ignore-file /nonexistent)
 }
@@ -74,4 +94,21 @@ with open(path, "wb") as out:
         struct.pack_into("<ii", record, 340, int(time.time()), 0)
         out.write(record)
 PY
+}
+
+# host_get KEY URL [curl args…]: GET URL as the host whose key is KEY
+# would (crypto/host_signature.h): a fresh challenge, the request signed
+# over it, the public key introduced. Prints the HTTP status; the body
+# lands in $WORK/body.
+host_get() {
+  local key=$1 url=$2; shift 2
+  local base path challenge signature public
+  base=$(echo "$url" | cut -d/ -f1-3)
+  path="/$(echo "$url" | cut -d/ -f4-)"; path=${path%%\?*}
+  challenge=$(curl -s "$base/api/v1/challenge" | python3 -c 'import json, sys; print(json.load(sys.stdin)["challenge"])')
+  printf 'goldroot-host-request-v1\nGET\n%s\n%s' "$path" "$challenge" > "$WORK/statement"
+  signature=$(openssl pkeyutl -sign -rawin -inkey "$key" -in "$WORK/statement" | base64 -w0)
+  public=$(openssl pkey -in "$key" -pubout -outform DER | tail -c 32 | base64 -w0)
+  curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Goldroot-Challenge: $challenge" \
+    -H "X-Goldroot-Host-Signature: ed25519=$signature" -H "X-Goldroot-Host-Key: $public" "$@" "$url"
 }

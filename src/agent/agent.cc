@@ -13,7 +13,7 @@
 #include "agent/transport.h"
 #include "base/json.h"
 #include "base/strings.h"
-#include "crypto/hmac.h"
+#include "crypto/host_signature.h"
 #include "overlay/content_diff.h"
 #include "overlay/lower.h"
 #include "overlay/upper_archive.h"
@@ -31,14 +31,14 @@ int64_t boottime_ms() {
   return static_cast<int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
 }
 
-Result<std::string> read_token(const std::string& path) {
+// The host's key (goldroot-boot puts it at /etc/goldroot/host.key, 0600).
+// Read for every use, so a rekeyed host's next boot is all it takes.
+Result<SigningKey> read_host_key(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return errno_error("reading the agent token " + path, errno);
+  if (!in) return errno_error("reading the host key " + path, errno);
   std::stringstream text;
   text << in.rdbuf();
-  std::string token(trim(text.str()));
-  if (token.empty()) return make_error(ErrorCode::kCorruption, "the agent token " + path + " is empty");
-  return token;
+  return SigningKey::from_pem(text.str()).context("the host key " + path);
 }
 
 // Runs `command` with /bin/sh; its exit status, or -1.
@@ -115,9 +115,9 @@ FlushOutcome Agent::flush() {
     outcome.failure = names.error().message;
     return outcome;
   }
-  auto token = read_token(options_.token_file);
-  if (!token.ok()) {
-    outcome.failure = token.error().message;
+  auto key = read_host_key(options_.key_file);
+  if (!key.ok()) {
+    outcome.failure = key.error().message;
     return outcome;
   }
   for (const std::string& name : *names) {
@@ -126,8 +126,12 @@ FlushOutcome Agent::flush() {
       outcome.failure = body.error().message;
       return outcome;
     }
-    PostOutcome post = post_report(boot_.server, *body, report_signature(*token, *body),
-                                   options_.timeout_seconds);
+    auto signature = sign_statement(*key, report_statement(*body));
+    if (!signature.ok()) {
+      outcome.failure = signature.error().message;
+      return outcome;
+    }
+    PostOutcome post = post_report(boot_.server, *body, *signature, options_.timeout_seconds);
     if (post.status == 200) {
       (void)spool_.remove(name);
       ++outcome.sent;
@@ -221,8 +225,10 @@ CommandResult Agent::upload_upper(const AgentCommand& command) {
     return CommandResult{command.id, command.command, CommandStatus::kFailed, why};
   };
   if (boot_.upper_path.empty()) return failed("this client has no upper layer to upload");
-  auto token = read_token(options_.token_file);
-  if (!token.ok()) return failed(token.error().message);
+  auto key = read_host_key(options_.key_file);
+  if (!key.ok()) return failed(key.error().message);
+  auto signature = sign_statement(*key, report_statement(upload_statement(command.id)));
+  if (!signature.ok()) return failed(signature.error().message);
   auto archive = UpperArchive::open(
       boot_.upper_path, options_.paths.userxattr ? XattrNamespace::kUser : XattrNamespace::kTrusted);
   if (!archive.ok()) return failed(archive.error().message);
@@ -237,8 +243,7 @@ CommandResult Agent::upload_upper(const AgentCommand& command) {
   std::string path = command.url.empty() ? upload_path(command.id) : command.url;
   log("uploading the upper layer " + boot_.upper_path + " (" +
       std::to_string(archive->stats().entries) + " entries) to " + boot_.server + path);
-  PostOutcome post = post_stream(boot_.server, path,
-                                 report_signature(*token, upload_statement(command.id)), source,
+  PostOutcome post = post_stream(boot_.server, path, *signature, source,
                                  options_.timeout_seconds * 4);
   if (post.status == 0) return failed("cannot upload to " + boot_.server + ": " + post.failure);
   if (post.status != 200)

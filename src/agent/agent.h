@@ -33,7 +33,7 @@ namespace goldroot::agent {
 struct AgentOptions {
   std::string boot_state = "/run/goldroot/boot.json";
   std::string server;  // overrides the boot state's
-  std::string token_file = "/etc/goldroot/agent.token";
+  std::string key_file = "/etc/goldroot/host.key";
   std::string spool_dir = "/run/goldroot/agent-spool";
   size_t spool_limit = 100;
   int64_t interval_seconds = 60;

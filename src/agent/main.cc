@@ -15,8 +15,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Report this goldroot client's image, mode, changes and users to the server."};
   app.add_option("--boot-state", options.boot_state, "boot record (default /run/goldroot/boot.json)");
   app.add_option("--server", options.server, "server URL (default: the boot record's)");
-  app.add_option("--token-file", options.token_file,
-                 "this host's token (default /etc/goldroot/agent.token)");
+  app.add_option("--key-file", options.key_file,
+                 "this host's key, which signs its reports (default /etc/goldroot/host.key)");
   app.add_option("--spool", options.spool_dir,
                  "unsent reports (default /run/goldroot/agent-spool)");
   app.add_option("--spool-limit", options.spool_limit, "most reports kept while the server is away");

@@ -92,7 +92,7 @@ TEST(ProbeTest, ComparesWithTheHostLayerOverTheImage) {
   write_file(dir / "image/etc/hostname", "template\n");
   write_file(dir / "image/etc/issue", "Debian\n");
   write_file(dir / "middle/etc/hostname", "pc01\n");
-  write_file(dir / "middle/etc/goldroot/agent.token", "t\n");
+  write_file(dir / "middle/etc/goldroot/host.key", "k\n");
   if (::mknod((dir / "middle/etc/issue").c_str(), S_IFCHR | 0000, 0) != 0)
     GTEST_SKIP() << "a whiteout (char 0/0) needs CAP_MKNOD";
   write_file(dir / "upper/etc/hostname", "renamed\n");

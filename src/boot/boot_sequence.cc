@@ -5,11 +5,16 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 
 #include "boot/agent_install.h"
+#include "boot/host_identity.h"
 #include "boot/files.h"
 #include "boot/tree_copy.h"
 #include "manifest/boot_manifest.h"
@@ -64,37 +69,131 @@ Status mount_image_tmpfs(const std::string& dir) {
   return ok_status();
 }
 
-// The manifest and the image it names, from the server or from the local
-// copy (cache mode offline). The image file is verified before it is used.
+// "52-54-00-AA-00-01" and "52:54:00:aa:00:01" alike, for comparing.
+std::string canonical_mac(std::string mac) {
+  for (char& c : mac) c = c == '-' ? ':' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return mac;
+}
+
+// Clocks of lab PCs drift; a manifest is refused only when it expired
+// longer ago than this.
+constexpr int64_t kClockSlackSeconds = 300;
+
+// The verified manifest, from the server or from the local copy.
 struct Obtained {
   std::string manifest_text;
   BootManifest manifest;
+  BootMode mode = BootMode::kNormal;  // what the manifest says, or reset on request
 };
 
-Result<Obtained> obtain_image(const BootConfig& config, const VerifyKey& key,
-                              const std::string& image_dir, const std::string& cache_dir,
-                              bool from_cache, BootRecord* record, BootStage* stage) {
-  const BootOptions& options = config.options;
-  *stage = BootStage::kManifest;
-  Clock::time_point step = Clock::now();
-  std::string cached_manifest_path = cache_dir + "/manifest.json";
-  Obtained obtained;
-  if (from_cache) {
-    obtained.manifest_text = TRY(read_whole_file(cached_manifest_path).context("cached boot manifest"));
-    obtained.manifest = TRY(verify_boot_manifest(obtained.manifest_text, key)
-                                .context("cached copy in " + cache_dir));
-    record->manifest_source = "cache";
-  } else {
-    obtained.manifest_text = TRY(fetch_text(options.manifest_url, kManifestLimit, config.download.fetch)
-                                     .context("boot manifest"));
-    obtained.manifest = TRY(verify_boot_manifest(obtained.manifest_text, key));
-    record->manifest_source = "server";
+// Checks what binds a manifest to this host and this boot. `challenge` is
+// the one this boot's request was signed over; empty for the offline copy,
+// which was checked when it was fetched.
+Status check_binding(const BootManifest& manifest, const BootOptions& options,
+                     const HostIdentity& identity, const std::string& challenge,
+                     int64_t floor_seen) {
+  if (!manifest.host)
+    return make_error(ErrorCode::kCorruption,
+                      "the manifest is not bound to a host (the server is older than this "
+                      "goldroot-boot); refusing it");
+  const HostBinding& host = *manifest.host;
+  if (canonical_mac(host.mac) != canonical_mac(options.mac))
+    return make_error(ErrorCode::kCorruption, "the manifest is for MAC " + host.mac +
+                                                  ", not this machine's " + options.mac);
+  if (host.key_id != identity.key.public_key().key_id())
+    return make_error(ErrorCode::kCorruption, "the manifest was issued to key " + host.key_id +
+                                                  ", not this host's " +
+                                                  identity.key.public_key().key_id());
+  if (!challenge.empty()) {
+    if (host.challenge != challenge)
+      return make_error(ErrorCode::kCorruption,
+                        "the manifest answers another request (a replayed manifest)");
+    int64_t now = ::time(nullptr);
+    if (now > host.expires_at + kClockSlackSeconds)
+      return make_error(ErrorCode::kCorruption,
+                        "the manifest expired at " + std::to_string(host.expires_at) +
+                            " (now " + std::to_string(now) + "); check this machine's clock");
   }
+  if (host.image_time < host.floor || host.image_time < floor_seen)
+    return make_error(ErrorCode::kCorruption,
+                      "the manifest's image (made at " + std::to_string(host.image_time) +
+                          ") is older than the rollback floor " +
+                          std::to_string(std::max(host.floor, floor_seen)) + " this host has seen");
+  TRY(parse_boot_mode(host.mode).context("the manifest's mode"));
+  return ok_status();
+}
+
+// The mode to boot: the manifest's. The command line may only ask for a
+// reset of a normal host (which discards nothing but local changes).
+BootMode decide_mode(const BootManifest& manifest, const BootOptions& options) {
+  BootMode decided = parse_boot_mode(manifest.host->mode).value();
+  if (options.mode == BootMode::kReset && decided == BootMode::kNormal) return BootMode::kReset;
+  if (options.mode != decided)
+    std::fprintf(stderr, "goldroot-boot: the server says mode %s; goldroot.mode=%s on the "
+                 "command line is ignored\n",
+                 boot_mode_name(decided), boot_mode_name(options.mode));
+  return decided;
+}
+
+// The highest rollback floor this host has seen (kept beside its key).
+int64_t read_floor(const std::string& path) {
+  if (path.empty()) return 0;
+  auto text = read_whole_file(path);
+  return text.ok() ? std::atoll(text->c_str()) : 0;
+}
+
+Result<Obtained> fetch_manifest(const BootConfig& config, const VerifyKey& key,
+                                HostIdentity* identity, int64_t floor_seen,
+                                std::string* challenge) {
+  const BootOptions& options = config.options;
+  std::string server = options.server.empty() ? resolve_url(options.manifest_url, "/")
+                                              : options.server;
+  while (!server.empty() && server.back() == '/') server.pop_back();
+  Obtained obtained;
+  for (int attempt = 0;; ++attempt) {
+    *challenge = TRY(fetch_challenge(server, config.download.fetch));
+    FetchOptions fetch = config.download.fetch;
+    // A diskless host's new key counts, under a lab's port policy, only
+    // from a privileged port.
+    fetch.privileged_source_port = !identity->persistent();
+    fetch.headers = TRY(signed_request_headers(*identity, "GET", options.manifest_url, *challenge,
+                                               /*introduce=*/true));
+    std::string error_body;
+    fetch.error_body = &error_body;
+    auto text = fetch_text(options.manifest_url, kManifestLimit, fetch);
+    if (!text.ok() && attempt == 0 &&
+        error_body.find("\"enrollment\":\"revoked\"") != std::string::npos) {
+      TRY(renew_host_identity(identity));
+      continue;
+    }
+    obtained.manifest_text = TRY(std::move(text).context("boot manifest"));
+    break;
+  }
+  obtained.manifest = TRY(verify_boot_manifest(obtained.manifest_text, key));
+  TRY(check_binding(obtained.manifest, options, *identity, *challenge, floor_seen));
+  obtained.mode = decide_mode(obtained.manifest, options);
+  return obtained;
+}
+
+Result<Obtained> cached_manifest(const std::string& cache_dir, const VerifyKey& key,
+                                 const BootOptions& options, const HostIdentity& identity,
+                                 int64_t floor_seen) {
+  Obtained obtained;
+  obtained.manifest_text =
+      TRY(read_whole_file(cache_dir + "/manifest.json").context("cached boot manifest"));
+  obtained.manifest = TRY(verify_boot_manifest(obtained.manifest_text, key)
+                              .context("cached copy in " + cache_dir));
+  TRY(check_binding(obtained.manifest, options, identity, "", floor_seen)
+          .context("cached copy in " + cache_dir));
+  obtained.mode = decide_mode(obtained.manifest, options);
+  if (obtained.mode != BootMode::kCache)
+    return make_error(ErrorCode::kIo, "this host's last mode was " + obtained.manifest.host->mode +
+                                          ", which boots only with its server");
+  return obtained;
+}
+
+void describe_manifest(const Obtained& obtained, const BootOptions& options, BootRecord* record) {
   const BootManifest& manifest = obtained.manifest;
-  if (manifest.image.format != "erofs" && manifest.image.format != "squashfs")
-    return make_error(ErrorCode::kUnsupported,
-                      "the manifest's image is " + manifest.image.format +
-                          ", which cannot be mounted as a root (need erofs or squashfs)");
   record->manifest_sha256 = Sha256::of(obtained.manifest_text).hex();
   record->commit = manifest.commit.hex();
   record->image_sha256 = manifest.image.sha256.hex();
@@ -104,36 +203,45 @@ Result<Obtained> obtain_image(const BootConfig& config, const VerifyKey& key,
                                     ? "/images/" + record->image_sha256 + "." + manifest.image.format
                                     : manifest.image.url;
   record->image_url = resolve_url(options.manifest_url, image_reference);
-  record->manifest_ms = milliseconds_since(step);
+  record->mode = boot_mode_name(obtained.mode);
+  record->host = manifest.host->name;
+}
 
-  *stage = BootStage::kImage;
-  step = Clock::now();
+// The image the manifest names, downloaded (or found in the cache) and
+// verified before anything mounts it.
+Status obtain_image(const BootConfig& config, const Obtained& obtained,
+                    const std::string& image_dir, const std::string& cache_dir, bool from_cache,
+                    BootRecord* record) {
+  const BootManifest& manifest = obtained.manifest;
+  if (manifest.image.format != "erofs" && manifest.image.format != "squashfs")
+    return make_error(ErrorCode::kUnsupported,
+                      "the manifest's image is " + manifest.image.format +
+                          ", which cannot be mounted as a root (need erofs or squashfs)");
   record->image_path = image_dir + "/" + record->image_sha256 + "." + manifest.image.format;
   if (from_cache) {
     TRY(verify_image_file(record->image_path, manifest.image.sha256, manifest.image.size)
             .context("cached image " + record->image_path));
     record->image_source = "cache";
-  } else {
-    if (cache_dir.empty()) TRY(mount_image_tmpfs(image_dir));
-    else TRY(make_directory(image_dir));
-    ImageSpec spec{.url = record->image_url, .sha256 = manifest.image.sha256, .size = manifest.image.size};
-    DownloadReport report = TRY(download_image(spec, record->image_path, config.download));
-    record->image_source = report.reused ? "reused" : "download";
-    record->resumed_from = report.resumed_from;
-    record->downloaded = report.downloaded;
-    if (!cache_dir.empty()) {  // the manifest that vouches for the copy, then drop older images
-      TRY(write_file_atomically(cached_manifest_path, obtained.manifest_text));
-      std::error_code error;
-      for (const auto& entry : std::filesystem::directory_iterator(image_dir, error)) {
-        std::string name = entry.path().filename().string();
-        if (entry.path().string() != record->image_path &&
-            (name.ends_with(".erofs") || name.ends_with(".squashfs") || name.ends_with(".part")))
-          std::filesystem::remove(entry.path(), error);
-      }
+    return ok_status();
+  }
+  if (cache_dir.empty()) TRY(mount_image_tmpfs(image_dir));
+  else TRY(make_directory(image_dir));
+  ImageSpec spec{.url = record->image_url, .sha256 = manifest.image.sha256, .size = manifest.image.size};
+  DownloadReport report = TRY(download_image(spec, record->image_path, config.download));
+  record->image_source = report.reused ? "reused" : "download";
+  record->resumed_from = report.resumed_from;
+  record->downloaded = report.downloaded;
+  if (!cache_dir.empty()) {  // the manifest that vouches for the copy, then drop older images
+    TRY(write_file_atomically(cache_dir + "/manifest.json", obtained.manifest_text));
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(image_dir, error)) {
+      std::string name = entry.path().filename().string();
+      if (entry.path().string() != record->image_path &&
+          (name.ends_with(".erofs") || name.ends_with(".squashfs") || name.ends_with(".part")))
+        std::filesystem::remove(entry.path(), error);
     }
   }
-  record->image_ms = milliseconds_since(step);
-  return obtained;
+  return ok_status();
 }
 
 struct InstalledRoot {
@@ -176,10 +284,8 @@ Result<InstalledRoot> install_root(const std::string& label, FormatPolicy format
 
 Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   const BootOptions& options = config.options;
-  const bool cache_mode = options.mode == BootMode::kCache;
   Clock::time_point start = Clock::now();
   BootRecord record;
-  record.mode = boot_mode_name(options.mode);
   record.host = options.host;
   record.mac = options.mac;
   record.server = options.server;
@@ -191,33 +297,68 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   VerifyKey key = TRY(VerifyKey::from_pem(key_pem).context("site key " + config.site_key_path));
   record.key_id = key.key_id();
 
-  // 0. The data partition, first: it keeps the image and the offline copy.
+  // 0. The data partition, first: it keeps the host's key, the image and
+  // the offline copy.
   *stage = BootStage::kUpper;
   DataStorage data = TRY(mount_data(config.upper, config.run_dir));
-  TRY(check_persistence(config.upper, data, options.mode));
+  std::string identity_dir = data.path.empty() ? "" : data.path + "/goldroot/identity";
+  std::string key_path = !config.host_key_path.empty() ? config.host_key_path
+                         : identity_dir.empty()        ? ""
+                                                       : identity_dir + "/host.key";
+  *stage = BootStage::kConfig;
+  HostIdentity identity = TRY(load_or_create_host_identity(key_path));
+  std::string floor_path =
+      key_path.empty() ? "" : key_path.substr(0, key_path.rfind('/') + 1) + "floor";
+  int64_t floor_seen = read_floor(floor_path);
   std::string cache_dir = config.cache_dir;
   if (cache_dir.empty() && !data.path.empty()) cache_dir = data.path + "/goldroot/cache";
-  if (cache_mode && cache_dir.empty())
+
+  // 1. The manifest, signed by the site and bound to this host and this
+  // request; it decides the mode. Unreachable server: a cache-mode host
+  // boots its last good copy.
+  *stage = BootStage::kManifest;
+  Clock::time_point step = Clock::now();
+  std::string challenge;
+  bool from_cache = false;
+  auto obtained = fetch_manifest(config, key, &identity, floor_seen, &challenge);
+  if (!obtained.ok() && is_unreachable(obtained.error()) && !cache_dir.empty() &&
+      ::access((cache_dir + "/manifest.json").c_str(), F_OK) == 0) {
+    auto cached = cached_manifest(cache_dir, key, options, identity, floor_seen);
+    if (cached.ok()) {
+      std::fprintf(stderr, "goldroot-boot: %s; booting the local copy\n",
+                   obtained.error().message.c_str());
+      obtained = std::move(cached);
+      from_cache = true;
+    }
+  }
+  if (!obtained.ok()) return std::move(obtained).error();
+  // The glue reads the decided mode (a shell on failure only in shell mode).
+  (void)write_file_atomically(config.run_dir + "/mode", std::string(boot_mode_name(obtained->mode)) + "\n");
+  const BootManifest& manifest = obtained->manifest;
+  const BootMode mode = obtained->mode;
+  describe_manifest(*obtained, options, &record);
+  record.manifest_source = from_cache ? "cache" : "server";
+  if (!floor_path.empty() && manifest.host->floor > floor_seen)
+    TRY(write_file_atomically(floor_path, std::to_string(manifest.host->floor) + "\n"));
+  record.manifest_ms = milliseconds_since(step);
+
+  *stage = BootStage::kUpper;
+  TRY(check_persistence(config.upper, data, mode));
+  if (mode == BootMode::kCache && cache_dir.empty())
     return make_error(ErrorCode::kInvalidArgument,
                       "cache mode keeps a copy of the image on a local data partition, but this "
                       "machine has none (label " + config.upper.label + ", or --cache-dir DIR)");
   std::string image_dir = cache_dir.empty() ? config.run_dir + "/image-files" : cache_dir;
 
-  // 1-2. The manifest and the image, verified before anything mounts it. In
-  // cache mode an unreachable server (for either) means the local copy.
-  auto obtained = obtain_image(config, key, image_dir, cache_dir, false, &record, stage);
-  if (!obtained.ok() && cache_mode && is_unreachable(obtained.error()) &&
-      ::access((cache_dir + "/manifest.json").c_str(), F_OK) == 0) {
-    std::fprintf(stderr, "goldroot-boot: %s; booting the local copy\n",
-                 obtained.error().message.c_str());
-    obtained = obtain_image(config, key, image_dir, cache_dir, true, &record, stage);
-  }
-  if (!obtained.ok()) return std::move(obtained).error();
-  const BootManifest& manifest = obtained->manifest;
+  // 2. The image, verified before anything mounts it.
+  *stage = BootStage::kImage;
+  step = Clock::now();
+  TRY(obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record));
+  record.image_ms = milliseconds_since(step);
 
   // 3. The image's read-only mount.
   *stage = BootStage::kMount;
-  Clock::time_point step = Clock::now();
+  step = Clock::now();
   record.lower = config.run_dir + "/image";
   TRY(make_directory(record.lower));
   LoopDevice loop = TRY(LoopDevice::attach_read_only(record.image_path));
@@ -234,25 +375,39 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   TRY(make_directory(record.middle));
   ScopedMount middle_mount = TRY(ScopedMount::mount("goldroot-layer", record.middle, "tmpfs",
                                                     MS_NOSUID | MS_NODEV, "mode=0755"));
-  if (!options.host.empty()) {
+  const HostBinding& binding = *manifest.host;
+  if (binding.layer_sha256) {
     std::string cached_layer_path = cache_dir + "/layer.tar";
-    record.layer_url = resolve_url(options.server.empty() ? options.manifest_url : options.server + "/",
-                                   "/layers/" + options.host + ".tar");
+    std::string server = options.server.empty() ? options.manifest_url : options.server + "/";
+    record.layer_url = resolve_url(server, "/layers/" + binding.name + ".tar");
     std::string tar;
-    if (record.manifest_source == "cache") {
+    if (from_cache) {
       tar = TRY(read_whole_file(cached_layer_path).context("cached host layer"));
       record.layer_source = "cache";
     } else {
       FetchOptions layer_fetch = config.download.fetch;
-      layer_fetch.privileged_source_port = true;  // the layer then carries the agent token
+      std::string base = resolve_url(record.layer_url, "/");
+      base.pop_back();
+      std::string layer_challenge = TRY(fetch_challenge(base, layer_fetch));
+      layer_fetch.headers = TRY(signed_request_headers(identity, "GET", record.layer_url,
+                                                       layer_challenge, /*introduce=*/false));
       tar = TRY(fetch_text(record.layer_url, kLayerLimit, layer_fetch).context("host layer"));
       record.layer_source = "server";
-      if (!cache_dir.empty()) TRY(write_file_atomically(cached_layer_path, tar));
     }
+    if (tar.size() != binding.layer_size || Sha256::of(tar) != *binding.layer_sha256)
+      return make_error(ErrorCode::kCorruption,
+                        "the host layer " + record.layer_url +
+                            " is not the one the manifest names (sha256 differs)");
+    if (!from_cache && !cache_dir.empty()) TRY(write_file_atomically(cached_layer_path, tar));
     UnpackReport unpacked = TRY(unpack_layer_tar(tar, record.middle));
     record.layer_entries = unpacked.entries;
     record.layer_whiteouts = unpacked.whiteouts;
   }
+  // The agent signs its reports with this host's key; only root reads it.
+  TRY(make_directory(record.middle + "/etc/goldroot", 0755));
+  TRY(write_file_atomically(record.middle + "/etc/goldroot/host.key", identity.key.to_pem()));
+  if (::chmod((record.middle + "/etc/goldroot/host.key").c_str(), 0600) != 0)
+    return errno_error("chmod " + record.middle + "/etc/goldroot/host.key", errno);
   if (::mount(nullptr, record.middle.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
               "mode=0755") != 0)
     return errno_error("remount " + record.middle + " read-only", errno);
@@ -261,7 +416,7 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   // 5-6. Install mode: the merged image on a local partition is the root.
   ScopedMount root_mount;
   PreparedUpper upper;
-  if (options.mode == BootMode::kInstall) {
+  if (mode == BootMode::kInstall) {
     *stage = BootStage::kRoot;
     step = Clock::now();
     InstalledRoot installed = TRY(install_root(options.install_label, config.upper.format, record,
@@ -277,7 +432,7 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
     // 5. The upper layer, as the mode wants it.
     *stage = BootStage::kUpper;
     step = Clock::now();
-    upper = TRY(prepare_upper(config.upper, std::move(data), options.mode, config.run_dir));
+    upper = TRY(prepare_upper(config.upper, std::move(data), mode, config.run_dir));
     record.upper_kind = upper_kind_name(upper.kind);
     record.upper_device = upper.device;
     record.upper_path = upper.upper;

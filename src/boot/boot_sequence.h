@@ -1,15 +1,23 @@
 // The goldroot-boot sequence, from command line to mounted overlay root:
 //
-//   1. manifest  fetch SERVER/api/v1/boot/MAC and verify it against the
-//                pinned site key (cache mode, server unreachable: the last
-//                good manifest in the cache dir, verified again);
+//   0. identity  mount the data partition (if any) and load this host's key
+//                from it, or make one (host_identity.h);
+//   1. manifest  take a challenge, fetch SERVER/api/v1/boot/MAC signed with
+//                the host key, verify it against the pinned site key and
+//                check it is bound to this MAC, this key and this request,
+//                unexpired and above the rollback floor; its mode is the
+//                boot's (the command line can only ask a normal host for a
+//                reset). Server unreachable: a host whose last manifest
+//                said cache boots that copy, verified again;
 //   2. image     download to RUN/image/<sha>.erofs (cache mode: into the
 //                cache dir, which keeps only the current image), resuming,
 //                bounded by the manifest's size, sha256-verified before any
 //                mount;
 //   3. mount     loop-mount the image read-only at RUN/image;
-//   4. layer     unpack SERVER/layers/HOST.tar into a tmpfs at RUN/middle,
-//                then remount it read-only;
+//   4. layer     fetch SERVER/layers/HOST.tar (signed), check it is the
+//                bundle the manifest names, unpack it into a tmpfs at
+//                RUN/middle with the host key at etc/goldroot/host.key
+//                (0600, for the agent), then remount it read-only;
 //   5. upper     see upper_layer.h (tmpfs, directory or device; mode rules);
 //   6. root      overlay lowerdir=RUN/middle:RUN/image at ROOT;
 //   7. agent     with agent_from, install goldroot-agent (agent_install.h);
@@ -33,6 +41,9 @@ namespace goldroot::boot {
 struct BootConfig {
   BootOptions options;
   std::string site_key_path = "/etc/goldroot/site.pub";
+  // Where the host key lives; default: the data partition's
+  // goldroot/identity/host.key, or a key for this boot only without one.
+  std::string host_key_path;
   std::string root = "/root";
   std::string run_dir = "/run/goldroot";
   std::string cache_dir;   // cache mode; required there

@@ -6,6 +6,10 @@
 #include <cerrno>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
+#include "base/json.h"
+
 namespace goldroot::boot {
 namespace {
 
@@ -17,6 +21,7 @@ struct CurlFree {
   void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
 };
 using CurlHandle = std::unique_ptr<CURL, CurlFree>;
+using HeaderList = std::unique_ptr<curl_slist, void (*)(curl_slist*)>;
 
 struct Sink {
   uint64_t limit = 0;
@@ -36,7 +41,7 @@ size_t write_callback(char* data, size_t size, size_t count, void* user) {
   long status = 0;
   curl_easy_getinfo(sink->handle, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 400) {  // keep a short error body for the message
-    if (sink->text && sink->text->size() < 512) sink->text->append(data, std::min<size_t>(length, 512));
+    if (sink->text && sink->text->size() < 2048) sink->text->append(data, std::min<size_t>(length, 2048));
     return length;
   }
   uint64_t room = sink->limit - sink->written;
@@ -64,7 +69,9 @@ size_t write_callback(char* data, size_t size, size_t count, void* user) {
   return sink->truncated ? take : length;
 }
 
-Result<CurlHandle> make_handle(const std::string& url, Sink* sink, const FetchOptions& options) {
+// The handle owns no header list: `headers` must outlive the transfer.
+Result<CurlHandle> make_handle(const std::string& url, Sink* sink, const FetchOptions& options,
+                               HeaderList* headers) {
   CurlHandle handle(curl_easy_init());
   if (!handle) return make_error(ErrorCode::kIo, "curl_easy_init failed");
   sink->handle = handle.get();
@@ -78,11 +85,15 @@ Result<CurlHandle> make_handle(const std::string& url, Sink* sink, const FetchOp
   curl_easy_setopt(handle.get(), CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(handle.get(), CURLOPT_MAXREDIRS, 5L);
   curl_easy_setopt(handle.get(), CURLOPT_USERAGENT, "goldroot-boot");
+  for (const std::string& header : options.headers)
+    headers->reset(curl_slist_append(headers->release(), header.c_str()));
+  if (*headers) curl_easy_setopt(handle.get(), CURLOPT_HTTPHEADER, headers->get());
   return handle;
 }
 
 // The outcome of a transfer that ended with `code`.
-Result<long> judge(CURL* handle, const std::string& url, Sink* sink, CURLcode code) {
+Result<long> judge(CURL* handle, const std::string& url, Sink* sink, CURLcode code,
+                   const FetchOptions& options) {
   long status = 0;
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   if (sink->write_errno) return errno_error("writing " + url, sink->write_errno);
@@ -92,19 +103,27 @@ Result<long> judge(CURL* handle, const std::string& url, Sink* sink, CURLcode co
     // The server's JSON error says what to do ("run goldroot channel set …").
     std::string reason;
     if (sink->text) {
-      reason = sink->text->substr(0, 300);
+      if (options.error_body) *options.error_body = *sink->text;
+      auto document = parse_untrusted_json<nlohmann::json>(*sink->text);
+      reason = document.is_object() && document.contains("error") && document["error"].is_string()
+                   ? document["error"].get<std::string>()
+                   : *sink->text;
+      reason = reason.substr(0, 400);
       for (char& c : reason)
-        if (c == '\n' || c == '\r') c = ' ';
+        if (c == '\n' || c == '\r' || static_cast<unsigned char>(c) < 0x20) c = ' ';
     }
-    return make_error(status == 404 ? ErrorCode::kNotFound : ErrorCode::kIo,
-                      "fetching " + url + ": HTTP " + std::to_string(status) +
-                          (reason.empty() ? "" : " " + reason));
+    ErrorCode code = status == 404                    ? ErrorCode::kNotFound
+                     : status == 401 || status == 403 ? ErrorCode::kPermissionDenied
+                                                      : ErrorCode::kIo;
+    return make_error(code, "fetching " + url + ": HTTP " + std::to_string(status) +
+                                (reason.empty() ? "" : ": " + reason));
   }
   return status;
 }
 
-Result<long> perform(CURL* handle, const std::string& url, Sink* sink) {
-  return judge(handle, url, sink, curl_easy_perform(handle));
+Result<long> perform(CURL* handle, const std::string& url, Sink* sink,
+                     const FetchOptions& options) {
+  return judge(handle, url, sink, curl_easy_perform(handle), options);
 }
 
 }  // namespace
@@ -114,7 +133,8 @@ void http_global_init() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 Result<std::string> fetch_text(const std::string& url, uint64_t limit, const FetchOptions& options) {
   std::string text;
   Sink sink{.limit = limit, .text = &text};
-  CurlHandle handle = TRY(make_handle(url, &sink, options));
+  HeaderList headers(nullptr, curl_slist_free_all);
+  CurlHandle handle = TRY(make_handle(url, &sink, options, &headers));
   if (options.privileged_source_port) {
     curl_easy_setopt(handle.get(), CURLOPT_LOCALPORT, kPrivilegedPortFirst);
     curl_easy_setopt(handle.get(), CURLOPT_LOCALPORTRANGE, 1024L - kPrivilegedPortFirst);
@@ -124,9 +144,9 @@ Result<std::string> fetch_text(const std::string& url, uint64_t limit, const Fet
       ordinary.privileged_source_port = false;
       return fetch_text(url, limit, ordinary);
     }
-    TRY(judge(handle.get(), url, &sink, code));
+    TRY(judge(handle.get(), url, &sink, code, options));
   } else {
-    TRY(perform(handle.get(), url, &sink));
+    TRY(perform(handle.get(), url, &sink, options));
   }
   if (sink.truncated)
     return make_error(ErrorCode::kCorruption,
@@ -138,7 +158,8 @@ Result<RangeResult> fetch_range_to_fd(const std::string& url, uint64_t offset, u
                                       int fd, const FetchOptions& options) {
   std::string error_body;
   Sink sink{.limit = limit, .fd = fd, .text = &error_body};
-  CurlHandle handle = TRY(make_handle(url, &sink, options));
+  HeaderList headers(nullptr, curl_slist_free_all);
+  CurlHandle handle = TRY(make_handle(url, &sink, options, &headers));
   std::string range = std::to_string(offset) + "-";
   if (offset > 0) {
     curl_easy_setopt(handle.get(), CURLOPT_RANGE, range.c_str());
@@ -153,7 +174,7 @@ Result<RangeResult> fetch_range_to_fd(const std::string& url, uint64_t offset, u
                      });
     curl_easy_setopt(handle.get(), CURLOPT_HEADERDATA, &sink);
   }
-  long status = TRY(perform(handle.get(), url, &sink));
+  long status = TRY(perform(handle.get(), url, &sink, options));
   if (offset > 0 && status == 416)
     return make_error(ErrorCode::kCorruption, "fetching " + url + ": server rejected range " + range);
   return RangeResult{.status = static_cast<int>(status), .written = sink.written,

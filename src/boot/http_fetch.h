@@ -8,13 +8,16 @@
 // starting over; a body longer than asked for is cut off at the limit and
 // the transfer aborted, so a hostile or broken server cannot fill the RAM
 // disk. Connection failures are kIo with curl's reason; HTTP errors
-// (>= 400) are kNotFound for 404 and kIo otherwise, naming the status.
+// (>= 400) are kNotFound for 404, kPermissionDenied for 401 and 403 (the
+// server refused this host), kIo otherwise, with the server's "error"
+// sentence.
 // Each call makes its own curl handle: thread-safe once
 // curl_global_init has run (http_global_init, called from main).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -27,10 +30,15 @@ struct FetchOptions {
   // Abort when fewer than 1 byte/s arrive for this long (a stalled server).
   long stall_timeout_seconds = 30;
   // Connect from a source port below 1024 (root only), which tells the
-  // server the request comes from goldroot-boot rather than a user: the
-  // host layer then carries the agent's token. When no such port can be
-  // bound (not root, all taken) the fetch goes on from an ordinary port.
+  // server the request comes from goldroot-boot rather than a user: a lab
+  // with the "port" enrolment policy takes a diskless host's new key only
+  // from such a port (fleet/host_keys.h). When no such port can be bound
+  // (not root, all taken) the fetch goes on from an ordinary port.
   bool privileged_source_port = false;
+  // Request headers ("Name: value"), e.g. a host signature.
+  std::vector<std::string> headers;
+  // Where an error answer's body goes (the server's JSON error), if set.
+  std::string* error_body = nullptr;
 };
 
 Result<std::string> fetch_text(const std::string& url, uint64_t limit,

@@ -2,7 +2,7 @@
 // boot/boot_sequence.h for the steps). Runs once and exits; the initramfs
 // glue then switches root to --root.
 //
-//   goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR]
+//   goldroot-boot [--cmdline STRING] [--site-key PATH] [--host-key PATH] [--root DIR]
 //                 [--run-dir DIR] [--state PATH] [--cache-dir DIR]
 //                 [--upper-dir DIR | --upper-device LABEL [--format-upper]]
 //                 [--attempts N] [--agent-from DIR [--units-dir DIR]]
@@ -14,8 +14,11 @@
 //   0  the root is mounted and boot.json written
 //   2  bad usage or command line (no boot=goldroot: exit 2 too, silently
 //      unless --cmdline was given, so the glue can test for it)
-//   3  the manifest could not be fetched (server unreachable, no cache)
-//   4  the manifest failed verification (signature, key, fields)
+//   3  the manifest could not be fetched (server unreachable, no cache; or
+//      the server refused this host: its key waits for enrolment, or is
+//      not the enrolled one)
+//   4  the manifest failed verification (signature, key, fields, another
+//      MAC or request, expired, below the rollback floor)
 //   5  the image could not be downloaded or failed its digest check
 //   6  mounting the image, the host layer, the upper or the overlay failed
 //   7  the boot record could not be written
@@ -34,7 +37,8 @@ using namespace goldroot;
 using namespace goldroot::boot;
 
 constexpr const char* kUsage =
-    "usage: goldroot-boot [--cmdline STRING] [--site-key PATH] [--root DIR] [--run-dir DIR]\n"
+    "usage: goldroot-boot [--cmdline STRING] [--site-key PATH] [--host-key PATH]\n"
+    "                     [--root DIR] [--run-dir DIR]\n"
     "                     [--state PATH] [--cache-dir DIR] [--upper-dir DIR]\n"
     "                     [--upper-device LABEL [--format-upper]] [--attempts N]\n"
     "                     [--agent-from DIR [--units-dir DIR]]\n";
@@ -76,6 +80,7 @@ int main(int argc, char** argv) {
     if (!argument) return fail(2, "option " + flag + " needs a value\n" + kUsage);
     if (flag == "--cmdline") cmdline = argument, cmdline_given = true;
     else if (flag == "--site-key") config.site_key_path = argument;
+    else if (flag == "--host-key") config.host_key_path = argument;
     else if (flag == "--root") config.root = argument;
     else if (flag == "--run-dir") config.run_dir = argument;
     else if (flag == "--state") config.state_path = argument;

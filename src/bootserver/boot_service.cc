@@ -11,8 +11,8 @@
 
 #include "base/strings.h"
 #include "bootserver/admin_auth.h"
-#include "bootserver/layer_token.h"
-#include "crypto/hmac.h"
+#include "crypto/host_signature.h"
+#include "image/export.h"
 #include "crypto/site_key.h"
 #include "fleet/agent_store.h"
 #include "net/address.h"
@@ -45,20 +45,24 @@ HttpResponse json_ok(const nlohmann::json& body) {
 }  // namespace
 
 BootService::BootService(Site* site, Inventory inventory, SigningKey key,
-                         BootServiceOptions options, std::unique_ptr<LayerCache> layers)
+                         BootServiceOptions options, std::unique_ptr<LayerCache> layers,
+                         Challenges challenges)
     : site_(site),
       inventory_(std::move(inventory)),
       key_(std::move(key)),
       options_(std::move(options)),
       artifacts_(&site->store(), site->exports_dir()),
-      layers_(std::move(layers)) {}
+      layers_(std::move(layers)),
+      challenges_(std::move(challenges)) {}
 
 Result<std::unique_ptr<BootService>> BootService::open(Site* site, BootServiceOptions options) {
   Inventory inventory = TRY(Inventory::open(site->database_path()));
   SigningKey key = TRY(load_site_key(site->keys_dir()));
   auto layers = TRY(LayerCache::create(options.cache_parent));
+  Challenges challenges = TRY(Challenges::create(site->env()));
   return std::unique_ptr<BootService>(new BootService(site, std::move(inventory), std::move(key),
-                                                      std::move(options), std::move(layers)));
+                                                      std::move(options), std::move(layers),
+                                                      std::move(challenges)));
 }
 
 Result<netboot::BootUrls> BootService::boot_urls(const Digest& commit, const std::string& mac,
@@ -201,7 +205,30 @@ Result<Digest> BootService::commit_for(const Host& host) {
   return *commit;
 }
 
-Result<std::string> BootService::manifest_for(const Host& host) {
+Result<KeyVerdict> BootService::present_key(const Host& host, const SignedRequest& signed_request,
+                                            const HttpRequest& request) {
+  auto settings = TRY(site_->settings());
+  std::lock_guard lock(inventory_mutex_);
+  auto transaction = TRY(inventory_.begin_write());
+  std::optional<Lab> lab;
+  if (host.lab) lab = TRY(inventory_.find_lab(*host.lab));
+  EnrollPolicy policy = effective_enroll_policy(host, lab ? &*lab : nullptr, settings.enroll);
+  KeyPresentation presented;
+  presented.key = signed_request.key;
+  presented.persistent = signed_request.persistent;
+  presented.privileged_port = request.remote_port != 0 && request.remote_port < 1024;
+  presented.from_inventory_ip = !host.ip || *host.ip == request.remote_address ||
+                                "::ffff:" + *host.ip == request.remote_address;
+  presented.address = request.remote_address;
+  presented.now = site_->env()->now_seconds();
+  HostKeys keys(inventory_.database());
+  KeyVerdict verdict = TRY(keys.present(host.name, policy, presented));
+  TRY(transaction.commit());
+  return verdict;
+}
+
+Result<std::string> BootService::manifest_for(const Host& host, const std::string& mac,
+                                              const VerifyKey& key, const std::string& challenge) {
   Digest commit = TRY(commit_for(host));
   auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
   if (!artifact)
@@ -209,17 +236,73 @@ Result<std::string> BootService::manifest_for(const Host& host) {
                                                 " for host " + host.name +
                                                 " is not exported; run 'goldroot image export " +
                                                 commit.hex().substr(0, 12) + "'");
-  return signed_manifest(*artifact, key_);
+  BootManifest manifest = TRY(boot_manifest_of(*artifact));
+  Commit data = TRY(site_->store().objects().read_commit(commit));
+  auto settings = TRY(site_->settings());
+  if (data.created < settings.rollback_floor)
+    return make_error(ErrorCode::kNotFound,
+                      "image " + commit.hex().substr(0, 12) + " for host " + host.name +
+                          " is older than the site's rollback floor (" +
+                          format_utc(settings.rollback_floor) +
+                          "); point its channel at a newer image");
+  std::optional<Lab> lab;
+  if (host.lab) {
+    std::lock_guard lock(inventory_mutex_);
+    lab = TRY(inventory_.find_lab(*host.lab));
+  }
+  HostBinding binding;
+  binding.name = host.name;
+  binding.mac = TRY(parse_mac(mac));
+  binding.mode = boot_mode_name(effective_mode(host, lab ? &*lab : nullptr).mode);
+  binding.key_id = key.key_id();
+  LayerCache::Bundle bundle = TRY(layer_bundle(host.name));
+  binding.layer_sha256 = bundle.sha256;
+  binding.layer_size = bundle.size;
+  binding.issued_at = site_->env()->now_seconds();
+  binding.expires_at = binding.issued_at + kManifestLifetimeSeconds;
+  binding.challenge = challenge;
+  binding.image_time = data.created;
+  binding.floor = settings.rollback_floor;
+  manifest.host = std::move(binding);
+  return sign_boot_manifest(manifest, key_);
 }
 
-HttpResponse BootService::boot_manifest(const std::string& mac) {
+HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::string& mac) {
   auto host = host_for_mac(mac);
   if (!host.ok()) return json_error(400, host.error().message);
   if (!*host) return json_error(404, "no host has MAC " + mac);
-  auto manifest = manifest_for(**host);
+  auto signed_request = check_signed_request(request, challenges_, std::nullopt);
+  if (!signed_request.ok())
+    return json_error(signed_request.error().code == ErrorCode::kInvalidArgument ? 401 : 403,
+                      signed_request.error().message);
+  auto verdict = present_key(**host, *signed_request, request);
+  if (!verdict.ok()) return json_error(503, verdict.error().message);
+  const std::string& name = (*host)->name;
+  std::string key_id = signed_request->key.key_id();
+  auto refuse = [&](const std::string& message) {
+    nlohmann::json body = {{"error", message},
+                           {"enrollment", key_verdict_name(*verdict)},
+                           {"key_id", key_id}};
+    return HttpResponse::json(403, body.dump() + "\n").with_cache(CachePolicy::kNoStore);
+  };
+  switch (*verdict) {
+    case KeyVerdict::kAccepted: break;
+    case KeyVerdict::kPending:
+      return refuse("host " + name + "'s key " + key_id +
+                    " waits for the admin: goldroot host enroll " + name + " --key-id " + key_id);
+    case KeyVerdict::kRefused:
+      return refuse("host " + name + " has another key enrolled; key " + key_id +
+                    " is refused (the admin sees this in 'goldroot host keys'; "
+                    "'goldroot host rekey " + name + "' starts over)");
+    case KeyVerdict::kRevoked:
+      return refuse("key " + key_id + " was revoked; the host must make a new key");
+  }
+  auto manifest = manifest_for(**host, mac, signed_request->key,
+                               *request.header(kChallengeHeader));
   if (!manifest.ok())
     return json_error(manifest.error().code == ErrorCode::kNotFound ? 409 : 500,
                       manifest.error().message);
+  record_boot(name);
   return HttpResponse::json(200, *manifest + "\n").with_cache(CachePolicy::kNoStore);
 }
 
@@ -237,15 +320,6 @@ HttpResponse BootService::object(const std::string& digest) {
   return HttpResponse::open_file(*path).with_etag(digest).with_cache(CachePolicy::kImmutable);
 }
 
-bool BootService::may_receive_token(const std::string& name, const std::string& address,
-                                    uint16_t port) {
-  if (options_.agent_secret.empty() || port == 0 || port >= 1024) return false;
-  std::lock_guard lock(inventory_mutex_);
-  auto host = inventory_.find_host(name);
-  if (!host.ok() || !*host) return false;
-  return !(*host)->ip || *(*host)->ip == address || "::ffff:" + *(*host)->ip == address;
-}
-
 void BootService::record_boot(const std::string& host) {
   int64_t now = site_->env()->now_seconds();
   {
@@ -259,23 +333,34 @@ void BootService::record_boot(const std::string& host) {
   (void)agents.record_boot_request(host, now);
 }
 
-HttpResponse BootService::layer(const std::string& name, const std::string& address,
-                                uint16_t port) {
-  bool with_token = may_receive_token(name, address, port);
-  Result<RenderedLayer> rendered = [&] {
+Result<LayerCache::Bundle> BootService::layer_bundle(const std::string& name) {
+  RenderedLayer rendered = TRY([&] {
     std::lock_guard lock(inventory_mutex_);
     auto transaction = inventory_.begin_read();
     return render_host_layer(inventory_, site_->layers_dir(), name);
+  }());
+  return layers_->get(name, rendered);
+}
+
+HttpResponse BootService::layer(const HttpRequest& request, const std::string& name) {
+  auto key = [&]() -> Result<std::optional<VerifyKey>> {
+    std::lock_guard lock(inventory_mutex_);
+    if (!TRY(inventory_.find_host(name)))
+      return make_error(ErrorCode::kNotFound, "there is no host " + name);
+    return HostKeys(inventory_.database()).enrolled(name);
   }();
-  if (!rendered.ok())
-    return json_error(rendered.error().code == ErrorCode::kNotFound ? 404 : 500,
-                      rendered.error().message);
-  // The token goes only to the host itself (as far as this check can
-  // tell): that is when it is booting.
-  if (with_token) record_boot(name);
-  auto bundle = layers_->get(name, *rendered,
-                             with_token ? agent_token(options_.agent_secret, name) : std::string());
-  if (!bundle.ok()) return json_error(500, bundle.error().message);
+  if (!key.ok())
+    return json_error(key.error().code == ErrorCode::kNotFound ? 404 : 503, key.error().message);
+  if (!*key)
+    return json_error(403, "host " + name + " has no enrolled key, so nobody may have its layer");
+  auto signed_request = check_signed_request(request, challenges_, **key);
+  if (!signed_request.ok())
+    return json_error(signed_request.error().code == ErrorCode::kInvalidArgument ? 401 : 403,
+                      signed_request.error().message);
+  auto bundle = layer_bundle(name);
+  if (!bundle.ok())
+    return json_error(bundle.error().code == ErrorCode::kNotFound ? 404 : 500,
+                      bundle.error().message);
   return HttpResponse::file(std::move(bundle->file), bundle->size, "application/x-tar")
       .with_cache(CachePolicy::kNoStore);
 }
@@ -335,9 +420,16 @@ void BootService::install(server::Router& router) {
       return ipxe_script(name, base);
     });
   });
+  router.add_exact("/api/v1/challenge", [this](const HttpRequest&) {
+    nlohmann::json body = {{"challenge", challenges_.mint()},
+                           {"expires_in", Challenges::kLifetimeSeconds}};
+    return HttpResponse::json(200, body.dump() + "\n").with_cache(CachePolicy::kNoStore);
+  });
+  // Checking a signature and writing an enrolment: off the event loop.
   router.add_prefix("/api/v1/boot/", [this, suffix](const HttpRequest& request) {
-    return HttpResponse::later(
-        [this, mac = suffix(request, "/api/v1/boot/")] { return boot_manifest(mac); });
+    return HttpResponse::later([this, request, mac = suffix(request, "/api/v1/boot/")] {
+      return boot_manifest(request, mac);
+    });
   });
   // A new export is hashed before it is offered: not on the event loop.
   router.add_prefix("/images/", [this, suffix](const HttpRequest& request) {
@@ -353,9 +445,8 @@ void BootService::install(server::Router& router) {
   router.add_prefix("/layers/", [this, suffix](const HttpRequest& request) {
     std::string name = suffix(request, "/layers/");
     if (!ends_with(name, ".tar")) return json_error(404, "host layers are served as NAME.tar");
-    return HttpResponse::later([this, host = name.substr(0, name.size() - 4),
-                                address = request.remote_address, port = request.remote_port] {
-      return layer(host, address, port);
+    return HttpResponse::later([this, request, host = name.substr(0, name.size() - 4)] {
+      return layer(request, host);
     });
   });
   auto admin = [this](server::Handler handler) {

@@ -4,25 +4,29 @@
 // commands keep working while clients boot).
 //
 //   GET /boot/<mac>.ipxe       the host's iPXE menu (iPXE's ${netX/mac})
-//   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON)
+//   GET /api/v1/challenge      a fresh challenge for a signed host request
+//                              (host_auth.h)
+//   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON), bound
+//                              to the host, its mode, its layer bundle and
+//                              this request (manifest/boot_manifest.h v2);
+//                              the request is signed with the host's key,
+//                              which must be enrolled (fleet/host_keys.h) —
+//                              or gets enrolled by the lab's policy — and
+//                              counts as the host booting
 //   GET /images/<sha256>.<fmt> an exported artifact (immutable)
 //   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
 //   GET /initrd/<sha256>.img   a goldroot initrd (initrd/goldroot_initrd.h),
 //                              built for an image when its first host's
 //                              script is asked for (immutable)
 //   GET /layers/<host>.tar     the host's rendered configuration layer (written
-//                              once per change, layer_cache.h); asked from a
-//                              privileged source port (< 1024, so by root on
-//                              the client) and from the host's inventory IP
-//                              (if it has one), it also carries
-//                              /etc/goldroot/agent.token (0600), and the
-//                              host counts as booting until its agent speaks
+//                              once per change, layer_cache.h), only for a
+//                              request signed with that host's enrolled key
 //   GET /api/v1/hosts|images|channels   the inventory and store, as JSON
 //
 // Handlers are thread-safe (the inventory connection is shared under a
 // mutex). Every route that reads the inventory or builds something answers
 // off the event loop (HttpResponse::later); none writes to the inventory
-// for an anonymous request.
+// for a request not signed by a host key.
 #pragma once
 
 #include <map>
@@ -31,8 +35,10 @@
 #include <string>
 
 #include "bootserver/artifact_index.h"
+#include "bootserver/host_auth.h"
 #include "bootserver/layer_cache.h"
 #include "crypto/ed25519.h"
+#include "fleet/host_keys.h"
 #include "fleet/inventory.h"
 #include "initrd/goldroot_initrd.h"
 #include "netboot/ipxe_script.h"
@@ -48,9 +54,6 @@ struct BootServiceOptions {
   netboot::IpxeMenuOptions menu;
   // Guards the listing API (/api/v1/hosts|images|channels); null: open.
   class AdminAuth* admin = nullptr;
-  // The per-host agent tokens derive from it (crypto/hmac.h); empty: the
-  // layer bundle carries no token.
-  std::string agent_secret;
   // Where goldroot-boot and goldroot-agent are (default: beside this
   // program), for the goldroot initrd.
   std::string tools_dir;
@@ -74,14 +77,21 @@ class BootService {
   Result<std::optional<Host>> host_for_mac(const std::string& mac);
   // The commit a host boots: its pin, or its channel's commit.
   Result<Digest> commit_for(const Host& host);
-  // The signed manifest for a host, or an error naming what is missing.
-  Result<std::string> manifest_for(const Host& host);
+  // How long a host's manifest is good for after it is issued.
+  static constexpr int64_t kManifestLifetimeSeconds = 15 * 60;
 
  private:
   BootService(Site* site, Inventory inventory, SigningKey key, BootServiceOptions options,
-              std::unique_ptr<LayerCache> layers);
+              std::unique_ptr<LayerCache> layers, Challenges challenges);
 
-  server::HttpResponse boot_manifest(const std::string& mac);
+  server::HttpResponse boot_manifest(const server::HttpRequest& request, const std::string& mac);
+  // The manifest for `host`, booted from `mac` and asked with `challenge`
+  // by `key`.
+  Result<std::string> manifest_for(const Host& host, const std::string& mac,
+                                   const VerifyKey& key, const std::string& challenge);
+  // The enrolment decision about the key a request for `host` is signed with.
+  Result<KeyVerdict> present_key(const Host& host, const SignedRequest& signed_request,
+                                 const server::HttpRequest& request);
   server::HttpResponse ipxe_script(const std::string& name, const std::string& base_url);
   // The URLs of the commit's kernel, initrd and manifest under `base_url`.
   Result<netboot::BootUrls> boot_urls(const Digest& commit, const std::string& mac,
@@ -91,9 +101,9 @@ class BootService {
   server::HttpResponse goldroot_initrd(const std::string& name);
   // The goldroot initrd for `commit`, built once per commit and process.
   Result<GoldrootInitrd> initrd_for(const Digest& commit, const BootFile& kernel);
-  server::HttpResponse layer(const std::string& host, const std::string& address, uint16_t port);
-  // Whether a client at `address`:`port` may receive the agent token of `host`.
-  bool may_receive_token(const std::string& host, const std::string& address, uint16_t port);
+  server::HttpResponse layer(const server::HttpRequest& request, const std::string& host);
+  // The host's rendered layer bundle.
+  Result<LayerCache::Bundle> layer_bundle(const std::string& host);
   // Marks `host` as booting (down until its agent speaks), at most once a
   // minute per host.
   void record_boot(const std::string& host);
@@ -110,6 +120,7 @@ class BootService {
   std::mutex initrd_mutex_;  // held while one is built: a lab asks at once
   std::map<Digest, GoldrootInitrd> initrds_;
   std::unique_ptr<LayerCache> layers_;
+  Challenges challenges_;
   std::mutex boots_mutex_;
   std::map<std::string, int64_t> boots_recorded_;  // host -> when
 };

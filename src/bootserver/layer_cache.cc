@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <filesystem>
 
-#include "bootserver/layer_token.h"
+#include "base/hash.h"
 
 namespace goldroot {
 
@@ -23,18 +23,14 @@ LayerCache::~LayerCache() {
   std::filesystem::remove_all(directory_, ignored);
 }
 
-Result<LayerCache::Bundle> LayerCache::get(const std::string& host, const RenderedLayer& layer,
-                                           const std::string& token) {
-  Sha256 hash;
-  hash.update(fingerprint(layer).hex());
-  hash.update(token);
-  Digest wanted = hash.finish();
+Result<LayerCache::Bundle> LayerCache::get(const std::string& host, const RenderedLayer& layer) {
+  Digest wanted = fingerprint(layer);
 
   std::shared_ptr<Entry> entry;
   std::string path;
   {
     std::lock_guard lock(mutex_);
-    auto& slot = entries_[host + (token.empty() ? "" : "\n+token")];
+    auto& slot = entries_[host];
     if (!slot) slot = std::make_shared<Entry>();
     entry = slot;
     path = directory_ + "/" + std::to_string(++serial_) + ".tar";
@@ -48,12 +44,13 @@ Result<LayerCache::Bundle> LayerCache::get(const std::string& host, const Render
     options.replace = Replace::kYes;
     options.durability = Durability::kNoSync;  // a cache: rebuilt after a crash
     Status written = write_layer(layer, path, OutputFormat::kTar, options);
-    if (written.ok() && !token.empty())
-      written = append_to_tar(path, kAgentTokenPath, token + "\n", 0600);
-    if (!written.ok()) {
+    uint64_t size = 0;
+    Result<Digest> sha256 = written.ok() ? sha256_of_file(path, &size) : written.error();
+    if (!sha256.ok()) {
       ::unlink(path.c_str());
-      return std::move(written).error();
+      return std::move(sha256).error();
     }
+    entry->sha256 = *sha256;
     if (!entry->path.empty()) ::unlink(entry->path.c_str());  // open readers keep theirs
     entry->path = path;
     entry->fingerprint = wanted;
@@ -64,6 +61,7 @@ Result<LayerCache::Bundle> LayerCache::get(const std::string& host, const Render
   if (!bundle.file.valid() || ::fstat(bundle.file.get(), &st) != 0)
     return errno_error("opening the cached layer of " + host, errno);
   bundle.size = static_cast<uint64_t>(st.st_size);
+  bundle.sha256 = entry->sha256;
   return bundle;
 }
 

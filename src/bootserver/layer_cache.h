@@ -7,9 +7,10 @@
 // booting at once, or a client asking again and again, costs one write.
 // Requests for one host wait for a single write; other hosts go on.
 //
-// Bundles are files in a private directory (0700; those with an agent
-// token are 0600 inside), replaced by rename and never changed in place,
-// so a reader holding one keeps a consistent file. Thread-safe.
+// Bundles are files in a private directory (0700), replaced by rename and
+// never changed in place, so a reader holding one keeps a consistent file;
+// each is hashed once, when written, for the manifest that names it.
+// Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -37,11 +38,11 @@ class LayerCache {
   struct Bundle {
     UniqueFd file;  // open read-only at offset 0
     uint64_t size = 0;
+    Digest sha256;
     bool written = false;  // false: served from the cache
   };
-  // The bundle of `host` made of `layer`, with /etc/goldroot/agent.token
-  // holding `token` when it is not empty.
-  Result<Bundle> get(const std::string& host, const RenderedLayer& layer, const std::string& token);
+  // The bundle of `host` made of `layer`.
+  Result<Bundle> get(const std::string& host, const RenderedLayer& layer);
 
  private:
   explicit LayerCache(std::string directory) : directory_(std::move(directory)) {}
@@ -49,6 +50,7 @@ class LayerCache {
   struct Entry {
     std::mutex mutex;  // held while the bundle is written
     Digest fingerprint;
+    Digest sha256;     // of the file at `path`
     std::string path;  // empty until written
   };
 

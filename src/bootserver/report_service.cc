@@ -13,7 +13,8 @@
 #include "fleet/dirty_reset.h"
 #include "fleet/fleet_status.h"
 #include "bootserver/upload_file.h"
-#include "crypto/hmac.h"
+#include "crypto/host_signature.h"
+#include "fleet/host_keys.h"
 #include "fleet/agent_store.h"
 #include "report/report.h"
 
@@ -27,19 +28,13 @@ namespace {
 constexpr int64_t kMaintenanceReportSeconds = 2;
 }  // namespace
 
-Result<std::string> load_agent_secret(const Site& site) {
-  return load_or_create_secret(site.keys_dir() + "/agent.secret", 32);
-}
-
 ReportService::ReportService(Site* site, AdminAuth* admin, Inventory inventory,
-                             std::string secret, ReportServiceOptions options)
-    : site_(site), admin_(admin), inventory_(std::move(inventory)), secret_(std::move(secret)),
-      options_(options) {}
+                             ReportServiceOptions options)
+    : site_(site), admin_(admin), inventory_(std::move(inventory)), options_(options) {}
 
 Result<std::unique_ptr<ReportService>> ReportService::open(Site* site, AdminAuth* admin,
                                                            ReportServiceOptions options) {
   Inventory inventory = TRY(Inventory::open(site->database_path()));
-  std::string secret = TRY(load_agent_secret(*site));
   // Part files are uploads a previous server was receiving when it stopped:
   // their agents retry, and O_EXCL would refuse them while these remain.
   if (DIR* uploads = ::opendir(site->uploads_dir().c_str())) {
@@ -49,7 +44,7 @@ Result<std::unique_ptr<ReportService>> ReportService::open(Site* site, AdminAuth
     ::closedir(uploads);
   }
   std::unique_ptr<ReportService> service(
-      new ReportService(site, admin, std::move(inventory), std::move(secret), options));
+      new ReportService(site, admin, std::move(inventory), options));
   if (options.run_schedules)
     service->scheduler_ = std::thread([raw = service.get()] { raw->run_schedules(); });
   return service;
@@ -85,16 +80,14 @@ HttpResponse ReportService::receive(const HttpRequest& request) {
   if (request.method != "POST") return json_error(405, "send reports with POST");
   const std::string* signature = request.header(kSignatureHeader);
   if (!signature)
-    return json_error(401, "the report is not signed; send X-Goldroot-Signature: hmac-sha256=<hex>");
+    return json_error(401, "the report is not signed; send X-Goldroot-Signature: ed25519=<base64>");
   auto report = Report::parse(request.body);
   if (!report.ok()) return json_error(400, report.error().message);
-  std::string expected = report_signature(agent_token(secret_, report->host), request.body);
-  if (!constant_time_equal(*signature, expected))
-    return json_error(403, "the report's signature does not match the token of host " +
-                               report->host);
   std::vector<AgentCommand> commands;
   {
     std::lock_guard lock(inventory_mutex_);
+    auto refused = check_host_signature(report->host, *signature, report_statement(request.body));
+    if (refused) return std::move(*refused);
     auto transaction = inventory_.begin_write();
     if (!transaction.ok()) return json_error(503, transaction.error().message);
     AgentStore agents(inventory_.database());
@@ -116,6 +109,19 @@ HttpResponse ReportService::receive(const HttpRequest& request) {
   // commands every few seconds. There are few such hosts at a time.
   if (report->mode == "maintenance") reply.report_within_seconds = kMaintenanceReportSeconds;
   return HttpResponse::json(200, reply.serialize()).with_cache(server::CachePolicy::kNoStore);
+}
+
+std::optional<HttpResponse> ReportService::check_host_signature(const std::string& host,
+                                                               const std::string& signature,
+                                                               const std::string& statement) {
+  auto key = HostKeys(inventory_.database()).enrolled(host);
+  if (!key.ok()) return json_error(503, key.error().message);
+  if (!*key)
+    return json_error(403, "host " + host + " has no enrolled key (goldroot host keys), so "
+                           "nothing can speak for it");
+  if (!verify_statement(**key, signature, statement).ok())
+    return json_error(403, "the signature is not by the key enrolled for host " + host);
+  return std::nullopt;
 }
 
 HttpResponse ReportService::status(const HttpRequest& request) {
@@ -166,11 +172,16 @@ server::UploadStart ReportService::upload(const HttpRequest& head) {
     return refuse(404, "no upload is expected at " + head.path);
   const std::string* signature = head.header(kSignatureHeader);
   if (!signature)
-    return refuse(401, "the upload is not signed; send X-Goldroot-Signature: hmac-sha256=<hex>");
-  std::string expected = report_signature(agent_token(secret_, command->host),
-                                          upload_statement(command->id));
-  if (!constant_time_equal(*signature, expected))
-    return refuse(403, "the upload's signature does not match the token of host " + command->host);
+    return refuse(401, "the upload is not signed; send X-Goldroot-Signature: ed25519=<base64>");
+  {
+    std::lock_guard lock(inventory_mutex_);
+    auto refused = check_host_signature(command->host, *signature,
+                                        report_statement(upload_statement(command->id)));
+    if (refused) {
+      start.refusal = std::move(*refused);
+      return start;
+    }
+  }
   if (is_final(command->status))
     return refuse(409, "upload " + std::to_string(id) + " is no longer wanted (" +
                            command_status_name(command->status) + ")");

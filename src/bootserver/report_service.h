@@ -8,10 +8,13 @@
 //                                     upload-upper command (report.h);
 //                                     streamed to SITE/uploads/<id>.tar
 //
-// A report is accepted when its X-Goldroot-Signature is the HMAC of the
-// body under the token of the host the report names (crypto/hmac.h), so a
-// host cannot speak for another; replays are refused by sequence number
-// (fleet/agent_store.h). It also runs the reset schedules once a minute
+// A report is accepted when its X-Goldroot-Signature is the signature of
+// the body by the key enrolled for the host the report names
+// (crypto/host_signature.h, fleet/host_keys.h), so a host cannot speak for
+// another; replays are refused by sequence number (fleet/agent_store.h).
+// An upload is accepted for an open command of its host, signed by that
+// host's key over the command id; its content counts only when the host's
+// signed result report names its sha256 (cli/capture_host.cc checks). It also runs the reset schedules once a minute
 // (dirty_reset.h) on its own thread.
 //
 // Handlers are thread-safe (one inventory connection under a mutex).
@@ -44,8 +47,12 @@ class ReportService {
   void install(server::Router& router);
 
  private:
-  ReportService(Site* site, AdminAuth* admin, Inventory inventory, std::string secret,
-                ReportServiceOptions options);
+  ReportService(Site* site, AdminAuth* admin, Inventory inventory, ReportServiceOptions options);
+  // A 401/403 answer unless `signature` is `statement` signed by the key
+  // enrolled for `host`. The caller holds inventory_mutex_.
+  std::optional<server::HttpResponse> check_host_signature(const std::string& host,
+                                                           const std::string& signature,
+                                                           const std::string& statement);
   server::HttpResponse receive(const server::HttpRequest& request);
   server::HttpResponse status(const server::HttpRequest& request);
   server::HttpResponse changes(const std::string& host);
@@ -56,15 +63,11 @@ class ReportService {
   AdminAuth* admin_;
   std::mutex inventory_mutex_;
   Inventory inventory_;
-  std::string secret_;
   ReportServiceOptions options_;
   std::mutex stop_mutex_;
   std::condition_variable stop_;
   bool stopping_ = false;
   std::thread scheduler_;
 };
-
-// SITE/keys/agent.secret, created on first use.
-Result<std::string> load_agent_secret(const Site& site);
 
 }  // namespace goldroot

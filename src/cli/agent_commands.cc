@@ -12,7 +12,6 @@
 #include "fleet/fleet_status.h"
 #include "bootserver/report_service.h"
 #include "cli/fleet_session.h"
-#include "crypto/hmac.h"
 #include "fleet/agent_store.h"
 #include "store/tree.h"
 
@@ -83,22 +82,6 @@ Result<int> run_status(Context& context, const Args& args) {
                 printable(host["state"].get<std::string>()).c_str(), image.c_str(),
                 printable(mode).c_str(), changes.c_str(), seen.c_str());
   }
-  return 0;
-}
-
-Result<int> run_host_token(Context& context, const Args& args) {
-  CLI::App app{"Print a host's agent token (HMAC of SITE/keys/agent.secret and its name), for "
-               "provisioning /etc/goldroot/agent.token by hand; goldroot serve hands it to the "
-               "host's privileged boot-time layer fetch.",
-               "goldroot host token"};
-  std::string name;
-  app.add_option("NAME", name, "host name")->required();
-  if (auto exit = parse_args(app, args)) return *exit;
-  auto fleet = TRY(open_fleet(context, LockMode::kShared, "host token"));
-  if (!TRY(fleet.inventory.find_host(name)))
-    return make_error(ErrorCode::kNotFound, "there is no host " + name);
-  std::string secret = TRY(load_agent_secret(*fleet.site));
-  std::printf("%s\n", agent_token(secret, name).c_str());
   return 0;
 }
 

@@ -12,7 +12,6 @@
 namespace goldroot::cli {
 
 Result<int> run_status(Context& context, const Args& args);
-Result<int> run_host_token(Context& context, const Args& args);
 
 // `changes --host NAME [--json] [--content PATH [--wait S]]`.
 Result<int> host_changes_command(Context& context, const std::string& host, bool json,

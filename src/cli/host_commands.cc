@@ -486,7 +486,6 @@ const Command kHostCommands[] = {
     {"set", "change hosts matching a pattern", host_set},
     {"rm", "remove hosts", host_rm},
     {"import", "import hosts from CSV, dnsmasq or dhcpd.conf", host_import},
-    {"token", "print a host's agent token", run_host_token},
     {"enroll", "enroll the key a host presented (or one given)", host_enroll},
     {"rekey", "revoke a host's key; it makes a new one at its next boot", host_rekey},
     {"keys", "list the hosts' keys, pending and refused ones", host_keys},

@@ -238,7 +238,6 @@ Result<int> run_serve(Context& context, const Args& args) {
   auto admin = TRY(AdminAuth::open(site->keys_dir(), std::move(admin_options)));
   boot_options.admin = admin.get();
   if (const char* tmpdir = std::getenv("TMPDIR"); tmpdir && *tmpdir) boot_options.cache_parent = tmpdir;
-  boot_options.agent_secret = TRY(load_agent_secret(*site));
   auto service = TRY(BootService::open(site.get(), boot_options));
   auto reports = TRY(ReportService::open(site.get(), admin.get(), {.unseen_after = unseen_after}));
   auto admin_routes = TRY(AdminRoutes::open(site.get(), admin.get()));

@@ -36,14 +36,6 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   return to_hex(mac, length);
 }
 
-std::string agent_token(std::string_view secret, std::string_view host) {
-  return hmac_sha256_hex(secret, std::string("goldroot-agent-token:") + std::string(host));
-}
-
-std::string report_signature(std::string_view token, std::string_view body) {
-  return "hmac-sha256=" + hmac_sha256_hex(token, body);
-}
-
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

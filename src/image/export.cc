@@ -224,7 +224,7 @@ std::string artifact_url(const Artifact& artifact) {
   return "/images/" + artifact.sha256.hex() + "." + export_format_name(artifact.format);
 }
 
-Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& key) {
+Result<BootManifest> boot_manifest_of(const Artifact& artifact) {
   if (!artifact.kernel || !artifact.initrd)
     return make_error(ErrorCode::kNotFound,
                       "image " + artifact.commit.hex().substr(0, 12) + " has no " +
@@ -236,7 +236,11 @@ Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& 
   manifest.commit = artifact.commit;
   manifest.kernel = *artifact.kernel;
   manifest.initrd = *artifact.initrd;
-  return sign_boot_manifest(manifest, key);
+  return manifest;
+}
+
+Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& key) {
+  return sign_boot_manifest(TRY(boot_manifest_of(artifact)), key);
 }
 
 Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,

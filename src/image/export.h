@@ -61,6 +61,9 @@ Status find_boot_files(const Store& store, const Digest& commit, Artifact* artif
 // kernel and initrd (store objects, /objects/<sha256>). Fails with one
 // sentence if the image has no kernel or initrd.
 Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& key);
+// The same manifest, unsigned, for a caller that adds to it (the server
+// binds it to a host).
+Result<BootManifest> boot_manifest_of(const Artifact& artifact);
 std::string artifact_url(const Artifact& artifact);
 
 // Builds the artifact for `commit` in `exports_dir`, or returns the cached

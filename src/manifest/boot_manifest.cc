@@ -25,11 +25,22 @@ Json body_json(const BootManifest& manifest) {
                 {"size", manifest.image.size},
                 {"format", manifest.image.format}};
   if (!manifest.image.url.empty()) image["url"] = manifest.image.url;
-  return {{"version", BootManifest::kVersion},
-          {"image", image},
-          {"commit", manifest.commit.hex()},
-          {"kernel", boot_file_json(manifest.kernel)},
-          {"initrd", boot_file_json(manifest.initrd)}};
+  Json body = {{"version", manifest.host ? BootManifest::kHostVersion : BootManifest::kVersion},
+               {"image", image},
+               {"commit", manifest.commit.hex()},
+               {"kernel", boot_file_json(manifest.kernel)},
+               {"initrd", boot_file_json(manifest.initrd)}};
+  if (const HostBinding* host = manifest.host ? &*manifest.host : nullptr) {
+    Json binding = {{"name", host->name},           {"mac", host->mac},
+                    {"mode", host->mode},           {"key_id", host->key_id},
+                    {"issued_at", host->issued_at}, {"expires_at", host->expires_at},
+                    {"challenge", host->challenge}, {"image_time", host->image_time},
+                    {"floor", host->floor}};
+    if (host->layer_sha256)
+      binding["layer"] = {{"sha256", host->layer_sha256->hex()}, {"size", host->layer_size}};
+    body["host"] = binding;
+  }
+  return body;
 }
 
 Error malformed(const std::string& what) {
@@ -60,6 +71,13 @@ Result<Digest> digest_field(const Json& object, const char* name) {
   return *digest;
 }
 
+Result<int64_t> time_field(const Json& object, const char* name) {
+  auto found = object.find(name);
+  if (found == object.end() || !found->is_number_integer())
+    return malformed(std::string("\"") + name + "\" is not a time");
+  return found->get<int64_t>();
+}
+
 Result<const Json*> object_field(const Json& object, const char* name) {
   auto found = object.find(name);
   if (found == object.end() || !found->is_object())
@@ -76,11 +94,32 @@ Result<BootFile> boot_file_from_json(const Json& object, const char* name) {
   return out;
 }
 
+Result<HostBinding> host_binding_from_json(const Json& body) {
+  const Json* host = TRY(object_field(body, "host"));
+  HostBinding out;
+  out.name = TRY(string_field(*host, "name"));
+  out.mac = TRY(string_field(*host, "mac"));
+  out.mode = TRY(string_field(*host, "mode"));
+  out.key_id = TRY(string_field(*host, "key_id"));
+  if (host->contains("layer")) {
+    const Json* layer = TRY(object_field(*host, "layer"));
+    out.layer_sha256 = TRY(digest_field(*layer, "sha256"));
+    out.layer_size = TRY(size_field(*layer, "size"));
+  }
+  out.issued_at = TRY(time_field(*host, "issued_at"));
+  out.expires_at = TRY(time_field(*host, "expires_at"));
+  out.challenge = TRY(string_field(*host, "challenge"));
+  out.image_time = TRY(time_field(*host, "image_time"));
+  out.floor = TRY(time_field(*host, "floor"));
+  return out;
+}
+
 Result<BootManifest> manifest_from_body(const Json& body) {
   auto version = body.find("version");
   if (version == body.end() || !version->is_number_integer() ||
-      version->get<int64_t>() != BootManifest::kVersion)
-    return malformed("unsupported version (this goldroot reads version 1)");
+      (version->get<int64_t>() != BootManifest::kVersion &&
+       version->get<int64_t>() != BootManifest::kHostVersion))
+    return malformed("unsupported version (this goldroot reads versions 1 and 2)");
   BootManifest manifest;
   const Json* image = TRY(object_field(body, "image"));
   manifest.image.sha256 = TRY(digest_field(*image, "sha256"));
@@ -90,6 +129,8 @@ Result<BootManifest> manifest_from_body(const Json& body) {
   manifest.commit = TRY(digest_field(body, "commit"));
   manifest.kernel = TRY(boot_file_from_json(body, "kernel"));
   manifest.initrd = TRY(boot_file_from_json(body, "initrd"));
+  if (version->get<int64_t>() == BootManifest::kHostVersion)
+    manifest.host = TRY(host_binding_from_json(body));
   return manifest;
 }
 

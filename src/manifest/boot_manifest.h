@@ -19,10 +19,26 @@
 // other document the site key signs. "url" is optional and, being relative
 // to the manifest's own URL, independent of the server's address.
 //
+// Version 2 is what the server gives a host (issue #14): version 1 plus
+//   "host":{"name":"pc01","mac":"52:54:00:aa:00:01","mode":"normal",
+//           "key_id":"<16 hex>",
+//           "layer":{"sha256":"<hex>","size":10240},      (optional)
+//           "issued_at":1733300000,"expires_at":1733303600,
+//           "challenge":"<the challenge the request was signed over>",
+//           "image_time":1733200000,"floor":0}
+// It binds the image to one host: its MAC, the mode the server decided, the
+// key that asked, the exact layer bundle, and a time window. "challenge"
+// is the server's answer to that one request (goldroot-boot checks it is
+// the one it signed), so a recorded manifest cannot be replayed to another
+// boot. "image_time" is the image's commit time and "floor" the site's
+// rollback floor: an image older than the floor is never issued, and a
+// host refuses one older than the highest floor it has seen.
+//
 // Plain values; functions are thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,8 +55,25 @@ struct BootFile {
   bool operator==(const BootFile&) const = default;
 };
 
+// What binds a manifest to one host and one boot (version 2).
+struct HostBinding {
+  std::string name;
+  std::string mac;   // canonical, lower-case colon form
+  std::string mode;  // the mode the server decided (fleet/boot_mode.h names)
+  std::string key_id;  // the host key the request was signed with
+  std::optional<Digest> layer_sha256;  // the host's layer bundle, if it has one
+  uint64_t layer_size = 0;
+  int64_t issued_at = 0;   // seconds since the epoch, the server's clock
+  int64_t expires_at = 0;
+  std::string challenge;
+  int64_t image_time = 0;  // the commit's creation time
+  int64_t floor = 0;       // the site's rollback floor
+  bool operator==(const HostBinding&) const = default;
+};
+
 struct BootManifest {
   static constexpr int kVersion = 1;
+  static constexpr int kHostVersion = 2;
 
   struct Image {
     Digest sha256;
@@ -54,6 +87,7 @@ struct BootManifest {
   Digest commit;
   BootFile kernel;
   BootFile initrd;
+  std::optional<HostBinding> host;  // set: version 2
   bool operator==(const BootManifest&) const = default;
 };
 

@@ -110,5 +110,34 @@ TEST_F(BootManifestTest, SignedButMalformedIsStillRejected) {
   EXPECT_NE(error.message.find("kernel"), std::string::npos) << error.message;
 }
 
+TEST_F(BootManifestTest, HostBoundManifestRoundTripsAndEveryFieldIsSigned) {
+  BootManifest manifest = sample();
+  HostBinding host;
+  host.name = "pc01";
+  host.mac = "52:54:00:aa:00:01";
+  host.mode = "normal";
+  host.key_id = "0123456789abcdef";
+  host.layer_sha256 = Sha256::of("layer");
+  host.layer_size = 10240;
+  host.issued_at = 1733300000;
+  host.expires_at = 1733303600;
+  host.challenge = "1733300000.abcd.ef01";
+  host.image_time = 1733200000;
+  host.floor = 1733100000;
+  manifest.host = host;
+  ASSERT_OK_AND_ASSIGN(std::string text, sign_boot_manifest(manifest, *key_));
+  EXPECT_EQ(nlohmann::json::parse(text)["version"], 2);
+  ASSERT_OK_AND_ASSIGN(BootManifest back, verify_boot_manifest(text, key_->public_key()));
+  EXPECT_EQ(back, manifest);
+
+  signed_ = text;
+  expect_rejected(edited([](auto& d) { d["host"]["mac"] = "52:54:00:aa:00:02"; }));
+  expect_rejected(edited([](auto& d) { d["host"]["mode"] = "maintenance"; }));
+  expect_rejected(edited([](auto& d) { d["host"]["expires_at"] = 1893456000; }));
+  expect_rejected(edited([](auto& d) { d["host"]["layer"]["sha256"] = Sha256::of("x").hex(); }));
+  expect_rejected(edited([](auto& d) { d["host"]["challenge"] = "replayed"; }));
+  expect_rejected(edited([](auto& d) { d.erase("host"); }));  // v2 without its binding
+}
+
 }  // namespace
 }  // namespace goldroot

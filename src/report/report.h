@@ -4,8 +4,9 @@
 // so it depends on nothing but base and crypto.
 //
 // Request: POST /api/v1/reports, Content-Type: application/json,
-//   X-Goldroot-Signature: hmac-sha256=<hex of HMAC-SHA256(token, body)>
-// where token = agent_token(site secret, host) (crypto/hmac.h). Body:
+//   X-Goldroot-Signature: ed25519=<base64>
+// signed with the host's own key over report_statement(body)
+// (crypto/host_signature.h). Body:
 //   {"version": 1, "host": "pc01", "mac": "52:54:00:aa:00:01",
 //    "boot_id": "<uuid>", "sequence": 17, "sent_at": 1795000000,
 //    "event": "start"|"periodic"|"shutdown"|"result",
@@ -32,7 +33,7 @@
 // upload-upper (for `goldroot capture --host`): the agent POSTs its upper
 // dir as a pax tar (overlay/upper_archive.h), streamed with chunked
 // transfer coding, to `url`, signed with X-Goldroot-Signature:
-// report_signature(token, upload_statement(id)). The server answers
+// the host key over report_statement(upload_statement(id)). The server answers
 // {"sha256": "<hex>", "bytes": N} with what it stored; the agent's result
 // ("done") then carries its own count in its output, as JSON:
 // {"sha256", "bytes", "entries", "changed_while_read": [...],

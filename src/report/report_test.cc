@@ -166,28 +166,13 @@ TEST(SignatureTest, HmacMatchesRfc4231) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
-TEST(SignatureTest, TokensDifferPerHostAndSignaturesPerBody) {
-  std::string secret(64, 'f');
-  EXPECT_NE(agent_token(secret, "pc01"), agent_token(secret, "pc02"));
-  EXPECT_EQ(agent_token(secret, "pc01"), agent_token(secret, "pc01"));
-  EXPECT_NE(agent_token(secret, "pc01"), agent_token(std::string(64, 'e'), "pc01"));
-  std::string token = agent_token(secret, "pc01");
-  std::string body = sample().serialize();
-  std::string signature = report_signature(token, body);
-  EXPECT_EQ(signature.rfind("hmac-sha256=", 0), 0u);
-  EXPECT_EQ(signature.size(), 12u + 64u);
-  EXPECT_NE(signature, report_signature(token, body + " "));
-  EXPECT_TRUE(constant_time_equal(signature, report_signature(token, body)));
-  EXPECT_FALSE(constant_time_equal(signature, report_signature(agent_token(secret, "pc02"), body)));
-}
-
 TEST(SignatureTest, SecretIsCreatedOnceWithMode0600) {
   testing::TempDir dir;
-  ASSERT_OK_AND_ASSIGN(std::string first, load_or_create_secret(dir / "agent.secret", 32));
-  ASSERT_OK_AND_ASSIGN(std::string again, load_or_create_secret(dir / "agent.secret", 32));
+  ASSERT_OK_AND_ASSIGN(std::string first, load_or_create_secret(dir / "admin.token", 32));
+  ASSERT_OK_AND_ASSIGN(std::string again, load_or_create_secret(dir / "admin.token", 32));
   EXPECT_EQ(first, again);
   EXPECT_EQ(first.size(), 64u);
-  EXPECT_EQ(testing::run_output("stat -c %a " + (dir / "agent.secret")), "600\n");
+  EXPECT_EQ(testing::run_output("stat -c %a " + (dir / "admin.token")), "600\n");
 }
 
 }  // namespace

@@ -55,14 +55,30 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
     settings->enroll = TRY(parse_enroll_policy(value));
     return {};
   }
+  if (key == "rollback-floor") {
+    uint64_t seconds = 0;
+    if (!parse_uint64(value, &seconds) || seconds > uint64_t{1} << 40)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "rollback-floor is a time in seconds since the epoch, not '" + value + "'");
+    if (static_cast<int64_t>(seconds) < settings->rollback_floor)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "the rollback floor only rises: it is " + format_utc(settings->rollback_floor) +
+                            " UTC, later than " + format_utc(static_cast<int64_t>(seconds)) + " UTC");
+    settings->rollback_floor = static_cast<int64_t>(seconds);
+    return {};
+  }
   return make_error(ErrorCode::kInvalidArgument,
-                    "there is no site setting '" + key + "'; the settings are: upload-max, enroll");
+                    "there is no site setting '" + key +
+                        "'; the settings are: upload-max, enroll, rollback-floor");
 }
 
 std::string describe(const SiteSettings& settings) {
   return "upload-max=" + std::to_string(settings.upload_max_bytes) + " (" +
          human_bytes(settings.upload_max_bytes) + ")\n" + "enroll=" +
-         enroll_policy_name(settings.enroll) + "\n";
+         enroll_policy_name(settings.enroll) + "\n" + "rollback-floor=" +
+         std::to_string(settings.rollback_floor) +
+         (settings.rollback_floor ? " (" + format_utc(settings.rollback_floor) + " UTC)" : " (none)") +
+         "\n";
 }
 
 Result<SiteSettings> Site::settings() const {
@@ -76,9 +92,11 @@ Result<SiteSettings> Site::settings() const {
   const nlohmann::json& fields = *found;
   if (!fields.is_object() ||
       (fields.contains("upload_max_bytes") && !fields["upload_max_bytes"].is_number_unsigned()) ||
-      (fields.contains("enroll") && !fields["enroll"].is_string()))
+      (fields.contains("enroll") && !fields["enroll"].is_string()) ||
+      (fields.contains("rollback_floor") && !fields["rollback_floor"].is_number_integer()))
     return make_error(ErrorCode::kCorruption, root_ + "/site.json has malformed settings");
   settings.upload_max_bytes = fields.value("upload_max_bytes", settings.upload_max_bytes);
+  settings.rollback_floor = fields.value("rollback_floor", settings.rollback_floor);
   if (fields.contains("enroll"))
     settings.enroll = TRY(parse_enroll_policy(fields["enroll"].get<std::string>())
                               .context(root_ + "/site.json"));
@@ -89,7 +107,8 @@ Status Site::save_settings(const SiteSettings& settings) {
   nlohmann::json marker = {{"goldroot_site", 1},
                            {"settings",
                             {{"upload_max_bytes", settings.upload_max_bytes},
-                             {"enroll", enroll_policy_name(settings.enroll)}}}};
+                             {"enroll", enroll_policy_name(settings.enroll)},
+                             {"rollback_floor", settings.rollback_floor}}}};
   return env_->write_file_atomic(root_ + "/site.json", marker.dump(2) + "\n");
 }
 

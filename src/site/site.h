@@ -30,6 +30,10 @@ struct SiteSettings {
   uint64_t upload_max_bytes = uint64_t{16} << 30;
   // How a host's first key is enrolled where its lab sets no policy.
   EnrollPolicy enroll = EnrollPolicy::kAdmin;
+  // The rollback floor: no host is given an image made before this time
+  // (seconds since the epoch), and hosts remember the highest floor they
+  // saw. It only rises (`goldroot site set rollback-floor=IMAGE`).
+  int64_t rollback_floor = 0;
 };
 
 // "upload-max=20G", "enroll=first-use": sets one setting of `settings`

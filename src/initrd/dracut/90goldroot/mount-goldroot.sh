@@ -1,6 +1,7 @@
 #!/bin/sh
 # dracut mount hook: goldroot-boot mounts the overlay root at $NEWROOT. On
-# failure: a shell in goldroot.mode=shell, else retry every goldroot.retry
+# failure: a shell when the server's verified manifest said shell mode
+# (goldroot-boot writes /run/goldroot/mode), else retry every goldroot.retry
 # seconds (default 20), like the initramfs-tools script.
 [ "$root" = goldroot ] || return 0
 GOLDROOT_LIB=/usr/lib/goldroot
@@ -13,7 +14,7 @@ retry=$(getarg goldroot.retry=)
 attempt=1
 until goldroot-boot --root "$NEWROOT" --site-key "$GOLDROOT_LIB/site.pub" --agent-from "$GOLDROOT_LIB"; do
     status=$?
-    if [ "$(getarg goldroot.mode=)" = shell ]; then
+    if [ "$(cat /run/goldroot/mode 2>/dev/null)" = shell ]; then
         emergency_shell -n goldroot "goldroot: boot attempt $attempt failed (exit $status)"
         break
     fi
