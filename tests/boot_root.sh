@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # goldroot-boot against a real `goldroot serve` on loopback, in a private
-# mount namespace: it fetches and verifies the signed manifest, downloads
+# mount namespace: it enrolls its host key (the lab trusts first use), fetches
+# and verifies the signed, host-bound manifest, downloads
 # and verifies the erofs image, loop-mounts it, stacks the host's rendered
 # layer in the middle and an upper on top, and records what it did. Then the
-# boot modes (maintenance keeps the upper, reset discards it), the cache
-# mode booting with the server gone, and a flipped image byte refused
-# before any mount.
+# boot modes the server decides (maintenance keeps the upper, reset discards
+# it; a mode typed on the command line is ignored), the cache mode booting
+# with the server gone, and a flipped image byte refused before any mount.
 source "$(dirname "$0")/lib.sh"
 require_root
 command -v mkfs.erofs >/dev/null || require "mkfs.erofs (erofs-utils)"
@@ -25,7 +26,7 @@ echo "from the image" > "$src/etc/issue"
 head -c 200000 /dev/urandom > "$src/usr/bin/tool"
 gr image import "$src" --name lab >/dev/null
 gr network add 10.9.0.0/24 --gateway 10.9.0.1 --dns 10.9.0.2 >/dev/null
-gr lab add lab3 --network 10.9.0.0/24 >/dev/null
+gr lab add lab3 --network 10.9.0.0/24 --enroll first-use >/dev/null
 gr host add pc01 --mac 52:54:00:aa:00:01 --ip 10.9.0.11 --lab lab3 >/dev/null
 mkdir -p "$GOLDROOT_SITE/layers/labs/lab3/etc"
 echo "{{ hostname }}" > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
@@ -40,17 +41,20 @@ on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
 for _ in $(seq 1 300); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
 
 # boot MODE [extra goldroot-boot options…] -- shell commands run inside the
-# namespace after a successful boot ($ROOT is the new root).
+# namespace after a successful boot ($ROOT is the new root). The server is
+# told the mode (it decides); the command line says it too, as iPXE would.
+# The host key stays in $WORK/host.key, as on a data partition.
 boot() {
   local mode=$1; shift
   local options=()
   while [ "$1" != -- ]; do options+=("$1"); shift; done
   shift
+  gr host set pc01 mode=$mode >/dev/null
   unshare -m --propagation private env ROOT="$WORK/root" RUN="$WORK/run" bash -euc '
-    "$0" --cmdline "$1" --site-key "$2" --root "$ROOT" --run-dir "$RUN" "${@:4}"
+    "$0" --cmdline "$1" --site-key "$2" --host-key "$4" --root "$ROOT" --run-dir "$RUN" "${@:5}"
     eval "$3"' "$GOLDROOT_BOOT" \
-    "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.host=pc01 goldroot.mode=$mode" \
-    "$GOLDROOT_SITE/keys/site.pub" "$*" "${options[@]}"
+    "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.host=pc01 goldroot.mode=${CMDLINE_MODE:-$mode}" \
+    "$GOLDROOT_SITE/keys/site.pub" "$*" "$WORK/host.key" "${options[@]}"
 }
 
 boot normal -- '
@@ -78,6 +82,21 @@ assert record["upper"]["kind"] == "tmpfs" and record["layer"]["source"] == "serv
 assert record["layer"]["entries"] > 0 and len(record["commit"]) == 64
 PY
 ok "boots an overlay root: erofs image lower on a loop device, host layer in the middle, writes in a tmpfs upper, boot.json recorded"
+[ "$(stat -c %a "$WORK/host.key")" = 600 ] || fail "host key mode"
+gr host keys --json | python3 -c '
+import json, sys; h = [h for h in json.load(sys.stdin) if h["host"] == "pc01"][0]
+assert h["state"] == "enrolled" and h["enrolled_by"] == "first-use", h' || fail "first use did not enroll: $(gr host keys)"
+ok "the first boot made a host key (0600) and the lab's first-use policy enrolled it"
+
+# The student at the keyboard types another mode: the server's wins.
+CMDLINE_MODE=maintenance boot normal -- '
+  [ "$(python3 -c "import json; print(json.load(open(\"$RUN/boot.json\"))[\"mode\"])")" = normal ] || { echo "mode from the command line"; exit 1; }
+  [ "$(cat "$RUN/mode")" = normal ] || { echo "glue mode: $(cat "$RUN/mode")"; exit 1; }
+  [ -f "$ROOT/etc/goldroot/host.key" ] && [ "$(stat -c %a "$ROOT/etc/goldroot/host.key")" = 600 ] || { echo "agent key"; exit 1; }' \
+  2>"$WORK/err" || fail "boot with goldroot.mode=maintenance typed: $(cat "$WORK/err")"
+grep -q "the server says mode normal; goldroot.mode=maintenance on the command line is ignored" "$WORK/err" ||
+  fail "no notice: $(cat "$WORK/err")"
+ok "goldroot.mode=maintenance typed on the command line is ignored: the manifest's mode (normal) boots, and the agent's key is in the root (0600)"
 
 mkdir -p "$WORK/data"
 boot maintenance --upper-dir "$WORK/data" -- 'echo kept > "$ROOT/etc/admin-change"' || fail "maintenance boot"
@@ -124,11 +143,12 @@ assert r['kind'] == 'device' and r['formatted'] and r['device'] == '${disk}p1', 
   partx -a "$idisk" 2>/dev/null || true
   for _ in $(seq 1 50); do [ -b "${idisk}p1" ] && break; sleep 0.1; done
   install_boot() {
+    gr host set pc01 mode=install >/dev/null
     unshare -m --propagation private env ROOT="$WORK/root" RUN="$WORK/run" bash -euc '
-      "$0" --cmdline "$1" --site-key "$2" --root "$ROOT" --run-dir "$RUN" 2>>"$3"
+      "$0" --cmdline "$1" --site-key "$2" --host-key "$5" --root "$ROOT" --run-dir "$RUN" 2>>"$3"
       eval "$4"' "$GOLDROOT_BOOT" \
       "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.host=pc01 goldroot.mode=install goldroot.install=$ilabel goldroot.data=none" \
-      "$GOLDROOT_SITE/keys/site.pub" "$WORK/install.err" "$1"
+      "$GOLDROOT_SITE/keys/site.pub" "$WORK/install.err" "$1" "$WORK/host.key"
   }
   install_boot '
     [ "$(findmnt -n -o FSTYPE "$ROOT")" = ext4 ] || { echo "root is not the ext4 partition"; exit 1; }
@@ -148,8 +168,9 @@ else
   echo "SKIP (part): mkfs.ext4 or blkid missing, data partition not tested" >&2
 fi
 
+gr host set pc01 mode=maintenance >/dev/null
 if "$GOLDROOT_BOOT" --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.mode=maintenance" \
-    --site-key "$GOLDROOT_SITE/keys/site.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err"; then
+    --site-key "$GOLDROOT_SITE/keys/site.pub" --host-key "$WORK/host.key" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err"; then
   fail "maintenance without a disk succeeded"
 fi
 grep -q "maintenance mode keeps the upper layer on disk" "$WORK/err" || fail "maintenance error: $(cat "$WORK/err")"
@@ -162,7 +183,7 @@ ls "$WORK/cache"/*.erofs >/dev/null && [ -f "$WORK/cache/manifest.json" ] || fai
 openssl genpkey -algorithm ed25519 2>/dev/null | openssl pkey -pubout > "$WORK/other.pub"
 status=0
 "$GOLDROOT_BOOT" --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01" \
-  --site-key "$WORK/other.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err" || status=$?
+  --site-key "$WORK/other.pub" --host-key "$WORK/host.key" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err" || status=$?
 [ "$status" = 4 ] || fail "wrong site key: exit $status: $(cat "$WORK/err")"
 [ "$(grep -c . "$WORK/err")" = 1 ] || fail "wrong key: more than one line"
 ok "a manifest signed by another key is refused ($(cat "$WORK/err"))"
@@ -177,9 +198,10 @@ with open(sys.argv[1], "r+b") as f:
 PY
 rm -rf "$WORK/run"
 status=0
+gr host set pc01 mode=normal >/dev/null
 unshare -m --propagation private "$GOLDROOT_BOOT" \
   --cmdline "boot=goldroot goldroot.server=$url goldroot.mac=52:54:00:aa:00:01 goldroot.host=pc01" \
-  --site-key "$GOLDROOT_SITE/keys/site.pub" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err" || status=$?
+  --site-key "$GOLDROOT_SITE/keys/site.pub" --host-key "$WORK/host.key" --root "$WORK/root" --run-dir "$WORK/run" 2>"$WORK/err" || status=$?
 [ "$status" = 5 ] || fail "flipped byte: exit $status: $(cat "$WORK/err")"
 grep -q "image digest mismatch: expected [0-9a-f]\{64\}, got [0-9a-f]\{64\}; refusing to mount" "$WORK/err" \
   || fail "flipped byte message: $(cat "$WORK/err")"

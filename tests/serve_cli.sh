@@ -20,6 +20,11 @@ gr host add pc02 --mac 52:54:00:aa:00:02 --ip 10.9.0.12 --lab lab3 --channel tes
 mkdir -p "$GOLDROOT_SITE/layers/base/etc" "$GOLDROOT_SITE/layers/labs/lab3/etc"
 echo "welcome to goldroot" > "$GOLDROOT_SITE/layers/base/etc/motd"
 echo "{{ hostname }}" > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
+# The hosts' keys, enrolled by the admin (what goldroot-boot would present).
+for host in pc01 pc02; do
+  make_host_key "$WORK/$host.key"
+  gr host enroll $host --key "$WORK/$host.key.pub" >/dev/null
+done
 
 # A port nothing listens on now (a random guess could clash with another test).
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -31,19 +36,28 @@ on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
 for _ in $(seq 1 300); do curl -s "$url/api/v1/hosts" >/dev/null && break; sleep 0.1; done
 
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }
-[ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 409 ] || fail "channel gold unset should be 409"
+pc01() { host_get "$WORK/pc01.key" "$@"; }
+[ "$(pc01 "$url/api/v1/boot/52:54:00:aa:00:01")" = 409 ] || fail "channel gold unset should be 409"
 grep -q "channel set gold" "$WORK/body" || fail "409 does not say what to do: $(cat "$WORK/body")"
 gr channel set gold lab >/dev/null
-[ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 409 ] || fail "unexported image should be 409"
+[ "$(pc01 "$url/api/v1/boot/52:54:00:aa:00:01")" = 409 ] || fail "unexported image should be 409"
 grep -q "image export" "$WORK/body" || fail "409 does not say to export"
 ok "a host whose image is not ready gets 409 with the command that fixes it"
 
 gr image export lab >/dev/null
-[ "$(code "$url/api/v1/boot/52-54-00-AA-00-01")" = 200 ] || fail "manifest by hyphenated MAC: $(cat "$WORK/body")"
+[ "$(pc01 "$url/api/v1/boot/52-54-00-AA-00-01")" = 200 ] || fail "manifest by hyphenated MAC: $(cat "$WORK/body")"
 cp "$WORK/body" "$WORK/manifest.json"
-python3 - "$WORK/manifest.json" "$url" "$WORK" <<'PY' || fail "manifest contents"
-import hashlib, json, sys, urllib.request
+[ "$(pc01 "$url/layers/pc01.tar")" = 200 ] || fail "layer: $(cat "$WORK/body")"
+cp "$WORK/body" "$WORK/layer.tar"
+python3 - "$WORK/manifest.json" "$url" "$WORK" "$(gr host keys --json | python3 -c 'import json,sys; print([h for h in json.load(sys.stdin) if h["host"] == "pc01"][0]["key_id"])')" <<'PY' || fail "manifest contents"
+import hashlib, json, sys, time, urllib.request
 m = json.load(open(sys.argv[1])); url = sys.argv[2]
+h = m["host"]
+assert m["version"] == 2 and h["name"] == "pc01" and h["mac"] == "52:54:00:aa:00:01", h
+assert h["mode"] == "normal" and h["key_id"] == sys.argv[4], (h, sys.argv[4])
+assert abs(h["issued_at"] - time.time()) < 60 and h["expires_at"] > h["issued_at"], h
+layer = open(sys.argv[3] + "/layer.tar", "rb").read()
+assert hashlib.sha256(layer).hexdigest() == h["layer"]["sha256"] and len(layer) == h["layer"]["size"], h
 get = lambda path: urllib.request.urlopen(url + path).read()
 image = get(m["image"]["url"])
 assert hashlib.sha256(image).hexdigest() == m["image"]["sha256"] and len(image) == m["image"]["size"]
@@ -53,7 +67,7 @@ for part in ("kernel", "initrd"):
 assert m["signature"]["algorithm"] == "ed25519"
 open(sys.argv[3] + "/image.url", "w").write(m["image"]["url"])
 PY
-ok "the manifest names an artifact, kernel and initrd the server hands out byte for byte"
+ok "the manifest is bound to pc01 (MAC, mode, key, layer sha256, times) and names an artifact, kernel and initrd the server hands out byte for byte"
 
 image_url="$url$(cat "$WORK/image.url")"
 headers=$(curl -s -D - -o /dev/null -r 100-199 "$image_url")
@@ -74,16 +88,15 @@ done
      --data-binary '{}' "$url/api/v1/reports")" = 400 ] || fail "duplicate Content-Length: $(cat "$WORK/body")"
 ok "every response forbids framing and sniffing; duplicate Content-Length is a 400"
 
-[ "$(code "$url/layers/pc01.tar")" = 200 ] || fail "layer: $(cat "$WORK/body")"
-mkdir "$WORK/layer" && tar -xf "$WORK/body" -C "$WORK/layer"
+mkdir "$WORK/layer" && tar -xf "$WORK/layer.tar" -C "$WORK/layer"
 [ "$(cat "$WORK/layer/etc/hostname")" = pc01 ] || fail "hostname template"
 [ "$(cat "$WORK/layer/etc/motd")" = "welcome to goldroot" ] || fail "base layer"
 ok "the host's layer bundle carries its rendered templates"
 
-[ "$(code "$url/api/v1/boot/52:54:00:aa:00:99")" = 404 ] || fail "unknown MAC"
-[ "$(code "$url/api/v1/boot/not-a-mac")" = 400 ] || fail "malformed MAC"
+[ "$(pc01 "$url/api/v1/boot/52:54:00:aa:00:99")" = 404 ] || fail "unknown MAC"
+[ "$(pc01 "$url/api/v1/boot/not-a-mac")" = 400 ] || fail "malformed MAC"
 grep -q error "$WORK/body" || fail "malformed MAC body"
-[ "$(code "$url/api/v1/boot/52:54:00:aa:00:02")" = 409 ] || fail "pc02 follows test, which is unset"
+[ "$(host_get "$WORK/pc02.key" "$url/api/v1/boot/52:54:00:aa:00:02")" = 409 ] || fail "pc02 follows test, which is unset"
 [ "$(code "$url/objects/$(printf '%064d' 0)")" = 404 ] || fail "unknown object"
 [ "$(code "$url/images/../site.json")" != 200 ] || fail "traversal"
 ok "unknown and malformed MACs, unset channels and unknown digests get clear errors"
@@ -113,7 +126,7 @@ server=$!
 on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
 for _ in $(seq 1 300); do curl -s "$url/" >/dev/null && break; sleep 0.1; done
 [ "$(code "$image_url")" = 404 ] || fail "a damaged export is still served"
-[ "$(code "$url/api/v1/boot/52:54:00:aa:00:01")" = 500 ] && grep -q "differs from its record" "$WORK/body" ||
+[ "$(pc01 "$url/api/v1/boot/52:54:00:aa:00:01")" = 500 ] && grep -q "differs from its record" "$WORK/body" ||
   fail "the manifest of a damaged export: $(cat "$WORK/body")"
 grep -q "not offering .*differs from its record" "$WORK/serve2.log" || fail "no word of it: $(cat "$WORK/serve2.log")"
 ok "an export whose bytes differ from its record is refused, with one line saying so"
