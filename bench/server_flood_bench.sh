@@ -61,6 +61,9 @@ export GOLDROOT_SITE="$work/site"
 mac=52:54:00:aa:00:01
 "$goldroot" init >/dev/null
 "$goldroot" host add pc01 --mac "$mac" >/dev/null
+openssl genpkey -algorithm ed25519 -out "$work/pc01.key" 2>/dev/null
+openssl pkey -in "$work/pc01.key" -pubout -out "$work/pc01.pub"
+"$goldroot" host enroll pc01 --key "$work/pc01.pub" >/dev/null
 mkdir -p "$GOLDROOT_SITE/layers/base/opt" "$GOLDROOT_SITE/layers/base/etc" "$work/tmp"
 head -c 4000000 /dev/urandom >"$GOLDROOT_SITE/layers/base/opt/big.bin"
 echo "welcome" >"$GOLDROOT_SITE/layers/base/etc/motd"
@@ -75,19 +78,32 @@ wait_for "$goldroot_url/boot/$mac.ipxe"
 # --- layers: cold (written) and warm (cached) -------------------------------------
 # Before anything else touches the layer; each cold fetch follows a change
 # of one small layer file, so the bundle is written again.
-fetch_ms() {  # URL → milliseconds, checks 200 and the size
+fetch_ms() {  # URL [curl args…] → milliseconds, checks 200 and the size
   local out
-  out=$(curl -s -o "$work/fetched" -w '%{http_code} %{size_download} %{time_total}' "$1")
+  out=$(curl -s -o "$work/fetched" -w '%{http_code} %{size_download} %{time_total}' "${@:2}" "$1")
   read -r code size total <<<"$out"
   [[ $code == 200 && $size -gt 4000000 ]] || { echo "server_flood_bench: $1: $out"; exit 1; }
   echo "$total * 1000" | bc -l
 }
+# A layer answers only its host: each fetch is signed with pc01's key over a
+# fresh challenge, taken before the timed request.
+signed() {  # → curl arguments that sign GET /layers/pc01.tar
+  local challenge
+  challenge=$(curl -s "$goldroot_url/api/v1/challenge" | python3 -c 'import json, sys; print(json.load(sys.stdin)["challenge"])')
+  printf 'goldroot-host-request-v1\nGET\n/layers/pc01.tar\n%s' "$challenge" >"$work/statement"
+  printf '%s\n' -H "X-Goldroot-Challenge: $challenge" -H \
+    "X-Goldroot-Host-Signature: ed25519=$(openssl pkeyutl -sign -rawin -inkey "$work/pc01.key" -in "$work/statement" | base64 -w0)"
+}
 cold=() warm=() static=()
 for i in 1 2 3 4 5; do
   echo "change $i" >"$GOLDROOT_SITE/layers/base/etc/serial"
-  cold+=("$(fetch_ms "$goldroot_url/layers/pc01.tar")")
+  mapfile -t signature < <(signed)
+  cold+=("$(fetch_ms "$goldroot_url/layers/pc01.tar" "${signature[@]}")")
 done
-for i in 1 2 3 4 5; do warm+=("$(fetch_ms "$goldroot_url/layers/pc01.tar")"); done
+for i in 1 2 3 4 5; do
+  mapfile -t signature < <(signed)
+  warm+=("$(fetch_ms "$goldroot_url/layers/pc01.tar" "${signature[@]}")")
+done
 bundles=$(find "$work"/tmp/goldroot-layers-* -name '*.tar' | wc -l)
 
 # --- nginx: the same iPXE script and the same tar as static files ----------------

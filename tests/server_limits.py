@@ -20,7 +20,7 @@ address per attacker and the victim (127.0.0.1) apart from them.
       Opens N idle connections, prints "ready N", holds them S seconds,
       then prints JSON with how many the server held (at 1 s, at the end).
   slow-layers HOST PORT LAYER_PATH VICTIM_PATH --server-pid PID
-              --cache-dir DIR [--connections N] [--source ADDRESS]
+              --cache-dir DIR [--connections N] [--source ADDRESS] [--key PEM]
       N connections from ADDRESS request LAYER_PATH with a tiny receive
       buffer and never read the body; checks the victim and that all N are
       sent from one cache file.
@@ -349,6 +349,23 @@ def cache_files_open(pid, cache_dir):
     return found
 
 
+def host_signature_headers(key, host, port, path):
+    """The headers that sign GET `path` with the host key at `key` (PEM) over
+    a fresh challenge (crypto/host_signature.h); openssl does the signing."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://{host}:{port}/api/v1/challenge") as answer:
+        challenge = json.load(answer)["challenge"]
+    import base64, tempfile
+    with tempfile.NamedTemporaryFile() as statement:  # ed25519 in openssl reads a file, not a pipe
+        statement.write(f"goldroot-host-request-v1\nGET\n{path}\n{challenge}".encode())
+        statement.flush()
+        signature = subprocess.run(["openssl", "pkeyutl", "-sign", "-rawin", "-inkey", key,
+                                    "-in", statement.name],
+                                   capture_output=True, check=True).stdout
+    return (f"X-Goldroot-Challenge: {challenge}\r\n"
+            f"X-Goldroot-Host-Signature: ed25519={base64.b64encode(signature).decode()}\r\n")
+
+
 def slow_layers(args):
     baseline = run_victim(args.host, args.port, args.victim_path, 1.5)
     victim = start_victim(args.host, args.port, args.victim_path, 3.0)
@@ -358,7 +375,8 @@ def slow_layers(args):
         sock = client_socket(args.source, receive_buffer=1024)
         sock.settimeout(10)
         sock.connect((args.host, args.port))
-        sock.sendall(f"GET {args.layer_path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n\r\n".encode())
+        signed = host_signature_headers(args.key, args.host, args.port, args.layer_path) if args.key else ""
+        sock.sendall(f"GET {args.layer_path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n{signed}\r\n".encode())
         slow.append(sock)
     # Read each head (a few hundred bytes), never the body.
     lengths, statuses = [], []
@@ -495,6 +513,7 @@ def main():
     layers.add_argument("--cache-dir", required=True)
     layers.add_argument("--connections", type=int, default=40)
     layers.add_argument("--source", default="127.0.0.3")
+    layers.add_argument("--key", help="the host key that signs each layer request (PEM)")
     layers.add_argument("--json")
 
     refused = commands.add_parser("bodies")

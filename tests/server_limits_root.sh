@@ -22,6 +22,8 @@ helper="$(cd "$(dirname "$0")" && pwd)/server_limits.py"
 gr init >/dev/null
 mac=52:54:00:aa:00:01
 gr host add pc01 --mac "$mac" >/dev/null
+make_host_key "$WORK/pc01.key"
+gr host enroll pc01 --key "$WORK/pc01.key.pub" >/dev/null
 mkdir -p "$GOLDROOT_SITE/layers/base/opt" "$GOLDROOT_SITE/layers/base/etc"
 head -c 4000000 /dev/urandom > "$GOLDROOT_SITE/layers/base/opt/big.bin"
 echo "welcome" > "$GOLDROOT_SITE/layers/base/etc/motd"
@@ -55,19 +57,22 @@ bundles() { find "$cache" -maxdepth 1 -name '*.tar' | sort; }
 [ -z "$(bundles)" ] || fail "a bundle before any layer request: $(bundles)"
 echo "# 40 connections from 127.0.0.3 fetch /layers/pc01.tar and never read it"
 helper slow-layers 127.0.0.1 "$port" /layers/pc01.tar "/boot/$mac.ipxe" --source 127.0.0.3 \
-  --connections 40 --server-pid "$server" --cache-dir "$cache" || fail "the slow-reader flood (above)"
+  --connections 40 --server-pid "$server" --cache-dir "$cache" --key "$WORK/pc01.key" ||
+  fail "the slow-reader flood (above)"
 [ "$(bundles | wc -l)" = 1 ] || fail "bundles in the cache after the flood: $(bundles)"
 first=$(bundles)
 first_inode=$(stat -c %i "$first")
 ok "40 slow readers of a 4 MB layer: one bundle, written once and sent to all; the victim always answered"
 
-curl -s -o "$WORK/layer.tar" "$url/layers/pc01.tar" || fail "layer fetch"
+[ "$(host_get "$WORK/pc01.key" "$url/layers/pc01.tar")" = 200 ] || fail "layer fetch: $(cat "$WORK/body")"
+mv "$WORK/body" "$WORK/layer.tar"
 [ "$(bundles)" = "$first" ] && [ "$(stat -c %i "$first")" = "$first_inode" ] ||
   fail "an unchanged layer was written again: $(bundles)"
 mkdir "$WORK/layer" && tar -xf "$WORK/layer.tar" -C "$WORK/layer"
 cmp -s "$WORK/layer/opt/big.bin" "$GOLDROOT_SITE/layers/base/opt/big.bin" || fail "big.bin differs"
 echo "changed on the server" > "$GOLDROOT_SITE/layers/base/etc/motd"
-curl -s -o "$WORK/layer2.tar" "$url/layers/pc01.tar" || fail "layer fetch after a change"
+[ "$(host_get "$WORK/pc01.key" "$url/layers/pc01.tar")" = 200 ] || fail "layer fetch after a change"
+mv "$WORK/body" "$WORK/layer2.tar"
 mkdir "$WORK/layer2" && tar -xf "$WORK/layer2.tar" -C "$WORK/layer2"
 [ "$(cat "$WORK/layer2/etc/motd")" = "changed on the server" ] ||
   fail "a changed layer file is not served: motd is '$(cat "$WORK/layer2/etc/motd")'"

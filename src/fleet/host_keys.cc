@@ -125,16 +125,24 @@ Result<KeyVerdict> HostKeys::present(const std::string& host, EnrollPolicy polic
     TRY(record_refusal(db_, id, presented));
     return KeyVerdict::kRefused;
   }
+  // The port policy's weaker path: an ephemeral key, from a privileged
+  // port and the host's own IP.
+  bool by_port = policy == EnrollPolicy::kPort && !presented.persistent &&
+                 presented.privileged_port && presented.from_inventory_ip;
   if (current->key) {
-    bool replaceable = policy == EnrollPolicy::kPort && !current->persistent &&
-                       !presented.persistent && presented.privileged_port &&
-                       presented.from_inventory_ip;
+    bool replaceable = by_port && !current->persistent;
     if (!replaceable) {
       TRY(record_refusal(db_, id, presented));
       return KeyVerdict::kRefused;
     }
     TRY(set_enrolled(db_, id, presented.key, enroll_policy_name(policy), false, presented.now));
     return KeyVerdict::kAccepted;
+  }
+  // Under the port policy an ephemeral key counts only by that path; a
+  // persistent one is trusted on first use.
+  if (policy == EnrollPolicy::kPort && !presented.persistent && !by_port) {
+    TRY(record_refusal(db_, id, presented));
+    return KeyVerdict::kRefused;
   }
   if (policy != EnrollPolicy::kAdmin) {
     TRY(set_enrolled(db_, id, presented.key, enroll_policy_name(policy), presented.persistent,

@@ -12,10 +12,11 @@
 //     presents a key while it has none enrolled:
 //       admin       nothing is automatic: the key waits (default);
 //       first-use   the first key is enrolled (trust on first use);
-//       port        as first-use, and an *ephemeral* key presented from a
+//       port        an *ephemeral* key counts only when presented from a
 //                   privileged source port (< 1024) and the host's
-//                   inventory IP (if it has one) replaces an enrolled
-//                   ephemeral key: diskless hosts make a new key each boot.
+//                   inventory IP (if it has one), and then also replaces
+//                   an enrolled ephemeral key: diskless hosts make a new
+//                   key each boot. A persistent key is trusted on first use.
 //                   Weaker: root on another PC of the segment can take the
 //                   IP. A persistent key is never replaced this way.
 //

@@ -104,6 +104,8 @@ TEST_F(HostKeysTest, NoKeyYetUnderFirstUseAndPortIsEnrolledByThePolicy) {
     VerifyKey key = new_key();
     KeyPresentation what = presentation(key, 77);
     what.persistent = false;
+    // The port policy takes an ephemeral key only by its own path.
+    what.privileged_port = what.from_inventory_ip = policy == EnrollPolicy::kPort;
     EXPECT_EQ(present("pc1", policy, what), KeyVerdict::kAccepted);
     EXPECT_EQ(enrolled("pc1"), key);
     HostKey found = row("pc1");
@@ -156,6 +158,21 @@ TEST_F(HostKeysTest, ARevokedKeyIsRevokedUnderEveryPolicyForEveryHost) {
   EXPECT_FALSE(enrolled("pc1"));
   EXPECT_FALSE(enrolled("pc2"));
   EXPECT_FALSE(row("pc1").pending);
+}
+
+// Under the port policy a diskless host's first key is not trusted on first
+// use: root on another PC could present it first.
+TEST_F(HostKeysTest, PortTakesAFirstEphemeralKeyOnlyFromAPrivilegedPortAndTheInventoryIp) {
+  KeyPresentation other_ip = ephemeral_from_privileged_port(new_key(), false);
+  KeyPresentation unprivileged = ephemeral_from_privileged_port(new_key());
+  unprivileged.privileged_port = false;
+  for (const KeyPresentation& what : {other_ip, unprivileged}) {
+    EXPECT_EQ(present("pc1", EnrollPolicy::kPort, what), KeyVerdict::kRefused);
+    EXPECT_FALSE(enrolled("pc1"));
+  }
+  VerifyKey persistent = new_key();  // a host with a disk: first use
+  EXPECT_EQ(present("pc1", EnrollPolicy::kPort, presentation(persistent)), KeyVerdict::kAccepted);
+  EXPECT_EQ(enrolled("pc1"), persistent);
 }
 
 TEST_F(HostKeysTest, PortReplacesAnEphemeralKeyFromAPrivilegedPortAndTheInventoryIp) {
