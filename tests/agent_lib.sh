@@ -23,13 +23,6 @@ JSON
   gr host enroll "$name" --key "$dir/host.key.pub" >/dev/null
 }
 
-# make_host_key PATH: an ed25519 key at PATH (0600) and its public key at
-# PATH.pub, as goldroot-boot makes them.
-make_host_key() {
-  (umask 077; openssl genpkey -algorithm ed25519 -out "$1" 2>/dev/null)
-  openssl pkey -in "$1" -pubout -out "$1.pub"
-}
-
 # sign_report KEY FILE: the X-Goldroot-Signature value of report FILE
 # signed with KEY (crypto/host_signature.h).
 sign_report() {
@@ -96,19 +89,3 @@ with open(path, "wb") as out:
 PY
 }
 
-# host_get KEY URL [curl args…]: GET URL as the host whose key is KEY
-# would (crypto/host_signature.h): a fresh challenge, the request signed
-# over it, the public key introduced. Prints the HTTP status; the body
-# lands in $WORK/body.
-host_get() {
-  local key=$1 url=$2; shift 2
-  local base path challenge signature public
-  base=$(echo "$url" | cut -d/ -f1-3)
-  path="/$(echo "$url" | cut -d/ -f4-)"; path=${path%%\?*}
-  challenge=$(curl -s "$base/api/v1/challenge" | python3 -c 'import json, sys; print(json.load(sys.stdin)["challenge"])')
-  printf 'goldroot-host-request-v1\nGET\n%s\n%s' "$path" "$challenge" > "$WORK/statement"
-  signature=$(openssl pkeyutl -sign -rawin -inkey "$key" -in "$WORK/statement" | base64 -w0)
-  public=$(openssl pkey -in "$key" -pubout -outform DER | tail -c 32 | base64 -w0)
-  curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Goldroot-Challenge: $challenge" \
-    -H "X-Goldroot-Host-Signature: ed25519=$signature" -H "X-Goldroot-Host-Key: $public" "$@" "$url"
-}
