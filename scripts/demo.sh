@@ -54,7 +54,10 @@ step "goldroot image export lab (erofs, cached per commit, signed manifest)"
 
 step "A lab: network, lab, hosts, configuration layers"
 "$goldroot" network add 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1
-"$goldroot" lab add lab3 --network 10.77.0.0/24 --mode reset
+# Host keys: lab3-pc03 keeps its key on its disk (trusted on first use);
+# diskless lab3-pc01/02 make one per boot, taken only from a privileged
+# port and their own IP (the weaker "port" policy; see README, security).
+"$goldroot" lab add lab3 --network 10.77.0.0/24 --mode reset --enroll port
 for i in 1 2 3; do
   "$goldroot" host add "lab3-pc0$i" --mac "52:54:00:42:00:0$i" --ip "10.77.0.1$i" --lab lab3
 done
@@ -110,6 +113,8 @@ for pc in lab3-pc01 lab3-pc02 lab3-pc03; do
 done
 echo "--- goldroot host list"
 "$goldroot" host list
+echo "--- goldroot host keys (each PC proves who it is with a key of its own)"
+"$goldroot" host keys
 echo "--- goldroot status (from the agents the goldroot initrd installed in the clients)"
 for _ in $(seq 1 60); do
   [ "$("$goldroot" status --json | python3 -c 'import json,sys; print(sum(h["state"] == "up" for h in json.load(sys.stdin)))')" -ge 3 ] && break

@@ -20,6 +20,8 @@
 #   - goldroot-boot refuses a recorded manifest replayed to a later boot, a
 #     genuine manifest of another MAC, one past its expiry and an image
 #     below the rollback floor (a man in the middle serves them).
+#   - a host whose agent reports another mode than its manifest gave is
+#     refused and shown by `goldroot status`.
 # (A mode typed on the kernel command line: tests/boot_root.sh. An upload
 # signed by another host: tests/capture_host_root.sh.)
 source "$(dirname "$0")/lib.sh"
@@ -105,6 +107,18 @@ expect_fail "enrolling pc04 with another key id" gr host enroll pc04 --key-id 01
 gr host enroll pc04 --key-id "$(id_of "$WORK/pc04.key")" >/dev/null || fail "enroll pc04"
 [ "$(host_get "$WORK/pc04.key" "$SERVER_URL/api/v1/boot/52:54:00:00:00:04")" = 200 ] || fail "pc04 after enrolment: $(cat "$WORK/body")"
 ok "admin policy: a new host's key waits, and 'host enroll --key-id' accepts exactly the key the host showed"
+
+# --- a host that booted in another mode than its manifest's -----------------------
+# pc04 was just given a manifest for mode normal; its student mounted the
+# upper on disk by hand and its agent says maintenance.
+report='{"version": 1, "host": "pc04", "boot_id": "b-1", "sequence": 1, "sent_at": '$(date +%s)', "event": "start", "mode": "maintenance"}'
+printf '%s' "$report" > "$WORK/report.json"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+      -H "X-Goldroot-Signature: $(sign_report "$WORK/pc04.key" "$WORK/report.json")" \
+      --data-binary "$report" "$SERVER_URL/api/v1/reports")" = 403 ] || fail "a report in another mode: $(cat "$WORK/body")"
+gr status | grep -q "^!! pc04 booted in mode maintenance, but its manifest said normal" || fail "status: $(gr status)"
+grep -q "refused pc04's report: it booted in mode maintenance" "$WORK/serve.log" || fail "serve log"
+ok "a host reporting another mode than its manifest gave is refused, and status shows it to the admin"
 
 # --- a revoked host, a removed and re-added host ------------------------------------
 make_client pc02 52:54:00:00:00:02  # enrolls a fresh key for pc02's agent

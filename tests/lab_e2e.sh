@@ -40,7 +40,9 @@ old_gold=$(gr image import "$cache/demo-rootfs" --name lab -m "bookworm with ker
 gr image export lab >/dev/null
 gr channel set gold lab >/dev/null
 gr network add 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1 >/dev/null
-gr lab add e2e --network 10.77.0.0/24 >/dev/null
+# pc01 keeps its key on its disk (trusted on first use); diskless pc02 and
+# pc03 make one per boot, taken from a privileged port and their own IP.
+gr lab add e2e --network 10.77.0.0/24 --enroll port >/dev/null
 gr host add pc01 --mac $mac1 --ip 10.77.0.11 --lab e2e --mode maintenance >/dev/null
 gr host add pc02 --mac $mac2 --ip 10.77.0.12 --lab e2e >/dev/null
 gr host add pc03 --mac $mac3 --ip 10.77.0.13 --lab e2e >/dev/null
@@ -101,6 +103,12 @@ ok "a PXE-booted client runs on an overlay root whose lower layer is the erofs i
 [ "$(probe pc01 hostname)" = pc01 ] || fail "hostname $(probe pc01 hostname), want pc01 from the template"
 [ "$(probe pc03 hostname)" = pc03 ] || fail "hostname $(probe pc03 hostname), want pc03"
 ok "the hostname comes from the host layer's template"
+# host_key NAME FIELD: a field of NAME's row in host keys --json.
+host_key() { gr host keys --json | python3 -c "import json, sys; print({h['host']: h for h in json.load(sys.stdin)}['$1']['$2'])"; }
+pc01_key=$(host_key pc01 key_id)
+[ "$(host_key pc01 state)/$(host_key pc01 persistent)" = enrolled/True ] || fail "pc01's key: $(gr host keys)"
+[ "$(host_key pc03 state)/$(host_key pc03 persistent)" = enrolled/False ] || fail "pc03's key: $(gr host keys)"
+ok "pc01 enrolled the key it made on its disk; diskless pc03 one for this boot, from a privileged port and its IP"
 [ "$(probe pc01 marker)" = none ] || fail "a fresh client already had a marker"
 marker=$(probe pc01 boot)
 lab_stopped pc01 180 || fail "pc01 did not power off"
@@ -111,6 +119,9 @@ lab_boot pc01 $mac1 "$disk"
 boot_and_probe pc01
 [ "$(probe pc01 marker)" = "$marker" ] || fail "maintenance lost /etc/goldroot-marker: $(probe pc01 marker)"
 ok "maintenance mode keeps a file written to /etc across a reboot, on the client's disk"
+[ "$(host_key pc01 key_id)" = "$pc01_key" ] && [ "$(host_key pc01 refused)" = None ] ||
+  fail "pc01 came back with another key: $(gr host keys)"
+ok "pc01 proves itself with the same key from its disk at its second boot"
 captured=$(probe pc01 boot)  # this boot's probe rewrote the marker: the capture holds this
 wait_status pc01 'h["state"] == "up" and h["mode"] == "maintenance" and h["dirty"]'
 capture_start=$SECONDS

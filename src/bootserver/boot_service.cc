@@ -228,7 +228,8 @@ Result<KeyVerdict> BootService::present_key(const Host& host, const SignedReques
 }
 
 Result<std::string> BootService::manifest_for(const Host& host, const std::string& mac,
-                                              const VerifyKey& key, const std::string& challenge) {
+                                              const VerifyKey& key, const std::string& challenge,
+                                              std::string* mode) {
   Digest commit = TRY(commit_for(host));
   auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
   if (!artifact)
@@ -263,6 +264,7 @@ Result<std::string> BootService::manifest_for(const Host& host, const std::strin
   binding.challenge = challenge;
   binding.image_time = data.created;
   binding.floor = settings.rollback_floor;
+  *mode = binding.mode;
   manifest.host = std::move(binding);
   return sign_boot_manifest(manifest, key_);
 }
@@ -297,12 +299,13 @@ HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::s
     case KeyVerdict::kRevoked:
       return refuse("key " + key_id + " was revoked; the host must make a new key");
   }
+  std::string mode;
   auto manifest = manifest_for(**host, mac, signed_request->key,
-                               *request.header(kChallengeHeader));
+                               *request.header(kChallengeHeader), &mode);
   if (!manifest.ok())
     return json_error(manifest.error().code == ErrorCode::kNotFound ? 409 : 500,
                       manifest.error().message);
-  record_boot(name);
+  record_boot(name, mode);
   return HttpResponse::json(200, *manifest + "\n").with_cache(CachePolicy::kNoStore);
 }
 
@@ -320,17 +323,18 @@ HttpResponse BootService::object(const std::string& digest) {
   return HttpResponse::open_file(*path).with_etag(digest).with_cache(CachePolicy::kImmutable);
 }
 
-void BootService::record_boot(const std::string& host) {
+void BootService::record_boot(const std::string& host, const std::string& mode) {
   int64_t now = site_->env()->now_seconds();
   {
     std::lock_guard lock(boots_mutex_);
-    int64_t& last = boots_recorded_[host];
-    if (now - last < 60) return;
+    auto& [last, last_mode] = boots_recorded_[host];
+    if (now - last < 60 && last_mode == mode) return;
     last = now;
+    last_mode = mode;
   }
   std::lock_guard lock(inventory_mutex_);
   AgentStore agents(inventory_.database());
-  (void)agents.record_boot_request(host, now);
+  (void)agents.record_boot_request(host, now, mode);
 }
 
 Result<LayerCache::Bundle> BootService::layer_bundle(const std::string& name) {

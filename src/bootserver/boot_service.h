@@ -86,9 +86,10 @@ class BootService {
 
   server::HttpResponse boot_manifest(const server::HttpRequest& request, const std::string& mac);
   // The manifest for `host`, booted from `mac` and asked with `challenge`
-  // by `key`.
+  // by `key`; sets `mode` to the mode it gives.
   Result<std::string> manifest_for(const Host& host, const std::string& mac,
-                                   const VerifyKey& key, const std::string& challenge);
+                                   const VerifyKey& key, const std::string& challenge,
+                                   std::string* mode);
   // The enrolment decision about the key a request for `host` is signed with.
   Result<KeyVerdict> present_key(const Host& host, const SignedRequest& signed_request,
                                  const server::HttpRequest& request);
@@ -104,9 +105,9 @@ class BootService {
   server::HttpResponse layer(const server::HttpRequest& request, const std::string& host);
   // The host's rendered layer bundle.
   Result<LayerCache::Bundle> layer_bundle(const std::string& host);
-  // Marks `host` as booting (down until its agent speaks), at most once a
-  // minute per host.
-  void record_boot(const std::string& host);
+  // Marks `host` as booting in `mode` (down until its agent speaks), at
+  // most once a minute per host and mode.
+  void record_boot(const std::string& host, const std::string& mode);
   server::HttpResponse hosts();
   server::HttpResponse images();
   server::HttpResponse channels();
@@ -122,7 +123,7 @@ class BootService {
   std::unique_ptr<LayerCache> layers_;
   Challenges challenges_;
   std::mutex boots_mutex_;
-  std::map<std::string, int64_t> boots_recorded_;  // host -> when
+  std::map<std::string, std::pair<int64_t, std::string>> boots_recorded_;  // host -> when, mode
 };
 
 // {"error": "..."} with `status`, uncached.

@@ -91,6 +91,19 @@ HttpResponse ReportService::receive(const HttpRequest& request) {
     auto transaction = inventory_.begin_write();
     if (!transaction.ok()) return json_error(503, transaction.error().message);
     AgentStore agents(inventory_.database());
+    // A host that booted around its manifest (a mode it was not given) is
+    // refused and shown to the admin; the alert must outlive the refusal.
+    auto fits = agents.check_reported_mode(report->host, report->mode, site_->env()->now_seconds());
+    if (!fits.ok()) return json_error(503, fits.error().message);
+    if (!*fits) {
+      if (auto committed = transaction->commit(); !committed.ok())
+        return json_error(503, committed.error().message);
+      std::printf("goldroot serve: refused %s's report: it booted in mode %s, not its manifest's\n",
+                  report->host.c_str(), printable(report->mode).c_str());
+      std::fflush(stdout);
+      return json_error(403, "host " + report->host + " booted in mode " + report->mode +
+                                 ", not the mode its manifest gave; its reports are refused");
+    }
     auto recorded = agents.record(*report, request.body, site_->env()->now_seconds());
     if (!recorded.ok()) {
       switch (recorded.error().code) {

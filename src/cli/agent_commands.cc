@@ -82,6 +82,11 @@ Result<int> run_status(Context& context, const Args& args) {
                 printable(host["state"].get<std::string>()).c_str(), image.c_str(),
                 printable(mode).c_str(), changes.c_str(), seen.c_str());
   }
+  // What the admin must look at: a host that booted around its manifest.
+  for (const nlohmann::json& host : status)
+    if (host["alert"].is_string())
+      std::printf("!! %s %s\n", printable(host["name"].get<std::string>()).c_str(),
+                  printable(host["alert"].get<std::string>()).c_str());
   return 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/strings.h"
+
 namespace goldroot {
 
 const char* host_state_name(HostState state) {
@@ -158,18 +160,37 @@ Result<std::vector<AgentCommand>> AgentStore::record(const Report& report, const
   return commands;
 }
 
-Status AgentStore::record_boot_request(const std::string& host, int64_t now) {
+Status AgentStore::record_boot_request(const std::string& host, int64_t now,
+                                       const std::string& mode) {
   int64_t id = TRY(host_id(host));
+  // A new boot clears the last one's alert.
   Statement insert = TRY(db_.prepare(
-      "INSERT OR REPLACE INTO boot_requests (host_id, requested_at) VALUES (?, ?)"));
-  insert.bind(id).bind(now);
+      "INSERT OR REPLACE INTO boot_requests (host_id, requested_at, mode, alert) "
+      "VALUES (?, ?, ?, NULL)"));
+  insert.bind(id).bind(now).bind(mode);
   return insert.run();
+}
+
+Result<bool> AgentStore::check_reported_mode(const std::string& host, const std::string& mode,
+                                             int64_t now) {
+  int64_t id = TRY(host_id(host));
+  Statement query = TRY(db_.prepare("SELECT mode FROM boot_requests WHERE host_id = ?"));
+  query.bind(id);
+  if (!TRY(query.step())) return true;
+  std::optional<std::string> issued = query.optional_text_column(0);
+  if (!issued || *issued == mode || (*issued == "normal" && mode == "reset")) return true;
+  Statement alert = TRY(db_.prepare("UPDATE boot_requests SET alert = ? WHERE host_id = ?"));
+  alert.bind("booted in mode " + mode + ", but its manifest said " + *issued + " (at " +
+             format_utc(now) + " UTC); its reports are refused until it boots as told")
+      .bind(id);
+  TRY(alert.run());
+  return false;
 }
 
 namespace {
 
 constexpr const char* kStatusQuery =
-    "SELECT h.name, l.name, s.report, s.received_at, b.requested_at FROM hosts h "
+    "SELECT h.name, l.name, s.report, s.received_at, b.requested_at, b.mode, b.alert FROM hosts h "
     "LEFT JOIN labs l ON l.id = h.lab_id LEFT JOIN agent_status s ON s.host_id = h.id "
     "LEFT JOIN boot_requests b ON b.host_id = h.id ";
 
@@ -183,6 +204,8 @@ Result<AgentStatus> status_row(Statement& query) {
     status.received_at = query.int_column(3);
   }
   if (query.optional_text_column(4)) status.boot_requested_at = query.int_column(4);
+  status.issued_mode = query.optional_text_column(5);
+  status.alert = query.optional_text_column(6);
   return status;
 }
 

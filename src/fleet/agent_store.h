@@ -34,6 +34,8 @@ struct AgentStatus {
   std::optional<Report> report;  // the newest; nullopt if it never reported
   int64_t received_at = 0;
   std::optional<int64_t> boot_requested_at;
+  std::optional<std::string> issued_mode;  // the mode of its last manifest
+  std::optional<std::string> alert;        // e.g. it booted in another mode
 };
 
 struct StoredCommand {
@@ -65,7 +67,13 @@ class AgentStore {
   Result<std::vector<AgentCommand>> record(const Report& report, const std::string& raw,
                                            int64_t now);
 
-  Status record_boot_request(const std::string& host, int64_t now);
+  // `host` was given a manifest for `mode` at `now` (it counts as booting).
+  Status record_boot_request(const std::string& host, int64_t now, const std::string& mode);
+  // Whether a report of `mode` fits the mode the host's last manifest gave
+  // (the same, or a reset the machine asked for as a normal host); a host
+  // given no manifest yet (a server older than this) fits. A misfit is
+  // remembered as the host's alert, for status.
+  Result<bool> check_reported_mode(const std::string& host, const std::string& mode, int64_t now);
 
   // Every host of the inventory (of `lab`, if given), sorted by name.
   Result<std::vector<AgentStatus>> statuses(const std::optional<std::string>& lab);

@@ -52,7 +52,8 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
                            {"channel", channel.channel ? nlohmann::json(*channel.channel)
                                                        : nlohmann::json()},
                            {"pin", channel.pinned_commit.has_value()},
-                           {"next_mode", boot_mode_name(effective_mode(host, host_lab).mode)}};
+                           {"next_mode", boot_mode_name(effective_mode(host, host_lab).mode)},
+                           {"alert", status.alert ? nlohmann::json(*status.alert) : nlohmann::json()}};
     const std::optional<Report>& report = status.report;
     auto or_null = [&](auto value) {
       return report ? nlohmann::json(value) : nlohmann::json();

@@ -150,6 +150,12 @@ CREATE TRIGGER hosts_revoke_key BEFORE DELETE ON hosts BEGIN
 END;
 ALTER TABLE labs ADD COLUMN enroll TEXT;
 )sql",
+    // 4: the mode each host was given at its last boot, and the last time
+    // its agent reported another (a host that booted around its manifest).
+    R"sql(
+ALTER TABLE boot_requests ADD COLUMN mode TEXT;
+ALTER TABLE boot_requests ADD COLUMN alert TEXT;
+)sql",
 };
 
 constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];
