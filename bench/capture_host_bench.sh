@@ -78,7 +78,7 @@ pids+=($!)
 sleep 0.5
 
 round=0
-with_goldroot() { "$goldroot" capture --host pc01 --name "host-$round" --channel test; }
+with_goldroot() { "$goldroot" capture --host pc01 --name "host-$round" --channel test --yes; }
 with_rsync() {
   rm -rf "$work/received"/* "$work/received"/.[!.]* 2>/dev/null || true
   rsync -aHAX --numeric-ids "$work/upper/" "rsync://127.0.0.1:$rsync_port/upper/"

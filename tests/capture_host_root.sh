@@ -61,7 +61,7 @@ on_exit "kill $agent_pid 2>/dev/null"
 for _ in $(seq 1 100); do gr status --json | grep -q '"up"' && break; sleep 0.1; done
 
 started=$(date +%s)
-gr capture --host pc01 --name maintained -m "admin's changes" --wait 30 >"$WORK/capture.out" 2>"$WORK/capture.err" ||
+gr capture --host pc01 --name maintained -m "admin's changes" --wait 30 --yes >"$WORK/capture.out" 2>"$WORK/capture.err" ||
   fail "capture --host: $(cat "$WORK/capture.err")"
 echo "capture --host took $(($(date +%s) - started)) s with an agent interval of 600 s"
 commit=$(tail -1 "$WORK/capture.out")
@@ -110,9 +110,37 @@ pc01_signature=$(sign "$(gr host token pc01)" "goldroot upload-upper $id")
 [ -z "$(ls -A "$GOLDROOT_SITE/uploads")" ] || fail "a refused upload left a file"
 ok "uploads are refused unless signed by the host of an open request"
 
+# What matters is marked: a setuid-root copy of a shell and a sudoers.d file
+# added on the maintenance host. With no terminal to ask on and no --yes,
+# test stays where it was and the capture is kept.
+channel_commit() {
+  gr channel list --json | python3 -c 'import json,sys; print({c["name"]: c["commit"] for c in json.load(sys.stdin)}[sys.argv[1]])' "$1"
+}
+cp /bin/sh "$m/usr/bin/rootsh" && chmod 4755 "$m/usr/bin/rootsh"
+mkdir -p "$m/etc/sudoers.d" && echo "student ALL=(ALL) NOPASSWD: ALL" >"$m/etc/sudoers.d/student"
+test_before=$(channel_commit test)
+status=0
+gr capture --host pc01 --name marked --wait 30 </dev/null >"$WORK/marked.out" 2>"$WORK/marked.err" || status=$?
+[ "$status" != 0 ] || fail "without a terminal or --yes, capture --host exited 0: $(cat "$WORK/marked.err")"
+grep -q "^  ! A /usr/bin/rootsh  \[setuid root\]$" "$WORK/marked.err" ||
+  fail "the setuid-root shell is not marked: $(cat "$WORK/marked.err")"
+grep -q "^  ! A /etc/sudoers.d/student  \[sudoers\]$" "$WORK/marked.err" ||
+  fail "the sudoers file is not marked: $(cat "$WORK/marked.err")"
+! grep -q "! .*/etc/motd" "$WORK/marked.err" || fail "the motd is marked: $(cat "$WORK/marked.err")"
+marked=$(tail -1 "$WORK/marked.out")
+[ "${#marked}" = 64 ] || fail "capture printed '$marked', not a commit id"
+[ "$(channel_commit test)" = "$test_before" ] || fail "test moved without a yes"
+[ "$(gr image show marked --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["parents"][0])')" = "$gold" ] ||
+  fail "the capture was not kept as image marked"
+tail -1 "$WORK/marked.err" | grep -q "^error: .*'goldroot channel set test $marked' moves the channel$" ||
+  fail "no sentence on how to move test: $(tail -1 "$WORK/marked.err")"
+[ -z "$(ls -A "$GOLDROOT_SITE/uploads")" ] || fail "uploads left behind: $(ls "$GOLDROOT_SITE/uploads")"
+rm "$m/usr/bin/rootsh" "$m/etc/sudoers.d/student"
+ok "capture --host marks a setuid-root shell and a sudoers file; without a terminal or --yes test stays and the image is kept"
+
 # The site's upload-max caps what an agent may send (the upper is ~2 MB).
 gr site set upload-max=1M >/dev/null
-[ "$(gr site show)" = "upload-max=1048576 (1.0 MiB)" ] || fail "site show: $(gr site show)"
+gr site show | grep -qx "upload-max=1048576 (1.0 MiB)" || fail "site show: $(gr site show)"
 expect_fail "capture --host of an upper beyond the site's upload-max" \
   gr capture --host pc01 --name toolarge --wait 30
 echo "$LAST_ERROR" | grep -q "upload-max" || fail "the refusal does not name upload-max"

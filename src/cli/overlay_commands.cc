@@ -166,7 +166,8 @@ Result<int> run_capture(Context& context, const Args& args) {
   CLI::App app{"Turn an overlay upper dir and its lower image into a new commit of image "
                "NAME whose tree is what the mounted overlay showed; prints the commit id last. "
                "With --host, the upper is a running maintenance host's: its agent uploads it, "
-               "and the new commit is exported and becomes channel test.",
+               "the new commit is exported, its changes are listed (security-relevant ones "
+               "first, marked), and once you confirm (or with --yes) it becomes channel test.",
                "goldroot capture"};
   std::string lower, upper, name, message;
   CaptureHostOptions host;
@@ -183,6 +184,10 @@ Result<int> run_capture(Context& context, const Args& args) {
                  "with --host: seconds to wait for the upload (default 900)");
   app.add_flag("--keep-ignored", host.keep_ignored,
                "with --host: also capture paths on the ignore list (logs, machine id, …)");
+  bool yes = false;
+  app.add_flag("-y,--yes", yes,
+               "with --host: move the channel without asking (for scripts; without a terminal "
+               "and without --yes the channel stays)");
   if (auto exit = parse_args(app, args)) return *exit;
   if (!host.host.empty()) {
     if (!lower.empty() || !upper.empty() || userxattr)
@@ -191,6 +196,7 @@ Result<int> run_capture(Context& context, const Args& args) {
                         "what it booted and uploads its upper");
     host.name = name;
     host.message = message;
+    host.confirm = yes ? Confirm::kAssumeYes : Confirm::kAsk;
     return capture_host_command(context, host);
   }
   if (lower.empty() || upper.empty())
