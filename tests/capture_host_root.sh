@@ -97,18 +97,18 @@ ok "image diff gold test shows what the promote would change"
 
 # Uploads: only for an open upload-upper command, signed by its host.
 id=$(db "SELECT id FROM agent_commands WHERE command = 'upload-upper'")
-sign() { printf '%s' "$2" | openssl dgst -sha256 -mac HMAC -macopt "key:$1" | sed 's/^.*= //'; }
+# The signature an agent sends with upload ID: KEY over its upload statement.
+sign_upload() { printf 'goldroot upload-upper %s' "$2" >"$WORK/statement"; sign_report "$1" "$WORK/statement"; }
 upload() { curl -s -o "$WORK/body" -w '%{http_code}' --data-binary @/etc/hostname "$@"; }
 [ "$(upload "$SERVER_URL/api/v1/uploads/$id")" = 401 ] || fail "unsigned upload: $(cat "$WORK/body")"
-pc02_signature=$(sign "$(gr host token pc02)" "goldroot upload-upper $id")
-[ "$(upload -H "X-Goldroot-Signature: hmac-sha256=$pc02_signature" "$SERVER_URL/api/v1/uploads/$id")" = 403 ] ||
-  fail "another host's upload: $(cat "$WORK/body")"
-pc01_signature=$(sign "$(gr host token pc01)" "goldroot upload-upper $id")
-[ "$(upload -H "X-Goldroot-Signature: hmac-sha256=$pc01_signature" "$SERVER_URL/api/v1/uploads/$id")" = 409 ] ||
+make_host_key "$WORK/other.key"  # a host key, but not pc01's
+[ "$(upload -H "X-Goldroot-Signature: $(sign_upload "$WORK/other.key" "$id")" "$SERVER_URL/api/v1/uploads/$id")" = 403 ] ||
+  fail "another key's upload: $(cat "$WORK/body")"
+[ "$(upload -H "X-Goldroot-Signature: $(sign_upload "$client/host.key" "$id")" "$SERVER_URL/api/v1/uploads/$id")" = 409 ] ||
   fail "a second upload of a finished request: $(cat "$WORK/body")"
 [ "$(upload "$SERVER_URL/api/v1/uploads/99999")" = 404 ] || fail "an upload nobody asked for"
 [ -z "$(ls -A "$GOLDROOT_SITE/uploads")" ] || fail "a refused upload left a file"
-ok "uploads are refused unless signed by the host of an open request"
+ok "uploads are refused unless signed with the key of the host of an open request"
 
 # What matters is marked: a setuid-root copy of a shell and a sudoers.d file
 # added on the maintenance host. With no terminal to ask on and no --yes,
