@@ -4,9 +4,49 @@
 
 #include "base/strings.h"
 #include "fleet/effective.h"
+#include "fleet/host_keys.h"
 #include "store/channel_journal.h"
 
 namespace goldroot {
+
+namespace {
+
+nlohmann::json iso_time(int64_t seconds) { return format_utc(seconds, "%Y-%m-%dT%H:%M:%SZ"); }
+
+// A host's key as the dashboard shows it (the fields of `host keys --json`):
+//   {"state": "enrolled"|"pending"|"none", "key_id", "enrolled_by",
+//    "enrolled_at", "persistent" (null unless enrolled),
+//    "pending": {"key_id", "persistent", "at", "from"} | null,
+//    "refused": {"key_id", "at", "from"} | null}
+// `row` is null for a host that never presented a key.
+nlohmann::json key_json(const HostKey* row) {
+  nlohmann::json out = {{"state", "none"},
+                        {"key_id", nullptr},
+                        {"enrolled_by", nullptr},
+                        {"enrolled_at", nullptr},
+                        {"persistent", nullptr}};
+  if (row && row->key) {
+    out["state"] = "enrolled";
+    out["key_id"] = row->key->key_id();
+    out["enrolled_by"] = row->enrolled_by;
+    out["enrolled_at"] = iso_time(row->enrolled_at);
+    out["persistent"] = row->persistent;
+  } else if (row && row->pending) {
+    out["state"] = "pending";
+  }
+  out["pending"] = row && row->pending ? nlohmann::json{{"key_id", row->pending->key_id()},
+                                                        {"persistent", row->pending_persistent},
+                                                        {"at", iso_time(row->pending_at)},
+                                                        {"from", row->pending_from}}
+                                       : nlohmann::json();
+  out["refused"] = row && row->refused ? nlohmann::json{{"key_id", row->refused->key_id()},
+                                                        {"at", iso_time(row->refused_at)},
+                                                        {"from", row->refused_from}}
+                                       : nlohmann::json();
+  return out;
+}
+
+}  // namespace
 
 Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
                                     const std::optional<std::string>& lab, int64_t now,
@@ -19,6 +59,11 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
   for (Host& host : TRY(inventory.hosts(lab))) hosts.emplace(host.name, std::move(host));
   std::map<std::string, Lab> labs;
   for (Lab& one : TRY(inventory.labs())) labs.emplace(one.name, std::move(one));
+  std::map<std::string, HostKey> keys;
+  for (HostKey& row : TRY(HostKeys(inventory.database()).all())) {
+    std::string name = row.host;
+    keys.emplace(std::move(name), std::move(row));
+  }
   std::map<std::string, std::optional<Digest>> channel_commits;
   Store& store = site.store();
 
@@ -84,6 +129,8 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
     for (const StoredCommand& command : TRY(agents.open_commands(host.name)))
       pending.push_back(command.command);
     item["pending_commands"] = pending;
+    auto key = keys.find(host.name);
+    item["key"] = key_json(key == keys.end() ? nullptr : &key->second);
     out.push_back(std::move(item));
   }
   return out;
