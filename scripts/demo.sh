@@ -131,7 +131,7 @@ PY
 
 step "Maintenance: capture lab3-pc03's changes while it runs, then promote"
 # Its agent uploads the upper layer; boot noise (machine id, logs) stays out.
-"$goldroot" capture --host lab3-pc03 --name lab -m "lab3 printers" --wait 300
+"$goldroot" capture --host lab3-pc03 --name lab -m "lab3 printers" --wait 300 --yes
 echo "--- goldroot image diff gold test (what the promote changes)"
 "$goldroot" image diff gold test
 "$goldroot" promote

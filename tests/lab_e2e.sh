@@ -125,7 +125,7 @@ ok "pc01 proves itself with the same key from its disk at its second boot"
 captured=$(probe pc01 boot)  # this boot's probe rewrote the marker: the capture holds this
 wait_status pc01 'h["state"] == "up" and h["mode"] == "maintenance" and h["dirty"]'
 capture_start=$SECONDS
-gr capture --host pc01 --name maintained -m "captured from pc01" --wait 300 \
+gr capture --host pc01 --name maintained -m "captured from pc01" --wait 300 --yes \
   >"$WORK/capture.out" 2>"$WORK/capture.err" || fail "capture --host: $(cat "$WORK/capture.err")"
 capture_seconds=$((SECONDS - capture_start))
 cat "$WORK/capture.err"
