@@ -165,7 +165,8 @@ std::vector<std::string> menu_modes(std::string_view mode) {
   std::vector<std::string> modes;
   if (!check_boot_mode(mode).ok()) return modes;
   for (const auto& info : kModes)
-    if (mode == info.name || std::string_view(info.name) == "reset") modes.push_back(info.name);
+    if (mode == info.name || (mode == "normal" && std::string_view(info.name) == "reset"))
+      modes.push_back(info.name);
   return modes;
 }
 

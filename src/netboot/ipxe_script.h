@@ -3,8 +3,10 @@
 //
 // A host's script is a menu with the host's configured mode as the default
 // and a timeout, the way lab menus look. It offers only what the admin set
-// (menu_modes): the configured mode, and reset, which is always safe to pick
-// because it only discards this machine's own changes. Whoever sits at the
+// (menu_modes): the configured mode, and for a normal host reset, which is
+// safe to pick because it only discards this machine's own changes (it is
+// the only mode goldroot-boot lets the command line ask for; any other host
+// boots the mode its manifest names). Whoever sits at the
 // keyboard cannot pick maintenance (keep their changes on disk), install,
 // cache or shell unless that is the host's mode, nor leave iPXE for the local
 // disk (root on the machine can write a boot loader there). A host in reset
@@ -40,7 +42,8 @@ namespace goldroot::netboot {
 
 // Every mode, in menu order.
 const std::vector<std::string>& boot_modes();
-// What the menu of a host in `mode` offers, in menu order: `mode` and reset.
+// What the menu of a host in `mode` offers, in menu order: `mode`, and reset
+// for a normal host.
 // Empty for a mode that is not one of boot_modes().
 std::vector<std::string> menu_modes(std::string_view mode);
 // InvalidArgument naming the valid modes unless `mode` is one of them.

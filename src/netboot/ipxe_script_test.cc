@@ -58,14 +58,14 @@ std::vector<std::string> labels(const std::string& script) {
   return out;
 }
 
-TEST(IpxeScriptTest, EachModeOffersExactlyItselfAndReset) {
+TEST(IpxeScriptTest, EachModeOffersExactlyItselfAndResetOnlyForNormal) {
   const std::map<std::string, std::vector<std::string>> expected = {
       {"normal", {"normal", "reset"}},
       {"reset", {"reset"}},
-      {"maintenance", {"reset", "maintenance"}},
-      {"cache", {"reset", "cache"}},
-      {"install", {"reset", "install"}},
-      {"shell", {"reset", "shell"}},
+      {"maintenance", {"maintenance"}},
+      {"cache", {"cache"}},
+      {"install", {"install"}},
+      {"shell", {"shell"}},
   };
   ASSERT_EQ(expected.size(), boot_modes().size());
   for (const auto& mode : boot_modes()) {
