@@ -138,20 +138,31 @@ HttpResponse AdminRoutes::set_lab_mode(const std::string& name, const HttpReques
                   {"hosts_with_own_mode", own_mode}});
 }
 
+// Changes write to SQLite, which may wait on another writer: they run on the
+// blocking pool, not the event loop. The whole guarded answer goes there so
+// that the audit log records the status the change really got.
+HttpResponse AdminRoutes::answer_later(const HttpRequest& request, server::Handler handler) {
+  return HttpResponse::later([this, request, handler = std::move(handler)] {
+    return admin_->answer(request, handler);
+  });
+}
+
 void AdminRoutes::install(server::Router& router) {
   router.add_exact("/api/v1/labs", admin_->guard([this](const HttpRequest&) { return labs(); }));
-  router.add_prefix("/api/v1/labs/", admin_->guard([this](const HttpRequest& request) {
-    std::string rest = request.path.substr(std::string("/api/v1/labs/").size());
-    if (!ends_with(rest, "/mode") || rest.size() == 5)
-      return json_error(404, "no such endpoint; try POST /api/v1/labs/NAME/mode");
-    return set_lab_mode(rest.substr(0, rest.size() - 5), request);
-  }), kMaxModeBody);
+  router.add_prefix("/api/v1/labs/", [this](const HttpRequest& request) {
+    return answer_later(request, [this](const HttpRequest& request) {
+      std::string rest = request.path.substr(std::string("/api/v1/labs/").size());
+      if (!ends_with(rest, "/mode") || rest.size() == 5)
+        return json_error(404, "no such endpoint; try POST /api/v1/labs/NAME/mode");
+      return set_lab_mode(rest.substr(0, rest.size() - 5), request);
+    });
+  }, kMaxModeBody);
   server::Handler other_host_routes = router.prefix_handler("/api/v1/hosts/");
   router.add_prefix("/api/v1/hosts/", [this, other_host_routes](const HttpRequest& request) {
     std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
     if (ends_with(rest, "/mode") && rest.size() > 5) {
       std::string host = rest.substr(0, rest.size() - 5);
-      return admin_->answer(request, [this, &host](const HttpRequest& request) {
+      return answer_later(request, [this, host](const HttpRequest& request) {
         return set_host_mode(host, request);
       });
     }

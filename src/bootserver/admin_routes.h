@@ -12,6 +12,9 @@
 // (unknown mode, malformed body) or 404 (unknown host or lab) with
 // {"error": "<one sentence>"}.
 //
+// Changes are answered (and audited) on the server's blocking pool, off the
+// event loop (HttpResponse::later).
+//
 // install() takes over /api/v1/hosts/ and hands every path it does not
 // answer to the handler that was there (the report service's changes).
 // Handlers are thread-safe (one inventory connection under a mutex).
@@ -37,6 +40,8 @@ class AdminRoutes {
  private:
   AdminRoutes(Site* site, AdminAuth* admin, Inventory inventory)
       : site_(site), admin_(admin), inventory_(std::move(inventory)) {}
+  // `handler`'s answer to `request` behind the admin guard, made later.
+  server::HttpResponse answer_later(const server::HttpRequest& request, server::Handler handler);
   server::HttpResponse labs();
   server::HttpResponse set_host_mode(const std::string& host, const server::HttpRequest& request);
   server::HttpResponse set_lab_mode(const std::string& lab, const server::HttpRequest& request);
