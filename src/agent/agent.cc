@@ -251,8 +251,12 @@ CommandResult Agent::upload_upper(const AgentCommand& command) {
                   "): " + std::string(trim(post.body)));
   std::string digest = sha256.finish().hex();
   auto answer = parse_untrusted_json(post.body);
-  if (!answer.is_object() || answer.value("sha256", "") != digest ||
-      answer.value("bytes", uint64_t{0}) != bytes)
+  // The server's answer is checked for its types too: a malformed one is a
+  // failed upload, never an exception.
+  bool matches = answer.is_object() && answer.contains("sha256") && answer["sha256"].is_string() &&
+                 answer["sha256"].get<std::string>() == digest && answer.contains("bytes") &&
+                 answer["bytes"].is_number_unsigned() && answer["bytes"].get<uint64_t>() == bytes;
+  if (!matches)
     return failed("the server stored something else than was sent (" + std::to_string(bytes) +
                   " bytes, sha256 " + digest + "; it answered " + std::string(trim(post.body)) + ")");
   const UpperArchiveStats& stats = archive->stats();
@@ -262,7 +266,9 @@ CommandResult Agent::upload_upper(const AgentCommand& command) {
                            {"changed_while_read", stats.changed_while_read},
                            {"skipped_sockets", stats.skipped_sockets}};
   log("uploaded " + std::to_string(bytes) + " bytes, sha256 " + digest);
-  return {command.id, command.command, CommandStatus::kDone, output.dump()};
+  // Paths that are not UTF-8 are replaced, not thrown over.
+  return {command.id, command.command, CommandStatus::kDone,
+          output.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 void Agent::reboot_if_still_idle() {
