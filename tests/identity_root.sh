@@ -212,4 +212,21 @@ mitm_boot other-mac "is for MAC 52:54:00:00:00:04, not this machine's"
 mitm_boot expired "the manifest expired"
 mitm_boot below-floor "older than the rollback floor"
 ok "goldroot-boot refuses a replayed manifest, another MAC's, an expired one and one below the rollback floor, before downloading anything"
+
+# --- the site's rollback floor -------------------------------------------------------
+sleep 1  # a second image, made at least a second later
+echo v2 > "$src/etc/issue"
+gr image import "$src" --name lab >/dev/null
+gr image export lab >/dev/null
+gr site set rollback-floor=lab >/dev/null
+[ "$(host_get "$WORK/boot.key" "$SERVER_URL/api/v1/boot/52:54:00:00:00:02")" = 409 ] ||
+  fail "an image below the floor was issued: $(cat "$WORK/body")"
+grep -q "older than the site's rollback floor" "$WORK/body" || fail "floor answer: $(cat "$WORK/body")"
+expect_fail "lowering the rollback floor" gr site set rollback-floor=lab~1
+echo "$LAST_ERROR" | grep -q "only rises" || fail "floor error: $LAST_ERROR"
+gr channel set gold lab >/dev/null
+[ "$(host_get "$WORK/boot.key" "$SERVER_URL/api/v1/boot/52:54:00:00:00:02")" = 200 ] || fail "the new gold: $(cat "$WORK/body")"
+python3 -c "import json; h = json.load(open('$WORK/body'))['host']; assert h['floor'] == h['image_time'] > 0, h" ||
+  fail "the manifest's floor: $(cat "$WORK/body")"
+ok "above a rollback floor (set from an image, only rising) the server issues no older image, and says so"
 finish
