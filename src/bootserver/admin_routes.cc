@@ -8,6 +8,7 @@
 #include "fleet/assignment.h"
 #include "fleet/boot_mode.h"
 #include "fleet/effective.h"
+#include "fleet/host_keys.h"
 
 namespace goldroot {
 
@@ -17,7 +18,7 @@ using server::HttpResponse;
 
 namespace {
 
-constexpr size_t kMaxModeBody = 4096;
+constexpr size_t kMaxBody = 4096;  // a mode or a key id
 
 HttpResponse json_ok(const nlohmann::json& body) {
   return HttpResponse::json(200, body.dump(2) + "\n").with_cache(CachePolicy::kNoStore);
@@ -35,6 +36,26 @@ Result<std::string> mode_of(const HttpRequest& request) {
                       "the body needs \"mode\": one of normal, reset, maintenance, cache, "
                       "install, shell, or \"\" to inherit");
   return mode->get<std::string>();
+}
+
+bool is_key_id(const std::string& text) {
+  return text.size() == 16 &&
+         text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+}
+
+// The "key_id" of a {"key_id": "1a2b3c4d5e6f7a8b"} body, lowercased, or the
+// 400 to answer.
+Result<std::string> key_id_of(const HttpRequest& request) {
+  nlohmann::json body = parse_untrusted_json(request.body);
+  if (body.is_discarded() || !body.is_object())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the body must be a JSON object such as {\"key_id\": \"1a2b3c4d5e6f7a8b\"}");
+  auto key_id = body.find("key_id");
+  if (key_id == body.end() || !key_id->is_string() || !is_key_id(key_id->get<std::string>()))
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the body needs \"key_id\": the 16 hex digits of the key the host shows "
+                      "on its screen");
+  return lowercase(key_id->get<std::string>());
 }
 
 HttpResponse error_response(const Error& error) {
@@ -147,6 +168,64 @@ HttpResponse AdminRoutes::answer_later(const HttpRequest& request, server::Handl
   });
 }
 
+HttpResponse AdminRoutes::enroll_host(const std::string& name, const HttpRequest& request) {
+  if (request.method != "POST") return json_error(405, "enroll a host's key with POST");
+  auto key_id = key_id_of(request);
+  if (!key_id.ok()) return error_response(key_id.error());
+  std::lock_guard lock(inventory_mutex_);
+  auto transaction = inventory_.begin_write();
+  if (!transaction.ok()) return json_error(503, transaction.error().message);
+  auto host = inventory_.find_host(name);
+  if (!host.ok()) return error_response(host.error());
+  if (!*host) return json_error(404, "there is no host " + name);
+  HostKeys keys(inventory_.database());
+  auto before = keys.find(name);
+  if (!before.ok()) return error_response(before.error());
+  if (!*before || !(*before)->pending) {
+    std::string enrolled = *before && (*before)->key
+                               ? "; its key " + (*before)->key->key_id() + " is enrolled"
+                               : "";
+    return json_error(409, "host " + name + " has no key waiting for approval" + enrolled);
+  }
+  // As `goldroot host enroll NAME --key-id ID`: only the pending key, and
+  // only if it is the one the admin saw, not one presented since.
+  auto enrolled = keys.enroll(name, std::nullopt, *key_id, site_->env()->now_seconds());
+  if (!enrolled.ok()) {
+    // The key differs, was revoked or is another host's: the state, not the request, is wrong.
+    if (enrolled.error().code == ErrorCode::kInvalidArgument ||
+        enrolled.error().code == ErrorCode::kAlreadyExists)
+      return json_error(409, enrolled.error().message);
+    return error_response(enrolled.error());
+  }
+  if (auto committed = transaction->commit(); !committed.ok())
+    return json_error(503, committed.error().message);
+  return json_ok({{"host", name}, {"key_id", *key_id}});
+}
+
+HttpResponse AdminRoutes::rekey_host(const std::string& name, const HttpRequest& request) {
+  if (request.method != "POST") return json_error(405, "revoke a host's key with POST");
+  nlohmann::json body = parse_untrusted_json(request.body);
+  if (body.is_discarded() || !body.is_object())
+    return json_error(400, "the body must be a JSON object: {}");
+  std::lock_guard lock(inventory_mutex_);
+  auto transaction = inventory_.begin_write();
+  if (!transaction.ok()) return json_error(503, transaction.error().message);
+  auto host = inventory_.find_host(name);
+  if (!host.ok()) return error_response(host.error());
+  if (!*host) return json_error(404, "there is no host " + name);
+  // As `goldroot host rekey NAME`: a pending key is forgotten too.
+  HostKeys keys(inventory_.database());
+  auto before = keys.find(name);
+  if (!before.ok()) return error_response(before.error());
+  if (auto revoked = keys.rekey(name, site_->env()->now_seconds()); !revoked.ok())
+    return error_response(revoked.error());
+  if (auto committed = transaction->commit(); !committed.ok())
+    return json_error(503, committed.error().message);
+  std::optional<std::string> revoked;
+  if (*before && (*before)->key) revoked = (*before)->key->key_id();
+  return json_ok({{"host", name}, {"revoked", or_null(revoked)}});
+}
+
 void AdminRoutes::install(server::Router& router) {
   router.add_exact("/api/v1/labs", admin_->guard([this](const HttpRequest&) { return labs(); }));
   router.add_prefix("/api/v1/labs/", [this](const HttpRequest& request) {
@@ -156,19 +235,27 @@ void AdminRoutes::install(server::Router& router) {
         return json_error(404, "no such endpoint; try POST /api/v1/labs/NAME/mode");
       return set_lab_mode(rest.substr(0, rest.size() - 5), request);
     });
-  }, kMaxModeBody);
+  }, kMaxBody);
+  // POST /api/v1/hosts/NAME/<action>; anything else goes to the routes that were there.
+  using HostAction = HttpResponse (AdminRoutes::*)(const std::string&, const HttpRequest&);
+  static const std::pair<std::string_view, HostAction> kHostActions[] = {
+      {"/mode", &AdminRoutes::set_host_mode},
+      {"/enroll", &AdminRoutes::enroll_host},
+      {"/rekey", &AdminRoutes::rekey_host},
+  };
   server::Handler other_host_routes = router.prefix_handler("/api/v1/hosts/");
   router.add_prefix("/api/v1/hosts/", [this, other_host_routes](const HttpRequest& request) {
     std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
-    if (ends_with(rest, "/mode") && rest.size() > 5) {
-      std::string host = rest.substr(0, rest.size() - 5);
-      return answer_later(request, [this, host](const HttpRequest& request) {
-        return set_host_mode(host, request);
+    for (const auto& [suffix, action] : kHostActions) {
+      if (!ends_with(rest, suffix) || rest.size() == suffix.size()) continue;
+      std::string host = rest.substr(0, rest.size() - suffix.size());
+      return answer_later(request, [this, host, action](const HttpRequest& request) {
+        return (this->*action)(host, request);
       });
     }
     if (other_host_routes) return other_host_routes(request);
     return json_error(404, "no such endpoint; try POST /api/v1/hosts/NAME/mode");
-  }, kMaxModeBody);
+  }, kMaxBody);
 }
 
 }  // namespace goldroot

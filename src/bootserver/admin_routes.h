@@ -4,13 +4,20 @@
 //   GET  /api/v1/labs                 the labs with their own mode and channel
 //   POST /api/v1/hosts/<name>/mode    {"mode": "reset"}: the host's boot mode
 //   POST /api/v1/labs/<name>/mode     {"mode": "reset"}: the lab's boot mode
+//   POST /api/v1/hosts/<name>/enroll  {"key_id": "1a2b3c4d5e6f7a8b"}: enrolls the
+//                                     key the host presented, if it has that id
+//                                     -> {"host", "key_id"}
+//   POST /api/v1/hosts/<name>/rekey   {}: revokes the host's key, forgets a
+//                                     pending one -> {"host", "revoked": id | null}
 //
 // A mode is one of boot_mode.h's names, or "" to inherit again (a host
 // follows its lab, a lab falls back to normal). Each change is one SQLite
-// transaction made with fleet/assignment.h, as `goldroot host set NAME
-// mode=X` and `goldroot lab set LAB mode=X` make it. Bad input gets 400
-// (unknown mode, malformed body) or 404 (unknown host or lab) with
-// {"error": "<one sentence>"}.
+// transaction made with fleet/assignment.h or fleet/host_keys.h, as `goldroot
+// host set NAME mode=X`, `goldroot lab set LAB mode=X`, `goldroot host enroll
+// NAME --key-id ID` and `goldroot host rekey NAME` make it. Bad input gets 400
+// (unknown mode, malformed body or key id) or 404 (unknown host or lab), and
+// an enrolment the host's keys do not allow (no pending key, another id, a
+// revoked key) 409, with {"error": "<one sentence>"}.
 //
 // Changes are answered (and audited) on the server's blocking pool, off the
 // event loop (HttpResponse::later).
@@ -45,6 +52,8 @@ class AdminRoutes {
   server::HttpResponse labs();
   server::HttpResponse set_host_mode(const std::string& host, const server::HttpRequest& request);
   server::HttpResponse set_lab_mode(const std::string& lab, const server::HttpRequest& request);
+  server::HttpResponse enroll_host(const std::string& host, const server::HttpRequest& request);
+  server::HttpResponse rekey_host(const std::string& host, const server::HttpRequest& request);
 
   Site* site_;
   AdminAuth* admin_;
