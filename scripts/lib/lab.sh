@@ -173,9 +173,13 @@ lab_probe_layer() {
   echo "PROBE done"
 } >/dev/ttyS0 2>&1
 # Test clients power off on their own once the login prompt had time to
-# show (minbase images have no logind to answer the ACPI power button).
+# show (minbase images have no logind to answer the ACPI power button):
+# 5 s after the serial getty runs (up to a minute: a loaded machine's
+# emulated clients are slow), not a fixed delay after the probe.
 if [ -e /etc/goldroot-probe-poweroff ]; then
-  systemd-run --no-block --on-active=10 --timer-property=AccuracySec=1s /bin/systemctl poweroff >/dev/null 2>&1
+  systemd-run --no-block --unit goldroot-probe-poweroff /bin/sh -c \
+    'for _ in $(seq 1 60); do systemctl is-active -q serial-getty@ttyS0.service && break; sleep 1; done
+     sleep 5; systemctl poweroff' >/dev/null 2>&1
 else
   # A client that stays up shows it still works: every 10 s it reads a file
   # of its image afresh (page cache dropped) and prints its digest.
