@@ -3,7 +3,9 @@
 // never stored by the page), then reads /api/v1/{status,channels,images,
 // labs,hosts} every few seconds and draws one grid of machines per lab; a
 // click opens the host's details and last reported changes; modes are set
-// through POST /api/v1/hosts/NAME/mode and /api/v1/labs/NAME/mode.
+// through POST /api/v1/hosts/NAME/mode and /api/v1/labs/NAME/mode. A host's
+// key (issue #14) is approved with POST /api/v1/hosts/NAME/enroll, naming
+// the exact key id the page showed, and revoked with .../rekey.
 'use strict';
 
 const MODES = ['normal', 'reset', 'maintenance', 'cache', 'install', 'shell'];
@@ -177,6 +179,18 @@ async function start() {
 
 function hostRecord(name) { return fleet.hosts.find((host) => host.name === name) || {}; }
 
+// A key waiting for the admin, and another key someone presented for a host
+// with one enrolled (maybe an impostor).
+function keyBadges(key) {
+  return [
+    key.pending ? el('span', { class: 'badge key-pending', title: `key ${key.pending.key_id} waits for approval` },
+                     'key?') : null,
+    key.refused ? el('span', { class: 'badge key-refused',
+                               title: `another key (${key.refused.key_id}) was presented from ${key.refused.from}` },
+                     '!!') : null,
+  ];
+}
+
 function tile(host) {
   const classes = ['tile', 'state-' + host.state];
   if (selected === host.name) classes.push('selected');
@@ -186,8 +200,9 @@ function tile(host) {
          short(host.commit))
     : el('span', { class: 'version' }, 'no report');
   return el('button', { class: classes.join(' '), 'data-host': host.name, 'data-state': host.state,
-                        'data-dirty': host.dirty ? 'yes' : 'no', onclick: () => openPanel(host.name) },
-    el('span', { class: 'name' }, host.name),
+                        'data-dirty': host.dirty ? 'yes' : 'no', 'data-key': host.key.state,
+                        onclick: () => openPanel(host.name) },
+    el('span', { class: 'name' }, host.name, keyBadges(host.key)),
     el('span', { class: 'line' }, host.state, ' · ', host.mode || host.next_mode,
        host.mode && host.next_mode !== host.mode ? ' → ' + host.next_mode : ''),
     el('span', { class: 'line' }, version, ' ',
@@ -279,6 +294,38 @@ function renderVersions() {
     : [el('tr', {}, el('td', { colspan: 3, class: 'muted' }, 'no host has reported yet'))]));
 }
 
+// Rows [name, text, class] for the host's key: enrolled (how), pending, last refusal.
+function keyRows(key, now) {
+  const when = (at) => `${ago(Math.max(0, now - Math.floor(Date.parse(at) / 1000)))} (${at})`;
+  const kept = (persistent) => (persistent ? 'persistent' : 'ephemeral');
+  const rows = [['key', key.state === 'enrolled'
+    ? `${key.key_id} (${key.enrolled_by}, ${kept(key.persistent)})` : 'none enrolled']];
+  if (key.pending)
+    rows.push(['key pending', `${key.pending.key_id} (${kept(key.pending.persistent)}) from ` +
+                              `${key.pending.from}, ${when(key.pending.at)}`]);
+  if (key.refused)
+    rows.push(['key refused', `!! ${key.refused.key_id} from ${key.refused.from}, ${when(key.refused.at)}`,
+               'alert']);
+  return rows;
+}
+
+// Approve the pending key by its id (the server refuses if another key is
+// pending by now), or revoke the enrolled one.
+function keyActions(host) {
+  const key = host.key;
+  const actions = [];
+  if (key.pending) {
+    const id = key.pending.key_id;
+    actions.push(el('button', { 'data-key-approve': id, title: `enroll key ${id}: compare it with the id on ${host.name}'s screen`,
+                                onclick: () => approveKey(host.name, id) },
+                    `Approve key ${id.slice(0, 8)}…`));
+  }
+  if (key.state === 'enrolled')
+    actions.push(el('button', { 'data-key-revoke': key.key_id, onclick: () => revokeKey(host.name, key.key_id) },
+                    'Revoke key'));
+  return actions;
+}
+
 function renderPanel() {
   if (!selected) return;
   const host = fleet.status.find((one) => one.name === selected);
@@ -286,6 +333,7 @@ function renderPanel() {
   const record = hostRecord(host.name);
   const now = Math.floor(Date.now() / 1000);
   const rows = [
+    host.alert ? ['alert', host.alert, 'alert'] : null,
     ['lab', host.lab || '-'],
     ['state', host.state],
     ['image', host.commit ? short(host.commit) + (host.current === false ? ' (not current)' : '') : '-'],
@@ -298,9 +346,11 @@ function renderPanel() {
     ['users', host.users.length ? host.users.join(', ') : 'none'],
     ['upper', host.upper ? `${host.upper.kind}, ${Math.round(host.upper.used_bytes / 1048576)} MiB used` : '-'],
     ['pending', host.pending_commands.length ? host.pending_commands.join(', ') : 'none'],
-  ];
-  document.getElementById('panel-details').replaceChildren(
-    ...rows.flatMap(([key, value]) => [el('dt', {}, key), el('dd', { 'data-field': key }, value)]));
+    ...keyRows(host.key, now),
+  ].filter(Boolean);
+  document.getElementById('panel-details').replaceChildren(...rows.flatMap(([key, value, className]) =>
+    [el('dt', {}, key), el('dd', { 'data-field': key, class: className }, value)]));
+  document.getElementById('panel-key').replaceChildren(...keyActions(host));
 }
 
 async function openPanel(name) {
@@ -361,6 +411,30 @@ async function setHostMode() {
   try {
     const result = await post(`/api/v1/hosts/${encodeURIComponent(name)}/mode`, { mode });
     say(message, `${name} boots next in ${result.effective_mode} mode`, true);
+  } catch (error) {
+    say(message, error.message, false);
+  }
+  await refresh();
+}
+
+async function approveKey(name, keyId) {
+  const message = document.getElementById('panel-message');
+  try {
+    const result = await post(`/api/v1/hosts/${encodeURIComponent(name)}/enroll`, { key_id: keyId });
+    say(message, `enrolled ${name}'s key ${result.key_id}`, true);
+  } catch (error) {
+    say(message, error.message, false);
+  }
+  await refresh();
+}
+
+async function revokeKey(name, keyId) {
+  if (!confirm(`Revoke ${name}'s key ${keyId}? It is refused from now on; ${name} makes a new key ` +
+               'at its next boot, which must be enrolled again.')) return;
+  const message = document.getElementById('panel-message');
+  try {
+    const result = await post(`/api/v1/hosts/${encodeURIComponent(name)}/rekey`, {});
+    say(message, result.revoked ? `revoked ${name}'s key ${result.revoked}` : `${name} had no key enrolled`, true);
   } catch (error) {
     say(message, error.message, false);
   }
