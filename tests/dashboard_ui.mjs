@@ -2,9 +2,11 @@
 // (tests/dashboard_ui.sh sets the site up and checks the API afterwards).
 // Usage: node dashboard_ui.mjs URL SCREENSHOT.png; env: NODE_PATH-free, the
 // caller passes PLAYWRIGHT (path of the playwright-core package),
-// ADMIN_TOKEN, V1 and V2 (the commits on gold and test), and COOKIE_FILE,
-// where the last session cookie's value is left for the caller to show
-// that it no longer opens anything after logging out.
+// ADMIN_TOKEN, V1 and V2 (the commits on gold and test), PC04_KEY (the id of
+// the key pc04 presented, pending), PC06_KEY and IMPOSTOR_KEY (pc06's
+// enrolled key and the other one refused for it), and COOKIE_FILE, where the
+// last session cookie's value is left for the caller to show that it no
+// longer opens anything after logging out.
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -132,6 +134,70 @@ try {
   await page.waitForFunction(() =>
     document.querySelector('section[data-lab-section="lab4"] .lab-mode').innerText.includes('lab mode: reset'));
   check(true, 'lab4\'s header shows its new mode');
+  // Host keys: pc04 presented a key (pending), another key was presented for pc06 (refused).
+  const { PC04_KEY: pc04Key, PC06_KEY: pc06Key, IMPOSTOR_KEY: impostorKey } = process.env;
+  const field = (name) => page.locator(`#panel-details dd[data-field="${name}"]`);
+  const openHost = async (name) => {
+    await tile(name).click();
+    await page.waitForFunction((host) => document.getElementById('panel-title').innerText === host, name);
+  };
+  check(await tile('pc04').getAttribute('data-key') === 'pending' &&
+        (await tile('pc04').locator('.badge.key-pending').innerText()) === 'key?' &&
+        (await tile('pc04').locator('.badge.key-refused').count()) === 0,
+        'pc04\'s tile shows the "key?" badge of a pending key');
+  check((await tile('pc06').locator('.badge.key-refused').innerText()) === '!!' &&
+        (await tile('pc06').locator('.badge.key-pending').count()) === 0,
+        'pc06\'s tile shows the "!!" badge of a refused key');
+  check((await page.locator('.tile[data-host="pc01"] .badge, .tile[data-host="pc02"] .badge').count()) === 0,
+        'hosts with just their enrolled key have no badge');
+  const red = 'rgb(192, 57, 43)';
+  const colour = (locator) => locator.evaluate((node) => getComputedStyle(node).color);
+
+  await openHost('pc05');
+  check((await field('alert').innerText()).includes('booted in mode shell') && await colour(field('alert')) === red,
+        'pc05\'s alert (it booted around its manifest) is in its panel, in red');
+  check((await page.locator('#panel-details dd[data-field="alert"]').count()) === 1 &&
+        (await page.locator('#panel-key button').count()) === 1, 'pc05 (a key enrolled, none pending) offers Revoke key alone');
+
+  await openHost('pc06');
+  check((await field('key').innerText()) === `${pc06Key} (admin, persistent)`, 'pc06\'s panel: its key, enrolled by the admin');
+  const refusal = await field('key refused').innerText();
+  check(refusal.startsWith(`!! ${impostorKey} from 127.0.0.1`) && await colour(field('key refused')) === red,
+        'pc06\'s panel shows the refused key, where it came from, in red: ' + refusal);
+  check((await page.locator('#panel-key [data-key-approve]').count()) === 0 &&
+        (await page.locator(`#panel-key [data-key-revoke="${pc06Key}"]`).innerText()) === 'Revoke key',
+        'pc06 offers Revoke key, not Approve');
+  const rekeys = [];
+  page.on('request', (request) => { if (request.url().endsWith('/rekey')) rekeys.push(request.url()); });
+  let asked = '';
+  page.once('dialog', (dialog) => { asked = dialog.message(); dialog.dismiss(); });
+  await page.click('#panel-key [data-key-revoke]');
+  check(asked.includes(pc06Key) && asked.includes('pc06'), 'Revoke key asks first: ' + asked);
+
+  await openHost('pc04');
+  check((await field('key').innerText()) === 'none enrolled', 'pc04\'s panel: no key enrolled');
+  const pending = await field('key pending').innerText();
+  check(pending.startsWith(`${pc04Key} (persistent) from 127.0.0.1, `) && pending.includes('ago'),
+        'pc04\'s panel shows the pending key id, where and when it was presented: ' + pending);
+  const approve = page.locator(`#panel-key [data-key-approve="${pc04Key}"]`);
+  check((await approve.innerText()) === `Approve key ${pc04Key.slice(0, 8)}…` &&
+        (await page.locator('#panel-key [data-key-revoke]').count()) === 0,
+        'pc04 offers "Approve key ' + pc04Key.slice(0, 8) + '…", not Revoke');
+  await approve.click();
+  await page.waitForFunction(() => document.getElementById('panel-message').innerText.includes('enrolled'));
+  check((await page.locator('#panel-message').innerText()) === `enrolled pc04's key ${pc04Key}` &&
+        (await page.locator('#panel-message').getAttribute('class')).includes('ok'), 'Approve enrolls pc04\'s key');
+  await page.waitForFunction((key) =>
+    document.querySelector('#panel-details dd[data-field="key"]').innerText.startsWith(key), pc04Key);
+  check((await field('key').innerText()) === `${pc04Key} (admin, persistent)` &&
+        (await page.locator('#panel-details dd[data-field="key pending"]').count()) === 0 &&
+        (await page.locator('#panel-key [data-key-approve]').count()) === 0 &&
+        (await page.locator('#panel-key [data-key-revoke]').count()) === 1,
+        'after the refresh pc04\'s panel shows the key enrolled, no pending key, and Revoke key');
+  check(await tile('pc04').getAttribute('data-key') === 'enrolled' && (await tile('pc04').locator('.badge').count()) === 0,
+        'pc04\'s tile has lost its "key?" badge');
+  check(rekeys.length === 0 && await tile('pc06').getAttribute('data-key') === 'enrolled',
+        'answering no to Revoke key\'s question sent nothing: pc06\'s key is still enrolled');
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log('screenshot: ' + screenshot);
 
