@@ -16,7 +16,7 @@ packages=(
   erofs-utils squashfs-tools e2fsprogs attr acl rsync zstd xz-utils cpio
   # test rig and benchmark peers
   debootstrap ostree bc curl python3 iproute2 util-linux procps nginx-light
-  openssl  # the agent tests sign reports with `openssl dgst -mac HMAC`
+  openssl  # tests make host keys and sign as hosts do (`openssl genpkey` and `pkeyutl` with ed25519)
   # network boot: dnsmasq (DHCP/proxy-DHCP + TFTP), Debian's iPXE binaries,
   # and busybox's udhcpc as the DHCP client of the namespace tests
   dnsmasq ipxe udhcpc
