@@ -39,8 +39,7 @@ Result<std::string> mode_of(const HttpRequest& request) {
 }
 
 bool is_key_id(const std::string& text) {
-  return text.size() == 16 &&
-         text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+  return text.size() == 16 && text.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
 }
 
 // The "key_id" of a {"key_id": "1a2b3c4d5e6f7a8b"} body, lowercased, or the
@@ -163,9 +162,8 @@ HttpResponse AdminRoutes::set_lab_mode(const std::string& name, const HttpReques
 // blocking pool, not the event loop. The whole guarded answer goes there so
 // that the audit log records the status the change really got.
 HttpResponse AdminRoutes::answer_later(const HttpRequest& request, server::Handler handler) {
-  return HttpResponse::later([this, request, handler = std::move(handler)] {
-    return admin_->answer(request, handler);
-  });
+  return HttpResponse::later(
+      [this, request, handler = std::move(handler)] { return admin_->answer(request, handler); });
 }
 
 HttpResponse AdminRoutes::enroll_host(const std::string& name, const HttpRequest& request) {
@@ -182,9 +180,8 @@ HttpResponse AdminRoutes::enroll_host(const std::string& name, const HttpRequest
   auto before = keys.find(name);
   if (!before.ok()) return error_response(before.error());
   if (!*before || !(*before)->pending) {
-    std::string enrolled = *before && (*before)->key
-                               ? "; its key " + (*before)->key->key_id() + " is enrolled"
-                               : "";
+    std::string enrolled =
+        *before && (*before)->key ? "; its key " + (*before)->key->key_id() + " is enrolled" : "";
     return json_error(409, "host " + name + " has no key waiting for approval" + enrolled);
   }
   // As `goldroot host enroll NAME --key-id ID`: only the pending key, and
@@ -228,14 +225,17 @@ HttpResponse AdminRoutes::rekey_host(const std::string& name, const HttpRequest&
 
 void AdminRoutes::install(server::Router& router) {
   router.add_exact("/api/v1/labs", admin_->guard([this](const HttpRequest&) { return labs(); }));
-  router.add_prefix("/api/v1/labs/", [this](const HttpRequest& request) {
-    return answer_later(request, [this](const HttpRequest& request) {
-      std::string rest = request.path.substr(std::string("/api/v1/labs/").size());
-      if (!ends_with(rest, "/mode") || rest.size() == 5)
-        return json_error(404, "no such endpoint; try POST /api/v1/labs/NAME/mode");
-      return set_lab_mode(rest.substr(0, rest.size() - 5), request);
-    });
-  }, kMaxBody);
+  router.add_prefix(
+      "/api/v1/labs/",
+      [this](const HttpRequest& request) {
+        return answer_later(request, [this](const HttpRequest& request) {
+          std::string rest = request.path.substr(std::string("/api/v1/labs/").size());
+          if (!ends_with(rest, "/mode") || rest.size() == 5)
+            return json_error(404, "no such endpoint; try POST /api/v1/labs/NAME/mode");
+          return set_lab_mode(rest.substr(0, rest.size() - 5), request);
+        });
+      },
+      kMaxBody);
   // POST /api/v1/hosts/NAME/<action>; anything else goes to the routes that were there.
   using HostAction = HttpResponse (AdminRoutes::*)(const std::string&, const HttpRequest&);
   static const std::pair<std::string_view, HostAction> kHostActions[] = {
@@ -244,18 +244,21 @@ void AdminRoutes::install(server::Router& router) {
       {"/rekey", &AdminRoutes::rekey_host},
   };
   server::Handler other_host_routes = router.prefix_handler("/api/v1/hosts/");
-  router.add_prefix("/api/v1/hosts/", [this, other_host_routes](const HttpRequest& request) {
-    std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
-    for (const auto& [suffix, action] : kHostActions) {
-      if (!ends_with(rest, suffix) || rest.size() == suffix.size()) continue;
-      std::string host = rest.substr(0, rest.size() - suffix.size());
-      return answer_later(request, [this, host, action](const HttpRequest& request) {
-        return (this->*action)(host, request);
-      });
-    }
-    if (other_host_routes) return other_host_routes(request);
-    return json_error(404, "no such endpoint; try POST /api/v1/hosts/NAME/mode");
-  }, kMaxBody);
+  router.add_prefix(
+      "/api/v1/hosts/",
+      [this, other_host_routes](const HttpRequest& request) {
+        std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
+        for (const auto& [suffix, action] : kHostActions) {
+          if (!ends_with(rest, suffix) || rest.size() == suffix.size()) continue;
+          std::string host = rest.substr(0, rest.size() - suffix.size());
+          return answer_later(request, [this, host, action](const HttpRequest& request) {
+            return (this->*action)(host, request);
+          });
+        }
+        if (other_host_routes) return other_host_routes(request);
+        return json_error(404, "no such endpoint; try POST /api/v1/hosts/NAME/{mode,enroll,rekey}");
+      },
+      kMaxBody);
 }
 
 }  // namespace goldroot
