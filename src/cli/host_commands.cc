@@ -51,14 +51,7 @@ nlohmann::json effective_json(const Host& host, const Lab* lab) {
 
 // ---- keys
 
-const char* key_state(const HostKey* row) {
-  if (row && row->key) return "enrolled";
-  if (row && row->pending) return "pending";
-  return "none";
-}
-
 std::string minute(int64_t seconds) { return format_utc(seconds, "%Y-%m-%d %H:%M"); }
-nlohmann::json iso_time(int64_t seconds) { return format_utc(seconds, "%Y-%m-%dT%H:%M:%SZ"); }
 
 std::string how_enrolled(const HostKey& row) {
   return row.enrolled_by + ", " + (row.persistent ? "persistent" : "ephemeral");
@@ -75,23 +68,8 @@ std::string describe_refused(const HostKey& row) {
 }
 
 nlohmann::json key_json(const std::string& host, const HostKey* row, EnrollPolicy policy) {
-  bool enrolled = row && row->key;
-  nlohmann::json out;
+  nlohmann::json out = to_json(row);
   out["host"] = host;
-  out["state"] = key_state(row);
-  out["key_id"] = enrolled ? nlohmann::json(row->key->key_id()) : nlohmann::json();
-  out["enrolled_by"] = enrolled ? nlohmann::json(row->enrolled_by) : nlohmann::json();
-  out["enrolled_at"] = enrolled ? iso_time(row->enrolled_at) : nlohmann::json();
-  out["persistent"] = enrolled ? nlohmann::json(row->persistent) : nlohmann::json();
-  out["pending"] = row && row->pending ? nlohmann::json{{"key_id", row->pending->key_id()},
-                                                        {"persistent", row->pending_persistent},
-                                                        {"at", iso_time(row->pending_at)},
-                                                        {"from", row->pending_from}}
-                                       : nlohmann::json();
-  out["refused"] = row && row->refused ? nlohmann::json{{"key_id", row->refused->key_id()},
-                                                        {"at", iso_time(row->refused_at)},
-                                                        {"from", row->refused_from}}
-                                       : nlohmann::json();
   out["policy"] = enroll_policy_name(policy);
   return out;
 }

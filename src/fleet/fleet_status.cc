@@ -9,44 +9,6 @@
 
 namespace goldroot {
 
-namespace {
-
-nlohmann::json iso_time(int64_t seconds) { return format_utc(seconds, "%Y-%m-%dT%H:%M:%SZ"); }
-
-// A host's key as the dashboard shows it (the fields of `host keys --json`):
-//   {"state": "enrolled"|"pending"|"none", "key_id", "enrolled_by",
-//    "enrolled_at", "persistent" (null unless enrolled),
-//    "pending": {"key_id", "persistent", "at", "from"} | null,
-//    "refused": {"key_id", "at", "from"} | null}
-// `row` is null for a host that never presented a key.
-nlohmann::json key_json(const HostKey* row) {
-  nlohmann::json out = {{"state", "none"},
-                        {"key_id", nullptr},
-                        {"enrolled_by", nullptr},
-                        {"enrolled_at", nullptr},
-                        {"persistent", nullptr}};
-  if (row && row->key) {
-    out["state"] = "enrolled";
-    out["key_id"] = row->key->key_id();
-    out["enrolled_by"] = row->enrolled_by;
-    out["enrolled_at"] = iso_time(row->enrolled_at);
-    out["persistent"] = row->persistent;
-  } else if (row && row->pending) {
-    out["state"] = "pending";
-  }
-  out["pending"] = row && row->pending ? nlohmann::json{{"key_id", row->pending->key_id()},
-                                                        {"persistent", row->pending_persistent},
-                                                        {"at", iso_time(row->pending_at)},
-                                                        {"from", row->pending_from}}
-                                       : nlohmann::json();
-  out["refused"] = row && row->refused ? nlohmann::json{{"key_id", row->refused->key_id()},
-                                                        {"at", iso_time(row->refused_at)},
-                                                        {"from", row->refused_from}}
-                                       : nlohmann::json();
-  return out;
-}
-
-}  // namespace
 
 Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
                                     const std::optional<std::string>& lab, int64_t now,
@@ -130,7 +92,7 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
       pending.push_back(command.command);
     item["pending_commands"] = pending;
     auto key = keys.find(host.name);
-    item["key"] = key_json(key == keys.end() ? nullptr : &key->second);
+    item["key"] = to_json(key == keys.end() ? nullptr : &key->second);
     out.push_back(std::move(item));
   }
   return out;

@@ -113,6 +113,33 @@ const char* key_verdict_name(KeyVerdict verdict) {
   return "refused";
 }
 
+const char* key_state(const HostKey* row) {
+  if (row && row->key) return "enrolled";
+  if (row && row->pending) return "pending";
+  return "none";
+}
+
+nlohmann::json to_json(const HostKey* row) {
+  auto iso_time = [](int64_t seconds) { return format_utc(seconds, "%Y-%m-%dT%H:%M:%SZ"); };
+  bool enrolled = row && row->key;
+  nlohmann::json out;
+  out["state"] = key_state(row);
+  out["key_id"] = enrolled ? nlohmann::json(row->key->key_id()) : nlohmann::json();
+  out["enrolled_by"] = enrolled ? nlohmann::json(row->enrolled_by) : nlohmann::json();
+  out["enrolled_at"] = enrolled ? nlohmann::json(iso_time(row->enrolled_at)) : nlohmann::json();
+  out["persistent"] = enrolled ? nlohmann::json(row->persistent) : nlohmann::json();
+  out["pending"] = row && row->pending ? nlohmann::json{{"key_id", row->pending->key_id()},
+                                                        {"persistent", row->pending_persistent},
+                                                        {"at", iso_time(row->pending_at)},
+                                                        {"from", row->pending_from}}
+                                       : nlohmann::json();
+  out["refused"] = row && row->refused ? nlohmann::json{{"key_id", row->refused->key_id()},
+                                                        {"at", iso_time(row->refused_at)},
+                                                        {"from", row->refused_from}}
+                                       : nlohmann::json();
+  return out;
+}
+
 Result<KeyVerdict> HostKeys::present(const std::string& host, EnrollPolicy policy,
                                      const KeyPresentation& presented) {
   int64_t id = TRY(host_id(db_, host));

@@ -44,6 +44,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "base/result.h"
 #include "crypto/ed25519.h"
 #include "fleet/sqlite.h"
@@ -84,6 +86,15 @@ enum class KeyVerdict {
   kRevoked,   // this key was revoked: the host should make a new one
 };
 const char* key_verdict_name(KeyVerdict verdict);  // "accepted", "pending", "refused", "revoked"
+
+// "enrolled", "pending" or "none"; `row` is null for a host that never
+// presented a key.
+const char* key_state(const HostKey* row);
+// A host's key as `host keys --json`, status and the dashboard show it:
+//   {"state", "key_id", "enrolled_by", "enrolled_at", "persistent" (null
+//    unless enrolled), "pending": {"key_id", "persistent", "at", "from"} |
+//    null, "refused": {"key_id", "at", "from"} | null}
+nlohmann::json to_json(const HostKey* row);
 
 class HostKeys {
  public:
