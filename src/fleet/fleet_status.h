@@ -10,7 +10,9 @@
 //    "last_seen": "2026-11-22T03:04:05Z" | null, "last_seen_unix": …,
 //    "uptime_seconds": …, "users": ["alice@tty1"], "last_input": unix | null,
 //    "upper": {"kind", "used_bytes", "total_bytes"} | null,
-//    "pending_commands": ["reboot-when-idle"]}
+//    "pending_commands": ["reboot-when-idle"],
+//    "alert": "booted in mode …, but its manifest said …" | null,
+//    "key": host_keys.h's to_json (state, key_id, pending, refused, …)}
 //
 // Functions only; the caller holds the inventory (and a read transaction).
 #pragma once
