@@ -43,10 +43,12 @@ if [[ "|$labels|" == *"|sanitize|"* ]]; then
   # loops and blocking pool), unit and root tier.
   sanitize build-tsan thread image_test server_test base_test overlay_test overlay_root_test
   # AddressSanitizer + UBSan: the parsers and everything that touches bytes
-  # from a client or a file (HTTP, reports, manifests, tar and EROFS, the
-  # store, layers, the inventory), unit and root tier.
+  # from a client or a file (HTTP, reports, manifests, host signatures and
+  # challenges, tar and EROFS, the store, layers, the inventory), unit and
+  # root tier.
   sanitize build-asan address,undefined base_test server_test report_test crypto_test image_test \
-    store_test layer_test fleet_test netboot_test overlay_root_test image_root_test
+    store_test layer_test fleet_test netboot_test manifest_test bootserver_test overlay_root_test \
+    image_root_test
   took "the sanitize tier (both trees built and run)"
   labels=${labels//sanitize/}
 fi
