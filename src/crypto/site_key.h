@@ -4,12 +4,8 @@
 // `goldroot init` calls ensure_site_key; it never replaces an existing key,
 // because every manifest ever signed and every client that pinned the
 // public key depend on it.
-//
-// Files are written directly, not through Env: Env creates files 0644, and
-// a private key must not be readable by others even for an instant. Each
-// file is written to a temporary name created 0600/0644, fsynced, then
-// hard-linked into place (link(2) fails if the name exists, so two racing
-// inits keep one key), and the directory fsynced.
+// Written as crypto/key_file.h says (never readable by others, durable,
+// two racing inits keep one key).
 // Functions only; thread-safe as far as the filesystem is.
 #pragma once
 
