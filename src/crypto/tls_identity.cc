@@ -1,0 +1,218 @@
+#include "crypto/tls_identity.h"
+
+#include <arpa/inet.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <memory>
+#include <set>
+
+#include "base/hash.h"
+#include "crypto/base64.h"
+#include "crypto/key_file.h"
+
+namespace goldroot {
+
+namespace {
+
+constexpr const char* kKeyName = "tls.key";
+constexpr const char* kCertificateName = "tls.crt";
+constexpr std::string_view kPinPrefix = "sha256//";
+// The certificate's dates mean nothing to goldroot's clients (they check
+// the pin, not the dates); a long life spares admins a renewal chore.
+constexpr long kValidDays = 100 * 365;
+
+struct FreeBio {
+  void operator()(BIO* bio) const { BIO_free(bio); }
+};
+struct FreeKey {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+struct FreeCertificate {
+  void operator()(X509* certificate) const { X509_free(certificate); }
+};
+struct FreeExtension {
+  void operator()(X509_EXTENSION* extension) const { X509_EXTENSION_free(extension); }
+};
+struct FreeBignum {
+  void operator()(BIGNUM* number) const { BN_free(number); }
+};
+using Bio = std::unique_ptr<BIO, FreeBio>;
+using Key = std::unique_ptr<EVP_PKEY, FreeKey>;
+using Certificate = std::unique_ptr<X509, FreeCertificate>;
+
+Error openssl_error(const std::string& what) {
+  unsigned long code = ERR_peek_last_error();
+  char text[256] = "unknown error";
+  if (code != 0) ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  return make_error(ErrorCode::kInvalidArgument, what + ": " + text);
+}
+
+std::string bio_contents(BIO* bio) {
+  char* data = nullptr;
+  long length = BIO_get_mem_data(bio, &data);
+  return std::string(data, static_cast<size_t>(length));
+}
+
+Result<Key> load_key(const std::string& keys_dir) {
+  std::string path = tls_key_path(keys_dir);
+  std::string pem = TRY(read_small_file(path));
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return openssl_error(path + " is not a PEM private key");
+  return key;
+}
+
+Result<std::string> generate_key_pem() {
+  Key key(EVP_EC_gen("P-256"));
+  if (!key) return openssl_error("generating the TLS key");
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr))
+    return openssl_error("writing the TLS key");
+  return bio_contents(bio.get());
+}
+
+bool is_ip_address(const std::string& name) {
+  unsigned char address[16];
+  return ::inet_pton(AF_INET, name.c_str(), address) == 1 ||
+         ::inet_pton(AF_INET6, name.c_str(), address) == 1;
+}
+
+bool is_dns_name(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
+      return false;
+  return true;
+}
+
+// "DNS:pc-server,IP:10.0.0.1,…" for the names that are either.
+std::string subject_alternative_names(const std::vector<std::string>& names) {
+  std::set<std::string> seen;
+  std::string list;
+  for (const std::string& name : names) {
+    std::string entry = is_ip_address(name) ? "IP:" + name
+                        : is_dns_name(name) ? "DNS:" + name
+                                            : std::string();
+    if (entry.empty() || !seen.insert(entry).second) continue;
+    list += (list.empty() ? "" : ",") + entry;
+  }
+  return list;
+}
+
+Status add_extension(X509* certificate, int nid, const std::string& value) {
+  X509V3_CTX context;
+  X509V3_set_ctx_nodb(&context);
+  X509V3_set_ctx(&context, certificate, certificate, nullptr, nullptr, 0);
+  std::unique_ptr<X509_EXTENSION, FreeExtension> extension(
+      X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str()));
+  if (!extension || !X509_add_ext(certificate, extension.get(), -1))
+    return openssl_error("the TLS certificate's " + std::string(OBJ_nid2sn(nid)) + " '" + value +
+                         "'");
+  return {};
+}
+
+Result<std::string> make_certificate_pem(EVP_PKEY* key, const std::vector<std::string>& names) {
+  Certificate certificate(X509_new());
+  if (!certificate) return openssl_error("making the TLS certificate");
+  X509* raw = certificate.get();
+  X509_set_version(raw, 2);  // v3: extensions
+  unsigned char serial_bytes[16];
+  if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1)
+    return openssl_error("a serial number for the TLS certificate");
+  serial_bytes[0] &= 0x7f;  // positive
+  std::unique_ptr<BIGNUM, FreeBignum> serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
+  if (!serial || !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(raw)))
+    return openssl_error("a serial number for the TLS certificate");
+  // An hour back: a client whose clock is a little behind still sees it valid.
+  X509_gmtime_adj(X509_getm_notBefore(raw), -3600);
+  X509_time_adj_ex(X509_getm_notAfter(raw), kValidDays, 0, nullptr);
+  std::string common_name = "goldroot server";
+  for (const std::string& name : names)
+    if (is_dns_name(name) && !is_ip_address(name) && name != "localhost") {
+      common_name = name;
+      break;
+    }
+  X509_NAME* subject = X509_get_subject_name(raw);
+  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("goldroot"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(raw, subject);
+  if (!X509_set_pubkey(raw, key)) return openssl_error("the TLS certificate's key");
+  TRY(add_extension(raw, NID_basic_constraints, "critical,CA:FALSE"));
+  TRY(add_extension(raw, NID_key_usage, "critical,digitalSignature"));
+  TRY(add_extension(raw, NID_ext_key_usage, "serverAuth"));
+  TRY(add_extension(raw, NID_subject_key_identifier, "hash"));
+  std::string alternative = subject_alternative_names(names);
+  if (!alternative.empty()) TRY(add_extension(raw, NID_subject_alt_name, alternative));
+  if (!X509_sign(raw, key, EVP_sha256())) return openssl_error("signing the TLS certificate");
+  Bio bio(BIO_new(BIO_s_mem()));
+  if (!PEM_write_bio_X509(bio.get(), raw)) return openssl_error("writing the TLS certificate");
+  return bio_contents(bio.get());
+}
+
+}  // namespace
+
+std::string tls_key_path(const std::string& keys_dir) { return keys_dir + "/" + kKeyName; }
+std::string tls_certificate_path(const std::string& keys_dir) {
+  return keys_dir + "/" + kCertificateName;
+}
+
+Status ensure_tls_identity(const std::string& keys_dir, const std::vector<std::string>& names) {
+  std::string key_path = tls_key_path(keys_dir);
+  std::string certificate_path = tls_certificate_path(keys_dir);
+  if (::access(key_path.c_str(), F_OK) != 0) {
+    std::string pem = TRY(generate_key_pem());
+    Status written = write_new_file(key_path, pem, 0600);
+    if (!written.ok() && written.error().code != ErrorCode::kAlreadyExists) return written;
+  }
+  Key key = TRY(load_key(keys_dir));
+  if (::access(certificate_path.c_str(), F_OK) != 0) {
+    std::string pem = TRY(make_certificate_pem(key.get(), names));
+    Status written = write_new_file(certificate_path, pem, 0644);
+    if (!written.ok() && written.error().code != ErrorCode::kAlreadyExists) return written;
+  }
+  std::string pem = TRY(read_small_file(certificate_path));
+  Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  Certificate certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!certificate) return openssl_error(certificate_path + " is not a PEM certificate");
+  if (X509_check_private_key(certificate.get(), key.get()) != 1) {
+    ERR_clear_error();
+    return make_error(ErrorCode::kCorruption,
+                      certificate_path + " is not for " + key_path +
+                          "; remove tls.crt and it is made again from the key");
+  }
+  return {};
+}
+
+Result<std::string> tls_public_key_pin(const std::string& keys_dir) {
+  Key key = TRY(load_key(keys_dir));
+  unsigned char* der = nullptr;
+  int length = i2d_PUBKEY(key.get(), &der);
+  if (length <= 0) return openssl_error("encoding the TLS public key");
+  Digest digest = Sha256::of(std::string_view(reinterpret_cast<const char*>(der),
+                                              static_cast<size_t>(length)));
+  OPENSSL_free(der);
+  return std::string(kPinPrefix) +
+         base64_encode(std::string_view(reinterpret_cast<const char*>(digest.bytes.data()),
+                                        digest.bytes.size()));
+}
+
+bool is_tls_pin(const std::string& text) {
+  if (text.size() != kPinPrefix.size() + 44 || text.compare(0, kPinPrefix.size(), kPinPrefix) != 0)
+    return false;
+  auto decoded = base64_decode(std::string_view(text).substr(kPinPrefix.size()));
+  return decoded.ok() && decoded->size() == 32;
+}
+
+}  // namespace goldroot
