@@ -4,11 +4,9 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <exception>
 
 #include "net/address.h"
@@ -37,8 +35,6 @@ constexpr size_t kLingerLimit = 64 * 1024;
 constexpr uint64_t kDiscardLimit = 64 << 20;
 constexpr size_t kReadChunk = 16 * 1024;
 
-bool is_transient(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
-
 // While a file body goes out, TCP_CORK holds back partial segments, so a
 // reader that drains its socket in small steps still gets full-sized
 // segments (nginx's tcp_nopush); uncorking flushes the tail at once.
@@ -53,9 +49,11 @@ double milliseconds_since(Clock::time_point start, Clock::time_point end) {
 
 }  // namespace
 
-Connection::Connection(UniqueFd socket, std::string client, const ConnectionSettings* settings,
-                       std::optional<ClientLimit::Slot> slot, uint64_t id)
+Connection::Connection(UniqueFd socket, std::unique_ptr<Transport> transport, std::string client,
+                       const ConnectionSettings* settings, std::optional<ClientLimit::Slot> slot,
+                       uint64_t id)
     : socket_(std::move(socket)),
+      transport_(std::move(transport)),
       client_(std::move(client)),
       settings_(settings),
       slot_(std::move(slot)),
@@ -85,21 +83,19 @@ void Connection::start_reading(Clock::time_point now) {
 }
 
 Connection::Io Connection::read_more(Clock::time_point now) {
+  // A 100 Continue the transport still holds goes out first: the client
+  // may wait for it before it sends what we are about to wait for.
+  transport_->flush();
   char buffer[kReadChunk];
-  while (true) {
-    ssize_t received = ::recv(socket_.get(), buffer, sizeof buffer, 0);
-    if (received > 0) {
-      if (input_.empty() && state_ == State::kReading) {
-        started_ = now;
-        deadline_ = now + settings_->header_timeout;
-      }
-      input_.append(buffer, static_cast<size_t>(received));
-      return Io::kDone;
-    }
-    if (received < 0 && errno == EINTR) continue;
-    if (received < 0 && is_transient(errno)) return Io::kAgain;
-    return Io::kFailed;  // EOF, reset, or another error
+  IoResult received = transport_->receive(buffer, sizeof buffer);
+  if (received.status == IoStatus::kAgain) return Io::kAgain;
+  if (received.status == IoStatus::kClosed) return Io::kFailed;  // EOF, reset, or an error
+  if (input_.empty() && state_ == State::kReading) {
+    started_ = now;
+    deadline_ = now + settings_->header_timeout;
   }
+  input_.append(buffer, received.bytes);
+  return Io::kDone;
 }
 
 void Connection::start_response(const HttpRequest* request, HttpResponse response,
@@ -140,7 +136,7 @@ void Connection::start_upload(const UploadHandler& handler, HttpRequest request,
   const std::string* expect = request.header("expect");
   if (expect && request.minor_version >= 1 && input_.empty()) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    ::send(socket_.get(), kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+    transport_->send(kContinue.data(), kContinue.size(), /*more=*/false);
   }
   upload_ = std::move(start.sink);
   decoder_ = std::move(decoder).value();
@@ -172,33 +168,37 @@ void Connection::finish_response(bool aborted) {
 Connection::Io Connection::write_response(Clock::time_point now, uint64_t* budget) {
   const uint64_t body_length = response_.body_length();
   while (head_sent_ < response_.head.size()) {
-    int flags = MSG_NOSIGNAL | (body_length > 0 ? MSG_MORE : 0);
-    ssize_t sent = ::send(socket_.get(), response_.head.data() + head_sent_,
-                          response_.head.size() - head_sent_, flags);
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0) return is_transient(errno) ? Io::kAgain : Io::kFailed;
-    head_sent_ += static_cast<size_t>(sent);
+    IoResult sent = transport_->send(response_.head.data() + head_sent_,
+                                     response_.head.size() - head_sent_,
+                                     /*more=*/body_length > 0);
+    if (sent.status == IoStatus::kAgain) return Io::kAgain;
+    if (sent.status == IoStatus::kClosed) return Io::kFailed;
+    head_sent_ += sent.bytes;
     deadline_ = now + settings_->send_timeout;
   }
   while (body_sent_ < body_length) {
     if (*budget == 0) return Io::kBudget;
-    ssize_t sent;
+    IoResult sent;
     if (response_.file.valid()) {
       uint64_t count = std::min({body_length - body_sent_, settings_->sendfile_chunk, *budget});
-      off_t offset = static_cast<off_t>(response_.file_offset + body_sent_);
-      sent = ::sendfile(socket_.get(), response_.file.get(), &offset, count);
+      sent = transport_->send_file(response_.file.get(), response_.file_offset + body_sent_,
+                                   static_cast<size_t>(count));
       // 0 means the file shrank under us: the promised length cannot be met.
-      if (sent == 0) return Io::kFailed;
+      if (sent.status == IoStatus::kOk && sent.bytes == 0) return Io::kFailed;
     } else {
-      sent = ::send(socket_.get(), response_.memory_body.data() + body_sent_,
-                    body_length - body_sent_, MSG_NOSIGNAL);
+      sent = transport_->send(response_.memory_body.data() + body_sent_,
+                              body_length - body_sent_, /*more=*/false);
     }
-    if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0) return is_transient(errno) ? Io::kAgain : Io::kFailed;
-    body_sent_ += static_cast<uint64_t>(sent);
-    *budget -= std::min(*budget, static_cast<uint64_t>(sent));
+    if (sent.status == IoStatus::kAgain) return Io::kAgain;
+    if (sent.status == IoStatus::kClosed) return Io::kFailed;
+    body_sent_ += sent.bytes;
+    *budget -= std::min(*budget, static_cast<uint64_t>(sent.bytes));
     deadline_ = now + settings_->send_timeout;
   }
+  // Done only once the transport holds nothing back either.
+  IoStatus flushed = transport_->flush();
+  if (flushed == IoStatus::kAgain) return Io::kAgain;
+  if (flushed == IoStatus::kClosed) return Io::kFailed;
   return Io::kDone;
 }
 
@@ -251,7 +251,7 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
           // Best effort: a client that misses it sends the body anyway
           // after its own timeout.
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          ::send(socket_.get(), kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+          transport_->send(kContinue.data(), kContinue.size(), /*more=*/false);
           continue_sent_ = true;
         }
         Io io = read_more(now);
@@ -338,7 +338,7 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
         }
         finish_response(/*aborted=*/false);
         if (response_.close_after) {
-          ::shutdown(socket_.get(), SHUT_WR);
+          transport_->shutdown_write();
           input_.clear();
           drained_ = 0;
           state_ = State::kDraining;

@@ -1,6 +1,7 @@
 // Connection: one accepted client socket and its HTTP/1.1 state machine —
-// read a request head, route it, send the response (head with send(2),
-// file bodies with sendfile(2)), then either wait for the next request
+// read a request head, route it, send the response (head and memory bodies
+// with send, file bodies with send_file: see transport.h for how a plain
+// or a TLS socket does that), then either wait for the next request
 // (keep-alive, pipelining) or close. On an upload route (router.h) the body
 // is not buffered: it is decoded as it arrives (body_decoder.h) and fed to
 // the route's sink.
@@ -12,7 +13,8 @@
 // vanished clients cost only their own connection: EAGAIN just waits,
 // EPIPE/ECONNRESET close it, and deadlines close the silent ones.
 //
-// Owns the socket and any open file. Not thread-safe: one worker owns it.
+// Owns the socket, its transport and any open file. Not thread-safe: one
+// worker owns it.
 #pragma once
 
 #include <chrono>
@@ -28,6 +30,7 @@
 #include "server/http_request.h"
 #include "server/outgoing_response.h"
 #include "server/router.h"
+#include "server/transport.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot::server {
@@ -60,7 +63,10 @@ class Connection {
     kClosed,    // done; destroy it
   };
 
-  Connection(UniqueFd socket, std::string client, const ConnectionSettings* settings,
+  // `transport` works on `socket` (make_plain_transport(socket.get()) for
+  // plain HTTP).
+  Connection(UniqueFd socket, std::unique_ptr<Transport> transport, std::string client,
+             const ConnectionSettings* settings,
              std::optional<ClientLimit::Slot> slot = std::nullopt, uint64_t id = 0);
   ~Connection();
 
@@ -96,6 +102,7 @@ class Connection {
   void start_reading(Clock::time_point now);
 
   UniqueFd socket_;
+  std::unique_ptr<Transport> transport_;  // declared after socket_: goes first
   std::string client_;
   const ConnectionSettings* settings_;
   std::optional<ClientLimit::Slot> slot_;

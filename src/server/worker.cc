@@ -182,8 +182,9 @@ void Worker::accept_clients(Clock::time_point now) {
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
-    connections_[fd] = std::make_unique<Connection>(std::move(socket), std::move(peer), settings_,
-                                                    std::move(slot), next_id_++);
+    connections_[fd] = std::make_unique<Connection>(std::move(socket), make_plain_transport(fd),
+                                                    std::move(peer), settings_, std::move(slot),
+                                                    next_id_++);
     connection_count_ = connections_.size();
     // The request may already be waiting; the edge for it has passed.
     run_connection(fd, now);
