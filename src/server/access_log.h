@@ -3,6 +3,9 @@
 //    "method":"GET","path":"/boot/aa:bb:cc:dd:ee:ff.ipxe","status":200,
 //    "bytes":1432,"duration_ms":0.41}
 // plus "aborted":true when the client went away before the body was sent.
+// A connection that failed before it made a request (a TLS handshake with
+// something that is not a TLS client) gets one line with method and path
+// "-", status 0 and "failure":"<why>".
 // `bytes` counts body bytes actually written to the socket.
 //
 // A JsonLog (json_log.h): thread-safe, lines never interleave.
@@ -25,6 +28,7 @@ struct AccessRecord {
   uint64_t bytes = 0;
   double duration_ms = 0;
   bool aborted = false;
+  std::string failure = {};  // why a connection ended without a request; "" normally
 };
 
 class AccessLog {

@@ -16,7 +16,8 @@ namespace goldroot::server {
 namespace {
 
 // Splits the peer name the worker made ("10.0.0.5:40312", "[::1]:40312").
-void set_remote(const std::string& client, HttpRequest* request) {
+void set_remote(const std::string& client, bool secure, HttpRequest* request) {
+  request->secure = secure;
   size_t colon = client.rfind(':');
   if (colon == std::string::npos) return;
   request->remote_address = std::string(host_of_authority(client));
@@ -165,6 +166,15 @@ void Connection::finish_response(bool aborted) {
   settings_->access_log->record(record_);
 }
 
+void Connection::log_failure(Clock::time_point now) {
+  std::string failure = transport_->failure();
+  if (failure.empty() || !settings_->access_log) return;
+  AccessRecord record{client_, "-", "-"};
+  record.duration_ms = milliseconds_since(started_, now);
+  record.failure = std::move(failure);
+  settings_->access_log->record(record);
+}
+
 Connection::Io Connection::write_response(Clock::time_point now, uint64_t* budget) {
   const uint64_t body_length = response_.body_length();
   while (head_sent_ < response_.head.size()) {
@@ -213,7 +223,7 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
           if (const UploadHandler* upload = settings_->router->upload_handler(request.path)) {
             input_.erase(0, outcome.consumed);
             scanned_ = 0;
-            set_remote(client_, &request);
+            set_remote(client_, transport_->secure(), &request);
             start_upload(*upload, std::move(request), now, date);
             continue;
           }
@@ -224,7 +234,7 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
         if (outcome.state == ParseState::kComplete) {
           input_.erase(0, outcome.consumed);
           scanned_ = 0;
-          set_remote(client_, &request);
+          set_remote(client_, transport_->secure(), &request);
           HttpResponse response;
           try {
             response = settings_->router->route(request);
@@ -257,6 +267,7 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
         Io io = read_more(now);
         if (io == Io::kAgain) return Progress::kWaiting;
         if (io == Io::kFailed) {
+          log_failure(now);
           state_ = State::kClosed;
           return Progress::kClosed;
         }

@@ -99,6 +99,8 @@ class Connection {
   // `response`.
   void end_upload(HttpResponse response, Clock::time_point now, const std::string& date);
   void finish_response(bool aborted);
+  // One access log line when the transport failed for a reason worth one.
+  void log_failure(Clock::time_point now);
   void start_reading(Clock::time_point now);
 
   UniqueFd socket_;

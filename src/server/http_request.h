@@ -41,6 +41,9 @@ struct HttpRequest {
   // process was privileged (root), which the layer route relies on.
   std::string remote_address;
   uint16_t remote_port = 0;
+  // Whether it arrived over TLS (the connection's transport, not anything
+  // the client said): a session cookie set in the answer is then Secure.
+  bool secure = false;
 
   // The first header called `lowercase_name`, or nullptr.
   const std::string* header(std::string_view lowercase_name) const;

@@ -93,14 +93,23 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ServerOptions options, Rou
       options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
   size_t per_worker = options.max_connections / static_cast<size_t>(threads) + 1;
+  if (options.tls)
+    server->tls_ = TRY(TlsContext::load(options.tls->certificate_file, options.tls->key_file));
   uint16_t port = options.port;
+  uint16_t tls_port = options.tls ? options.tls->port : 0;
   for (int i = 0; i < threads; ++i) {
     // The first socket may get a kernel-chosen port; the rest share it.
-    UniqueFd listener = TRY(listen_on(options.address, port));
-    if (i == 0) port = TRY(bound_port(listener.get()));
-    server->workers_.push_back(TRY(Worker::create(std::move(listener), &settings, per_worker)));
+    std::vector<Listener> listeners;
+    listeners.push_back({TRY(listen_on(options.address, port)), nullptr});
+    if (i == 0) port = TRY(bound_port(listeners.back().socket.get()));
+    if (options.tls) {
+      listeners.push_back({TRY(listen_on(options.tls->address, tls_port)), server->tls_.get()});
+      if (i == 0) tls_port = TRY(bound_port(listeners.back().socket.get()));
+    }
+    server->workers_.push_back(TRY(Worker::create(std::move(listeners), &settings, per_worker)));
   }
   server->port_ = port;
+  server->tls_port_ = tls_port;
 
   // Threads inherit the signal mask: block SIGPIPE in the workers only.
   sigset_t block, previous;

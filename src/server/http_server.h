@@ -2,7 +2,10 @@
 // files (kernels, initrds, image artifacts) to many PXE clients at once.
 // One event-loop Worker per thread (default: one per CPU), each with its own
 // SO_REUSEPORT listening socket; non-blocking sockets, keep-alive, and
-// zero-copy sendfile(2). See connection.h for the per-client state machine.
+// zero-copy sendfile(2). With ServerOptions::tls, a second address speaks
+// TLS (tls_transport.h) to the same router, on the same workers, under the
+// same limits and deadlines. See connection.h for the per-client state
+// machine.
 // Slow responses (HttpResponse::later) run on a small blocking pool; each
 // client address may hold a bounded number of connections (client_limit.h).
 //
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,9 +33,18 @@
 #include "server/access_log.h"
 #include "server/connection.h"
 #include "server/router.h"
+#include "server/tls_transport.h"
 #include "server/worker.h"
 
 namespace goldroot::server {
+
+// A listener that speaks TLS, with the server's certificate and key.
+struct TlsListenOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: the kernel picks one; see tls_port()
+  std::string certificate_file;  // PEM
+  std::string key_file;          // PEM
+};
 
 struct ServerOptions {
   std::string address = "127.0.0.1";  // IPv4 or IPv6 literal; "0.0.0.0" or "::" for all
@@ -46,6 +59,7 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for a request
   std::chrono::milliseconds send_timeout{60'000};    // a reader that takes nothing
   AccessLog* access_log = nullptr;
+  std::optional<TlsListenOptions> tls = {};  // none: plain HTTP only
 };
 
 class HttpServer {
@@ -59,6 +73,7 @@ class HttpServer {
   // workers. Idempotent.
   void stop();
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }  // 0 without a TLS listener
   size_t open_connections() const;
 
  private:
@@ -68,7 +83,9 @@ class HttpServer {
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<ClientLimit> clients_;
   ConnectionSettings settings_;
+  std::unique_ptr<TlsContext> tls_;
   uint16_t port_ = 0;
+  uint16_t tls_port_ = 0;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
 };

@@ -1,12 +1,17 @@
 // A blocking HTTP/1.1 client over a raw socket, for the server's tests: it
 // sends exactly the bytes a test wants (malformed ones included) and parses
 // responses strictly, so a stray byte in a body shows up as a failure.
-// Reads time out after 10 seconds so a broken server fails a test instead of
-// hanging it. Header-only; one client per thread.
+// With Wire::kTls the same bytes go through a TLS session (OpenSSL; the
+// server's certificate is not checked — these tests are about the
+// transport, the pin is the clients' business). Reads time out after 10
+// seconds so a broken server fails a test instead of hanging it.
+// Header-only; one client per thread.
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -33,10 +38,12 @@ struct ParsedResponse {
   }
 };
 
+enum class Wire { kPlain, kTls };
+
 class TestClient {
  public:
   // `receive_buffer` > 0 shrinks SO_RCVBUF (set before connect), to play a slow reader.
-  explicit TestClient(uint16_t port, int receive_buffer = 0) {
+  explicit TestClient(uint16_t port, int receive_buffer = 0, Wire wire = Wire::kPlain) {
     fd_ = UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (receive_buffer > 0)
       ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
@@ -48,21 +55,30 @@ class TestClient {
     address.sin_port = htons(port);
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = ::connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    if (connected_ && wire == Wire::kTls) connected_ = start_tls();
   }
+  ~TestClient() { end_tls(); }
+  TestClient(const TestClient&) = delete;
+  TestClient& operator=(const TestClient&) = delete;
 
   bool connected() const { return connected_; }
   int fd() const { return fd_.get(); }
-  void close() { fd_.reset(); }
+  void close() {
+    end_tls();
+    fd_.reset();
+  }
   // Closes with RST instead of FIN, like a client that crashed.
   void reset() {
     linger option{1, 0};
     ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &option, sizeof option);
+    end_tls();
     fd_.reset();
   }
 
   bool send_all(std::string_view data) {
     while (!data.empty()) {
-      ssize_t sent = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
+      ssize_t sent = ssl_ ? SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
+                          : ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
       if (sent <= 0) return false;
       data.remove_prefix(static_cast<size_t>(sent));
     }
@@ -112,7 +128,7 @@ class TestClient {
   // Waits (up to 10 s) until the server has sent something, without reading it.
   bool wait_readable() {
     pollfd entry{fd_.get(), POLLIN, 0};
-    return !buffer_.empty() || ::poll(&entry, 1, 10000) == 1;
+    return !buffer_.empty() || (ssl_ && SSL_pending(ssl_) > 0) || ::poll(&entry, 1, 10000) == 1;
   }
 
   // True when the server closes the connection (EOF or reset) before the
@@ -120,6 +136,14 @@ class TestClient {
   bool wait_for_close() {
     char chunk[4096];
     while (true) {
+      if (ssl_) {
+        ERR_clear_error();
+        int received = SSL_read(ssl_, chunk, sizeof chunk);
+        if (received > 0) continue;
+        int error = SSL_get_error(ssl_, received);
+        // close_notify, or a reset or EOF underneath; not a timeout.
+        return error == SSL_ERROR_ZERO_RETURN || (error != SSL_ERROR_WANT_READ && errno != EAGAIN);
+      }
       ssize_t received = ::recv(fd_.get(), chunk, sizeof chunk, 0);
       if (received == 0) return true;
       if (received < 0) return errno == ECONNRESET;
@@ -129,12 +153,32 @@ class TestClient {
  private:
   bool fill() {
     char chunk[65536];
-    ssize_t received = ::recv(fd_.get(), chunk, sizeof chunk, 0);
+    ssize_t received = ssl_ ? SSL_read(ssl_, chunk, sizeof chunk)
+                            : ::recv(fd_.get(), chunk, sizeof chunk, 0);
     if (received <= 0) return false;
     buffer_.append(chunk, static_cast<size_t>(received));
     return true;
   }
 
+  bool start_tls() {
+    context_ = SSL_CTX_new(TLS_client_method());
+    if (!context_) return false;
+    SSL_CTX_set_verify(context_, SSL_VERIFY_NONE, nullptr);
+    ssl_ = SSL_new(context_);
+    if (!ssl_ || SSL_set_fd(ssl_, fd_.get()) != 1) return false;
+    SSL_set_tlsext_host_name(ssl_, "localhost");
+    return SSL_connect(ssl_) == 1;
+  }
+  void end_tls() {
+    if (ssl_) SSL_free(ssl_);
+    if (context_) SSL_CTX_free(context_);
+    ssl_ = nullptr;
+    context_ = nullptr;
+    ERR_clear_error();
+  }
+
+  SSL_CTX* context_ = nullptr;
+  SSL* ssl_ = nullptr;
   UniqueFd fd_;
   bool connected_ = false;
   std::string buffer_;

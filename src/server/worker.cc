@@ -51,27 +51,29 @@ std::string peer_name(const sockaddr_storage& address) {
 
 }  // namespace
 
-Result<std::unique_ptr<Worker>> Worker::create(UniqueFd listener,
+Result<std::unique_ptr<Worker>> Worker::create(std::vector<Listener> listeners,
                                                const ConnectionSettings* settings,
                                                size_t max_connections) {
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll.valid()) return errno_error("epoll_create1", errno);
   UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake.valid()) return errno_error("eventfd", errno);
-  for (int fd : {listener.get(), wake.get()}) {
+  std::vector<int> fds = {wake.get()};
+  for (const Listener& listener : listeners) fds.push_back(listener.socket.get());
+  for (int fd : fds) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = fd;
     if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &event) != 0)
       return errno_error("epoll_ctl", errno);
   }
-  return std::unique_ptr<Worker>(new Worker(std::move(listener), std::move(epoll), std::move(wake),
-                                            settings, max_connections));
+  return std::unique_ptr<Worker>(new Worker(std::move(listeners), std::move(epoll),
+                                            std::move(wake), settings, max_connections));
 }
 
-Worker::Worker(UniqueFd listener, UniqueFd epoll, UniqueFd wake, const ConnectionSettings* settings,
-               size_t max_connections)
-    : listener_(std::move(listener)),
+Worker::Worker(std::vector<Listener> listeners, UniqueFd epoll, UniqueFd wake,
+               const ConnectionSettings* settings, size_t max_connections)
+    : listeners_(std::move(listeners)),
       epoll_(std::move(epoll)),
       wake_(std::move(wake)),
       settings_(settings),
@@ -141,14 +143,22 @@ const std::string& Worker::current_date() {
 
 void Worker::set_accepting(bool accepting) {
   if (accepting == accepting_) return;
-  epoll_event event{};
-  event.events = accepting ? static_cast<uint32_t>(EPOLLIN) : 0u;
-  event.data.fd = listener_.get();
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener_.get(), &event);
+  for (const Listener& listener : listeners_) {
+    epoll_event event{};
+    event.events = accepting ? static_cast<uint32_t>(EPOLLIN) : 0u;
+    event.data.fd = listener.socket.get();
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener.socket.get(), &event);
+  }
   accepting_ = accepting;
 }
 
-void Worker::accept_clients(Clock::time_point now) {
+const Listener* Worker::listener_on(int fd) const {
+  for (const Listener& listener : listeners_)
+    if (listener.socket.get() == fd) return &listener;
+  return nullptr;
+}
+
+void Worker::accept_clients(const Listener& listener, Clock::time_point now) {
   for (int accepted = 0; accepted < kMaxAcceptsPerTurn; ++accepted) {
     if (connections_.size() >= max_connections_) {
       set_accepting(false);
@@ -157,7 +167,7 @@ void Worker::accept_clients(Clock::time_point now) {
     }
     sockaddr_storage address{};
     socklen_t length = sizeof address;
-    int fd = ::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&address), &length,
+    int fd = ::accept4(listener.socket.get(), reinterpret_cast<sockaddr*>(&address), &length,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
@@ -178,11 +188,14 @@ void Worker::accept_clients(Clock::time_point now) {
       // Over its limit: closed before it costs a buffer.
       if (!slot) continue;
     }
+    std::unique_ptr<Transport> transport =
+        listener.tls ? make_tls_transport(*listener.tls, fd) : make_plain_transport(fd);
+    if (!transport) continue;  // out of memory: this client goes, the server stays
     epoll_event event{};
     event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     event.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) continue;
-    connections_[fd] = std::make_unique<Connection>(std::move(socket), make_plain_transport(fd),
+    connections_[fd] = std::make_unique<Connection>(std::move(socket), std::move(transport),
                                                     std::move(peer), settings_, std::move(slot),
                                                     next_id_++);
     connection_count_ = connections_.size();
@@ -239,8 +252,8 @@ void Worker::run() {
         deliver_completed(now);
         continue;
       }
-      if (fd == listener_.get()) {
-        accept_clients(now);
+      if (const Listener* listener = listener_on(fd)) {
+        accept_clients(*listener, now);
       } else {
         run_connection(fd, now);
       }

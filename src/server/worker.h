@@ -1,6 +1,7 @@
-// Worker: one event loop on one thread. It owns a listening socket (one
-// per worker, bound with SO_REUSEPORT so the kernel spreads new clients
-// evenly), an epoll instance, and the connections it accepted.
+// Worker: one event loop on one thread. It owns its listening sockets (one
+// per worker and address, bound with SO_REUSEPORT so the kernel spreads new
+// clients evenly; each plain or TLS), an epoll instance, and the
+// connections it accepted, whatever listener they came through.
 //
 // Connections are edge-triggered; a connection that used its turn budget is
 // queued to run again after the others had a turn. Every quarter second
@@ -25,13 +26,19 @@
 
 #include "base/result.h"
 #include "server/connection.h"
+#include "server/tls_transport.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot::server {
 
+struct Listener {
+  UniqueFd socket;
+  const TlsContext* tls = nullptr;  // null: plain HTTP; else borrowed, outlives the worker
+};
+
 class Worker {
  public:
-  static Result<std::unique_ptr<Worker>> create(UniqueFd listener,
+  static Result<std::unique_ptr<Worker>> create(std::vector<Listener> listeners,
                                                 const ConnectionSettings* settings,
                                                 size_t max_connections);
   void run();
@@ -41,10 +48,12 @@ class Worker {
   void post(int fd, uint64_t id, HttpResponse response);
 
  private:
-  Worker(UniqueFd listener, UniqueFd epoll, UniqueFd wake, const ConnectionSettings* settings,
-         size_t max_connections);
+  Worker(std::vector<Listener> listeners, UniqueFd epoll, UniqueFd wake,
+         const ConnectionSettings* settings, size_t max_connections);
 
-  void accept_clients(Clock::time_point now);
+  // The listener on `fd`, or null.
+  const Listener* listener_on(int fd) const;
+  void accept_clients(const Listener& listener, Clock::time_point now);
   void set_accepting(bool accepting);
   void run_connection(int fd, Clock::time_point now);
   void close_expired(Clock::time_point now);
@@ -52,7 +61,7 @@ class Worker {
   void deliver_completed(Clock::time_point now);
   const std::string& current_date();
 
-  UniqueFd listener_;
+  std::vector<Listener> listeners_;
   UniqueFd epoll_;
   UniqueFd wake_;
   const ConnectionSettings* settings_;
