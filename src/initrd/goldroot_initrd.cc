@@ -189,6 +189,8 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
     recipe.text(lib + "/dracut/90goldroot/" + name, 0755,
                 std::string(embedded_file(std::string("dracut/90goldroot/") + name)));
   recipe.text(lib + "/site.pub", 0644, sources.site_public_key);
+  // goldroot-boot reads it beside site.pub and trusts https:// only with it.
+  if (!sources.tls_pin.empty()) recipe.text(lib + "/tls.pin", 0644, sources.tls_pin + "\n");
   TRY(recipe.program("goldroot-boot", sources.tools_dir + "/goldroot-boot"));
   std::string agent = sources.tools_dir + "/goldroot-agent";
   std::string_view unit = embedded_file("goldroot-agent.service");

@@ -11,13 +11,15 @@
 //                                    never mix with the image's libc
 //   usr/lib/goldroot/libexec/, lib/  the binaries and their shared libraries
 //   usr/lib/goldroot/site.pub        the key manifests must be signed with
+//   usr/lib/goldroot/tls.pin         the pin of the server's TLS key
+//                                    (crypto/tls_identity.h), when it has one
 //   usr/lib/goldroot/modules/        loop, overlay, erofs, squashfs (+ deps)
 //                                    from the image's own kernel, and `order`
 //   usr/lib/goldroot/goldroot-agent.service   the agent's unit, when built
 //   usr/lib/goldroot/dracut/90goldroot/       the dracut module, for images
 //
-// It depends on the image (its kernel's modules), the site key and the
-// goldroot binaries, and is cached under its own SHA-256 in the cache
+// It depends on the image (its kernel's modules), the site key, the TLS pin
+// and the goldroot binaries, and is cached under its own SHA-256 in the cache
 // directory: `<sha256>.img`, with `<recipe>.ref` naming the build of a
 // given set of inputs, so a second request costs hashing the inputs only,
 // and `<commit>.commit` naming the build each commit boots with, so that
@@ -41,6 +43,7 @@ class Store;
 struct InitrdSources {
   std::string tools_dir;        // holds goldroot-boot (required) and goldroot-agent
   std::string site_public_key;  // PEM
+  std::string tls_pin;          // "sha256//…" (tls_public_key_pin); "": none
   std::string mke2fs = "/sbin/mke2fs";  // formats data partitions; skipped if absent
 };
 
