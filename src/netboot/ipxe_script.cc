@@ -54,6 +54,7 @@ Status check_url(std::string_view what, std::string_view url) {
 
 Status check_urls(const BootUrls& urls) {
   TRY(check_url("server", urls.server));
+  if (!urls.script_server.empty()) TRY(check_url("script server", urls.script_server));
   TRY(check_url("kernel", urls.kernel));
   TRY(check_url("initrd", urls.initrd));
   TRY(check_url("goldroot initrd", urls.goldroot_initrd));
@@ -91,7 +92,8 @@ std::string trimmed_base(std::string_view url) {
 }
 
 std::string self_url(const BootUrls& urls, std::string_view mac) {
-  return trimmed_base(urls.server) + "/boot/" + std::string(mac) + ".ipxe";
+  return trimmed_base(urls.script_server.empty() ? urls.server : urls.script_server) + "/boot/" +
+         std::string(mac) + ".ipxe";
 }
 
 // The script's lines for booting `mode`: kernel, the two initrds, boot.
@@ -206,6 +208,7 @@ Result<std::string> render_unknown_host_script(std::string_view mac_text,
   }
 
   TRY(check_url("server", urls.server));
+  if (!urls.script_server.empty()) TRY(check_url("script server", urls.script_server));
   if (unknown.retry_seconds < 1 || unknown.retry_seconds > 3600)
     return invalid("registration retry must be 1-3600 seconds, not " +
                    std::to_string(unknown.retry_seconds));

@@ -60,6 +60,10 @@ struct BootHost {
 // base URL ("http://10.0.0.1:8080"); the others usually live under it.
 struct BootUrls {
   std::string server;
+  // Where iPXE asks for its script again (after a failure, on the
+  // registration screen): plain HTTP, since iPXE does not hold the pin of
+  // an https `server`. Empty: `server`.
+  std::string script_server;
   std::string kernel;
   std::string initrd;           // the image's own initrd
   std::string goldroot_initrd;  // goldroot's initrd, appended after the image's

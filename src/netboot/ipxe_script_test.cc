@@ -145,6 +145,28 @@ TEST(IpxeScriptTest, MenuHeadingAndRetryAfterAFailedBoot) {
             "chain --replace --autofree http://10.0.0.1:8080/boot/52:54:00:12:34:56.ipxe");
 }
 
+TEST(IpxeScriptTest, AnHttpsServerForTheClientAndPlainHttpForIpxesOwnRetry) {
+  BootUrls https = urls();
+  https.server = "https://10.0.0.1:8443";
+  https.manifest = "https://10.0.0.1:8443/api/v1/boot/52:54:00:12:34:56";
+  https.script_server = "http://10.0.0.1:8080";
+  ASSERT_OK_AND_ASSIGN(auto script,
+                       render_host_script({"pc-11", "52:54:00:12:34:56", "normal"}, https, {}));
+  EXPECT_NE(script.find(" goldroot.server=https://10.0.0.1:8443 goldroot.manifest=https://10.0.0.1:8443/"
+                        "api/v1/boot/52:54:00:12:34:56 "),
+            std::string::npos)
+      << script;
+  EXPECT_EQ(section(script, "failed").back(),
+            "chain --replace --autofree http://10.0.0.1:8080/boot/52:54:00:12:34:56.ipxe");
+  ASSERT_OK_AND_ASSIGN(auto registration,
+                       render_unknown_host_script("52:54:00:12:34:56", {}, https, {}));
+  EXPECT_NE(registration.find("chain --replace --autofree http://10.0.0.1:8080/boot/"),
+            std::string::npos)
+      << registration;
+  https.script_server = "http://10.0.0.1:8080/$bad";
+  EXPECT_FALSE(render_host_script({"pc-11", "52:54:00:12:34:56", "normal"}, https, {}).ok());
+}
+
 TEST(IpxeScriptTest, TimeoutTitleAndExtraArguments) {
   IpxeMenuOptions options;
   options.timeout_seconds = 12;
