@@ -36,6 +36,15 @@ HttpResponse json_error(int status, const std::string& message) {
 
 namespace {
 
+// `base_url` ("http://HOST[:PORT]", HOST as the client named the server)
+// moved to https on `tls_port`, or as it is without one.
+std::string secure_base(const std::string& base_url, uint16_t tls_port) {
+  if (tls_port == 0 || !starts_with(base_url, "http://")) return base_url;
+  std::string host(host_of_authority(std::string_view(base_url).substr(7)));
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "https://" + host + ":" + std::to_string(tls_port);
+}
+
 HttpResponse json_ok(const nlohmann::json& body) {
   return HttpResponse::json(200, body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
                                      "\n")
@@ -76,12 +85,16 @@ Result<netboot::BootUrls> BootService::boot_urls(const Digest& commit, const std
     return make_error(ErrorCode::kNotFound,
                       "image " + commit.hex().substr(0, 12) + " has no kernel or initrd in /boot");
   netboot::BootUrls urls;
-  urls.server = base_url;
+  // iPXE fetches the kernel and initrds over plain HTTP (it holds no pin);
+  // goldroot-boot and the agent use the server URL, over TLS when it has it.
+  std::string client_base = secure_base(base_url, options_.tls_port);
+  urls.server = client_base;
+  urls.script_server = base_url;
   urls.kernel = base_url + "/objects/" + artifact->kernel->sha256.hex();
   urls.initrd = base_url + "/objects/" + artifact->initrd->sha256.hex();
   GoldrootInitrd initrd = TRY(initrd_for(commit, *artifact->kernel));
   urls.goldroot_initrd = base_url + "/initrd/" + initrd.sha256.hex() + ".img";
-  urls.manifest = base_url + "/api/v1/boot/" + mac;
+  urls.manifest = client_base + "/api/v1/boot/" + mac;
   return urls;
 }
 
@@ -98,6 +111,7 @@ Result<GoldrootInitrd> BootService::initrd_for(const Digest& commit, const BootF
     sources.tools_dir = std::filesystem::read_symlink("/proc/self/exe", error).parent_path().string();
   }
   sources.site_public_key = key_.public_key().to_pem();
+  sources.tls_pin = options_.tls_pin;
   GoldrootInitrd initrd = TRY(build_goldroot_initrd(site_->store(), commit, kernel, sources,
                                                     site_->exports_dir() + "/initrd")
                                   .context("building the goldroot initrd"));

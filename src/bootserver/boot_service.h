@@ -60,6 +60,14 @@ struct BootServiceOptions {
   // Where the layer cache's private directory goes (e.g. $TMPDIR; not
   // SITE/store/tmp, which admin commands empty).
   std::string cache_parent = "/tmp";
+  // The server's TLS port: when set, a client's goldroot-boot and agent are
+  // sent to https://<the host iPXE used>:<tls_port> for the manifest, the
+  // image, the layer and reports (iPXE itself stays on plain HTTP). 0: all
+  // plain HTTP.
+  uint16_t tls_port = 0;
+  // The pin of the server's TLS key (crypto/tls_identity.h), carried in the
+  // goldroot initrd; "": none.
+  std::string tls_pin;
 };
 
 class BootService {
