@@ -167,9 +167,11 @@ server::Handler AdminAuth::guard(server::Handler handler) {
 }
 
 HttpResponse AdminAuth::session(const HttpRequest& request) {
-  auto cookie = [](const std::string& value, int64_t max_age) {
-    return std::string(kCookieName) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-           std::to_string(max_age);
+  // Over TLS the browser must never send it back in clear (to the plain
+  // listener of the same host).
+  auto cookie = [secure = request.secure](const std::string& value, int64_t max_age) {
+    return std::string(kCookieName) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; " +
+           (secure ? "Secure; " : "") + "Max-Age=" + std::to_string(max_age);
   };
   if (request.method == "GET" || request.method == "HEAD") {
     if (auto denied = deny(request)) return std::move(*denied);
