@@ -15,6 +15,7 @@
 
 #include "base/strings.h"
 #include "cli/command.h"
+#include "crypto/tls_identity.h"
 #include "bootserver/admin_auth.h"
 #include "bootserver/admin_routes.h"
 #include "bootserver/boot_service.h"
@@ -32,16 +33,39 @@ namespace goldroot::cli {
 
 namespace {
 
-Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen) {
+Result<std::pair<std::string, uint16_t>> parse_listen(const std::string& listen,
+                                                      const std::string& flag = "--listen") {
   size_t colon = listen.rfind(':');
   uint64_t port = 0;
   if (colon == std::string::npos || !parse_uint64(listen.substr(colon + 1), &port) || port > 65535)
-    return make_error(ErrorCode::kInvalidArgument, "--listen wants ADDRESS:PORT, not " + listen);
+    return make_error(ErrorCode::kInvalidArgument, flag + " wants ADDRESS:PORT, not " + listen);
   return std::make_pair(listen.substr(0, colon), static_cast<uint16_t>(port));
 }
 
+// The TLS listener of `tls_listen` (ADDRESS:PORT; the port must be given:
+// clients are told it) with the identity in `keys_dir`.
+Result<server::TlsListenOptions> tls_listener(const std::string& tls_listen,
+                                              const std::string& keys_dir) {
+  auto [address, port] = TRY(parse_listen(tls_listen, "--tls-listen"));
+  if (port == 0)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--tls-listen needs a port (clients are sent to it), not " + tls_listen);
+  return server::TlsListenOptions{.address = address,
+                                  .port = port,
+                                  .certificate_file = tls_certificate_path(keys_dir),
+                                  .key_file = tls_key_path(keys_dir)};
+}
+
+std::string url_of(const std::string& scheme, const std::string& address, uint16_t port) {
+  std::string host = address.find(':') != std::string::npos && address.front() != '['
+                         ? "[" + address + "]"
+                         : address;
+  return scheme + "://" + host + ":" + std::to_string(port) + "/";
+}
+
 // Blocks SIGINT/SIGTERM before the workers start, so only sigwait sees
-// them; runs `router` until one arrives.
+// them; runs `router` until one arrives. `options.tls`, when set, adds the
+// TLS listener.
 Status serve_until_signal(const std::string& listen, server::ServerOptions options,
                           const std::string& access_log_path, server::Router router,
                           const std::string& what) {
@@ -58,7 +82,10 @@ Status serve_until_signal(const std::string& listen, server::ServerOptions optio
   options.port = port;
   options.access_log = access_log.get();
   auto http = TRY(server::HttpServer::start(options, std::move(router)));
-  std::printf("serving %s on http://%s:%u/\n", what.c_str(), address.c_str(), http->port());
+  std::printf("serving %s on %s\n", what.c_str(), url_of("http", address, http->port()).c_str());
+  if (options.tls)
+    std::printf("serving %s on %s\n", what.c_str(),
+                url_of("https", options.tls->address, http->tls_port()).c_str());
   std::fflush(stdout);
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -164,10 +191,15 @@ Result<int> run_serve(Context& context, const Args& args) {
                "DHCP/proxy-DHCP and TFTP through a supervised dnsmasq.",
                "goldroot serve"};
   std::string listen = "0.0.0.0:8080", dhcp = "off", url, range, unknown = "registration";
+  std::string tls_listen;
   std::vector<std::string> interfaces;
   server::ServerOptions server_options;
   BootServiceOptions boot_options;
   app.add_option("--listen", listen, "ADDRESS:PORT to listen on (default 0.0.0.0:8080)");
+  app.add_option("--tls-listen", tls_listen,
+                 "ADDRESS:PORT to also serve over TLS, with SITE/keys/tls.key, whose pin the "
+                 "goldroot initrd carries: booting clients then fetch their manifest, image and "
+                 "layer and their agents report over https (iPXE stays on --listen)");
   app.add_option("--threads", server_options.threads, "event-loop threads (default: one per CPU)");
   app.add_option("--max-connections-per-address", server_options.max_connections_per_address,
                  "connections one client address may hold at once (default 256; 0: no limit); "
@@ -235,6 +267,20 @@ Result<int> run_serve(Context& context, const Args& args) {
   }
   admin_options.server_names =
       TRY(own_server_names(address, url, std::move(server_names)));
+  // Made even without --tls-listen: the initrd carries the pin either way,
+  // so turning TLS on later changes no initrd.
+  TRY(ensure_tls_identity(site->keys_dir(), admin_options.server_names)
+          .context("the server's TLS identity"));
+  boot_options.tls_pin = TRY(tls_public_key_pin(site->keys_dir()));
+  if (!tls_listen.empty()) {
+    server_options.tls = TRY(tls_listener(tls_listen, site->keys_dir()));
+    boot_options.tls_port = server_options.tls->port;
+    std::printf("TLS key pin %s\n", boot_options.tls_pin.c_str());
+  } else {
+    std::fprintf(stderr, "goldroot serve: warning: plain HTTP only: agent tokens, host layers and "
+                         "reports cross the network in clear; add --tls-listen ADDRESS:PORT to "
+                         "serve them over TLS\n");
+  }
   auto admin = TRY(AdminAuth::open(site->keys_dir(), std::move(admin_options)));
   boot_options.admin = admin.get();
   if (const char* tmpdir = std::getenv("TMPDIR"); tmpdir && *tmpdir) boot_options.cache_parent = tmpdir;

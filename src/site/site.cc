@@ -1,15 +1,32 @@
 #include "site/site.h"
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
 #include "crypto/site_key.h"
+#include "crypto/tls_identity.h"
 
 namespace goldroot {
 
 namespace {
 constexpr const char* kMarker = "{\"goldroot_site\": 1}\n";
+
+// The names the TLS certificate is made for at init: this machine's. (Its
+// clients check the key's pin, not the names; `goldroot serve` adds its
+// addresses when it makes a missing certificate.)
+std::vector<std::string> own_names() {
+  std::vector<std::string> names = {"localhost", "127.0.0.1", "::1"};
+  char hostname[256] = {};
+  if (::gethostname(hostname, sizeof hostname - 1) == 0 && hostname[0]) {
+    names.push_back(hostname);
+    names.push_back(std::string(hostname).substr(0, std::string(hostname).find('.')));
+  }
+  return names;
 }
+
+}  // namespace
 
 std::string Site::default_root(const std::optional<std::string>& flag, const char* variable) {
   if (flag && !flag->empty()) return *flag;
@@ -127,6 +144,7 @@ Status Site::init(Env* env, const std::string& root) {
   TRY(store.create());
   for (const char* dir : {"/layers", "/keys", "/exports"}) TRY(env->create_dir(root + dir));
   TRY(ensure_site_key(root + "/keys").context("creating the site's signing key"));
+  TRY(ensure_tls_identity(root + "/keys", own_names()).context("creating the server's TLS key"));
   if (!env->exists(root + "/site.json")) TRY(env->write_file_atomic(root + "/site.json", kMarker));
   return {};
 }

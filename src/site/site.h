@@ -6,6 +6,7 @@
 //   goldroot.db    the fleet inventory (SQLite)
 //   layers/        configuration layers
 //   keys/          the site's ed25519 signing key (see crypto/site_key.h)
+//                  and the server's TLS key and certificate (crypto/tls_identity.h)
 //   exports/       image artifacts built from commits
 // A Site holds its lock for its lifetime. Not thread-safe.
 #pragma once
@@ -49,7 +50,7 @@ class Site {
   static std::string default_root(const std::optional<std::string>& flag, const char* variable);
 
   // Creates a site (idempotent for an existing one), including its signing
-  // key; an existing key is never replaced.
+  // key and TLS identity; an existing key is never replaced.
   static Status init(Env* env, const std::string& root);
 
   // Opens an existing site and takes its lock in `mode`. `command` names the
