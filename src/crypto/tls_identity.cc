@@ -208,11 +208,4 @@ Result<std::string> tls_public_key_pin(const std::string& keys_dir) {
                                         digest.bytes.size()));
 }
 
-bool is_tls_pin(const std::string& text) {
-  if (text.size() != kPinPrefix.size() + 44 || text.compare(0, kPinPrefix.size(), kPinPrefix) != 0)
-    return false;
-  auto decoded = base64_decode(std::string_view(text).substr(kPinPrefix.size()));
-  return decoded.ok() && decoded->size() == 32;
-}
-
 }  // namespace goldroot

@@ -31,7 +31,4 @@ Status ensure_tls_identity(const std::string& keys_dir, const std::vector<std::s
 // "sha256//<base64 of the SHA-256 of the DER SubjectPublicKeyInfo>".
 Result<std::string> tls_public_key_pin(const std::string& keys_dir);
 
-// Whether `text` has that form (a pin file's contents, trimmed).
-bool is_tls_pin(const std::string& text);
-
 }  // namespace goldroot

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/testing/testing.h"
+#include "crypto/tls_pin.h"
 
 namespace goldroot {
 namespace {
@@ -48,9 +49,6 @@ TEST(TlsIdentity, ThePinIsLibcurlsSha256OfThePublicKey) {
       " -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64");
   EXPECT_EQ(pin + "\n", "sha256//" + expected);
   EXPECT_TRUE(is_tls_pin(pin));
-  EXPECT_FALSE(is_tls_pin("sha256//short"));
-  EXPECT_FALSE(is_tls_pin("md5//" + pin.substr(8)));
-  EXPECT_FALSE(is_tls_pin(pin + "x"));
 }
 
 TEST(TlsIdentity, NeverReplacesTheKeyAndRemakesAMissingCertificateForIt) {
