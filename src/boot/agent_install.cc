@@ -11,7 +11,7 @@
 namespace goldroot::boot {
 
 Result<bool> install_agent(const std::string& from, const std::string& run_dir,
-                           const std::string& units_dir) {
+                           const std::string& units_dir, const std::string& tls_pin) {
   const std::string unit = "goldroot-agent.service";
   if (::access((from + "/libexec/goldroot-agent").c_str(), X_OK) != 0 ||
       ::access((from + "/" + unit).c_str(), R_OK) != 0)
@@ -25,6 +25,7 @@ Result<bool> install_agent(const std::string& from, const std::string& run_dir,
     TRY(make_directory(target + "/" + dir));
     TRY(copy_tree(from + "/" + dir, target + "/" + dir).context("installing the agent"));
   }
+  if (!tls_pin.empty()) TRY(write_file_atomically(run_dir + "/tls.pin", tls_pin + "\n"));
   TRY(make_directory(units_dir + "/multi-user.target.wants"));
   TRY(write_file_atomically(units_dir + "/" + unit, TRY(read_whole_file(from + "/" + unit))));
   std::string link = units_dir + "/multi-user.target.wants/" + unit;

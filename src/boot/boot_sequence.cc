@@ -452,7 +452,8 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
 
   // 7. The agent, as a runtime unit of the booted system.
   if (!config.agent_from.empty()) {
-    auto installed = install_agent(config.agent_from, config.run_dir, config.units_dir);
+    auto installed = install_agent(config.agent_from, config.run_dir, config.units_dir,
+                                   config.download.fetch.pinned_public_key);
     if (!installed.ok())
       std::fprintf(stderr, "goldroot-boot: warning: %s\n", installed.error().message.c_str());
     record.agent = installed.ok() && *installed;

@@ -44,6 +44,8 @@ struct BootConfig {
   // Where the host key lives; default: the data partition's
   // goldroot/identity/host.key, or a key for this boot only without one.
   std::string host_key_path;
+  // The server's TLS pin goes in download.fetch.pinned_public_key (main
+  // reads it from tls.pin beside the site key); the agent gets it too.
   std::string root = "/root";
   std::string run_dir = "/run/goldroot";
   std::string cache_dir;   // cache mode; required there

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/json.h"
+#include "crypto/curl_tls.h"
 
 namespace goldroot::boot {
 namespace {
@@ -88,6 +89,7 @@ Result<CurlHandle> make_handle(const std::string& url, Sink* sink, const FetchOp
   for (const std::string& header : options.headers)
     headers->reset(curl_slist_append(headers->release(), header.c_str()));
   if (*headers) curl_easy_setopt(handle.get(), CURLOPT_HTTPHEADER, headers->get());
+  TRY(use_pinned_tls(handle.get(), url, options.pinned_public_key));
   return handle;
 }
 

@@ -1,4 +1,6 @@
-// Fetching over HTTP with libcurl, the only network code in goldroot-boot.
+// Fetching over HTTP(S) with libcurl, the only network code in goldroot-boot.
+// https:// URLs need FetchOptions::pinned_public_key (crypto/curl_tls.h):
+// without it they are refused with one sentence.
 //
 //   fetch_text(url, limit)      a small document (the manifest) into memory;
 //   fetch_range_to_fd(...)      the bytes of `url` from `offset` on, appended
@@ -39,6 +41,8 @@ struct FetchOptions {
   std::vector<std::string> headers;
   // Where an error answer's body goes (the server's JSON error), if set.
   std::string* error_body = nullptr;
+  // The server's TLS key pin, "sha256//…" (crypto/tls_pin.h), for https://.
+  std::string pinned_public_key = {};
 };
 
 Result<std::string> fetch_text(const std::string& url, uint64_t limit,

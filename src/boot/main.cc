@@ -2,10 +2,14 @@
 // boot/boot_sequence.h for the steps). Runs once and exits; the initramfs
 // glue then switches root to --root.
 //
-//   goldroot-boot [--cmdline STRING] [--site-key PATH] [--host-key PATH] [--root DIR]
-//                 [--run-dir DIR] [--state PATH] [--cache-dir DIR]
+//   goldroot-boot [--cmdline STRING] [--site-key PATH] [--host-key PATH] [--tls-pin PATH]
+//                 [--root DIR] [--run-dir DIR] [--state PATH] [--cache-dir DIR]
 //                 [--upper-dir DIR | --upper-device LABEL [--format-upper]]
 //                 [--attempts N] [--agent-from DIR [--units-dir DIR]]
+//
+// --tls-pin names the server's TLS key pin (crypto/tls_pin.h; default:
+// tls.pin beside the site key, as the goldroot initrd has them). Without
+// one, an https:// server is refused, never trusted blindly.
 //
 // Without --upper-*, the command line decides: the partition labelled
 // goldroot.data (default GOLDROOT-DATA) when the machine has one, else RAM.
@@ -30,6 +34,7 @@
 
 #include "boot/boot_sequence.h"
 #include "boot/http_fetch.h"
+#include "crypto/tls_pin.h"
 
 namespace {
 
@@ -38,7 +43,7 @@ using namespace goldroot::boot;
 
 constexpr const char* kUsage =
     "usage: goldroot-boot [--cmdline STRING] [--site-key PATH] [--host-key PATH]\n"
-    "                     [--root DIR] [--run-dir DIR]\n"
+    "                     [--tls-pin PATH] [--root DIR] [--run-dir DIR]\n"
     "                     [--state PATH] [--cache-dir DIR] [--upper-dir DIR]\n"
     "                     [--upper-device LABEL [--format-upper]] [--attempts N]\n"
     "                     [--agent-from DIR [--units-dir DIR]]\n";
@@ -62,7 +67,7 @@ int exit_code_for(BootStage stage, const Error& error) {
 
 int main(int argc, char** argv) {
   BootConfig config;
-  std::string cmdline;
+  std::string cmdline, tls_pin_path;
   bool cmdline_given = false, upper_given = false, format_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
@@ -81,6 +86,7 @@ int main(int argc, char** argv) {
     if (flag == "--cmdline") cmdline = argument, cmdline_given = true;
     else if (flag == "--site-key") config.site_key_path = argument;
     else if (flag == "--host-key") config.host_key_path = argument;
+    else if (flag == "--tls-pin") tls_pin_path = argument;
     else if (flag == "--root") config.root = argument;
     else if (flag == "--run-dir") config.run_dir = argument;
     else if (flag == "--state") config.state_path = argument;
@@ -117,6 +123,12 @@ int main(int argc, char** argv) {
   // install partitions alike).
   if (!upper_given && !format_given && config.options.format_allowed)
     config.upper.format = FormatPolicy::kAllowed;
+
+  if (tls_pin_path.empty())
+    tls_pin_path = config.site_key_path.substr(0, config.site_key_path.rfind('/') + 1) + "tls.pin";
+  auto pin = read_tls_pin_file(tls_pin_path);
+  if (!pin.ok()) return fail(2, pin.error().message);
+  config.download.fetch.pinned_public_key = *pin;
 
   http_global_init();
   BootStage stage = BootStage::kConfig;
