@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/strings.h"
 #include "crypto/host_signature.h"
+#include "crypto/tls_pin.h"
 #include "overlay/content_diff.h"
 #include "overlay/lower.h"
 #include "overlay/upper_archive.h"
@@ -60,9 +61,9 @@ int run_shell(const std::string& command) {
 
 }  // namespace
 
-Agent::Agent(AgentOptions options, BootState boot, Spool spool)
+Agent::Agent(AgentOptions options, BootState boot, Spool spool, std::string tls_pin)
     : options_(std::move(options)), boot_(std::move(boot)), spool_(std::move(spool)),
-      random_(std::random_device{}()) {}
+      tls_pin_(std::move(tls_pin)), random_(std::random_device{}()) {}
 
 Result<Agent> Agent::open(AgentOptions options) {
   BootState boot = TRY(read_boot_state(options.boot_state));
@@ -72,8 +73,16 @@ Result<Agent> Agent::open(AgentOptions options) {
                       options.boot_state + " names no server; pass --server URL");
   if (options.interval_seconds < 1)
     return make_error(ErrorCode::kInvalidArgument, "--interval must be at least 1 second");
+  std::string pin_file = options.tls_pin_file;
+  if (pin_file.empty())
+    pin_file = options.boot_state.substr(0, options.boot_state.rfind('/') + 1) + "tls.pin";
+  std::string pin = TRY(read_tls_pin_file(pin_file));
+  // Refused here, once, rather than at every report: nothing could be sent.
+  if (is_https_url(boot.server) && pin.empty())
+    return make_error(ErrorCode::kInvalidArgument,
+                      refusal_without_pin(boot.server) + " (" + pin_file + " is missing)");
   Spool spool = TRY(Spool::open(options.spool_dir, options.spool_limit));
-  Agent agent(std::move(options), std::move(boot), std::move(spool));
+  Agent agent(std::move(options), std::move(boot), std::move(spool), std::move(pin));
   // Continue above what an earlier agent process of this boot spooled.
   auto pending = agent.spool_.pending();
   if (pending.ok() && !pending->empty())
@@ -131,7 +140,8 @@ FlushOutcome Agent::flush() {
       outcome.failure = signature.error().message;
       return outcome;
     }
-    PostOutcome post = post_report(boot_.server, *body, *signature, options_.timeout_seconds);
+    PostOutcome post =
+        post_report(boot_.server, *body, *signature, options_.timeout_seconds, tls_pin_);
     if (post.status == 200) {
       (void)spool_.remove(name);
       ++outcome.sent;
@@ -244,7 +254,7 @@ CommandResult Agent::upload_upper(const AgentCommand& command) {
   log("uploading the upper layer " + boot_.upper_path + " (" +
       std::to_string(archive->stats().entries) + " entries) to " + boot_.server + path);
   PostOutcome post = post_stream(boot_.server, path, *signature, source,
-                                 options_.timeout_seconds * 4);
+                                 options_.timeout_seconds * 4, tls_pin_);
   if (post.status == 0) return failed("cannot upload to " + boot_.server + ": " + post.failure);
   if (post.status != 200)
     return failed(boot_.server + " refused the upload (HTTP " + std::to_string(post.status) +

@@ -34,6 +34,9 @@ struct AgentOptions {
   std::string boot_state = "/run/goldroot/boot.json";
   std::string server;  // overrides the boot state's
   std::string key_file = "/etc/goldroot/host.key";
+  // The server's TLS key pin (crypto/tls_pin.h), needed for an https://
+  // server; "": tls.pin beside boot_state, where goldroot-boot puts it.
+  std::string tls_pin_file;
   std::string spool_dir = "/run/goldroot/agent-spool";
   size_t spool_limit = 100;
   int64_t interval_seconds = 60;
@@ -66,7 +69,7 @@ class Agent {
   Status run(const sigset_t& stop_signals);
 
  private:
-  Agent(AgentOptions options, BootState boot, Spool spool);
+  Agent(AgentOptions options, BootState boot, Spool spool, std::string tls_pin);
   int64_t next_sequence();
   void handle(const std::vector<AgentCommand>& commands);
   CommandResult execute(const AgentCommand& command);
@@ -80,6 +83,7 @@ class Agent {
   AgentOptions options_;
   BootState boot_;
   Spool spool_;
+  std::string tls_pin_;  // "sha256//…", or "" for a plain http server
   int64_t last_sequence_ = 0;
   std::vector<CommandResult> results_;  // for the next report
   std::set<int64_t> finished_;          // commands answered for good

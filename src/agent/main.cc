@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   app.add_option("--server", options.server, "server URL (default: the boot record's)");
   app.add_option("--key-file", options.key_file,
                  "this host's key, which signs its reports (default /etc/goldroot/host.key)");
+  app.add_option("--tls-pin", options.tls_pin_file,
+                 "the server's TLS key pin, needed for an https server (default: tls.pin beside "
+                 "the boot record, /run/goldroot/tls.pin)");
   app.add_option("--spool", options.spool_dir,
                  "unsent reports (default /run/goldroot/agent-spool)");
   app.add_option("--spool-limit", options.spool_limit, "most reports kept while the server is away");

@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "crypto/curl_tls.h"
+
 namespace goldroot::agent {
 
 namespace {
@@ -20,8 +22,12 @@ std::string join_url(std::string server, const std::string& path) {
 // the answer. `failure` overrides curl's reason (a body source that failed).
 PostOutcome perform(CURL* curl, const std::string& url, const std::string& content_type,
                     const std::string& signature, long connect_timeout,
-                    const std::string* failure = nullptr) {
+                    const std::string& pinned_public_key, const std::string* failure = nullptr) {
   PostOutcome outcome;
+  if (Status tls = use_pinned_tls(curl, url, pinned_public_key); !tls.ok()) {
+    outcome.failure = tls.error().message;
+    return outcome;
+  }
   Headers headers(nullptr, curl_slist_free_all);
   // No "Expect: 100-continue": the server answers as soon as it has the head.
   for (std::string header : {"Content-Type: " + content_type, "X-Goldroot-Signature: " + signature,
@@ -52,7 +58,8 @@ PostOutcome perform(CURL* curl, const std::string& url, const std::string& conte
 }  // namespace
 
 PostOutcome post_report(const std::string& server, const std::string& body,
-                        const std::string& signature, long timeout_seconds) {
+                        const std::string& signature, long timeout_seconds,
+                        const std::string& pinned_public_key) {
   Handle handle(curl_easy_init(), curl_easy_cleanup);
   if (!handle) return {0, "", "curl_easy_init failed"};
   CURL* curl = handle.get();
@@ -61,12 +68,12 @@ PostOutcome post_report(const std::string& server, const std::string& body,
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
   return perform(curl, join_url(server, "/api/v1/reports"), "application/json", signature,
-                 std::min(timeout_seconds, 10L));
+                 std::min(timeout_seconds, 10L), pinned_public_key);
 }
 
 PostOutcome post_stream(const std::string& server, const std::string& path,
                         const std::string& signature, const BodySource& source,
-                        long stall_seconds) {
+                        long stall_seconds, const std::string& pinned_public_key) {
   Handle handle(curl_easy_init(), curl_easy_cleanup);
   if (!handle) return {0, "", "curl_easy_init failed"};
   struct Reader {
@@ -91,7 +98,7 @@ PostOutcome post_stream(const std::string& server, const std::string& path,
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, stall_seconds);
   return perform(curl, join_url(server, path), "application/x-tar", signature, 10L,
-                 &reader.failure);
+                 pinned_public_key, &reader.failure);
 }
 
 }  // namespace goldroot::agent
