@@ -339,10 +339,14 @@ Result<int> run_serve_files(Context& context, const Args& args) {
                "goldroot serve-files"};
   std::string directory;
   std::string listen = "127.0.0.1:8080";
+  std::string tls_listen, tls_keys;
   std::string access_log_path;
   int threads = 0;
   app.add_option("DIR", directory, "directory to serve")->required();
   app.add_option("--listen", listen, "ADDRESS:PORT to listen on");
+  app.add_option("--tls-listen", tls_listen, "ADDRESS:PORT to also serve over TLS");
+  app.add_option("--tls-keys", tls_keys,
+                 "directory with tls.key and tls.crt, made there if missing (with --tls-listen)");
   app.add_option("--threads", threads, "event-loop threads (default: one per CPU)");
   app.add_option("--access-log", access_log_path, "append JSON access log lines to this file");
   if (auto exit = parse_args(app, args)) return *exit;
@@ -352,6 +356,13 @@ Result<int> run_serve_files(Context& context, const Args& args) {
   router.add_prefix("/", server::StaticFiles::handler(files));
   server::ServerOptions options;
   options.threads = threads;
+  if (!tls_listen.empty()) {
+    if (tls_keys.empty())
+      return make_error(ErrorCode::kInvalidArgument, "--tls-listen needs --tls-keys DIR");
+    TRY(context.env->create_dir(tls_keys));
+    TRY(ensure_tls_identity(tls_keys, {"localhost", "127.0.0.1", "::1"}));
+    options.tls = TRY(tls_listener(tls_listen, tls_keys));
+  }
   TRY(serve_until_signal(listen, options, access_log_path, std::move(router), directory));
   return 0;
 }
