@@ -159,9 +159,9 @@ plain_port=$(free_port)
 plain=$!
 on_exit "kill $plain 2>/dev/null; wait $plain 2>/dev/null"
 for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$plain_port/" && break; sleep 0.1; done
-[ "$(grep -c "^goldroot serve: warning: plain HTTP only: agent tokens, host layers and reports cross the network in clear; add --tls-listen ADDRESS:PORT to serve them over TLS$" "$WORK/plain.log")" = 1 ] ||
+[ "$(grep -c "^goldroot serve: warning: plain HTTP only: host layers, reports, uploads and the admin's token cross the network in clear; add --tls-listen ADDRESS:PORT to serve them over TLS$" "$WORK/plain.log")" = 1 ] ||
   fail "serve without --tls-listen: $(cat "$WORK/plain.log")"
 kill "$plain"
 wait "$plain" 2>/dev/null || true
-ok "serve without --tls-listen warns once that tokens, layers and reports cross in clear"
+ok "serve without --tls-listen warns once that layers, reports, uploads and the admin's token cross in clear"
 finish

@@ -277,9 +277,9 @@ Result<int> run_serve(Context& context, const Args& args) {
     boot_options.tls_port = server_options.tls->port;
     std::printf("TLS key pin %s\n", boot_options.tls_pin.c_str());
   } else {
-    std::fprintf(stderr, "goldroot serve: warning: plain HTTP only: agent tokens, host layers and "
-                         "reports cross the network in clear; add --tls-listen ADDRESS:PORT to "
-                         "serve them over TLS\n");
+    std::fprintf(stderr, "goldroot serve: warning: plain HTTP only: host layers, reports, uploads "
+                         "and the admin's token cross the network in clear; add --tls-listen "
+                         "ADDRESS:PORT to serve them over TLS\n");
   }
   auto admin = TRY(AdminAuth::open(site->keys_dir(), std::move(admin_options)));
   boot_options.admin = admin.get();
