@@ -38,7 +38,7 @@ struct FetchOptions {
   // (not root, all taken) the fetch goes on from an ordinary port.
   bool privileged_source_port = false;
   // Request headers ("Name: value"), e.g. a host signature.
-  std::vector<std::string> headers;
+  std::vector<std::string> headers = {};
   // Where an error answer's body goes (the server's JSON error), if set.
   std::string* error_body = nullptr;
   // The server's TLS key pin, "sha256//…" (crypto/tls_pin.h), for https://.

@@ -54,7 +54,7 @@ struct ServerOptions {
   size_t max_connections_per_address = 256;  // 0: no limit
   int blocking_threads = 4;                  // for deferred responses
   size_t max_deferred = 1024;                // queued beyond that: 503
-  RequestLimits limits;
+  RequestLimits limits = {};
   std::chrono::milliseconds header_timeout{5'000};   // accept or first byte to complete head
   std::chrono::milliseconds idle_timeout{30'000};    // keep-alive wait for a request
   std::chrono::milliseconds send_timeout{60'000};    // a reader that takes nothing
