@@ -65,10 +65,11 @@ std::string url_of(const std::string& scheme, const std::string& address, uint16
 
 // Blocks SIGINT/SIGTERM before the workers start, so only sigwait sees
 // them; runs `router` until one arrives. `options.tls`, when set, adds the
-// TLS listener.
+// TLS listener; `started_notice`, if any, goes to stderr once it serves
+// (not before: a server that fails to start says one thing, its error).
 Status serve_until_signal(const std::string& listen, server::ServerOptions options,
                           const std::string& access_log_path, server::Router router,
-                          const std::string& what) {
+                          const std::string& what, const std::string& started_notice = "") {
   auto [address, port] = TRY(parse_listen(listen));
   TRY(server::raise_open_file_limit());
   std::unique_ptr<server::AccessLog> access_log;
@@ -87,6 +88,7 @@ Status serve_until_signal(const std::string& listen, server::ServerOptions optio
     std::printf("serving %s on %s\n", what.c_str(),
                 url_of("https", options.tls->address, http->tls_port()).c_str());
   std::fflush(stdout);
+  if (!started_notice.empty()) std::fprintf(stderr, "%s\n", started_notice.c_str());
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   http->stop();
@@ -276,10 +278,6 @@ Result<int> run_serve(Context& context, const Args& args) {
     server_options.tls = TRY(tls_listener(tls_listen, site->keys_dir()));
     boot_options.tls_port = server_options.tls->port;
     std::printf("TLS key pin %s\n", boot_options.tls_pin.c_str());
-  } else {
-    std::fprintf(stderr, "goldroot serve: warning: plain HTTP only: host layers, reports, uploads "
-                         "and the admin's token cross the network in clear; add --tls-listen "
-                         "ADDRESS:PORT to serve them over TLS\n");
   }
   auto admin = TRY(AdminAuth::open(site->keys_dir(), std::move(admin_options)));
   boot_options.admin = admin.get();
@@ -325,8 +323,13 @@ Result<int> run_serve(Context& context, const Args& args) {
   admin_routes->install(router);  // after reports: it hands /api/v1/hosts/NAME/changes on
   install_dashboard(router);
   std::thread warm_up([&service] { service->prepare_initrds(); });
+  std::string plain_warning =
+      tls_listen.empty() ? "goldroot serve: warning: plain HTTP only: host layers, reports, uploads "
+                           "and the admin's token cross the network in clear; add --tls-listen "
+                           "ADDRESS:PORT to serve them over TLS"
+                         : "";
   Status served = serve_until_signal(listen, server_options, site->root() + "/logs/access.log",
-                                     std::move(router), "site " + site->root());
+                                     std::move(router), "site " + site->root(), plain_warning);
   warm_up.join();
   TRY(std::move(served));
   watcher.reset();
