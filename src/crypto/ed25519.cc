@@ -6,40 +6,22 @@
 #include <openssl/pem.h>
 
 #include "base/hash.h"
+#include "crypto/openssl_util.h"
 
 namespace goldroot {
 
 namespace {
 
-struct FreeBio {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
 struct FreeContext {
   void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
 };
-struct FreeKey {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using Bio = std::unique_ptr<BIO, FreeBio>;
 using DigestContext = std::unique_ptr<EVP_MD_CTX, FreeContext>;
+using openssl::Bio;
+using openssl::bio_contents;
+using openssl::FreeKey;
+using openssl::read_bio;
 
-Error openssl_error(const std::string& what) {
-  unsigned long code = ERR_get_error();
-  char text[256] = "unknown error";
-  if (code != 0) ERR_error_string_n(code, text, sizeof text);
-  ERR_clear_error();
-  return make_error(ErrorCode::kInvalidArgument, what + ": " + text);
-}
-
-std::string bio_contents(BIO* bio) {
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(length));
-}
-
-Bio read_bio(std::string_view text) {
-  return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
+Error openssl_error(const std::string& what) { return openssl::last_error(what); }
 
 }  // namespace
 

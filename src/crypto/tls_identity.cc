@@ -18,6 +18,7 @@
 #include "base/hash.h"
 #include "crypto/base64.h"
 #include "crypto/key_file.h"
+#include "crypto/openssl_util.h"
 
 namespace goldroot {
 
@@ -30,12 +31,6 @@ constexpr std::string_view kPinPrefix = "sha256//";
 // the pin, not the dates); a long life spares admins a renewal chore.
 constexpr long kValidDays = 100 * 365;
 
-struct FreeBio {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-struct FreeKey {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
 struct FreeCertificate {
   void operator()(X509* certificate) const { X509_free(certificate); }
 };
@@ -45,23 +40,13 @@ struct FreeExtension {
 struct FreeBignum {
   void operator()(BIGNUM* number) const { BN_free(number); }
 };
-using Bio = std::unique_ptr<BIO, FreeBio>;
-using Key = std::unique_ptr<EVP_PKEY, FreeKey>;
 using Certificate = std::unique_ptr<X509, FreeCertificate>;
 
-Error openssl_error(const std::string& what) {
-  unsigned long code = ERR_peek_last_error();
-  char text[256] = "unknown error";
-  if (code != 0) ERR_error_string_n(code, text, sizeof text);
-  ERR_clear_error();
-  return make_error(ErrorCode::kInvalidArgument, what + ": " + text);
-}
+using openssl::Bio;
+using openssl::bio_contents;
+using openssl::Key;
 
-std::string bio_contents(BIO* bio) {
-  char* data = nullptr;
-  long length = BIO_get_mem_data(bio, &data);
-  return std::string(data, static_cast<size_t>(length));
-}
+Error openssl_error(const std::string& what) { return openssl::last_error(what); }
 
 Result<Key> load_key(const std::string& keys_dir) {
   std::string path = tls_key_path(keys_dir);
