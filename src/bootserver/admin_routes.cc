@@ -99,33 +99,42 @@ HttpResponse AdminRoutes::labs() {
   return json_ok(out);
 }
 
-HttpResponse AdminRoutes::set_host_mode(const std::string& name, const HttpRequest& request) {
-  if (request.method != "POST") return json_error(405, "set a host's mode with POST");
-  auto mode = mode_of(request);
-  if (!mode.ok()) return error_response(mode.error());
+HttpResponse AdminRoutes::change_host(const std::string& name,
+                                      const std::function<HttpResponse(const Host&)>& change) {
   std::lock_guard lock(inventory_mutex_);
   auto transaction = inventory_.begin_write();
   if (!transaction.ok()) return json_error(503, transaction.error().message);
   auto host = inventory_.find_host(name);
   if (!host.ok()) return error_response(host.error());
   if (!*host) return json_error(404, "there is no host " + name);
-  // As `goldroot host set NAME mode=X`.
-  Host after = **host;
-  if (auto applied = apply(after, Assignment{"mode", *mode}, site_->store()); !applied.ok())
-    return error_response(applied.error());
-  if (auto updated = inventory_.update_host(name, after); !updated.ok())
-    return error_response(updated.error());
-  std::optional<Lab> lab;
-  if (after.lab) {
-    auto found = inventory_.find_lab(*after.lab);
-    if (found.ok()) lab = *found;
-  }
+  HttpResponse answer = change(**host);
+  if (answer.status() / 100 != 2) return answer;  // the transaction rolls back
   if (auto committed = transaction->commit(); !committed.ok())
     return json_error(503, committed.error().message);
-  EffectiveMode effective = effective_mode(after, lab ? &*lab : nullptr);
-  return json_ok({{"host", name},
-                  {"mode", or_null(mode_name(after.mode))},
-                  {"effective_mode", boot_mode_name(effective.mode)}});
+  return answer;
+}
+
+HttpResponse AdminRoutes::set_host_mode(const std::string& name, const HttpRequest& request) {
+  if (request.method != "POST") return json_error(405, "set a host's mode with POST");
+  auto mode = mode_of(request);
+  if (!mode.ok()) return error_response(mode.error());
+  return change_host(name, [&](const Host& host) {
+    // As `goldroot host set NAME mode=X`.
+    Host after = host;
+    if (auto applied = apply(after, Assignment{"mode", *mode}, site_->store()); !applied.ok())
+      return error_response(applied.error());
+    if (auto updated = inventory_.update_host(name, after); !updated.ok())
+      return error_response(updated.error());
+    std::optional<Lab> lab;
+    if (after.lab) {
+      auto found = inventory_.find_lab(*after.lab);
+      if (found.ok()) lab = *found;
+    }
+    EffectiveMode effective = effective_mode(after, lab ? &*lab : nullptr);
+    return json_ok({{"host", name},
+                    {"mode", or_null(mode_name(after.mode))},
+                    {"effective_mode", boot_mode_name(effective.mode)}});
+  });
 }
 
 HttpResponse AdminRoutes::set_lab_mode(const std::string& name, const HttpRequest& request) {
@@ -170,33 +179,27 @@ HttpResponse AdminRoutes::enroll_host(const std::string& name, const HttpRequest
   if (request.method != "POST") return json_error(405, "enroll a host's key with POST");
   auto key_id = key_id_of(request);
   if (!key_id.ok()) return error_response(key_id.error());
-  std::lock_guard lock(inventory_mutex_);
-  auto transaction = inventory_.begin_write();
-  if (!transaction.ok()) return json_error(503, transaction.error().message);
-  auto host = inventory_.find_host(name);
-  if (!host.ok()) return error_response(host.error());
-  if (!*host) return json_error(404, "there is no host " + name);
-  HostKeys keys(inventory_.database());
-  auto before = keys.find(name);
-  if (!before.ok()) return error_response(before.error());
-  if (!*before || !(*before)->pending) {
-    std::string enrolled =
-        *before && (*before)->key ? "; its key " + (*before)->key->key_id() + " is enrolled" : "";
-    return json_error(409, "host " + name + " has no key waiting for approval" + enrolled);
-  }
-  // As `goldroot host enroll NAME --key-id ID`: only the pending key, and
-  // only if it is the one the admin saw, not one presented since.
-  auto enrolled = keys.enroll(name, std::nullopt, *key_id, site_->env()->now_seconds());
-  if (!enrolled.ok()) {
-    // The key differs, was revoked or is another host's: the state, not the request, is wrong.
-    if (enrolled.error().code == ErrorCode::kInvalidArgument ||
-        enrolled.error().code == ErrorCode::kAlreadyExists)
-      return json_error(409, enrolled.error().message);
-    return error_response(enrolled.error());
-  }
-  if (auto committed = transaction->commit(); !committed.ok())
-    return json_error(503, committed.error().message);
-  return json_ok({{"host", name}, {"key_id", *key_id}});
+  return change_host(name, [&](const Host&) {
+    HostKeys keys(inventory_.database());
+    auto before = keys.find(name);
+    if (!before.ok()) return error_response(before.error());
+    if (!*before || !(*before)->pending) {
+      std::string enrolled =
+          *before && (*before)->key ? "; its key " + (*before)->key->key_id() + " is enrolled" : "";
+      return json_error(409, "host " + name + " has no key waiting for approval" + enrolled);
+    }
+    // As `goldroot host enroll NAME --key-id ID`: only the pending key, and
+    // only if it is the one the admin saw, not one presented since.
+    auto enrolled = keys.enroll(name, std::nullopt, *key_id, site_->env()->now_seconds());
+    if (!enrolled.ok()) {
+      // The key differs, was revoked or is another host's: the state, not the request, is wrong.
+      if (enrolled.error().code == ErrorCode::kInvalidArgument ||
+          enrolled.error().code == ErrorCode::kAlreadyExists)
+        return json_error(409, enrolled.error().message);
+      return error_response(enrolled.error());
+    }
+    return json_ok({{"host", name}, {"key_id", *key_id}});
+  });
 }
 
 HttpResponse AdminRoutes::rekey_host(const std::string& name, const HttpRequest& request) {
@@ -204,23 +207,17 @@ HttpResponse AdminRoutes::rekey_host(const std::string& name, const HttpRequest&
   nlohmann::json body = parse_untrusted_json(request.body);
   if (body.is_discarded() || !body.is_object())
     return json_error(400, "the body must be a JSON object: {}");
-  std::lock_guard lock(inventory_mutex_);
-  auto transaction = inventory_.begin_write();
-  if (!transaction.ok()) return json_error(503, transaction.error().message);
-  auto host = inventory_.find_host(name);
-  if (!host.ok()) return error_response(host.error());
-  if (!*host) return json_error(404, "there is no host " + name);
-  // As `goldroot host rekey NAME`: a pending key is forgotten too.
-  HostKeys keys(inventory_.database());
-  auto before = keys.find(name);
-  if (!before.ok()) return error_response(before.error());
-  if (auto revoked = keys.rekey(name, site_->env()->now_seconds()); !revoked.ok())
-    return error_response(revoked.error());
-  if (auto committed = transaction->commit(); !committed.ok())
-    return json_error(503, committed.error().message);
-  std::optional<std::string> revoked;
-  if (*before && (*before)->key) revoked = (*before)->key->key_id();
-  return json_ok({{"host", name}, {"revoked", or_null(revoked)}});
+  return change_host(name, [&](const Host&) {
+    // As `goldroot host rekey NAME`: a pending key is forgotten too.
+    HostKeys keys(inventory_.database());
+    auto before = keys.find(name);
+    if (!before.ok()) return error_response(before.error());
+    if (auto revoked = keys.rekey(name, site_->env()->now_seconds()); !revoked.ok())
+      return error_response(revoked.error());
+    std::optional<std::string> revoked;
+    if (*before && (*before)->key) revoked = (*before)->key->key_id();
+    return json_ok({{"host", name}, {"revoked", or_null(revoked)}});
+  });
 }
 
 void AdminRoutes::install(server::Router& router) {

@@ -27,6 +27,7 @@
 // Handlers are thread-safe (one inventory connection under a mutex).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,6 +51,10 @@ class AdminRoutes {
   // `handler`'s answer to `request` behind the admin guard, made later.
   server::HttpResponse answer_later(const server::HttpRequest& request, server::Handler handler);
   server::HttpResponse labs();
+  // `change`'s answer for host `name` (404 if there is none), made in one
+  // write transaction under the inventory mutex, committed when it is a 2xx.
+  server::HttpResponse change_host(const std::string& name,
+                                   const std::function<server::HttpResponse(const Host&)>& change);
   server::HttpResponse set_host_mode(const std::string& host, const server::HttpRequest& request);
   server::HttpResponse set_lab_mode(const std::string& lab, const server::HttpRequest& request);
   server::HttpResponse enroll_host(const std::string& host, const server::HttpRequest& request);
