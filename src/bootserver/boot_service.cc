@@ -219,14 +219,13 @@ Result<Digest> BootService::commit_for(const Host& host) {
   return *commit;
 }
 
-Result<KeyVerdict> BootService::present_key(const Host& host, const SignedRequest& signed_request,
+Result<KeyVerdict> BootService::present_key(const Host& host, const Lab* lab,
+                                            const SiteSettings& settings,
+                                            const SignedRequest& signed_request,
                                             const HttpRequest& request) {
-  auto settings = TRY(site_->settings());
   std::lock_guard lock(inventory_mutex_);
   auto transaction = TRY(inventory_.begin_write());
-  std::optional<Lab> lab;
-  if (host.lab) lab = TRY(inventory_.find_lab(*host.lab));
-  EnrollPolicy policy = effective_enroll_policy(host, lab ? &*lab : nullptr, settings.enroll);
+  EnrollPolicy policy = effective_enroll_policy(host, lab, settings.enroll);
   KeyPresentation presented;
   presented.key = signed_request.key;
   presented.persistent = signed_request.persistent;
@@ -241,7 +240,8 @@ Result<KeyVerdict> BootService::present_key(const Host& host, const SignedReques
   return verdict;
 }
 
-Result<std::string> BootService::manifest_for(const Host& host, const std::string& mac,
+Result<std::string> BootService::manifest_for(const Host& host, const Lab* lab,
+                                              const SiteSettings& settings, const std::string& mac,
                                               const VerifyKey& key, const std::string& challenge,
                                               std::string* mode) {
   Digest commit = TRY(commit_for(host));
@@ -253,22 +253,16 @@ Result<std::string> BootService::manifest_for(const Host& host, const std::strin
                                                 commit.hex().substr(0, 12) + "'");
   BootManifest manifest = TRY(boot_manifest_of(*artifact));
   Commit data = TRY(site_->store().objects().read_commit(commit));
-  auto settings = TRY(site_->settings());
   if (data.created < settings.rollback_floor)
     return make_error(ErrorCode::kNotFound,
                       "image " + commit.hex().substr(0, 12) + " for host " + host.name +
                           " is older than the site's rollback floor (" +
                           format_utc(settings.rollback_floor) +
                           "); point its channel at a newer image");
-  std::optional<Lab> lab;
-  if (host.lab) {
-    std::lock_guard lock(inventory_mutex_);
-    lab = TRY(inventory_.find_lab(*host.lab));
-  }
   HostBinding binding;
   binding.name = host.name;
   binding.mac = TRY(parse_mac(mac));
-  binding.mode = boot_mode_name(effective_mode(host, lab ? &*lab : nullptr).mode);
+  binding.mode = boot_mode_name(effective_mode(host, lab).mode);
   binding.key_id = key.key_id();
   LayerCache::Bundle bundle = TRY(layer_bundle(host.name));
   binding.layer_sha256 = bundle.sha256;
@@ -291,7 +285,18 @@ HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::s
   if (!signed_request.ok())
     return json_error(signed_request.error().code == ErrorCode::kInvalidArgument ? 401 : 403,
                       signed_request.error().message);
-  auto verdict = present_key(**host, *signed_request, request);
+  // What the key and the manifest depend on, read once for both.
+  auto settings = site_->settings();
+  if (!settings.ok()) return json_error(503, settings.error().message);
+  std::optional<Lab> lab;
+  if ((*host)->lab) {
+    std::lock_guard lock(inventory_mutex_);
+    auto found = inventory_.find_lab(*(*host)->lab);
+    if (!found.ok()) return json_error(503, found.error().message);
+    lab = std::move(found).value();
+  }
+  const Lab* host_lab = lab ? &*lab : nullptr;
+  auto verdict = present_key(**host, host_lab, *settings, *signed_request, request);
   if (!verdict.ok()) return json_error(503, verdict.error().message);
   const std::string& name = (*host)->name;
   std::string key_id = signed_request->key.key_id();
@@ -314,7 +319,7 @@ HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::s
       return refuse("key " + key_id + " was revoked; the host must make a new key");
   }
   std::string mode;
-  auto manifest = manifest_for(**host, mac, signed_request->key,
+  auto manifest = manifest_for(**host, host_lab, *settings, mac, signed_request->key,
                                *request.header(kChallengeHeader), &mode);
   if (!manifest.ok())
     return json_error(manifest.error().code == ErrorCode::kNotFound ? 409 : 500,

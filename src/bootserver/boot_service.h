@@ -93,13 +93,16 @@ class BootService {
               std::unique_ptr<LayerCache> layers, Challenges challenges);
 
   server::HttpResponse boot_manifest(const server::HttpRequest& request, const std::string& mac);
-  // The manifest for `host`, booted from `mac` and asked with `challenge`
-  // by `key`; sets `mode` to the mode it gives.
-  Result<std::string> manifest_for(const Host& host, const std::string& mac,
+  // The manifest for `host` (of `lab`, or null) under the site's
+  // `settings`, booted from `mac` and asked with `challenge` by `key`; sets
+  // `mode` to the mode it gives.
+  Result<std::string> manifest_for(const Host& host, const Lab* lab, const SiteSettings& settings,
+                                   const std::string& mac,
                                    const VerifyKey& key, const std::string& challenge,
                                    std::string* mode);
   // The enrolment decision about the key a request for `host` is signed with.
-  Result<KeyVerdict> present_key(const Host& host, const SignedRequest& signed_request,
+  Result<KeyVerdict> present_key(const Host& host, const Lab* lab, const SiteSettings& settings,
+                                 const SignedRequest& signed_request,
                                  const server::HttpRequest& request);
   server::HttpResponse ipxe_script(const std::string& name, const std::string& base_url);
   // The URLs of the commit's kernel, initrd and manifest under `base_url`.
