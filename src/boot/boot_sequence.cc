@@ -405,9 +405,7 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   }
   // The agent signs its reports with this host's key; only root reads it.
   TRY(make_directory(record.middle + "/etc/goldroot", 0755));
-  TRY(write_file_atomically(record.middle + "/etc/goldroot/host.key", identity.key.to_pem()));
-  if (::chmod((record.middle + "/etc/goldroot/host.key").c_str(), 0600) != 0)
-    return errno_error("chmod " + record.middle + "/etc/goldroot/host.key", errno);
+  TRY(write_key_file(record.middle + "/etc/goldroot/host.key", identity.key));
   if (::mount(nullptr, record.middle.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
               "mode=0755") != 0)
     return errno_error("remount " + record.middle + " read-only", errno);

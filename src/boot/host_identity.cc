@@ -17,13 +17,16 @@ namespace {
 Status write_key(const HostIdentity& identity) {
   std::string directory = identity.path.substr(0, identity.path.rfind('/'));
   TRY(make_directory(directory, 0700));
-  TRY(write_file_atomically(identity.path, identity.key.to_pem()));
-  if (::chmod(identity.path.c_str(), 0600) != 0)
-    return errno_error("chmod " + identity.path, errno);
-  return ok_status();
+  return write_key_file(identity.path, identity.key);
 }
 
 }  // namespace
+
+Status write_key_file(const std::string& path, const SigningKey& key) {
+  TRY(write_file_atomically(path, key.to_pem()));
+  if (::chmod(path.c_str(), 0600) != 0) return errno_error("chmod " + path, errno);
+  return ok_status();
+}
 
 Result<HostIdentity> load_or_create_host_identity(const std::string& path) {
   if (!path.empty()) {

@@ -29,6 +29,8 @@ struct HostIdentity {
 // with a warning: the host then presents a new key, which the admin sees);
 // an empty `path` makes a key for this boot only.
 Result<HostIdentity> load_or_create_host_identity(const std::string& path);
+// Writes `key` to `path` as PEM, mode 0600 (atomically replaced).
+Status write_key_file(const std::string& path, const SigningKey& key);
 // A new key in place of a revoked one.
 Status renew_host_identity(HostIdentity* identity);
 
