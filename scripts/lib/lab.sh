@@ -8,7 +8,8 @@
 #   lab_disk NAME SIZE         a raw disk with one GPT partition named
 #                              GOLDROOT-DATA (formatted on first boot)
 #   lab_boot NAME MAC [DISK]   starts a client; its serial console goes to
-#                              DIR/NAME.log, started at DIR/NAME.start
+#                              DIR/NAME.log, started at DIR/NAME.start.
+#                              LAB_FIRMWARE picks the firmware (see below)
 #   lab_wait NAME REGEX SECS   waits for REGEX on NAME's console
 #   lab_stopped NAME SECS      waits for a client that powers itself off
 #   lab_kill NAME              pulls the plug
@@ -60,21 +61,47 @@ lab_disk() {
   echo "$disk"
 }
 
+# LAB_FIRMWARE for lab_boot: bios (default: SeaBIOS and QEMU's iPXE ROM);
+# uefi (OVMF, through the firmware's own PXE: the NIC carries no ROM);
+# secureboot (OVMF with Secure Boot on and Microsoft's keys enrolled, as lab
+# PCs are sold); secureboot-snakeoil (Secure Boot on, only Debian's OVMF
+# test key pair enrolled: /usr/share/ovmf/PkKek-1-snakeoil.{key,pem}).
+lab_firmware_args() {
+  local name=$1 code vars
+  case "$2" in
+    bios) return 0 ;;
+    uefi) code=OVMF_CODE_4M.fd vars=OVMF_VARS_4M.fd ;;
+    secureboot) code=OVMF_CODE_4M.secboot.fd vars=OVMF_VARS_4M.ms.fd ;;
+    secureboot-snakeoil) code=OVMF_CODE_4M.secboot.fd vars=OVMF_VARS_4M.snakeoil.fd ;;
+    *) echo "lab: unknown firmware $2" >&2; return 1 ;;
+  esac
+  cp "/usr/share/OVMF/$vars" "$LAB_DIR/$name.vars"
+  local machine=q35
+  [ "$2" = uefi ] || machine=q35,smm=on
+  echo "-machine $machine"
+  [ "$2" = uefi ] || echo "-global driver=cfi.pflash01,property=secure,value=on"
+  echo "-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/$code"
+  echo "-drive if=pflash,format=raw,unit=1,file=$LAB_DIR/$name.vars"
+}
+
 lab_boot() {
-  local name=$1 mac=$2 disk=${3:-}
+  local name=$1 mac=$2 disk=${3:-} firmware=${LAB_FIRMWARE:-bios}
   local tap="t-${name:0:13}"  # one per client, kept for its next boot
   if ! ip -n "$LAB_NS" link show "$tap" >/dev/null 2>&1; then
     ip -n "$LAB_NS" tuntap add dev "$tap" mode tap
     ip -n "$LAB_NS" link set "$tap" master "$LAB_BRIDGE" up
   fi
-  local drive=()
+  local drive=() firmware_args=() rom=
   [ -n "$disk" ] && drive=(-drive "file=$disk,if=virtio,format=raw")
+  # shellcheck disable=SC2207  # one argument a word, none with blanks
+  firmware_args=($(lab_firmware_args "$name" "$firmware")) || return 1
+  [ "$firmware" = bios ] || rom=",romfile="
   : >"$LAB_DIR/$name.log"
   date +%s.%N >"$LAB_DIR/$name.start"
   ip netns exec "$LAB_NS" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$LAB_MEMORY" \
-    -display none -no-reboot -boot n \
+    "${firmware_args[@]}" -display none -no-reboot -boot n \
     -netdev "tap,id=net0,ifname=$tap,script=no,downscript=no" \
-    -device "virtio-net-pci,netdev=net0,mac=$mac" "${drive[@]}" \
+    -device "virtio-net-pci,netdev=net0,mac=$mac$rom" "${drive[@]}" \
     -serial "file:$LAB_DIR/$name.log" >"$LAB_DIR/$name.qemu.log" 2>&1 &
   LAB_PIDS[$name]=$!
 }
