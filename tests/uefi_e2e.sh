@@ -6,6 +6,9 @@
 #   1. a registered UEFI PC booting through its second registered MAC gets
 #      Debian's ipxe.efi by TFTP, its menu, and reaches its overlay root with
 #      its templated hostname;
+#   2. a PC with Secure Boot on and only the site's key enrolled refuses, at
+#      the firmware, what a rogue DHCP server hands it: the image's own
+#      kernel (signed by Debian, not the site) and that kernel unsigned.
 # Prints boot times (QEMU start to login prompt) for the issue note.
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -45,6 +48,46 @@ boot_and_probe() {
   lab_wait "$1" 'PROBE done' 900 || fail "$1 did not finish booting (see its console above)"
   lab_wait "$1" 'login:' 120 || fail "$1 showed no login prompt"
 }
+
+# rogue_dhcp FILE: a student's DHCP and TFTP server, on a bridge of its own
+# in the lab namespace (so it does not race goldroot's for the other
+# clients), offering FILE as every client's boot file.
+rogue_dhcp() {
+  local dir=$WORK/rogue
+  if ! ip -n "$LAB_NS" link show grrogue >/dev/null 2>&1; then
+    ip -n "$LAB_NS" link add grrogue type bridge
+    ip -n "$LAB_NS" addr add 10.78.0.1/24 dev grrogue
+    ip -n "$LAB_NS" link set grrogue up
+  fi
+  [ -f "$dir/dnsmasq.pid" ] && kill "$(cat "$dir/dnsmasq.pid")" 2>/dev/null
+  mkdir -p "$dir"
+  chmod 0755 "$dir"
+  cp "$1" "$dir/boot.efi"
+  chmod 0644 "$dir/boot.efi"
+  ip netns exec "$LAB_NS" dnsmasq --conf-file=/dev/null --port=0 --interface=grrogue --bind-interfaces \
+    --dhcp-range=10.78.0.50,10.78.0.90,1h --dhcp-boot=boot.efi --enable-tftp --tftp-root="$dir" \
+    --pid-file="$dir/dnsmasq.pid" --dhcp-leasefile="$dir/leases" --log-facility="$dir/dnsmasq.log" \
+    || fail "the rogue dnsmasq did not start"
+  on_exit "kill \$(cat $dir/dnsmasq.pid) 2>/dev/null"
+}
+# refused_by_firmware NAME: NAME's firmware downloads the rogue's file and
+# refuses to run it.
+refused_by_firmware() {
+  LAB_BRIDGE=grrogue LAB_FIRMWARE=secureboot-snakeoil lab_boot "$1" 52:54:00:78:0f:01
+  lab_wait "$1" 'NBP file downloaded successfully' 300 || fail "$1 did not download the rogue's file"
+  lab_wait "$1" 'Access Denied' 120 || fail "$1's firmware ran the rogue's file"
+  ! grep -aq "Linux version\|EFI stub" "$LAB_DIR/$1.log" || fail "$1 started the rogue's kernel"
+  lab_kill "$1"
+}
+
+kernel=$(ls "$cache"/demo-rootfs/boot/vmlinuz-* | head -1)
+rogue_dhcp "$kernel"
+refused_by_firmware rogue01
+sbattach --remove "$kernel" --output "$WORK/unsigned-kernel" >/dev/null 2>&1 ||
+  { cp "$kernel" "$WORK/unsigned-kernel"; sbattach --remove "$WORK/unsigned-kernel" >/dev/null; }
+rogue_dhcp "$WORK/unsigned-kernel"
+refused_by_firmware rogue02
+ok "Secure Boot with the site's key: the firmware refuses a rogue DHCP server's Debian-signed and unsigned kernels"
 
 LAB_FIRMWARE=uefi lab_boot uefi01 52:54:00:78:01:01
 boot_and_probe uefi01
