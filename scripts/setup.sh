@@ -22,6 +22,9 @@ packages=(
   dnsmasq ipxe udhcpc
   # the end-to-end lab: QEMU clients with QEMU's iPXE ROMs, GPT data disks
   qemu-system-x86 ipxe-qemu fdisk
+  # UEFI clients: OVMF firmware (with Secure Boot variants and a test key
+  # pair), and sbattach to make an unsigned kernel for the rogue-DHCP test
+  ovmf sbsigntool
   # the dashboard test: headless Chromium, driven by playwright-core from npm
   chromium nodejs
 )
