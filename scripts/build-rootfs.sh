@@ -8,6 +8,10 @@ dest=$1; shift
 packages=("$@")
 stamp="$dest.stamp"
 want="minbase ${packages[*]}"
+mkdir -p "$(dirname "$dest")"
+# The e2e tests run in parallel and share the cache: one builds, the others wait.
+exec {lock}>"$dest.lock"
+flock "$lock"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 rm -rf "$dest" "$stamp"
 mkdir -p "$(dirname "$dest")"
