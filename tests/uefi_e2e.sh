@@ -96,6 +96,7 @@ grep -q "sent .*/ipxe.efi to 10.77.0.21" "$LAB_DIR/dnsmasq.log" "$GOLDROOT_SITE/
   fail "the firmware did not get ipxe.efi by TFTP: $(grep -h tftp "$GOLDROOT_SITE/dnsmasq/dnsmasq.log" | tail -3)"
 [ "$(probe uefi01 fstype)" = overlay ] || fail "uefi01's root is $(probe uefi01 fstype), not an overlay"
 [ "$(probe uefi01 hostname)" = uefi01 ] || fail "uefi01's hostname is $(probe uefi01 hostname)"
+[ "$(probe uefi01 secureboot)" = 0 ] || fail "uefi01 booted with SecureBoot=$(probe uefi01 secureboot), want 0 (UEFI, off)"
 ok "a UEFI PC booting through its second MAC gets ipxe.efi by TFTP and reaches its overlay root as uefi01"
 lab_stopped uefi01 180 || fail "uefi01 did not power off"
 

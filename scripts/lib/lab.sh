@@ -195,6 +195,12 @@ lab_probe_layer() {
   echo "PROBE hostname=$(cat /proc/sys/kernel/hostname)"
   echo "PROBE marker=$(cat /etc/goldroot-marker 2>/dev/null || echo none)"
   echo "PROBE boot=$(cat /proc/sys/kernel/random/boot_id)"
+  # Secure Boot as the firmware reports it (1 on, 0 off, none: no UEFI), the
+  # kernel's lockdown, and whether a module of the image still loads.
+  sb=/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
+  echo "PROBE secureboot=$([ -e $sb ] && od -An -t u1 -j4 -N1 $sb | tr -d ' ' || echo none)"
+  echo "PROBE lockdown=$(grep -o '\[[a-z]*\]' /sys/kernel/security/lockdown 2>/dev/null | tr -d '[]')"
+  echo "PROBE module=$(modprobe dummy 2>/dev/null && grep -q '^dummy ' /proc/modules && echo loaded || echo refused)"
   cat /proc/sys/kernel/random/boot_id >/etc/goldroot-marker
   sync
   echo "PROBE done"
