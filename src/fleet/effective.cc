@@ -30,6 +30,7 @@ EffectiveChannel effective_channel(const Host& host, const Lab* lab) {
 }
 
 EnrollPolicy effective_enroll_policy(const Host& host, const Lab* lab, EnrollPolicy site_default) {
+  if (host.unregistered) return EnrollPolicy::kPort;
   return lab && lab->enroll ? *lab->enroll : site_default;
 }
 

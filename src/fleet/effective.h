@@ -34,7 +34,10 @@ EffectiveMode effective_mode(const Host& host, const Lab* lab);
 EffectiveChannel effective_channel(const Host& host, const Lab* lab);
 // How a key the host presents while it has none enrolled is taken
 // (fleet/host_keys.h): its lab's policy, else the site's
-// (Site::settings().enroll).
+// (Site::settings().enroll). An unregistered host (fleet/unregistered.h)
+// is anonymous, so nothing is gained by the admin vouching for its key: it
+// takes the port policy, whatever the site's — a persistent key on first
+// use, and a diskless machine's new key each boot from a privileged port.
 EnrollPolicy effective_enroll_policy(const Host& host, const Lab* lab, EnrollPolicy site_default);
 
 }  // namespace goldroot

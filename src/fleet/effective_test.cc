@@ -51,6 +51,13 @@ TEST(EffectiveTest, EnrollPolicyIsTheLabsElseTheSites) {
   EXPECT_EQ(effective_enroll_policy(host, &lab, EnrollPolicy::kFirstUse), EnrollPolicy::kAdmin);
 }
 
+TEST(EffectiveTest, AnUnregisteredHostTakesThePortPolicyWhateverTheSites) {
+  Host host;
+  host.unregistered = true;
+  EXPECT_EQ(effective_enroll_policy(host, nullptr, EnrollPolicy::kAdmin), EnrollPolicy::kPort);
+  EXPECT_EQ(effective_enroll_policy(host, nullptr, EnrollPolicy::kFirstUse), EnrollPolicy::kPort);
+}
+
 TEST(EffectiveTest, EveryEnrollPolicyRoundTrips) {
   for (const char* name : {"admin", "first-use", "port"}) {
     ASSERT_OK_AND_ASSIGN(EnrollPolicy policy, parse_enroll_policy(name));

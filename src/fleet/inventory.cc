@@ -28,6 +28,7 @@ Host host_from_row(Statement& query) {
   host.pinned_commit = query.optional_text_column(6);
   host.mode = mode_column(query, 7);
   host.notes = query.text_column(8);
+  host.unregistered = query.int_column(9) != 0;
   return host;
 }
 
@@ -59,8 +60,8 @@ Network network_from_row(const Statement& row) {
 }
 
 constexpr const char* kHostColumns =
-    "SELECT h.id, h.name, h.ip, l.name, h.arch, h.channel, h.pinned_commit, h.mode, h.notes "
-    "FROM hosts h LEFT JOIN labs l ON l.id = h.lab_id ";
+    "SELECT h.id, h.name, h.ip, l.name, h.arch, h.channel, h.pinned_commit, h.mode, h.notes, "
+    "h.unregistered FROM hosts h LEFT JOIN labs l ON l.id = h.lab_id ";
 
 }  // namespace
 
@@ -365,9 +366,9 @@ Status Inventory::write_host_details(int64_t id, const Host& host) {
 
 Status Inventory::add_host(const Host& host) {
   TRY(check_host(host, std::nullopt));
-  Statement insert = TRY(
-      db_.prepare("INSERT INTO hosts (name, ip, lab_id, arch, channel, pinned_commit, mode, notes) "
-                  "VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?)"));
+  Statement insert = TRY(db_.prepare(
+      "INSERT INTO hosts (name, ip, lab_id, arch, channel, pinned_commit, mode, notes, "
+      "unregistered) VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?, ?)"));
   insert.bind(host.name)
       .bind(host.ip)
       .bind(host.lab)
@@ -375,7 +376,8 @@ Status Inventory::add_host(const Host& host) {
       .bind(host.channel)
       .bind(host.pinned_commit)
       .bind(mode_text(host.mode))
-      .bind(host.notes);
+      .bind(host.notes)
+      .bind(int64_t{host.unregistered});
   TRY(insert.run());
   return write_host_details(db_.last_insert_id(), host);
 }
@@ -386,7 +388,8 @@ Status Inventory::update_host(const std::string& old_name, const Host& host) {
   TRY(check_host(host, id));
   Statement update = TRY(db_.prepare(
       "UPDATE hosts SET name = ?, ip = ?, lab_id = (SELECT id FROM labs WHERE name = ?), "
-      "arch = ?, channel = ?, pinned_commit = ?, mode = ?, notes = ? WHERE id = ?"));
+      "arch = ?, channel = ?, pinned_commit = ?, mode = ?, notes = ?, unregistered = ? "
+      "WHERE id = ?"));
   update.bind(host.name)
       .bind(host.ip)
       .bind(host.lab)
@@ -395,6 +398,7 @@ Status Inventory::update_host(const std::string& old_name, const Host& host) {
       .bind(host.pinned_commit)
       .bind(mode_text(host.mode))
       .bind(host.notes)
+      .bind(int64_t{host.unregistered})
       .bind(*id);
   TRY(update.run());
   return write_host_details(*id, host);

@@ -92,6 +92,7 @@ nlohmann::json to_json(const Host& host) {
   out["mode"] = host.mode ? nlohmann::json(boot_mode_name(*host.mode)) : nlohmann::json();
   out["vars"] = host.vars;
   out["notes"] = host.notes;
+  out["unregistered"] = host.unregistered;
   return out;
 }
 

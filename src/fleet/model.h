@@ -45,6 +45,9 @@ struct Host {
   std::optional<BootMode> mode;
   std::map<std::string, std::string> vars;
   std::string notes;
+  // Made by `serve --unknown default-image` for a MAC nobody registered
+  // (fleet/unregistered.h); `host add --mac` adopts it.
+  bool unregistered = false;
 
   bool operator==(const Host&) const = default;
 };

@@ -156,6 +156,12 @@ ALTER TABLE labs ADD COLUMN enroll TEXT;
 ALTER TABLE boot_requests ADD COLUMN mode TEXT;
 ALTER TABLE boot_requests ADD COLUMN alert TEXT;
 )sql",
+    // 5: unregistered hosts, which `serve --unknown default-image` adds for
+    // MACs it does not know (fleet/unregistered.h) until `host add` adopts
+    // them.
+    R"sql(
+ALTER TABLE hosts ADD COLUMN unregistered INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];
