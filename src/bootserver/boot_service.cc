@@ -18,6 +18,7 @@
 #include "net/address.h"
 #include "fleet/channel.h"
 #include "fleet/effective.h"
+#include "fleet/unregistered.h"
 #include "image/image_info.h"
 #include "store/channel_journal.h"
 #include "layer/render.h"
@@ -160,7 +161,8 @@ HttpResponse BootService::ipxe_script(const std::string& name, const std::string
   if (!mac.ok()) return json_error(400, mac.error().message);
   auto host = host_for_mac(*mac);
   if (!host.ok()) return json_error(400, host.error().message);
-  if (!*host) {
+  if (!*host || ((*host)->unregistered &&
+                 options_.unknown.policy != netboot::UnknownHostPolicy::kDefaultImage)) {
     Store& store = site_->store();
     auto read_gold = read_channel(store.env(), store.refs(), store.dir(), "gold");
     std::optional<Digest> gold = read_gold.ok() ? *read_gold : std::nullopt;
@@ -219,13 +221,8 @@ Result<Digest> BootService::commit_for(const Host& host) {
   return *commit;
 }
 
-Result<KeyVerdict> BootService::present_key(const Host& host, const Lab* lab,
-                                            const SiteSettings& settings,
-                                            const SignedRequest& signed_request,
-                                            const HttpRequest& request) {
-  std::lock_guard lock(inventory_mutex_);
-  auto transaction = TRY(inventory_.begin_write());
-  EnrollPolicy policy = effective_enroll_policy(host, lab, settings.enroll);
+KeyPresentation BootService::presentation(const Host& host, const SignedRequest& signed_request,
+                                          const HttpRequest& request) {
   KeyPresentation presented;
   presented.key = signed_request.key;
   presented.persistent = signed_request.persistent;
@@ -234,8 +231,19 @@ Result<KeyVerdict> BootService::present_key(const Host& host, const Lab* lab,
                                 "::ffff:" + *host.ip == request.remote_address;
   presented.address = request.remote_address;
   presented.now = site_->env()->now_seconds();
+  return presented;
+}
+
+Result<KeyVerdict> BootService::present_key(const Host& host, const Lab* lab,
+                                            const SiteSettings& settings,
+                                            const SignedRequest& signed_request,
+                                            const HttpRequest& request) {
+  std::lock_guard lock(inventory_mutex_);
+  auto transaction = TRY(inventory_.begin_write());
+  EnrollPolicy policy = effective_enroll_policy(host, lab, settings.enroll);
   HostKeys keys(inventory_.database());
-  KeyVerdict verdict = TRY(keys.present(host.name, policy, presented));
+  KeyVerdict verdict =
+      TRY(keys.present(host.name, policy, presentation(host, signed_request, request)));
   TRY(transaction.commit());
   return verdict;
 }
@@ -277,14 +285,62 @@ Result<std::string> BootService::manifest_for(const Host& host, const Lab* lab,
   return sign_boot_manifest(manifest, key_);
 }
 
+Result<BootService::Registered> BootService::register_unknown(const std::string& mac,
+                                                              const SignedRequest& signed_request,
+                                                              const HttpRequest& request) {
+  BootMode mode = TRY(parse_boot_mode(options_.unknown.default_mode));
+  // As the iPXE script: nothing that writes local disks or opens a shell.
+  if (mode != BootMode::kNormal && mode != BootMode::kReset && mode != BootMode::kCache)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "unregistered machines may boot in normal, reset or cache mode, not " +
+                          options_.unknown.default_mode);
+  std::lock_guard lock(inventory_mutex_);
+  auto transaction = TRY(inventory_.begin_write());
+  // Registered meanwhile (by the admin, or this MAC's previous request):
+  // the usual path decides about its key.
+  if (auto known = TRY(inventory_.find_host_by_mac(mac))) return Registered{*known, std::nullopt};
+  Host host = TRY(add_unregistered_host(inventory_, mac, mode, options_.max_unregistered));
+  HostKeys keys(inventory_.database());
+  KeyVerdict verdict =
+      TRY(keys.present(host.name, effective_enroll_policy(host, nullptr, EnrollPolicy::kAdmin),
+                       presentation(host, signed_request, request)));
+  // A host made for a key it then refuses would be a row for nothing:
+  // the transaction is dropped, and the refusal answered.
+  if (verdict != KeyVerdict::kAccepted) return Registered{host, verdict};
+  TRY(transaction.commit());
+  std::printf("goldroot serve: unregistered machine %s boots the default image as %s\n",
+              host.macs[0].c_str(), host.name.c_str());
+  std::fflush(stdout);
+  return Registered{host, verdict};
+}
+
 HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::string& mac) {
   auto host = host_for_mac(mac);
   if (!host.ok()) return json_error(400, host.error().message);
-  if (!*host) return json_error(404, "no host has MAC " + mac);
+  bool unknown = !*host;
+  // Unregistered hosts made under default-image wait like unknown MACs
+  // when the server now asks for registration.
+  if ((unknown || (*host)->unregistered) &&
+      options_.unknown.policy != netboot::UnknownHostPolicy::kDefaultImage)
+    return json_error(
+        404, "no host has MAC " + mac + "; register it (goldroot host add NAME --mac " + mac + ")");
+  // Checked before anything is written: an unknown MAC becomes a host only
+  // for a request signed over a fresh challenge.
   auto signed_request = check_signed_request(request, challenges_, std::nullopt);
   if (!signed_request.ok())
     return json_error(signed_request.error().code == ErrorCode::kInvalidArgument ? 401 : 403,
                       signed_request.error().message);
+  std::optional<KeyVerdict> registered_verdict;
+  if (unknown) {
+    auto added = register_unknown(mac, *signed_request, request);
+    if (!added.ok())
+      return json_error(added.error().code == ErrorCode::kNoSpace         ? 429
+                        : added.error().code == ErrorCode::kAlreadyExists ? 409
+                                                                          : 503,
+                        added.error().message);
+    *host = std::move(added->host);
+    registered_verdict = added->verdict;
+  }
   // What the key and the manifest depend on, read once for both.
   auto settings = site_->settings();
   if (!settings.ok()) return json_error(503, settings.error().message);
@@ -296,7 +352,9 @@ HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::s
     lab = std::move(found).value();
   }
   const Lab* host_lab = lab ? &*lab : nullptr;
-  auto verdict = present_key(**host, host_lab, *settings, *signed_request, request);
+  Result<KeyVerdict> verdict =
+      registered_verdict ? Result<KeyVerdict>(*registered_verdict)
+                         : present_key(**host, host_lab, *settings, *signed_request, request);
   if (!verdict.ok()) return json_error(503, verdict.error().message);
   const std::string& name = (*host)->name;
   std::string key_id = signed_request->key.key_id();
@@ -312,6 +370,10 @@ HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::s
       return refuse("host " + name + "'s key " + key_id +
                     " waits for the admin: goldroot host enroll " + name + " --key-id " + key_id);
     case KeyVerdict::kRefused:
+      if (registered_verdict)  // nothing was written: no such host now
+        return refuse("key " + key_id + " is not taken for unregistered machine " + mac +
+                      ": it is another host's, or a diskless machine's new key sent from an "
+                      "unprivileged port");
       return refuse("host " + name + " has another key enrolled; key " + key_id +
                     " is refused (the admin sees this in 'goldroot host keys'; "
                     "'goldroot host rekey " + name + "' starts over)");

@@ -12,7 +12,12 @@
 //                              the request is signed with the host's key,
 //                              which must be enrolled (fleet/host_keys.h) —
 //                              or gets enrolled by the lab's policy — and
-//                              counts as the host booting
+//                              counts as the host booting. Under
+//                              --unknown default-image a MAC nobody
+//                              registered becomes an unregistered host
+//                              (fleet/unregistered.h; at most
+//                              max_unregistered of them, 429 beyond) and
+//                              boots like one; else it gets 404
 //   GET /images/<sha256>.<fmt> an exported artifact (immutable)
 //   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
 //   GET /initrd/<sha256>.img   a goldroot initrd (initrd/goldroot_initrd.h),
@@ -40,6 +45,7 @@
 #include "crypto/ed25519.h"
 #include "fleet/host_keys.h"
 #include "fleet/inventory.h"
+#include "fleet/unregistered.h"
 #include "initrd/goldroot_initrd.h"
 #include "netboot/ipxe_script.h"
 #include "server/router.h"
@@ -51,6 +57,9 @@ struct BootServiceOptions {
   // What an unregistered MAC gets: a registration screen showing its MAC,
   // or the default image (channel gold) in normal or reset mode.
   netboot::UnknownHostOptions unknown;
+  // Under kDefaultImage: how many unregistered hosts the inventory may hold
+  // (a student can forge any number of MACs).
+  int64_t max_unregistered = kDefaultUnregisteredLimit;
   netboot::IpxeMenuOptions menu;
   // Guards the listing API (/api/v1/hosts|images|channels); null: open.
   class AdminAuth* admin = nullptr;
@@ -93,6 +102,21 @@ class BootService {
               std::unique_ptr<LayerCache> layers, Challenges challenges);
 
   server::HttpResponse boot_manifest(const server::HttpRequest& request, const std::string& mac);
+  // The host a validly signed request for unknown `mac` boots as under
+  // --unknown default-image: a new unregistered host, written together with
+  // its key and only when the key is accepted (the verdict says; a refusal
+  // writes nothing) — or the host that took the MAC meanwhile (no
+  // verdict: the usual path decides). NoSpace when max_unregistered are
+  // kept.
+  struct Registered {
+    Host host;
+    std::optional<KeyVerdict> verdict;
+  };
+  Result<Registered> register_unknown(const std::string& mac, const SignedRequest& signed_request,
+                                      const server::HttpRequest& request);
+  // What a request signed by `host`'s key presents (fleet/host_keys.h).
+  KeyPresentation presentation(const Host& host, const SignedRequest& signed_request,
+                               const server::HttpRequest& request);
   // The manifest for `host` (of `lab`, or null) under the site's
   // `settings`, booted from `mac` and asked with `challenge` by `key`; sets
   // `mode` to the mode it gives.

@@ -35,6 +35,9 @@ Result<netboot::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpO
                           " is in none of the inventory's networks");
   if (options.mode == netboot::DhcpMode::kFull) {
     for (const Host& host : TRY(inventory.hosts())) {
+      // Nobody vouched for its MAC or name: it gets a pool address as
+      // before it booted, and its generated name stays out of DHCP.
+      if (host.unregistered) continue;
       netboot::DhcpHost dhcp;
       dhcp.name = host.name;
       dhcp.macs = host.macs;

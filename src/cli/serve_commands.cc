@@ -211,8 +211,15 @@ Result<int> run_serve(Context& context, const Args& args) {
   app.add_option("--url", url, "this server's URL as clients reach it (default: http://IP:PORT of "
                                "the first --interface)");
   app.add_option("--dhcp-range", range, "full mode: a pool START-END for unregistered machines");
-  app.add_option("--unknown", unknown, "what unregistered MACs get: registration (default) or "
-                                       "default-image (channel gold)");
+  app.add_option("--unknown", unknown,
+                 "what unregistered MACs get: registration (default) or default-image "
+                 "(channel gold, as unregistered hosts that 'host add --mac' adopts)");
+  app.add_option("--unknown-mode", boot_options.unknown.default_mode,
+                 "default-image: the mode unregistered machines boot, normal (default), reset "
+                 "or cache");
+  app.add_option("--max-unregistered", boot_options.max_unregistered,
+                 "default-image: how many unregistered hosts to keep at most (default 256); "
+                 "more machines are refused until some are registered or removed");
   std::string loopback_exempt = "no";
   std::vector<std::string> server_names;
   int64_t unseen_after = 0;
@@ -249,6 +256,13 @@ Result<int> run_serve(Context& context, const Args& args) {
   else if (unknown != "registration")
     return make_error(ErrorCode::kInvalidArgument,
                       "--unknown is registration or default-image, not '" + unknown + "'");
+  if (boot_options.unknown.default_mode != "normal" &&
+      boot_options.unknown.default_mode != "reset" && boot_options.unknown.default_mode != "cache")
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--unknown-mode is normal, reset or cache, not '" +
+                          boot_options.unknown.default_mode + "'");
+  if (boot_options.max_unregistered < 0)
+    return make_error(ErrorCode::kInvalidArgument, "--max-unregistered must not be negative");
   if (dhcp != "off" && dhcp != "proxy" && dhcp != "full")
     return make_error(ErrorCode::kInvalidArgument, "--dhcp is off, proxy or full, not '" + dhcp + "'");
   if (dhcp != "off" && interfaces.empty())
