@@ -13,6 +13,7 @@
 #include "fleet/host_import.h"
 #include "fleet/host_keys.h"
 #include "fleet/names.h"
+#include "fleet/unregistered.h"
 #include "layer/host_profile.h"
 #include "layer/layer_stack.h"
 
@@ -82,7 +83,9 @@ struct HostPolicy {
 
 HostPolicy policy_of(const Host& host, const Lab* lab, EnrollPolicy site_default) {
   return {effective_enroll_policy(host, lab, site_default),
-          lab && lab->enroll ? "lab " + lab->name : std::string("the site")};
+          host.unregistered    ? std::string("unregistered")
+          : lab && lab->enroll ? "lab " + lab->name
+                               : std::string("the site")};
 }
 
 Result<HostPolicy> policy_of(FleetSession& fleet, const Host& host) {
@@ -265,6 +268,16 @@ Result<int> host_add(Context& context, const Args& args) {
   for (const Assignment& setting : settings) TRY(apply(host, setting, fleet.site->store()));
 
   auto transaction = TRY(fleet.inventory.begin_write());
+  // A machine that booted the default image unregistered is adopted: the
+  // same row, so its key, boot history and agent state stay.
+  if (auto unregistered = TRY(unregistered_host_with(fleet.inventory, host.macs))) {
+    TRY(adopt_unregistered_host(fleet.inventory, unregistered->name, host));
+    TRY(transaction.commit());
+    std::printf("adopted unregistered host %s as %s (%s%s); its key and boot history stay\n",
+                unregistered->name.c_str(), host.name.c_str(), join(host.macs, ", ").c_str(),
+                host.ip ? (", " + *host.ip).c_str() : "");
+    return 0;
+  }
   TRY(fleet.inventory.add_host(host));
   TRY(transaction.commit());
   std::printf("added host %s (%s%s)\n", host.name.c_str(), join(host.macs, ", ").c_str(),
