@@ -57,7 +57,7 @@ Result<int> run_status(Context& context, const Args& args) {
     print_json(status);
     return 0;
   }
-  std::printf("%-16s %-10s %-7s %-18s %-14s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE", "MODE",
+  std::printf("%-18s %-12s %-7s %-18s %-14s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE", "MODE",
               "CHANGES", "LAST SEEN");
   for (const nlohmann::json& host : status) {
     std::string image = "-";
@@ -76,9 +76,10 @@ Result<int> run_status(Context& context, const Args& args) {
                            ? age(now - host["last_seen_unix"].get<int64_t>())
                            : "never";
     // The mode is what the host reported: never raw to the admin's terminal.
-    std::printf("%-16s %-10s %-7s %-18s %-14s %-14s %s\n",
-                printable(host["name"].get<std::string>()).c_str(),
-                printable(text_or(host["lab"], "-")).c_str(),
+    // An unregistered host has no lab: the column says what it is.
+    std::string lab = host["unregistered"].get<bool>() ? "unregistered" : text_or(host["lab"], "-");
+    std::printf("%-18s %-12s %-7s %-18s %-14s %-14s %s\n",
+                printable(host["name"].get<std::string>()).c_str(), printable(lab).c_str(),
                 printable(host["state"].get<std::string>()).c_str(), image.c_str(),
                 printable(mode).c_str(), changes.c_str(), seen.c_str());
   }

@@ -216,11 +216,14 @@ function modeSelect(attributes, current, inherit) {
   return el('select', attributes, options);
 }
 
+// The section of machines that booted the default image unregistered.
+const UNREGISTERED = Symbol('unregistered');
+
 function renderLabs() {
   const byLab = new Map();
   for (const lab of fleet.labs) byLab.set(lab.name, []);
   for (const host of fleet.status) {
-    const key = host.lab === null ? null : host.lab;
+    const key = host.unregistered ? UNREGISTERED : host.lab === null ? null : host.lab;
     if (!byLab.has(key)) byLab.set(key, []);
     byLab.get(key).push(host);
   }
@@ -231,7 +234,8 @@ function renderLabs() {
     let dirty = 0;
     for (const host of hosts) { counts[host.state] = (counts[host.state] || 0) + 1; if (host.dirty) dirty++; }
     const head = el('div', { class: 'lab-head' },
-      el('h2', {}, name === null ? 'hosts in no lab' : 'lab ' + name),
+      el('h2', {}, name === UNREGISTERED ? 'unregistered machines (goldroot host add NAME --mac MAC adopts one)'
+                   : name === null ? 'hosts in no lab' : 'lab ' + name),
       el('span', { class: 'muted' },
          `${hosts.length} hosts · ${counts.up} up · ${counts.down} down · ${counts.unseen} unseen · ${dirty} dirty`));
     if (lab) {
@@ -244,7 +248,7 @@ function renderLabs() {
            'set lab mode'),
         message));
     }
-    sections.push(el('section', { class: 'lab', 'data-lab-section': name === null ? '' : name },
+    sections.push(el('section', { class: 'lab', 'data-lab-section': name === null ? '' : name === UNREGISTERED ? '*unregistered' : name },
       head, el('div', { class: 'grid' }, hosts.map(tile))));
   }
   // Keep a lab's select as the admin left it while the page refreshes.
@@ -334,7 +338,7 @@ function renderPanel() {
   const now = Math.floor(Date.now() / 1000);
   const rows = [
     host.alert ? ['alert', host.alert, 'alert'] : null,
-    ['lab', host.lab || '-'],
+    ['lab', host.unregistered ? 'unregistered (booted the default image)' : host.lab || '-'],
     ['state', host.state],
     ['image', host.commit ? short(host.commit) + (host.current === false ? ' (not current)' : '') : '-'],
     ['channel', host.pin ? 'pinned' : (host.channel || '-')],

@@ -55,6 +55,7 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
     }
     nlohmann::json item = {{"name", host.name},
                            {"lab", host.lab ? nlohmann::json(*host.lab) : nlohmann::json()},
+                           {"unregistered", host.unregistered},
                            {"state", host_state_name(host_state(status, now, unseen_after))},
                            {"channel", channel.channel ? nlohmann::json(*channel.channel)
                                                        : nlohmann::json()},

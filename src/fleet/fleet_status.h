@@ -2,7 +2,9 @@
 // show it: per host (sorted by name), what its agent last said and what the
 // server makes of it.
 //
-//   {"name": "pc01", "lab": "lab3" | null, "state": "up"|"down"|"unseen",
+//   {"name": "pc01", "lab": "lab3" | null, "unregistered": bool (booted
+//    the default image without being registered, fleet/unregistered.h),
+//    "state": "up"|"down"|"unseen",
 //    "commit": "<hex>" | null, "current": true|false|null (the commit is what
 //    its channel or pin boots now), "channel": "gold" | null, "pin": bool,
 //    "mode": "normal" | null (what it booted in), "next_mode": "reset"
