@@ -116,6 +116,7 @@ Result<long> judge(CURL* handle, const std::string& url, Sink* sink, CURLcode co
     }
     ErrorCode code = status == 404                    ? ErrorCode::kNotFound
                      : status == 401 || status == 403 ? ErrorCode::kPermissionDenied
+                     : status == 429                  ? ErrorCode::kBusy
                                                       : ErrorCode::kIo;
     return make_error(code, "fetching " + url + ": HTTP " + std::to_string(status) +
                                 (reason.empty() ? "" : ": " + reason));

@@ -11,8 +11,8 @@
 // the transfer aborted, so a hostile or broken server cannot fill the RAM
 // disk. Connection failures are kIo with curl's reason; HTTP errors
 // (>= 400) are kNotFound for 404, kPermissionDenied for 401 and 403 (the
-// server refused this host), kIo otherwise, with the server's "error"
-// sentence.
+// server refused this host), kBusy for 429 (it keeps as many unregistered
+// machines as it will), kIo otherwise, with the server's "error" sentence.
 // Each call makes its own curl handle: thread-safe once
 // curl_global_init has run (http_global_init, called from main).
 #pragma once

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "base/strings.h"
+
 namespace goldroot::boot {
 namespace {
 
@@ -64,7 +66,13 @@ Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {
     else if (key == "goldroot.mode") options.mode = TRY(parse_boot_mode(value));
     else if (key == "goldroot.install") options.install_label = value;
     else if (key == "goldroot.data") options.data_label = value == "none" ? "" : value;
-    else if (key == "goldroot.format") {
+    else if (key == "goldroot.retry") {
+      uint64_t seconds = 0;
+      if (!parse_uint64(value, &seconds) || seconds < 1 || seconds > 3600)
+        return make_error(ErrorCode::kInvalidArgument,
+                          "goldroot.retry must be 1 to 3600 seconds, not \"" + value + "\"");
+      options.retry_seconds = static_cast<int64_t>(seconds);
+    } else if (key == "goldroot.format") {
       if (value != "yes" && value != "no")
         return make_error(ErrorCode::kInvalidArgument,
                           "goldroot.format must be yes or no, not \"" + value + "\"");

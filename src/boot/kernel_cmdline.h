@@ -9,12 +9,16 @@
 // `goldroot.data` names the label of the local data partition (default
 // GOLDROOT-DATA; "none" keeps every boot in RAM); `goldroot.format=no`
 // forbids formatting a partition that only carries the GPT name.
-// `goldroot.install=LABEL` names install mode's target (GOLDROOT-ROOT). Words that
+// `goldroot.retry=SECONDS` is how long the initramfs glue waits before a
+// failed boot tries again (default 20; retry_backoff.h doubles it while
+// the server keeps refusing). `goldroot.install=LABEL` names install mode's
+// target (GOLDROOT-ROOT). Words that
 // are not ours are ignored; quoted values ("a b") are unquoted the way the
 // kernel does. Mode names match the fleet's (fleet/boot_mode.h), which
 // the server writes into each host's iPXE script. Plain value; functions are thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -44,6 +48,7 @@ struct BootOptions {
   std::string data_label = "GOLDROOT-DATA";  // "" when goldroot.data=none
   bool format_allowed = true;
   std::string install_label = "GOLDROOT-ROOT";  // install mode's target partition
+  int64_t retry_seconds = 20;                   // goldroot.retry: the glue's first wait
 };
 
 // Parses a command line such as /proc/cmdline. Fails when boot=goldroot is

@@ -20,7 +20,10 @@
 //      unless --cmdline was given, so the glue can test for it)
 //   3  the manifest could not be fetched (server unreachable, no cache; or
 //      the server refused this host: its key waits for enrolment, or is
-//      not the enrolled one)
+//      not the enrolled one, or its MAC is unknown). A refusal also leaves
+//      the glue's next wait in RUN/retry, doubling while it lasts, and is
+//      printed in full only when it differs from the last attempt's
+//      (retry_backoff.h)
 //   4  the manifest failed verification (signature, key, fields, another
 //      MAC or request, expired, below the rollback floor)
 //   5  the image could not be downloaded or failed its digest check
@@ -34,6 +37,7 @@
 
 #include "boot/boot_sequence.h"
 #include "boot/http_fetch.h"
+#include "boot/retry_backoff.h"
 #include "crypto/tls_pin.h"
 
 namespace {
@@ -133,7 +137,20 @@ int main(int argc, char** argv) {
   http_global_init();
   BootStage stage = BootStage::kConfig;
   auto record = run_boot(config, &stage);
-  if (!record.ok()) return fail(exit_code_for(stage, record.error()), record.error().message);
+  if (!record.ok()) {
+    const Error& error = record.error();
+    int code = exit_code_for(stage, error);
+    if (stage == BootStage::kManifest && is_refusal(error)) {
+      // The glue waits longer each time; the screen keeps the answer.
+      RetryAdvice advice =
+          advise_retry(config.run_dir, error.message, config.options.retry_seconds);
+      if (advice.same_answer) return fail(code, "the server still refuses this machine, as above");
+      return fail(code, error.message);
+    }
+    forget_refusals(config.run_dir);
+    return fail(code, error.message);
+  }
+  forget_refusals(config.run_dir);
   std::fprintf(stderr, "goldroot-boot: %s root from image %.12s (commit %.12s) mounted at %s in %lld ms\n",
                record->mode.c_str(), record->image_sha256.c_str(), record->commit.c_str(),
                record->root.c_str(), static_cast<long long>(record->total_ms));

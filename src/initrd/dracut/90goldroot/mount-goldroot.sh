@@ -2,7 +2,8 @@
 # dracut mount hook: goldroot-boot mounts the overlay root at $NEWROOT. On
 # failure: a shell when the server's verified manifest said shell mode
 # (goldroot-boot writes /run/goldroot/mode), else retry every goldroot.retry
-# seconds (default 20), like the initramfs-tools script.
+# seconds (default 20; longer while the server refuses this machine, as
+# goldroot-boot leaves in /run/goldroot/retry), like the initramfs-tools script.
 [ "$root" = goldroot ] || return 0
 GOLDROOT_LIB=/usr/lib/goldroot
 PATH="$GOLDROOT_LIB/bin:$PATH"
@@ -18,7 +19,10 @@ until goldroot-boot --root "$NEWROOT" --site-key "$GOLDROOT_LIB/site.pub" --agen
         emergency_shell -n goldroot "goldroot: boot attempt $attempt failed (exit $status)"
         break
     fi
-    warn "goldroot: boot attempt $attempt failed (exit $status); trying again in ${retry:-20} seconds"
-    sleep "${retry:-20}"
+    # Longer while the server refuses this machine (goldroot-boot says how long).
+    delay=$(cat /run/goldroot/retry 2>/dev/null)
+    case "$delay" in ''|*[!0-9]*) delay=${retry:-20} ;; esac
+    warn "goldroot: boot attempt $attempt failed (exit $status); trying again in $delay seconds"
+    sleep "$delay"
     attempt=$((attempt + 1))
 done
