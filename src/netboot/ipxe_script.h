@@ -90,8 +90,15 @@ enum class UnknownHostPolicy {
 struct UnknownHostOptions {
   UnknownHostPolicy policy = UnknownHostPolicy::kRegistration;
   std::string default_mode = "normal";  // kDefaultImage only; shell/install/maintenance are refused
-  int retry_seconds = 30;               // kRegistration: how long the screen waits
+  // kRegistration: how long the screen waits first; each time the machine
+  // is still unknown the wait doubles, up to kRegistrationWaitCapSeconds
+  // (a longer first wait stays as it is). The screen never reboots or
+  // leaves iPXE.
+  int retry_seconds = 30;
 };
+constexpr int kRegistrationWaitCapSeconds = 300;
+// The iPXE setting the registration screen keeps its current wait in.
+constexpr const char* kRegistrationWaitSetting = "goldroot-wait";
 
 // `urls` is only read for kDefaultImage (and `urls.server` for the retry).
 Result<std::string> render_unknown_host_script(std::string_view mac,

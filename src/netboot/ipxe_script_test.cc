@@ -227,13 +227,30 @@ TEST(IpxeScriptTest, UnknownHostRegistrationScreenShowsTheMacAndAsksAgain) {
                        render_unknown_host_script("52-54-00-AB-CD-EF", unknown, urls(), {}));
   EXPECT_TRUE(starts_with(script, "#!ipxe\n"));
   EXPECT_NE(script.find("\necho   MAC address: 52:54:00:ab:cd:ef\n"), std::string::npos);
-  EXPECT_NE(script.find("\nprompt --timeout 20000 "), std::string::npos);
-  EXPECT_NE(script.find("\nchain --replace --autofree "
-                        "http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef.ipxe || goto register\n"),
+  // The wait starts at 20 s and doubles up to 5 minutes across the
+  // chained scripts (an iPXE setting outlives chain --replace), largest
+  // step first so that one pass takes one step.
+  EXPECT_NE(script.find("\nisset ${goldroot-wait} || set goldroot-wait 20\n:register\n"),
             std::string::npos);
-  // It never boots anything.
-  EXPECT_EQ(script.find("kernel"), std::string::npos);
-  EXPECT_EQ(script.find("boot=goldroot"), std::string::npos);
+  EXPECT_NE(script.find("\nprompt --timeout ${goldroot-wait}000 Asking the server again in "
+                        "${goldroot-wait} seconds (any key: now) ||\n"
+                        "iseq ${goldroot-wait} 160 && set goldroot-wait 300 ||\n"
+                        "iseq ${goldroot-wait} 80 && set goldroot-wait 160 ||\n"
+                        "iseq ${goldroot-wait} 40 && set goldroot-wait 80 ||\n"
+                        "iseq ${goldroot-wait} 20 && set goldroot-wait 40 ||\n"
+                        "chain --replace --autofree "
+                        "http://10.0.0.1:8080/boot/52:54:00:ab:cd:ef.ipxe || goto register\n"),
+            std::string::npos)
+      << script;
+  // It never boots anything, exits iPXE or reboots.
+  for (const char* word : {"kernel", "boot=goldroot", "\nboot", "\nexit", "reboot", "sanboot"})
+    EXPECT_EQ(script.find(word), std::string::npos) << word;
+  // A long first wait is kept, without a ladder.
+  unknown.retry_seconds = 600;
+  ASSERT_OK_AND_ASSIGN(auto slow,
+                       render_unknown_host_script("52-54-00-AB-CD-EF", unknown, urls(), {}));
+  EXPECT_NE(slow.find("set goldroot-wait 600\n"), std::string::npos);
+  EXPECT_EQ(slow.find("iseq"), std::string::npos);
 }
 
 TEST(IpxeScriptTest, UnknownHostDefaultImageBootsWithoutAHostName) {
