@@ -164,6 +164,21 @@ assert hosts['pc09']['unregistered'] is False and hosts['pc09']['lab'] == 'lab3'
 assert '$name' not in hosts" || fail "status after adoption"
 ok "host add pc09 --mac $mac adopts $name: same row, key and boot history; the next manifest names pc09 in its lab's mode, for the same key"
 
+# Its agent still says the name it booted with: the report counts for pc09.
+report='{"version": 1, "host": "'$name'", "boot_id": "b-1", "sequence": 1, "sent_at": '$(date +%s)', "event": "start", "mode": "normal"}'
+printf '%s' "$report" > "$WORK/report.json"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+      -H "X-Goldroot-Signature: $(sign_report "$WORK/c.key" "$WORK/report.json")" \
+      --data-binary "$report" "$SERVER_URL/api/v1/reports")" = 403 ] || fail "another key's report as $name: $(cat "$WORK/body")"
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' -H 'Content-Type: application/json' \
+      -H "X-Goldroot-Signature: $(sign_report "$WORK/a.key" "$WORK/report.json")" \
+      --data-binary "$report" "$SERVER_URL/api/v1/reports")" = 200 ] || fail "its agent's report as $name: $(cat "$WORK/body")"
+gr status --json | python3 -c "
+import json, sys
+hosts = {h['name']: h for h in json.load(sys.stdin)}
+assert hosts['pc09']['state'] == 'up' and hosts['pc09']['last_seen'], hosts['pc09']" || fail "pc09 after its report: $(gr status)"
+ok "its agent's report under the unregistered name counts for pc09, signed by pc09's key only"
+
 # --- host rm, and the forged-MAC flood ------------------------------------------------
 [ "$(host_get "$WORK/c.key" "$SERVER_URL/api/v1/boot/52:54:00:77:00:0c")" = 200 ] || fail "0c: $(cat "$WORK/body")"
 gr host rm unreg-52540077000c | grep -q "removed 1 host" || fail "host rm of an unregistered host"

@@ -16,6 +16,7 @@
 #include "crypto/host_signature.h"
 #include "fleet/host_keys.h"
 #include "fleet/agent_store.h"
+#include "fleet/unregistered.h"
 #include "report/report.h"
 
 namespace goldroot {
@@ -86,6 +87,12 @@ HttpResponse ReportService::receive(const HttpRequest& request) {
   std::vector<AgentCommand> commands;
   {
     std::lock_guard lock(inventory_mutex_);
+    // An adopted machine's agent reports under its unregistered name until
+    // it boots again; the adopter's key must have signed it.
+    if (auto known = inventory_.find_host(report->host); known.ok() && !*known) {
+      auto adopter = adopter_of(inventory_, report->host);
+      if (adopter.ok() && *adopter) report->host = **adopter;
+    }
     auto refused = check_host_signature(report->host, *signature, report_statement(request.body));
     if (refused) return std::move(*refused);
     auto transaction = inventory_.begin_write();

@@ -50,6 +50,22 @@ Result<std::optional<Host>> unregistered_host_with(Inventory& inventory,
   return std::optional<Host>();
 }
 
+Result<std::optional<std::string>> adopter_of(Inventory& inventory, const std::string& name) {
+  constexpr std::string_view kPrefix = "unreg-";
+  if (!name.starts_with(kPrefix) || name.size() != kPrefix.size() + 12)
+    return std::optional<std::string>();
+  std::string mac;
+  for (size_t i = kPrefix.size(); i < name.size(); i += 2) {
+    if (!mac.empty()) mac += ':';
+    mac += name.substr(i, 2);
+  }
+  auto valid = parse_mac(mac);
+  if (!valid.ok()) return std::optional<std::string>();
+  auto owner = TRY(inventory.find_host_by_mac(*valid));
+  if (!owner || owner->unregistered) return std::optional<std::string>();
+  return std::optional<std::string>(owner->name);
+}
+
 Status adopt_unregistered_host(Inventory& inventory, const std::string& old_name, Host host) {
   auto old = TRY(inventory.find_host(old_name));
   if (!old) return make_error(ErrorCode::kNotFound, "there is no host " + old_name);

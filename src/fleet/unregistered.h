@@ -46,6 +46,12 @@ Result<Host> add_unregistered_host(Inventory& inventory, const std::string& mac,
 Result<std::optional<Host>> unregistered_host_with(Inventory& inventory,
                                                    const std::vector<std::string>& macs);
 
+// The registered host that adopted the unregistered host once called
+// `name` (unreg-<MAC hex>): the host that has that MAC now, if it is
+// registered. A machine's agent keeps the name it booted with until it
+// boots again.
+Result<std::optional<std::string>> adopter_of(Inventory& inventory, const std::string& name);
+
 // Turns unregistered host `old_name` into `host` (registered, under its own
 // name and settings), keeping the row and so its key, boot history and
 // agent state. `host` must carry the unregistered host's MAC. NotFound when

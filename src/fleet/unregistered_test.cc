@@ -151,6 +151,11 @@ TEST_F(UnregisteredTest, AdoptionKeepsKeyBootHistoryAndAgentState) {
   EXPECT_EQ(count_unregistered_hosts(*inventory_).value(), 0);
   EXPECT_EQ(rows("hosts"), 1);
   EXPECT_EQ(rows("revoked_host_keys"), 0);  // adoption revokes nothing
+  // Its agent still reports under the old name until it boots again.
+  EXPECT_EQ(adopter_of(*inventory_, old_name).value(), "pc09");
+  EXPECT_EQ(adopter_of(*inventory_, "pc09").value(), std::nullopt);
+  EXPECT_EQ(adopter_of(*inventory_, "unreg-52540077000b").value(), std::nullopt);
+  EXPECT_EQ(adopter_of(*inventory_, "unreg-zz5400770009").value(), std::nullopt);
 
   // A registered host is not adopted again, and adoption needs the MAC.
   EXPECT_EQ(adopt_unregistered_host(*inventory_, "pc09", adopted).error().code,
