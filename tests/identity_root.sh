@@ -50,7 +50,6 @@ for host in pc01 pc02; do
   gr host enroll $host --key "$WORK/$host.key.pub" >/dev/null
 done
 start_server
-id_of() { openssl pkey -in "$1" -pubout -outform DER | tail -c 32 | sha256sum | cut -c1-16; }
 key_state() {  # HOST FIELD: a field of HOST's row in host keys --json
   gr host keys --json | python3 -c "import json, sys; print([h for h in json.load(sys.stdin) if h['host'] == '$1'][0]$2)"
 }

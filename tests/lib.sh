@@ -51,6 +51,10 @@ make_host_key() {
   openssl pkey -in "$1" -pubout -out "$1.pub"
 }
 
+# id_of PATH: the key id (fleet/host_keys.h) of the host key at PATH, as
+# the server and goldroot-boot print it.
+id_of() { openssl pkey -in "$1" -pubout -outform DER | tail -c 32 | sha256sum | cut -c1-16; }
+
 # host_get KEY URL [curl args…]: GET URL as the host whose key is KEY
 # would (crypto/host_signature.h): a fresh challenge, the request signed
 # over it, the public key introduced. Prints the HTTP status; the body

@@ -44,7 +44,6 @@ gr host add pc01 --mac 52:54:00:00:00:01 --lab lab3 >/dev/null
 make_host_key "$WORK/pc01.key"
 gr host enroll pc01 --key "$WORK/pc01.key.pub" >/dev/null
 start_server --unknown default-image --unknown-mode reset --max-unregistered 4 --tools-dir "$(dirname "$GOLDROOT_BOOT")"
-id_of() { openssl pkey -in "$1" -pubout -outform DER | tail -c 32 | sha256sum | cut -c1-16; }
 hosts() { db "SELECT count(*) FROM hosts"; }
 manifest_field() { python3 -c "import json, sys; print(json.load(open('$WORK/body'))['host']['$1'])"; }
 mac=52:54:00:77:00:09
