@@ -11,9 +11,12 @@ source "$(dirname "$0")/lib/mirror.sh"
 source_tree=$1 dest=$2
 stamp="$dest.stamp"
 want="$(sha256sum "$0" | cut -c1-16) from $(cat "$source_tree.stamp") ($(stat -c %Y "$source_tree.stamp"))"
+mkdir -p "$(dirname "$dest")"
+# Tests running in parallel share the cache: one builds, the others wait.
+exec {lock}>"$dest.lock"
+flock "$lock"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 rm -rf "$dest" "$stamp"
-mkdir -p "$(dirname "$dest")"
 cp -a "$source_tree" "$dest"
 mirror=$(debian_mirror)
 
