@@ -47,10 +47,10 @@ for entry in scripts/goldroot lib/dracut/hooks/mount/90-goldroot.sh usr/lib/gold
   usr/lib/goldroot/libexec/goldroot-boot usr/lib/goldroot/site.pub usr/lib/goldroot/modules/order; do
   grep -qx "$entry" "$WORK/list" || fail "the initrd lacks $entry"
 done
-for shared in lib usr usr/lib; do
+for shared in lib usr usr/lib lib/dracut lib/dracut/hooks lib/dracut/hooks/mount; do
   ! grep -qx "$shared" "$WORK/list" || fail "the initrd has an entry for /$shared"
 done
-ok "it holds the initramfs-tools script, the dracut hooks, goldroot-boot and the site key, and no shared directories"
+ok "it holds the initramfs-tools script, the dracut hooks, goldroot-boot and the site key, and no directories the image's initrd has"
 
 mkdir "$WORK/unpacked"
 (cd "$WORK/unpacked" && zcat "$WORK/initrd.img" | cpio -idm --quiet) || fail "unpacking"

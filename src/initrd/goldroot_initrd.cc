@@ -59,10 +59,14 @@ Status note_commit(Env* env, const std::string& cache_dir, const Digest& commit,
 class Recipe {
  public:
   void directory(const std::string& path) {
-    // Directories every initramfs has are left out: the kernel replaces an
-    // existing entry of another type, so an entry "lib" would replace a
-    // merged-/usr image's lib -> usr/lib symlink with an empty directory.
-    if (path == "lib" || path == "usr" || path == "usr/lib") return;
+    // Directories the image's initrd has are left out: the kernel replaces
+    // an existing entry of another type, so an entry "lib" would replace a
+    // merged-/usr image's lib -> usr/lib symlink with an empty directory,
+    // and an entry "lib/dracut/hooks" newer dracut's symlink to
+    // /var/lib/dracut/hooks, where it looks for hooks. Files are written
+    // through such symlinks; the dracut hooks of an image without dracut,
+    // whose initrd lacks their directories, are not unpacked at all.
+    if (path == "lib" || path == "usr" || path == "usr/lib" || starts_with(path, "lib/dracut")) return;
     if (!directories_.insert(path).second) return;
     size_t slash = path.rfind('/');
     if (slash != std::string::npos) directory(path.substr(0, slash));

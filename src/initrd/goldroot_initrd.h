@@ -4,7 +4,9 @@
 //
 //   scripts/goldroot                 initramfs-tools: boot=goldroot's mountroot
 //   lib/dracut/hooks/cmdline/90-goldroot.sh, mount/90-goldroot.sh
-//                                    the same for dracut initrds
+//                                    the same for dracut initrds (files
+//                                    only: they land in the directories
+//                                    the image's dracut initrd has)
 //   usr/lib/goldroot/bin/NAME        goldroot-boot, mkfs.ext4, goldroot-agent:
 //                                    wrappers that run libexec/NAME with the
 //                                    server's loader and libraries, so they
