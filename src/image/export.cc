@@ -22,6 +22,7 @@
 #include "image/tree_builder.h"
 #include "store/object_store.h"
 #include "sys/directory.h"
+#include "sys/run_tool.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot {
@@ -171,40 +172,6 @@ namespace {
 std::string artifact_path(const std::string& exports_dir, const Digest& commit,
                           ExportFormat format) {
   return exports_dir + "/" + commit.hex() + "." + export_format_name(format);
-}
-
-Status run_tool(const std::vector<std::string>& argv, const std::string& what) {
-  std::string log_path = "/tmp/goldroot-export-" + std::to_string(::getpid()) + ".log";
-  pid_t pid = ::fork();
-  if (pid < 0) return errno_error("starting " + argv[0], errno);
-  if (pid == 0) {
-    int log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (log >= 0) {
-      ::dup2(log, STDOUT_FILENO);
-      ::dup2(log, STDERR_FILENO);
-    }
-    std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  std::ifstream log(log_path);
-  std::stringstream output;
-  output << log.rdbuf();
-  ::unlink(log_path.c_str());
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-    return make_error(ErrorCode::kNotFound, argv[0] + " is not installed (needed for " + what +
-                                                "); run scripts/setup.sh");
-  std::string last;
-  for (const std::string& line : split(output.str(), '\n'))
-    if (!trim(line).empty()) last = std::string(trim(line));
-  return make_error(ErrorCode::kIo, argv[0] + " failed building " + what +
-                                        (last.empty() ? "" : ": " + last));
 }
 
 // Where to stage a checkout: tmpfs when it has room for it twice over.
