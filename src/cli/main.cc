@@ -13,9 +13,22 @@
 namespace goldroot::cli {
 
 static Result<int> run_init(Context& context, const Args& args) {
-  CLI::App app{"Create a goldroot site (idempotent).", "goldroot init"};
+  CLI::App app{"Create a goldroot site (idempotent). The site's Secure Boot key signs its "
+               "unified kernel images; goldroot makes one (RSA 2048) unless you bring yours.",
+               "goldroot init"};
+  std::string key_path, certificate_path;
+  auto* key_option = app.add_option("--secure-boot-key", key_path,
+                                    "the site's Secure Boot private key (PEM, unencrypted)");
+  auto* certificate_option = app.add_option("--secure-boot-cert", certificate_path,
+                                            "its X.509 certificate (PEM or DER)");
+  key_option->needs(certificate_option);
+  certificate_option->needs(key_option);
   if (auto exit = parse_args(app, args)) return *exit;
-  TRY(Site::init(context.env, context.site_root()));
+  std::optional<Site::SecureBootPair> secure_boot;
+  if (!key_path.empty())
+    secure_boot = Site::SecureBootPair{TRY(context.env->read_file(key_path)),
+                                       TRY(context.env->read_file(certificate_path))};
+  TRY(Site::init(context.env, context.site_root(), secure_boot));
   std::printf("site ready at %s\n", context.site_root().c_str());
   return 0;
 }

@@ -1,8 +1,10 @@
-// `goldroot site show|set`: the site's settings (site/site.h).
+// `goldroot site show|set`: the site's settings (site/site.h);
+// `goldroot site secure-boot`: its Secure Boot key (crypto/secure_boot_key.h).
 #include <cstdio>
 
 #include "base/strings.h"
 #include "cli/command.h"
+#include "crypto/secure_boot_key.h"
 
 namespace goldroot::cli {
 
@@ -48,9 +50,51 @@ Result<int> site_set(Context& context, const Args& args) {
   return 0;
 }
 
+Result<int> site_secure_boot(Context& context, const Args& args) {
+  CLI::App app{"Show the site's Secure Boot certificate (made on first use) and how to enrol it "
+               "on a PC, or import the site's own key and certificate with --import. The key "
+               "signs the unified kernel images of 'goldroot image uki'.",
+               "goldroot site secure-boot"};
+  std::vector<std::string> import;
+  bool force = false;
+  app.add_option("--import", import,
+                 "KEY CERT: the private key (PEM, unencrypted) and its X.509 certificate (PEM or "
+                 "DER) to sign with from now on")
+      ->expected(2);
+  app.add_flag("--force", force,
+               "replace another key (PCs that enrolled its certificate refuse what the new one "
+               "signs until they enrol the new one)");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(import.empty() ? LockMode::kShared : LockMode::kExclusive,
+                                    "site secure-boot"));
+  if (!import.empty()) {
+    std::string key = TRY(context.env->read_file(import[0]));
+    std::string certificate = TRY(context.env->read_file(import[1]));
+    TRY(import_secure_boot_key(site->keys_dir(), key, certificate,
+                               force ? ReplaceKey::kYes : ReplaceKey::kNo));
+    std::printf("imported the Secure Boot key from %s and %s\n", import[0].c_str(),
+                import[1].c_str());
+  }
+  SecureBootFiles files = TRY(site->secure_boot_key());
+  SecureBootCertificateInfo info = TRY(describe_secure_boot_certificate(site->keys_dir()));
+  std::printf("key          %s\n"
+              "certificate  %s (PEM: sbsign, sbverify, the firmware's db)\n"
+              "             %s (DER: mokutil --import)\n"
+              "subject      %s\n"
+              "sha256       %s\n"
+              "expires      %s\n"
+              "Enrol it once on each PC: 'mokutil --import %s' and confirm in MokManager at the "
+              "next boot (shim), or add %s to the firmware's db.\n",
+              files.key.c_str(), files.certificate.c_str(), files.der.c_str(),
+              printable(info.subject).c_str(), info.fingerprint.c_str(), info.not_after.c_str(),
+              files.der.c_str(), files.certificate.c_str());
+  return 0;
+}
+
 const Command kSiteCommands[] = {
     {"show", "show the site's settings", site_show},
     {"set", "change site settings", site_set},
+    {"secure-boot", "show or import the site's Secure Boot key and certificate", site_secure_boot},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "crypto/secure_boot_key.h"
 #include "crypto/site_key.h"
 #include "crypto/tls_identity.h"
 
@@ -24,6 +25,16 @@ std::vector<std::string> own_names() {
     names.push_back(std::string(hostname).substr(0, std::string(hostname).find('.')));
   }
   return names;
+}
+
+// The Secure Boot certificate's subject names the server that made it: an
+// admin enrolling it on a PC sees which site they trust.
+std::string secure_boot_common_name() {
+  char hostname[256] = {};
+  std::string name = ::gethostname(hostname, sizeof hostname - 1) == 0 && hostname[0]
+                         ? std::string(hostname)
+                         : std::string("server");
+  return "goldroot site " + name + " Secure Boot";
 }
 
 }  // namespace
@@ -136,7 +147,12 @@ Site::Site(Env* env, std::string root, FileLock lock, LockMode mode)
       mode_(mode),
       store_(env, root_ + "/store") {}
 
-Status Site::init(Env* env, const std::string& root) {
+Status Site::init(Env* env, const std::string& root,
+                  const std::optional<SecureBootPair>& secure_boot) {
+  // A bad pair is refused before anything is made.
+  if (secure_boot)
+    TRY(check_secure_boot_pair(secure_boot->key_text, secure_boot->certificate_text)
+            .context("the Secure Boot key"));
   TRY(env->create_dir(dirname_of(root)).context("creating site " + root));
   TRY(env->create_dir(root).context("creating site " + root));
   auto lock = TRY(FileLock::acquire(root + "/lock", LockMode::kExclusive, "init"));
@@ -145,8 +161,20 @@ Status Site::init(Env* env, const std::string& root) {
   for (const char* dir : {"/layers", "/keys", "/exports"}) TRY(env->create_dir(root + dir));
   TRY(ensure_site_key(root + "/keys").context("creating the site's signing key"));
   TRY(ensure_tls_identity(root + "/keys", own_names()).context("creating the server's TLS key"));
+  if (secure_boot)
+    TRY(import_secure_boot_key(root + "/keys", secure_boot->key_text,
+                               secure_boot->certificate_text, ReplaceKey::kNo)
+            .context("the Secure Boot key"));
+  TRY(ensure_secure_boot_key(root + "/keys", secure_boot_common_name())
+          .context("creating the Secure Boot key"));
   if (!env->exists(root + "/site.json")) TRY(env->write_file_atomic(root + "/site.json", kMarker));
   return {};
+}
+
+Result<SecureBootFiles> Site::secure_boot_key() const {
+  TRY(ensure_secure_boot_key(keys_dir(), secure_boot_common_name())
+          .context("the site's Secure Boot key"));
+  return secure_boot_files(keys_dir());
 }
 
 Result<std::unique_ptr<Site>> Site::open(Env* env, const std::string& root, LockMode mode,

@@ -5,8 +5,9 @@
 //   store/         the image store (objects, refs, caches)
 //   goldroot.db    the fleet inventory (SQLite)
 //   layers/        configuration layers
-//   keys/          the site's ed25519 signing key (see crypto/site_key.h)
-//                  and the server's TLS key and certificate (crypto/tls_identity.h)
+//   keys/          the site's ed25519 signing key (see crypto/site_key.h),
+//                  the server's TLS key and certificate (crypto/tls_identity.h)
+//                  and the Secure Boot key (crypto/secure_boot_key.h)
 //   exports/       image artifacts built from commits
 // A Site holds its lock for its lifetime. Not thread-safe.
 #pragma once
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "crypto/secure_boot_key.h"
 #include "site/enroll_policy.h"
 #include "store/store.h"
 #include "sys/env.h"
@@ -49,9 +51,16 @@ class Site {
   // which main reads), else /var/lib/goldroot.
   static std::string default_root(const std::optional<std::string>& flag, const char* variable);
 
+  // The admin's own Secure Boot key and certificate, for init.
+  struct SecureBootPair {
+    std::string key_text, certificate_text;
+  };
+
   // Creates a site (idempotent for an existing one), including its signing
-  // key and TLS identity; an existing key is never replaced.
-  static Status init(Env* env, const std::string& root);
+  // key, TLS identity and Secure Boot key (`secure_boot` when given, else
+  // a new one); an existing key is never replaced.
+  static Status init(Env* env, const std::string& root,
+                     const std::optional<SecureBootPair>& secure_boot = std::nullopt);
 
   // Opens an existing site and takes its lock in `mode`. `command` names the
   // holder in the lock file, for the message another command gets.
@@ -75,6 +84,9 @@ class Site {
   std::string exports_dir() const { return root_ + "/exports"; }
   // Upper layers hosts' agents uploaded for `capture --host`: <command id>.tar.
   std::string uploads_dir() const { return root_ + "/uploads"; }
+  // The Secure Boot key's files, made on first need (sites made before
+  // goldroot had one get it then).
+  Result<SecureBootFiles> secure_boot_key() const;
   LockMode lock_mode() const { return mode_; }
   Env* env() const { return env_; }
   Store& store() { return store_; }
