@@ -1,5 +1,6 @@
 #include "boot/kernel_cmdline.h"
 
+#include <cctype>
 #include <vector>
 
 #include "base/strings.h"
@@ -52,8 +53,39 @@ Result<BootMode> parse_boot_mode(std::string_view name) {
                         "\" (expected normal, reset, maintenance, cache, install or shell)");
 }
 
+Result<std::string> parse_mac_address(std::string_view text, std::string_view what) {
+  std::string mac;
+  bool good = text.size() == 17;
+  for (size_t i = 0; good && i < text.size(); ++i) {
+    char c = text[i];
+    if (i % 3 == 2) {
+      good = c == ':' || c == '-';
+      mac += ':';
+    } else {
+      good = std::isxdigit(static_cast<unsigned char>(c));
+      mac += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  if (!good) {
+    std::string shown(text.substr(0, 40));
+    for (char& c : shown)
+      if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+    return make_error(ErrorCode::kInvalidArgument, std::string(what) + " \"" + shown +
+                                                       "\" is not a MAC address (like "
+                                                       "52:54:00:12:34:56)");
+  }
+  return mac;
+}
+
+void set_boot_mac(BootOptions* options, const std::string& mac) {
+  options->mac = mac;
+  if (options->manifest_url.empty())
+    options->manifest_url = options->server + "/api/v1/boot/" + mac;
+}
+
 Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {
   BootOptions options;
+  std::string bootif;
   for (const std::string& word : split_words(cmdline)) {
     size_t equals = word.find('=');
     if (equals == std::string::npos) continue;
@@ -61,7 +93,8 @@ Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {
     if (key == "boot") options.goldroot = value == "goldroot";
     else if (key == "goldroot.server") options.server = value;
     else if (key == "goldroot.manifest") options.manifest_url = value;
-    else if (key == "goldroot.mac") options.mac = value;
+    else if (key == "goldroot.mac") options.mac = TRY(parse_mac_address(value, "goldroot.mac"));
+    else if (key == "BOOTIF") bootif = value;
     else if (key == "goldroot.host") options.host = value;
     else if (key == "goldroot.mode") options.mode = TRY(parse_boot_mode(value));
     else if (key == "goldroot.install") options.install_label = value;
@@ -84,12 +117,13 @@ Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline) {
   if (options.server.empty() && options.manifest_url.empty())
     return make_error(ErrorCode::kInvalidArgument,
                       "boot=goldroot needs goldroot.server=URL or goldroot.manifest=URL");
-  if (options.manifest_url.empty()) {
-    if (options.mac.empty())
-      return make_error(ErrorCode::kInvalidArgument,
-                        "boot=goldroot needs goldroot.mac=MAC to find its manifest");
-    options.manifest_url = options.server + "/api/v1/boot/" + options.mac;
+  // pxelinux's and iPXE's BOOTIF=01-52-54-00-12-34-56: type 01 (Ethernet), then the MAC.
+  if (options.mac.empty() && !bootif.empty()) {
+    std::string_view mac = bootif;
+    if (mac.size() == 20 && mac.substr(0, 3) == "01-") mac.remove_prefix(3);
+    options.mac = TRY(parse_mac_address(mac, "BOOTIF"));
   }
+  if (!options.mac.empty()) set_boot_mac(&options, options.mac);
   return options;
 }
 

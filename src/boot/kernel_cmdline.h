@@ -5,7 +5,11 @@
 //   goldroot.data=GOLDROOT-DATA goldroot.format=yes
 //
 // `goldroot.server` is the boot server's origin; `goldroot.manifest`
-// overrides the manifest URL (default SERVER/api/v1/boot/MAC).
+// overrides the manifest URL (default SERVER/api/v1/boot/MAC). The MAC is
+// `goldroot.mac`, else BOOTIF's (01-52-54-00-…), else none: a unified
+// kernel image's command line is the same for every host of an image and
+// mode, so it names no host, and goldroot-boot then asks the interface the
+// initramfs configured (boot_interface.h) and calls set_boot_mac.
 // `goldroot.data` names the label of the local data partition (default
 // GOLDROOT-DATA; "none" keeps every boot in RAM); `goldroot.format=no`
 // forbids formatting a partition that only carries the GPT name.
@@ -42,8 +46,8 @@ struct BootOptions {
   bool goldroot = false;  // boot=goldroot was given
   std::string server;     // origin, no trailing slash
   std::string manifest_url;
-  std::string mac;
-  std::string host;
+  std::string mac;   // "52:54:00:aa:00:01"; "" until known
+  std::string host;  // informational; the manifest names the host
   BootMode mode = BootMode::kNormal;
   std::string data_label = "GOLDROOT-DATA";  // "" when goldroot.data=none
   bool format_allowed = true;
@@ -52,8 +56,17 @@ struct BootOptions {
 };
 
 // Parses a command line such as /proc/cmdline. Fails when boot=goldroot is
-// present but neither a server nor a manifest URL is, when a manifest URL
-// cannot be formed (no MAC), or on an unknown mode.
+// present but neither a server nor a manifest URL is, on a malformed MAC
+// (goldroot.mac, BOOTIF) or on an unknown mode. Without a MAC and a
+// manifest URL, manifest_url stays "" for set_boot_mac.
 Result<BootOptions> parse_kernel_cmdline(std::string_view cmdline);
+
+// Sets the MAC found on the machine and, unless the command line gave one,
+// the manifest URL SERVER/api/v1/boot/MAC.
+void set_boot_mac(BootOptions* options, const std::string& mac);
+
+// "52-54-00-AA-00-01" or "52:54:00:aa:00:01" -> "52:54:00:aa:00:01"; a
+// sentence naming `what` for anything else.
+Result<std::string> parse_mac_address(std::string_view text, std::string_view what);
 
 }  // namespace goldroot::boot

@@ -52,25 +52,49 @@ TEST(KernelCmdline, MissingPiecesAndBadModeSaySo) {
   auto no_server = parse_kernel_cmdline("boot=goldroot goldroot.mac=52:54:00:aa:00:01");
   ASSERT_FALSE(no_server.ok());
   EXPECT_NE(no_server.error().message.find("goldroot.server"), std::string::npos);
-  auto no_mac = parse_kernel_cmdline("boot=goldroot goldroot.server=http://h");
-  ASSERT_FALSE(no_mac.ok());
-  EXPECT_NE(no_mac.error().message.find("goldroot.mac"), std::string::npos);
+  auto bad_mac = parse_kernel_cmdline("boot=goldroot goldroot.server=http://h goldroot.mac=zz");
+  ASSERT_FALSE(bad_mac.ok());
+  EXPECT_EQ(bad_mac.error().message,
+            "goldroot.mac \"zz\" is not a MAC address (like 52:54:00:12:34:56)");
+  auto bad_bootif = parse_kernel_cmdline("boot=goldroot goldroot.server=http://h BOOTIF=01-52-54");
+  ASSERT_FALSE(bad_bootif.ok());
+  EXPECT_NE(bad_bootif.error().message.find("BOOTIF"), std::string::npos);
   auto bad_mode = parse_kernel_cmdline("boot=goldroot goldroot.manifest=http://h/m goldroot.mode=rset");
   ASSERT_FALSE(bad_mode.ok());
   EXPECT_NE(bad_mode.error().message.find("rset"), std::string::npos);
 }
 
+// The line a unified kernel image carries (initrd/uki.h): no host, no MAC.
+TEST(KernelCmdline, UnifiedKernelImageLineWaitsForTheMac) {
+  ASSERT_OK_AND_ASSIGN(BootOptions options,
+                       parse_kernel_cmdline("boot=goldroot goldroot.server=http://10.0.0.1:8080 "
+                                            "goldroot.mode=normal ip=dhcp console=ttyS0"));
+  EXPECT_TRUE(options.goldroot);
+  EXPECT_EQ(options.mac, "");
+  EXPECT_EQ(options.manifest_url, "");
+  set_boot_mac(&options, "52:54:00:12:34:56");
+  EXPECT_EQ(options.manifest_url, "http://10.0.0.1:8080/api/v1/boot/52:54:00:12:34:56");
+}
+
+TEST(KernelCmdline, BootifGivesTheMac) {
+  ASSERT_OK_AND_ASSIGN(BootOptions options,
+                       parse_kernel_cmdline("boot=goldroot goldroot.server=http://s "
+                                            "BOOTIF=01-52-54-00-AB-CD-EF ip=dhcp"));
+  EXPECT_EQ(options.mac, "52:54:00:ab:cd:ef");
+  EXPECT_EQ(options.manifest_url, "http://s/api/v1/boot/52:54:00:ab:cd:ef");
+}
+
 TEST(KernelCmdline, DataPartitionPolicy) {
   ASSERT_OK_AND_ASSIGN(BootOptions defaults,
-                       parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=m"));
+                       parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=52:54:00:aa:00:01"));
   EXPECT_EQ(defaults.data_label, "GOLDROOT-DATA");
   EXPECT_TRUE(defaults.format_allowed);
   ASSERT_OK_AND_ASSIGN(BootOptions none, parse_kernel_cmdline("boot=goldroot goldroot.server=http://s "
-                                                             "goldroot.mac=m goldroot.data=none "
+                                                             "goldroot.mac=52:54:00:aa:00:01 goldroot.data=none "
                                                              "goldroot.format=no"));
   EXPECT_EQ(none.data_label, "");
   EXPECT_FALSE(none.format_allowed);
-  EXPECT_FALSE(parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=m "
+  EXPECT_FALSE(parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=52:54:00:aa:00:01 "
                                     "goldroot.format=maybe").ok());
 }
 

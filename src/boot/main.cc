@@ -18,7 +18,8 @@
 //   0  the root is mounted and boot.json written
 //   2  bad usage or command line (no boot=goldroot: exit 2 too, silently
 //      unless --cmdline was given, so the glue can test for it)
-//   3  the manifest could not be fetched (server unreachable, no cache; or
+//   3  the manifest could not be fetched (no network interface came up,
+//      server unreachable, no cache; or
 //      the server refused this host: its key waits for enrolment, or is
 //      not the enrolled one, or its MAC is unknown). A refusal also leaves
 //      the glue's next wait in RUN/retry, doubling while it lasts, and is
@@ -35,6 +36,7 @@
 #include <sstream>
 #include <string>
 
+#include "boot/boot_interface.h"
 #include "boot/boot_sequence.h"
 #include "boot/http_fetch.h"
 #include "boot/retry_backoff.h"
@@ -116,6 +118,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.options = std::move(options).value();
+  if (config.options.mac.empty()) {
+    // A unified kernel image's command line names no host: ask the
+    // interface the initramfs brought up.
+    auto mac = find_boot_mac("/run", "/sys/class/net", interfaces_with_ipv4());
+    if (!mac.ok()) return fail(3, mac.error().message);
+    set_boot_mac(&config.options, *mac);
+    std::fprintf(stderr, "goldroot-boot: booting as %s\n", mac->c_str());
+  }
   if (!upper_given && !config.options.data_label.empty()) {
     // The kernel command line's policy: the labelled partition when the
     // machine has one, RAM otherwise.
