@@ -25,6 +25,8 @@ packages=(
   # UEFI clients: OVMF firmware (with Secure Boot variants and a test key
   # pair), and sbattach to make an unsigned kernel for the rogue-DHCP test
   ovmf sbsigntool
+  # signed unified kernel images: systemd's EFI stub, objcopy, sbsign/sbverify
+  systemd-boot-efi binutils
   # the dashboard test: headless Chromium, driven by playwright-core from npm
   chromium nodejs
 )

@@ -8,6 +8,7 @@
 
 #include "base/strings.h"
 #include "cli/command.h"
+#include "initrd/uki.h"
 #include "cli/export_session.h"
 #include "cli/fleet_session.h"
 #include "fleet/site_roots.h"
@@ -245,6 +246,46 @@ Result<int> image_export(Context& context, const Args& args) {
   return 0;
 }
 
+Result<int> image_uki(Context& context, const Args& args) {
+  CLI::App app{"Build the signed unified kernel image (UKI) that boots a commit in one mode: "
+               "systemd's EFI stub with the image's kernel, its initrd and the goldroot initrd, "
+               "and the kernel command line, signed with the site's Secure Boot key (see 'goldroot "
+               "site secure-boot'). Every host of that image and mode boots the same file. Prints "
+               "its path; cached under SITE/exports/uki.",
+               "goldroot image uki"};
+  std::string ref, mode = "normal";
+  UkiOptions options;
+  bool json = false;
+  app.add_option("REF", ref, "image name, channel or commit")->required();
+  app.add_option("--mode", mode, "the boot mode it asks for (default normal; the server's "
+                                 "signed manifest still decides)");
+  app.add_option("--server", options.server,
+                 "the boot server's URL as clients reach it, e.g. http://10.1.0.1:8080")
+      ->required();
+  app.add_option("--kernel-args", options.kernel_arguments,
+                 "more kernel arguments, e.g. \"console=ttyS0\" (as serve --kernel-args)");
+  app.add_option("--tools-dir", options.tools_dir,
+                 "where goldroot-boot and goldroot-agent are (default: beside goldroot)");
+  app.add_flag("--json", json, "print path, sha256, size, command line as JSON");
+  if (auto exit = parse_args(app, args)) return *exit;
+  auto site = TRY(context.open_site(LockMode::kExclusive, "image uki " + ref));
+  Digest id = TRY(site->store().resolve(ref));
+  options.image_name = ref;
+  Uki uki = TRY(build_site_uki(*site, id, mode, options));
+  std::string command_line = TRY(uki_command_line(options.server, mode, options.kernel_arguments));
+  if (json) {
+    print_json({{"path", uki.path}, {"sha256", uki.sha256.hex()}, {"size", uki.size},
+                {"commit", id.hex()}, {"mode", mode}, {"command_line", command_line},
+                {"reused", uki.reused}});
+  } else {
+    std::printf("%s\n", uki.path.c_str());
+    std::fprintf(stderr, "uki %s (%s)%s, command line: %s\n", uki.sha256.hex().substr(0, 12).c_str(),
+                 human_bytes(uki.size).c_str(), uki.reused ? ", already built" : "",
+                 command_line.c_str());
+  }
+  return 0;
+}
+
 Result<int> image_fsck(Context& context, const Args& args) {
   CLI::App app{"Verify every object; exit 1 naming each corrupt or missing object and the refs "
                "that need it.",
@@ -363,6 +404,7 @@ const Command kImageCommands[] = {
     {"checkout", "reproduce a commit's tree in a directory", image_checkout},
     {"diff", "list paths that differ between two commits", image_diff},
     {"export", "build a commit's bootable erofs/squashfs/tar artifact", image_export},
+    {"uki", "build a commit's signed unified kernel image for Secure Boot", image_uki},
     {"fsck", "verify every object", image_fsck},
     {"gc", "remove objects nothing needs", image_gc},
     {"users", "list the hosts assigned to a commit and those running it", image_users},
