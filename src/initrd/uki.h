@@ -104,7 +104,9 @@ struct UkiOptions {
 // built on first use: the image's kernel and initrd, its goldroot initrd
 // (built too if needed), signed with the site's Secure Boot key (made if
 // the site has none yet). `goldroot serve` calls it for hosts of labs
-// marked uefi=uki.
+// marked uefi=uki. Calls for one site are to be serialized (as serve does
+// its initrd builds): the goldroot initrd's build is not safe against a
+// second one of the same process.
 Result<std::string> uki_for(Site& site, const Digest& commit, std::string_view mode,
                             const UkiOptions& options);
 // The same, with the build's size and whether it was cached (the CLI's).
