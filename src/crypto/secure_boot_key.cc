@@ -5,7 +5,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <stdio.h>
 #include <unistd.h>
 
 #include <cstdio>
