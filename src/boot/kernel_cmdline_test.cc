@@ -101,15 +101,15 @@ TEST(KernelCmdline, DataPartitionPolicy) {
 TEST(KernelCmdline, RetrySeconds) {
   ASSERT_OK_AND_ASSIGN(
       BootOptions defaults,
-      parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=m"));
+      parse_kernel_cmdline("boot=goldroot goldroot.server=http://s goldroot.mac=52:54:00:aa:00:01"));
   EXPECT_EQ(defaults.retry_seconds, 20);
   ASSERT_OK_AND_ASSIGN(BootOptions set,
                        parse_kernel_cmdline("boot=goldroot goldroot.server=http://s "
-                                            "goldroot.mac=m goldroot.retry=5"));
+                                            "goldroot.mac=52:54:00:aa:00:01 goldroot.retry=5"));
   EXPECT_EQ(set.retry_seconds, 5);
   for (const char* bad : {"0", "-1", "x", "3601"})
     EXPECT_FALSE(parse_kernel_cmdline(std::string("boot=goldroot goldroot.server=http://s "
-                                                  "goldroot.mac=m goldroot.retry=") +
+                                                  "goldroot.mac=52:54:00:aa:00:01 goldroot.retry=") +
                                       bad)
                      .ok());
 }
