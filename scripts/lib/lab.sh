@@ -227,6 +227,8 @@ EOF
 [Unit]
 Description=goldroot lab probe
 After=local-fs.target
+# The serial getty's hangup of ttyS0 would cut the probe's lines.
+Before=serial-getty@ttyS0.service
 
 [Service]
 Type=oneshot
