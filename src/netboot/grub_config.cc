@@ -61,8 +61,8 @@ Status check_options(const MenuOptions& options) {
 }
 
 // One GRUB word: `text` single-quoted, except GRUB's MAC variable, which
-// is double-quoted so that GRUB expands it. Callers have refused quotes and
-// '$' in everything else.
+// is double-quoted so that GRUB expands it. Callers have refused quotes,
+// backslashes and '$' in every value they did not write themselves.
 std::string word(std::string_view text) {
   std::string out;
   size_t start = 0;
@@ -71,8 +71,13 @@ std::string word(std::string_view text) {
     std::string_view literal = text.substr(start, variable == std::string_view::npos
                                                       ? std::string_view::npos
                                                       : variable - start);
-    if (!literal.empty() || (out.empty() && variable == std::string_view::npos))
-      out += "'" + std::string(literal) + "'";
+    if (!literal.empty() || (out.empty() && variable == std::string_view::npos)) {
+      // Only our own texts carry a quote ("machine's"): GRUB, like sh,
+      // takes an escaped one between two quoted parts.
+      std::string quoted;
+      for (char c : literal) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      out += "'" + quoted + "'";
+    }
     if (variable == std::string_view::npos) break;
     out += std::string("\"") + kGrubMacVariable + "\"";
     start = variable + std::string_view(kGrubMacVariable).size();

@@ -1,5 +1,9 @@
 #include "netboot/grub_config.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include "base/strings.h"
 #include "base/testing/testing.h"
 
@@ -51,7 +55,7 @@ TEST(GrubConfigTest, NormalHostGetsNormalAndResetWithTheIpxeCommandLine) {
             "  linux '/boot/aaaa' " + arguments + "'goldroot.mode=normal'" + tail +
             "  initrd '/boot/bbbb' '/boot/goldroot-cccc.img'\n"
             "}\n"
-            "menuentry 'goldroot pc-11 - Reset: discard this machine's changes, then boot' "
+            "menuentry 'goldroot pc-11 - Reset: discard this machine'\\''s changes, then boot' "
             "--id 'reset' {\n"
             "  echo 'goldroot: booting pc-11 in reset mode'\n"
             "  linux '/boot/aaaa' " + arguments + "'goldroot.mode=reset'" + tail +
@@ -169,6 +173,35 @@ TEST(GrubConfigTest, TroubleShowsTheMessageWithoutItsQuotesThenReboots) {
             "echo 'Rebooting in 30 seconds to ask the server again.'\n"
             "sleep 30\n"
             "reboot\n");
+}
+
+// GRUB's own parser (grub-common's grub-script-check) reads every kind of
+// file as one script, quotes and all.
+TEST(GrubConfigTest, GrubsParserAcceptsEveryConfiguration) {
+  const char* checker = "/usr/bin/grub-script-check";
+  if (::access(checker, X_OK) != 0) GTEST_SKIP() << "needs grub-script-check (package grub-common)";
+  UnknownHostOptions registration;
+  UnknownHostOptions default_image;
+  default_image.policy = UnknownHostPolicy::kDefaultImage;
+  BootUrls base = urls();
+  base.manifest = "http://10.0.0.1:8080/api/v1/boot/";
+  MenuOptions options;
+  options.extra_kernel_arguments = "console=ttyS0 dyndbg=\"file x +p\"";
+  std::vector<std::string> configs = {
+      render_grub_main_config(),
+      render_grub_host_config({"pc-11", "52:54:00:12:34:56", "normal"}, urls(), files(), options)
+          .value(),
+      render_grub_unknown_config(registration, {}, {}, options).value(),
+      render_grub_unknown_config(default_image, base, files(), options).value(),
+      render_grub_trouble_config("channel 'gold' is empty"),
+  };
+  testing::TempDir dir;
+  for (size_t i = 0; i < configs.size(); ++i) {
+    std::string path = dir / ("config" + std::to_string(i) + ".cfg");
+    testing::write_file(path, configs[i]);
+    EXPECT_EQ(std::system((std::string(checker) + " " + path + " >/dev/null 2>&1").c_str()), 0)
+        << configs[i];
+  }
 }
 
 }  // namespace
