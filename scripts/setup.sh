@@ -21,8 +21,8 @@ packages=(
   # and busybox's udhcpc as the DHCP client of the namespace tests
   dnsmasq ipxe udhcpc
   # Secure Boot: Debian's signed shim and network GRUB, served by TFTP to
-  # uefi=shim machines, and OVMF's Secure Boot firmware to try them in QEMU
-  shim-signed grub-efi-amd64-signed ovmf
+  # uefi=shim machines
+  shim-signed grub-efi-amd64-signed
   # the end-to-end lab: QEMU clients with QEMU's iPXE ROMs, GPT data disks
   qemu-system-x86 ipxe-qemu fdisk
   # UEFI clients: OVMF firmware (with Secure Boot variants and a test key
