@@ -50,7 +50,8 @@ gr lab list | grep -E "^plain .* ipxe\* " >/dev/null || { gr lab list; fail "lab
 [ "$(gr lab list --json | grep -c '"effective_uefi"')" = 2 ] || fail "lab list --json has no effective_uefi"
 ok "labs carry uefi=shim, shown with the site's default inherited"
 
-in_server "$GOLDROOT" serve --listen 10.78.0.1:8080 --dhcp full --interface "${tag}a" \
+# Not through in_server: $! must be goldroot's own pid, for the kill below.
+ip netns exec "$server_ns" "$GOLDROOT" serve --listen 10.78.0.1:8080 --dhcp full --interface "${tag}a" \
   --dhcp-range 10.78.0.100-10.78.0.150 --kernel-args "console=ttyS0" > "$WORK/serve.log" 2>&1 &
 server=$!
 on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
