@@ -168,10 +168,15 @@ Result<std::string> render_hosts(const DnsmasqSettings& settings,
         return invalid("MAC " + mac + " belongs to both " + it->second + " and " + host.name);
       line += mac + ",";
     }
-    // Every host line tags: a host set to iPXE must not get the unknown
-    // MACs' loader, and "known" alone is not a tag dnsmasq offers here.
-    line += host.uefi == UefiLoader::kShim ? "set:shim," : "set:uefi-ipxe,";
+    // Tags only where they change an answer (a shim host; in proxy mode,
+    // where a line exists only to tag, an iPXE host beside unknown MACs
+    // given shim), so that a site without shim keeps a tag-free hosts file
+    // (DnsmasqSupervisor restarts dnsmasq for a tagged one rather than
+    // sending SIGHUP).
+    if (host.uefi == UefiLoader::kShim) line += "set:shim,";
     if (proxy) {
+      if (host.uefi != UefiLoader::kShim && settings.unknown_uefi != UefiLoader::kShim) continue;
+      if (host.uefi != UefiLoader::kShim) line += "set:uefi-ipxe,";
       line.pop_back();
       out += line + "\n";
       continue;

@@ -226,6 +226,12 @@ TEST_F(DnsmasqRootTest, FullModeGivesShimToUefiRomsOfShimHosts) {
   auto unknown = dhcp(7, false);
   EXPECT_NE(unknown["ip"], "10.77.0.11");
   EXPECT_EQ(unknown["boot_file"], "shimx64.efi");
+  // A tagged hosts file changes by a restart, never a crash after SIGHUP.
+  shim.hosts[0].ip = "10.77.0.21";
+  ASSERT_OK_AND_ASSIGN(auto change, supervisor_->update(shim));
+  EXPECT_EQ(change, DnsmasqSupervisor::Change::kRestarted);
+  EXPECT_EQ(dhcp(7, false)["ip"], "10.77.0.21");
+  EXPECT_EQ(supervisor_->restarts(), 0);
   if (HasFailure()) dump_log();
 }
 
