@@ -20,6 +20,9 @@ packages=(
   # network boot: dnsmasq (DHCP/proxy-DHCP + TFTP), Debian's iPXE binaries,
   # and busybox's udhcpc as the DHCP client of the namespace tests
   dnsmasq ipxe udhcpc
+  # Secure Boot: Debian's signed shim and network GRUB, served by TFTP to
+  # uefi=shim machines
+  shim-signed grub-efi-amd64-signed
   # the end-to-end lab: QEMU clients with QEMU's iPXE ROMs, GPT data disks
   qemu-system-x86 ipxe-qemu fdisk
   # UEFI clients: OVMF firmware (with Secure Boot variants and a test key

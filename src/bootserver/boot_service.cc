@@ -99,6 +99,36 @@ Result<netboot::BootUrls> BootService::boot_urls(const Digest& commit, const std
   return urls;
 }
 
+Result<std::optional<Digest>> BootService::default_commit() {
+  Store& store = site_->store();
+  return read_channel(store.env(), store.refs(), store.dir(), "gold");
+}
+
+Result<BootService::LocalBootFiles> BootService::local_boot_files(const Digest& commit) {
+  auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
+  if (!artifact)
+    return make_error(ErrorCode::kNotFound, "image " + commit.hex().substr(0, 12) +
+                                                " is not exported; run 'goldroot image export " +
+                                                commit.hex().substr(0, 12) + "'");
+  if (!artifact->kernel || !artifact->initrd)
+    return make_error(ErrorCode::kNotFound,
+                      "image " + commit.hex().substr(0, 12) + " has no kernel or initrd in /boot");
+  LocalBootFiles files;
+  files.kernel_sha256 = artifact->kernel->sha256.hex();
+  files.initrd_sha256 = artifact->initrd->sha256.hex();
+  auto kernel = artifacts_.boot_file(files.kernel_sha256);
+  auto initrd = artifacts_.boot_file(files.initrd_sha256);
+  if (!kernel || !initrd)
+    return make_error(ErrorCode::kNotFound,
+                      "image " + commit.hex().substr(0, 12) + "'s kernel or initrd is not exported");
+  files.kernel = *kernel;
+  files.initrd = *initrd;
+  GoldrootInitrd goldroot = TRY(initrd_for(commit, *artifact->kernel));
+  files.goldroot_initrd = goldroot.path;
+  files.goldroot_initrd_sha256 = goldroot.sha256.hex();
+  return files;
+}
+
 Result<GoldrootInitrd> BootService::initrd_for(const Digest& commit, const BootFile& kernel) {
   std::lock_guard lock(initrd_mutex_);
   auto found = initrds_.find(commit);

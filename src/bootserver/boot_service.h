@@ -94,6 +94,19 @@ class BootService {
   Result<std::optional<Host>> host_for_mac(const std::string& mac);
   // The commit a host boots: its pin, or its channel's commit.
   Result<Digest> commit_for(const Host& host);
+  // The URLs of the commit's kernel, initrd and manifest under `base_url`.
+  Result<netboot::BootUrls> boot_urls(const Digest& commit, const std::string& mac,
+                                      const std::string& base_url);
+  // The same files on this machine, for boot loaders that load files from
+  // a TFTP root rather than URLs (GRUB, grub_tree.h).
+  struct LocalBootFiles {
+    std::string kernel, initrd, goldroot_initrd;  // paths
+    std::string kernel_sha256, initrd_sha256, goldroot_initrd_sha256;
+  };
+  Result<LocalBootFiles> local_boot_files(const Digest& commit);
+  // What unregistered machines boot by default: channel gold's commit, if any.
+  Result<std::optional<Digest>> default_commit();
+  const BootServiceOptions& options() const { return options_; }
   // How long a host's manifest is good for after it is issued.
   static constexpr int64_t kManifestLifetimeSeconds = 15 * 60;
 
@@ -129,9 +142,6 @@ class BootService {
                                  const SignedRequest& signed_request,
                                  const server::HttpRequest& request);
   server::HttpResponse ipxe_script(const std::string& name, const std::string& base_url);
-  // The URLs of the commit's kernel, initrd and manifest under `base_url`.
-  Result<netboot::BootUrls> boot_urls(const Digest& commit, const std::string& mac,
-                                     const std::string& base_url);
   server::HttpResponse image(const std::string& name);
   server::HttpResponse object(const std::string& digest);
   server::HttpResponse goldroot_initrd(const std::string& name);

@@ -1,10 +1,20 @@
 #include "bootserver/dhcp_settings.h"
 
+#include <map>
+
+#include "fleet/effective.h"
 #include "net/address.h"
 
 namespace goldroot {
 
-Result<netboot::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options) {
+netboot::UefiLoader uefi_loader(UefiBoot boot) {
+  // uki: signed unified kernel images are not served yet (#17); until they
+  // are, a lab set to uki boots through shim and GRUB like kShim.
+  return boot == UefiBoot::kIpxe ? netboot::UefiLoader::kIpxe : netboot::UefiLoader::kShim;
+}
+
+Result<netboot::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options,
+                                               UefiBoot site_uefi) {
   netboot::DnsmasqSettings settings;
   settings.mode = options.mode;
   settings.interfaces = options.interfaces;
@@ -33,17 +43,23 @@ Result<netboot::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpO
     return make_error(ErrorCode::kInvalidArgument,
                       "the DHCP pool " + options.pool_start + "-" + options.pool_end +
                           " is in none of the inventory's networks");
-  if (options.mode == netboot::DhcpMode::kFull) {
-    for (const Host& host : TRY(inventory.hosts())) {
-      // Nobody vouched for its MAC or name: it gets a pool address as
-      // before it booted, and its generated name stays out of DHCP.
-      if (host.unregistered) continue;
-      netboot::DhcpHost dhcp;
-      dhcp.name = host.name;
-      dhcp.macs = host.macs;
-      if (host.ip) dhcp.ip = *host.ip;
-      settings.hosts.push_back(std::move(dhcp));
-    }
+  settings.unknown_uefi = uefi_loader(site_uefi);
+  std::map<std::string, Lab> labs;
+  for (Lab& lab : TRY(inventory.labs())) labs.emplace(lab.name, std::move(lab));
+  // Proxy mode too: dnsmasq then hands out no address, only the loader.
+  for (const Host& host : TRY(inventory.hosts())) {
+    // Nobody vouched for its MAC or name: it gets a pool address as
+    // before it booted, and its generated name stays out of DHCP (and
+    // its firmware the loader of unknown MACs).
+    if (host.unregistered) continue;
+    netboot::DhcpHost dhcp;
+    dhcp.name = host.name;
+    dhcp.macs = host.macs;
+    if (host.ip) dhcp.ip = *host.ip;
+    auto lab = host.lab ? labs.find(*host.lab) : labs.end();
+    dhcp.uefi = uefi_loader(effective_uefi_boot(lab == labs.end() ? nullptr : &lab->second,
+                                                site_uefi));
+    settings.hosts.push_back(std::move(dhcp));
   }
   return settings;
 }

@@ -22,9 +22,18 @@ Status apply_enroll(Lab& lab, const std::string& value) {
   return {};
 }
 
+// "shim", or "inherit" (or nothing) for the site's setting.
+Status apply_uefi(Lab& lab, const std::string& value) {
+  if (value.empty() || value == "inherit")
+    lab.uefi.reset();
+  else
+    lab.uefi = TRY(parse_uefi_boot(value).context("lab " + lab.name));
+  return {};
+}
+
 Result<int> lab_add(Context& context, const Args& args) {
   CLI::App app{"Add a lab.", "goldroot lab add"};
-  std::string name, channel, mode, enroll, notes;
+  std::string name, channel, mode, enroll, uefi, notes;
   std::vector<std::string> networks;
   app.add_option("NAME", name, "lab name")->required();
   app.add_option("--channel", channel, "default channel of its hosts (else gold)");
@@ -32,6 +41,9 @@ Result<int> lab_add(Context& context, const Args& args) {
   app.add_option("--enroll", enroll,
                  "how its hosts' first keys are enrolled: admin, first-use or port (else the "
                  "site's policy)");
+  app.add_option("--uefi", uefi,
+                 "what its UEFI machines boot through: ipxe, or shim (Debian's signed shim and "
+                 "GRUB, for Secure Boot), or uki (coming; shim until then) (else the site's)");
   app.add_option("--network", networks, "a network CIDR the lab uses (repeatable)");
   app.add_option("--notes", notes, "free-form notes");
   if (auto exit = parse_args(app, args)) return *exit;
@@ -43,6 +55,7 @@ Result<int> lab_add(Context& context, const Args& args) {
   if (!mode.empty()) settings.push_back({"mode", mode});
   for (const Assignment& setting : settings) TRY(apply(lab, setting, fleet.site->store()));
   TRY(apply_enroll(lab, enroll));
+  TRY(apply_uefi(lab, uefi));
   auto transaction = TRY(fleet.inventory.begin_write());
   TRY(fleet.inventory.add_lab(lab));
   TRY(transaction.commit());
@@ -56,7 +69,9 @@ Result<int> lab_list(Context& context, const Args& args) {
   app.add_flag("--json", json, "print JSON");
   if (auto exit = parse_args(app, args)) return *exit;
   auto fleet = TRY(open_fleet(context, LockMode::kShared, "lab list"));
-  EnrollPolicy site_enroll = TRY(fleet.site->settings()).enroll;
+  SiteSettings site_settings = TRY(fleet.site->settings());
+  EnrollPolicy site_enroll = site_settings.enroll;
+  UefiBoot site_uefi = site_settings.uefi;
   auto transaction = TRY(fleet.inventory.begin_read());
   auto labs = TRY(fleet.inventory.labs());
   std::map<std::string, int> counts;
@@ -68,20 +83,23 @@ Result<int> lab_list(Context& context, const Args& args) {
       nlohmann::json item = to_json(lab);
       item["hosts"] = counts[lab.name];
       item["effective_enroll"] = enroll_policy_name(lab.enroll.value_or(site_enroll));
+      item["effective_uefi"] = uefi_boot_name(lab.uefi.value_or(site_uefi));
       out.push_back(item);
     }
     print_json(out);
     return 0;
   }
-  std::printf("%-16s %6s %-12s %-10s %-11s %s\n", "NAME", "HOSTS", "MODE", "CHANNEL", "ENROLL",
-              "NETWORKS");
+  std::printf("%-16s %6s %-12s %-10s %-11s %-6s %s\n", "NAME", "HOSTS", "MODE", "CHANNEL",
+              "ENROLL", "UEFI", "NETWORKS");
   for (const Lab& lab : labs) {
-    // A star marks an inherited setting (the enrolment policy: the site's).
+    // A star marks an inherited setting (enrolment policy and UEFI boot: the site's).
     std::string enroll = lab.enroll ? enroll_policy_name(*lab.enroll)
                                     : std::string(enroll_policy_name(site_enroll)) + "*";
-    std::printf("%-16s %6d %-12s %-10s %-11s %s\n", lab.name.c_str(), counts[lab.name],
+    std::string uefi =
+        lab.uefi ? uefi_boot_name(*lab.uefi) : std::string(uefi_boot_name(site_uefi)) + "*";
+    std::printf("%-16s %6d %-12s %-10s %-11s %-6s %s\n", lab.name.c_str(), counts[lab.name],
                 lab.mode ? boot_mode_name(*lab.mode) : "normal*",
-                lab.channel ? lab.channel->c_str() : "gold*", enroll.c_str(),
+                lab.channel ? lab.channel->c_str() : "gold*", enroll.c_str(), uefi.c_str(),
                 lab.networks.empty() ? "-" : join(lab.networks, ", ").c_str());
   }
   return 0;
@@ -91,6 +109,8 @@ Result<int> lab_set(Context& context, const Args& args) {
   CLI::App app{
       "Change a lab: goldroot lab set NAME key=value… (keys: channel, mode, networks, "
       "notes, enroll=admin|first-use|port|inherit — how its hosts' first keys are enrolled, "
+      "uefi=ipxe|shim|uki|inherit — what its UEFI machines boot through (shim: Debian's "
+      "signed shim and GRUB, for Secure Boot; uki: coming, shim until then), "
       "reset-at=HH:MM — goldroot serve resets the lab's dirty hosts daily then, "
       "rebooting only idle ones; an empty value restores the default).",
       "goldroot lab set"};
@@ -110,6 +130,8 @@ Result<int> lab_set(Context& context, const Args& args) {
       reset_at = assignment.value;
     else if (assignment.key == "enroll")
       TRY(apply_enroll(*lab, assignment.value));
+    else if (assignment.key == "uefi")
+      TRY(apply_uefi(*lab, assignment.value));
     else
       TRY(apply(*lab, assignment, fleet.site->store()));
   }

@@ -21,6 +21,7 @@
 #include "bootserver/boot_service.h"
 #include "bootserver/report_service.h"
 #include "bootserver/dhcp_settings.h"
+#include "bootserver/grub_tree.h"
 #include "dashboard/dashboard.h"
 #include "net/address.h"
 #include "net/interfaces.h"
@@ -99,16 +100,20 @@ Status serve_until_signal(const std::string& listen, server::ServerOptions optio
 
 namespace {
 
-// Watches the inventory file and hands dnsmasq the regenerated settings
-// when it changes (hosts: SIGHUP; networks: a checked restart).
+// Watches what dnsmasq's answers and the GRUB files in its TFTP root are
+// made of: the inventory and the site's settings (both: dnsmasq gets the
+// regenerated settings — hosts: SIGHUP; networks: a checked restart), and
+// the channel refs, their journal and the exports (the GRUB files, which
+// name each host's kernel and initrds). Polls every 2 seconds.
 class DhcpWatcher {
  public:
-  DhcpWatcher(std::string database, std::string directory, DhcpOptions options,
-              netboot::DnsmasqSupervisor* supervisor)
-      : database_(std::move(database)),
+  DhcpWatcher(Site* site, std::string directory, DhcpOptions options,
+              netboot::DnsmasqSupervisor* supervisor, BootService* service)
+      : site_(site),
         directory_(std::move(directory)),
         options_(std::move(options)),
-        supervisor_(supervisor) {
+        supervisor_(supervisor),
+        service_(service) {
     thread_ = std::thread([this] { run(); });
   }
   ~DhcpWatcher() {
@@ -121,42 +126,70 @@ class DhcpWatcher {
   }
 
  private:
-  std::pair<int64_t, int64_t> stamp() const {
-    std::pair<int64_t, int64_t> result{0, 0};
-    for (const std::string& path : {database_, database_ + "-wal"}) {
+  using Stamp = std::pair<int64_t, int64_t>;
+  static Stamp stamp_of(const std::vector<std::string>& paths) {
+    Stamp result{0, 0};
+    for (const std::string& path : paths) {
       struct stat st;
       if (::stat(path.c_str(), &st) == 0)
         result = std::max(result, {st.st_mtim.tv_sec, st.st_mtim.tv_nsec});
     }
     return result;
   }
+  // What dnsmasq's settings come from.
+  Stamp dhcp_stamp() const {
+    std::string database = site_->database_path();
+    return stamp_of({database, database + "-wal", site_->root() + "/site.json"});
+  }
+  // What the GRUB files come from besides: a ref is renamed into its
+  // directory, the journal replaced, an export added.
+  Stamp boot_stamp() const {
+    return stamp_of({site_->store_dir() + "/refs/channels", site_->store_dir() + "/channel-journal",
+                     site_->exports_dir()});
+  }
   void run() {
-    auto seen = stamp();
+    auto seen_dhcp = dhcp_stamp();
+    auto seen_boot = boot_stamp();
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; })) {
-      auto now = stamp();
-      if (now == seen) continue;
-      seen = now;
-      auto inventory = Inventory::open(database_);
+      auto now_dhcp = dhcp_stamp();
+      auto now_boot = boot_stamp();
+      if (now_dhcp == seen_dhcp && now_boot == seen_boot) continue;
+      bool dhcp_changed = now_dhcp != seen_dhcp;
+      seen_dhcp = now_dhcp;
+      seen_boot = now_boot;
+      auto inventory = Inventory::open(site_->database_path());
       if (!inventory.ok()) continue;
-      auto settings = dhcp_settings(*inventory, options_);
+      auto settings = site_->settings();
       if (!settings.ok()) {
+        std::fprintf(stderr, "goldroot serve: %s\n", settings.error().message.c_str());
+        continue;
+      }
+      auto grub = write_grub_tree(*service_, *inventory, *settings,
+                                  {.tftp_root = directory_ + "/tftp",
+                                   .base_url = options_.boot_server_url});
+      if (!grub.ok())
+        std::fprintf(stderr, "goldroot serve: GRUB files: %s\n", grub.error().message.c_str());
+      if (!dhcp_changed) continue;
+      auto dhcp = dhcp_settings(*inventory, options_, settings->uefi);
+      if (!dhcp.ok()) {
         std::fprintf(stderr, "goldroot serve: keeping dnsmasq as it is: %s\n",
-                     settings.error().message.c_str());
+                     dhcp.error().message.c_str());
         continue;
       }
       netboot::DnsmasqSupervisorOptions paths;
-      netboot::use_directory(directory_, &*settings, &paths);
-      auto change = supervisor_->update(*settings);
+      netboot::use_directory(directory_, &*dhcp, &paths);
+      auto change = supervisor_->update(*dhcp);
       if (!change.ok())
         std::fprintf(stderr, "goldroot serve: %s\n", change.error().message.c_str());
     }
   }
 
-  std::string database_;
+  Site* site_;
   std::string directory_;  // the site's dnsmasq/
   DhcpOptions options_;
   netboot::DnsmasqSupervisor* supervisor_;
+  BootService* service_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
@@ -317,18 +350,30 @@ Result<int> run_serve(Context& context, const Args& args) {
       options.pool_end = range.substr(dash + 1);
     }
     auto inventory = TRY(Inventory::open(site->database_path()));
-    netboot::DnsmasqSettings settings = TRY(dhcp_settings(inventory, options));
+    SiteSettings site_settings = TRY(site->settings());
+    netboot::DnsmasqSettings settings =
+        TRY(dhcp_settings(inventory, options, site_settings.uefi));
     netboot::DnsmasqSupervisorOptions supervisor_options;
     std::string directory = site->root() + "/dnsmasq";
     TRY(context.env->create_dir(directory));
     ::chmod(directory.c_str(), 0755);
     netboot::use_directory(directory, &settings, &supervisor_options);
     TRY(netboot::prepare_tftp_root(settings.tftp_root));
+    if (!TRY(netboot::prepare_secure_boot_loaders(settings.tftp_root)))
+      std::fprintf(stderr, "goldroot serve: warning: Debian's signed shim or GRUB is missing "
+                           "(packages shim-signed, grub-efi-amd64-signed): UEFI machines set to "
+                           "uefi=shim cannot boot\n");
+    // Before dnsmasq answers: a machine told to load shim finds GRUB's files.
+    auto grub = write_grub_tree(*service, inventory, site_settings,
+                                {.tftp_root = settings.tftp_root,
+                                 .base_url = options.boot_server_url});
+    if (!grub.ok())
+      std::fprintf(stderr, "goldroot serve: GRUB files: %s\n", grub.error().message.c_str());
     dnsmasq = TRY(netboot::DnsmasqSupervisor::start(settings, supervisor_options));
     std::printf("dnsmasq (%s DHCP, TFTP) on %s, chainloading to %s\n", dhcp.c_str(),
                 interfaces[0].c_str(), options.boot_server_url.c_str());
-    watcher =
-        std::make_unique<DhcpWatcher>(site->database_path(), directory, options, dnsmasq.get());
+    watcher = std::make_unique<DhcpWatcher>(site.get(), directory, options, dnsmasq.get(),
+                                            service.get());
   }
   server::Router router;
   service->install(router);

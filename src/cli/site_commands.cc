@@ -22,7 +22,9 @@ Result<int> site_set(Context& context, const Args& args) {
   CLI::App app{"Change site settings: goldroot site set key=value… (keys: upload-max, the "
                "largest upper layer an agent may upload for 'capture --host', e.g. 20G; "
                "enroll, how a host's first key is enrolled where its lab sets no policy: "
-               "admin (default), first-use or port; rollback-floor=IMAGE, no host is given an "
+               "admin (default), first-use or port; uefi, what UEFI machines boot through where "
+               "their lab sets nothing, and unregistered ones: ipxe (default), shim (Debian's "
+               "signed shim and GRUB, for Secure Boot) or uki (coming; shim until then); rollback-floor=IMAGE, no host is given an "
                "image made before IMAGE from now on, and hosts refuse one older than the "
                "highest floor they saw — it only rises). A running server sees the change at "
                "its next upload or boot.",

@@ -34,4 +34,8 @@ EnrollPolicy effective_enroll_policy(const Host& host, const Lab* lab, EnrollPol
   return lab && lab->enroll ? *lab->enroll : site_default;
 }
 
+UefiBoot effective_uefi_boot(const Lab* lab, UefiBoot site_default) {
+  return lab && lab->uefi ? *lab->uefi : site_default;
+}
+
 }  // namespace goldroot

@@ -39,5 +39,8 @@ EffectiveChannel effective_channel(const Host& host, const Lab* lab);
 // takes the port policy, whatever the site's — a persistent key on first
 // use, and a diskless machine's new key each boot from a privileged port.
 EnrollPolicy effective_enroll_policy(const Host& host, const Lab* lab, EnrollPolicy site_default);
+// What the host's UEFI firmware is given to boot (site/uefi_boot.h): its
+// lab's setting, else the site's (Site::settings().uefi).
+UefiBoot effective_uefi_boot(const Lab* lab, UefiBoot site_default);
 
 }  // namespace goldroot

@@ -69,6 +69,26 @@ TEST(EffectiveTest, EveryEnrollPolicyRoundTrips) {
             "unknown enrolment policy 'tofu'; choose admin, first-use or port");
 }
 
+TEST(EffectiveTest, UefiBootIsTheLabsElseTheSites) {
+  EXPECT_EQ(effective_uefi_boot(nullptr, UefiBoot::kShim), UefiBoot::kShim);
+  Lab lab;
+  EXPECT_EQ(effective_uefi_boot(&lab, UefiBoot::kIpxe), UefiBoot::kIpxe);
+  lab.uefi = UefiBoot::kShim;
+  EXPECT_EQ(effective_uefi_boot(&lab, UefiBoot::kIpxe), UefiBoot::kShim);
+  lab.uefi = UefiBoot::kIpxe;
+  EXPECT_EQ(effective_uefi_boot(&lab, UefiBoot::kShim), UefiBoot::kIpxe);
+}
+
+TEST(EffectiveTest, EveryUefiBootRoundTrips) {
+  for (const char* name : {"ipxe", "shim", "uki"}) {
+    ASSERT_OK_AND_ASSIGN(UefiBoot boot, parse_uefi_boot(name));
+    EXPECT_STREQ(uefi_boot_name(boot), name);
+  }
+  auto bad = parse_uefi_boot("grub");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.substr(0, 29), "unknown UEFI boot 'grub'; cho");
+}
+
 TEST(EffectiveTest, EveryBootModeRoundTrips) {
   for (const char* name : {"normal", "reset", "maintenance", "cache", "install", "shell"}) {
     ASSERT_OK_AND_ASSIGN(BootMode mode, parse_boot_mode(name));

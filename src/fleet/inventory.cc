@@ -44,6 +44,18 @@ std::optional<EnrollPolicy> enroll_column(const Statement& row, int index) {
   return policy.ok() ? std::optional<EnrollPolicy>(*policy) : std::nullopt;
 }
 
+std::optional<UefiBoot> uefi_column(const Statement& row, int index) {
+  auto text = row.optional_text_column(index);
+  if (!text) return std::nullopt;
+  auto boot = parse_uefi_boot(*text);
+  return boot.ok() ? std::optional<UefiBoot>(*boot) : std::nullopt;
+}
+
+std::optional<std::string> uefi_text(const std::optional<UefiBoot>& boot) {
+  if (!boot) return std::nullopt;
+  return std::string(uefi_boot_name(*boot));
+}
+
 std::optional<std::string> enroll_text(const std::optional<EnrollPolicy>& policy) {
   if (!policy) return std::nullopt;
   return std::string(enroll_policy_name(*policy));
@@ -138,7 +150,7 @@ Status Inventory::remove_network(const std::string& cidr) {
 
 Result<std::vector<Lab>> Inventory::labs() {
   std::map<int64_t, Lab> by_id;
-  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll FROM labs"));
+  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll, uefi FROM labs"));
   while (TRY(query.step())) {
     Lab lab;
     lab.name = query.text_column(1);
@@ -146,6 +158,7 @@ Result<std::vector<Lab>> Inventory::labs() {
     lab.mode = mode_column(query, 3);
     lab.notes = query.text_column(4);
     lab.enroll = enroll_column(query, 5);
+    lab.uefi = uefi_column(query, 6);
     by_id[query.int_column(0)] = std::move(lab);
   }
   Statement links = TRY(db_.prepare(
@@ -196,12 +209,14 @@ Status Inventory::add_lab(const Lab& lab) {
   if (TRY(lab_id(lab.name)))
     return make_error(ErrorCode::kAlreadyExists, "lab " + lab.name + " already exists");
   Statement insert = TRY(
-      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll) VALUES (?, ?, ?, ?, ?)"));
+      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi) "
+                  "VALUES (?, ?, ?, ?, ?, ?)"));
   insert.bind(lab.name)
       .bind(lab.channel)
       .bind(mode_text(lab.mode))
       .bind(lab.notes)
-      .bind(enroll_text(lab.enroll));
+      .bind(enroll_text(lab.enroll))
+      .bind(uefi_text(lab.uefi));
   TRY(insert.run());
   return write_lab_networks(db_.last_insert_id(), lab);
 }
@@ -211,11 +226,13 @@ Status Inventory::update_lab(const Lab& lab) {
   auto id = TRY(lab_id(lab.name));
   if (!id) return make_error(ErrorCode::kNotFound, "there is no lab " + lab.name);
   Statement update =
-      TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ?, enroll = ? WHERE id = ?"));
+      TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ?, enroll = ?, uefi = ? "
+                      "WHERE id = ?"));
   update.bind(lab.channel)
       .bind(mode_text(lab.mode))
       .bind(lab.notes)
       .bind(enroll_text(lab.enroll))
+      .bind(uefi_text(lab.uefi))
       .bind(*id);
   TRY(update.run());
   TRY(write_lab_networks(*id, lab));

@@ -69,6 +69,23 @@ TEST_F(InventoryTest, ReopeningKeepsEverything) {
   EXPECT_EQ(by_mac->name, "pc1");
 }
 
+TEST_F(InventoryTest, LabUefiBootIsKeptAndCleared) {
+  ASSERT_OK_AND_ASSIGN(auto lab, inventory_->find_lab("lab1"));
+  ASSERT_TRUE(lab);
+  EXPECT_FALSE(lab->uefi);
+  lab->uefi = UefiBoot::kShim;
+  ASSERT_OK(inventory_->update_lab(*lab));
+  ASSERT_OK_AND_ASSIGN(auto shim, inventory_->find_lab("lab1"));
+  ASSERT_TRUE(shim && shim->uefi);
+  EXPECT_EQ(*shim->uefi, UefiBoot::kShim);
+  EXPECT_EQ(to_json(*shim)["uefi"], "shim");
+  shim->uefi.reset();
+  ASSERT_OK(inventory_->update_lab(*shim));
+  ASSERT_OK_AND_ASSIGN(auto inherited, inventory_->find_lab("lab1"));
+  EXPECT_FALSE(inherited->uefi);
+  EXPECT_TRUE(to_json(*inherited)["uefi"].is_null());
+}
+
 TEST_F(InventoryTest, NewerSchemaIsRefused) {
   inventory_.reset();
   {

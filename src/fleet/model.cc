@@ -72,6 +72,7 @@ nlohmann::json to_json(const Lab& lab) {
   out["channel"] = lab.channel ? nlohmann::json(*lab.channel) : nlohmann::json();
   out["mode"] = lab.mode ? nlohmann::json(boot_mode_name(*lab.mode)) : nlohmann::json();
   out["enroll"] = lab.enroll ? nlohmann::json(enroll_policy_name(*lab.enroll)) : nlohmann::json();
+  out["uefi"] = lab.uefi ? nlohmann::json(uefi_boot_name(*lab.uefi)) : nlohmann::json();
   out["networks"] = lab.networks;
   out["notes"] = lab.notes;
   return out;

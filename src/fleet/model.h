@@ -15,6 +15,7 @@
 #include "base/result.h"
 #include "fleet/boot_mode.h"
 #include "site/enroll_policy.h"
+#include "site/uefi_boot.h"
 
 namespace goldroot {
 
@@ -30,6 +31,7 @@ struct Lab {
   std::optional<std::string> channel;
   std::optional<BootMode> mode;
   std::optional<EnrollPolicy> enroll;  // unset: the site's (SiteSettings::enroll)
+  std::optional<UefiBoot> uefi;        // unset: the site's (SiteSettings::uefi)
   std::vector<std::string> networks;   // CIDRs, sorted
   std::string notes;
 };

@@ -162,6 +162,11 @@ ALTER TABLE boot_requests ADD COLUMN alert TEXT;
     R"sql(
 ALTER TABLE hosts ADD COLUMN unregistered INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 6: what a lab's UEFI machines boot through (site/uefi_boot.h): ipxe,
+    // shim or uki; NULL: the site's setting.
+    R"sql(
+ALTER TABLE labs ADD COLUMN uefi TEXT;
+)sql",
 };
 
 constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];

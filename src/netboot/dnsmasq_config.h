@@ -17,6 +17,13 @@
 // its script. The URL carries ${netX/mac}, which iPXE expands to the MAC of
 // the interface it boots from, in the lowercase colon form.
 //
+// Secure Boot: a UEFI ROM whose host is set to UefiLoader::kShim (its
+// dhcp-host line sets the tag "shim"; unknown MACs get it from
+// unknown_uefi) gets Debian's signed shimx64.efi instead of ipxe.efi. shim
+// loads grubx64.efi (Debian's signed network GRUB) from the same TFTP
+// directory, and GRUB reads grub/grub.cfg (grub_config.h). BIOS ROMs keep
+// undionly.kpxe.
+//
 // Pure; thread-safe.
 #pragma once
 
@@ -30,6 +37,18 @@ namespace goldroot::netboot {
 // The iPXE binaries dnsmasq serves over TFTP, from Debian's ipxe package.
 inline constexpr char kIpxeBiosLoader[] = "undionly.kpxe";
 inline constexpr char kIpxeEfiLoader[] = "ipxe.efi";
+// Debian's signed shim (shim-signed) and the names it loads next from the
+// same TFTP directory: GRUB (grub-efi-amd64-signed's grubnetx64) and
+// MokManager.
+inline constexpr char kShimLoader[] = "shimx64.efi";
+inline constexpr char kShimGrub[] = "grubx64.efi";
+inline constexpr char kShimMokManager[] = "mmx64.efi";
+
+// What a UEFI PXE ROM is given.
+enum class UefiLoader {
+  kIpxe,  // ipxe.efi, then the HTTP iPXE script
+  kShim,  // shimx64.efi, then GRUB over TFTP (Secure Boot)
+};
 
 enum class DhcpMode {
   kProxy,  // another DHCP server hands out addresses; dnsmasq adds the PXE boot answer
@@ -51,13 +70,17 @@ struct DhcpHost {
   std::string name;               // DHCP host name (letters, digits, '-')
   std::vector<std::string> macs;  // any form normalize_mac accepts
   std::string ip;                 // fixed IPv4 address, or empty for one from the pool
+  UefiLoader uefi = UefiLoader::kIpxe;
 };
 
 struct DnsmasqSettings {
   DhcpMode mode = DhcpMode::kProxy;
   std::vector<std::string> interfaces;  // dnsmasq binds only these
   std::vector<DhcpNetwork> networks;
-  std::vector<DhcpHost> hosts;  // full mode; proxy mode hands out no addresses
+  // Full mode: addresses, names and loaders. Proxy mode hands out no
+  // addresses: only each host's UEFI loader is read.
+  std::vector<DhcpHost> hosts;
+  UefiLoader unknown_uefi = UefiLoader::kIpxe;  // what MACs of no host get
   std::string boot_server_url;  // "http://10.0.0.1:8080", as clients reach goldroot serve
   std::string tftp_root;        // holds undionly.kpxe and ipxe.efi (see prepare_tftp_root)
   std::string hosts_file;       // where the hosts file is written

@@ -202,6 +202,39 @@ TEST_F(DnsmasqRootTest, FullModeGivesTheFixedIpAndTheBootFileForEachFirmware) {
             testing::read_file("/usr/lib/ipxe/undionly.kpxe"));
 }
 
+// Secure Boot: a UEFI ROM of a host set to shim is told to load Debian's
+// signed shim; BIOS and iPXE keep theirs. An unknown MAC follows
+// unknown_uefi, a known one its own line.
+TEST_F(DnsmasqRootTest, FullModeGivesShimToUefiRomsOfShimHosts) {
+  DnsmasqSettings shim = settings(DhcpMode::kFull);
+  shim.hosts[0].uefi = UefiLoader::kShim;
+  ASSERT_OK_AND_ASSIGN(supervisor_, DnsmasqSupervisor::start(shim, supervisor_options()));
+  auto efi = dhcp(7, false);
+  EXPECT_EQ(efi["ip"], "10.77.0.11");
+  EXPECT_EQ(efi["boot_file"], "shimx64.efi");
+  EXPECT_EQ(dhcp(9, false)["boot_file"], "shimx64.efi");
+  EXPECT_EQ(dhcp(0, false)["boot_file"], "undionly.kpxe");
+  EXPECT_EQ(dhcp(0, true)["boot_file"], kBootUrl);
+
+  // The site says shim for unknown MACs: a known host set to iPXE keeps it.
+  DnsmasqSettings site_shim = settings(DhcpMode::kFull);
+  site_shim.unknown_uefi = UefiLoader::kShim;
+  ASSERT_OK(supervisor_->update(site_shim));
+  EXPECT_EQ(dhcp(7, false)["boot_file"], "ipxe.efi");
+  site_shim.hosts.erase(site_shim.hosts.begin());
+  ASSERT_OK(supervisor_->update(site_shim));
+  auto unknown = dhcp(7, false);
+  EXPECT_NE(unknown["ip"], "10.77.0.11");
+  EXPECT_EQ(unknown["boot_file"], "shimx64.efi");
+  // A tagged hosts file changes by a restart, never a crash after SIGHUP.
+  shim.hosts[0].ip = "10.77.0.21";
+  ASSERT_OK_AND_ASSIGN(auto change, supervisor_->update(shim));
+  EXPECT_EQ(change, DnsmasqSupervisor::Change::kRestarted);
+  EXPECT_EQ(dhcp(7, false)["ip"], "10.77.0.21");
+  EXPECT_EQ(supervisor_->restarts(), 0);
+  if (HasFailure()) dump_log();
+}
+
 TEST_F(DnsmasqRootTest, UnknownMacGetsAPoolAddressAndStillBoots) {
   ASSERT_OK_AND_ASSIGN(supervisor_,
                        DnsmasqSupervisor::start(settings(DhcpMode::kFull), supervisor_options()));
@@ -507,6 +540,32 @@ TEST_F(DnsmasqProxyRootTest, ProxyAddsThePxeAnswerAndNoAddress) {
   EXPECT_NE(ipxe[0].find("\"file\": \"" + std::string(kBootUrl) + "\""), std::string::npos)
       << ipxe[0];
   EXPECT_NE(ipxe[0].find("\"yiaddr\": \"0.0.0.0\""), std::string::npos) << ipxe[0];
+  if (HasFailure()) dump_log();
+}
+
+TEST_F(DnsmasqProxyRootTest, ProxyNamesShimForUefiRomsOfShimHosts) {
+  DnsmasqSettings shim = settings(DhcpMode::kProxy);
+  shim.hosts[0].uefi = UefiLoader::kShim;
+  ASSERT_OK_AND_ASSIGN(supervisor_, DnsmasqSupervisor::start(shim, supervisor_options()));
+  testing::write_file(dir_ / "pxe_request.py", kPxeRequestScript);
+  ASSERT_EQ(run(in_client("ip addr add 10.77.0.31/24 dev br0")), 0);
+  auto boot_file = [&](int arch) {
+    return std::string(
+        trim(run_output(in_client("python3 " + (dir_ / "pxe_request.py") + " " + kClientMac + " " +
+                                  std::to_string(arch) + " 10.77.0.31 10.77.0.1 2>&1"))));
+  };
+  EXPECT_EQ(boot_file(7), "shimx64.efi");
+  EXPECT_EQ(boot_file(9), "shimx64.efi");
+  EXPECT_EQ(boot_file(0), "undionly.kpxe");
+  // Unknown MACs by the site's setting; a known host set to iPXE keeps it.
+  DnsmasqSettings site_shim = settings(DhcpMode::kProxy);
+  site_shim.unknown_uefi = UefiLoader::kShim;
+  ASSERT_OK(supervisor_->update(site_shim));
+  EXPECT_EQ(boot_file(7), "ipxe.efi");
+  site_shim.hosts.erase(site_shim.hosts.begin());
+  ASSERT_OK(supervisor_->update(site_shim));
+  EXPECT_EQ(boot_file(7), "shimx64.efi");
+  ASSERT_EQ(run(in_client("ip addr del 10.77.0.31/24 dev br0")), 0);
   if (HasFailure()) dump_log();
 }
 

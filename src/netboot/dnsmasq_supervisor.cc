@@ -315,8 +315,12 @@ Result<DnsmasqSupervisor::Change> DnsmasqSupervisor::update(const DnsmasqSetting
   DnsmasqFiles files = TRY(render_dnsmasq(settings));
   std::unique_lock lock(mutex_);
   if (stopping_) return make_error(ErrorCode::kInvalidArgument, "dnsmasq supervisor is stopped");
-  if (files.config == files_.config) {
-    if (files.hosts == files_.hosts) return Change::kNone;
+  // dnsmasq 2.90 was seen to crash re-reading a hosts file whose lines set
+  // tags (Secure Boot's set:shim) on SIGHUP; such a file gets a restart.
+  bool tagged = files.hosts.find(",set:") != std::string::npos ||
+                files_.hosts.find(",set:") != std::string::npos;
+  if (files.config == files_.config && files.hosts == files_.hosts) return Change::kNone;
+  if (files.config == files_.config && !tagged) {
     TRY(write_text_atomic(settings.hosts_file, files.hosts));
     files_.hosts = std::move(files.hosts);
     settings_ = settings;

@@ -6,7 +6,9 @@
 // Applying changes (update):
 //   - only the hosts file changed (hosts added, removed, re-addressed): the
 //     file is replaced atomically and dnsmasq gets SIGHUP, which re-reads
-//     dhcp-hostsfile without dropping a lease or a TFTP transfer;
+//     dhcp-hostsfile without dropping a lease or a TFTP transfer — unless
+//     a line sets a tag (Secure Boot's set:shim): dnsmasq 2.90 was seen to
+//     crash re-reading such a file, so it gets the restart below;
 //   - the main configuration changed (mode, networks, interfaces, URL): the
 //     new file is first checked with `dnsmasq --test`, so a bad one leaves the
 //     running dnsmasq alone, then dnsmasq is restarted (SIGHUP does not

@@ -14,82 +14,18 @@ namespace {
 constexpr const char* kImageInitrdName = "image-initrd.img";
 constexpr const char* kGoldrootInitrdName = "goldroot-initrd.img";
 
-struct ModeInfo {
-  const char* name;
-  const char* description;
-};
-
-constexpr ModeInfo kModes[] = {
-    {"normal", "Normal: the golden image, changes kept until reset"},
-    {"reset", "Reset: discard this machine's changes, then boot"},
-    {"maintenance", "Maintenance: changes persist on local disk, to be captured"},
-    {"cache", "Cache: keep a verified copy of the image on local disk"},
-    {"install", "Install: make this machine a standalone local install"},
-    {"shell", "Shell: initramfs shell (administrators only)"},
-};
-
-const char* describe(std::string_view mode) {
-  for (const auto& info : kModes)
-    if (mode == info.name) return info.description;
-  return "";
-}
-
 Error invalid(std::string message) {
   return make_error(ErrorCode::kInvalidArgument, std::move(message));
 }
 
-// iPXE splits command lines on whitespace and expands ${…}, so a URL
-// carrying either would boot something else than the server meant.
-Status check_url(std::string_view what, std::string_view url) {
-  if (!starts_with(url, "http://") && !starts_with(url, "https://"))
-    return invalid(std::string(what) + " URL '" + std::string(url) +
-                   "' must start with http:// or https://");
-  for (char c : url) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (std::isspace(u) || std::iscntrl(u) || c == '$')
-      return invalid(std::string(what) + " URL '" + std::string(url) +
-                     "' must not contain spaces, control characters or '$'");
-  }
-  return ok_status();
-}
-
 Status check_urls(const BootUrls& urls) {
-  TRY(check_url("server", urls.server));
-  if (!urls.script_server.empty()) TRY(check_url("script server", urls.script_server));
-  TRY(check_url("kernel", urls.kernel));
-  TRY(check_url("initrd", urls.initrd));
-  TRY(check_url("goldroot initrd", urls.goldroot_initrd));
-  TRY(check_url("manifest", urls.manifest));
+  TRY(check_boot_url("server", urls.server));
+  if (!urls.script_server.empty()) TRY(check_boot_url("script server", urls.script_server));
+  TRY(check_boot_url("kernel", urls.kernel));
+  TRY(check_boot_url("initrd", urls.initrd));
+  TRY(check_boot_url("goldroot initrd", urls.goldroot_initrd));
+  TRY(check_boot_url("manifest", urls.manifest));
   return ok_status();
-}
-
-Status check_host_name(std::string_view name) {
-  bool good = !name.empty() && name.size() <= 63;
-  for (char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.')
-      good = false;
-  if (!good)
-    return invalid("host name '" + std::string(name) +
-                   "' must be 1-63 letters, digits, '-', '_' or '.'");
-  return ok_status();
-}
-
-Status check_options(const IpxeMenuOptions& options) {
-  if (options.timeout_seconds < 0 || options.timeout_seconds > 3600)
-    return invalid("menu timeout must be 0-3600 seconds, not " +
-                   std::to_string(options.timeout_seconds));
-  for (const std::string* text : {&options.title, &options.extra_kernel_arguments})
-    for (char c : *text)
-      if (std::iscntrl(static_cast<unsigned char>(c)) || c == '$')
-        return invalid(
-            "menu title and kernel arguments must not contain control characters or '$'");
-  return ok_status();
-}
-
-std::string trimmed_base(std::string_view url) {
-  std::string base(url);
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  return base;
 }
 
 std::string self_url(const BootUrls& urls, std::string_view mac) {
@@ -100,14 +36,9 @@ std::string self_url(const BootUrls& urls, std::string_view mac) {
 // The script's lines for booting `mode`: kernel, the two initrds, boot.
 std::string boot_section(std::string_view mode, std::string_view host_name, std::string_view mac,
                          const BootUrls& urls, const IpxeMenuOptions& options) {
-  std::string arguments =
-      std::string("initrd=") + kImageInitrdName + " initrd=" + kGoldrootInitrdName +
-      " boot=goldroot goldroot.server=" + trimmed_base(urls.server) +
-      " goldroot.manifest=" + urls.manifest + " goldroot.mode=" + std::string(mode);
-  if (!host_name.empty()) arguments += " goldroot.host=" + std::string(host_name);
-  arguments +=
-      " goldroot.mac=" + std::string(mac) + " BOOTIF=01-" + mac_hyphenated(mac) + " ip=dhcp";
-  if (!options.extra_kernel_arguments.empty()) arguments += " " + options.extra_kernel_arguments;
+  std::string arguments = std::string("initrd=") + kImageInitrdName +
+                          " initrd=" + kGoldrootInitrdName + " " +
+                          kernel_arguments(mode, host_name, mac, mac_hyphenated(mac), urls, options);
 
   std::string out;
   out += ":" + std::string(mode) + "\n";
@@ -138,7 +69,7 @@ std::string menu_script(std::string_view heading, std::string_view host_name, st
               (host_name.empty() ? std::string("unregistered machine") : std::string(host_name)) +
               " (" + std::string(mac) + ")\n";
     script += "item --gap -- Boot modes (default " + std::string(default_mode) + ")\n";
-    for (const auto& mode : modes) script += "item " + mode + " " + describe(mode) + "\n";
+    for (const auto& mode : modes) script += "item " + mode + " " + describe_mode(mode) + "\n";
     // Esc cancels choose; boot the default rather than drop to an iPXE shell.
     script += "choose --default " + std::string(default_mode) + " --timeout " +
               std::to_string(options.timeout_seconds * 1000) + " target || goto " +
@@ -155,37 +86,13 @@ std::string menu_script(std::string_view heading, std::string_view host_name, st
 
 }  // namespace
 
-const std::vector<std::string>& boot_modes() {
-  static const std::vector<std::string> modes = [] {
-    std::vector<std::string> names;
-    for (const auto& info : kModes) names.push_back(info.name);
-    return names;
-  }();
-  return modes;
-}
-
-std::vector<std::string> menu_modes(std::string_view mode) {
-  std::vector<std::string> modes;
-  if (!check_boot_mode(mode).ok()) return modes;
-  for (const auto& info : kModes)
-    if (mode == info.name || (mode == "normal" && std::string_view(info.name) == "reset"))
-      modes.push_back(info.name);
-  return modes;
-}
-
-Status check_boot_mode(std::string_view mode) {
-  for (const auto& info : kModes)
-    if (mode == info.name) return ok_status();
-  return invalid("boot mode '" + std::string(mode) + "' is not one of " + join(boot_modes(), ", "));
-}
-
 Result<std::string> render_host_script(const BootHost& host, const BootUrls& urls,
                                        const IpxeMenuOptions& options) {
   std::string mac = TRY(normalize_mac(host.mac));
-  TRY(check_host_name(host.name));
+  TRY(check_menu_host_name(host.name));
   TRY(check_boot_mode(host.mode));
   TRY(check_urls(urls));
-  TRY(check_options(options));
+  TRY(check_menu_options(options));
   return menu_script("goldroot boot script for " + host.name + " (" + mac + ")", host.name, mac,
                      menu_modes(host.mode), host.mode, urls, options);
 }
@@ -195,21 +102,16 @@ Result<std::string> render_unknown_host_script(std::string_view mac_text,
                                                const BootUrls& urls,
                                                const IpxeMenuOptions& options) {
   std::string mac = TRY(normalize_mac(mac_text));
-  TRY(check_options(options));
+  TRY(check_menu_options(options));
   if (unknown.policy == UnknownHostPolicy::kDefaultImage) {
-    TRY(check_boot_mode(unknown.default_mode));
-    // Modes that write to local disks or open a shell need a registered host.
-    if (unknown.default_mode != "normal" && unknown.default_mode != "reset" &&
-        unknown.default_mode != "cache")
-      return invalid("unregistered machines may boot in normal, reset or cache mode, not " +
-                     unknown.default_mode);
+    TRY(check_unregistered_mode(unknown.default_mode));
     TRY(check_urls(urls));
     return menu_script("goldroot default boot script for unregistered " + mac, "", mac,
                        menu_modes(unknown.default_mode), unknown.default_mode, urls, options);
   }
 
-  TRY(check_url("server", urls.server));
-  if (!urls.script_server.empty()) TRY(check_url("script server", urls.script_server));
+  TRY(check_boot_url("server", urls.server));
+  if (!urls.script_server.empty()) TRY(check_boot_url("script server", urls.script_server));
   if (unknown.retry_seconds < 1 || unknown.retry_seconds > 3600)
     return invalid("registration retry must be 1-3600 seconds, not " +
                    std::to_string(unknown.retry_seconds));

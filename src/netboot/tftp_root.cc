@@ -60,4 +60,16 @@ Status prepare_tftp_root(const std::string& directory, const std::string& ipxe_d
   return ok_status();
 }
 
+Result<bool> prepare_secure_boot_loaders(const std::string& directory,
+                                         const SecureBootSources& sources) {
+  const std::pair<const std::string*, const char*> loaders[] = {
+      {&sources.shim, kShimLoader}, {&sources.mok_manager, kShimMokManager},
+      {&sources.grub, kShimGrub}};
+  for (const auto& [source, name] : loaders)
+    if (::access(source->c_str(), R_OK) != 0) return false;
+  for (const auto& [source, name] : loaders)
+    TRY(copy_if_changed(*source, directory + "/" + name));
+  return true;
+}
+
 }  // namespace goldroot::netboot

@@ -83,6 +83,10 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
     settings->enroll = TRY(parse_enroll_policy(value));
     return {};
   }
+  if (key == "uefi") {
+    settings->uefi = TRY(parse_uefi_boot(value));
+    return {};
+  }
   if (key == "rollback-floor") {
     uint64_t seconds = 0;
     if (!parse_uint64(value, &seconds) || seconds > uint64_t{1} << 40)
@@ -97,13 +101,14 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
   }
   return make_error(ErrorCode::kInvalidArgument,
                     "there is no site setting '" + key +
-                        "'; the settings are: upload-max, enroll, rollback-floor");
+                        "'; the settings are: upload-max, enroll, uefi, rollback-floor");
 }
 
 std::string describe(const SiteSettings& settings) {
   return "upload-max=" + std::to_string(settings.upload_max_bytes) + " (" +
          human_bytes(settings.upload_max_bytes) + ")\n" + "enroll=" +
-         enroll_policy_name(settings.enroll) + "\n" + "rollback-floor=" +
+         enroll_policy_name(settings.enroll) + "\n" + "uefi=" + uefi_boot_name(settings.uefi) +
+         "\n" + "rollback-floor=" +
          std::to_string(settings.rollback_floor) +
          (settings.rollback_floor ? " (" + format_utc(settings.rollback_floor) + " UTC)" : " (none)") +
          "\n";
@@ -121,6 +126,7 @@ Result<SiteSettings> Site::settings() const {
   if (!fields.is_object() ||
       (fields.contains("upload_max_bytes") && !fields["upload_max_bytes"].is_number_unsigned()) ||
       (fields.contains("enroll") && !fields["enroll"].is_string()) ||
+      (fields.contains("uefi") && !fields["uefi"].is_string()) ||
       (fields.contains("rollback_floor") && !fields["rollback_floor"].is_number_integer()))
     return make_error(ErrorCode::kCorruption, root_ + "/site.json has malformed settings");
   settings.upload_max_bytes = fields.value("upload_max_bytes", settings.upload_max_bytes);
@@ -128,6 +134,9 @@ Result<SiteSettings> Site::settings() const {
   if (fields.contains("enroll"))
     settings.enroll = TRY(parse_enroll_policy(fields["enroll"].get<std::string>())
                               .context(root_ + "/site.json"));
+  if (fields.contains("uefi"))
+    settings.uefi =
+        TRY(parse_uefi_boot(fields["uefi"].get<std::string>()).context(root_ + "/site.json"));
   return settings;
 }
 
@@ -136,6 +145,7 @@ Status Site::save_settings(const SiteSettings& settings) {
                            {"settings",
                             {{"upload_max_bytes", settings.upload_max_bytes},
                              {"enroll", enroll_policy_name(settings.enroll)},
+                             {"uefi", uefi_boot_name(settings.uefi)},
                              {"rollback_floor", settings.rollback_floor}}}};
   return env_->write_file_atomic(root_ + "/site.json", marker.dump(2) + "\n");
 }
