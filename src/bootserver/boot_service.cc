@@ -20,6 +20,7 @@
 #include "fleet/effective.h"
 #include "fleet/unregistered.h"
 #include "image/image_info.h"
+#include "initrd/uki.h"
 #include "store/channel_journal.h"
 #include "layer/render.h"
 #include "netboot/mac_address.h"
@@ -148,6 +149,18 @@ Result<GoldrootInitrd> BootService::initrd_for(const Digest& commit, const BootF
                                   .context("building the goldroot initrd"));
   initrds_[commit] = initrd;
   return initrd;
+}
+
+Result<std::string> BootService::signed_kernel_image(const Digest& commit, std::string_view mode,
+                                                     const std::string& base_url) {
+  UkiOptions uki;
+  uki.server = secure_base(base_url, options_.tls_port);
+  uki.kernel_arguments = options_.menu.extra_kernel_arguments;
+  uki.tls_pin = options_.tls_pin;
+  uki.tools_dir = options_.tools_dir;
+  // It builds the goldroot initrd too: one build at a time, as initrd_for.
+  std::lock_guard lock(initrd_mutex_);
+  return uki_for(*site_, commit, mode, uki);
 }
 
 void BootService::prepare_initrds() {

@@ -104,6 +104,11 @@ class BootService {
     std::string kernel_sha256, initrd_sha256, goldroot_initrd_sha256;
   };
   Result<LocalBootFiles> local_boot_files(const Digest& commit);
+  // The signed unified kernel image (initrd/uki.h) of `commit` in `mode`,
+  // its command line pointing at `base_url` (as clients reach this server;
+  // moved to https with a TLS port): its path, built once.
+  Result<std::string> signed_kernel_image(const Digest& commit, std::string_view mode,
+                                          const std::string& base_url);
   // What unregistered machines boot by default: channel gold's commit, if any.
   Result<std::optional<Digest>> default_commit();
   const BootServiceOptions& options() const { return options_; }

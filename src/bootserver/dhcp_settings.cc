@@ -8,9 +8,12 @@
 namespace goldroot {
 
 netboot::UefiLoader uefi_loader(UefiBoot boot) {
-  // uki: signed unified kernel images are not served yet (#17); until they
-  // are, a lab set to uki boots through shim and GRUB like kShim.
-  return boot == UefiBoot::kIpxe ? netboot::UefiLoader::kIpxe : netboot::UefiLoader::kShim;
+  switch (boot) {
+    case UefiBoot::kIpxe: return netboot::UefiLoader::kIpxe;
+    case UefiBoot::kShim: return netboot::UefiLoader::kShim;
+    case UefiBoot::kUki: return netboot::UefiLoader::kUki;
+  }
+  return netboot::UefiLoader::kIpxe;
 }
 
 Result<netboot::DnsmasqSettings> dhcp_settings(Inventory& inventory, const DhcpOptions& options,

@@ -22,6 +22,7 @@
 #include "bootserver/report_service.h"
 #include "bootserver/dhcp_settings.h"
 #include "bootserver/grub_tree.h"
+#include "bootserver/uki_tree.h"
 #include "dashboard/dashboard.h"
 #include "net/address.h"
 #include "net/interfaces.h"
@@ -100,6 +101,19 @@ Status serve_until_signal(const std::string& listen, server::ServerOptions optio
 
 namespace {
 
+// The per-machine files of the TFTP root: GRUB's menus and the links to the
+// signed kernel images. A failure is printed; the files stay as they were.
+void write_boot_trees(BootService& service, Inventory& inventory, const SiteSettings& settings,
+                      const GrubTreeOptions& options) {
+  auto grub = write_grub_tree(service, inventory, settings, options);
+  if (!grub.ok())
+    std::fprintf(stderr, "goldroot serve: GRUB files: %s\n", grub.error().message.c_str());
+  auto uki = write_uki_tree(service, inventory, settings, options);
+  if (!uki.ok())
+    std::fprintf(stderr, "goldroot serve: signed kernel images: %s\n",
+                 uki.error().message.c_str());
+}
+
 // Watches what dnsmasq's answers and the GRUB files in its TFTP root are
 // made of: the inventory and the site's settings (both: dnsmasq gets the
 // regenerated settings — hosts: SIGHUP; networks: a checked restart), and
@@ -165,11 +179,8 @@ class DhcpWatcher {
         std::fprintf(stderr, "goldroot serve: %s\n", settings.error().message.c_str());
         continue;
       }
-      auto grub = write_grub_tree(*service_, *inventory, *settings,
-                                  {.tftp_root = directory_ + "/tftp",
-                                   .base_url = options_.boot_server_url});
-      if (!grub.ok())
-        std::fprintf(stderr, "goldroot serve: GRUB files: %s\n", grub.error().message.c_str());
+      write_boot_trees(*service_, *inventory, *settings,
+                       {.tftp_root = directory_ + "/tftp", .base_url = options_.boot_server_url});
       if (!dhcp_changed) continue;
       auto dhcp = dhcp_settings(*inventory, options_, settings->uefi);
       if (!dhcp.ok()) {
@@ -364,11 +375,8 @@ Result<int> run_serve(Context& context, const Args& args) {
                            "(packages shim-signed, grub-efi-amd64-signed): UEFI machines set to "
                            "uefi=shim cannot boot\n");
     // Before dnsmasq answers: a machine told to load shim finds GRUB's files.
-    auto grub = write_grub_tree(*service, inventory, site_settings,
-                                {.tftp_root = settings.tftp_root,
-                                 .base_url = options.boot_server_url});
-    if (!grub.ok())
-      std::fprintf(stderr, "goldroot serve: GRUB files: %s\n", grub.error().message.c_str());
+    write_boot_trees(*service, inventory, site_settings,
+                     {.tftp_root = settings.tftp_root, .base_url = options.boot_server_url});
     dnsmasq = TRY(netboot::DnsmasqSupervisor::start(settings, supervisor_options));
     std::printf("dnsmasq (%s DHCP, TFTP) on %s, chainloading to %s\n", dhcp.c_str(),
                 interfaces[0].c_str(), options.boot_server_url.c_str());

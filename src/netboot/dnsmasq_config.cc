@@ -174,9 +174,10 @@ Result<std::string> render_hosts(const DnsmasqSettings& settings,
     // (DnsmasqSupervisor restarts dnsmasq for a tagged one rather than
     // sending SIGHUP).
     if (host.uefi == UefiLoader::kShim) line += "set:shim,";
+    if (host.uefi == UefiLoader::kUki) line += "set:uki,";
     if (proxy) {
-      if (host.uefi != UefiLoader::kShim && settings.unknown_uefi != UefiLoader::kShim) continue;
-      if (host.uefi != UefiLoader::kShim) line += "set:uefi-ipxe,";
+      if (host.uefi == UefiLoader::kIpxe && settings.unknown_uefi == UefiLoader::kIpxe) continue;
+      if (host.uefi == UefiLoader::kIpxe) line += "set:uefi-ipxe,";
       line.pop_back();
       out += line + "\n";
       continue;
@@ -294,14 +295,26 @@ Result<DnsmasqFiles> render_dnsmasq(const DnsmasqSettings& settings) {
   c += "dhcp-no-override\n";
   c += "# Secure Boot: UEFI ROMs tagged shim (their host's line, or unknown MACs by\n";
   c += "# the site's setting) get Debian's signed shim, which loads the signed GRUB.\n";
-  if (settings.unknown_uefi == UefiLoader::kShim) c += "tag-if=set:shim,tag:!known\n";
+  // Unknown MACs have no unified kernel image of their own: a site set to
+  // uki gives them shim and GRUB too.
+  if (settings.unknown_uefi != UefiLoader::kIpxe) c += "tag-if=set:shim,tag:!known\n";
   c += "tag-if=set:pxe-shim,tag:!ipxe,tag:shim\n";
-  c += "tag-if=set:pxe-ipxe-efi,tag:!ipxe,tag:!shim\n";
+  bool any_uki = false;
+  for (const auto& host : settings.hosts) any_uki |= host.uefi == UefiLoader::kUki;
+  if (any_uki) {
+    c += "# Secure Boot with the site's key: UEFI ROMs tagged uki get their host's\n";
+    c += "# signed unified kernel image, found under the TFTP root's <mac>/ directory.\n";
+    c += "tftp-unique-root=mac\n";
+    c += "tag-if=set:pxe-uki,tag:!ipxe,tag:uki\n";
+  }
+  c += std::string("tag-if=set:pxe-ipxe-efi,tag:!ipxe,tag:!shim") + (any_uki ? ",tag:!uki" : "") +
+       "\n";
   c += "dhcp-boot=tag:ipxe," + script_url + "\n";
   if (full) {
     c += "dhcp-boot=tag:!ipxe,tag:bios," + std::string(kIpxeBiosLoader) + "\n";
     c += "dhcp-boot=tag:pxe-ipxe-efi,tag:efi64," + std::string(kIpxeEfiLoader) + "\n";
     c += "dhcp-boot=tag:pxe-shim,tag:efi64," + std::string(kShimLoader) + "\n";
+    if (any_uki) c += "dhcp-boot=tag:pxe-uki,tag:efi64," + std::string(kUkiBootFile) + "\n";
   } else {
     // A proxy answers PXE ROMs with boot services; iPXE, matching none of
     // them, gets the dhcp-boot URL above in the proxy offer.
@@ -312,6 +325,9 @@ Result<DnsmasqFiles> render_dnsmasq(const DnsmasqSettings& settings) {
            ",\"goldroot: iPXE (UEFI)\"," + kIpxeEfiLoader + "\n";
       c += "pxe-service=tag:pxe-shim," + std::string(architecture) +
            ",\"goldroot: shim (UEFI Secure Boot)\"," + kShimLoader + "\n";
+      if (any_uki)
+        c += "pxe-service=tag:pxe-uki," + std::string(architecture) +
+             ",\"goldroot: signed kernel image (UEFI Secure Boot)\"," + kUkiBootFile + "\n";
     }
   }
   return files;

@@ -48,7 +48,14 @@ inline constexpr char kShimMokManager[] = "mmx64.efi";
 enum class UefiLoader {
   kIpxe,  // ipxe.efi, then the HTTP iPXE script
   kShim,  // shimx64.efi, then GRUB over TFTP (Secure Boot)
+  // goldroot.efi: the host's own signed unified kernel image, which dnsmasq
+  // (tftp-unique-root=mac) finds under the MAC's directory of the TFTP
+  // root (netboot/mac_boot_files.h); Secure Boot with the site's key
+  kUki,
 };
+
+// The name a UEFI ROM of a uki host asks for, under its MAC's directory.
+inline constexpr char kUkiBootFile[] = "goldroot.efi";
 
 enum class DhcpMode {
   kProxy,  // another DHCP server hands out addresses; dnsmasq adds the PXE boot answer

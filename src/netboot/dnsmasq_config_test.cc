@@ -169,6 +169,29 @@ TEST(DnsmasqConfigTest, UnknownMacsGetShimWhenTheSiteSaysSo) {
   }
 }
 
+TEST(DnsmasqConfigTest, UkiHostsGetTheirOwnImageUnderTheirMacDirectory) {
+  for (DhcpMode mode : {DhcpMode::kFull, DhcpMode::kProxy}) {
+    DnsmasqSettings s = base_settings(mode);
+    s.hosts[0].uefi = UefiLoader::kUki;
+    ASSERT_OK_AND_ASSIGN(auto files, render_dnsmasq(s));
+    EXPECT_NE(files.hosts.find("52:54:00:00:00:11,set:uki"), std::string::npos) << files.hosts;
+    EXPECT_NE(files.config.find("\ntftp-unique-root=mac\n"), std::string::npos);
+    EXPECT_NE(files.config.find("tag-if=set:pxe-uki,tag:!ipxe,tag:uki\n"), std::string::npos);
+    // Neither iPXE nor shim for them.
+    EXPECT_NE(files.config.find("tag-if=set:pxe-ipxe-efi,tag:!ipxe,tag:!shim,tag:!uki\n"),
+              std::string::npos);
+    EXPECT_NE(files.config.find(mode == DhcpMode::kFull
+                                    ? "dhcp-boot=tag:pxe-uki,tag:efi64,goldroot.efi\n"
+                                    : "pxe-service=tag:pxe-uki,X86-64_EFI,"),
+              std::string::npos)
+        << files.config;
+    // Unknown MACs have no image of their own: a uki site gives them shim.
+    s.unknown_uefi = UefiLoader::kUki;
+    ASSERT_OK_AND_ASSIGN(auto unknown, render_dnsmasq(s));
+    EXPECT_NE(unknown.config.find("tag-if=set:shim,tag:!known\n"), std::string::npos);
+  }
+}
+
 TEST(DnsmasqConfigTest, UserAndStderrLogging) {
   DnsmasqSettings s = base_settings(DhcpMode::kProxy);
   s.user = "nobody";

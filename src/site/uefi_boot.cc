@@ -22,7 +22,8 @@ Result<UefiBoot> parse_uefi_boot(std::string_view text) {
   return make_error(ErrorCode::kInvalidArgument,
                     "unknown UEFI boot '" + std::string(text) +
                         "'; choose ipxe (iPXE, no Secure Boot), shim (Debian's signed shim and "
-                        "GRUB, for Secure Boot) or uki");
+                        "GRUB, for Secure Boot) or uki (the site's own signed kernel images, for "
+                        "Secure Boot with the site's key)");
 }
 
 }  // namespace goldroot

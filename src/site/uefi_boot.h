@@ -15,9 +15,9 @@ namespace goldroot {
 enum class UefiBoot {
   kIpxe,  // Debian's ipxe.efi, then the HTTP iPXE script (unsigned: Secure Boot refuses it)
   kShim,  // Debian's signed shim and network GRUB, then GRUB configurations over TFTP
-  // Reserved for signed unified kernel images (another part of #17); until
-  // they exist a lab may already say uki and gets shim and GRUB.
-  // uki: netboot/dnsmasq_config.cc treats it as kShim.
+  // The host's own unified kernel image, signed with the site's Secure Boot
+  // key (initrd/uki.h), by TFTP; unregistered machines, which have none,
+  // get shim and GRUB
   kUki,
 };
 
