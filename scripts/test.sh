@@ -7,7 +7,7 @@
 #         ThreadSanitizer and with AddressSanitizer + UBSan (build-tsan/,
 #         build-asan/: only the test binaries that need them); any report fails
 #   fuzz  libFuzzer targets for the parsers that take bytes from the network
-#         or a client (scripts/fuzz.sh), FUZZ_SECONDS each (45)
+#         or a client (scripts/fuzz.sh), FUZZ_SECONDS each (30)
 # Pass a label to run one tier only, e.g. `scripts/test.sh unit`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +53,7 @@ if [[ "|$labels|" == *"|sanitize|"* ]]; then
   labels=${labels//sanitize/}
 fi
 if [[ "|$labels|" == *"|fuzz|"* ]]; then
-  FUZZ_SECONDS=${FUZZ_SECONDS:-45} scripts/fuzz.sh
+  FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
   took "the fuzz tier"
   labels=${labels//fuzz/}
 fi
