@@ -6,15 +6,14 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "bootserver/dhcp_settings.h"
 #include "fleet/effective.h"
 #include "netboot/grub_config.h"
 #include "netboot/mac_address.h"
+#include "netboot/tftp_root.h"
 
 namespace goldroot {
 
@@ -23,46 +22,6 @@ namespace {
 Status make_directory(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
     return errno_error("creating " + path, errno);
-  return ok_status();
-}
-
-std::optional<std::string> read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-// `contents` at `path` (0644, for dnsmasq's user), by rename; untouched
-// when it already holds them.
-Status write_if_changed(const std::string& path, const std::string& contents) {
-  if (read_whole(path) == contents) return ok_status();
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << contents;
-    out.flush();
-    if (!out) return errno_error("writing " + temporary, errno ? errno : EIO);
-  }
-  ::chmod(temporary.c_str(), 0644);
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return errno_error("renaming " + temporary, errno);
-  return ok_status();
-}
-
-// A symbolic link at `path` to `target`, by rename.
-Status link_if_changed(const std::string& path, const std::string& target) {
-  char buffer[4096];
-  ssize_t length = ::readlink(path.c_str(), buffer, sizeof buffer);
-  if (length >= 0 && std::string(buffer, static_cast<size_t>(length)) == target)
-    return ok_status();
-  std::string temporary = path + ".tmp";
-  ::unlink(temporary.c_str());
-  if (::symlink(target.c_str(), temporary.c_str()) != 0)
-    return errno_error("linking " + temporary, errno);
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return errno_error("renaming " + temporary, errno);
   return ok_status();
 }
 
@@ -196,13 +155,13 @@ Status write_grub_tree(BootService& service, Inventory& inventory, const SiteSet
   std::set<std::string> keep;
   for (const auto& [name, target] : links) {
     warn_unless_world_readable(target);
-    TRY(link_if_changed(boot + "/" + name, target));
+    TRY(netboot::link_if_changed(boot + "/" + name, target));
     keep.insert(name);
   }
   for (const auto& [name, contents] : host_files)
-    TRY(write_if_changed(grub + "/hosts/" + name, contents));
-  TRY(write_if_changed(grub + "/unknown.cfg", unknown_config));
-  TRY(write_if_changed(grub + "/grub.cfg", netboot::render_grub_main_config()));
+    TRY(netboot::write_if_changed(grub + "/hosts/" + name, contents));
+  TRY(netboot::write_if_changed(grub + "/unknown.cfg", unknown_config));
+  TRY(netboot::write_if_changed(grub + "/grub.cfg", netboot::render_grub_main_config()));
   std::set<std::string> host_names;
   for (const auto& [name, contents] : host_files) host_names.insert(name);
   remove_others(grub + "/hosts", host_names);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "netboot/mac_address.h"
+#include "netboot/tftp_root.h"
 
 namespace goldroot::netboot {
 
@@ -19,19 +20,6 @@ namespace {
 bool is_mac_directory(const std::string& name) {
   auto mac = normalize_mac(name);
   return mac.ok() && mac_hyphenated(*mac) == name;
-}
-
-Status link_atomically(const std::string& target, const std::string& path) {
-  char current[4096];
-  ssize_t length = ::readlink(path.c_str(), current, sizeof current);
-  if (length >= 0 && std::string(current, length) == target) return ok_status();
-  std::string temporary = path + ".tmp";
-  ::unlink(temporary.c_str());
-  if (::symlink(target.c_str(), temporary.c_str()) != 0)
-    return errno_error("linking " + temporary, errno);
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return errno_error("renaming " + temporary, errno);
-  return ok_status();
 }
 
 }  // namespace
@@ -50,7 +38,7 @@ Status write_mac_boot_files(const std::string& root, const std::string& name,
     std::string path = root + "/" + directory;
     if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST)
       return errno_error("creating " + path, errno);
-    TRY(link_atomically(file.target, path + "/" + name));
+    TRY(link_if_changed(path + "/" + name, file.target));
     wanted.insert(directory);
   }
   DIR* listing = ::opendir(root.c_str());

@@ -22,24 +22,7 @@ Result<std::string> read_whole(const std::string& path) {
 }
 
 Status copy_if_changed(const std::string& from, const std::string& to) {
-  std::string contents = TRY(read_whole(from));
-  struct stat existing {};
-  if (::stat(to.c_str(), &existing) == 0 &&
-      static_cast<size_t>(existing.st_size) == contents.size()) {
-    auto current = read_whole(to);
-    if (current.ok() && *current == contents) return ok_status();
-  }
-  std::string temporary = to + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << contents;
-    out.flush();
-    if (!out) return errno_error("writing " + temporary, errno ? errno : EIO);
-  }
-  ::chmod(temporary.c_str(), 0644);
-  if (::rename(temporary.c_str(), to.c_str()) != 0)
-    return errno_error("renaming " + temporary, errno);
-  return ok_status();
+  return write_if_changed(to, TRY(read_whole(from)));
 }
 
 }  // namespace
@@ -70,6 +53,40 @@ Result<bool> prepare_secure_boot_loaders(const std::string& directory,
   for (const auto& [source, name] : loaders)
     TRY(copy_if_changed(*source, directory + "/" + name));
   return true;
+}
+
+Status write_if_changed(const std::string& path, const std::string& contents) {
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0 &&
+      static_cast<size_t>(existing.st_size) == contents.size()) {
+    auto current = read_whole(path);
+    if (current.ok() && *current == contents) return ok_status();
+  }
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.flush();
+    if (!out) return errno_error("writing " + temporary, errno ? errno : EIO);
+  }
+  ::chmod(temporary.c_str(), 0644);
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return errno_error("renaming " + temporary, errno);
+  return ok_status();
+}
+
+Status link_if_changed(const std::string& path, const std::string& target) {
+  char current[4096];
+  ssize_t length = ::readlink(path.c_str(), current, sizeof current);
+  if (length >= 0 && std::string(current, static_cast<size_t>(length)) == target)
+    return ok_status();
+  std::string temporary = path + ".tmp";
+  ::unlink(temporary.c_str());
+  if (::symlink(target.c_str(), temporary.c_str()) != 0)
+    return errno_error("linking " + temporary, errno);
+  if (::rename(temporary.c_str(), path.c_str()) != 0)
+    return errno_error("renaming " + temporary, errno);
+  return ok_status();
 }
 
 }  // namespace goldroot::netboot

@@ -36,4 +36,12 @@ struct SecureBootSources {
 Result<bool> prepare_secure_boot_loaders(const std::string& directory,
                                          const SecureBootSources& sources = {});
 
+// Every file goldroot writes into the TFTP root goes through these two, so
+// a machine in the middle of a download keeps the file it opened:
+// `contents` at `path` (0644, readable by dnsmasq's user), and a symbolic
+// link at `path` to `target`, each through a temporary name renamed into
+// place, and untouched when it already holds them.
+Status write_if_changed(const std::string& path, const std::string& contents);
+Status link_if_changed(const std::string& path, const std::string& target);
+
 }  // namespace goldroot::netboot
