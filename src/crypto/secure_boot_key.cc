@@ -13,6 +13,7 @@
 #include "base/hash.h"
 #include "crypto/key_file.h"
 #include "crypto/openssl_util.h"
+#include "crypto/self_signed.h"
 
 namespace goldroot {
 
@@ -23,17 +24,8 @@ constexpr int kKeyBits = 2048;  // what every UEFI firmware verifies
 // admins re-enrolling every PC.
 constexpr long kValidDays = 100 * 365;
 
-struct FreeCertificate {
-  void operator()(X509* certificate) const { X509_free(certificate); }
-};
-struct FreeExtension {
-  void operator()(X509_EXTENSION* extension) const { X509_EXTENSION_free(extension); }
-};
-struct FreeBignum {
-  void operator()(BIGNUM* number) const { BN_free(number); }
-};
-using Certificate = std::unique_ptr<X509, FreeCertificate>;
 using openssl::Bio;
+using openssl::Certificate;
 using openssl::bio_contents;
 using openssl::Key;
 
@@ -91,45 +83,13 @@ bool is_pair(X509* certificate, EVP_PKEY* key) {
   return matches;
 }
 
-Status add_extension(X509* certificate, int nid, const char* value) {
-  X509V3_CTX context;
-  X509V3_set_ctx_nodb(&context);
-  X509V3_set_ctx(&context, certificate, certificate, nullptr, nullptr, 0);
-  std::unique_ptr<X509_EXTENSION, FreeExtension> extension(
-      X509V3_EXT_conf_nid(nullptr, &context, nid, value));
-  if (!extension || !X509_add_ext(certificate, extension.get(), -1))
-    return openssl::last_error("the Secure Boot certificate's " + std::string(OBJ_nid2sn(nid)));
-  return {};
-}
-
 Result<Certificate> make_certificate(EVP_PKEY* key, const std::string& common_name) {
-  Certificate certificate(X509_new());
-  if (!certificate) return openssl::last_error("making the Secure Boot certificate");
-  X509* raw = certificate.get();
-  X509_set_version(raw, 2);  // v3: extensions
-  unsigned char serial_bytes[16];
-  if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1)
-    return openssl::last_error("a serial number for the Secure Boot certificate");
-  serial_bytes[0] &= 0x7f;  // positive
-  std::unique_ptr<BIGNUM, FreeBignum> serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
-  if (!serial || !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(raw)))
-    return openssl::last_error("a serial number for the Secure Boot certificate");
-  X509_gmtime_adj(X509_getm_notBefore(raw), -3600);
-  X509_time_adj_ex(X509_getm_notAfter(raw), kValidDays, 0, nullptr);
-  X509_NAME* subject = X509_get_subject_name(raw);
-  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("goldroot"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(raw, subject);
-  if (!X509_set_pubkey(raw, key)) return openssl::last_error("the Secure Boot certificate's key");
-  TRY(add_extension(raw, NID_basic_constraints, "critical,CA:FALSE"));
-  TRY(add_extension(raw, NID_key_usage, "critical,digitalSignature"));
-  TRY(add_extension(raw, NID_ext_key_usage, "codeSigning"));
-  TRY(add_extension(raw, NID_subject_key_identifier, "hash"));
-  if (!X509_sign(raw, key, EVP_sha256()))
-    return openssl::last_error("signing the Secure Boot certificate");
-  return certificate;
+  return openssl::make_self_signed_certificate(key, common_name, kValidDays,
+                                               {{NID_basic_constraints, "critical,CA:FALSE"},
+                                                {NID_key_usage, "critical,digitalSignature"},
+                                                {NID_ext_key_usage, "codeSigning"},
+                                                {NID_subject_key_identifier, "hash"}},
+                                               "the Secure Boot certificate");
 }
 
 // Writes `path` whole, replacing what is there (temp, fsync, rename).

@@ -19,6 +19,7 @@
 #include "crypto/base64.h"
 #include "crypto/key_file.h"
 #include "crypto/openssl_util.h"
+#include "crypto/self_signed.h"
 
 namespace goldroot {
 
@@ -31,18 +32,8 @@ constexpr std::string_view kPinPrefix = "sha256//";
 // the pin, not the dates); a long life spares admins a renewal chore.
 constexpr long kValidDays = 100 * 365;
 
-struct FreeCertificate {
-  void operator()(X509* certificate) const { X509_free(certificate); }
-};
-struct FreeExtension {
-  void operator()(X509_EXTENSION* extension) const { X509_EXTENSION_free(extension); }
-};
-struct FreeBignum {
-  void operator()(BIGNUM* number) const { BN_free(number); }
-};
-using Certificate = std::unique_ptr<X509, FreeCertificate>;
-
 using openssl::Bio;
+using openssl::Certificate;
 using openssl::bio_contents;
 using openssl::Key;
 
@@ -94,53 +85,23 @@ std::string subject_alternative_names(const std::vector<std::string>& names) {
   return list;
 }
 
-Status add_extension(X509* certificate, int nid, const std::string& value) {
-  X509V3_CTX context;
-  X509V3_set_ctx_nodb(&context);
-  X509V3_set_ctx(&context, certificate, certificate, nullptr, nullptr, 0);
-  std::unique_ptr<X509_EXTENSION, FreeExtension> extension(
-      X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str()));
-  if (!extension || !X509_add_ext(certificate, extension.get(), -1))
-    return openssl_error("the TLS certificate's " + std::string(OBJ_nid2sn(nid)) + " '" + value +
-                         "'");
-  return {};
-}
-
 Result<std::string> make_certificate_pem(EVP_PKEY* key, const std::vector<std::string>& names) {
-  Certificate certificate(X509_new());
-  if (!certificate) return openssl_error("making the TLS certificate");
-  X509* raw = certificate.get();
-  X509_set_version(raw, 2);  // v3: extensions
-  unsigned char serial_bytes[16];
-  if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1)
-    return openssl_error("a serial number for the TLS certificate");
-  serial_bytes[0] &= 0x7f;  // positive
-  std::unique_ptr<BIGNUM, FreeBignum> serial(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr));
-  if (!serial || !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(raw)))
-    return openssl_error("a serial number for the TLS certificate");
-  // An hour back: a client whose clock is a little behind still sees it valid.
-  X509_gmtime_adj(X509_getm_notBefore(raw), -3600);
-  X509_time_adj_ex(X509_getm_notAfter(raw), kValidDays, 0, nullptr);
   std::string common_name = "goldroot server";
   for (const std::string& name : names)
     if (is_dns_name(name) && !is_ip_address(name) && name != "localhost") {
       common_name = name;
       break;
     }
-  X509_NAME* subject = X509_get_subject_name(raw);
-  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("goldroot"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0);
-  X509_set_issuer_name(raw, subject);
-  if (!X509_set_pubkey(raw, key)) return openssl_error("the TLS certificate's key");
-  TRY(add_extension(raw, NID_basic_constraints, "critical,CA:FALSE"));
-  TRY(add_extension(raw, NID_key_usage, "critical,digitalSignature"));
-  TRY(add_extension(raw, NID_ext_key_usage, "serverAuth"));
-  TRY(add_extension(raw, NID_subject_key_identifier, "hash"));
+  std::vector<openssl::CertificateExtension> extensions = {
+      {NID_basic_constraints, "critical,CA:FALSE"},
+      {NID_key_usage, "critical,digitalSignature"},
+      {NID_ext_key_usage, "serverAuth"},
+      {NID_subject_key_identifier, "hash"}};
   std::string alternative = subject_alternative_names(names);
-  if (!alternative.empty()) TRY(add_extension(raw, NID_subject_alt_name, alternative));
-  if (!X509_sign(raw, key, EVP_sha256())) return openssl_error("signing the TLS certificate");
+  if (!alternative.empty()) extensions.push_back({NID_subject_alt_name, alternative});
+  Certificate certificate = TRY(openssl::make_self_signed_certificate(
+      key, common_name, kValidDays, extensions, "the TLS certificate"));
+  X509* raw = certificate.get();
   Bio bio(BIO_new(BIO_s_mem()));
   if (!PEM_write_bio_X509(bio.get(), raw)) return openssl_error("writing the TLS certificate");
   return bio_contents(bio.get());
