@@ -76,8 +76,7 @@ Result<std::unique_ptr<BootService>> BootService::open(Site* site, BootServiceOp
                                                       std::move(challenges)));
 }
 
-Result<netboot::BootUrls> BootService::boot_urls(const Digest& commit, const std::string& mac,
-                                                const std::string& base_url) {
+Result<Artifact> BootService::bootable_artifact(const Digest& commit) {
   auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
   if (!artifact)
     return make_error(ErrorCode::kNotFound, "image " + commit.hex().substr(0, 12) +
@@ -86,15 +85,21 @@ Result<netboot::BootUrls> BootService::boot_urls(const Digest& commit, const std
   if (!artifact->kernel || !artifact->initrd)
     return make_error(ErrorCode::kNotFound,
                       "image " + commit.hex().substr(0, 12) + " has no kernel or initrd in /boot");
+  return *artifact;
+}
+
+Result<netboot::BootUrls> BootService::boot_urls(const Digest& commit, const std::string& mac,
+                                                const std::string& base_url) {
+  Artifact artifact = TRY(bootable_artifact(commit));
   netboot::BootUrls urls;
   // iPXE fetches the kernel and initrds over plain HTTP (it holds no pin);
   // goldroot-boot and the agent use the server URL, over TLS when it has it.
   std::string client_base = secure_base(base_url, options_.tls_port);
   urls.server = client_base;
   urls.script_server = base_url;
-  urls.kernel = base_url + "/objects/" + artifact->kernel->sha256.hex();
-  urls.initrd = base_url + "/objects/" + artifact->initrd->sha256.hex();
-  GoldrootInitrd initrd = TRY(initrd_for(commit, *artifact->kernel));
+  urls.kernel = base_url + "/objects/" + artifact.kernel->sha256.hex();
+  urls.initrd = base_url + "/objects/" + artifact.initrd->sha256.hex();
+  GoldrootInitrd initrd = TRY(initrd_for(commit, *artifact.kernel));
   urls.goldroot_initrd = base_url + "/initrd/" + initrd.sha256.hex() + ".img";
   urls.manifest = client_base + "/api/v1/boot/" + mac;
   return urls;
@@ -106,17 +111,10 @@ Result<std::optional<Digest>> BootService::default_commit() {
 }
 
 Result<BootService::LocalBootFiles> BootService::local_boot_files(const Digest& commit) {
-  auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
-  if (!artifact)
-    return make_error(ErrorCode::kNotFound, "image " + commit.hex().substr(0, 12) +
-                                                " is not exported; run 'goldroot image export " +
-                                                commit.hex().substr(0, 12) + "'");
-  if (!artifact->kernel || !artifact->initrd)
-    return make_error(ErrorCode::kNotFound,
-                      "image " + commit.hex().substr(0, 12) + " has no kernel or initrd in /boot");
+  Artifact artifact = TRY(bootable_artifact(commit));
   LocalBootFiles files;
-  files.kernel_sha256 = artifact->kernel->sha256.hex();
-  files.initrd_sha256 = artifact->initrd->sha256.hex();
+  files.kernel_sha256 = artifact.kernel->sha256.hex();
+  files.initrd_sha256 = artifact.initrd->sha256.hex();
   auto kernel = artifacts_.boot_file(files.kernel_sha256);
   auto initrd = artifacts_.boot_file(files.initrd_sha256);
   if (!kernel || !initrd)
@@ -124,7 +122,7 @@ Result<BootService::LocalBootFiles> BootService::local_boot_files(const Digest& 
                       "image " + commit.hex().substr(0, 12) + "'s kernel or initrd is not exported");
   files.kernel = *kernel;
   files.initrd = *initrd;
-  GoldrootInitrd goldroot = TRY(initrd_for(commit, *artifact->kernel));
+  GoldrootInitrd goldroot = TRY(initrd_for(commit, *artifact.kernel));
   files.goldroot_initrd = goldroot.path;
   files.goldroot_initrd_sha256 = goldroot.sha256.hex();
   return files;

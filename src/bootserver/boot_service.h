@@ -94,6 +94,9 @@ class BootService {
   Result<std::optional<Host>> host_for_mac(const std::string& mac);
   // The commit a host boots: its pin, or its channel's commit.
   Result<Digest> commit_for(const Host& host);
+  // The commit's erofs export, which has a kernel and an initrd: NotFound
+  // with the fixing command otherwise.
+  Result<Artifact> bootable_artifact(const Digest& commit);
   // The URLs of the commit's kernel, initrd and manifest under `base_url`.
   Result<netboot::BootUrls> boot_urls(const Digest& commit, const std::string& mac,
                                       const std::string& base_url);
