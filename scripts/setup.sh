@@ -8,12 +8,12 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config git
   libssl-dev libzstd-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libfmt-dev
-  libarchive-dev liblz4-dev libcurl4-openssl-dev libmount-dev libblkid-dev
+  libarchive-dev liblz4-dev libcurl4-openssl-dev libmount-dev libblkid-dev libdevmapper-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # sanitizer trees (g++'s libtsan/libasan/libubsan) and libFuzzer (clang's)
   clang libclang-rt-14-dev
   # images and filesystems
-  erofs-utils squashfs-tools e2fsprogs attr acl rsync zstd xz-utils cpio
+  erofs-utils squashfs-tools e2fsprogs cryptsetup-bin attr acl rsync zstd xz-utils cpio
   # test rig and benchmark peers
   debootstrap ostree bc curl python3 iproute2 util-linux procps nginx-light
   openssl  # tests make host keys and sign as hosts do (`openssl genpkey` and `pkeyutl` with ed25519)

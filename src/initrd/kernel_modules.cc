@@ -11,8 +11,9 @@
 namespace goldroot {
 
 const std::vector<std::string>& goldroot_module_names() {
-  static const std::vector<std::string> names = {"loop", "overlay", "crc32c_generic", "erofs",
-                                                 "squashfs"};
+  static const std::vector<std::string> names = {"loop",   "overlay",  "crc32c_generic",
+                                                 "erofs",  "squashfs", "nbd",
+                                                 "dm_mod", "dm_verity"};
   return names;
 }
 

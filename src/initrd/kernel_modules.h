@@ -15,7 +15,8 @@ namespace goldroot {
 class Store;
 class TreeBuilder;
 
-// What goldroot-boot mounts with. crc32c_generic backs libcrc32c (erofs).
+// What goldroot-boot mounts with. crc32c_generic backs libcrc32c (erofs);
+// nbd, dm_mod and dm_verity serve an image on demand (blockd/).
 const std::vector<std::string>& goldroot_module_names();
 
 // The name modprobe knows a module file by: "kernel/fs/erofs/erofs.ko.xz"

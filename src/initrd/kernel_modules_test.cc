@@ -13,7 +13,13 @@ constexpr const char* kModulesDep =
     "kernel/crypto/crc32c_generic.ko:\n"
     "kernel/fs/overlayfs/overlay.ko:\n"
     "kernel/fs/btrfs/btrfs.ko: kernel/crypto/xor.ko kernel/lib/raid6/raid6_pq.ko kernel/lib/libcrc32c.ko\n"
-    "kernel/drivers/block/loop.ko.xz:\n";
+    "kernel/drivers/block/loop.ko.xz:\n"
+    "kernel/drivers/block/nbd.ko:\n"
+    "kernel/drivers/md/dm-mod.ko:\n"
+    "kernel/drivers/md/dm-bufio.ko: kernel/drivers/md/dm-mod.ko\n"
+    "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko "
+    "kernel/lib/reed_solomon/reed_solomon.ko\n"
+    "kernel/lib/reed_solomon/reed_solomon.ko:\n";
 
 TEST(KernelModules, LoadsDependenciesFirstAndEachOnce) {
   // squashfs is built in here: it is simply absent.
@@ -21,7 +27,11 @@ TEST(KernelModules, LoadsDependenciesFirstAndEachOnce) {
             (std::vector<std::string>{"kernel/drivers/block/loop.ko.xz",
                                       "kernel/fs/overlayfs/overlay.ko",
                                       "kernel/crypto/crc32c_generic.ko", "kernel/lib/libcrc32c.ko",
-                                      "kernel/fs/erofs/erofs.ko"}));
+                                      "kernel/fs/erofs/erofs.ko", "kernel/drivers/block/nbd.ko",
+                                      "kernel/drivers/md/dm-mod.ko",
+                                      "kernel/lib/reed_solomon/reed_solomon.ko",
+                                      "kernel/drivers/md/dm-bufio.ko",
+                                      "kernel/drivers/md/dm-verity.ko"}));
 }
 
 TEST(KernelModules, DependencyOfADependencyLoadsBeforeIt) {
