@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <utmpx.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -62,6 +63,32 @@ Result<std::string> read_boot_id(const std::string& path) {
   std::string id(trim(text));
   if (id.empty()) return make_error(ErrorCode::kCorruption, path + " is empty");
   return id;
+}
+
+RootStorage read_root_storage(const std::string& blockd_status) {
+  RootStorage root;
+  auto text = read_text(blockd_status);
+  if (!text.ok()) {
+    if (text.error().sys_errno == ENOENT) root.backing = "copy";
+    else root.error = text.error().message;
+    return root;
+  }
+  nlohmann::json json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded() || !json.is_object()) {
+    root.error = blockd_status + " is not a JSON object";
+    return root;
+  }
+  auto number = [&](const char* key) -> uint64_t {
+    auto found = json.find(key);
+    return found != json.end() && found->is_number_unsigned() ? found->get<uint64_t>() : 0;
+  };
+  root.backing = text_at(json, "backing");
+  root.blocks = number("blocks");
+  root.present = std::min(number("present"), root.blocks);
+  root.fetched_bytes = number("fetched_bytes");
+  root.verify_failures = number("verify_failures");
+  root.error = text_at(json, "last_error");
+  return root;
 }
 
 Result<int64_t> read_uptime(const std::string& path) {
@@ -165,6 +192,7 @@ Result<Report> probe(const BootState& boot, const ProbePaths& paths) {
     report.upper_total_bytes = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
     report.upper_used_bytes = static_cast<uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize;
   }
+  report.root = read_root_storage(paths.blockd_status);
   if (boot.lower.empty() || boot.upper_path.empty())
     report.changes.error = "the boot state names no lower or upper directory";
   else

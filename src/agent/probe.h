@@ -34,6 +34,9 @@ struct ProbePaths {
   std::string utmp = "/var/run/utmp";
   std::string dev = "/dev";  // input/event*, tty[0-9]*, pts/*
   std::string ignore_file = "/etc/goldroot/changes-ignore";  // else built-in list
+  // goldroot-blockd's status (blockd/status_file.h), present when the image
+  // is served on demand.
+  std::string blockd_status = "/run/goldroot/blockd.json";
   bool userxattr = false;  // the overlay was mounted with userxattr
 };
 
@@ -42,6 +45,10 @@ struct ProbePaths {
 Result<Report> probe(const BootState& boot, const ProbePaths& paths);
 
 Result<std::string> read_boot_id(const std::string& path);
+// Where the root's image is read from: goldroot-blockd's status file when
+// there is one, else "copy" (goldroot-boot downloaded it whole). A status
+// file that cannot be read says so in `error`.
+RootStorage read_root_storage(const std::string& blockd_status);
 Result<int64_t> read_uptime(const std::string& path);
 // USER_PROCESS entries of a utmp file.
 std::vector<UserSession> read_users(const std::string& utmp);

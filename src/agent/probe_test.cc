@@ -61,6 +61,25 @@ TEST(ProbeTest, ReadsTheBootState) {
   EXPECT_FALSE(read_boot_state(dir / "missing.json").ok());
 }
 
+TEST(ProbeTest, ReadsWhereTheRootIsReadFrom) {
+  TempDir dir;
+  // No daemon: goldroot-boot downloaded the image whole.
+  EXPECT_EQ(read_root_storage(dir / "blockd.json").backing, "copy");
+  write_file(dir / "blockd.json", R"({"image": "ab", "backing": "network", "blocks": 1000,
+      "present": 430, "fill_percent": 43, "fetched_bytes": 1761280, "reused_bytes": 0,
+      "cache": "disk", "verify_failures": 2, "last_error": "block 9 did not match"})");
+  RootStorage root = read_root_storage(dir / "blockd.json");
+  EXPECT_EQ(root.backing, "network");
+  EXPECT_EQ(root.fill_percent(), 43);
+  EXPECT_EQ(root.fetched_bytes, 1761280u);
+  EXPECT_EQ(root.verify_failures, 2u);
+  EXPECT_EQ(root.error, "block 9 did not match");
+  write_file(dir / "blockd.json", "{half");
+  root = read_root_storage(dir / "blockd.json");
+  EXPECT_EQ(root.backing, "");
+  EXPECT_NE(root.error.find("is not a JSON object"), std::string::npos);
+}
+
 TEST(ProbeTest, SummarizesChangesOfAnUpperOverItsLower) {
   TempDir dir;
   write_file(dir / "lower/etc/motd", "welcome\n");

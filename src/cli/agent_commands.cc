@@ -57,8 +57,8 @@ Result<int> run_status(Context& context, const Args& args) {
     print_json(status);
     return 0;
   }
-  std::printf("%-18s %-12s %-7s %-18s %-14s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE", "MODE",
-              "CHANGES", "LAST SEEN");
+  std::printf("%-18s %-12s %-7s %-18s %-14s %-12s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE",
+              "MODE", "ROOT", "CHANGES", "LAST SEEN");
   for (const nlohmann::json& host : status) {
     std::string image = "-";
     if (host["commit"].is_string()) {
@@ -72,16 +72,23 @@ Result<int> run_status(Context& context, const Args& args) {
     if (host["dirty"].is_boolean())
       changes = host["dirty"].get<bool>() ? "dirty " + std::to_string(host["changes"].get<int64_t>())
                                           : "clean";
+    // Where its image is read from: "network 43%" while blockd fetches it.
+    std::string root = "-";
+    if (host["root"].is_object()) {
+      root = text_or(host["root"]["backing"], "?");
+      if (root == "network") root += " " + std::to_string(host["root"]["fill_percent"].get<int>()) + "%";
+      if (host["root"]["verify_failures"].get<uint64_t>() > 0) root += " BAD";
+    }
     std::string seen = host["last_seen_unix"].is_number()
                            ? age(now - host["last_seen_unix"].get<int64_t>())
                            : "never";
     // The mode is what the host reported: never raw to the admin's terminal.
     // An unregistered host has no lab: the column says what it is.
     std::string lab = host["unregistered"].get<bool>() ? "unregistered" : text_or(host["lab"], "-");
-    std::printf("%-18s %-12s %-7s %-18s %-14s %-14s %s\n",
+    std::printf("%-18s %-12s %-7s %-18s %-14s %-12s %-14s %s\n",
                 printable(host["name"].get<std::string>()).c_str(), printable(lab).c_str(),
                 printable(host["state"].get<std::string>()).c_str(), image.c_str(),
-                printable(mode).c_str(), changes.c_str(), seen.c_str());
+                printable(mode).c_str(), printable(root).c_str(), changes.c_str(), seen.c_str());
   }
   // What the admin must look at: a host that booted around its manifest.
   for (const nlohmann::json& host : status)

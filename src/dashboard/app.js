@@ -348,6 +348,7 @@ function renderPanel() {
     ['last seen', host.last_seen_unix ? `${ago(Math.max(0, now - host.last_seen_unix))} (${host.last_seen})` : 'never'],
     ['uptime', duration(host.uptime_seconds)],
     ['users', host.users.length ? host.users.join(', ') : 'none'],
+    ['root', rootText(host.root)],
     ['upper', host.upper ? `${host.upper.kind}, ${Math.round(host.upper.used_bytes / 1048576)} MiB used` : '-'],
     ['pending', host.pending_commands.length ? host.pending_commands.join(', ') : 'none'],
     ...keyRows(host.key, now),
@@ -355,6 +356,18 @@ function renderPanel() {
   document.getElementById('panel-details').replaceChildren(...rows.flatMap(([key, value, className]) =>
     [el('dt', {}, key), el('dd', { 'data-field': key, class: className }, value)]));
   document.getElementById('panel-key').replaceChildren(...keyActions(host));
+}
+
+// Where a host's image is read from: a whole verified copy, the network
+// (blockd fetching on demand, with how much is local), or its own disk.
+function rootText(root) {
+  if (!root) return '-';
+  let text = root.backing === 'network' ? `network, ${root.fill_percent}% local`
+    : root.backing === 'local' ? 'local disk (moved off the network)'
+      : root.backing === 'copy' ? 'downloaded copy' : root.backing || '?';
+  if (root.verify_failures > 0) text += `, ${root.verify_failures} blocks failed verification`;
+  if (root.error) text += ` (${root.error})`;
+  return text;
 }
 
 async function openPanel(name) {

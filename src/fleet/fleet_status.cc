@@ -88,6 +88,13 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
                                             {"used_bytes", report->upper_used_bytes},
                                             {"total_bytes", report->upper_total_bytes}}
                            : nlohmann::json();
+    item["root"] = report && !report->root.backing.empty()
+                       ? nlohmann::json{{"backing", report->root.backing},
+                                        {"fill_percent", report->root.fill_percent()},
+                                        {"fetched_bytes", report->root.fetched_bytes},
+                                        {"verify_failures", report->root.verify_failures},
+                                        {"error", report->root.error}}
+                       : nlohmann::json();
     nlohmann::json pending = nlohmann::json::array();
     for (const StoredCommand& command : TRY(agents.open_commands(host.name)))
       pending.push_back(command.command);

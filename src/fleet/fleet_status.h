@@ -12,6 +12,9 @@
 //    "last_seen": "2026-11-22T03:04:05Z" | null, "last_seen_unix": …,
 //    "uptime_seconds": …, "users": ["alice@tty1"], "last_input": unix | null,
 //    "upper": {"kind", "used_bytes", "total_bytes"} | null,
+//    "root": {"backing": "copy"|"network"|"local", "fill_percent": 0-100,
+//             "fetched_bytes", "verify_failures", "error"} | null (where the
+//             image under its root is read from, report/report.h),
 //    "pending_commands": ["reboot-when-idle"],
 //    "alert": "booted in mode …, but its manifest said …" | null,
 //    "key": host_keys.h's to_json (state, key_id, pending, refused, …)}

@@ -59,6 +59,12 @@ CommandStatus answered_status(std::string_view text) {
 
 }  // namespace
 
+int RootStorage::fill_percent() const {
+  if (blocks == 0) return backing == "network" ? 0 : 100;
+  if (present >= blocks) return 100;
+  return static_cast<int>(present * 100 / blocks);
+}
+
 const char* command_name(CommandKind kind) {
   switch (kind) {
     case CommandKind::kRebootWhenIdle: return "reboot-when-idle";
@@ -132,6 +138,9 @@ nlohmann::ordered_json Report::to_json() const {
           {"mode", mode},
           {"upper", {{"kind", upper_kind}, {"used_bytes", upper_used_bytes},
                      {"total_bytes", upper_total_bytes}}},
+          {"root", {{"backing", root.backing}, {"blocks", root.blocks}, {"present", root.present},
+                    {"fetched_bytes", root.fetched_bytes},
+                    {"verify_failures", root.verify_failures}, {"error", root.error}}},
           {"dirty", dirty},
           {"changes", change_json},
           {"uptime_seconds", uptime_seconds},
@@ -167,6 +176,17 @@ Result<Report> Report::parse(std::string_view text) {
     report.upper_kind = TRY(text_field(*upper, "kind", false));
     report.upper_used_bytes = static_cast<uint64_t>(TRY(int_field(*upper, "used_bytes", false)));
     report.upper_total_bytes = static_cast<uint64_t>(TRY(int_field(*upper, "total_bytes", false)));
+  }
+  if (auto root = json.find("root"); root != json.end() && root->is_object()) {
+    report.root.backing = TRY(text_field(*root, "backing", false));
+    report.root.blocks = static_cast<uint64_t>(TRY(int_field(*root, "blocks", false)));
+    report.root.present = static_cast<uint64_t>(TRY(int_field(*root, "present", false)));
+    report.root.fetched_bytes = static_cast<uint64_t>(TRY(int_field(*root, "fetched_bytes", false)));
+    report.root.verify_failures =
+        static_cast<uint64_t>(TRY(int_field(*root, "verify_failures", false)));
+    report.root.error = TRY(text_field(*root, "error", false));
+    if (report.root.present > report.root.blocks)
+      return bad("\"root\" has more blocks present than it has");
   }
   if (auto dirty = json.find("dirty"); dirty != json.end()) {
     if (!dirty->is_boolean()) return bad("\"dirty\" is not true or false");

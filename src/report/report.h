@@ -12,6 +12,8 @@
 //    "event": "start"|"periodic"|"shutdown"|"result",
 //    "commit": "<hex>", "manifest_sha256": "<hex>", "mode": "normal",
 //    "upper": {"kind": "tmpfs", "used_bytes": 123, "total_bytes": 456},
+//    "root": {"backing": "network", "blocks": 75000, "present": 4400,
+//             "fetched_bytes": 18000000, "verify_failures": 0, "error": ""},
 //    "dirty": true,
 //    "changes": {"total": 4, "ignored": 9, "counts": {"added": 3, "modified": 1},
 //                "paths": [{"path": "/etc/motd", "change": "modified"}, …],  first 200
@@ -81,6 +83,22 @@ struct ChangeSummary {
   bool operator==(const ChangeSummary&) const = default;
 };
 
+// Where the image under the root is read from: "copy" (downloaded whole
+// and verified before the mount, in RAM or on the data partition),
+// "network" (fetched on demand by goldroot-blockd: `present` of `blocks`
+// 4 KiB blocks are local), "local" (on demand, then moved onto the local
+// copy: the server is no longer needed). Empty when the agent cannot tell.
+struct RootStorage {
+  std::string backing;
+  uint64_t blocks = 0, present = 0;
+  uint64_t fetched_bytes = 0;
+  uint64_t verify_failures = 0;  // blocks that did not match the image's hash tree
+  std::string error;             // the daemon's last error, "" if none
+  bool operator==(const RootStorage&) const = default;
+  // 0-100, rounded down; 100 only when every block is present.
+  int fill_percent() const;
+};
+
 struct UserSession {
   std::string user, line, host;
   int64_t since = 0;
@@ -125,6 +143,7 @@ struct Report {
   std::string commit, manifest_sha256, mode;
   std::string upper_kind;
   uint64_t upper_used_bytes = 0, upper_total_bytes = 0;
+  RootStorage root;
   bool dirty = false;
   ChangeSummary changes;
   int64_t uptime_seconds = 0;

@@ -20,6 +20,9 @@ Report sample() {
   report.upper_kind = "tmpfs";
   report.upper_used_bytes = 4096;
   report.upper_total_bytes = 1 << 30;
+  report.root = {.backing = "network", .blocks = 75000, .present = 4400,
+                 .fetched_bytes = 18022400, .verify_failures = 1,
+                 .error = "block 17 did not match the image's hash tree"};
   report.dirty = true;
   report.changes.total = 2;
   report.changes.ignored = 7;
@@ -37,6 +40,16 @@ TEST(ReportTest, RoundTripsThroughJson) {
   Report report = sample();
   ASSERT_OK_AND_ASSIGN(Report parsed, Report::parse(report.serialize()));
   EXPECT_EQ(parsed, report);
+}
+
+TEST(ReportTest, FillPercentIsHundredOnlyWhenComplete) {
+  RootStorage root{.backing = "network", .blocks = 1000, .present = 999};
+  EXPECT_EQ(root.fill_percent(), 99);
+  root.present = 1000;
+  EXPECT_EQ(root.fill_percent(), 100);
+  root.present = 0;
+  EXPECT_EQ(root.fill_percent(), 0);
+  EXPECT_EQ(RootStorage{.backing = "copy"}.fill_percent(), 100);
 }
 
 TEST(ReportTest, NullLastInputAndNoResultsRoundTrip) {
@@ -65,6 +78,9 @@ TEST(ReportTest, RefusesMalformedReportsWithOneSentence) {
        "event"},
       {R"({"version": 1, "host": "a", "boot_id": "b", "sequence": 1, "sent_at": 1, "dirty": 1})",
        "dirty"},
+      {R"({"version": 1, "host": "a", "boot_id": "b", "sequence": 1, "sent_at": 1,
+           "root": {"backing": "network", "blocks": 10, "present": 11}})",
+       "more blocks present"},
   };
   for (const Case& c : cases) {
     auto parsed = Report::parse(c.text);
