@@ -196,6 +196,9 @@ Result<GoldrootInitrd> build_goldroot_initrd(const Store& store, const Digest& c
   // goldroot-boot reads it beside site.pub and trusts https:// only with it.
   if (!sources.tls_pin.empty()) recipe.text(lib + "/tls.pin", 0644, sources.tls_pin + "\n");
   TRY(recipe.program("goldroot-boot", sources.tools_dir + "/goldroot-boot"));
+  // The on-demand daemon (blockd/): goldroot-boot starts it for fetch=demand.
+  std::string blockd = sources.tools_dir + "/goldroot-blockd";
+  if (::access(blockd.c_str(), X_OK) == 0) TRY(recipe.program("goldroot-blockd", blockd));
   std::string agent = sources.tools_dir + "/goldroot-agent";
   std::string_view unit = embedded_file("goldroot-agent.service");
   if (::access(agent.c_str(), X_OK) == 0 && !unit.empty()) {

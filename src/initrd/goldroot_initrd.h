@@ -7,7 +7,8 @@
 //                                    the same for dracut initrds (files
 //                                    only: they land in the directories
 //                                    the image's dracut initrd has)
-//   usr/lib/goldroot/bin/NAME        goldroot-boot, mkfs.ext4, goldroot-agent:
+//   usr/lib/goldroot/bin/NAME        goldroot-boot, goldroot-blockd (the
+//                                    on-demand daemon), mkfs.ext4, goldroot-agent:
 //                                    wrappers that run libexec/NAME with the
 //                                    server's loader and libraries, so they
 //                                    never mix with the image's libc
@@ -15,7 +16,8 @@
 //   usr/lib/goldroot/site.pub        the key manifests must be signed with
 //   usr/lib/goldroot/tls.pin         the pin of the server's TLS key
 //                                    (crypto/tls_identity.h), when it has one
-//   usr/lib/goldroot/modules/        loop, overlay, erofs, squashfs (+ deps)
+//   usr/lib/goldroot/modules/        loop, overlay, erofs, squashfs, nbd,
+//                                    dm_mod, dm_verity (+ deps)
 //                                    from the image's own kernel, and `order`
 //   usr/lib/goldroot/goldroot-agent.service   the agent's unit, when built
 //   usr/lib/goldroot/dracut/90goldroot/       the dracut module, for images
