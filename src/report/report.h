@@ -89,11 +89,11 @@ struct ChangeSummary {
 // 4 KiB blocks are local), "local" (on demand, then moved onto the local
 // copy: the server is no longer needed). Empty when the agent cannot tell.
 struct RootStorage {
-  std::string backing;
+  std::string backing = {};
   uint64_t blocks = 0, present = 0;
   uint64_t fetched_bytes = 0;
   uint64_t verify_failures = 0;  // blocks that did not match the image's hash tree
-  std::string error;             // the daemon's last error, "" if none
+  std::string error = {};        // the daemon's last error, "" if none
   bool operator==(const RootStorage&) const = default;
   // 0-100, rounded down; 100 only when every block is present.
   int fill_percent() const;
