@@ -32,6 +32,25 @@ bool is_hex(std::string_view text) {
   return true;
 }
 
+std::string hex_encode(std::string_view bytes) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    hex.push_back(kDigits[c >> 4]);
+    hex.push_back(kDigits[c & 15]);
+  }
+  return hex;
+}
+
+std::optional<std::string> hex_decode(std::string_view hex) {
+  if (hex.size() % 2 != 0 || !is_hex(hex)) return std::nullopt;
+  std::string bytes(hex.size() / 2, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<char>(hex_value(hex[2 * i]) << 4 | hex_value(hex[2 * i + 1]));
+  return bytes;
+}
+
 std::optional<Digest> Digest::from_hex(std::string_view hex) {
   if (hex.size() != 64 || !is_hex(hex)) return std::nullopt;
   Digest d;

@@ -44,6 +44,10 @@ class Sha256 {
 bool is_hex(std::string_view text);
 // 0-15 for a hex digit (either case), -1 otherwise.
 int hex_value(char c);
+// Bytes as lowercase hex, and back (nullopt for an odd length or a non-hex
+// digit): a dm-verity salt in a manifest or a device-mapper table.
+std::string hex_encode(std::string_view bytes);
+std::optional<std::string> hex_decode(std::string_view hex);
 
 // The SHA-256 of a file's contents; sets *size to its length.
 Result<Digest> sha256_of_file(const std::string& path, uint64_t* size);

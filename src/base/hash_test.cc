@@ -90,6 +90,16 @@ TEST(Hex, ValuesAndValidation) {
   EXPECT_EQ(hex_value(':'), -1);
 }
 
+TEST(Hex, BytesRoundTripAndBadTextIsRefused) {
+  std::string bytes("\x00\x7f\x80\xff salt", 9);
+  EXPECT_EQ(hex_encode(bytes), "007f80ff2073616c74");
+  EXPECT_EQ(hex_decode(hex_encode(bytes)), bytes);
+  EXPECT_EQ(hex_decode("ABcd"), std::string("\xab\xcd"));
+  EXPECT_EQ(hex_decode(""), std::string());
+  EXPECT_FALSE(hex_decode("abc"));
+  EXPECT_FALSE(hex_decode("zz"));
+}
+
 TEST(Sha256OfFile, HashesAFileLargerThanItsBuffer) {
   TempDir temp;
   std::string data;
