@@ -25,6 +25,14 @@ Json body_json(const BootManifest& manifest) {
                 {"size", manifest.image.size},
                 {"format", manifest.image.format}};
   if (!manifest.image.url.empty()) image["url"] = manifest.image.url;
+  if (const ImageVerity* verity = manifest.image.verity ? &*manifest.image.verity : nullptr)
+    image["verity"] = {{"root_hash", verity->params.root_hash.hex()},
+                       {"salt", hex_encode(verity->params.salt)},
+                       {"data_block_size", verity->params.data_block_size},
+                       {"hash_block_size", verity->params.hash_block_size},
+                       {"data_blocks", verity->params.data_blocks},
+                       {"tree_size", verity->tree_size},
+                       {"tree_url", verity->tree_url}};
   Json body = {{"version", manifest.host ? BootManifest::kHostVersion : BootManifest::kVersion},
                {"image", image},
                {"commit", manifest.commit.hex()},
@@ -35,7 +43,7 @@ Json body_json(const BootManifest& manifest) {
                     {"mode", host->mode},           {"key_id", host->key_id},
                     {"issued_at", host->issued_at}, {"expires_at", host->expires_at},
                     {"challenge", host->challenge}, {"image_time", host->image_time},
-                    {"floor", host->floor}};
+                    {"floor", host->floor},             {"fetch", host->fetch}};
     if (host->layer_sha256)
       binding["layer"] = {{"sha256", host->layer_sha256->hex()}, {"size", host->layer_size}};
     body["host"] = binding;
@@ -94,6 +102,43 @@ Result<BootFile> boot_file_from_json(const Json& object, const char* name) {
   return out;
 }
 
+// A dm-verity block size: a power of two the kernel takes (512..64 KiB).
+Result<uint32_t> block_size_field(const Json& object, const char* name) {
+  uint64_t size = TRY(size_field(object, name));
+  if (size < 512 || size > 65536 || (size & (size - 1)) != 0)
+    return malformed(std::string("verity \"") + name + "\" is " + std::to_string(size) +
+                     ", not a power of two from 512 to 65536");
+  return static_cast<uint32_t>(size);
+}
+
+Result<ImageVerity> verity_from_json(const Json& image, uint64_t image_size) {
+  const Json* verity = TRY(object_field(image, "verity"));
+  ImageVerity out;
+  VerityParams& params = out.params;
+  params.root_hash = TRY(digest_field(*verity, "root_hash"));
+  auto salt = hex_decode(TRY(string_field(*verity, "salt")));
+  if (!salt || salt->size() > 256)
+    return malformed("verity \"salt\" is not the hex of at most 256 bytes");
+  params.salt = std::move(*salt);
+  params.data_block_size = TRY(block_size_field(*verity, "data_block_size"));
+  params.hash_block_size = TRY(block_size_field(*verity, "hash_block_size"));
+  params.data_blocks = TRY(size_field(*verity, "data_blocks"));
+  // The device the client builds is this many blocks: it must be the image.
+  if (params.data_blocks == 0 || image_size % params.data_block_size != 0 ||
+      params.data_blocks != image_size / params.data_block_size)
+    return malformed("verity covers " + std::to_string(params.data_blocks) + " blocks of " +
+                     std::to_string(params.data_block_size) + " bytes, not the image's " +
+                     std::to_string(image_size) + " bytes");
+  out.tree_size = TRY(size_field(*verity, "tree_size"));
+  uint64_t needed = VerityGeometry(params.data_blocks, params.hash_block_size).tree_size();
+  if (out.tree_size != needed)
+    return malformed("verity \"tree_size\" is " + std::to_string(out.tree_size) + " bytes, but " +
+                     std::to_string(params.data_blocks) + " blocks need a tree of " +
+                     std::to_string(needed));
+  out.tree_url = TRY(string_field(*verity, "tree_url"));
+  return out;
+}
+
 Result<HostBinding> host_binding_from_json(const Json& body) {
   const Json* host = TRY(object_field(body, "host"));
   HostBinding out;
@@ -111,6 +156,11 @@ Result<HostBinding> host_binding_from_json(const Json& body) {
   out.challenge = TRY(string_field(*host, "challenge"));
   out.image_time = TRY(time_field(*host, "image_time"));
   out.floor = TRY(time_field(*host, "floor"));
+  // Absent from an older server's manifests, which always meant full.
+  out.fetch = TRY(string_field(*host, "fetch", /*required=*/false));
+  if (out.fetch.empty()) out.fetch = "full";
+  if (out.fetch != "full" && out.fetch != "demand")
+    return malformed("\"fetch\" is '" + out.fetch + "', not full or demand");
   return out;
 }
 
@@ -126,11 +176,16 @@ Result<BootManifest> manifest_from_body(const Json& body) {
   manifest.image.size = TRY(size_field(*image, "size"));
   manifest.image.format = TRY(string_field(*image, "format"));
   manifest.image.url = TRY(string_field(*image, "url", /*required=*/false));
+  if (image->contains("verity"))
+    manifest.image.verity = TRY(verity_from_json(*image, manifest.image.size));
   manifest.commit = TRY(digest_field(body, "commit"));
   manifest.kernel = TRY(boot_file_from_json(body, "kernel"));
   manifest.initrd = TRY(boot_file_from_json(body, "initrd"));
-  if (version->get<int64_t>() == BootManifest::kHostVersion)
+  if (version->get<int64_t>() == BootManifest::kHostVersion) {
     manifest.host = TRY(host_binding_from_json(body));
+    if (manifest.host->fetch == "demand" && !manifest.image.verity)
+      return malformed("\"fetch\" is demand, but the image has no verity tree to check blocks with");
+  }
   return manifest;
 }
 

@@ -19,20 +19,35 @@
 // other document the site key signs. "url" is optional and, being relative
 // to the manifest's own URL, independent of the server's address.
 //
+// An erofs export also carries its dm-verity hash tree (verity/hash_tree.h),
+// so a client can read the image on demand and check every block:
+//   "image":{…, "verity":{"root_hash":"<hex>","salt":"<hex>",
+//                         "data_block_size":4096,"hash_block_size":4096,
+//                         "data_blocks":N,"tree_size":M,
+//                         "tree_url":"images/<image sha256>.verity"}}
+// (optional; signed with the rest). The root hash vouches for the tree and,
+// through it, for every block; data_blocks × data_block_size is the image's
+// size, and tree_size is what the geometry of those blocks needs — anything
+// else is refused, so a client never sizes a device from a lie.
+//
 // Version 2 is what the server gives a host (issue #14): version 1 plus
 //   "host":{"name":"pc01","mac":"52:54:00:aa:00:01","mode":"normal",
 //           "key_id":"<16 hex>",
 //           "layer":{"sha256":"<hex>","size":10240},      (optional)
 //           "issued_at":1733300000,"expires_at":1733303600,
 //           "challenge":"<the challenge the request was signed over>",
-//           "image_time":1733200000,"floor":0}
+//           "image_time":1733200000,"floor":0,
+//           "fetch":"full"}                               (optional: full)
 // It binds the image to one host: its MAC, the mode the server decided, the
 // key that asked, the exact layer bundle, and a time window. "challenge"
 // is the server's answer to that one request (goldroot-boot checks it is
 // the one it signed), so a recorded manifest cannot be replayed to another
 // boot. "image_time" is the image's commit time and "floor" the site's
 // rollback floor: an image older than the floor is never issued, and a
-// host refuses one older than the highest floor it has seen.
+// host refuses one older than the highest floor it has seen. "fetch" says
+// how the host gets the image: "full" (download it all, check its sha256,
+// then mount) or "demand" (read blocks as they are needed through
+// dm-verity; only with "verity"). A server from before it sent none: full.
 //
 // Plain values; functions are thread-safe.
 #pragma once
@@ -45,6 +60,7 @@
 #include "base/hash.h"
 #include "base/result.h"
 #include "crypto/ed25519.h"
+#include "verity/hash_tree.h"
 
 namespace goldroot {
 
@@ -68,7 +84,17 @@ struct HostBinding {
   std::string challenge;
   int64_t image_time = 0;  // the commit's creation time
   int64_t floor = 0;       // the site's rollback floor
+  std::string fetch = "full";  // "full" or "demand" (site/fetch_mode.h names)
   bool operator==(const HostBinding&) const = default;
+};
+
+// The dm-verity tree of an image: the parameters a verity device needs,
+// and where the tree is.
+struct ImageVerity {
+  VerityParams params;  // root hash, salt, block sizes, data blocks
+  uint64_t tree_size = 0;
+  std::string tree_url;  // relative to the manifest's URL, like the image's
+  bool operator==(const ImageVerity&) const = default;
 };
 
 struct BootManifest {
@@ -80,6 +106,7 @@ struct BootManifest {
     uint64_t size = 0;
     std::string format;  // "erofs", "squashfs" or "tar"
     std::string url;     // optional
+    std::optional<ImageVerity> verity;  // erofs exports
     bool operator==(const Image&) const = default;
   };
 
