@@ -207,7 +207,9 @@ Result<int> image_export(Context& context, const Args& args) {
   bool json = false;
   app.add_option("REF", ref, "image name, channel or commit")->required();
   app.add_option("--format", format_name, "erofs (default), squashfs or tar");
-  app.add_option("--output", output, "also write the artifact here (and OUTPUT.manifest.json)");
+  app.add_option("--output", output,
+                 "also write the artifact here (and OUTPUT.manifest.json, and an erofs image's "
+                 "verity tree as OUTPUT.verity)");
   app.add_flag("--json", json, "print the export record as JSON");
   const char* builder_default = std::getenv("GOLDROOT_EROFS_BUILDER");
   std::string builder_name = builder_default ? builder_default : "native";
@@ -222,6 +224,7 @@ Result<int> image_export(Context& context, const Args& args) {
   const Artifact& artifact = exported.artifact;
   if (!output.empty()) {
     TRY(site->env()->copy_file_atomic(artifact.path, output));
+    if (artifact.verity) TRY(site->env()->copy_file_atomic(artifact.tree_path(), output + ".verity"));
     if (exported.manifest)
       TRY(site->env()->write_file_atomic(output + ".manifest.json", *exported.manifest + "\n"));
   }
@@ -234,6 +237,9 @@ Result<int> image_export(Context& context, const Args& args) {
     std::printf("%s %s (%s, sha256 %s)%s\n", export_format_name(format), artifact.path.c_str(),
                 human_bytes(artifact.size).c_str(), artifact.sha256.hex().c_str(),
                 artifact.reused ? ", already built" : "");
+    if (artifact.verity)
+      std::printf("verity %s (%s, root hash %s)\n", artifact.tree_path().c_str(),
+                  human_bytes(artifact.tree_size).c_str(), artifact.verity->root_hash.hex().c_str());
     std::printf("kernel %s\ninitrd %s\n",
                 artifact.kernel ? artifact.kernel->path.c_str() : "(none found under /boot)",
                 artifact.initrd ? artifact.initrd->path.c_str() : "(none found under /boot)");

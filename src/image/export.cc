@@ -21,6 +21,7 @@
 #include "image/erofs_writer.h"
 #include "image/tree_builder.h"
 #include "store/object_store.h"
+#include "verity/hash_tree.h"
 #include "sys/directory.h"
 #include "sys/run_tool.h"
 #include "sys/unique_fd.h"
@@ -69,12 +70,21 @@ Result<std::optional<BootFile>> boot_file_from_json(const nlohmann::json& json) 
 }  // namespace
 
 nlohmann::json Artifact::to_json() const {
-  return {{"commit", commit.hex()},
-          {"format", export_format_name(format)},
-          {"sha256", sha256.hex()},
-          {"size", size},
-          {"kernel", boot_file_json(kernel)},
-          {"initrd", boot_file_json(initrd)}};
+  nlohmann::json json = {{"commit", commit.hex()},
+                         {"format", export_format_name(format)},
+                         {"sha256", sha256.hex()},
+                         {"size", size},
+                         {"kernel", boot_file_json(kernel)},
+                         {"initrd", boot_file_json(initrd)}};
+  if (verity)
+    json["verity"] = {{"root_hash", verity->root_hash.hex()},
+                      {"salt", hex_encode(verity->salt)},
+                      {"data_block_size", verity->data_block_size},
+                      {"hash_block_size", verity->hash_block_size},
+                      {"data_blocks", verity->data_blocks},
+                      {"tree_sha256", tree_sha256.hex()},
+                      {"tree_size", tree_size}};
+  return json;
 }
 
 Result<Artifact> Artifact::from_json(const nlohmann::json& json) {
@@ -88,6 +98,26 @@ Result<Artifact> Artifact::from_json(const nlohmann::json& json) {
   artifact.size = json.value("size", uint64_t{0});
   artifact.kernel = TRY(boot_file_from_json(json.value("kernel", nlohmann::json())));
   artifact.initrd = TRY(boot_file_from_json(json.value("initrd", nlohmann::json())));
+  // Records from before verity trees have none: the next export adds it.
+  if (auto found = json.find("verity"); found != json.end() && found->is_object()) {
+    const nlohmann::json& verity = *found;
+    auto root = Digest::from_hex(verity.value("root_hash", ""));
+    auto tree = Digest::from_hex(verity.value("tree_sha256", ""));
+    auto salt = hex_decode(verity.value("salt", ""));
+    if (!root || !tree || !salt) return make_error(ErrorCode::kCorruption, "bad export record");
+    VerityParams params;
+    params.root_hash = *root;
+    params.salt = std::move(*salt);
+    params.data_block_size = verity.value("data_block_size", uint32_t{0});
+    params.hash_block_size = verity.value("hash_block_size", uint32_t{0});
+    params.data_blocks = verity.value("data_blocks", uint64_t{0});
+    artifact.tree_sha256 = *tree;
+    artifact.tree_size = verity.value("tree_size", uint64_t{0});
+    if (params.data_blocks == 0 || params.data_block_size == 0 || params.hash_block_size == 0 ||
+        params.data_size() != artifact.size)
+      return make_error(ErrorCode::kCorruption, "bad export record");
+    artifact.verity = std::move(params);
+  }
   return artifact;
 }
 
@@ -191,6 +221,51 @@ std::string artifact_url(const Artifact& artifact) {
   return "/images/" + artifact.sha256.hex() + "." + export_format_name(artifact.format);
 }
 
+std::string verity_tree_url(const Artifact& artifact) {
+  return "/images/" + artifact.sha256.hex() + ".verity";
+}
+
+std::string verity_salt_of(const Digest& image_sha256) {
+  Sha256 hash;
+  hash.update("goldroot-verity-salt\n");
+  hash.update(image_sha256.bytes.data(), image_sha256.bytes.size());
+  Digest salt = hash.finish();
+  return std::string(reinterpret_cast<const char*>(salt.bytes.data()), salt.bytes.size());
+}
+
+namespace {
+
+// Builds the verity tree of the image at `image_path` (which holds
+// `artifact`'s bytes) and writes it durably to artifact->tree_path();
+// fills in artifact->verity and the tree's digest and size.
+Status write_verity_tree(Env* env, const std::string& image_path, Artifact* artifact) {
+  constexpr uint32_t kBlockSize = 4096;
+  VerityParams params;
+  params.data_block_size = kBlockSize;
+  params.hash_block_size = kBlockSize;
+  params.salt = verity_salt_of(artifact->sha256);
+  std::string what = "the verity tree of image " + artifact->commit.hex().substr(0, 12);
+  auto built = build_verity_tree_of_file(image_path, kBlockSize, kBlockSize, params.salt);
+  if (!built.ok()) return std::move(built).context("building " + what).error();
+  params.data_blocks = artifact->size / kBlockSize;
+  params.root_hash = built->root_hash;
+  TRY(env->write_file_atomic(artifact->tree_path(), built->tree).context("writing " + what));
+  artifact->tree_sha256 = Sha256::of(built->tree);
+  artifact->tree_size = built->tree.size();
+  artifact->verity = std::move(params);
+  return {};
+}
+
+// Whether the tree file of an erofs `artifact` is there at its recorded
+// size; a record from before trees, or a tree removed by hand, is not.
+bool has_verity_tree(const Artifact& artifact) {
+  struct stat st;
+  return artifact.verity && ::stat(artifact.tree_path().c_str(), &st) == 0 &&
+         static_cast<uint64_t>(st.st_size) == artifact.tree_size;
+}
+
+}  // namespace
+
 Result<BootManifest> boot_manifest_of(const Artifact& artifact) {
   if (!artifact.kernel || !artifact.initrd)
     return make_error(ErrorCode::kNotFound,
@@ -200,6 +275,9 @@ Result<BootManifest> boot_manifest_of(const Artifact& artifact) {
   BootManifest manifest;
   manifest.image = {artifact.sha256, artifact.size, export_format_name(artifact.format),
                     artifact_url(artifact)};
+  if (artifact.verity)
+    manifest.image.verity = ImageVerity{*artifact.verity, artifact.tree_size,
+                                        verity_tree_url(artifact)};
   manifest.commit = artifact.commit;
   manifest.kernel = *artifact.kernel;
   manifest.initrd = *artifact.initrd;
@@ -231,7 +309,14 @@ Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
                                ExportFormat format, ErofsBuilder builder) {
-  if (auto cached = TRY(cached_artifact(exports_dir, commit, format))) return *cached;
+  if (auto cached = TRY(cached_artifact(exports_dir, commit, format))) {
+    if (format != ExportFormat::kErofs || has_verity_tree(*cached)) return *cached;
+    // Exported before verity trees (or its tree was removed): the image
+    // stays, only its tree is built, then the record says so.
+    TRY(write_verity_tree(store.env(), cached->path, &*cached));
+    TRY(store.env()->write_file_atomic(cached->path + ".json", cached->to_json().dump(2) + "\n"));
+    return *cached;
+  }
   Commit parsed = TRY(store.objects().read_commit(commit));
   Env* env = store.env();
   TRY(env->create_dir(exports_dir));
@@ -275,7 +360,15 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
     }
   }
   artifact.sha256 = TRY(sha256_of_file(temporary, &artifact.size));
-  // The artifact, then its record: a record always describes a complete file.
+  // The tree and the artifact, then their record: a record always describes
+  // complete files.
+  if (format == ExportFormat::kErofs) {
+    Status tree = write_verity_tree(env, temporary, &artifact);
+    if (!tree.ok()) {
+      ::unlink(temporary.c_str());
+      return std::move(tree).error();
+    }
+  }
   TRY(env->publish_file(temporary, artifact.path));
   TRY(env->write_file_atomic(artifact.path + ".json", artifact.to_json().dump(2) + "\n"));
   return artifact;

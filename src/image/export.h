@@ -3,6 +3,13 @@
 // SITE/exports so a promote never rebuilds one. Also finds the image's
 // kernel and initrd, whose digests are simply their store object ids.
 //
+// An erofs artifact has its dm-verity hash tree beside it,
+// `<artifact path>.verity` (verity/hash_tree.h: format 1, no superblock, top
+// level first), so clients can read it on demand and check every block.
+// Its salt is derived from the image's sha256, so the same image always
+// gets the same tree and root hash. An export recorded before trees existed
+// gets its tree (and nothing else) built the next time it is exported.
+//
 // erofs is written straight from the store by goldroot's own writer
 // (image/erofs_writer.h); Debian's mkfs.erofs remains available for
 // comparison. squashfs is built by mksquashfs from a parallel checkout staged
@@ -39,7 +46,14 @@ struct Artifact {
   Digest sha256;
   uint64_t size = 0;
   std::optional<BootFile> kernel, initrd;
+  // erofs: the dm-verity tree at tree_path(), tree_size bytes with this
+  // sha256 (checked like the image before the server offers it).
+  std::optional<VerityParams> verity;
+  Digest tree_sha256;
+  uint64_t tree_size = 0;
   bool reused = false;  // found in the cache
+
+  std::string tree_path() const { return path + ".verity"; }
 
   nlohmann::json to_json() const;
   static Result<Artifact> from_json(const nlohmann::json& json);
@@ -65,6 +79,12 @@ Result<std::string> signed_manifest(const Artifact& artifact, const SigningKey& 
 // binds it to a host).
 Result<BootManifest> boot_manifest_of(const Artifact& artifact);
 std::string artifact_url(const Artifact& artifact);
+// Where the server offers the artifact's verity tree: /images/<sha256>.verity.
+std::string verity_tree_url(const Artifact& artifact);
+
+// The salt of an image's verity tree: SHA-256("goldroot-verity-salt\n" +
+// the image's sha256 bytes), 32 bytes.
+std::string verity_salt_of(const Digest& image_sha256);
 
 // Builds the artifact for `commit` in `exports_dir`, or returns the cached
 // one. `staging_dir` is where a checkout may be staged when tmpfs is short.

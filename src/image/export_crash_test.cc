@@ -2,7 +2,8 @@
 // export is cut off after every Nth durable-state operation, what a power
 // cut would lose is thrown away, and the exports directory must then hold
 // either no image under its final name or the whole one — never a
-// truncated file that every client would download and fail to verify.
+// truncated file that every client would download and fail to verify; and
+// a record that names a verity tree names a whole one.
 #include "base/testing/testing.h"
 #include "image/export.h"
 #include "image/import.h"
@@ -72,12 +73,21 @@ TEST_P(ExportCrashTest, EveryCrashPointLeavesNoExportOrAWholeOne) {
     }
     // The server and the next export trust only a record that matches.
     ASSERT_OK_AND_ASSIGN(auto cached, cached_artifact(exports, commit, ExportFormat::kErofs));
-    if (cached) EXPECT_EQ(cached->sha256, reference.sha256);
+    if (cached) {
+      EXPECT_EQ(cached->sha256, reference.sha256);
+      // A record that names a tree names one that is whole.
+      ASSERT_TRUE(cached->verity);
+      uint64_t tree_size = 0;
+      ASSERT_OK_AND_ASSIGN(Digest tree, sha256_of_file(cached->tree_path(), &tree_size));
+      EXPECT_EQ(tree, reference.tree_sha256);
+      EXPECT_EQ(tree_size, reference.tree_size);
+    }
     // And the next export finishes the job.
     Store store(&posix, baseline);
     ASSERT_OK_AND_ASSIGN(Artifact again,
                          export_commit(store, exports, temp.path(), commit, ExportFormat::kErofs));
     EXPECT_EQ(again.sha256, reference.sha256);
+    EXPECT_EQ(again.verity, reference.verity);
   }
   EXPECT_GT(saw_none, 0);
   EXPECT_GT(saw_whole, 0);
