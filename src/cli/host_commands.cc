@@ -36,10 +36,20 @@ std::string describe_channel(const EffectiveChannel& channel) {
   return text;
 }
 
-nlohmann::json effective_json(const Host& host, const Lab* lab) {
+std::string describe_fetch(const EffectiveFetch& fetch) {
+  std::string text = fetch_mode_name(fetch.mode);
+  if (fetch.source == SettingSource::kLab) text += " (lab)";
+  if (fetch.source == SettingSource::kDefault) text += " (site)";
+  return text;
+}
+
+nlohmann::json effective_json(const Host& host, const Lab* lab, FetchMode site_fetch) {
   nlohmann::json out = to_json(host);
   EffectiveMode mode = effective_mode(host, lab);
   EffectiveChannel channel = effective_channel(host, lab);
+  EffectiveFetch fetch = effective_fetch(host, lab, site_fetch);
+  out["effective_fetch"] = {{"fetch", fetch_mode_name(fetch.mode)},
+                            {"from", setting_source_name(fetch.source)}};
   out["effective_mode"] = {{"mode", boot_mode_name(mode.mode)},
                            {"from", setting_source_name(mode.source)}};
   out["effective_channel"] = {
@@ -232,7 +242,7 @@ Result<int> host_keys(Context& context, const Args& args) {
 
 Result<int> host_add(Context& context, const Args& args) {
   CLI::App app{"Add a host to the inventory.", "goldroot host add"};
-  std::string name, ip, lab, channel, pin, mode, arch, notes;
+  std::string name, ip, lab, channel, pin, mode, fetch, arch, notes;
   std::vector<std::string> macs, vars;
   app.add_option("NAME", name, "host name (a DNS label)")->required();
   app.add_option("--mac", macs, "MAC address (repeat for several NICs)")->required();
@@ -241,6 +251,8 @@ Result<int> host_add(Context& context, const Args& args) {
   app.add_option("--channel", channel, "channel to follow (default: the lab's, else gold)");
   app.add_option("--pin", pin, "pin to a commit, image or channel's current commit");
   app.add_option("--mode", mode, "boot mode (default: the lab's, else normal)");
+  app.add_option("--fetch", fetch,
+                 "how it gets its image: full or demand (default: the lab's, else the site's)");
   app.add_option("--arch", arch, "architecture (default x86_64)");
   app.add_option("--notes", notes, "free-form notes");
   app.add_option("--var", vars, "host variable NAME=VALUE for templates (repeatable)");
@@ -259,6 +271,7 @@ Result<int> host_add(Context& context, const Args& args) {
   optional("channel", channel);
   optional("pin", pin);
   optional("mode", mode);
+  optional("fetch", fetch);
   optional("arch", arch);
   optional("notes", notes);
   if (!channel.empty() && !pin.empty())
@@ -293,6 +306,7 @@ Result<int> host_list(Context& context, const Args& args) {
   app.add_flag("--json", json, "print JSON");
   if (auto exit = parse_args(app, args)) return *exit;
   auto fleet = TRY(open_fleet(context, LockMode::kShared, "host list"));
+  FetchMode site_fetch = TRY(fleet.site->settings()).fetch;
   auto transaction = TRY(fleet.inventory.begin_read());
   std::map<std::string, Lab> labs;
   for (Lab& item : TRY(fleet.inventory.labs())) labs[item.name] = std::move(item);
@@ -304,7 +318,7 @@ Result<int> host_list(Context& context, const Args& args) {
   };
   if (json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const Host& host : hosts) out.push_back(effective_json(host, lab_of(host)));
+    for (const Host& host : hosts) out.push_back(effective_json(host, lab_of(host), site_fetch));
     print_json(out);
     return 0;
   }
@@ -334,13 +348,15 @@ Result<int> host_show(Context& context, const Args& args) {
   const Host& host = profile.host;
   const Lab* lab = profile.lab ? &*profile.lab : nullptr;
   auto layers = TRY(host_layers(fleet.site->layers_dir(), profile));
-  HostPolicy policy = policy_of(host, lab, TRY(fleet.site->settings()).enroll);
+  SiteSettings site_settings = TRY(fleet.site->settings());
+  HostPolicy policy = policy_of(host, lab, site_settings.enroll);
+  EffectiveFetch fetch = effective_fetch(host, lab, site_settings.fetch);
   auto key_row = TRY(HostKeys(fleet.inventory.database()).find(host.name));
   const HostKey* host_key = key_row ? &*key_row : nullptr;
   std::vector<std::string> layer_names;
   for (const LayerRef& layer : layers) layer_names.push_back(layer.name);
   if (json) {
-    nlohmann::json out = effective_json(host, lab);
+    nlohmann::json out = effective_json(host, lab, site_settings.fetch);
     out["network"] = profile.network ? to_json(*profile.network) : nlohmann::json();
     out["layers"] = layer_names;
     out["layer_candidates"] = candidate_layer_names(profile);
@@ -356,6 +372,7 @@ Result<int> host_show(Context& context, const Args& args) {
   std::printf("arch:     %s\n", host.arch.c_str());
   std::printf("mode:     %s\n", describe_mode(effective_mode(host, lab)).c_str());
   std::printf("channel:  %s\n", describe_channel(effective_channel(host, lab)).c_str());
+  std::printf("fetch:    %s\n", describe_fetch(fetch).c_str());
   if (host_key && host_key->key)
     std::printf("key:      %s (%s, %s)\n", host_key->key->key_id().c_str(),
                 how_enrolled(*host_key).c_str(), minute(host_key->enrolled_at).c_str());
@@ -381,7 +398,9 @@ Result<int> host_show(Context& context, const Args& args) {
 Result<int> host_set(Context& context, const Args& args) {
   CLI::App app{
       "Change hosts: goldroot host set PATTERN key=value… (keys: name, mac, ip, lab, "
-      "arch, channel, pin, mode, notes, var.NAME; an empty value inherits again).",
+      "arch, channel, pin, mode, fetch=full|demand (how it gets its image: all before mounting, "
+      "or blocks as read, checked by dm-verity), notes, var.NAME; an empty value inherits "
+      "again).",
       "goldroot host set"};
   std::string pattern;
   std::vector<std::string> settings;

@@ -84,6 +84,11 @@ Status apply(Host& host, const Assignment& a, const Store& store) {
       host.mode.reset();
     else
       host.mode = TRY(parse_boot_mode(value));
+  } else if (a.key == "fetch") {
+    if (value.empty() || value == "inherit")
+      host.fetch.reset();
+    else
+      host.fetch = TRY(parse_fetch_mode(value));
   } else if (a.key == "notes" || a.key == "note") {
     host.notes = value;
   } else if (starts_with(a.key, "var.")) {
@@ -95,7 +100,7 @@ Status apply(Host& host, const Assignment& a, const Store& store) {
       host.vars[name] = value;
   } else {
     return unknown_key(a.key, "host",
-                       "name, mac, ip, lab, arch, channel, pin, mode, notes and var.NAME");
+                       "name, mac, ip, lab, arch, channel, pin, mode, fetch, notes and var.NAME");
   }
   return {};
 }
@@ -119,10 +124,15 @@ Status apply(Lab& lab, const Assignment& a, const Store& store) {
     }
     std::sort(lab.networks.begin(), lab.networks.end());
     lab.networks.erase(std::unique(lab.networks.begin(), lab.networks.end()), lab.networks.end());
+  } else if (a.key == "fetch") {
+    if (value.empty() || value == "inherit")
+      lab.fetch.reset();
+    else
+      lab.fetch = TRY(parse_fetch_mode(value));
   } else if (a.key == "notes" || a.key == "note") {
     lab.notes = value;
   } else {
-    return unknown_key(a.key, "lab", "channel, mode, networks and notes");
+    return unknown_key(a.key, "lab", "channel, mode, fetch, networks and notes");
   }
   return {};
 }

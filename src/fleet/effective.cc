@@ -38,4 +38,10 @@ UefiBoot effective_uefi_boot(const Lab* lab, UefiBoot site_default) {
   return lab && lab->uefi ? *lab->uefi : site_default;
 }
 
+EffectiveFetch effective_fetch(const Host& host, const Lab* lab, FetchMode site_default) {
+  if (host.fetch) return {*host.fetch, SettingSource::kHost};
+  if (lab && lab->fetch) return {*lab->fetch, SettingSource::kLab};
+  return {site_default, SettingSource::kDefault};
+}
+
 }  // namespace goldroot

@@ -43,4 +43,14 @@ EnrollPolicy effective_enroll_policy(const Host& host, const Lab* lab, EnrollPol
 // lab's setting, else the site's (Site::settings().uefi).
 UefiBoot effective_uefi_boot(const Lab* lab, UefiBoot site_default);
 
+struct EffectiveFetch {
+  FetchMode mode = FetchMode::kFull;
+  SettingSource source = SettingSource::kDefault;  // kDefault: the site's
+};
+// How the host gets its image (site/fetch_mode.h): its own setting, else
+// its lab's, else the site's (Site::settings().fetch). What the server then
+// tells the host also depends on the image: one without a verity tree is
+// fetched in full whatever this says.
+EffectiveFetch effective_fetch(const Host& host, const Lab* lab, FetchMode site_default);
+
 }  // namespace goldroot

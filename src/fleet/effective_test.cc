@@ -79,6 +79,33 @@ TEST(EffectiveTest, UefiBootIsTheLabsElseTheSites) {
   EXPECT_EQ(effective_uefi_boot(&lab, UefiBoot::kShim), UefiBoot::kIpxe);
 }
 
+TEST(EffectiveTest, FetchIsTheHostsElseTheLabsElseTheSites) {
+  Host host;
+  EffectiveFetch fetch = effective_fetch(host, nullptr, FetchMode::kFull);
+  EXPECT_EQ(fetch.mode, FetchMode::kFull);
+  EXPECT_EQ(fetch.source, SettingSource::kDefault);
+  Lab lab;
+  EXPECT_EQ(effective_fetch(host, &lab, FetchMode::kDemand).mode, FetchMode::kDemand);
+  lab.fetch = FetchMode::kDemand;
+  fetch = effective_fetch(host, &lab, FetchMode::kFull);
+  EXPECT_EQ(fetch.mode, FetchMode::kDemand);
+  EXPECT_EQ(fetch.source, SettingSource::kLab);
+  host.fetch = FetchMode::kFull;
+  fetch = effective_fetch(host, &lab, FetchMode::kDemand);
+  EXPECT_EQ(fetch.mode, FetchMode::kFull);
+  EXPECT_EQ(fetch.source, SettingSource::kHost);
+}
+
+TEST(EffectiveTest, EveryFetchModeRoundTrips) {
+  for (const char* name : {"full", "demand"}) {
+    ASSERT_OK_AND_ASSIGN(FetchMode mode, parse_fetch_mode(name));
+    EXPECT_STREQ(fetch_mode_name(mode), name);
+  }
+  auto bad = parse_fetch_mode("lazy");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.substr(0, 37), "unknown fetch 'lazy'; choose full (do");
+}
+
 TEST(EffectiveTest, EveryUefiBootRoundTrips) {
   for (const char* name : {"ipxe", "shim", "uki"}) {
     ASSERT_OK_AND_ASSIGN(UefiBoot boot, parse_uefi_boot(name));

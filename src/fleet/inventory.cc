@@ -17,6 +17,18 @@ std::optional<BootMode> mode_column(const Statement& row, int index) {
   return mode.ok() ? std::optional<BootMode>(*mode) : std::nullopt;
 }
 
+std::optional<FetchMode> fetch_column(const Statement& row, int index) {
+  auto text = row.optional_text_column(index);
+  if (!text) return std::nullopt;
+  auto mode = parse_fetch_mode(*text);
+  return mode.ok() ? std::optional<FetchMode>(*mode) : std::nullopt;
+}
+
+std::optional<std::string> fetch_text(const std::optional<FetchMode>& mode) {
+  if (!mode) return std::nullopt;
+  return std::string(fetch_mode_name(*mode));
+}
+
 // The columns of kHostColumns (id first) as a Host, without MACs and vars.
 Host host_from_row(Statement& query) {
   Host host;
@@ -29,6 +41,7 @@ Host host_from_row(Statement& query) {
   host.mode = mode_column(query, 7);
   host.notes = query.text_column(8);
   host.unregistered = query.int_column(9) != 0;
+  host.fetch = fetch_column(query, 10);
   return host;
 }
 
@@ -73,7 +86,7 @@ Network network_from_row(const Statement& row) {
 
 constexpr const char* kHostColumns =
     "SELECT h.id, h.name, h.ip, l.name, h.arch, h.channel, h.pinned_commit, h.mode, h.notes, "
-    "h.unregistered FROM hosts h LEFT JOIN labs l ON l.id = h.lab_id ";
+    "h.unregistered, h.fetch FROM hosts h LEFT JOIN labs l ON l.id = h.lab_id ";
 
 }  // namespace
 
@@ -150,7 +163,7 @@ Status Inventory::remove_network(const std::string& cidr) {
 
 Result<std::vector<Lab>> Inventory::labs() {
   std::map<int64_t, Lab> by_id;
-  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll, uefi FROM labs"));
+  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll, uefi, fetch FROM labs"));
   while (TRY(query.step())) {
     Lab lab;
     lab.name = query.text_column(1);
@@ -159,6 +172,7 @@ Result<std::vector<Lab>> Inventory::labs() {
     lab.notes = query.text_column(4);
     lab.enroll = enroll_column(query, 5);
     lab.uefi = uefi_column(query, 6);
+    lab.fetch = fetch_column(query, 7);
     by_id[query.int_column(0)] = std::move(lab);
   }
   Statement links = TRY(db_.prepare(
@@ -209,14 +223,15 @@ Status Inventory::add_lab(const Lab& lab) {
   if (TRY(lab_id(lab.name)))
     return make_error(ErrorCode::kAlreadyExists, "lab " + lab.name + " already exists");
   Statement insert = TRY(
-      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi) "
-                  "VALUES (?, ?, ?, ?, ?, ?)"));
+      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi, fetch) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?)"));
   insert.bind(lab.name)
       .bind(lab.channel)
       .bind(mode_text(lab.mode))
       .bind(lab.notes)
       .bind(enroll_text(lab.enroll))
-      .bind(uefi_text(lab.uefi));
+      .bind(uefi_text(lab.uefi))
+      .bind(fetch_text(lab.fetch));
   TRY(insert.run());
   return write_lab_networks(db_.last_insert_id(), lab);
 }
@@ -226,13 +241,14 @@ Status Inventory::update_lab(const Lab& lab) {
   auto id = TRY(lab_id(lab.name));
   if (!id) return make_error(ErrorCode::kNotFound, "there is no lab " + lab.name);
   Statement update =
-      TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ?, enroll = ?, uefi = ? "
-                      "WHERE id = ?"));
+      TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ?, enroll = ?, uefi = ?, "
+                      "fetch = ? WHERE id = ?"));
   update.bind(lab.channel)
       .bind(mode_text(lab.mode))
       .bind(lab.notes)
       .bind(enroll_text(lab.enroll))
       .bind(uefi_text(lab.uefi))
+      .bind(fetch_text(lab.fetch))
       .bind(*id);
   TRY(update.run());
   TRY(write_lab_networks(*id, lab));
@@ -385,7 +401,8 @@ Status Inventory::add_host(const Host& host) {
   TRY(check_host(host, std::nullopt));
   Statement insert = TRY(db_.prepare(
       "INSERT INTO hosts (name, ip, lab_id, arch, channel, pinned_commit, mode, notes, "
-      "unregistered) VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?, ?)"));
+      "unregistered, fetch) VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?, "
+      "?, ?)"));
   insert.bind(host.name)
       .bind(host.ip)
       .bind(host.lab)
@@ -394,7 +411,8 @@ Status Inventory::add_host(const Host& host) {
       .bind(host.pinned_commit)
       .bind(mode_text(host.mode))
       .bind(host.notes)
-      .bind(int64_t{host.unregistered});
+      .bind(int64_t{host.unregistered})
+      .bind(fetch_text(host.fetch));
   TRY(insert.run());
   return write_host_details(db_.last_insert_id(), host);
 }
@@ -405,8 +423,8 @@ Status Inventory::update_host(const std::string& old_name, const Host& host) {
   TRY(check_host(host, id));
   Statement update = TRY(db_.prepare(
       "UPDATE hosts SET name = ?, ip = ?, lab_id = (SELECT id FROM labs WHERE name = ?), "
-      "arch = ?, channel = ?, pinned_commit = ?, mode = ?, notes = ?, unregistered = ? "
-      "WHERE id = ?"));
+      "arch = ?, channel = ?, pinned_commit = ?, mode = ?, notes = ?, unregistered = ?, "
+      "fetch = ? WHERE id = ?"));
   update.bind(host.name)
       .bind(host.ip)
       .bind(host.lab)
@@ -416,6 +434,7 @@ Status Inventory::update_host(const std::string& old_name, const Host& host) {
       .bind(mode_text(host.mode))
       .bind(host.notes)
       .bind(int64_t{host.unregistered})
+      .bind(fetch_text(host.fetch))
       .bind(*id);
   TRY(update.run());
   return write_host_details(*id, host);

@@ -86,6 +86,35 @@ TEST_F(InventoryTest, LabUefiBootIsKeptAndCleared) {
   EXPECT_TRUE(to_json(*inherited)["uefi"].is_null());
 }
 
+TEST_F(InventoryTest, LabAndHostFetchAreKeptAndCleared) {
+  ASSERT_OK_AND_ASSIGN(auto lab, inventory_->find_lab("lab1"));
+  ASSERT_TRUE(lab);
+  EXPECT_FALSE(lab->fetch);
+  lab->fetch = FetchMode::kDemand;
+  ASSERT_OK(inventory_->update_lab(*lab));
+  ASSERT_OK_AND_ASSIGN(auto demand, inventory_->find_lab("lab1"));
+  ASSERT_TRUE(demand && demand->fetch);
+  EXPECT_EQ(*demand->fetch, FetchMode::kDemand);
+  EXPECT_EQ(to_json(*demand)["fetch"], "demand");
+  demand->fetch.reset();
+  ASSERT_OK(inventory_->update_lab(*demand));
+  ASSERT_OK_AND_ASSIGN(auto inherited, inventory_->find_lab("lab1"));
+  EXPECT_FALSE(inherited->fetch);
+
+  Host host = make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1");
+  host.fetch = FetchMode::kDemand;
+  ASSERT_OK(inventory_->add_host(host));
+  ASSERT_OK_AND_ASSIGN(auto added, inventory_->find_host("pc1"));
+  ASSERT_TRUE(added && added->fetch);
+  EXPECT_EQ(*added->fetch, FetchMode::kDemand);
+  host.fetch = FetchMode::kFull;
+  ASSERT_OK(inventory_->update_host("pc1", host));
+  ASSERT_OK_AND_ASSIGN(auto full, inventory_->find_host("pc1"));
+  ASSERT_TRUE(full && full->fetch);
+  EXPECT_EQ(*full->fetch, FetchMode::kFull);
+  EXPECT_EQ(to_json(*full)["fetch"], "full");
+}
+
 TEST_F(InventoryTest, NewerSchemaIsRefused) {
   inventory_.reset();
   {

@@ -73,6 +73,7 @@ nlohmann::json to_json(const Lab& lab) {
   out["mode"] = lab.mode ? nlohmann::json(boot_mode_name(*lab.mode)) : nlohmann::json();
   out["enroll"] = lab.enroll ? nlohmann::json(enroll_policy_name(*lab.enroll)) : nlohmann::json();
   out["uefi"] = lab.uefi ? nlohmann::json(uefi_boot_name(*lab.uefi)) : nlohmann::json();
+  out["fetch"] = lab.fetch ? nlohmann::json(fetch_mode_name(*lab.fetch)) : nlohmann::json();
   out["networks"] = lab.networks;
   out["notes"] = lab.notes;
   return out;
@@ -91,6 +92,7 @@ nlohmann::json to_json(const Host& host) {
   out["channel"] = optional(host.channel);
   out["pinned_commit"] = optional(host.pinned_commit);
   out["mode"] = host.mode ? nlohmann::json(boot_mode_name(*host.mode)) : nlohmann::json();
+  out["fetch"] = host.fetch ? nlohmann::json(fetch_mode_name(*host.fetch)) : nlohmann::json();
   out["vars"] = host.vars;
   out["notes"] = host.notes;
   out["unregistered"] = host.unregistered;

@@ -15,6 +15,7 @@
 #include "base/result.h"
 #include "fleet/boot_mode.h"
 #include "site/enroll_policy.h"
+#include "site/fetch_mode.h"
 #include "site/uefi_boot.h"
 
 namespace goldroot {
@@ -32,6 +33,7 @@ struct Lab {
   std::optional<BootMode> mode;
   std::optional<EnrollPolicy> enroll;  // unset: the site's (SiteSettings::enroll)
   std::optional<UefiBoot> uefi;        // unset: the site's (SiteSettings::uefi)
+  std::optional<FetchMode> fetch;      // unset: the site's (SiteSettings::fetch)
   std::vector<std::string> networks;   // CIDRs, sorted
   std::string notes;
 };
@@ -45,6 +47,7 @@ struct Host {
   std::optional<std::string> channel;        // exclusive with pinned_commit
   std::optional<std::string> pinned_commit;  // full hex commit id
   std::optional<BootMode> mode;
+  std::optional<FetchMode> fetch;  // unset: the lab's, else the site's
   std::map<std::string, std::string> vars;
   std::string notes;
   // Made by `serve --unknown default-image` for a MAC nobody registered

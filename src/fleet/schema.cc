@@ -167,6 +167,12 @@ ALTER TABLE hosts ADD COLUMN unregistered INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE labs ADD COLUMN uefi TEXT;
 )sql",
+    // 7: how a lab's or a host's machines get their image (site/fetch_mode.h):
+    // full or demand; NULL: the lab's, else the site's setting.
+    R"sql(
+ALTER TABLE labs ADD COLUMN fetch TEXT;
+ALTER TABLE hosts ADD COLUMN fetch TEXT;
+)sql",
 };
 
 constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];

@@ -87,6 +87,10 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
     settings->uefi = TRY(parse_uefi_boot(value));
     return {};
   }
+  if (key == "fetch") {
+    settings->fetch = TRY(parse_fetch_mode(value));
+    return {};
+  }
   if (key == "rollback-floor") {
     uint64_t seconds = 0;
     if (!parse_uint64(value, &seconds) || seconds > uint64_t{1} << 40)
@@ -101,14 +105,14 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
   }
   return make_error(ErrorCode::kInvalidArgument,
                     "there is no site setting '" + key +
-                        "'; the settings are: upload-max, enroll, uefi, rollback-floor");
+                        "'; the settings are: upload-max, enroll, uefi, fetch, rollback-floor");
 }
 
 std::string describe(const SiteSettings& settings) {
   return "upload-max=" + std::to_string(settings.upload_max_bytes) + " (" +
          human_bytes(settings.upload_max_bytes) + ")\n" + "enroll=" +
          enroll_policy_name(settings.enroll) + "\n" + "uefi=" + uefi_boot_name(settings.uefi) +
-         "\n" + "rollback-floor=" +
+         "\n" + "fetch=" + fetch_mode_name(settings.fetch) + "\n" + "rollback-floor=" +
          std::to_string(settings.rollback_floor) +
          (settings.rollback_floor ? " (" + format_utc(settings.rollback_floor) + " UTC)" : " (none)") +
          "\n";
@@ -127,6 +131,7 @@ Result<SiteSettings> Site::settings() const {
       (fields.contains("upload_max_bytes") && !fields["upload_max_bytes"].is_number_unsigned()) ||
       (fields.contains("enroll") && !fields["enroll"].is_string()) ||
       (fields.contains("uefi") && !fields["uefi"].is_string()) ||
+      (fields.contains("fetch") && !fields["fetch"].is_string()) ||
       (fields.contains("rollback_floor") && !fields["rollback_floor"].is_number_integer()))
     return make_error(ErrorCode::kCorruption, root_ + "/site.json has malformed settings");
   settings.upload_max_bytes = fields.value("upload_max_bytes", settings.upload_max_bytes);
@@ -137,6 +142,9 @@ Result<SiteSettings> Site::settings() const {
   if (fields.contains("uefi"))
     settings.uefi =
         TRY(parse_uefi_boot(fields["uefi"].get<std::string>()).context(root_ + "/site.json"));
+  if (fields.contains("fetch"))
+    settings.fetch =
+        TRY(parse_fetch_mode(fields["fetch"].get<std::string>()).context(root_ + "/site.json"));
   return settings;
 }
 
@@ -146,6 +154,7 @@ Status Site::save_settings(const SiteSettings& settings) {
                             {{"upload_max_bytes", settings.upload_max_bytes},
                              {"enroll", enroll_policy_name(settings.enroll)},
                              {"uefi", uefi_boot_name(settings.uefi)},
+                             {"fetch", fetch_mode_name(settings.fetch)},
                              {"rollback_floor", settings.rollback_floor}}}};
   return env_->write_file_atomic(root_ + "/site.json", marker.dump(2) + "\n");
 }

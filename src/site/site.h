@@ -20,6 +20,7 @@
 #include "base/result.h"
 #include "crypto/secure_boot_key.h"
 #include "site/enroll_policy.h"
+#include "site/fetch_mode.h"
 #include "site/uefi_boot.h"
 #include "store/store.h"
 #include "sys/env.h"
@@ -37,13 +38,17 @@ struct SiteSettings {
   // What UEFI machines boot through where their lab sets nothing, and what
   // unregistered ones get: iPXE, or shim and GRUB for Secure Boot.
   UefiBoot uefi = UefiBoot::kIpxe;
+  // How hosts get their image where neither they nor their lab say: the
+  // whole file before mounting, or blocks on demand through dm-verity.
+  FetchMode fetch = FetchMode::kFull;
   // The rollback floor: no host is given an image made before this time
   // (seconds since the epoch), and hosts remember the highest floor they
   // saw. It only rises (`goldroot site set rollback-floor=IMAGE`).
   int64_t rollback_floor = 0;
 };
 
-// "upload-max=20G", "enroll=first-use", "uefi=shim": sets one setting of `settings`
+// "upload-max=20G", "enroll=first-use", "uefi=shim", "fetch=demand": sets one
+// setting of `settings`
 // (sizes take K, M, G, T).
 Status apply_site_setting(const std::string& assignment, SiteSettings* settings);
 // Every setting as "key=value" lines.
