@@ -77,6 +77,65 @@ etag=$(echo "$headers" | grep -i '^etag:' | cut -d' ' -f2 | tr -d '\r')
 [ "$(code -H "If-None-Match: $etag" "$image_url")" = 304 ] || fail "ETag revalidation"
 ok "artifacts are served with Range, ETag and immutable caching"
 
+# The erofs export's dm-verity tree, by the image's digest, like the image.
+record=$(ls "$GOLDROOT_SITE"/exports/*.erofs.json)
+tree_url="$url$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["verity"]["tree_url"])' "$WORK/manifest.json")"
+[ "$tree_url" = "$url/images/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sha256"])' "$record").verity" ] ||
+  fail "tree URL $tree_url"
+tree_file="${record%.json}.verity"
+headers=$(curl -s -D - -o "$WORK/range" -r 100-4195 "$tree_url")
+echo "$headers" | grep -q "^HTTP/1.1 206" || fail "tree Range: $headers"
+echo "$headers" | grep -qi "^cache-control: .*immutable" || fail "tree immutable caching"
+cmp -s "$WORK/range" <(tail -c +101 "$tree_file" | head -c 4096) || fail "tree Range bytes"
+curl -s -o "$WORK/tree" "$tree_url"
+python3 - "$WORK/tree" "$record" "$WORK/manifest.json" <<'PY' || fail "the served tree"
+import hashlib, json, sys
+tree = open(sys.argv[1], "rb").read()
+r = json.load(open(sys.argv[2]))["verity"]
+m = json.load(open(sys.argv[3]))
+assert hashlib.sha256(tree).hexdigest() == r["tree_sha256"] and len(tree) == r["tree_size"]
+assert m["image"]["verity"]["tree_size"] == len(tree) and m["image"]["verity"]["root_hash"] == r["root_hash"]
+assert m["host"]["fetch"] == "full", m["host"]   # the site's default
+PY
+[ "$(code "$url/images/$(printf '%064d' 0).verity")" = 404 ] || fail "unknown tree"
+ok "the image's verity tree is served at /images/<sha256>.verity with Range, as its record says"
+
+# fetch=: the host's own, else its lab's, else the site's, in the signed binding.
+fetch_of() {
+  [ "$(pc01 "$url/api/v1/boot/52:54:00:aa:00:01")" = 200 ] || fail "manifest: $(cat "$WORK/body")"
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["host"]["fetch"])' "$WORK/body"
+}
+gr lab set lab3 fetch=demand >/dev/null
+[ "$(fetch_of)" = demand ] || fail "lab fetch=demand"
+gr lab list | grep -q "^lab3 .* demand " || fail "lab list shows no fetch: $(gr lab list)"
+gr host set pc01 fetch=full >/dev/null
+[ "$(fetch_of)" = full ] || fail "host fetch=full over its lab's demand"
+gr host show pc01 | grep -q "^fetch: *full$" || fail "host show: $(gr host show pc01)"
+gr host set pc01 fetch= >/dev/null; gr lab set lab3 fetch=inherit >/dev/null
+gr site set fetch=demand >/dev/null
+[ "$(fetch_of)" = demand ] || fail "site fetch=demand"
+gr host show pc01 | grep -q "^fetch: *demand (site)$" || fail "host show: $(gr host show pc01)"
+expect_fail "fetch=lazy" gr host set pc01 fetch=lazy
+ok "fetch= of the host, else its lab, else the site ends up in the host's signed manifest"
+
+# A damaged tree is not offered: the host fetches the image in full.
+kill "$server"; wait "$server" 2>/dev/null || true
+printf 'XXXXXXXX' | dd of="$tree_file" bs=1 seek=64 conv=notrunc status=none
+"$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve1.log" 2>&1 &
+server=$!
+on_exit "kill $server 2>/dev/null; wait $server 2>/dev/null"
+for _ in $(seq 1 300); do curl -s "$url/" >/dev/null && break; sleep 0.1; done
+[ "$(code "$tree_url")" = 404 ] || fail "a damaged tree is still served"
+[ "$(fetch_of)" = full ] || fail "demand without a good tree"
+python3 -c 'import json,sys; assert "verity" not in json.load(open(sys.argv[1]))["image"]' "$WORK/body" ||
+  fail "a manifest names a damaged tree"
+grep -q "not offering .*verity, which differs from its record" "$WORK/serve1.log" || fail "no word of it: $(cat "$WORK/serve1.log")"
+rm "$tree_file"; gr image export lab >/dev/null
+[ "$(code "$tree_url")" = 200 ] || fail "the tree written again is not served"
+[ "$(fetch_of)" = demand ] || fail "demand with the tree back"
+ok "a damaged tree is refused with one line (the host then fetches in full) until export writes it again"
+gr site set fetch=full >/dev/null
+
 # The dashboard cannot be framed (clickjacking), sniffed or load foreign code;
 # a smuggling-shaped request (two lengths) is refused.
 headers=$(curl -s -D - -o /dev/null "$url/")

@@ -321,6 +321,11 @@ Result<std::string> BootService::manifest_for(const Host& host, const Lab* lab,
   binding.challenge = challenge;
   binding.image_time = data.created;
   binding.floor = settings.rollback_floor;
+  // On demand needs the image's verity tree; without one (squashfs, or an
+  // export from before trees) the host downloads it whole, as before.
+  bool demand = effective_fetch(host, lab, settings.fetch).mode == FetchMode::kDemand;
+  binding.fetch = fetch_mode_name(demand && manifest.image.verity ? FetchMode::kDemand
+                                                                  : FetchMode::kFull);
   *mode = binding.mode;
   manifest.host = std::move(binding);
   return sign_boot_manifest(manifest, key_);
@@ -432,6 +437,13 @@ HttpResponse BootService::boot_manifest(const HttpRequest& request, const std::s
 }
 
 HttpResponse BootService::image(const std::string& name) {
+  if (ends_with(name, ".verity")) {
+    auto tree = artifacts_.verity_tree(name.substr(0, name.size() - 7));
+    if (!tree) return json_error(404, "no verity tree " + name);
+    return HttpResponse::open_file(tree->path)
+        .with_etag(tree->sha256.hex())
+        .with_cache(CachePolicy::kImmutable);
+  }
   auto artifact = artifacts_.image(name);
   if (!artifact) return json_error(404, "no exported image " + name);
   return HttpResponse::open_file(artifact->path)

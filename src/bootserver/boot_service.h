@@ -8,7 +8,8 @@
 //                              (host_auth.h)
 //   GET /api/v1/boot/<mac>     the host's signed boot manifest (JSON), bound
 //                              to the host, its mode, its layer bundle and
-//                              this request (manifest/boot_manifest.h v2);
+//                              this request (manifest/boot_manifest.h v2)
+//                              and saying how it fetches the image;
 //                              the request is signed with the host's key,
 //                              which must be enrolled (fleet/host_keys.h) —
 //                              or gets enrolled by the lab's policy — and
@@ -19,6 +20,8 @@
 //                              max_unregistered of them, 429 beyond) and
 //                              boots like one; else it gets 404
 //   GET /images/<sha256>.<fmt> an exported artifact (immutable)
+//   GET /images/<sha256>.verity   an erofs artifact's dm-verity tree
+//                              (immutable; Range like the images)
 //   GET /objects/<sha256>      an exported image's kernel or initrd (immutable)
 //   GET /initrd/<sha256>.img   a goldroot initrd (initrd/goldroot_initrd.h),
 //                              built for an image when its first host's
