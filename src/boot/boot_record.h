@@ -9,8 +9,9 @@
 //                 "source": "server"|"cache", "key_id": "<16 hex>"},
 //    "commit": "<hex>",
 //    "image": {"sha256": "<hex>", "size": 123, "format": "erofs",
-//              "url": "...", "path": "/run/goldroot/image/<hex>.erofs",
-//              "source": "download"|"reused"|"cache",
+//              "url": "...", "path": "/run/goldroot/image/<hex>.erofs"
+//                                    (on demand: goldroot-blockd's /dev/dm-N),
+//              "source": "download"|"reused"|"cache"|"demand"|"demand-running",
 //              "resumed_from": 0, "downloaded": 123, "loop_device": "/dev/loop3"},
 //    "layer": {"url": "...", "source": "server"|"cache"|"none",
 //              "entries": 12, "whiteouts": 1},

@@ -12,8 +12,10 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "boot/agent_install.h"
+#include "boot/blockd_launch.h"
 #include "boot/host_identity.h"
 #include "boot/files.h"
 #include "boot/tree_copy.h"
@@ -207,6 +209,69 @@ void describe_manifest(const Obtained& obtained, const BootOptions& options, Boo
   record->host = manifest.host->name;
 }
 
+// Whether the manifest has this host read its image on demand: an erofs
+// image with a verity tree, and the server's fetch=demand.
+bool on_demand(const BootManifest& manifest) {
+  return manifest.host && manifest.host->fetch == "demand" && manifest.image.verity &&
+         manifest.image.format == "erofs";
+}
+
+// Removes the files of other images from the cache directory: whole
+// downloads (.erofs, .squashfs, .part) and goldroot-blockd's caches
+// (<root hash>.image, .map, .readset) but `keep`'s.
+void drop_other_images(const std::string& cache_dir, const std::string& keep_path,
+                       const std::string& keep_root_hash) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(cache_dir, error)) {
+    std::string name = entry.path().filename().string();
+    bool image = name.ends_with(".erofs") || name.ends_with(".squashfs") || name.ends_with(".part");
+    bool blockd = name.ends_with(".image") || name.ends_with(".map") || name.ends_with(".readset");
+    if ((image && entry.path().string() != keep_path) ||
+        (blockd && (keep_root_hash.empty() || !name.starts_with(keep_root_hash))))
+      std::filesystem::remove(entry.path(), error);
+  }
+}
+
+// The image served on demand by goldroot-blockd: blocks are fetched as the
+// kernel reads them, each checked against the verity tree the signed root
+// hash vouches for (by the daemon, and again by dm-verity). With a cache
+// directory (a data partition) the daemon keeps what it fetched, fills in
+// the rest and then moves the root onto the local copy; offline (from the
+// cache) only a complete local copy boots.
+Status serve_on_demand(const BootConfig& config, const Obtained& obtained,
+                       const std::string& cache_dir, bool from_cache, BootRecord* record) {
+  const ImageVerity& verity = *obtained.manifest.image.verity;
+  const VerityParams& params = verity.params;
+  BlockdLaunch launch;
+  launch.program = config.blockd_program;
+  launch.status_path = config.run_dir + "/blockd.json";
+  launch.root_hash = params.root_hash.hex();
+  launch.arguments = {"--image-url", record->image_url,
+                      "--tree-url", resolve_url(config.options.manifest_url, verity.tree_url),
+                      "--root-hash", launch.root_hash,
+                      "--salt", hex_encode(params.salt),
+                      "--data-blocks", std::to_string(params.data_blocks),
+                      "--tree-size", std::to_string(verity.tree_size),
+                      "--data-block-size", std::to_string(params.data_block_size),
+                      "--hash-block-size", std::to_string(params.hash_block_size),
+                      "--status", launch.status_path};
+  if (!cache_dir.empty()) {
+    TRY(make_directory(cache_dir));
+    launch.arguments.insert(launch.arguments.end(), {"--cache-dir", cache_dir});
+  }
+  if (!config.tls_pin_path.empty() && !config.download.fetch.pinned_public_key.empty())
+    launch.arguments.insert(launch.arguments.end(), {"--tls-pin", config.tls_pin_path});
+  if (from_cache) launch.arguments.push_back("--require-complete");
+  StartedBlockd started = TRY(start_blockd(launch));
+  record->image_path = started.device;
+  record->image_source = from_cache ? "cache" : started.reused ? "demand-running" : "demand";
+  if (!cache_dir.empty() && !from_cache) {
+    TRY(write_file_atomically(cache_dir + "/manifest.json", obtained.manifest_text));
+    drop_other_images(cache_dir, "", launch.root_hash);
+  }
+  return ok_status();
+}
+
 // The image the manifest names, downloaded (or found in the cache) and
 // verified before anything mounts it.
 Status obtain_image(const BootConfig& config, const Obtained& obtained,
@@ -233,13 +298,7 @@ Status obtain_image(const BootConfig& config, const Obtained& obtained,
   record->downloaded = report.downloaded;
   if (!cache_dir.empty()) {  // the manifest that vouches for the copy, then drop older images
     TRY(write_file_atomically(cache_dir + "/manifest.json", obtained.manifest_text));
-    std::error_code error;
-    for (const auto& entry : std::filesystem::directory_iterator(image_dir, error)) {
-      std::string name = entry.path().filename().string();
-      if (entry.path().string() != record->image_path &&
-          (name.ends_with(".erofs") || name.ends_with(".squashfs") || name.ends_with(".part")))
-        std::filesystem::remove(entry.path(), error);
-    }
+    drop_other_images(image_dir, record->image_path, "");
   }
   return ok_status();
 }
@@ -353,19 +412,26 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   // 2. The image, verified before anything mounts it.
   *stage = BootStage::kImage;
   step = Clock::now();
-  TRY(obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record));
+  const bool demand = on_demand(manifest);
+  if (demand) TRY(serve_on_demand(config, *obtained, cache_dir, from_cache, &record));
+  else TRY(obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record));
   record.image_ms = milliseconds_since(step);
 
-  // 3. The image's read-only mount.
+  // 3. The image's read-only mount: goldroot-blockd's verified device, or
+  // the downloaded file through a loop device.
   *stage = BootStage::kMount;
   step = Clock::now();
   record.lower = config.run_dir + "/image";
   TRY(make_directory(record.lower));
-  LoopDevice loop = TRY(LoopDevice::attach_read_only(record.image_path));
-  record.loop_device = loop.path();
-  ScopedMount image_mount = TRY(ScopedMount::mount(loop.path(), record.lower, manifest.image.format,
+  std::string image_device = record.image_path;
+  std::optional<LoopDevice> loop;
+  if (!demand) {
+    loop = TRY(LoopDevice::attach_read_only(record.image_path));
+    image_device = record.loop_device = loop->path();
+  }
+  ScopedMount image_mount = TRY(ScopedMount::mount(image_device, record.lower, manifest.image.format,
                                                    MS_RDONLY | MS_NODEV, ""));
-  loop.release_to_mount();
+  if (loop) loop->release_to_mount();
   int64_t mount_ms = milliseconds_since(step);
 
   // 4. The host's config layer, read-only in the middle.

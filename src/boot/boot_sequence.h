@@ -51,6 +51,10 @@ struct BootConfig {
   std::string cache_dir;   // cache mode; required there
   std::string state_path;  // default RUN/boot.json
   std::string agent_from;  // the goldroot initrd's /usr/lib/goldroot; "" skips the agent
+  // The on-demand daemon (fetch=demand), looked up in PATH, and the TLS pin
+  // file it is given ("" for none).
+  std::string blockd_program = "goldroot-blockd";
+  std::string tls_pin_path;
   std::string units_dir = "/run/systemd/system";
   UpperRequest upper;
   DownloadOptions download;

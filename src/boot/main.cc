@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
   auto pin = read_tls_pin_file(tls_pin_path);
   if (!pin.ok()) return fail(2, pin.error().message);
   config.download.fetch.pinned_public_key = *pin;
+  config.tls_pin_path = tls_pin_path;
 
   http_global_init();
   BootStage stage = BootStage::kConfig;
