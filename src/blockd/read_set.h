@@ -1,0 +1,65 @@
+// ReadSet: the data blocks a boot reads, in first-read order, recorded per
+// image as DIR/<root hex>.readset so the next fill of that image fetches
+// them first (a boot's read set is a few percent of the image; LTSP and
+// Slacker measured the same).
+//
+// Recording lasts `window` from open and keeps at most `max_extents`
+// extents (runs of consecutive blocks, merged as they come); both bounds
+// and the "seen" bitmap (data_blocks / 8 bytes) are allocated at open, so
+// record() never allocates. save() replaces the file atomically with what
+// this boot recorded; previous() is what the last boot recorded.
+//
+// File: "goldroot-readset 1 <root hex>\n" then one "first count\n" per
+// extent. A file for another root or malformed is ignored.
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/hash.h"
+#include "base/result.h"
+
+namespace goldroot::blockd {
+
+struct Extent {
+  uint64_t first = 0;
+  uint64_t count = 0;
+  bool operator==(const Extent&) const = default;
+};
+
+class ReadSet {
+ public:
+  // `directory` empty: nothing is loaded or saved (a RAM cache).
+  ReadSet(std::string directory, const Digest& root, uint64_t data_blocks,
+          std::chrono::steady_clock::duration window = std::chrono::minutes(5),
+          size_t max_extents = 65536);
+
+  void record(uint64_t first_block, uint64_t count);
+  // Writes what was recorded (if anything) to DIR/<root>.readset.
+  Status save();
+  // The previous boot's extents (empty if none).
+  const std::vector<Extent>& previous() const { return previous_; }
+  // This boot's extents so far (a copy).
+  std::vector<Extent> recorded() const;
+  std::string path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::string root_hex_;
+  uint64_t data_blocks_;
+  std::chrono::steady_clock::time_point until_;
+  size_t max_extents_;
+  std::vector<Extent> previous_;
+  mutable std::mutex mutex_;
+  std::vector<Extent> recorded_;        // capacity max_extents_, reserved
+  std::unique_ptr<uint64_t[]> seen_;    // 1 bit per data block
+  bool saved_all_ = false;              // nothing new since save()
+};
+
+}  // namespace goldroot::blockd
