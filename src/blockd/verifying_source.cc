@@ -1,0 +1,287 @@
+#include "blockd/verifying_source.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace goldroot::blockd {
+
+struct VerifyingSource::Slot {
+  std::unique_ptr<RangeClient> client;
+  std::unique_ptr<char[]> buffer;  // unit_size bytes
+};
+
+// Hands a Slot back to the idle list when it goes.
+class VerifyingSource::SlotLease {
+ public:
+  SlotLease(VerifyingSource* source, std::unique_ptr<Slot> slot)
+      : source_(source), slot_(std::move(slot)) {}
+  SlotLease(SlotLease&&) = default;
+  ~SlotLease() {
+    if (!slot_) return;
+    std::lock_guard<std::mutex> lock(source_->mutex_);
+    source_->idle_slots_.push_back(std::move(slot_));
+  }
+  Slot* operator->() const { return slot_.get(); }
+  Slot* get() const { return slot_.get(); }
+
+ private:
+  VerifyingSource* source_;
+  std::unique_ptr<Slot> slot_;
+};
+
+VerifyingSource::VerifyingSource(BlockCache* cache, SourceOptions options)
+    : cache_(cache),
+      options_(std::move(options)),
+      geometry_(cache->data_blocks(), kBlockSize),
+      blocks_per_unit_(options_.unit_size / kBlockSize) {
+  in_flight_.reserve(64);
+  idle_slots_.reserve(64);
+}
+
+VerifyingSource::~VerifyingSource() = default;
+
+Result<std::unique_ptr<VerifyingSource>> VerifyingSource::open(BlockCache* cache,
+                                                               SourceOptions options) {
+  if (options.unit_size < kBlockSize || options.unit_size % kBlockSize != 0)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the fetch unit must be a multiple of 4096 bytes, not " +
+                          std::to_string(options.unit_size));
+  std::unique_ptr<VerifyingSource> source(new VerifyingSource(cache, std::move(options)));
+  TRY(source->load_tree());
+  return source;
+}
+
+void VerifyingSource::log(const std::string& line) {
+  if (options_.log) options_.log(line);
+  else std::fprintf(stderr, "goldroot-blockd: %s\n", line.c_str());
+}
+
+Result<VerifyingSource::SlotLease> VerifyingSource::lease_slot() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!idle_slots_.empty()) {
+      std::unique_ptr<Slot> slot = std::move(idle_slots_.back());
+      idle_slots_.pop_back();
+      return SlotLease(this, std::move(slot));
+    }
+  }
+  // One per thread fetching at once: bounded by the server's thread pool.
+  auto slot = std::make_unique<Slot>();
+  slot->client = TRY(RangeClient::create(options_.http));
+  slot->buffer.reset(new char[options_.unit_size]);
+  return SlotLease(this, std::move(slot));
+}
+
+Status VerifyingSource::fetch_with_retry(Slot* slot, const std::string& url, uint64_t offset,
+                                         uint64_t length, char* out) {
+  auto wait = options_.retry_first;
+  bool failed_before = false;
+  while (true) {
+    uint64_t requests_before = slot->client->requests();
+    Status status = slot->client->fetch(url, offset, length, out);
+    requests_.fetch_add(slot->client->requests() - requests_before, std::memory_order_relaxed);
+    if (status.ok()) {
+      fetched_bytes_.fetch_add(length, std::memory_order_relaxed);
+      if (failed_before) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!last_error_.empty()) {
+          last_error_.clear();
+          log("the server answers again");
+        }
+      }
+      return {};
+    }
+    failed_before = true;
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (status.error().message != last_error_) {  // one line per change, not per retry
+      last_error_ = status.error().message;
+      log(last_error_ + "; retrying until it answers");
+    }
+    changed_.wait_for(lock, wait, [this] { return shutdown_; });
+    if (shutdown_) return make_error(ErrorCode::kIo, "the block daemon is shutting down");
+    wait = std::min(wait * 2, options_.retry_max);
+  }
+}
+
+Status VerifyingSource::load_tree() {
+  const uint64_t first = cache_->data_blocks();
+  const uint64_t count = cache_->tree_blocks();
+  VerityParams params = cache_->params();
+  bool all_present = true;
+  for (uint64_t b = first; b < first + count && all_present; ++b) all_present = cache_->present(b);
+  if (all_present) {
+    if (verify_verity_tree(cache_->tree(), params).ok()) return {};
+    log("the cached hash tree does not match the root hash; fetching it again");
+    for (uint64_t b = first; b < first + count; ++b) cache_->forget(b);
+  }
+  SlotLease slot = TRY(lease_slot());
+  // Runs of missing tree blocks, a unit at a time.
+  for (uint64_t b = first; b < first + count;) {
+    if (cache_->present(b)) {
+      ++b;
+      continue;
+    }
+    uint64_t end = b;
+    while (end < first + count && end - b < blocks_per_unit_ && !cache_->present(end)) ++end;
+    uint64_t length = (end - b) * kBlockSize;
+    TRY(fetch_with_retry(slot.get(), options_.tree_url, (b - first) * kBlockSize, length,
+                         slot->buffer.get()));
+    TRY(cache_->store(b, std::string_view(slot->buffer.get(), length)));
+    b = end;
+  }
+  Status verified = verify_verity_tree(cache_->tree(), params);
+  if (!verified.ok()) {
+    for (uint64_t b = first; b < first + count; ++b) cache_->forget(b);
+    return std::move(verified).error().with_context("the hash tree at " + options_.tree_url);
+  }
+  return {};
+}
+
+Status VerifyingSource::fetch_unit(uint64_t unit, bool* fetched) {
+  *fetched = false;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    auto busy = [&] { return std::find(in_flight_.begin(), in_flight_.end(), unit) != in_flight_.end(); };
+    if (busy()) {
+      changed_.wait(lock, [&] { return !busy() || shutdown_; });
+      if (shutdown_) return make_error(ErrorCode::kIo, "the block daemon is shutting down");
+      return {};
+    }
+    in_flight_.push_back(unit);
+  }
+  struct Done {
+    VerifyingSource* source;
+    uint64_t unit;
+    ~Done() {
+      std::lock_guard<std::mutex> lock(source->mutex_);
+      std::erase(source->in_flight_, unit);
+      source->changed_.notify_all();
+    }
+  } done{this, unit};
+
+  uint64_t first = unit * blocks_per_unit_;
+  uint64_t end = std::min(first + blocks_per_unit_, cache_->data_blocks());
+  while (first < end && cache_->present(first)) ++first;
+  while (end > first && cache_->present(end - 1)) --end;
+  if (first == end) return {};
+  *fetched = true;
+
+  SlotLease slot = TRY(lease_slot());
+  char* buffer = slot->buffer.get();
+  TRY(fetch_with_retry(slot.get(), options_.image_url, first * kBlockSize, (end - first) * kBlockSize,
+                       buffer));
+  std::string_view tree = cache_->tree();
+  const VerityParams& params = cache_->params();
+  Status result;
+  // Store runs of good blocks; skip the bad ones (and blocks another read
+  // stored meanwhile are simply written again with the same bytes).
+  uint64_t run = first;
+  auto flush = [&](uint64_t upto) -> Status {
+    if (upto > run)
+      TRY(cache_->store(run, std::string_view(buffer + (run - first) * kBlockSize,
+                                              (upto - run) * kBlockSize)));
+    return {};
+  };
+  for (uint64_t b = first; b < end; ++b) {
+    if (verity_block_matches(tree, params, geometry_, b, buffer + (b - first) * kBlockSize)) continue;
+    TRY(flush(b));
+    run = b + 1;
+    verify_failures_.fetch_add(1, std::memory_order_relaxed);
+    std::string line = "block " + std::to_string(b) + " (bytes " + std::to_string(b * kBlockSize) +
+                       "…) of " + options_.image_url + " does not match its verity hash";
+    log(line);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      last_error_ = line;
+    }
+    if (result.ok()) result = make_error(ErrorCode::kCorruption, line);
+  }
+  TRY(flush(end));
+  return result;
+}
+
+Status VerifyingSource::read_data_block(uint64_t block, char* buffer) {
+  const uint64_t unit = block / blocks_per_unit_;
+  for (int attempt = 0;; ++attempt) {
+    if (cache_->present(block)) {
+      TRY(cache_->read(block, 1, buffer));
+      if (verity_block_matches(cache_->tree(), cache_->params(), geometry_, block, buffer)) {
+        if (attempt == 0) reused_bytes_.fetch_add(kBlockSize, std::memory_order_relaxed);
+        return {};
+      }
+      cache_->forget(block);
+      cache_repairs_.fetch_add(1, std::memory_order_relaxed);
+      log("cached block " + std::to_string(block) + " does not match its hash; fetching it again");
+    }
+    if (attempt >= 3)
+      return make_error(ErrorCode::kCorruption,
+                        "block " + std::to_string(block) + " could not be read verified");
+    bool fetched = false;
+    foreground_waiting_.fetch_add(1, std::memory_order_acq_rel);
+    Status status = fetch_unit(unit, &fetched);
+    foreground_waiting_.fetch_sub(1, std::memory_order_acq_rel);
+    if (!cache_->present(block)) {
+      if (!status.ok() && status.error().code != ErrorCode::kCorruption) return status;
+      // This thread fetched it and it did not match: the read fails. (Had
+      // another thread fetched it, try once more ourselves.)
+      if (fetched)
+        return make_error(ErrorCode::kCorruption, "block " + std::to_string(block) +
+                                                      " does not match its verity hash");
+    }
+  }
+}
+
+Status VerifyingSource::read(uint64_t offset, uint32_t length, char* out) {
+  if (offset > size() || length > size() - offset)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "reading " + std::to_string(length) + " bytes at " + std::to_string(offset) +
+                          " past the end of the device (" + std::to_string(size()) + " bytes)");
+  const uint64_t data_size = cache_->data_blocks() * kBlockSize;
+  if (options_.read_set && offset < data_size && length > 0) {
+    uint64_t first = offset / kBlockSize;
+    uint64_t last = (std::min(offset + length, data_size) - 1) / kBlockSize;
+    options_.read_set->record(first, last - first + 1);
+  }
+  alignas(64) char block_buffer[kBlockSize];
+  while (length > 0) {
+    uint64_t block = offset / kBlockSize;
+    uint32_t within = static_cast<uint32_t>(offset % kBlockSize);
+    uint32_t take = std::min<uint32_t>(length, kBlockSize - within);
+    if (offset >= data_size) {  // the tree: verified whole at open
+      std::memcpy(out, cache_->tree().data() + (offset - data_size), take);
+    } else {
+      TRY(read_data_block(block, block_buffer));
+      std::memcpy(out, block_buffer + within, take);
+    }
+    offset += take;
+    out += take;
+    length -= take;
+  }
+  return {};
+}
+
+Status VerifyingSource::fill_unit(uint64_t unit) {
+  bool fetched = false;
+  return fetch_unit(unit, &fetched);
+}
+
+SourceCounters VerifyingSource::counters() const {
+  SourceCounters counters;
+  counters.fetched_bytes = fetched_bytes_.load(std::memory_order_relaxed);
+  counters.reused_bytes = reused_bytes_.load(std::memory_order_relaxed);
+  counters.verify_failures = verify_failures_.load(std::memory_order_relaxed);
+  counters.cache_repairs = cache_repairs_.load(std::memory_order_relaxed);
+  counters.requests = requests_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mutex_);
+  counters.last_error = last_error_;
+  return counters;
+}
+
+void VerifyingSource::shutdown() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shutdown_ = true;
+  changed_.notify_all();
+}
+
+}  // namespace goldroot::blockd

@@ -1,0 +1,129 @@
+// VerifyingSource: the BlockSource of an on-demand image. The device is the
+// image's data followed by its hash tree (BlockCache's layout, the one the
+// dm-verity table reads). At open it fetches the whole tree (tree_url) and
+// checks it against the signed root hash; from then on every 4 KiB data
+// block it returns has matched its hash in that tree:
+//
+//   - present in the cache: read, re-verified (a corrupt cached block is
+//     forgotten and fetched again), returned; counted as reused_bytes;
+//   - missing: the aligned unit around it (unit_size, default 64 KiB) is
+//     fetched by one HTTP Range request, minus the blocks already present at
+//     either end; each block is verified, the good ones are stored, and a
+//     bad one fails this read with kCorruption (EIO at the NBD side), a line
+//     on the log and a count in verify_failures. Nothing unverified is ever
+//     stored or returned.
+//   - server unreachable, 5xx or a wrong answer: the read waits and retries
+//     with backoff (retry_first doubling to retry_max) until the server
+//     answers or shutdown() is called.
+// Concurrent reads of one unit fetch it once: the others wait for it.
+//
+// Thread-safe: read() and fill_unit() run from many threads (one pooled
+// HTTP connection per thread that fetches at once). The cache and the
+// read set are borrowed and must outlive the source.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "blockd/block_cache.h"
+#include "blockd/block_source.h"
+#include "blockd/range_client.h"
+#include "blockd/read_set.h"
+#include "verity/hash_tree.h"
+
+namespace goldroot::blockd {
+
+struct SourceOptions {
+  std::string image_url;
+  std::string tree_url;
+  RangeClientOptions http = {};
+  uint32_t unit_size = 64 * 1024;  // a multiple of 4096
+  std::chrono::milliseconds retry_first{1000};
+  std::chrono::milliseconds retry_max{30000};
+  // Where the console lines go (a line without newline); stderr if unset.
+  std::function<void(const std::string&)> log = {};
+  // Records the blocks reads ask for (optional, borrowed).
+  ReadSet* read_set = nullptr;
+};
+
+struct SourceCounters {
+  uint64_t fetched_bytes = 0;    // from the network, tree included
+  // Served from the cache: what a read found present, including blocks an
+  // earlier unit fetch (of this read or another) brought along.
+  uint64_t reused_bytes = 0;
+  uint64_t verify_failures = 0;  // fetched blocks that did not match
+  uint64_t cache_repairs = 0;    // cached blocks that did not match, refetched
+  uint64_t requests = 0;         // HTTP requests made (retries included)
+  std::string last_error;        // the last fetch error ("" once none)
+};
+
+class VerifyingSource : public BlockSource {
+ public:
+  // Takes the tree from the cache if it is there and verifies, else fetches
+  // it (waiting for the server like a read). Fails when the tree does not
+  // match the root hash (kCorruption) or on a local error.
+  static Result<std::unique_ptr<VerifyingSource>> open(BlockCache* cache, SourceOptions options);
+  ~VerifyingSource() override;
+
+  uint64_t size() const override { return cache_->size(); }
+  Status read(uint64_t offset, uint32_t length, char* out) override;
+
+  // The fill's step: fetches the missing blocks of unit `unit` (blocks
+  // [unit * blocks_per_unit(), …) of the data). kCorruption names a block
+  // that failed verification; the good ones are stored anyway.
+  Status fill_unit(uint64_t unit);
+  uint64_t blocks_per_unit() const { return blocks_per_unit_; }
+  uint64_t units() const { return (cache_->data_blocks() + blocks_per_unit_ - 1) / blocks_per_unit_; }
+  // Foreground reads waiting for the network now (the fill waits for 0).
+  int foreground_waiting() const { return foreground_waiting_.load(std::memory_order_acquire); }
+  bool complete() const { return cache_->complete(); }
+  BlockCache* cache() const { return cache_; }
+
+  SourceCounters counters() const;
+  // Makes retry waits give up with kIo, so threads can be joined.
+  void shutdown();
+
+ private:
+  struct Slot;  // an HTTP client with its unit buffer
+  class SlotLease;
+
+  VerifyingSource(BlockCache* cache, SourceOptions options);
+  Status load_tree();
+  Status read_data_block(uint64_t block, char* buffer);
+  // Fetches the missing blocks of `unit` unless another thread is doing it
+  // (then waits for it). *fetched tells which happened.
+  Status fetch_unit(uint64_t unit, bool* fetched);
+  // One Range request, retried with backoff until it succeeds or shutdown.
+  Status fetch_with_retry(Slot* slot, const std::string& url, uint64_t offset, uint64_t length,
+                          char* out);
+  Result<SlotLease> lease_slot();
+  void log(const std::string& line);
+
+  BlockCache* cache_;
+  SourceOptions options_;
+  VerityGeometry geometry_;
+  uint64_t blocks_per_unit_;
+
+  mutable std::mutex mutex_;  // in_flight_, slots_, last_error_, shutdown waits
+  std::condition_variable changed_;
+  std::vector<uint64_t> in_flight_;
+  std::vector<std::unique_ptr<Slot>> idle_slots_;
+  std::string last_error_;
+  bool shutdown_ = false;
+
+  std::atomic<int> foreground_waiting_{0};
+  std::atomic<uint64_t> fetched_bytes_{0};
+  std::atomic<uint64_t> reused_bytes_{0};
+  std::atomic<uint64_t> verify_failures_{0};
+  std::atomic<uint64_t> cache_repairs_{0};
+  std::atomic<uint64_t> requests_{0};
+};
+
+}  // namespace goldroot::blockd
