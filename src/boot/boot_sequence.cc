@@ -21,7 +21,7 @@
 #include "boot/tree_copy.h"
 #include "manifest/boot_manifest.h"
 #include "boot/layer_tar.h"
-#include "boot/loop_device.h"
+#include "sys/loop_device.h"
 #include "boot/scoped_mount.h"
 
 namespace goldroot::boot {

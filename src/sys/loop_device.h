@@ -1,9 +1,11 @@
 // Attaching an image file to a read-only loop device with
 // LOOP_CTL_GET_FREE + LOOP_CONFIGURE (Linux 5.8+), the way goldroot-boot
-// mounts the erofs image without losetup.
+// mounts the erofs image and goldroot-blockd moves its dm-verity device onto
+// the local copy, without losetup.
 //
-// The device is configured with LO_FLAGS_AUTOCLEAR: once it is mounted and
-// the LoopDevice is gone, the kernel detaches it when the last mount goes
+// The device is configured with LO_FLAGS_AUTOCLEAR: once it is mounted (or
+// under a device-mapper table: goldroot-blockd's live move) and the
+// LoopDevice is gone, the kernel detaches it when the last holder goes
 // away. If the LoopDevice is destroyed before a mount holds it, it is
 // detached explicitly. Move-only; not thread-safe (LOOP_CTL_GET_FREE can
 // race with another attacher, which is retried).
@@ -14,7 +16,7 @@
 #include "base/result.h"
 #include "sys/unique_fd.h"
 
-namespace goldroot::boot {
+namespace goldroot {
 
 class LoopDevice {
  public:
@@ -24,7 +26,8 @@ class LoopDevice {
   ~LoopDevice();
 
   const std::string& path() const { return path_; }
-  // Call once the device is mounted: autoclear now owns its lifetime.
+  // Call once the device is mounted (or held by a dm table): autoclear now
+  // owns its lifetime.
   void release_to_mount() { device_.reset(); mounted_ = true; }
 
  private:
@@ -34,4 +37,4 @@ class LoopDevice {
   bool mounted_ = false;
 };
 
-}  // namespace goldroot::boot
+}  // namespace goldroot

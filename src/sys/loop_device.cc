@@ -1,4 +1,4 @@
-#include "boot/loop_device.h"
+#include "sys/loop_device.h"
 
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace goldroot::boot {
+namespace goldroot {
 
 Result<LoopDevice> LoopDevice::attach_read_only(const std::string& file) {
   UniqueFd backing(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -39,4 +39,4 @@ LoopDevice::~LoopDevice() {
   if (device_.valid() && !mounted_) ::ioctl(device_.get(), LOOP_CLR_FD, 0);
 }
 
-}  // namespace goldroot::boot
+}  // namespace goldroot
