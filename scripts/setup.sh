@@ -25,6 +25,8 @@ packages=(
   shim-signed grub-efi-amd64-signed
   # the end-to-end lab: QEMU clients with QEMU's iPXE ROMs, GPT data disks
   qemu-system-x86 ipxe-qemu fdisk
+  # the vm tier's initramfs: a static busybox (tests/vm/lib.sh)
+  busybox-static
   # UEFI clients: OVMF firmware (with Secure Boot variants and a test key
   # pair), and sbattach to make an unsigned kernel for the rogue-DHCP test
   ovmf sbsigntool

@@ -3,6 +3,8 @@
 #   unit  fast, unprivileged
 #   root  real overlayfs, loop devices, mounts, network namespaces (needs root)
 #   e2e   QEMU clients that PXE-boot (needs root; slow)
+#   vm    a QEMU guest booted on the image's own kernel, for what this
+#         machine's kernel lacks: NBD and device-mapper (needs root; ~30 s)
 #   sanitize  the threaded and parsing code's tests again, built with
 #         ThreadSanitizer and with AddressSanitizer + UBSan (build-tsan/,
 #         build-asan/: only the test binaries that need them); any report fails
@@ -12,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-labels="${1:-unit|root|e2e|sanitize|fuzz}"
+labels="${1:-unit|root|e2e|vm|sanitize|fuzz}"
 if [ "$(id -u)" = 0 ]; then
   # As root every tier must really run: a missing requirement fails the test.
   export GOLDROOT_REQUIRE_ALL=1
