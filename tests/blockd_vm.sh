@@ -14,7 +14,9 @@
 #      on the host; SIGTERM then removes the unused device;
 #   4. the live move: SIGUSR1 reloads the table onto a loop device of the
 #      local copy, NBD is detached and the daemon exits; with the page cache
-#      dropped the tree still lists the same.
+#      dropped the tree still lists the same;
+#   5. (the harness) the guest fetches a file from an HTTP server on the
+#      host's loopback at 10.0.2.2.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/vm/lib.sh"
 require_root
@@ -77,7 +79,8 @@ PY
 vm_modules nbd dm-verity erofs loop
 vm_binary "$GOLDROOT_BLOCKD"
 for file in image.erofs image.verity bad.erofs expected; do vm_add "$WORK/$file" "/data/$file"; done
-printf 'ROOT=%s\nSALT=%s\n' "$root" "$salt" >"$WORK/params"
+vm_http_serve "$WORK"
+printf 'ROOT=%s\nSALT=%s\nPORT=%s\n' "$root" "$salt" "$VM_HTTP_PORT" >"$WORK/params"
 vm_add "$WORK/params" /data/params
 
 cat >"$WORK/guest.sh" <<'EOF_GUEST'
@@ -92,15 +95,16 @@ wait_line() {
     kill -0 "$2" 2>/dev/null || break
     usleep 100000
   done
-  echo "no device from goldroot-blockd:" >&2; cat "${1%.out}.err" >&2; return 1
+  echo "no device from goldroot-blockd:" >&2; cat "${1%.*}.err" >&2; return 1
 }
 slaves() { ls "/sys/block/${1#/dev/}/slaves"; }
 
 cat /data/image.erofs /data/image.verity >/data/local-copy
 $blockd --image /data/image.erofs --tree /data/image.verity --root-hash "$ROOT" --salt "$SALT" \
-  --local-copy /data/local-copy >/run/blockd.out 2>/run/blockd.err &
+  --local-copy /data/local-copy --ready-fd 3 >/run/blockd.out 2>/run/blockd.err 3>/run/blockd.ready &
 pid=$!
-dev=$(wait_line /run/blockd.out $pid)
+dev=$(wait_line /run/blockd.ready $pid)
+check "the ready line names the device as stdout does" [ "$(cat /run/blockd.out)" = "$dev" ]
 echo "VM-TIME device $(cut -d' ' -f1 /proc/uptime)"
 check "goldroot-blockd serves $dev, dm-verity over $(slaves $dev)" [ "$(slaves $dev)" = nbd0 ]
 check "its /proc/PID/cmdline starts with '@' ($(tr '\0' ' ' </proc/$pid/cmdline | cut -c1-40)…)" \
@@ -144,6 +148,9 @@ echo 3 >/proc/sys/vm/drop_caches
 sh /vm/listing.sh /mnt/root >/tmp/listing-after
 check "after the move the tree (page cache dropped) still lists the same" diff /data/expected /tmp/listing-after
 umount /mnt/root
+
+wget -q -O /tmp/fetched "http://10.0.2.2:$PORT/image.verity"
+check "the guest reaches the host's loopback at 10.0.2.2" cmp /tmp/fetched /data/image.verity
 EOF_GUEST
 vm_run blockd "$WORK/guest.sh" 600
 echo "vm: the guest ran in ${VM_SECONDS}s; $((SECONDS - started)) s in all"

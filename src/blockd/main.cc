@@ -3,12 +3,14 @@
 // the initramfs hands over to the real root.
 //
 //   goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]
-//                   [--name NAME] [--local-copy FILE] [--workers N]
+//                   [--name NAME] [--local-copy FILE] [--workers N] [--ready-fd N]
 //
 // Serves FILE followed by its hash tree (a FileBlockSource: the test mode,
 // and what the vm test tier drives); the network mode (--url, --tree-url,
 // --cache-dir) is not built yet and says so. Once the device is up it
-// prints its path (/dev/dm-N) as the one line on stdout, then waits:
+// prints its path (/dev/dm-N) as the one line on stdout — and on fd N with
+// --ready-fd, which gets "error: <sentence>" instead when it cannot start
+// (boot/blockd_launch.h reads it), and is closed then — and waits:
 //
 //   SIGUSR1  the live move: attaches --local-copy (data then tree, the
 //            device's bytes) to a loop device, reloads the dm table onto
@@ -20,6 +22,7 @@
 // /proc/PID/cmdline starts with '@' and memory is locked
 // (blockd/root_storage_daemon.h).
 #include <signal.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -41,16 +44,39 @@ using namespace goldroot;
 
 constexpr const char* kUsage =
     "usage: goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]\n"
-    "                       [--name NAME] [--local-copy FILE] [--workers N]\n";
+    "                       [--name NAME] [--local-copy FILE] [--workers N]\n"
+    "                       [--ready-fd N]\n";
 
 struct Options {
   std::string image, tree, root_hash, salt, local_copy;
   std::string name = "goldroot-root";
   int workers = 4;
+  int ready_fd = -1;
 };
 
-int fail(int code, const std::string& message) {
+// The one line the starter waits for: the device, or why there is none.
+class ReadyLine {
+ public:
+  explicit ReadyLine(int fd) : fd_(fd) {}
+  ~ReadyLine() { close(); }
+  void send(const std::string& line) {
+    if (fd_ < 0) return;
+    std::string text = line + "\n";
+    (void)!::write(fd_, text.data(), text.size());
+    close();
+  }
+
+ private:
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_;
+};
+
+int fail(int code, const std::string& message, ReadyLine* ready = nullptr) {
   std::fprintf(stderr, "goldroot-blockd: error: %s\n", message.c_str());
+  if (ready) ready->send("error: " + message.substr(0, message.find('\n')));
   return code;
 }
 
@@ -97,26 +123,27 @@ Status move_to_local_copy(const std::string& copy, VerityDevice* device, NbdServ
   return ok_status();
 }
 
-int serve(const Options& options) {
+int serve(const Options& options, ReadyLine* ready) {
   VerityParams params;
   if (auto checked = verity_params(options); checked.ok()) params = *checked;
-  else return fail(2, checked.error().message);
+  else return fail(2, checked.error().message, ready);
   auto source = FileBlockSource::open({options.image, options.tree});
-  if (!source.ok()) return fail(1, source.error().message);
+  if (!source.ok()) return fail(1, source.error().message, ready);
   if (source->size() != params.data_size() + VerityGeometry(params.data_blocks, 4096).tree_size())
-    return fail(1, "the image's size is not a multiple of 4096");
+    return fail(1, "the image's size is not a multiple of 4096", ready);
 
   NbdOptions nbd_options;
   nbd_options.workers = options.workers;
   auto server = NbdServer::attach(&*source, nbd_options);
-  if (!server.ok()) return fail(1, server.error().message);
+  if (!server.ok()) return fail(1, server.error().message, ready);
   auto device = VerityDevice::create(options.name, (*server)->device(), params);
-  if (!device.ok()) return fail(1, device.error().message);
+  if (!device.ok()) return fail(1, device.error().message, ready);
   std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over %s (%llu blocks)\n", options.name.c_str(),
                device->path().c_str(), (*server)->device().c_str(),
                static_cast<unsigned long long>(params.data_blocks));
   std::printf("%s\n", device->path().c_str());
   std::fflush(stdout);
+  ready->send(device->path());
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -155,13 +182,20 @@ int serve(const Options& options) {
 int main(int argc, char** argv) {
   Options options;
   std::vector<std::string> arguments(argv + 1, argv + argc);
+  std::string usage_error;  // the first; reported once --ready-fd is known
+  auto bad_usage = [&](const std::string& error) {
+    if (usage_error.empty()) usage_error = error;
+  };
   for (size_t i = 0; i < arguments.size(); ++i) {
     const std::string& flag = arguments[i];
     if (flag == "--help" || flag == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (i + 1 >= arguments.size()) return fail(2, "option " + flag + " needs a value\n" + kUsage);
+    if (i + 1 >= arguments.size()) {
+      bad_usage("option " + flag + " needs a value\n" + kUsage);
+      break;
+    }
     const std::string& value = arguments[++i];
     if (flag == "--image") options.image = value;
     else if (flag == "--tree") options.tree = value;
@@ -170,13 +204,16 @@ int main(int argc, char** argv) {
     else if (flag == "--name") options.name = value;
     else if (flag == "--local-copy") options.local_copy = value;
     else if (flag == "--workers") options.workers = std::atoi(value.c_str());
+    else if (flag == "--ready-fd") options.ready_fd = std::atoi(value.c_str());
     else if (is_network_flag(flag))
-      return fail(2, flag + ": serving an image from the network is not built yet; use --image and --tree");
-    else return fail(2, "unknown option " + flag + "\n" + kUsage);
+      bad_usage(flag + ": serving an image from the network is not built yet; use --image and --tree");
+    else bad_usage("unknown option " + flag + "\n" + kUsage);
   }
+  ReadyLine ready(options.ready_fd);
+  if (!usage_error.empty()) return fail(2, usage_error, &ready);
   if (options.image.empty() || options.tree.empty() || options.root_hash.empty())
-    return fail(2, std::string("--image, --tree and --root-hash are required\n") + kUsage);
-  if (options.workers < 1 || options.workers > 64) return fail(2, "--workers must be 1 to 64");
+    return fail(2, std::string("--image, --tree and --root-hash are required\n") + kUsage, &ready);
+  if (options.workers < 1 || options.workers > 64) return fail(2, "--workers must be 1 to 64", &ready);
 
   // Before any thread: the signals are for sigwaitinfo, and every thread
   // inherits the mask.
@@ -185,7 +222,7 @@ int main(int argc, char** argv) {
   for (int number : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&signals, number);
   sigprocmask(SIG_BLOCK, &signals, nullptr);
   if (Status status = set_root_storage_cmdline("goldroot-blockd", arguments); !status.ok())
-    return fail(1, status.error().message);
-  if (Status status = lock_all_memory(); !status.ok()) return fail(1, status.error().message);
-  return serve(options);
+    return fail(1, status.error().message, &ready);
+  if (Status status = lock_all_memory(); !status.ok()) return fail(1, status.error().message, &ready);
+  return serve(options, &ready);
 }

@@ -13,10 +13,15 @@
 #   vm_binary PATH [NAME]      an ELF as /bin/NAME, its libraries and loader
 #                              at their own paths (ldd)
 #   vm_add SOURCE DEST         a file or directory at DEST in the guest
+#   vm_http_serve DIR          a plain HTTP server of DIR on the host's
+#                              127.0.0.1 (the guest's 10.0.2.2), port in
+#                              $VM_HTTP_PORT, stopped when the test ends
 #   vm_run NAME SCRIPT SECS    packs the initramfs with SCRIPT as /test.sh,
 #                              boots it and waits for the guest to power off;
-#                              the console is kept in $VM_DIR/NAME.log; fails
-#                              unless the script exited 0
+#                              the console is kept in $VM_DIR/NAME.log (and
+#                              copied to $GOLDROOT_VM_LOGS, /tmp/goldroot-vm-logs,
+#                              for whoever reads a failure); fails unless the
+#                              script exited 0
 #
 # In the guest: /bin has busybox's applets; /proc, /sys and devtmpfs are
 # mounted; the modules are loaded; with VM_NETWORK=user (the default) eth0
@@ -45,6 +50,8 @@ vm_setup() {
   VM_MODULES_DIR=$VM_ROOTFS/lib/modules/$VM_KVER
   VM_DIR=$WORK/vm
   VM_STAGE=$VM_DIR/stage
+  local logs=${GOLDROOT_VM_LOGS:-/tmp/goldroot-vm-logs}
+  on_exit "mkdir -p $logs; cp $VM_DIR/*.log $logs/ 2>/dev/null"
   rm -rf "$VM_STAGE"
   mkdir -p "$VM_STAGE"/{bin,dev,proc,sys,tmp,run,mnt,lib/modules,vm}
   cp /bin/busybox "$VM_STAGE/bin/busybox"
@@ -99,6 +106,25 @@ vm_binary() {
 vm_add() {
   mkdir -p "$(dirname "$VM_STAGE$2")"
   cp -a "$1" "$VM_STAGE$2"
+}
+
+vm_http_serve() {
+  local port_file=$VM_DIR/http.port
+  rm -f "$port_file"
+  python3 -c '
+import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+handler.log_message = lambda *args: None
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()' "$1" >"$port_file" &
+  local pid=$!
+  on_exit "kill $pid"
+  for _ in $(seq 1 100); do
+    [ -s "$port_file" ] && { VM_HTTP_PORT=$(cat "$port_file"); return 0; }
+    sleep 0.1
+  done
+  fail "vm: the HTTP server did not start"
 }
 
 vm_run() {
