@@ -104,7 +104,7 @@ $blockd --image /data/image.erofs --tree /data/image.verity --root-hash "$ROOT" 
   --local-copy /data/local-copy --ready-fd 3 >/run/blockd.out 2>/run/blockd.err 3>/run/blockd.ready &
 pid=$!
 dev=$(wait_line /run/blockd.ready $pid)
-check "the ready line names the device as stdout does" [ "$(cat /run/blockd.out)" = "$dev" ]
+check "the ready line on --ready-fd names the device, and stdout stays quiet" [ ! -s /run/blockd.out ]
 echo "VM-TIME device $(cut -d' ' -f1 /proc/uptime)"
 check "goldroot-blockd serves $dev, dm-verity over $(slaves $dev)" [ "$(slaves $dev)" = nbd0 ]
 check "its /proc/PID/cmdline starts with '@' ($(tr '\0' ' ' </proc/$pid/cmdline | cut -c1-40)…)" \

@@ -11,7 +11,7 @@
 
 #include "base/strings.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 namespace {
 
 // libdevmapper reports through a global log function; the last error line
@@ -145,4 +145,4 @@ Status VerityDevice::remove() {
   return ok_status();
 }
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

@@ -24,7 +24,7 @@
 #include "base/result.h"
 #include "verity/hash_tree.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 
 // The verity target's parameter string (everything after "verity") for
 // `device` ("major:minor" or a path) holding data then tree.
@@ -60,4 +60,4 @@ class VerityDevice {
   VerityParams params_;
 };
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

@@ -2,7 +2,7 @@
 
 #include "base/testing/testing.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 namespace {
 
 TEST(VerityTableTest, DataThenTreeOnOneDevice) {
@@ -26,4 +26,4 @@ TEST(VerityTableTest, DeviceNumbersOfBlockDevicesOnly) {
 }
 
 }  // namespace
-}  // namespace goldroot
+}  // namespace goldroot::blockd

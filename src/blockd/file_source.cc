@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
-namespace goldroot {
+namespace goldroot::blockd {
 
 Result<FileBlockSource> FileBlockSource::open(const std::vector<std::string>& paths) {
   FileBlockSource source;
@@ -49,4 +49,4 @@ Status FileBlockSource::read(uint64_t offset, uint32_t length, char* out) {
   return ok_status();
 }
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

@@ -14,7 +14,7 @@
 #include "blockd/block_source.h"
 #include "sys/unique_fd.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 
 class FileBlockSource : public BlockSource {
  public:
@@ -37,4 +37,4 @@ class FileBlockSource : public BlockSource {
   uint64_t size_ = 0;
 };
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

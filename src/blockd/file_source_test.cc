@@ -2,7 +2,7 @@
 
 #include "base/testing/testing.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 namespace {
 
 using testing::TempDir;
@@ -38,4 +38,4 @@ TEST(FileBlockSourceTest, RefusesReadsPastTheEndAndUnalignedFiles) {
 }
 
 }  // namespace
-}  // namespace goldroot
+}  // namespace goldroot::blockd

@@ -8,7 +8,7 @@
 // Serves FILE followed by its hash tree (a FileBlockSource: the test mode,
 // and what the vm test tier drives); the network mode (--url, --tree-url,
 // --cache-dir) is not built yet and says so. Once the device is up it
-// prints its path (/dev/dm-N) as the one line on stdout — and on fd N with
+// prints its path (/dev/dm-N) as the one line on stdout — or on fd N with
 // --ready-fd, which gets "error: <sentence>" instead when it cannot start
 // (boot/blockd_launch.h reads it), and is closed then — and waits:
 //
@@ -41,6 +41,7 @@
 namespace {
 
 using namespace goldroot;
+using namespace goldroot::blockd;
 
 constexpr const char* kUsage =
     "usage: goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]\n"
@@ -141,9 +142,12 @@ int serve(const Options& options, ReadyLine* ready) {
   std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over %s (%llu blocks)\n", options.name.c_str(),
                device->path().c_str(), (*server)->device().c_str(),
                static_cast<unsigned long long>(params.data_blocks));
-  std::printf("%s\n", device->path().c_str());
-  std::fflush(stdout);
-  ready->send(device->path());
+  if (options.ready_fd >= 0) {
+    ready->send(device->path());
+  } else {
+    std::printf("%s\n", device->path().c_str());
+    std::fflush(stdout);
+  }
 
   sigset_t signals;
   sigemptyset(&signals);

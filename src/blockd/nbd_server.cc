@@ -20,7 +20,7 @@
 
 #include "sys/unique_fd.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 namespace {
 
 // The kernel's 6.1 NBD commands beyond the uapi header's enum.
@@ -328,4 +328,4 @@ Status NbdServer::disconnect() {
   return status;
 }
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

@@ -37,7 +37,7 @@
 #include "base/result.h"
 #include "blockd/block_source.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 
 struct NbdOptions {
   int workers = 4;
@@ -75,4 +75,4 @@ class NbdServer {
   std::string device_;
 };
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace goldroot {
+namespace goldroot::blockd {
 
 Status set_root_storage_cmdline(const std::string& name, const std::vector<std::string>& arguments) {
   std::ifstream in("/proc/self/stat");
@@ -47,4 +47,4 @@ Status lock_all_memory() {
   return ok_status();
 }
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

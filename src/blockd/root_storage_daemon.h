@@ -18,7 +18,7 @@
 
 #include "base/result.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 
 // Rewrites /proc/self/cmdline to "@NAME\0ARG\0..." — the arguments that fit
 // in the original area, the rest zeroed — and the thread name to NAME.
@@ -27,4 +27,4 @@ Status set_root_storage_cmdline(const std::string& name, const std::vector<std::
 // mlockall(MCL_CURRENT | MCL_FUTURE).
 Status lock_all_memory();
 
-}  // namespace goldroot
+}  // namespace goldroot::blockd

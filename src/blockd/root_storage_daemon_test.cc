@@ -2,7 +2,7 @@
 
 #include "base/testing/testing.h"
 
-namespace goldroot {
+namespace goldroot::blockd {
 namespace {
 
 // systemd spares processes whose argv[0] starts with '@'; it reads
@@ -17,4 +17,4 @@ TEST(RootStorageDaemonTest, CmdlineStartsWithAt) {
 }
 
 }  // namespace
-}  // namespace goldroot
+}  // namespace goldroot::blockd
