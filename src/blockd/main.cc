@@ -81,17 +81,13 @@ int fail(int code, const std::string& message, ReadyLine* ready = nullptr) {
   return code;
 }
 
-// Flags of the network mode, which helper code for it will fill in.
+// The network mode's flags, as goldroot-boot passes them
+// (boot/boot_sequence.cc, serve_on_demand); not built here yet.
 bool is_network_flag(const std::string& flag) {
-  return flag == "--url" || flag == "--tree-url" || flag == "--cache-dir" || flag == "--ram-cache";
-}
-
-std::optional<std::string> bytes_from_hex(const std::string& hex) {
-  if (hex.size() % 2 != 0 || !is_hex(hex)) return std::nullopt;
-  std::string bytes;
-  for (size_t i = 0; i < hex.size(); i += 2)
-    bytes.push_back(static_cast<char>(hex_value(hex[i]) * 16 + hex_value(hex[i + 1])));
-  return bytes;
+  for (const char* network : {"--image-url", "--tree-url", "--cache-dir", "--tls-pin", "--status", "--data-blocks",
+                              "--tree-size", "--data-block-size", "--hash-block-size", "--require-complete"})
+    if (flag == network) return true;
+  return false;
 }
 
 Result<VerityParams> verity_params(const Options& options) {
@@ -99,7 +95,7 @@ Result<VerityParams> verity_params(const Options& options) {
   auto root = Digest::from_hex(options.root_hash);
   if (!root) return make_error(ErrorCode::kInvalidArgument, "--root-hash must be 64 hex digits");
   params.root_hash = *root;
-  auto salt = bytes_from_hex(options.salt);
+  auto salt = hex_decode(options.salt);
   if (!salt || salt->size() > 256) return make_error(ErrorCode::kInvalidArgument, "--salt must be at most 256 bytes in hex");
   params.salt = *salt;
   struct stat st;
@@ -196,6 +192,11 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
+    if (is_network_flag(flag)) {
+      bad_usage(flag + ": serving an image from the network is not built yet; use --image and --tree");
+      if (flag != "--require-complete") ++i;
+      continue;
+    }
     if (i + 1 >= arguments.size()) {
       bad_usage("option " + flag + " needs a value\n" + kUsage);
       break;
@@ -209,8 +210,6 @@ int main(int argc, char** argv) {
     else if (flag == "--local-copy") options.local_copy = value;
     else if (flag == "--workers") options.workers = std::atoi(value.c_str());
     else if (flag == "--ready-fd") options.ready_fd = std::atoi(value.c_str());
-    else if (is_network_flag(flag))
-      bad_usage(flag + ": serving an image from the network is not built yet; use --image and --tree");
     else bad_usage("unknown option " + flag + "\n" + kUsage);
   }
   ReadyLine ready(options.ready_fd);
