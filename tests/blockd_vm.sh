@@ -2,8 +2,9 @@
 # goldroot-blockd in a vm guest (tests/vm/lib.sh) on the demo image's Debian
 # kernel, which has the NBD and device-mapper modules this machine lacks. An
 # erofs export of a small tree (the demo image's /etc and /usr/share/doc and
-# files of every kind) and its dm-verity tree (veritysetup, no superblock)
-# are served from files through goldroot-blockd, NBD and dm-verity:
+# files of every kind) and the dm-verity tree `image export` writes beside
+# it (checked by veritysetup on the host) are served from files through
+# goldroot-blockd, NBD and dm-verity:
 #   1. the mounted tree lists exactly as the export loop-mounted on the host
 #      (path, type and mode, owner, size, mtime, device, links, sha256,
 #      symlink target — the same busybox on both sides);
@@ -48,12 +49,16 @@ mkdir "$tree/kinds/empty"
 
 gr init >/dev/null
 gr image import "$tree" --name vmtree -m "vm test tree" >/dev/null
-gr image export vmtree --output "$WORK/image.erofs" >/dev/null
-salt=$(head -c 32 /dev/urandom | xxd -p -c 64)
-veritysetup format --no-superblock --salt="$salt" "$WORK/image.erofs" "$WORK/image.verity" >"$WORK/veritysetup.out"
-root=$(sed -n 's/^Root hash:[[:space:]]*//p' "$WORK/veritysetup.out")
-[ ${#root} = 64 ] || fail "veritysetup printed no root hash"
-ok "exported $(du -k "$WORK/image.erofs" | cut -f1) KiB of erofs and its dm-verity tree"
+# The export writes its dm-verity tree beside it (goldroot's own
+# verity/hash_tree); veritysetup checks it here, the guest's kernel there.
+gr image export vmtree --output "$WORK/image.erofs" --json >"$WORK/export.json"
+read -r root salt < <(python3 -c 'import json, sys; v = json.load(sys.stdin)["verity"]; print(v["root_hash"], v["salt"])' \
+  <"$WORK/export.json")
+[ ${#root} = 64 ] || fail "the export names no root hash"
+veritysetup verify --no-superblock --salt="$salt" "$WORK/image.erofs" "$WORK/image.erofs.verity" "$root" ||
+  fail "veritysetup does not accept the export's tree"
+mv "$WORK/image.erofs.verity" "$WORK/image.verity"
+ok "exported $(du -k "$WORK/image.erofs" | cut -f1) KiB of erofs and its dm-verity tree, which veritysetup verifies"
 
 # The reference listing, from the export loop-mounted here.
 mkdir "$WORK/mnt"
