@@ -2,12 +2,29 @@
 // blockd/nbd_server.h, blockd/device_mapper.h) and keeps serving it after
 // the initramfs hands over to the real root.
 //
+//   goldroot-blockd --image-url URL --tree-url URL --root-hash HEX --salt HEX
+//                   --data-blocks N --tree-size BYTES
+//                   [--data-block-size 4096] [--hash-block-size 4096]
+//                   [--cache-dir DIR] [--unit-kib 64] [--tls-pin FILE]
+//                   [--status FILE] [--require-complete]
+//                   [--name NAME] [--workers N] [--ready-fd N]
 //   goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]
 //                   [--name NAME] [--local-copy FILE] [--workers N] [--ready-fd N]
 //
-// Serves FILE followed by its hash tree (a FileBlockSource: the test mode,
-// and what the vm test tier drives); the network mode (--url, --tree-url,
-// --cache-dir) is not built yet and says so. Once the device is up it
+// The network mode (what goldroot-boot starts for fetch=demand) serves the
+// image at URL as its blocks are read, each verified against the tree the
+// root hash vouches for (blockd/verifying_source.h), kept in a cache: on
+// disk under --cache-dir (the data partition) or in RAM. With a disk cache
+// it fills in the rest at idle priority (blockd/background_fill.h) and,
+// once every block is there, moves the device onto the local copy (the
+// live move, as SIGUSR1 below) and exits: the machine no longer needs its
+// server. A cache complete at the start needs no daemon: the device reads
+// it through a loop device at once. --require-complete (an offline
+// cache-mode boot) refuses an incomplete cache. The status file (default
+// /run/goldroot/blockd.json, blockd/status_file.h) says how far it got.
+//
+// The file mode serves FILE followed by its hash tree (a FileBlockSource:
+// what the vm test tier drives). Once the device is up it
 // prints its path (/dev/dm-N) as the one line on stdout — or on fd N with
 // --ready-fd, which gets "error: <sentence>" instead when it cannot start
 // (boot/blockd_launch.h reads it), and is closed then — and waits:
@@ -21,21 +38,30 @@
 // Exit codes: 0 done, 2 bad usage, 1 the device could not be set up.
 // /proc/PID/cmdline starts with '@' and memory is locked
 // (blockd/root_storage_daemon.h).
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "base/hash.h"
+#include "blockd/background_fill.h"
+#include "blockd/block_cache.h"
 #include "blockd/device_mapper.h"
 #include "blockd/file_source.h"
 #include "blockd/nbd_server.h"
+#include "blockd/range_client.h"
+#include "blockd/read_set.h"
 #include "blockd/root_storage_daemon.h"
+#include "blockd/status_file.h"
+#include "blockd/verifying_source.h"
+#include "crypto/tls_pin.h"
 #include "sys/loop_device.h"
 
 namespace {
@@ -44,7 +70,12 @@ using namespace goldroot;
 using namespace goldroot::blockd;
 
 constexpr const char* kUsage =
-    "usage: goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]\n"
+    "usage: goldroot-blockd --image-url URL --tree-url URL --root-hash HEX --salt HEX\n"
+    "                       --data-blocks N --tree-size BYTES [--data-block-size 4096]\n"
+    "                       [--hash-block-size 4096] [--cache-dir DIR] [--unit-kib 64]\n"
+    "                       [--tls-pin FILE] [--status FILE] [--require-complete]\n"
+    "                       [--name NAME] [--workers N] [--ready-fd N]\n"
+    "       goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]\n"
     "                       [--name NAME] [--local-copy FILE] [--workers N]\n"
     "                       [--ready-fd N]\n";
 
@@ -53,6 +84,13 @@ struct Options {
   std::string name = "goldroot-root";
   int workers = 4;
   int ready_fd = -1;
+  // The network mode.
+  std::string image_url, tree_url, cache_dir, tls_pin;
+  std::string status = "/run/goldroot/blockd.json";
+  uint64_t data_blocks = 0, tree_size = 0;
+  uint32_t data_block_size = 4096, hash_block_size = 4096;
+  uint32_t unit_kib = 64;
+  bool require_complete = false;
 };
 
 // The one line the starter waits for: the device, or why there is none.
@@ -79,15 +117,6 @@ int fail(int code, const std::string& message, ReadyLine* ready = nullptr) {
   std::fprintf(stderr, "goldroot-blockd: error: %s\n", message.c_str());
   if (ready) ready->send("error: " + message.substr(0, message.find('\n')));
   return code;
-}
-
-// The network mode's flags, as goldroot-boot passes them
-// (boot/boot_sequence.cc, serve_on_demand); not built here yet.
-bool is_network_flag(const std::string& flag) {
-  for (const char* network : {"--image-url", "--tree-url", "--cache-dir", "--tls-pin", "--status", "--data-blocks",
-                              "--tree-size", "--data-block-size", "--hash-block-size", "--require-complete"})
-    if (flag == network) return true;
-  return false;
 }
 
 Result<VerityParams> verity_params(const Options& options) {
@@ -118,6 +147,155 @@ Status move_to_local_copy(const std::string& copy, VerityDevice* device, NbdServ
   loop.release_to_mount();  // the table holds it; autoclear detaches it with the table
   TRY(server->disconnect().context("detaching " + server->device()));
   return ok_status();
+}
+
+// After the ready line: the daemon leaves goldroot-boot's session and its
+// terminal's stdin; stderr stays the console, for the lines that matter.
+void detach() {
+  ::setsid();
+  int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    ::close(null);
+  }
+}
+
+// "http://10.0.0.1:8080/images/<sha>.erofs" -> "<sha>", for the status.
+std::string image_name(const std::string& url) {
+  std::string name = url.substr(url.rfind('/') + 1);
+  return name.substr(0, name.find('.'));
+}
+
+void split_path(const std::string& path, std::string* directory, std::string* name) {
+  size_t slash = path.rfind('/');
+  *directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  *name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+}
+
+int serve_network(const Options& options, ReadyLine* ready) {
+  VerityParams params;
+  auto root = Digest::from_hex(options.root_hash);
+  auto salt = hex_decode(options.salt);
+  if (!root) return fail(2, "--root-hash must be 64 hex digits", ready);
+  if (!salt || salt->size() > 256) return fail(2, "--salt must be at most 256 bytes in hex", ready);
+  params.root_hash = *root;
+  params.salt = *salt;
+  params.data_blocks = options.data_blocks;
+  params.data_block_size = options.data_block_size;
+  params.hash_block_size = options.hash_block_size;
+  if (params.data_blocks == 0) return fail(2, "--data-blocks must be at least 1", ready);
+  if (options.tree_size != VerityGeometry(params.data_blocks, params.hash_block_size).tree_size())
+    return fail(2, "--tree-size " + std::to_string(options.tree_size) + " is not the size of the tree of " +
+                       std::to_string(params.data_blocks) + " blocks",
+                ready);
+  if (options.unit_kib < 4 || options.unit_kib % 4 != 0 || options.unit_kib > 1024)
+    return fail(2, "--unit-kib must be a multiple of 4 from 4 to 1024", ready);
+  range_client_global_init();
+  SourceOptions source_options;
+  source_options.image_url = options.image_url;
+  source_options.tree_url = options.tree_url;
+  source_options.unit_size = options.unit_kib * 1024;
+  if (!options.tls_pin.empty()) {
+    auto pin = read_tls_pin_file(options.tls_pin);
+    if (!pin.ok()) return fail(2, pin.error().message, ready);
+    source_options.http.pinned_public_key = *pin;
+  }
+
+  auto cache = options.cache_dir.empty()
+                   ? BlockCache::open_ram(params, options.tree_size)
+                   : BlockCache::open_disk(options.cache_dir, params, options.tree_size);
+  if (!cache.ok()) return fail(1, cache.error().message, ready);
+  BlockCache* const local = cache->get();
+  if (options.require_complete && !local->complete())
+    return fail(1, "the local copy of this image is incomplete (" + std::to_string(local->present_count()) +
+                       " of " + std::to_string(local->blocks()) + " blocks); it boots only with its server",
+                ready);
+  ReadSet read_set(options.cache_dir, params.root_hash, params.data_blocks);
+  source_options.read_set = &read_set;
+  auto opened = VerifyingSource::open(local, source_options);
+  if (!opened.ok()) return fail(1, opened.error().message, ready);
+  VerifyingSource* const source = opened->get();
+  std::string status_directory, status_name;
+  split_path(options.status, &status_directory, &status_name);
+  auto status_writer = StatusWriter::open(status_directory, status_name, source, image_name(options.image_url));
+  if (!status_writer.ok()) return fail(1, status_writer.error().message, ready);
+  StatusWriter* const status = status_writer->get();
+  status->set_tick([local, &read_set] {
+    (void)local->persist();
+    (void)read_set.save();
+  });
+
+  if (local->complete()) {  // a whole local copy: the device reads it, no daemon
+    auto loop = LoopDevice::attach_read_only(local->image_path());
+    if (!loop.ok()) return fail(1, loop.error().message, ready);
+    auto device = VerityDevice::create(options.name, loop->path(), params);
+    if (!device.ok()) return fail(1, device.error().message, ready);
+    loop->release_to_mount();
+    status->set_device(device->path());
+    status->set_backing(Backing::kLocal);
+    (void)status->write_now();
+    std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over the complete local copy %s\n",
+                 options.name.c_str(), device->path().c_str(), local->image_path().c_str());
+    ready->send(device->path());
+    return 0;
+  }
+
+  NbdOptions nbd_options;
+  nbd_options.workers = options.workers;
+  auto server = NbdServer::attach(source, nbd_options);
+  if (!server.ok()) return fail(1, server.error().message, ready);
+  auto device = VerityDevice::create(options.name, (*server)->device(), params);
+  if (!device.ok()) return fail(1, device.error().message, ready);
+  status->set_device(device->path());
+  status->start();
+  std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over %s, on demand from %s (%s cache)\n",
+               options.name.c_str(), device->path().c_str(), (*server)->device().c_str(),
+               options.image_url.c_str(), options.cache_dir.empty() ? "RAM" : options.cache_dir.c_str());
+  ready->send(device->path());
+  detach();
+
+  // With a disk cache: fill in the rest, then move onto it (SIGUSR1 from the
+  // fill's thread to this one, which owns the devices).
+  std::unique_ptr<BackgroundFill> fill;
+  if (local->kind() == CacheKind::kDisk) {
+    fill = std::make_unique<BackgroundFill>(source, &read_set, FillOptions{},
+                                            [] { ::kill(::getpid(), SIGUSR1); });
+    fill->start();
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int number : {SIGTERM, SIGINT, SIGUSR1, SIGHUP}) sigaddset(&signals, number);
+  for (;;) {
+    int number = sigwaitinfo(&signals, nullptr);
+    if (number == SIGUSR1 && local->complete() && !local->image_path().empty()) {
+      Status moved = local->persist();
+      if (moved.ok()) moved = move_to_local_copy(local->image_path(), &*device, server->get());
+      if (!moved.ok()) {
+        std::fprintf(stderr, "goldroot-blockd: error: %s; still serving over NBD\n",
+                     moved.error().message.c_str());
+        continue;
+      }
+      status->set_backing(Backing::kLocal);
+      fill->stop();
+      status->stop();
+      std::fprintf(stderr, "goldroot-blockd: the image is whole on this disk: %s now reads %s, "
+                   "and the server is no longer needed\n",
+                   options.name.c_str(), local->image_path().c_str());
+      return 0;
+    }
+    if (number == SIGTERM || number == SIGINT) {
+      Status removed = device->remove();
+      if (!removed.ok()) {
+        std::fprintf(stderr, "goldroot-blockd: %s; still serving\n", removed.error().message.c_str());
+        continue;
+      }
+      if (fill) fill->stop();
+      source->shutdown();
+      Status detached = (*server)->disconnect();
+      if (!detached.ok()) return fail(1, detached.error().message);
+      return 0;
+    }
+  }
 }
 
 int serve(const Options& options, ReadyLine* ready) {
@@ -192,9 +370,8 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (is_network_flag(flag)) {
-      bad_usage(flag + ": serving an image from the network is not built yet; use --image and --tree");
-      if (flag != "--require-complete") ++i;
+    if (flag == "--require-complete") {
+      options.require_complete = true;
       continue;
     }
     if (i + 1 >= arguments.size()) {
@@ -210,12 +387,25 @@ int main(int argc, char** argv) {
     else if (flag == "--local-copy") options.local_copy = value;
     else if (flag == "--workers") options.workers = std::atoi(value.c_str());
     else if (flag == "--ready-fd") options.ready_fd = std::atoi(value.c_str());
+    else if (flag == "--image-url") options.image_url = value;
+    else if (flag == "--tree-url") options.tree_url = value;
+    else if (flag == "--cache-dir") options.cache_dir = value;
+    else if (flag == "--tls-pin") options.tls_pin = value;
+    else if (flag == "--status") options.status = value;
+    else if (flag == "--data-blocks") options.data_blocks = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--tree-size") options.tree_size = std::strtoull(value.c_str(), nullptr, 10);
+    else if (flag == "--data-block-size") options.data_block_size = std::atoi(value.c_str());
+    else if (flag == "--hash-block-size") options.hash_block_size = std::atoi(value.c_str());
+    else if (flag == "--unit-kib") options.unit_kib = std::atoi(value.c_str());
     else bad_usage("unknown option " + flag + "\n" + kUsage);
   }
   ReadyLine ready(options.ready_fd);
   if (!usage_error.empty()) return fail(2, usage_error, &ready);
-  if (options.image.empty() || options.tree.empty() || options.root_hash.empty())
-    return fail(2, std::string("--image, --tree and --root-hash are required\n") + kUsage, &ready);
+  const bool network = !options.image_url.empty();
+  if (network ? options.tree_url.empty() || options.root_hash.empty() || !options.image.empty()
+              : options.image.empty() || options.tree.empty() || options.root_hash.empty())
+    return fail(2, std::string("either --image-url, --tree-url and --root-hash, or --image, --tree "
+                               "and --root-hash\n") + kUsage, &ready);
   if (options.workers < 1 || options.workers > 64) return fail(2, "--workers must be 1 to 64", &ready);
 
   // Before any thread: the signals are for sigwaitinfo, and every thread
@@ -227,5 +417,5 @@ int main(int argc, char** argv) {
   if (Status status = set_root_storage_cmdline("goldroot-blockd", arguments); !status.ok())
     return fail(1, status.error().message, &ready);
   if (Status status = lock_all_memory(); !status.ok()) return fail(1, status.error().message, &ready);
-  return serve(options, &ready);
+  return network ? serve_network(options, &ready) : serve(options, &ready);
 }

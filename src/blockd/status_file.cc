@@ -25,6 +25,8 @@ std::string status_json(const StatusReport& report) {
       {"cache", report.cache == CacheKind::kDisk ? "disk" : "ram"},
       {"verify_failures", report.counters.verify_failures},
       {"last_error", report.counters.last_error},
+      {"pid", static_cast<int64_t>(::getpid())},
+      {"device", report.device},
   };
   return document.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -59,8 +61,10 @@ Result<std::unique_ptr<StatusWriter>> StatusWriter::open(const std::string& dire
 StatusWriter::~StatusWriter() { stop(); }
 
 Status StatusWriter::write_now() {
-  std::string text = status_json(report_of(*source_, image_, backing_.load()));
+  StatusReport report = report_of(*source_, image_, backing_.load());
   std::lock_guard<std::mutex> lock(write_mutex_);
+  report.device = device_;
+  std::string text = status_json(report);
   std::string temporary = "." + name_ + ".tmp";
   UniqueFd file(::openat(directory_.get(), temporary.c_str(),
                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));

@@ -5,7 +5,10 @@
 //   {"image":"<sha>","root_hash":"<hex>","blocks":N,"present":K,
 //    "fill_percent":P,"backing":"network"|"local","fetched_bytes":…,
 //    "reused_bytes":…,"cache":"disk"|"ram","verify_failures":…,
-//    "last_error":"…"}
+//    "last_error":"…","pid":1234,"device":"/dev/dm-0"}
+//
+// "pid" and "device" let a retried goldroot-boot find the daemon already
+// serving this root hash (boot/blockd_launch.h).
 //
 // The file is replaced atomically (a temporary beside it, renameat) through
 // a directory fd opened at open(), so it keeps working after the daemon's
@@ -42,6 +45,7 @@ struct StatusReport {
   Backing backing = Backing::kNetwork;
   CacheKind cache = CacheKind::kRam;
   SourceCounters counters;
+  std::string device;  // the dm-verity device, once it exists
 };
 
 std::string status_json(const StatusReport& report);
@@ -58,6 +62,10 @@ class StatusWriter {
   // Runs every period before the write (optional; set before start()).
   void set_tick(std::function<void()> tick) { tick_ = std::move(tick); }
   void set_backing(Backing backing) { backing_.store(backing); }
+  void set_device(std::string device) {
+    std::lock_guard<std::mutex> lock(write_mutex_);
+    device_ = std::move(device);
+  }
   void start(std::chrono::milliseconds period = std::chrono::seconds(2));
   void stop();
   Status write_now();
@@ -72,6 +80,7 @@ class StatusWriter {
   const VerifyingSource* source_ = nullptr;
   std::string image_;
   std::atomic<Backing> backing_{Backing::kNetwork};
+  std::string device_;  // guarded by write_mutex_
   std::function<void()> tick_;
   std::mutex write_mutex_;
   std::mutex mutex_;

@@ -26,7 +26,8 @@ std::string running_device(const BlockdLaunch& launch) {
   auto pid = status.find("pid");
   std::string device = status.value("device", "");
   if (pid == status.end() || !pid->is_number_integer() || device.empty()) return "";
-  if (::kill(pid->get<pid_t>(), 0) != 0) return "";
+  // A daemon that moved the device onto the local copy has exited.
+  if (status.value("backing", "") != "local" && ::kill(pid->get<pid_t>(), 0) != 0) return "";
   struct stat st;
   if (::stat(device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) return "";
   return device;

@@ -9,8 +9,9 @@
 //
 // A retried boot (the glue runs goldroot-boot again after a later step
 // failed) must not start a second daemon for the same image: the daemon's
-// status file names its pid, root hash and device, and a live daemon for
-// the same root hash is reused.
+// status file names its pid, root hash and device, and the device of a live
+// daemon for the same root hash is reused, as is one already moved onto the
+// local copy (its daemon has exited).
 //
 // Not thread-safe (it forks).
 #pragma once
