@@ -97,6 +97,9 @@ std::string verity_table_params(const std::string& device, const VerityParams& p
 }
 
 Result<std::string> block_device_number(const std::string& path) {
+  // Already a number: kept as is (after the switch to the real root the
+  // daemon has no /dev to look a path up in).
+  if (path.find('/') == std::string::npos && path.find(':') != std::string::npos) return path;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
   if (!S_ISBLK(st.st_mode)) return make_error(ErrorCode::kInvalidArgument, path + " is not a block device");

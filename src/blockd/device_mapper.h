@@ -30,7 +30,8 @@ namespace goldroot::blockd {
 // `device` ("major:minor" or a path) holding data then tree.
 std::string verity_table_params(const std::string& device, const VerityParams& params);
 
-// "major:minor" of the block device at `path`.
+// "major:minor" of the block device at `path` ("major:minor" itself passes
+// through).
 Result<std::string> block_device_number(const std::string& path);
 
 class VerityDevice {
@@ -45,7 +46,9 @@ class VerityDevice {
   // The block device under the table now.
   const std::string& device() const { return device_; }
 
-  // The live move onto `device`, which must hold the same bytes.
+  // The live move onto `device` (a path or "major:minor"), which must hold
+  // the same bytes. Uses libdevmapper's control fd, opened by create(), so
+  // it works after the switch to the real root too.
   Status reload(const std::string& device);
   // Removes the dm device (fails with kBusy while it is mounted or open).
   Status remove();

@@ -63,6 +63,7 @@
 #include "blockd/verifying_source.h"
 #include "crypto/tls_pin.h"
 #include "sys/loop_device.h"
+#include "sys/unique_fd.h"
 
 namespace {
 
@@ -140,10 +141,13 @@ Result<VerityParams> verity_params(const Options& options) {
 }
 
 // The live move: the dm table onto a loop device of the local copy, then
-// NBD goes away.
-Status move_to_local_copy(const std::string& copy, VerityDevice* device, NbdServer* server) {
-  LoopDevice loop = TRY(LoopDevice::attach_read_only(copy));
-  TRY(device->reload(loop.path()));
+// NBD goes away. Without paths (`dev` is an fd of /dev, `copy` the local
+// copy's fd): after the switch to the real root the daemon's own root has
+// neither /dev nor the data partition at their old paths.
+Status move_to_local_copy(int dev, int copy, const std::string& name, VerityDevice* device,
+                          NbdServer* server) {
+  LoopDevice loop = TRY(LoopDevice::attach_read_only_fd(dev, copy, name));
+  TRY(device->reload(loop.number()));
   loop.release_to_mount();  // the table holds it; autoclear detaches it with the table
   TRY(server->disconnect().context("detaching " + server->device()));
   return ok_status();
@@ -240,6 +244,9 @@ int serve_network(const Options& options, ReadyLine* ready) {
     return 0;
   }
 
+  // Held for the live move, which happens after the switch to the real root.
+  UniqueFd dev(::open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dev.valid()) return fail(1, errno_error("open /dev", errno).message, ready);
   NbdOptions nbd_options;
   nbd_options.workers = options.workers;
   auto server = NbdServer::attach(source, nbd_options);
@@ -269,7 +276,8 @@ int serve_network(const Options& options, ReadyLine* ready) {
     int number = sigwaitinfo(&signals, nullptr);
     if (number == SIGUSR1 && local->complete() && !local->image_path().empty()) {
       Status moved = local->persist();
-      if (moved.ok()) moved = move_to_local_copy(local->image_path(), &*device, server->get());
+      if (moved.ok())
+        moved = move_to_local_copy(dev.get(), local->fd(), local->image_path(), &*device, server->get());
       if (!moved.ok()) {
         std::fprintf(stderr, "goldroot-blockd: error: %s; still serving over NBD\n",
                      moved.error().message.c_str());
@@ -333,7 +341,12 @@ int serve(const Options& options, ReadyLine* ready) {
         std::fprintf(stderr, "goldroot-blockd: SIGUSR1 but no --local-copy to move onto\n");
         continue;
       }
-      Status moved = move_to_local_copy(options.local_copy, &*device, server->get());
+      UniqueFd copy(::open(options.local_copy.c_str(), O_RDONLY | O_CLOEXEC));
+      UniqueFd dev(::open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      Status moved = !copy.valid() ? errno_error("open " + options.local_copy, errno)
+                     : !dev.valid() ? errno_error("open /dev", errno)
+                                    : move_to_local_copy(dev.get(), copy.get(), options.local_copy,
+                                                         &*device, server->get());
       if (!moved.ok()) {
         std::fprintf(stderr, "goldroot-blockd: error: %s; still serving over NBD\n", moved.error().message.c_str());
         continue;
