@@ -42,8 +42,10 @@ if [[ "|$labels|" == *"|sanitize|"* ]]; then
   export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
   # ThreadSanitizer: the code that runs on several threads (import and
   # checkout's parallel walks, the overlay readers, the HTTP server's event
-  # loops and blocking pool), unit and root tier.
-  sanitize build-tsan thread image_test server_test base_test overlay_test overlay_root_test
+  # loops and blocking pool, goldroot-blockd's fetching, cache and fill
+  # threads), unit and root tier.
+  sanitize build-tsan thread image_test server_test base_test overlay_test overlay_root_test \
+    blockd_test
   # AddressSanitizer + UBSan: the parsers and everything that touches bytes
   # from a client or a file (HTTP, reports, manifests, host signatures and
   # challenges, tar and EROFS, the store, layers, the inventory), unit and
