@@ -48,47 +48,62 @@ layer=$GOLDROOT_SITE/layers/labs/od
 mkdir -p "$layer/usr/local/sbin" "$layer/etc/systemd/system/multi-user.target.wants"
 cat >"$layer/usr/local/sbin/goldroot-ondemand-probe" <<'EOF'
 #!/bin/bash
-# What the on-demand test reads on the serial console.
+# What the on-demand test reads on the serial console: with "now", what the
+# daemon says at the probe (before the login prompt); with "offline", on a
+# client with a disk, waits for the move onto the local copy, then for the
+# server to go away, then reads what was never read.
 status=/run/goldroot/blockd.json
 field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" "$status" | head -1; }
-{
-  echo "PROBE image_source=$(findmnt -n -o SOURCE /run/goldroot/image)"
-  echo "PROBE backing=$(field backing)"
-  echo "PROBE fetched=$(field fetched_bytes)"
-  pid=$(field pid)
-  echo "PROBE daemon_name=$(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null | cut -c1-16)"
-} >/dev/ttyS0 2>&1
-# A client with a disk: wait for the move onto the local copy, then for the
-# server to go away, then read what was never read.
+say() { echo "PROBE $*" >/dev/ttyS0; }
+pid=$(field pid)
+if [ "$1" = now ]; then
+  say "image_source=$(findmnt -n -o SOURCE /run/goldroot/image)"
+  say "backing=$(field backing)"
+  say "fetched=$(field fetched_bytes)"
+  say "daemon_name=$(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null | cut -c1-16)"
+  exit 0
+fi
 [ -e /etc/goldroot-ondemand-offline ] || exit 0
 for _ in $(seq 1 900); do
   [ "$(field backing)" = local ] && break
   sleep 1
 done
-echo "PROBE moved=$(field backing) uptime=$(cut -d. -f1 /proc/uptime)" >/dev/ttyS0
+say "moved=$(field backing) uptime=$(cut -d. -f1 /proc/uptime)"
 daemon_gone=yes
 kill -0 "$pid" 2>/dev/null && daemon_gone=no
-echo "PROBE daemon_gone=$daemon_gone" >/dev/ttyS0
+say "daemon_gone=$daemon_gone"
 for _ in $(seq 1 900); do
   timeout 2 bash -c 'exec 3<>/dev/tcp/10.77.0.1/8080' 2>/dev/null || break
   sleep 1
 done
 echo 3 >/proc/sys/vm/drop_caches
 digest=$(cd / && find usr/share/doc usr/share/zoneinfo -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)
-echo "PROBE offline_read=$digest" >/dev/ttyS0
+say "offline_read=$digest"
 EOF
 chmod 755 "$layer/usr/local/sbin/goldroot-ondemand-probe"
+# "now" runs before the serial getty, whose hangup of ttyS0 would cut its lines.
 cat >"$layer/etc/systemd/system/goldroot-ondemand-probe.service" <<'EOF'
 [Unit]
 Description=goldroot on-demand probe
 After=goldroot-probe.service
+Before=serial-getty@ttyS0.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/goldroot-ondemand-probe now
+EOF
+cat >"$layer/etc/systemd/system/goldroot-ondemand-offline.service" <<'EOF'
+[Unit]
+Description=goldroot on-demand probe: reading offline after the move
+After=goldroot-ondemand-probe.service
 
 [Service]
 Type=simple
-ExecStart=/usr/local/sbin/goldroot-ondemand-probe
+ExecStart=/usr/local/sbin/goldroot-ondemand-probe offline
 EOF
-ln -sf ../goldroot-ondemand-probe.service \
-  "$layer/etc/systemd/system/multi-user.target.wants/goldroot-ondemand-probe.service"
+for unit in goldroot-ondemand-probe goldroot-ondemand-offline; do
+  ln -sf ../$unit.service "$layer/etc/systemd/system/multi-user.target.wants/$unit.service"
+done
 mkdir -p "$GOLDROOT_SITE/layers/hosts/disk01/etc"
 : >"$GOLDROOT_SITE/layers/hosts/disk01/etc/goldroot-ondemand-offline"
 # What the client will read offline, as the image has it.
