@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# On-demand boot (fetch=demand, goldroot-blockd) against downloading the
+# whole image first (fetch=full) and against the same image on a local
+# virtual disk: QEMU clients (software emulation, -accel tcg) from QEMU start
+# to the serial login prompt, with the image bytes the server sent each
+# client by then (its access log). Then the time until a client with a data
+# disk runs entirely from it (the live move), and a large image (the demo
+# image plus 2 GiB a boot never reads) on a diskless client with 1.5 GiB of
+# RAM, full against on demand. Run as root after scripts/setup.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+goldroot=$PWD/build/bin/goldroot
+cache=${GOLDROOT_CACHE:-/var/cache/goldroot}
+scripts/build-rootfs.sh "$cache/demo-rootfs" linux-image-amd64 systemd systemd-sysv
+work=$(mktemp -d)
+chmod 0755 "$work"
+export GOLDROOT_SITE=$work/site
+source scripts/lib/lab.sh
+trap 'lab_down; rm -rf "$work"' EXIT
+gr() { "$goldroot" "$@"; }
+
+gr init >/dev/null
+gr image import "$cache/demo-rootfs" --name bench >/dev/null
+gr image export bench >/dev/null
+gr channel set gold bench >/dev/null
+gr network add 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1 >/dev/null
+gr host add full1 --mac 52:54:00:78:00:21 --ip 10.77.0.41 --fetch full >/dev/null
+gr host add demand1 --mac 52:54:00:78:00:22 --ip 10.77.0.42 --fetch demand >/dev/null
+gr host add disk1 --mac 52:54:00:78:00:23 --ip 10.77.0.43 --fetch demand >/dev/null
+# The disk client says on its console when its root became local.
+base=$GOLDROOT_SITE/layers/base
+mkdir -p "$base/usr/local/sbin" "$base/etc/systemd/system/multi-user.target.wants"
+cat >"$base/usr/local/sbin/goldroot-bench-local" <<'EOF'
+#!/bin/sh
+for _ in $(seq 1 1800); do
+  grep -q '"backing": *"local"' /run/goldroot/blockd.json 2>/dev/null && break
+  [ -e /run/goldroot/blockd.json ] || exit 0
+  sleep 1
+done
+echo "BENCH local=$(cut -d' ' -f1 /proc/uptime)" >/dev/ttyS0
+EOF
+chmod 755 "$base/usr/local/sbin/goldroot-bench-local"
+printf '[Service]\nType=simple\nExecStart=/usr/local/sbin/goldroot-bench-local\n' \
+  >"$base/etc/systemd/system/goldroot-bench-local.service"
+ln -sf ../goldroot-bench-local.service "$base/etc/systemd/system/multi-user.target.wants/"
+image_size=$(find "$GOLDROOT_SITE/exports" -name '*.erofs' -exec stat -c %s {} + | head -1)
+
+lab_up "$work/lab"
+lab_serve
+access_log=$GOLDROOT_SITE/logs/access.log
+
+# image_bytes IP: bytes of /images/ the server sent to IP so far.
+image_bytes() {
+  python3 - "$access_log" "$1" <<'EOF'
+import json, sys
+total = 0
+for line in open(sys.argv[1]):
+    entry = json.loads(line)
+    if entry.get("client", "").split(":")[0] == sys.argv[2] and entry.get("path", "").startswith("/images/"):
+        total += entry.get("bytes", 0)
+print(total)
+EOF
+}
+# login NAME MAC IP [DISK]: seconds to login and image MiB sent by then.
+login() {
+  lab_boot "$1" "$2" "${4:-}"
+  lab_wait "$1" 'login:' 900 >/dev/null
+  echo "$(lab_seconds_to "$1" 'login:') $(($(image_bytes "$3") >> 20))"
+}
+read -r full_s full_mib <<<"$(login full1 52:54:00:78:00:21 10.77.0.41)"
+lab_kill full1
+read -r demand_s demand_mib <<<"$(login demand1 52:54:00:78:00:22 10.77.0.42)"
+lab_kill demand1
+disk=$(lab_disk disk1 2G)
+read -r disk_s disk_mib <<<"$(login disk1 52:54:00:78:00:23 10.77.0.43 "$disk")"
+lab_wait disk1 'BENCH local=' 900 >/dev/null
+local_after=$(tr -d '\r' <"$LAB_DIR/disk1.log" | grep -aoE 'BENCH local=[0-9.]+' | tail -1 | cut -d= -f2)
+lab_kill disk1
+
+# The peer: the same tree on a local ext4 disk.
+gr image checkout bench "$work/tree" >/dev/null
+kernel=$(ls "$work"/tree/boot/vmlinuz-* | head -1)
+initrd=$(ls "$work"/tree/boot/initrd.img-* | head -1)
+mkfs.ext4 -q -d "$work/tree" -L root "$work/local.disk" 3G
+rm -rf "$work/tree"
+: >"$work/local.log"
+start=$(date +%s.%N)
+qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$LAB_MEMORY" -display none -no-reboot \
+  -kernel "$kernel" -initrd "$initrd" -append "root=/dev/vda rw console=ttyS0" \
+  -drive "file=$work/local.disk,if=virtio,format=raw" -serial "file:$work/local.log" &
+qemu=$!
+until grep -aq 'login:' "$work/local.log"; do sleep 0.5; done
+local_disk=$(echo "$(date +%s.%N) - $start" | bc)
+kill $qemu; wait $qemu 2>/dev/null || true
+
+# A large image: 2 GiB of incompressible data a boot never reads.
+gr image checkout bench "$work/big" >/dev/null
+mkdir -p "$work/big/opt/data"
+for i in $(seq 1 16); do head -c 128M /dev/urandom >"$work/big/opt/data/part$i.bin"; done
+gr image import "$work/big" --name big >/dev/null
+rm -rf "$work/big"
+gr image export big >/dev/null
+big_size=$(stat -c %s "$(find "$GOLDROOT_SITE/exports" -name '*.erofs' -size +1G | head -1)")
+gr host add bigfull --mac 52:54:00:78:00:24 --ip 10.77.0.44 --fetch full --pin big >/dev/null
+gr host add bigdemand --mac 52:54:00:78:00:25 --ip 10.77.0.45 --fetch demand --pin big >/dev/null
+sleep 3  # serve picks up the new export and hosts
+lab_boot bigfull 52:54:00:78:00:24
+if lab_wait bigfull 'login:' 600 >/dev/null; then
+  big_full="login after $(lab_seconds_to bigfull 'login:') s"
+else
+  big_full="no login: $(tr -d '\r' <"$LAB_DIR/bigfull.log" | grep -a 'goldroot-boot: error' | tail -1 | cut -c1-110)"
+fi
+lab_kill bigfull
+lab_boot bigdemand 52:54:00:78:00:25
+lab_wait bigdemand 'login:' 900 >/dev/null
+big_demand_s=$(lab_seconds_to bigdemand 'login:')
+big_demand_mib=$(($(image_bytes 10.77.0.45) >> 20))
+lab_kill bigdemand
+
+printf 'demo image: %d MiB\n' $((image_size >> 20))
+printf '%-44s %8s %14s\n' "client (1.5 GiB RAM)" "login s" "image MiB sent"
+printf '%-44s %8.1f %14s\n' "full download before mount (fetch=full)" "$full_s" "$full_mib"
+printf '%-44s %8.1f %14s\n' "on demand, diskless (fetch=demand)" "$demand_s" "$demand_mib"
+printf '%-44s %8.1f %14s\n' "on demand, data disk" "$disk_s" "$disk_mib"
+printf '%-44s %8.1f %14s\n' "local virtual disk, no network (peer)" "$local_disk" "-"
+printf 'ratio on demand / local disk:                %6.2f\n' "$(echo "$demand_s / $local_disk" | bc -l)"
+printf 'ratio full download / local disk:            %6.2f\n' "$(echo "$full_s / $local_disk" | bc -l)"
+printf 'data-disk client runs from its disk alone at %s s uptime\n' "$local_after"
+printf 'large image (%d MiB), diskless, 1.5 GiB RAM:\n' $((big_size >> 20))
+printf '  full download: %s\n' "$big_full"
+printf '  on demand:     login after %.1f s, %d MiB sent\n' "$big_demand_s" "$big_demand_mib"
