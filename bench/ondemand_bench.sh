@@ -9,7 +9,7 @@
 # RAM, full against on demand. Run as root after scripts/setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-goldroot=$PWD/build/bin/goldroot
+goldroot=${GOLDROOT:-$PWD/build/bin/goldroot}
 cache=${GOLDROOT_CACHE:-/var/cache/goldroot}
 scripts/build-rootfs.sh "$cache/demo-rootfs" linux-image-amd64 systemd systemd-sysv
 work=$(mktemp -d)
