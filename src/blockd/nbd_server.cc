@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/nbd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -121,6 +122,7 @@ struct NbdServer::Impl {
   std::function<void()> do_it_body;
   std::vector<std::function<void()>> worker_bodies;
   std::atomic<int> do_it_errno{0};
+  std::atomic<bool> do_it_returned{false};
   std::atomic<uint64_t> requests{0}, bytes_read{0}, failed{0};
   bool disconnected = false;
 
@@ -299,6 +301,7 @@ Result<std::unique_ptr<NbdServer>> NbdServer::attach(BlockSource* source, const 
   }
   raw->do_it_body = [raw] {
     if (::ioctl(raw->nbd.get(), NBD_DO_IT) != 0) raw->do_it_errno = errno;
+    raw->do_it_returned = true;
   };
   Status started = raw->do_it.start(options.thread_stack, &raw->do_it_body);
   if (!started.ok()) {
@@ -306,7 +309,20 @@ Result<std::unique_ptr<NbdServer>> NbdServer::attach(BlockSource* source, const 
     ::ioctl(fd, NBD_CLEAR_SOCK);
     return std::move(started).error();
   }
-  return std::unique_ptr<NbdServer>(new NbdServer(std::move(impl)));
+  std::unique_ptr<NbdServer> server(new NbdServer(std::move(impl)));
+  // The kernel gives the device its size only once NBD_DO_IT has started it
+  // (6.1's nbd_start_device); until then it reads as 0 bytes, and a
+  // dm-verity table over it fails ("Hash device is too small").
+  for (int waited_ms = 0;; ++waited_ms) {
+    uint64_t bytes = 0;
+    if (::ioctl(fd, BLKGETSIZE64, &bytes) == 0 && bytes == size) break;
+    if (raw->do_it_returned)
+      return errno_error("NBD_DO_IT on " + path, raw->do_it_errno ? raw->do_it_errno.load() : EIO);
+    if (waited_ms >= 30000)
+      return make_error(ErrorCode::kIo, path + " did not start within 30 s");
+    ::usleep(1000);
+  }
+  return server;
 }
 
 Status NbdServer::disconnect() {

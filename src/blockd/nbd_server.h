@@ -5,8 +5,10 @@
 // the pair), sets its geometry (4096-byte blocks, the source's size), marks
 // it read-only and sets the request timeout to 0, so a read that the source
 // holds back (the server away, the block refetched) waits rather than fails.
-// A thread sits in NBD_DO_IT for the device's lifetime; a fixed pool of
-// worker threads reads requests off the other end and answers them:
+// A thread sits in NBD_DO_IT for the device's lifetime; attach() returns
+// once the kernel has started the device there (before that it reads as 0
+// bytes). A fixed pool of worker threads reads requests off the other end
+// and answers them:
 //
 //   - READ: source->read() into the worker's own buffer (allocated once, at
 //     attach; requests longer than max_request are refused with EINVAL, and
