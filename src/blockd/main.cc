@@ -6,7 +6,7 @@
 //                   --data-blocks N --tree-size BYTES
 //                   [--data-block-size 4096] [--hash-block-size 4096]
 //                   [--cache-dir DIR] [--unit-kib 64] [--tls-pin FILE]
-//                   [--status FILE] [--require-complete]
+//                   [--status FILE] [--require-complete] [--no-fill]
 //                   [--name NAME] [--workers N] [--ready-fd N]
 //   goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]
 //                   [--name NAME] [--local-copy FILE] [--workers N] [--ready-fd N]
@@ -20,7 +20,9 @@
 // live move, as SIGUSR1 below) and exits: the machine no longer needs its
 // server. A cache complete at the start needs no daemon: the device reads
 // it through a loop device at once. --require-complete (an offline
-// cache-mode boot) refuses an incomplete cache. The status file (default
+// cache-mode boot) refuses an incomplete cache. --no-fill keeps a disk
+// cache to what reads ask for (no background fill, no move: a metered link,
+// or a test that needs a cache left half full). The status file (default
 // /run/goldroot/blockd.json, blockd/status_file.h) says how far it got.
 //
 // The file mode serves FILE followed by its hash tree (a FileBlockSource:
@@ -75,7 +77,7 @@ constexpr const char* kUsage =
     "                       --data-blocks N --tree-size BYTES [--data-block-size 4096]\n"
     "                       [--hash-block-size 4096] [--cache-dir DIR] [--unit-kib 64]\n"
     "                       [--tls-pin FILE] [--status FILE] [--require-complete]\n"
-    "                       [--name NAME] [--workers N] [--ready-fd N]\n"
+    "                       [--no-fill] [--name NAME] [--workers N] [--ready-fd N]\n"
     "       goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]\n"
     "                       [--name NAME] [--local-copy FILE] [--workers N]\n"
     "                       [--ready-fd N]\n";
@@ -92,6 +94,7 @@ struct Options {
   uint32_t data_block_size = 4096, hash_block_size = 4096;
   uint32_t unit_kib = 64;
   bool require_complete = false;
+  bool fill = true;  // a disk cache fills in the rest in the background
 };
 
 // The one line the starter waits for: the device, or why there is none.
@@ -264,7 +267,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
   // With a disk cache: fill in the rest, then move onto it (SIGUSR1 from the
   // fill's thread to this one, which owns the devices).
   std::unique_ptr<BackgroundFill> fill;
-  if (local->kind() == CacheKind::kDisk) {
+  if (local->kind() == CacheKind::kDisk && options.fill) {
     fill = std::make_unique<BackgroundFill>(source, &read_set, FillOptions{},
                                             [] { ::kill(::getpid(), SIGUSR1); });
     fill->start();
@@ -284,7 +287,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
         continue;
       }
       status->set_backing(Backing::kLocal);
-      fill->stop();
+      if (fill) fill->stop();
       status->stop();
       std::fprintf(stderr, "goldroot-blockd: the image is whole on this disk: %s now reads %s, "
                    "and the server is no longer needed\n",
@@ -385,6 +388,10 @@ int main(int argc, char** argv) {
     }
     if (flag == "--require-complete") {
       options.require_complete = true;
+      continue;
+    }
+    if (flag == "--no-fill") {
+      options.fill = false;
       continue;
     }
     if (i + 1 >= arguments.size()) {
