@@ -13,9 +13,15 @@
 #   vm_binary PATH [NAME]      an ELF as /bin/NAME, its libraries and loader
 #                              at their own paths (ldd)
 #   vm_add SOURCE DEST         a file or directory at DEST in the guest
-#   vm_http_serve DIR          a plain HTTP server of DIR on the host's
-#                              127.0.0.1 (the guest's 10.0.2.2), port in
-#                              $VM_HTTP_PORT, stopped when the test ends
+#   vm_http_serve DIR [PORT]   an HTTP server of DIR (GET, with single
+#                              Range requests answered 206, keep-alive) on the
+#                              host's 127.0.0.1 (the guest's 10.0.2.2), on
+#                              PORT or a free one, in $VM_HTTP_PORT; stopped
+#                              when the test ends
+#   vm_http_stop               kills it (SIGKILL, as a crash would) and waits
+#                              until its port refuses; vm_http_serve DIR
+#                              $VM_HTTP_PORT starts it again on the same port
+#                              (both work from a background subshell too)
 #   vm_run NAME SCRIPT SECS    packs the initramfs with SCRIPT as /test.sh,
 #                              boots it and waits for the guest to power off;
 #                              the console is kept in $VM_DIR/NAME.log (and
@@ -31,7 +37,9 @@
 # `check WHAT CMD…` prints "ok - WHAT" or "FAIL: WHAT" lines that vm_run
 # repeats. Networking needs the virtio_net module: vm_setup adds it.
 #
-# Knobs: VM_MEMORY (MiB, 512), VM_SMP (2), VM_APPEND (more kernel arguments).
+# Knobs: VM_MEMORY (MiB, 512), VM_SMP (2), VM_APPEND (more kernel arguments),
+# VM_DISK (a raw image file the guest sees as /dev/vda; it needs the
+# virtio_blk module).
 
 VM_ROOTFS=${GOLDROOT_CACHE:-/var/cache/goldroot}/demo-rootfs
 VM_MEMORY=${VM_MEMORY:-512}
@@ -111,20 +119,65 @@ vm_add() {
 vm_http_serve() {
   local port_file=$VM_DIR/http.port
   rm -f "$port_file"
-  python3 -c '
-import functools, http.server, sys
-class Quiet(http.server.SimpleHTTPRequestHandler):
+  # Started from a subshell, so it is no job of this shell's (a kill prints
+  # no "Killed" line) and vm_http_stop can kill it from any shell.
+  (python3 -c '
+import functools, http.server, os, re, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as goldroot serve and libcurl use it
+    # Else (Nagle) the last segment of each answer waits for the delayed
+    # ACK of the client: 40 ms a request.
+    disable_nagle_algorithm = True
     def log_message(self, *args): pass
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+    def send_head(self):
+        self.range_length = None
+        match = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+        if not match: return super().send_head()
+        try: body = open(self.translate_path(self.path), "rb")
+        except OSError: self.send_error(404); return None
+        size = os.fstat(body.fileno()).st_size
+        first, last = int(match[1]), min(int(match[2]), size - 1)
+        if first > last:
+            body.close(); self.send_error(416); return None
+        self.send_response(206)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.end_headers()
+        body.seek(first)
+        self.range_length = last - first + 1
+        return body
+    def copyfile(self, source, destination):
+        if self.range_length is None: return super().copyfile(source, destination)
+        left = self.range_length
+        while left > 0:
+            chunk = source.read(min(left, 1 << 16))
+            if not chunk: break
+            destination.write(chunk)
+            left -= len(chunk)
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), functools.partial(Handler, directory=sys.argv[1]))
 print(server.server_address[1], flush=True)
-server.serve_forever()' "$1" >"$port_file" &
-  local pid=$!
-  on_exit "kill $pid"
+server.serve_forever()' "$1" "${2:-0}" >"$port_file" &
+    echo $! >"$VM_DIR/http.pid")
+  [ -n "${vm_http_cleanup:-}" ] || { on_exit vm_http_stop; vm_http_cleanup=1; }
   for _ in $(seq 1 100); do
     [ -s "$port_file" ] && { VM_HTTP_PORT=$(cat "$port_file"); return 0; }
     sleep 0.1
   done
   fail "vm: the HTTP server did not start"
+}
+
+vm_http_stop() {
+  [ -s "$VM_DIR/http.pid" ] || return 0
+  local port
+  port=$(cat "$VM_DIR/http.port")
+  kill -KILL "$(cat "$VM_DIR/http.pid")" 2>/dev/null || true
+  rm -f "$VM_DIR/http.pid"
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 0
+    sleep 0.1
+  done
+  fail "vm: the HTTP server on port $port does not stop"
 }
 
 vm_run() {
@@ -134,11 +187,13 @@ vm_run() {
   (cd "$VM_STAGE" && find . -mindepth 1 | sort | cpio -o -H newc --quiet) >"$VM_DIR/$name.cpio"
   local network=(-nic none)
   [ "$VM_NETWORK" = user ] && network=(-netdev user,id=net0 -device virtio-net-pci,netdev=net0)
+  local disk=()
+  [ -n "${VM_DISK:-}" ] && disk=(-drive "file=$VM_DISK,format=raw,if=virtio")
   start=$(date +%s.%N)
   timeout "$seconds" qemu-system-x86_64 -accel tcg -cpu max -smp "$VM_SMP" -m "$VM_MEMORY" \
     -kernel "$VM_KERNEL" -initrd "$VM_DIR/$name.cpio" \
     -append "console=ttyS0 loglevel=4 panic=-1 ${VM_APPEND:-}" \
-    -display none -no-reboot "${network[@]}" -serial "file:$log" >"$VM_DIR/$name.qemu.log" 2>&1 &&
+    -display none -no-reboot "${network[@]}" "${disk[@]}" -serial "file:$log" >"$VM_DIR/$name.qemu.log" 2>&1 &&
     status=0 || status=$?
   VM_SECONDS=$(echo "$(date +%s.%N) - $start" | bc)
   tr -d '\r' <"$log" | grep -E '^(ok - |FAIL: )' || true
