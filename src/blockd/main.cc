@@ -26,7 +26,7 @@
 // /run/goldroot/blockd.json, blockd/status_file.h) says how far it got.
 //
 // The file mode serves FILE followed by its hash tree (a FileBlockSource:
-// what the vm test tier drives). Once the device is up it
+// what the vm test tier drives). In both modes, once the device is up it
 // prints its path (/dev/dm-N) as the one line on stdout — or on fd N with
 // --ready-fd, which gets "error: <sentence>" instead when it cannot start
 // (boot/blockd_launch.h reads it), and is closed then — and waits:
@@ -116,6 +116,16 @@ class ReadyLine {
   }
   int fd_;
 };
+
+// The device, once it is up: on --ready-fd, else as the one line on stdout.
+void announce(const Options& options, ReadyLine* ready, const std::string& device) {
+  if (options.ready_fd >= 0) {
+    ready->send(device);
+  } else {
+    std::printf("%s\n", device.c_str());
+    std::fflush(stdout);
+  }
+}
 
 int fail(int code, const std::string& message, ReadyLine* ready = nullptr) {
   std::fprintf(stderr, "goldroot-blockd: error: %s\n", message.c_str());
@@ -243,7 +253,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
     (void)status->write_now();
     std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over the complete local copy %s\n",
                  options.name.c_str(), device->path().c_str(), local->image_path().c_str());
-    ready->send(device->path());
+    announce(options, ready, device->path());
     return 0;
   }
 
@@ -261,7 +271,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
   std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over %s, on demand from %s (%s cache)\n",
                options.name.c_str(), device->path().c_str(), (*server)->device().c_str(),
                options.image_url.c_str(), options.cache_dir.empty() ? "RAM" : options.cache_dir.c_str());
-  ready->send(device->path());
+  announce(options, ready, device->path());
   detach();
 
   // With a disk cache: fill in the rest, then move onto it (SIGUSR1 from the
@@ -327,12 +337,7 @@ int serve(const Options& options, ReadyLine* ready) {
   std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over %s (%llu blocks)\n", options.name.c_str(),
                device->path().c_str(), (*server)->device().c_str(),
                static_cast<unsigned long long>(params.data_blocks));
-  if (options.ready_fd >= 0) {
-    ready->send(device->path());
-  } else {
-    std::printf("%s\n", device->path().c_str());
-    std::fflush(stdout);
-  }
+  announce(options, ready, device->path());
 
   sigset_t signals;
   sigemptyset(&signals);
