@@ -111,7 +111,7 @@ mkdir "$WORK/layer" && tar -xf "$WORK/body" -C "$WORK/layer"
 ok "its layer renders {{ hostname }} as $name and goes to its key only (not to another key; it gets no other host's)"
 
 gr status > "$WORK/status.txt"
-grep -Eq "^$name +unregistered +down +- +- +- +never" "$WORK/status.txt" || fail "status: $(cat "$WORK/status.txt")"
+grep -Eq "^$name +unregistered +down +- +- +- +- +never" "$WORK/status.txt" || fail "status: $(cat "$WORK/status.txt")"
 grep -Eq "^pc01 +lab3 " "$WORK/status.txt" || fail "status pc01: $(cat "$WORK/status.txt")"
 gr status --json | python3 -c "
 import json, sys
