@@ -62,6 +62,9 @@ for i in 1 2 3; do
   "$goldroot" host add "lab3-pc0$i" --mac "52:54:00:42:00:0$i" --ip "10.77.0.1$i" --lab lab3
 done
 "$goldroot" host set lab3-pc03 mode=maintenance
+# lab3-pc02 reads its image on demand: goldroot-blockd fetches the blocks
+# the PC reads, each checked against the image's dm-verity tree.
+"$goldroot" host set lab3-pc02 fetch=demand
 mkdir -p "$GOLDROOT_SITE/layers/base/etc" "$GOLDROOT_SITE/layers/labs/lab3/etc"
 echo "Managed by goldroot. Changes vanish at the next reboot." > "$GOLDROOT_SITE/layers/base/etc/motd"
 printf '{{ hostname }}\n' > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"
@@ -121,12 +124,17 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 "$goldroot" status
-echo "--- what the clients fetched (access log)"
+echo "--- what the clients fetched (access log; on-demand reads summed per file)"
 python3 - "$GOLDROOT_SITE/logs/access.log" <<'PY'
-import json, sys
+import collections, json, sys
+fetched = collections.OrderedDict()
 for line in open(sys.argv[1]):
     r = json.loads(line)
-    print(f"{r['client']:>21}  {r['status']}  {r['bytes']:>10}  {r['duration_ms']:>9} ms  {r['path'][:70]}")
+    key = (r['client'].split(':')[0], r['status'], r['path'][:70])
+    requests, total = fetched.get(key, (0, 0))
+    fetched[key] = (requests + 1, total + r['bytes'])
+for (client, status, path), (requests, total) in fetched.items():
+    print(f"{client:>15}  {status}  {requests:>5} requests  {total:>11} bytes  {path}")
 PY
 
 step "Maintenance: capture lab3-pc03's changes while it runs, then promote"
