@@ -43,7 +43,7 @@ Result<int> lab_add(Context& context, const Args& args) {
                  "site's policy)");
   app.add_option("--uefi", uefi,
                  "what its UEFI machines boot through: ipxe, or shim (Debian's signed shim and "
-                 "GRUB, for Secure Boot), or uki (coming; shim until then) (else the site's)");
+                 "GRUB, for Secure Boot), or uki (the site's signed unified kernel images) (else the site's)");
   app.add_option("--fetch", fetch,
                  "how its hosts get their image: full (download it all, then mount) or demand "
                  "(read blocks as needed, checked by dm-verity) (else the site's)");

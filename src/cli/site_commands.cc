@@ -24,7 +24,7 @@ Result<int> site_set(Context& context, const Args& args) {
                "enroll, how a host's first key is enrolled where its lab sets no policy: "
                "admin (default), first-use or port; uefi, what UEFI machines boot through where "
                "their lab sets nothing, and unregistered ones: ipxe (default), shim (Debian's "
-               "signed shim and GRUB, for Secure Boot) or uki (coming; shim until then); fetch, how hosts "
+               "signed shim and GRUB, for Secure Boot) or uki (the site's signed unified kernel images); fetch, how hosts "
                "get their image where neither they nor their lab say: full (default; download it "
                "all, then mount) or demand (read blocks as needed, checked by dm-verity); "
                "rollback-floor=IMAGE, no host is given an "
