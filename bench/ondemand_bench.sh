@@ -63,18 +63,23 @@ for line in open(sys.argv[1]):
 print(total)
 EOF
 }
-# login NAME MAC IP [DISK]: seconds to login and image MiB sent by then.
+# login NAME MAC IP [DISK]: boots it; sets login_s (seconds to the login
+# prompt) and login_mib (image MiB the server sent it by then).
 login() {
   lab_boot "$1" "$2" "${4:-}"
   lab_wait "$1" 'login:' 900 >/dev/null
-  echo "$(lab_seconds_to "$1" 'login:') $(($(image_bytes "$3") >> 20))"
+  login_s=$(lab_seconds_to "$1" 'login:')
+  login_mib=$(($(image_bytes "$3") >> 20))
 }
-read -r full_s full_mib <<<"$(login full1 52:54:00:78:00:21 10.77.0.41)"
+login full1 52:54:00:78:00:21 10.77.0.41
+full_s=$login_s full_mib=$login_mib
 lab_kill full1
-read -r demand_s demand_mib <<<"$(login demand1 52:54:00:78:00:22 10.77.0.42)"
+login demand1 52:54:00:78:00:22 10.77.0.42
+demand_s=$login_s demand_mib=$login_mib
 lab_kill demand1
 disk=$(lab_disk disk1 2G)
-read -r disk_s disk_mib <<<"$(login disk1 52:54:00:78:00:23 10.77.0.43 "$disk")"
+login disk1 52:54:00:78:00:23 10.77.0.43 "$disk"
+disk_s=$login_s disk_mib=$login_mib
 lab_wait disk1 'BENCH local=' 900 >/dev/null
 local_after=$(tr -d '\r' <"$LAB_DIR/disk1.log" | grep -aoE 'BENCH local=[0-9.]+' | tail -1 | cut -d= -f2)
 lab_kill disk1
