@@ -166,6 +166,15 @@ Status move_to_local_copy(int dev, int copy, const std::string& name, VerityDevi
   return ok_status();
 }
 
+// SIGTERM or SIGINT: removes the device unless something holds it (the
+// mounted root); false: it does, and the daemon keeps serving.
+bool remove_unused(VerityDevice* device) {
+  Status removed = device->remove();
+  if (removed.ok()) return true;
+  std::fprintf(stderr, "goldroot-blockd: %s; still serving\n", removed.error().message.c_str());
+  return false;
+}
+
 // After the ready line: the daemon leaves goldroot-boot's session and its
 // terminal's stdin; stderr stays the console, for the lines that matter.
 void detach() {
@@ -305,11 +314,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
       return 0;
     }
     if (number == SIGTERM || number == SIGINT) {
-      Status removed = device->remove();
-      if (!removed.ok()) {
-        std::fprintf(stderr, "goldroot-blockd: %s; still serving\n", removed.error().message.c_str());
-        continue;
-      }
+      if (!remove_unused(&*device)) continue;
       if (fill) fill->stop();
       source->shutdown();
       Status detached = (*server)->disconnect();
@@ -364,11 +369,7 @@ int serve(const Options& options, ReadyLine* ready) {
       return 0;
     }
     if (number == SIGTERM || number == SIGINT) {
-      Status removed = device->remove();
-      if (!removed.ok()) {
-        std::fprintf(stderr, "goldroot-blockd: %s; still serving\n", removed.error().message.c_str());
-        continue;
-      }
+      if (!remove_unused(&*device)) continue;
       Status detached = (*server)->disconnect();
       if (!detached.ok()) return fail(1, detached.error().message);
       return 0;

@@ -23,21 +23,11 @@
 namespace goldroot::blockd {
 namespace {
 
-std::string random_image(size_t size, uint32_t seed) {
-  std::mt19937_64 generator(seed);
-  std::string data(size, '\0');
-  for (size_t i = 0; i < size; i += 8) {
-    uint64_t value = generator();
-    std::memcpy(&data[i], &value, std::min<size_t>(8, size - i));
-  }
-  return data;
-}
-
 class TestImageServer {
  public:
   // An image of `blocks` 4 KiB blocks.
   explicit TestImageServer(uint64_t blocks, uint32_t seed = 7) {
-    image_ = random_image(blocks * 4096, seed);
+    image_ = testing::random_bytes(blocks * 4096, seed);
     goldroot::testing::write_file(temp_ / "srv/image.bin", image_);
     salt_ = std::string(32, '\x5a');
     auto built = build_verity_tree_of_file(temp_ / "srv/image.bin", 4096, 4096, salt_);

@@ -39,15 +39,7 @@ size_t open_fd_count() {
   return count - 1;  // the DIR's own descriptor
 }
 
-std::string random_bytes(size_t size, uint32_t seed) {
-  std::mt19937_64 generator(seed);
-  std::string data(size, '\0');
-  for (size_t i = 0; i < size; i += 8) {
-    uint64_t value = generator();
-    std::memcpy(&data[i], &value, std::min<size_t>(8, size - i));
-  }
-  return data;
-}
+using testing::random_bytes;
 
 // What the test upload route saw, shared with its sinks.
 struct UploadLog {

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace goldroot::testing {
@@ -51,6 +53,16 @@ std::string read_file(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   return buffer.str();
+}
+
+std::string random_bytes(size_t size, uint32_t seed) {
+  std::mt19937_64 generator(seed);
+  std::string data(size, '\0');
+  for (size_t i = 0; i < size; i += 8) {
+    uint64_t value = generator();
+    std::memcpy(&data[i], &value, std::min<size_t>(8, size - i));
+  }
+  return data;
 }
 
 }  // namespace goldroot::testing

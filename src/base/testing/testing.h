@@ -53,5 +53,7 @@ std::string run_output(const std::string& command);
 // Writes a file with the given contents (creating parent dirs).
 void write_file(const std::string& path, const std::string& contents);
 std::string read_file(const std::string& path);
+// `size` pseudo-random bytes, the same for the same seed.
+std::string random_bytes(size_t size, uint32_t seed);
 
 }  // namespace goldroot::testing
