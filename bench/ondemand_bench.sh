@@ -85,9 +85,10 @@ local_after=$(tr -d '\r' <"$LAB_DIR/disk1.log" | grep -aoE 'BENCH local=[0-9.]+'
 lab_kill disk1
 
 # The peer: the same tree on a local ext4 disk.
-gr image checkout bench "$work/tree" >/dev/null
-kernel=$(ls "$work"/tree/boot/vmlinuz-* | head -1)
-initrd=$(ls "$work"/tree/boot/initrd.img-* | head -1)
+gr image checkout bench "$work/tree" >/dev/null 2>&1
+cp "$(ls "$work"/tree/boot/vmlinuz-* | head -1)" "$work/vmlinuz"
+cp "$(ls "$work"/tree/boot/initrd.img-* | head -1)" "$work/initrd.img"
+kernel=$work/vmlinuz initrd=$work/initrd.img
 mkfs.ext4 -q -d "$work/tree" -L root "$work/local.disk" 3G
 rm -rf "$work/tree"
 : >"$work/local.log"
@@ -101,7 +102,7 @@ local_disk=$(echo "$(date +%s.%N) - $start" | bc)
 kill $qemu; wait $qemu 2>/dev/null || true
 
 # A large image: 2 GiB of incompressible data a boot never reads.
-gr image checkout bench "$work/big" >/dev/null
+gr image checkout bench "$work/big" >/dev/null 2>&1
 mkdir -p "$work/big/opt/data"
 for i in $(seq 1 16); do head -c 128M /dev/urandom >"$work/big/opt/data/part$i.bin"; done
 gr image import "$work/big" --name big >/dev/null
