@@ -13,6 +13,7 @@ work=$(mktemp -d)
 chmod 0755 "$work"
 export GOLDROOT_SITE=$work/site
 source scripts/lib/lab.sh
+source bench/lib/bench.sh
 trap 'lab_down; rm -rf "$work"' EXIT
 
 "$goldroot" init >/dev/null
@@ -38,20 +39,7 @@ one=$(login_after pc1)
 three=$(login_after pc1 pc2 pc3 | sort -n | awk '{printf "%.1f ", $1}')
 
 # The peer: the same tree on a local ext4 disk.
-"$goldroot" image checkout bench "$work/tree" >/dev/null
-kernel=$(ls "$work"/tree/boot/vmlinuz-* | head -1)
-initrd=$(ls "$work"/tree/boot/initrd.img-* | head -1)
-echo "local-disk" >"$work/tree/etc/hostname"
-mkfs.ext4 -q -d "$work/tree" -L root "$work/local.disk" 3G
-: >"$work/local.log"
-start=$(date +%s.%N)
-qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$LAB_MEMORY" -display none -no-reboot \
-  -kernel "$kernel" -initrd "$initrd" -append "root=/dev/vda rw console=ttyS0" \
-  -drive "file=$work/local.disk,if=virtio,format=raw" -serial "file:$work/local.log" &
-qemu=$!
-until grep -aq 'login:' "$work/local.log"; do sleep 0.5; done
-local_disk=$(echo "$(date +%s.%N) - $start" | bc)
-kill $qemu; wait $qemu 2>/dev/null || true
+local_disk=$(local_disk_login_seconds "$goldroot" bench "$work")
 
 printf 'one client, PXE from goldroot serve:      %6.1f s\n' "$one"
 printf 'three clients at once (each):             %s s\n' "$three"

@@ -16,6 +16,7 @@ work=$(mktemp -d)
 chmod 0755 "$work"
 export GOLDROOT_SITE=$work/site
 source scripts/lib/lab.sh
+source bench/lib/bench.sh
 trap 'lab_down; rm -rf "$work"' EXIT
 gr() { "$goldroot" "$@"; }
 
@@ -85,21 +86,7 @@ local_after=$(tr -d '\r' <"$LAB_DIR/disk1.log" | grep -aoE 'BENCH local=[0-9.]+'
 lab_kill disk1
 
 # The peer: the same tree on a local ext4 disk.
-gr image checkout bench "$work/tree" >/dev/null 2>&1
-cp "$(ls "$work"/tree/boot/vmlinuz-* | head -1)" "$work/vmlinuz"
-cp "$(ls "$work"/tree/boot/initrd.img-* | head -1)" "$work/initrd.img"
-kernel=$work/vmlinuz initrd=$work/initrd.img
-mkfs.ext4 -q -d "$work/tree" -L root "$work/local.disk" 3G
-rm -rf "$work/tree"
-: >"$work/local.log"
-start=$(date +%s.%N)
-qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "$LAB_MEMORY" -display none -no-reboot \
-  -kernel "$kernel" -initrd "$initrd" -append "root=/dev/vda rw console=ttyS0" \
-  -drive "file=$work/local.disk,if=virtio,format=raw" -serial "file:$work/local.log" &
-qemu=$!
-until grep -aq 'login:' "$work/local.log"; do sleep 0.5; done
-local_disk=$(echo "$(date +%s.%N) - $start" | bc)
-kill $qemu; wait $qemu 2>/dev/null || true
+local_disk=$(local_disk_login_seconds "$goldroot" bench "$work")
 
 print_boots() {
   printf 'demo image: %d MiB\n' $((image_size >> 20))

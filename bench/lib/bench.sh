@@ -16,3 +16,28 @@ bench_trees() {
   "$here/scripts/build-rootfs.sh" "$v1"
   "$here/scripts/build-rootfs.sh" "$v2" less vim-tiny ca-certificates procps iproute2
 }
+
+# local_disk_login_seconds GOLDROOT IMAGE DIR: the boot benches' peer — the
+# image checked out onto a local ext4 virtual disk, its kernel and initrd
+# given to QEMU directly (no network); prints the seconds from QEMU start to
+# the serial login prompt. Uses DIR for the disk and the console log.
+local_disk_login_seconds() {
+  local goldroot=$1 image=$2 dir=$3 start qemu
+  "$goldroot" image checkout "$image" "$dir/tree" >/dev/null 2>&1
+  cp "$(ls "$dir"/tree/boot/vmlinuz-* | head -1)" "$dir/vmlinuz"
+  cp "$(ls "$dir"/tree/boot/initrd.img-* | head -1)" "$dir/initrd.img"
+  echo "local-disk" >"$dir/tree/etc/hostname"
+  mkfs.ext4 -q -d "$dir/tree" -L root "$dir/local.disk" 3G
+  rm -rf "$dir/tree"
+  : >"$dir/local.log"
+  start=$(date +%s.%N)
+  qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m "${LAB_MEMORY:-1536}" -display none -no-reboot \
+    -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" -append "root=/dev/vda rw console=ttyS0" \
+    -drive "file=$dir/local.disk,if=virtio,format=raw" -serial "file:$dir/local.log" >/dev/null 2>&1 &
+  qemu=$!
+  until grep -aq 'login:' "$dir/local.log"; do sleep 0.5; done
+  echo "$(date +%s.%N) - $start" | bc
+  kill $qemu
+  wait $qemu 2>/dev/null || true
+  rm -f "$dir/local.disk"
+}
