@@ -40,14 +40,7 @@ head -c 262144 /dev/urandom >"$tree/kinds/blob"
 head -c 6291456 /dev/urandom >"$tree/kinds/large"
 head -c 4096 /dev/urandom >"$tree/kinds/small"
 
-gr init >/dev/null
-gr image import "$tree" --name vmtree -m "vm test tree" >/dev/null
-gr image export vmtree --output "$WORK/image.erofs" --json >"$WORK/export.json"
-read -r root salt data_blocks tree_size < <(python3 -c '
-import json, sys
-v = json.load(sys.stdin)["verity"]
-print(v["root_hash"], v["salt"], v["data_blocks"], v["tree_size"])' <"$WORK/export.json")
-[ ${#root} = 64 ] || fail "the export names no root hash"
+vm_export "$tree"
 [ "$((data_blocks * 4096))" = "$(stat -c %s "$WORK/image.erofs")" ] || fail "data_blocks is not the image's size"
 
 # What the server serves: the export, its tree, and a copy of the image

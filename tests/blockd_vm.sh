@@ -47,14 +47,9 @@ echo owned >"$tree/kinds/owned" && chown 1000:1001 "$tree/kinds/owned" && chmod 
 echo deep >"$tree/kinds/deep/er/still/file"
 mkdir "$tree/kinds/empty"
 
-gr init >/dev/null
-gr image import "$tree" --name vmtree -m "vm test tree" >/dev/null
 # The export writes its dm-verity tree beside it (goldroot's own
 # verity/hash_tree); veritysetup checks it here, the guest's kernel there.
-gr image export vmtree --output "$WORK/image.erofs" --json >"$WORK/export.json"
-read -r root salt < <(python3 -c 'import json, sys; v = json.load(sys.stdin)["verity"]; print(v["root_hash"], v["salt"])' \
-  <"$WORK/export.json")
-[ ${#root} = 64 ] || fail "the export names no root hash"
+vm_export "$tree"
 veritysetup verify --no-superblock --salt="$salt" "$WORK/image.erofs" "$WORK/image.erofs.verity" "$root" ||
   fail "veritysetup does not accept the export's tree"
 mv "$WORK/image.erofs.verity" "$WORK/image.verity"

@@ -72,6 +72,20 @@ vm_setup() {
 }
 
 # The path of module NAME in modules.dep (- and _ are the same to modprobe).
+# vm_export TREE: imports TREE into a new site and exports it as
+# $WORK/image.erofs with its dm-verity tree ($WORK/image.erofs.verity);
+# sets root, salt, data_blocks and tree_size from the export's record.
+vm_export() {
+  gr init >/dev/null
+  gr image import "$1" --name vmtree -m "vm test tree" >/dev/null
+  gr image export vmtree --output "$WORK/image.erofs" --json >"$WORK/export.json"
+  read -r root salt data_blocks tree_size < <(python3 -c '
+import json, sys
+v = json.load(sys.stdin)["verity"]
+print(v["root_hash"], v["salt"], v["data_blocks"], v["tree_size"])' <"$WORK/export.json")
+  [ ${#root} = 64 ] || fail "the export names no root hash"
+}
+
 vm_module_path() {
   local pattern=${1//[-_]/[-_]}
   grep -oE "^[^:]*/${pattern}\.ko(\.[a-z]+)?:" "$VM_MODULES_DIR/modules.dep" | head -1 | tr -d :
