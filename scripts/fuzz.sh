@@ -18,7 +18,7 @@ declare -A sources=(
   [body_decoder]="src/server/body_decoder.cc src/server/http_request.cc src/server/request_path.cc"
   [kernel_cmdline]="src/boot/kernel_cmdline.cc"
   [report]="src/report/report.cc"
-  [manifest]="src/manifest/boot_manifest.cc src/crypto/ed25519.cc src/crypto/base64.cc"
+  [manifest]="src/manifest/boot_manifest.cc src/crypto/ed25519.cc src/crypto/base64.cc src/verity/hash_tree.cc"
   [layer_tar]="src/boot/layer_tar.cc"
   # upper_tree.cc needs split_relative_path (tree_builder.cc), which brings
   # the object store (object_store.cc, commit.cc, sys/env.cc) to the link.
