@@ -27,7 +27,7 @@ local_disk_login_seconds() {
   cp "$(ls "$dir"/tree/boot/vmlinuz-* | head -1)" "$dir/vmlinuz"
   cp "$(ls "$dir"/tree/boot/initrd.img-* | head -1)" "$dir/initrd.img"
   echo "local-disk" >"$dir/tree/etc/hostname"
-  mkfs.ext4 -q -d "$dir/tree" -L root "$dir/local.disk" 3G
+  mkfs.ext4 -q -d "$dir/tree" -L root "$dir/local.disk" 3G >/dev/null
   rm -rf "$dir/tree"
   : >"$dir/local.log"
   start=$(date +%s.%N)

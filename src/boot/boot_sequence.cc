@@ -412,9 +412,21 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   // 2. The image, verified before anything mounts it.
   *stage = BootStage::kImage;
   step = Clock::now();
-  const bool demand = on_demand(manifest);
-  if (demand) TRY(serve_on_demand(config, *obtained, cache_dir, from_cache, &record));
-  else TRY(obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record));
+  bool demand = on_demand(manifest);
+  if (demand) {
+    // A machine that cannot serve the image on demand (a kernel without
+    // NBD or dm-verity, no goldroot-blockd) still boots: the whole image,
+    // checked against the same signed manifest. Offline there is nothing
+    // to download, so there the error stands.
+    Status served = serve_on_demand(config, *obtained, cache_dir, from_cache, &record);
+    if (!served.ok() && from_cache) return std::move(served).error();
+    if (!served.ok()) {
+      std::fprintf(stderr, "goldroot-boot: on-demand boot failed (%s); downloading the whole image instead\n",
+                   served.error().message.c_str());
+      demand = false;
+    }
+  }
+  if (!demand) TRY(obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record));
   record.image_ms = milliseconds_since(step);
 
   // 3. The image's read-only mount: goldroot-blockd's verified device, or
