@@ -18,6 +18,7 @@
 #include "boot/blockd_launch.h"
 #include "boot/host_identity.h"
 #include "boot/files.h"
+#include "boot/manifest_fetch.h"
 #include "boot/tree_copy.h"
 #include "manifest/boot_manifest.h"
 #include "boot/layer_tar.h"
@@ -26,9 +27,6 @@
 
 namespace goldroot::boot {
 namespace {
-
-constexpr uint64_t kManifestLimit = 1 << 20;
-constexpr uint64_t kLayerLimit = 256ull << 20;
 
 using Clock = std::chrono::steady_clock;
 int64_t milliseconds_since(Clock::time_point start) {
@@ -71,127 +69,11 @@ Status mount_image_tmpfs(const std::string& dir) {
   return ok_status();
 }
 
-// "52-54-00-AA-00-01" and "52:54:00:aa:00:01" alike, for comparing.
-std::string canonical_mac(std::string mac) {
-  for (char& c : mac) c = c == '-' ? ':' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return mac;
-}
-
-// Clocks of lab PCs drift; a manifest is refused only when it expired
-// longer ago than this.
-constexpr int64_t kClockSlackSeconds = 300;
-
-// The verified manifest, from the server or from the local copy.
-struct Obtained {
-  std::string manifest_text;
-  BootManifest manifest;
-  BootMode mode = BootMode::kNormal;  // what the manifest says, or reset on request
-};
-
-// Checks what binds a manifest to this host and this boot. `challenge` is
-// the one this boot's request was signed over; empty for the offline copy,
-// which was checked when it was fetched.
-Status check_binding(const BootManifest& manifest, const BootOptions& options,
-                     const HostIdentity& identity, const std::string& challenge,
-                     int64_t floor_seen) {
-  if (!manifest.host)
-    return make_error(ErrorCode::kCorruption,
-                      "the manifest is not bound to a host (the server is older than this "
-                      "goldroot-boot); refusing it");
-  const HostBinding& host = *manifest.host;
-  if (canonical_mac(host.mac) != canonical_mac(options.mac))
-    return make_error(ErrorCode::kCorruption, "the manifest is for MAC " + host.mac +
-                                                  ", not this machine's " + options.mac);
-  if (host.key_id != identity.key.public_key().key_id())
-    return make_error(ErrorCode::kCorruption, "the manifest was issued to key " + host.key_id +
-                                                  ", not this host's " +
-                                                  identity.key.public_key().key_id());
-  if (!challenge.empty()) {
-    if (host.challenge != challenge)
-      return make_error(ErrorCode::kCorruption,
-                        "the manifest answers another request (a replayed manifest)");
-    int64_t now = ::time(nullptr);
-    if (now > host.expires_at + kClockSlackSeconds)
-      return make_error(ErrorCode::kCorruption,
-                        "the manifest expired at " + std::to_string(host.expires_at) +
-                            " (now " + std::to_string(now) + "); check this machine's clock");
-  }
-  if (host.image_time < host.floor || host.image_time < floor_seen)
-    return make_error(ErrorCode::kCorruption,
-                      "the manifest's image (made at " + std::to_string(host.image_time) +
-                          ") is older than the rollback floor " +
-                          std::to_string(std::max(host.floor, floor_seen)) + " this host has seen");
-  TRY(parse_boot_mode(host.mode).context("the manifest's mode"));
-  return ok_status();
-}
-
-// The mode to boot: the manifest's. The command line may only ask for a
-// reset of a normal host (which discards nothing but local changes).
-BootMode decide_mode(const BootManifest& manifest, const BootOptions& options) {
-  BootMode decided = parse_boot_mode(manifest.host->mode).value();
-  if (options.mode == BootMode::kReset && decided == BootMode::kNormal) return BootMode::kReset;
-  if (options.mode != decided)
-    std::fprintf(stderr, "goldroot-boot: the server says mode %s; goldroot.mode=%s on the "
-                 "command line is ignored\n",
-                 boot_mode_name(decided), boot_mode_name(options.mode));
-  return decided;
-}
-
 // The highest rollback floor this host has seen (kept beside its key).
 int64_t read_floor(const std::string& path) {
   if (path.empty()) return 0;
   auto text = read_whole_file(path);
   return text.ok() ? std::atoll(text->c_str()) : 0;
-}
-
-Result<Obtained> fetch_manifest(const BootConfig& config, const VerifyKey& key,
-                                HostIdentity* identity, int64_t floor_seen,
-                                std::string* challenge) {
-  const BootOptions& options = config.options;
-  std::string server = options.server.empty() ? resolve_url(options.manifest_url, "/")
-                                              : options.server;
-  while (!server.empty() && server.back() == '/') server.pop_back();
-  Obtained obtained;
-  for (int attempt = 0;; ++attempt) {
-    *challenge = TRY(fetch_challenge(server, config.download.fetch));
-    FetchOptions fetch = config.download.fetch;
-    // A diskless host's new key counts, under a lab's port policy, only
-    // from a privileged port.
-    fetch.privileged_source_port = !identity->persistent();
-    fetch.headers = TRY(signed_request_headers(*identity, "GET", options.manifest_url, *challenge,
-                                               /*introduce=*/true));
-    std::string error_body;
-    fetch.error_body = &error_body;
-    auto text = fetch_text(options.manifest_url, kManifestLimit, fetch);
-    if (!text.ok() && attempt == 0 &&
-        error_body.find("\"enrollment\":\"revoked\"") != std::string::npos) {
-      TRY(renew_host_identity(identity));
-      continue;
-    }
-    obtained.manifest_text = TRY(std::move(text).context("boot manifest"));
-    break;
-  }
-  obtained.manifest = TRY(verify_boot_manifest(obtained.manifest_text, key));
-  TRY(check_binding(obtained.manifest, options, *identity, *challenge, floor_seen));
-  obtained.mode = decide_mode(obtained.manifest, options);
-  return obtained;
-}
-
-Result<Obtained> cached_manifest(const std::string& cache_dir, const VerifyKey& key,
-                                 const BootOptions& options, const HostIdentity& identity,
-                                 int64_t floor_seen) {
-  Obtained obtained;
-  obtained.manifest_text =
-      TRY(read_whole_file(cache_dir + "/manifest.json").context("cached boot manifest"));
-  obtained.manifest = TRY(verify_boot_manifest(obtained.manifest_text, key)
-                              .context("cached copy in " + cache_dir));
-  TRY(check_binding(obtained.manifest, options, identity, "", floor_seen)
-          .context("cached copy in " + cache_dir));
-  obtained.mode = decide_mode(obtained.manifest, options);
-  if (obtained.mode != BootMode::kCache)
-    return make_error(ErrorCode::kIo, "this host's last mode was " + obtained.manifest.host->mode +
-                                          ", which boots only with its server");
-  return obtained;
 }
 
 void describe_manifest(const Obtained& obtained, const BootOptions& options, BootRecord* record) {
@@ -379,7 +261,7 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   Clock::time_point step = Clock::now();
   std::string challenge;
   bool from_cache = false;
-  auto obtained = fetch_manifest(config, key, &identity, floor_seen, &challenge);
+  auto obtained = fetch_manifest(options, config.download.fetch, key, &identity, floor_seen, &challenge);
   if (!obtained.ok() && is_unreachable(obtained.error()) && !cache_dir.empty() &&
       ::access((cache_dir + "/manifest.json").c_str(), F_OK) == 0) {
     auto cached = cached_manifest(cache_dir, key, options, identity, floor_seen);
@@ -456,26 +338,16 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   const HostBinding& binding = *manifest.host;
   if (binding.layer_sha256) {
     std::string cached_layer_path = cache_dir + "/layer.tar";
-    std::string server = options.server.empty() ? options.manifest_url : options.server + "/";
-    record.layer_url = resolve_url(server, "/layers/" + binding.name + ".tar");
+    record.layer_url = host_layer_url(options, binding);
     std::string tar;
     if (from_cache) {
       tar = TRY(read_whole_file(cached_layer_path).context("cached host layer"));
+      TRY(check_host_layer(tar, binding, record.layer_url));
       record.layer_source = "cache";
     } else {
-      FetchOptions layer_fetch = config.download.fetch;
-      std::string base = resolve_url(record.layer_url, "/");
-      base.pop_back();
-      std::string layer_challenge = TRY(fetch_challenge(base, layer_fetch));
-      layer_fetch.headers = TRY(signed_request_headers(identity, "GET", record.layer_url,
-                                                       layer_challenge, /*introduce=*/false));
-      tar = TRY(fetch_text(record.layer_url, kLayerLimit, layer_fetch).context("host layer"));
+      tar = TRY(fetch_host_layer(record.layer_url, binding, identity, config.download.fetch));
       record.layer_source = "server";
     }
-    if (tar.size() != binding.layer_size || Sha256::of(tar) != *binding.layer_sha256)
-      return make_error(ErrorCode::kCorruption,
-                        "the host layer " + record.layer_url +
-                            " is not the one the manifest names (sha256 differs)");
     if (!from_cache && !cache_dir.empty()) TRY(write_file_atomically(cached_layer_path, tar));
     UnpackReport unpacked = TRY(unpack_layer_tar(tar, record.middle));
     record.layer_entries = unpacked.entries;
