@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# A boot storm: N lab PCs switched on at once against one `goldroot serve`
+# whose link is shaped to 1 Gbit/s (tc tbf on its bridge), on demand
+# (fetch=demand) against whole-image downloads (fetch=full), N = 1, 20, 60.
+#
+# Sixty QEMU clients do not fit on two cores, so each simulated PC is
+# bench/boot_storm_client.cc in a network namespace of its own (its own IP
+# on the lab bridge): goldroot-boot's identity, signed manifest and signed
+# layer requests, then goldroot-blockd's verifying source replaying the boot
+# read set a real client recorded, then the fill of the rest (on demand), or
+# the whole image with its sha256 checked (full). First one real QEMU client
+# with a data disk boots on demand, to record that read set and as the check
+# that the storm's path is the one a PC takes.
+#
+# Prints per N and mode: the slowest and median client to finish its boot
+# read set (the part a user waits for), to finish everything, failures, and
+# the image bytes the server sent (its access log). Goal: at N = 60 every
+# client's read set within 2x the single client's, with 0 failures.
+#
+# Usage: bench/boot_storm_bench.sh [N…]   (default 1 20 60; root, after
+# scripts/setup.sh and a build with boot_storm_client)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+here=$PWD
+build=${BUILD:-$PWD/build}
+goldroot=${GOLDROOT:-$build/bin/goldroot}
+client=$build/bin/boot_storm_client
+[ -x "$client" ] || { echo "boot_storm_bench: build boot_storm_client first (cmake --build build --target boot_storm_client)" >&2; exit 1; }
+counts=("${@:-1 20 60}")
+read -r -a counts <<<"${counts[*]}"
+cache=${GOLDROOT_CACHE:-/var/cache/goldroot}
+scripts/build-rootfs.sh "$cache/demo-rootfs" linux-image-amd64 systemd systemd-sysv
+work=$(mktemp -d /var/tmp/storm.XXXXXX)
+chmod 0755 "$work"
+export GOLDROOT_SITE=$work/site
+source scripts/lib/lab.sh
+source bench/lib/bench.sh
+bench_needs_root "network namespaces, tc"
+max_clients=0
+for n in "${counts[@]}"; do ((n > max_clients)) && max_clients=$n; done
+cleanup() {
+  for i in $(seq 1 "$max_clients"); do ip netns del "storm$i" 2>/dev/null || true; done
+  lab_down
+  rm -rf "$work"
+}
+trap cleanup EXIT
+gr() { "$goldroot" "$@"; }
+
+gr init >/dev/null
+gr site set enroll=first-use >/dev/null
+gr image import "$cache/demo-rootfs" --name bench >/dev/null
+gr image export bench >/dev/null
+gr channel set gold bench >/dev/null
+gr network add 10.77.0.0/24 --gateway 10.77.0.1 --dns 10.77.0.1 >/dev/null
+gr host add real1 --mac 52:54:00:79:00:01 --ip 10.77.0.9 --fetch demand >/dev/null
+for i in $(seq 1 "$max_clients"); do
+  gr host add "sim$i" --mac "$(printf '52:54:00:79:01:%02x' "$i")" --ip "10.77.0.$((99 + i))" >/dev/null
+done
+image_size=$(find "$GOLDROOT_SITE/exports" -name '*.erofs' -exec stat -c %s {} + | head -1)
+
+lab_up "$work/lab"
+lab_serve
+access_log=$GOLDROOT_SITE/logs/access.log
+ip netns exec "$LAB_NS" tc qdisc add dev "$LAB_BRIDGE" root tbf rate 1gbit burst 256kb latency 100ms
+for i in $(seq 1 "$max_clients"); do
+  ip netns add "storm$i"
+  ip link add "sv$i" netns "$LAB_NS" type veth peer name eth0 netns "storm$i"
+  ip -n "$LAB_NS" link set "sv$i" master "$LAB_BRIDGE" up
+  ip -n "storm$i" addr add "10.77.0.$((99 + i))/24" dev eth0
+  ip -n "storm$i" link set eth0 up
+  ip -n "storm$i" link set lo up
+done
+
+# The real client: boots on demand with a data disk, records its read set.
+disk=$(lab_disk real1 2G)
+lab_boot real1 52:54:00:79:00:01 "$disk"
+lab_wait real1 'login:' 900 >/dev/null
+real_login=$(lab_seconds_to real1 'login:')
+sleep 20  # the daemon saves its read set on its status tick
+lab_kill real1
+mnt=$work/mnt
+mkdir -p "$mnt"
+loop=$(losetup -P --show -f "$disk")
+mount -o ro "${loop}p1" "$mnt"
+readset=$work/boot.readset
+cp "$(ls "$mnt"/goldroot/cache/*.readset | head -1)" "$readset"
+umount "$mnt"
+losetup -d "$loop"
+readset_blocks=$(awk 'NR > 1 {n += $2} END {print n}' "$readset")
+
+# image_bytes_since LINE: image bytes of /images/ in the access log after LINE.
+image_bytes_since() {
+  tail -n +"$(($1 + 1))" "$access_log" | python3 -c '
+import json, sys
+print(sum(json.loads(l).get("bytes", 0) for l in sys.stdin if json.loads(l).get("path", "").startswith("/images/")))'
+}
+
+# storm N MODE: N simulated PCs at once; prints one result row.
+storm() {
+  local n=$1 mode=$2 i before pids=()
+  before=$(wc -l <"$access_log")
+  rm -rf "$work/out" && mkdir -p "$work/out"
+  for i in $(seq 1 "$n"); do
+    mkdir -p "$work/clients/$i"
+    local extra=(--readset "$readset")
+    [ "$mode" = demand ] && extra+=(--fill)
+    ip netns exec "storm$i" "$client" --server "http://$LAB_SERVER_IP:$LAB_PORT" \
+      --mac "$(printf '52:54:00:79:01:%02x' "$i")" --host-key "$work/clients/$i/host.key" \
+      --site-key "$GOLDROOT_SITE/keys/site.pub" --mode "$mode" --cache-dir "$work/clients/$i" \
+      "${extra[@]}" >"$work/out/$i.json" 2>"$work/out/$i.err" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+  python3 - "$n" "$mode" "$(image_bytes_since "$before")" "$work/out" <<'EOF'
+import glob, json, statistics, sys
+n, mode, sent, out = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+rows, failures = [], 0
+for path in glob.glob(out + "/*.json"):
+    try:
+        r = json.load(open(path))
+    except ValueError:
+        r = {"error": "no result"}
+    if "error" in r or r.get("verify_failures", 0):
+        failures += 1
+        print("  failed:", path, r.get("error"), open(path[:-5] + ".err").read()[-300:], file=sys.stderr)
+    else:
+        rows.append(r)
+first = [r["readset_s" if mode == "demand" else "image_s"] for r in rows] or [0]
+done = [r["fill_s" if mode == "demand" else "image_s"] for r in rows] or [0]
+print(f"{n:>4} {mode:<7} {max(first):>12.1f} {statistics.median(first):>12.1f} "
+      f"{max(done):>11.1f} {failures:>8} {sent / 2**20:>12.0f}")
+EOF
+}
+
+echo "image: $((image_size >> 20)) MiB; boot read set: $((readset_blocks * 4096 >> 20)) MiB ($readset_blocks blocks," \
+  "recorded by a QEMU client that reached its login prompt on demand in ${real_login} s)"
+echo "server link: 1 Gbit/s (tc tbf); each simulated PC: 4 readers of 128 KiB, 64 KiB Range units"
+printf '%4s %-7s %12s %12s %11s %8s %12s\n' N mode "boot max s" "boot med s" "all done s" failures "MiB sent"
+for n in "${counts[@]}"; do
+  storm "$n" demand
+  storm "$n" full
+done
+echo "(boot: the read set on demand, the whole download for full; all done: the fill on demand)"
