@@ -4,7 +4,7 @@
 # FUZZ_SECONDS (default 60) from its seed corpus in fuzz/corpus/NAME.
 # A crash, a leak or a sanitizer report fails the run; every target still
 # runs, and the failures are listed at the end. Run by scripts/test.sh
-# (label `fuzz`); `scripts/fuzz.sh NAME...` runs only those.
+# (label `fuzz`), two targets at a time; `scripts/fuzz.sh NAME...` runs only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
@@ -39,8 +39,32 @@ declare -A libraries=(
 # namespace (see their headers).
 declare -A needs_root=([layer_tar]=1 [upper_archive]=1)
 
+# fuzz_target NAME: builds and runs one target; its output goes to
+# $out/NAME.out, and a failure leaves $out/NAME.failed.
+fuzz_target() {
+  local name=$1 binary="$out/${1}_fuzz" corpus="$out/corpus/$1" status=0
+  rm -f "$out/$name.failed"
+  # shellcheck disable=SC2086
+  clang++ "${flags[@]}" "fuzz/${name}_fuzz.cc" ${sources[$name]} "${base[@]}" -o "$binary" \
+    -lfmt -lcrypto ${libraries[$name]:-} || { touch "$out/$name.failed"; return; }
+  mkdir -p "$corpus"
+  echo "fuzz: $name for ${seconds}s"
+  # The artifact prefix stays relative: the archive targets crash on a
+  # chroot'ed thread, which resolves absolute paths inside its jail.
+  "$binary" -max_total_time="$seconds" -print_final_stats=1 -detect_leaks=1 -artifact_prefix="$out/" \
+    "$corpus" "fuzz/corpus/$name" > "$out/$name.log" 2>&1 || status=$?
+  grep -E "^stat::number_of_executed_units|ERROR|^SUMMARY" "$out/$name.log" || true
+  if [ "$status" != 0 ]; then
+    echo "fuzz: $name failed (exit $status); its log: $out/$name.log"
+    tail -40 "$out/$name.log"
+    touch "$out/$name.failed"
+  fi
+}
+
+# Two targets at a time: each builds and runs on one core.
 targets=("${@:-${!sources[@]}}")
 failed=()
+running=0
 for name in "${targets[@]}"; do
   if [ -z "${sources[$name]+set}" ]; then
     echo "fuzz: no target $name (targets: ${!sources[*]})" >&2
@@ -52,24 +76,14 @@ for name in "${targets[@]}"; do
     [ -n "${GOLDROOT_REQUIRE_ALL:-}" ] && failed+=("$name")
     continue
   fi
-  binary="$out/${name}_fuzz"
-  # shellcheck disable=SC2086
-  clang++ "${flags[@]}" "fuzz/${name}_fuzz.cc" ${sources[$name]} "${base[@]}" -o "$binary" \
-    -lfmt -lcrypto ${libraries[$name]:-}
-  corpus="$out/corpus/$name"
-  mkdir -p "$corpus"
-  echo "fuzz: $name for ${seconds}s"
-  status=0
-  # The artifact prefix stays relative: the archive targets crash on a
-  # chroot'ed thread, which resolves absolute paths inside its jail.
-  "$binary" -max_total_time="$seconds" -print_final_stats=1 -detect_leaks=1 -artifact_prefix="$out/" \
-    "$corpus" "fuzz/corpus/$name" > "$out/$name.log" 2>&1 || status=$?
-  grep -E "^stat::number_of_executed_units|ERROR|^SUMMARY" "$out/$name.log" || true
-  if [ "$status" != 0 ]; then
-    echo "fuzz: $name failed (exit $status); its log: $out/$name.log" >&2
-    tail -40 "$out/$name.log" >&2
-    failed+=("$name")
-  fi
+  if ((running == 2)); then wait -n || true; running=$((running - 1)); fi
+  fuzz_target "$name" >"$out/$name.out" 2>&1 &
+  running=$((running + 1))
+done
+wait || true
+for name in "${targets[@]}"; do
+  [ -f "$out/$name.out" ] && cat "$out/$name.out"
+  [ -f "$out/$name.failed" ] && failed+=("$name")
 done
 if ((${#failed[@]})); then
   echo "fuzz: failed: ${failed[*]}" >&2
