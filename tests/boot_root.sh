@@ -229,6 +229,20 @@ grep -q "image digest mismatch: expected [0-9a-f]\{64\}, got [0-9a-f]\{64\}; ref
 [ ! -e "$WORK/run/image" ] || fail "an image mount point was made: it got as far as mounting"
 ok "a flipped byte is refused before any mount ($(cat "$WORK/err"))"
 
+# An image that cannot fit where it would be downloaded: one sentence
+# before any byte, instead of a full disk (or the OOM killer, in RAM).
+mkdir -p "$WORK/small"
+mount -t tmpfs -o size=128k goldroot-test "$WORK/small"
+on_exit "umount '$WORK/small' 2>/dev/null"
+status=0
+boot cache --cache-dir "$WORK/small" -- true 2>"$WORK/err" || status=$?
+[ "$status" != 0 ] || fail "a boot into a 128 KiB cache succeeded"
+grep -q "goldroot-boot: error: the image is .* but $WORK/small has room for .* of it; free the partition or boot on demand (fetch=demand)" "$WORK/err" ||
+  fail "no room: $(cat "$WORK/err")"
+[ -z "$(ls "$WORK/small")" ] || [ "$(ls "$WORK/small")" = manifest.json ] || fail "left behind: $(ls "$WORK/small")"
+umount "$WORK/small"
+ok "an image too large for where it goes is refused in one sentence: $(grep -o 'the image is.*' "$WORK/err" | cut -c1-120)"
+
 # The server is gone: cache mode boots the verified copy.
 kill "$server"; wait "$server" 2>/dev/null || true
 boot cache --cache-dir "$WORK/cache" -- '

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "base/strings.h"
 #include "boot/agent_install.h"
 #include "boot/blockd_launch.h"
 #include "boot/host_identity.h"
@@ -67,6 +69,24 @@ Status mount_image_tmpfs(const std::string& dir) {
   if (::mount("goldroot-image", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=90%") != 0)
     return errno_error("mounting a tmpfs for the image at " + dir, errno);
   return ok_status();
+}
+
+// Refuses a download that cannot fit where it goes (RAM for a diskless
+// machine), in one sentence, before the OOM killer or a full disk would
+// stop it halfway.
+Status check_room(const std::string& dir, const std::string& partial, uint64_t size, bool in_ram) {
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) != 0) return errno_error("statvfs " + dir, errno);
+  struct stat part;
+  uint64_t have = ::stat(partial.c_str(), &part) == 0 ? static_cast<uint64_t>(part.st_size) : 0;
+  uint64_t room = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize + have;
+  if (room >= size) return ok_status();
+  return make_error(ErrorCode::kNoSpace,
+                    "the image is " + human_bytes(size) + " but " +
+                        (in_ram ? "this machine's RAM holds " : dir + " has room for ") +
+                        human_bytes(room) + " of it; " +
+                        (in_ram ? "boot it on demand (fetch=demand) or give the machine a data partition"
+                                : "free the partition or boot on demand (fetch=demand)"));
 }
 
 // The highest rollback floor this host has seen (kept beside its key).
@@ -173,6 +193,7 @@ Status obtain_image(const BootConfig& config, const Obtained& obtained,
   }
   if (cache_dir.empty()) TRY(mount_image_tmpfs(image_dir));
   else TRY(make_directory(image_dir));
+  TRY(check_room(image_dir, record->image_path + ".part", manifest.image.size, cache_dir.empty()));
   ImageSpec spec{.url = record->image_url, .sha256 = manifest.image.sha256, .size = manifest.image.size};
   DownloadReport report = TRY(download_image(spec, record->image_path, config.download));
   record->image_source = report.reused ? "reused" : "download";
@@ -247,7 +268,10 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
                          : identity_dir.empty()        ? ""
                                                        : identity_dir + "/host.key";
   *stage = BootStage::kConfig;
-  HostIdentity identity = TRY(load_or_create_host_identity(key_path));
+  // A diskless host's key lives for this boot: kept in the run directory
+  // so a retried attempt presents the key the server saw (and, under
+  // first-use, enrolled) rather than a new one it must refuse.
+  HostIdentity identity = TRY(load_or_create_host_identity(key_path, config.run_dir + "/boot-host.key"));
   std::string floor_path =
       key_path.empty() ? "" : key_path.substr(0, key_path.rfind('/') + 1) + "floor";
   int64_t floor_seen = read_floor(floor_path);

@@ -14,10 +14,13 @@ namespace goldroot::boot {
 
 namespace {
 
+// Keeps the key where it lives: the data partition, else this boot's run
+// directory, else nowhere.
 Status write_key(const HostIdentity& identity) {
-  std::string directory = identity.path.substr(0, identity.path.rfind('/'));
-  TRY(make_directory(directory, 0700));
-  return write_key_file(identity.path, identity.key);
+  const std::string& path = identity.persistent() ? identity.path : identity.boot_path;
+  if (path.empty()) return ok_status();
+  TRY(make_directory(path.substr(0, path.rfind('/')), 0700));
+  return write_key_file(path, identity.key);
 }
 
 }  // namespace
@@ -28,29 +31,36 @@ Status write_key_file(const std::string& path, const SigningKey& key) {
   return ok_status();
 }
 
-Result<HostIdentity> load_or_create_host_identity(const std::string& path) {
+Result<HostIdentity> load_or_create_host_identity(const std::string& path,
+                                                  const std::string& boot_path) {
   if (!path.empty()) {
     auto text = read_whole_file(path);
     if (text.ok()) {
       auto key = SigningKey::from_pem(*text);
-      if (key.ok()) return HostIdentity{std::move(key).value(), path};
+      if (key.ok()) return HostIdentity{std::move(key).value(), path, ""};
       std::fprintf(stderr, "goldroot-boot: warning: the host key %s is unreadable (%s); making a "
                    "new one, which the admin must enroll again\n",
                    path.c_str(), key.error().message.c_str());
     }
+  } else if (!boot_path.empty()) {
+    auto text = read_whole_file(boot_path);
+    if (text.ok()) {
+      auto key = SigningKey::from_pem(*text);
+      if (key.ok()) return HostIdentity{std::move(key).value(), "", boot_path};
+    }
   }
-  HostIdentity identity{TRY(SigningKey::generate()), path};
-  if (identity.persistent()) {
-    TRY(write_key(identity).context("keeping the host key on the data partition"));
+  HostIdentity identity{TRY(SigningKey::generate()), path, path.empty() ? boot_path : ""};
+  TRY(write_key(identity).context(identity.persistent() ? "keeping the host key on the data partition"
+                                                       : "keeping this boot's host key"));
+  if (identity.persistent())
     std::fprintf(stderr, "goldroot-boot: made this host's key %s\n",
                  identity.key.public_key().key_id().c_str());
-  }
   return identity;
 }
 
 Status renew_host_identity(HostIdentity* identity) {
   identity->key = TRY(SigningKey::generate());
-  if (identity->persistent()) TRY(write_key(*identity));
+  TRY(write_key(*identity));
   std::fprintf(stderr, "goldroot-boot: the server revoked this host's key; made a new one, %s\n",
                identity->key.public_key().key_id().c_str());
   return ok_status();

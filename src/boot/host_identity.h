@@ -21,14 +21,19 @@ namespace goldroot::boot {
 
 struct HostIdentity {
   SigningKey key;
-  std::string path;  // empty: this boot only
+  std::string path;  // on the data partition; empty: a key for this boot only
+  // Where a key for this boot only is kept (in /run), so that a retry of
+  // this boot presents the key the server already saw; empty: nowhere.
+  std::string boot_path;
   bool persistent() const { return !path.empty(); }
 };
 
 // The key at `path`, made there when missing (a corrupt file is replaced,
 // with a warning: the host then presents a new key, which the admin sees);
-// an empty `path` makes a key for this boot only.
-Result<HostIdentity> load_or_create_host_identity(const std::string& path);
+// an empty `path` gives a key for this boot only: the one at `boot_path`
+// if an earlier attempt of this boot left one, else a new one kept there.
+Result<HostIdentity> load_or_create_host_identity(const std::string& path,
+                                                  const std::string& boot_path = "");
 // Writes `key` to `path` as PEM, mode 0600 (atomically replaced).
 Status write_key_file(const std::string& path, const SigningKey& key);
 // A new key in place of a revoked one.
