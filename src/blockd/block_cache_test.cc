@@ -137,6 +137,23 @@ TEST(ReadSetTest, RecordsFirstReadsInOrderAndReloadsThem) {
   EXPECT_TRUE(other_image.previous().empty());
 }
 
+// After switch_root the daemon's path to the cache directory no longer
+// resolves; the read set is still saved there (most of a boot's reads come
+// after the switch).
+TEST(ReadSetTest, SavesWhereItWasOpenedAfterThePathIsGone) {
+  goldroot::testing::TempDir temp;
+  std::string directory = temp / "cache";
+  ASSERT_EQ(::mkdir(directory.c_str(), 0700), 0);
+  Digest root;
+  root.bytes.fill(5);
+  ReadSet set(directory, root, 1000);
+  set.record(7, 2);
+  ASSERT_EQ(::rename(directory.c_str(), (temp / "moved").c_str()), 0);
+  ASSERT_OK(set.save());
+  ReadSet reopened(temp / "moved", root, 1000);
+  EXPECT_EQ(reopened.previous(), (std::vector<Extent>{{7, 2}}));
+}
+
 TEST(ReadSetTest, StopsRecordingAfterItsWindowAndAtItsCap) {
   Digest root;
   ReadSet closed("", root, 100, std::chrono::seconds(0));

@@ -20,6 +20,7 @@ ReadSet::ReadSet(std::string directory, const Digest& root, uint64_t data_blocks
   seen_.reset(new uint64_t[(data_blocks + 63) / 64]());
   if (directory.empty()) return;
   path_ = directory + "/" + root_hex_ + ".readset";
+  directory_ = UniqueFd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   std::ifstream in(path_);
   std::string line;
   if (!in || !std::getline(in, line) || line != "goldroot-readset 1 " + root_hex_) return;
@@ -53,6 +54,7 @@ std::vector<Extent> ReadSet::recorded() const {
 
 Status ReadSet::save() {
   if (path_.empty()) return {};
+  if (!directory_.valid()) return make_error(ErrorCode::kIo, "cannot open the directory of " + path_);
   std::string text;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -62,15 +64,17 @@ Status ReadSet::save() {
       text += std::to_string(extent.first) + " " + std::to_string(extent.count) + "\n";
     saved_all_ = true;
   }
-  std::string temporary = path_ + ".tmp";
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  std::string name = root_hex_ + ".readset";
+  std::string temporary = name + ".tmp";
+  int fd = ::openat(directory_.get(), temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return errno_error("creating " + temporary, errno);
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   int saved_errno = errno;
   ::close(fd);
   if (!ok) return errno_error("writing " + temporary, saved_errno);
-  if (::rename(temporary.c_str(), path_.c_str()) != 0) return errno_error("renaming " + temporary, errno);
+  if (::renameat(directory_.get(), temporary.c_str(), directory_.get(), name.c_str()) != 0)
+    return errno_error("renaming " + temporary, errno);
   return {};
 }
 

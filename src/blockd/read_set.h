@@ -7,7 +7,9 @@
 // extents (runs of consecutive blocks, merged as they come); both bounds
 // and the "seen" bitmap (data_blocks / 8 bytes) are allocated at open, so
 // record() never allocates. save() replaces the file atomically with what
-// this boot recorded; previous() is what the last boot recorded.
+// this boot recorded, through a descriptor of DIR opened at construction
+// (after switch_root the daemon's paths no longer resolve, and most of a
+// boot's reads come after it); previous() is what the last boot recorded.
 //
 // File: "goldroot-readset 1 <root hex>\n" then one "first count\n" per
 // extent. A file for another root or malformed is ignored.
@@ -24,6 +26,7 @@
 
 #include "base/hash.h"
 #include "base/result.h"
+#include "sys/unique_fd.h"
 
 namespace goldroot::blockd {
 
@@ -51,6 +54,7 @@ class ReadSet {
 
  private:
   std::string path_;
+  UniqueFd directory_;  // DIR, for openat/renameat
   std::string root_hex_;
   uint64_t data_blocks_;
   std::chrono::steady_clock::time_point until_;
