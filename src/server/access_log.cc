@@ -24,6 +24,7 @@ void AccessLog::record(const AccessRecord& record) {
       {"duration_ms", static_cast<double>(static_cast<int64_t>(record.duration_ms * 1000)) / 1000},
   };
   if (record.aborted) line["aborted"] = true;
+  if (!record.range.empty()) line["range"] = record.range;
   if (!record.failure.empty()) line["failure"] = record.failure;
   log_.append(line);
 }

@@ -2,7 +2,9 @@
 //   {"time":"2026-11-22T00:37:00.123Z","client":"10.0.0.7:51234",
 //    "method":"GET","path":"/boot/aa:bb:cc:dd:ee:ff.ipxe","status":200,
 //    "bytes":1432,"duration_ms":0.41}
-// plus "aborted":true when the client went away before the body was sent.
+// plus "aborted":true when the client went away before the body was sent,
+// and "range":"FIRST-LAST" (inclusive offsets) for a 206: which part of
+// an image went out (to a client, or to a building's cache).
 // A connection that failed before it made a request (a TLS handshake with
 // something that is not a TLS client) gets one line with method and path
 // "-", status 0 and "failure":"<why>".
@@ -28,6 +30,7 @@ struct AccessRecord {
   uint64_t bytes = 0;
   double duration_ms = 0;
   bool aborted = false;
+  std::string range = {};  // a 206's "FIRST-LAST"; "" otherwise
   std::string failure = {};  // why a connection ended without a request; "" normally
 };
 

@@ -104,6 +104,7 @@ void Connection::start_response(const HttpRequest* request, HttpResponse respons
   record_ = AccessRecord{client_, request ? request->method : "-", request ? request->target : "-"};
   response_ = prepare_response(request, std::move(response), keep_alive, date);
   record_.status = response_.status;
+  record_.range = response_.range;
   if (response_.file.valid()) set_cork(socket_.get(), true);
   head_sent_ = 0;
   body_sent_ = 0;

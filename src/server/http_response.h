@@ -20,7 +20,7 @@ namespace goldroot::server {
 
 enum class CachePolicy {
   kNone,       // no Cache-Control header
-  kNoStore,    // per-host, changing content (iPXE scripts, API)
+  kNoStore,    // per-host, changing content (iPXE scripts, API): "private, no-store"
   kImmutable,  // content-addressed URLs: "public, max-age=31536000, immutable"
 };
 

@@ -82,6 +82,14 @@ TEST_F(HttpServerTest, UnsatisfiableRangeIs416AndIgnoredRangeIsWhole) {
   EXPECT_EQ(response.body, "there\n");
 }
 
+TEST_F(HttpServerTest, PerHostAnswersForbidSharedCaches) {
+  start();
+  // What a building's cache in front must pass through and never keep.
+  auto response = fetch(get_request("/hello"));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.header("cache-control"), "private, no-store");
+}
+
 TEST_F(HttpServerTest, EtagRevalidationAnswers304) {
   start();
   auto first = fetch(get_request("/objects/abc123.erofs"));
@@ -345,6 +353,7 @@ TEST_F(HttpServerTest, AccessLogHasOneJsonObjectPerRequest) {
   start();
   fetch(get_request("/files/sub/hello.txt"));
   fetch(get_request("/nowhere"));
+  fetch(get_request("/objects/abc123.erofs", "Range: bytes=2-5\r\n"));
   server_->stop();  // joins the workers, so every line is written
   // Lines from different connections may come in either order.
   std::map<std::string, nlohmann::json> by_path;
@@ -353,7 +362,7 @@ TEST_F(HttpServerTest, AccessLogHasOneJsonObjectPerRequest) {
       auto record = nlohmann::json::parse(line);
       by_path[record["path"]] = record;
     }
-  ASSERT_EQ(by_path.size(), 2u);
+  ASSERT_EQ(by_path.size(), 3u);
   const nlohmann::json& hello = by_path["/files/sub/hello.txt"];
   EXPECT_EQ(hello["method"], "GET");
   EXPECT_EQ(hello["status"], 200);
@@ -361,7 +370,12 @@ TEST_F(HttpServerTest, AccessLogHasOneJsonObjectPerRequest) {
   EXPECT_TRUE(hello["client"].get<std::string>().starts_with("127.0.0.1:"));
   EXPECT_TRUE(hello["time"].is_string());
   EXPECT_TRUE(hello["duration_ms"].is_number());
+  EXPECT_FALSE(hello.contains("range"));
   EXPECT_EQ(by_path["/nowhere"]["status"], 404);
+  const nlohmann::json& part = by_path["/objects/abc123.erofs"];
+  EXPECT_EQ(part["status"], 206);
+  EXPECT_EQ(part["range"], "2-5");
+  EXPECT_EQ(part["bytes"], 4);
 }
 
 TEST_F(HttpServerTest, StopsWithClientsStillConnected) {

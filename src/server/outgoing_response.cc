@@ -18,7 +18,9 @@ const char* cache_control(CachePolicy policy) {
     case CachePolicy::kNone:
       return nullptr;
     case CachePolicy::kNoStore:
-      return "no-store";
+      // "private" too: a shared cache in front (a building's nginx) must
+      // never keep one host's answer for another, whatever it is told.
+      return "private, no-store";
     case CachePolicy::kImmutable:
       return "public, max-age=31536000, immutable";
   }
@@ -73,8 +75,8 @@ OutgoingResponse prepare_response(const HttpRequest* request, HttpResponse respo
       if (selection.kind == RangeKind::kPartial) {
         status = 206;
         range = selection.range;
-        content_range = "bytes " + std::to_string(range.first) + "-" +
-                        std::to_string(range.last()) + "/" + std::to_string(size);
+        out.range = std::to_string(range.first) + "-" + std::to_string(range.last());
+        content_range = "bytes " + out.range + "/" + std::to_string(size);
       } else if (selection.kind == RangeKind::kUnsatisfiable) {
         status = 416;
         content_range = "bytes */" + std::to_string(size);

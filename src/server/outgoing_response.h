@@ -24,6 +24,8 @@ struct OutgoingResponse {
   uint64_t file_offset = 0;
   uint64_t file_length = 0;
   bool close_after = false;
+  // A 206's "FIRST-LAST" (byte offsets, inclusive), for the access log.
+  std::string range;
 
   uint64_t body_length() const { return file.valid() ? file_length : memory_body.size(); }
 };
