@@ -190,4 +190,18 @@ for _ in $(seq 1 300); do curl -s "$url/" >/dev/null && break; sleep 0.1; done
   fail "the manifest of a damaged export: $(cat "$WORK/body")"
 grep -q "not offering .*differs from its record" "$WORK/serve2.log" || fail "no word of it: $(cat "$WORK/serve2.log")"
 ok "an export whose bytes differ from its record is refused, with one line saying so"
+
+# A building cache's nginx configuration: printed without a site, checked input.
+GOLDROOT_SITE=$WORK/no-site gr serve nginx-config --upstream http://10.1.0.1:8080 --listen 10.2.0.1:8080 \
+  > "$WORK/cache.conf" || fail "serve nginx-config"
+grep -q "server 10.1.0.1:8080;" "$WORK/cache.conf" && grep -q "listen 10.2.0.1:8080;" "$WORK/cache.conf" &&
+  grep -q "proxy_cache_lock on;" "$WORK/cache.conf" || fail "the printed configuration: $(cat "$WORK/cache.conf")"
+if command -v nginx >/dev/null; then
+  sed -i "s|/var/cache/nginx/goldroot|$WORK/nginx-cache|; s|listen 10.2.0.1:8080|listen 127.0.0.1:$port|" "$WORK/cache.conf"
+  printf 'pid %s;\nerror_log %s;\nevents {}\nhttp { include %s; }\n' "$WORK/nginx.pid" "$WORK/nginx-error.log" \
+    "$WORK/cache.conf" > "$WORK/nginx.conf"
+  nginx -t -q -c "$WORK/nginx.conf" -p "$WORK" 2>"$WORK/nginx-t.log" || fail "nginx -t: $(cat "$WORK/nginx-t.log")"
+fi
+expect_fail "an https upstream" gr serve nginx-config --upstream https://10.1.0.1:8443
+expect_fail "a listen address with nginx syntax in it" gr serve nginx-config --upstream http://10.1.0.1:8080 --listen "0.0.0.0:80; include /etc/passwd"
 finish

@@ -66,6 +66,8 @@ Result<int> run_network(Context& context, const Args& args);
 Result<int> run_layer(Context& context, const Args& args);
 Result<int> run_serve_files(Context& context, const Args& args);
 Result<int> run_serve(Context& context, const Args& args);
+// building_cache_command.cc: `goldroot serve nginx-config`
+Result<int> run_serve_nginx_config(Context& context, const Args& args);
 Result<int> run_channel(Context& context, const Args& args);
 Result<int> run_promote(Context& context, const Args& args);
 Result<int> run_rollback(Context& context, const Args& args);

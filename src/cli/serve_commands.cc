@@ -232,9 +232,12 @@ Result<std::vector<std::string>> own_server_names(const std::string& listen_addr
 }  // namespace
 
 Result<int> run_serve(Context& context, const Args& args) {
+  if (!args.empty() && args[0] == "nginx-config")
+    return run_serve_nginx_config(context, Args(args.begin() + 1, args.end()));
   CLI::App app{"Run the boot server: per-MAC iPXE menus, signed boot manifests, image "
                "artifacts, kernels, initrds, host layers and the JSON API; with --dhcp, also "
-               "DHCP/proxy-DHCP and TFTP through a supervised dnsmasq.",
+               "DHCP/proxy-DHCP and TFTP through a supervised dnsmasq. 'goldroot serve "
+               "nginx-config --upstream URL' prints a building cache's nginx configuration.",
                "goldroot serve"};
   std::string listen = "0.0.0.0:8080", dhcp = "off", url, range, unknown = "registration";
   std::string tls_listen;
