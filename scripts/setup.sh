@@ -15,7 +15,8 @@ packages=(
   # images and filesystems
   erofs-utils squashfs-tools e2fsprogs cryptsetup-bin attr acl rsync zstd xz-utils cpio
   # test rig and benchmark peers
-  debootstrap ostree bc curl python3 iproute2 util-linux procps nginx-light
+  debootstrap ostree bc curl python3 iproute2 util-linux procps
+  nginx-light  # the HTTP bench's peer, and the building cache's test (needs its slice module)
   openssl  # tests make host keys and sign as hosts do (`openssl genpkey` and `pkeyutl` with ed25519)
   # network boot: dnsmasq (DHCP/proxy-DHCP + TFTP), Debian's iPXE binaries,
   # and busybox's udhcpc as the DHCP client of the namespace tests
