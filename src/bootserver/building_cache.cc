@@ -1,5 +1,6 @@
 #include "bootserver/building_cache.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "base/strings.h"
@@ -27,14 +28,19 @@ bool is_authority(std::string_view text) {
   return colon > 0 && parse_uint64(text.substr(colon + 1), &port) && port > 0 && port <= 65535;
 }
 
-// "50g", "512m", "1048576": what nginx takes as a size.
-bool is_size(std::string_view text) {
-  if (text.empty()) return false;
+// "50g", "512m", "1048576" (what nginx takes as a size) in bytes; 0 for
+// anything else.
+uint64_t size_bytes(std::string_view text) {
+  if (text.empty()) return 0;
   std::string_view digits = text;
-  if (std::string_view("kKmMgG").find(text.back()) != std::string_view::npos)
-    digits = text.substr(0, text.size() - 1);
+  size_t unit = std::string_view("kmg").find(
+      static_cast<char>(std::tolower(static_cast<unsigned char>(text.back()))));
+  int shift = unit == std::string_view::npos ? 0 : 10 * static_cast<int>(unit + 1);
+  if (shift) digits = text.substr(0, text.size() - 1);
   uint64_t value = 0;
-  return parse_uint64(digits, &value) && value > 0;
+  if (!parse_uint64(digits, &value) || value == 0 || value > (uint64_t{1} << (62 - shift)))
+    return 0;
+  return value << shift;
 }
 
 bool is_plain_path(std::string_view path) {
@@ -68,11 +74,16 @@ Result<std::string> building_cache_nginx_config(const BuildingCacheOptions& opti
   if (!is_plain_path(options.cache_dir))
     return invalid("--cache-dir wants an absolute path of letters, digits and / . - _ +, not '" +
                    options.cache_dir + "'");
-  if (!is_size(options.cache_size))
+  uint64_t cache_bytes = size_bytes(options.cache_size);
+  if (cache_bytes == 0)
     return invalid("--cache-size wants a size such as 50g or 512m, not '" + options.cache_size +
                    "'");
-  if (!is_size(options.slice_size))
-    return invalid("--slice wants a size such as 1m or 256k, not '" + options.slice_size + "'");
+  uint64_t slice_bytes = size_bytes(options.slice_size);
+  if (slice_bytes == 0)
+    return invalid("--slice wants a size such as 64k or 1m, not '" + options.slice_size + "'");
+  // nginx keeps about 8000 keys per megabyte of its keys zone: room for a
+  // full cache of slices, so the zone never evicts what the disk holds.
+  uint64_t zone_megabytes = std::max<uint64_t>(16, cache_bytes / slice_bytes / 8000 + 1);
 
   std::string c;
   c += "# goldroot building cache in front of http://" + upstream + "\n";
@@ -92,8 +103,8 @@ Result<std::string> building_cache_nginx_config(const BuildingCacheOptions& opti
   c += "# client's signature headers, and the server checks them as if direct.\n";
   c += "\n";
   c += "proxy_cache_path " + options.cache_dir +
-       " levels=1:2 keys_zone=goldroot_blocks:16m max_size=" + options.cache_size +
-       " inactive=30d use_temp_path=off;\n";
+       " levels=1:2 keys_zone=goldroot_blocks:" + std::to_string(zone_megabytes) +
+       "m max_size=" + options.cache_size + " inactive=30d use_temp_path=off;\n";
   c += "\n";
   c += "upstream goldroot_central {\n";
   c += "    server " + upstream + ";\n";

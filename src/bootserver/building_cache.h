@@ -40,8 +40,11 @@ struct BuildingCacheOptions {
   // nginx sizes: digits with an optional k, m or g.
   std::string cache_size = "50g";
   // The unit the cache fetches and keeps; a client's range is served from
-  // the slices it covers.
-  std::string slice_size = "1m";
+  // the slices it covers. goldroot-blockd reads 64 KiB units: slices of
+  // that size make the server send exactly what a building's clients read
+  // (larger ones fetch up to slice/64 KiB times more for scattered reads,
+  // in fewer requests).
+  std::string slice_size = "64k";
 };
 
 // The configuration, or InvalidArgument naming the option that is wrong

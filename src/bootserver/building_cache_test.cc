@@ -24,7 +24,7 @@ TEST(BuildingCacheTest, CachesOnlyContentAddressedPathsInLockedSlices) {
   EXPECT_TRUE(contains(config, "listen 10.2.0.1:8080;"));
   EXPECT_TRUE(
       contains(config, "location ~ \"^/(images|objects|initrd)/[0-9a-f]{64}(\\.[a-z]+)?$\""));
-  EXPECT_TRUE(contains(config, "slice 1m;"));
+  EXPECT_TRUE(contains(config, "slice 64k;"));
   EXPECT_TRUE(contains(config, "proxy_cache_lock on;"));
   EXPECT_TRUE(contains(config, "proxy_cache_key $uri$slice_range;"));
   // The server is asked for the path the cache keys on, not the raw request.
@@ -51,6 +51,8 @@ TEST(BuildingCacheTest, SizesDirectoryAndSliceAreTheCallers) {
   ASSERT_OK_AND_ASSIGN(std::string config, building_cache_nginx_config(options));
   EXPECT_TRUE(contains(config, "proxy_cache_path /srv/cache/goldroot levels=1:2"));
   EXPECT_TRUE(contains(config, "max_size=200g"));
+  // Keys for every 256 KiB slice of 200 GiB, at 8000 a megabyte.
+  EXPECT_TRUE(contains(config, "keys_zone=goldroot_blocks:103m "));
   EXPECT_TRUE(contains(config, "slice 256k;"));
   EXPECT_TRUE(contains(config, "server central.example.org:80;"));
   options.upstream = "http://[fd00::1]:8080";
@@ -77,6 +79,7 @@ TEST(BuildingCacheTest, RefusesWhatNginxWouldReadAsSyntax) {
   EXPECT_TRUE(refused([](auto& o) { o.cache_size = "lots"; }));
   EXPECT_TRUE(refused([](auto& o) { o.slice_size = "0"; }));
   EXPECT_TRUE(refused([](auto& o) { o.slice_size = "1t"; }));
+  EXPECT_TRUE(refused([](auto& o) { o.cache_size = "99999999999999999999g"; }));
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ Result<int> run_serve_nginx_config(Context&, const Args& args) {
   app.add_option("--cache-size", options.cache_size,
                  "the most the cache keeps, e.g. 50g (default; least recently used goes first)");
   app.add_option("--slice", options.slice_size,
-                 "the unit fetched from the server and kept, e.g. 1m (default) or 256k");
+                 "the unit fetched from the server and kept: 64k (default, goldroot-blockd's read unit) "
+                 "or larger, e.g. 1m (fewer requests, more bytes for scattered reads)");
   if (auto exit = parse_args(app, args)) return *exit;
   std::string config = TRY(building_cache_nginx_config(options));
   std::fputs(config.c_str(), stdout);
