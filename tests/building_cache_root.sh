@@ -237,6 +237,12 @@ for i in 0 1 2; do wait "${readers[$i]}" || fail "direct reader $i failed"; done
 direct_bytes=$(grep "\"path\":\"$image_path\"" "$access_log" | tail -n +$((before + 1)) |
   python3 -c "import json, sys; print(sum(json.loads(l)['bytes'] for l in sys.stdin))")
 [ "$direct_bytes" = $((3 * image_size)) ] || fail "direct reads cost $direct_bytes bytes"
+# A whole download (fetch=full, goldroot-boot's image_download) of the
+# cached image: from the cache alone.
+before=$(grep -c "\"path\":\"$image_path\"" "$access_log")
+[ "$(curl -s "$CACHE$image_path" | sha256sum | cut -c1-64)" = "$image_sha" ] || fail "a whole download through the cache"
+[ "$(grep -c "\"path\":\"$image_path\"" "$access_log")" = "$before" ] || fail "a whole download of a cached image reached the server"
+ok "a whole download of the image through the cache is the image, served without the server"
 ok "figures: 3 clients reading the ${image_size}-byte image: the server sent $cached_bytes bytes through the building cache, $direct_bytes without it"
 
 # The verity tree comes through the cache too.
