@@ -298,5 +298,10 @@ post_report() {
 [ "$(post_report "$WORK/pc01.key")" = 200 ] || fail "pc01's report through the cache: $(cat "$WORK/body")"
 ok "pc01's signed report passes through the cache; one signed by pc02 is refused"
 
+# --- the admin API does not answer to the cache's name -------------------------------
+[ "$(curl -s -o "$WORK/body" -w '%{http_code}' "$CACHE/api/v1/hosts")" = 421 ] ||
+  fail "the admin API through the cache: $(cat "$WORK/body")"
+ok "the admin API refuses requests through the cache (421: not one of its names)"
+
 stop_cache
 finish
