@@ -85,14 +85,19 @@ Result<std::string> building_cache_nginx_config(const BuildingCacheOptions& opti
   // full cache of slices, so the zone never evicts what the disk holds.
   uint64_t zone_megabytes = std::max<uint64_t>(16, cache_bytes / slice_bytes / 8000 + 1);
 
+  // What the building's clients use: the listen address, unless it is a
+  // wildcard.
+  std::string client_url = "http://" + options.listen;
+  if (starts_with(options.listen, "0.0.0.0:") || starts_with(options.listen, "[::]:"))
+    client_url = "http://CACHE-ADDRESS" + options.listen.substr(options.listen.rfind(':'));
   std::string c;
   c += "# goldroot building cache in front of http://" + upstream + "\n";
-  c += "# (made by: goldroot serve nginx-config --upstream " + options.upstream + " --listen " +
-       options.listen + ")\n";
+  c += "# (goldroot serve nginx-config --upstream " + options.upstream + " --listen " +
+       options.listen + "\n#  --cache-dir " + options.cache_dir + " --cache-size " +
+       options.cache_size + " --slice " + options.slice_size + ")\n";
   c += "# Goes inside nginx's http block, e.g. /etc/nginx/conf.d/goldroot-cache.conf.\n";
-  c += "# Point the building's clients at http://" + options.listen +
-       ": their DHCP chains iPXE to\n";
-  c += "# http://" + options.listen + "/boot/${netX/mac}.ipxe, and every URL after that\n";
+  c += "# Point the building's clients at " + client_url + ": their DHCP chains iPXE to\n";
+  c += "# " + client_url + "/boot/${netX/mac}.ipxe, and every URL after that\n";
   c += "# names this cache (the server writes the address the client used).\n";
   c += "#\n";
   c += "# Cached: content-addressed, immutable files (images, verity trees, kernels,\n";

@@ -40,6 +40,7 @@ TEST(BuildingCacheTest, CachesOnlyContentAddressedPathsInLockedSlices) {
   EXPECT_TRUE(contains(rest, "proxy_cache off;"));
   EXPECT_TRUE(contains(rest, "proxy_set_header Host $http_host;"));
   EXPECT_TRUE(contains(rest, "proxy_request_buffering off;"));
+  EXPECT_TRUE(contains(config, "# http://10.2.0.1:8080/boot/${netX/mac}.ipxe"));
 }
 
 TEST(BuildingCacheTest, SizesDirectoryAndSliceAreTheCallers) {
@@ -58,6 +59,10 @@ TEST(BuildingCacheTest, SizesDirectoryAndSliceAreTheCallers) {
   options.upstream = "http://[fd00::1]:8080";
   ASSERT_OK_AND_ASSIGN(config, building_cache_nginx_config(options));
   EXPECT_TRUE(contains(config, "server [fd00::1]:8080;"));
+  options.listen = "0.0.0.0:3128";
+  ASSERT_OK_AND_ASSIGN(config, building_cache_nginx_config(options));
+  EXPECT_TRUE(contains(config, "listen 0.0.0.0:3128;"));
+  EXPECT_TRUE(contains(config, "# http://CACHE-ADDRESS:3128/boot/${netX/mac}.ipxe"));
 }
 
 TEST(BuildingCacheTest, RefusesWhatNginxWouldReadAsSyntax) {
