@@ -5,10 +5,11 @@
 namespace goldroot::cli {
 
 Result<ExportedImage> export_image(Site& site, const Digest& commit, ExportFormat format,
-                                   ErofsBuilder builder) {
+                                   ErofsBuilder builder, std::optional<Digest> base) {
   ExportedImage exported;
   exported.artifact = TRY(export_commit(site.store(), site.exports_dir(),
-                                        site.store().dir() + "/tmp", commit, format, builder));
+                                        site.store().dir() + "/tmp", commit, format, builder,
+                                        base));
   // The manifest needs a kernel and an initrd; an image without them can
   // still be exported (a container rootfs, say), just not booted.
   auto manifest = signed_manifest(exported.artifact, TRY(load_site_key(site.keys_dir())));

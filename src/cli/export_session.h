@@ -18,7 +18,9 @@ struct ExportedImage {
   std::string unbootable;               // why there is none
 };
 
+// An erofs image is laid out on `base` when given (see export_commit).
 Result<ExportedImage> export_image(Site& site, const Digest& commit, ExportFormat format,
-                                   ErofsBuilder builder = ErofsBuilder::kNative);
+                                   ErofsBuilder builder = ErofsBuilder::kNative,
+                                   std::optional<Digest> base = std::nullopt);
 
 }  // namespace goldroot::cli

@@ -215,13 +215,25 @@ Result<int> image_export(Context& context, const Args& args) {
   std::string builder_name = builder_default ? builder_default : "native";
   app.add_option("--erofs-builder", builder_name,
                  "native (default; $GOLDROOT_EROFS_BUILDER) or mkfs (mkfs.erofs -zlz4hc)");
+  std::string base_ref;
+  bool fresh = false;
+  app.add_option("--base", base_ref,
+                 "keep the layout of this image's erofs export (default: the nearest exported "
+                 "ancestor), so clients holding it fetch little");
+  app.add_flag("--fresh-layout", fresh, "lay the erofs image out afresh, ignoring any base");
   if (auto exit = parse_args(app, args)) return *exit;
   ExportFormat format = TRY(parse_export_format(format_name));
   ErofsBuilder builder = TRY(parse_erofs_builder(builder_name));
   auto site = TRY(context.open_site(LockMode::kExclusive, "image export " + ref));
   Digest id = TRY(site->store().resolve(ref));
-  ExportedImage exported = TRY(export_image(*site, id, format, builder));
+  std::optional<Digest> base;
+  if (!base_ref.empty()) base = TRY(site->store().resolve(base_ref));
+  else if (!fresh && format == ExportFormat::kErofs)
+    base = TRY(find_base_export(site->store(), site->exports_dir(), id));
+  if (fresh) base.reset();
+  ExportedImage exported = TRY(export_image(*site, id, format, builder, base));
   const Artifact& artifact = exported.artifact;
+  if (!artifact.base_note.empty()) std::fprintf(stderr, "export: %s.\n", artifact.base_note.c_str());
   if (!output.empty()) {
     TRY(site->env()->copy_file_atomic(artifact.path, output));
     if (artifact.verity) TRY(site->env()->copy_file_atomic(artifact.tree_path(), output + ".verity"));
@@ -232,11 +244,26 @@ Result<int> image_export(Context& context, const Args& args) {
     nlohmann::json record = artifact.to_json();
     record["path"] = artifact.path;
     record["reused"] = artifact.reused;
+    if (artifact.base_commit && artifact.base_diff)
+      record["base"] = {{"commit", artifact.base_commit->hex()},
+                        {"blocks", artifact.base_diff->blocks},
+                        {"differing_blocks", artifact.base_diff->missing},
+                        {"changed_in_place", artifact.base_diff->changed_in_place}};
     print_json(record);
   } else {
     std::printf("%s %s (%s, sha256 %s)%s\n", export_format_name(format), artifact.path.c_str(),
                 human_bytes(artifact.size).c_str(), artifact.sha256.hex().c_str(),
                 artifact.reused ? ", already built" : "");
+    if (artifact.base_commit && artifact.base_diff) {
+      const BlockDiff& diff = *artifact.base_diff;
+      std::printf("export: %llu of %llu blocks (%s, %.1f%%) differ from the base export %s "
+                  "(%llu differ at their offset)\n",
+                  static_cast<unsigned long long>(diff.missing),
+                  static_cast<unsigned long long>(diff.blocks), human_bytes(diff.missing * 4096).c_str(),
+                  diff.blocks ? 100.0 * static_cast<double>(diff.missing) / static_cast<double>(diff.blocks) : 0.0,
+                  artifact.base_commit->hex().substr(0, 12).c_str(),
+                  static_cast<unsigned long long>(diff.changed_in_place));
+    }
     if (artifact.verity)
       std::printf("verity %s (%s, root hash %s)\n", artifact.tree_path().c_str(),
                   human_bytes(artifact.tree_size).c_str(), artifact.verity->root_hash.hex().c_str());

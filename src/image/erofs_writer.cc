@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "image/erofs_compress.h"
 #include "image/erofs_format.h"
@@ -47,6 +48,15 @@ struct Inode {
   std::string inline_data;  // tail after the xattrs, or lcluster indexes
   uint32_t union_word = 0;  // raw_blkaddr, rdev or compressed_blocks
   uint64_t meta_offset = 0;
+  uint32_t ino = 0;
+  BlockRange data;  // regular files: their blocks
+
+  // With a base layout: the record of the same path, the blocks an
+  // unchanged file finds its bytes in, whether blocks outside the inode
+  // (directories, symlinks) stay where they were.
+  const LayoutRecord* base = nullptr;
+  std::optional<BlockRange> base_data;
+  bool base_outside = false;
 };
 
 uint8_t dirent_type(FileType type) {
@@ -179,10 +189,51 @@ Status write_at(int fd, const char* data, size_t length, uint64_t offset,
   return {};
 }
 
+// Blocks of metadata and directories gathered before they are written: in
+// a layout kept put they may sit anywhere past the metadata address.
+class Pages {
+ public:
+  void put(uint64_t offset, std::string_view bytes) {
+    while (!bytes.empty()) {
+      uint32_t block = static_cast<uint32_t>(offset >> kBlockBits);
+      size_t in_block = offset & (kBlockSize - 1);
+      size_t length = std::min<size_t>(bytes.size(), kBlockSize - in_block);
+      auto [page, added] = pages_.try_emplace(block);
+      if (added) page->second.assign(kBlockSize, '\0');
+      std::memcpy(page->second.data() + in_block, bytes.data(), length);
+      bytes.remove_prefix(length);
+      offset += length;
+    }
+  }
+
+  // Writes runs of consecutive blocks at once.
+  Status write(int fd, const std::string& output) const {
+    std::string run;
+    uint32_t run_first = 0;
+    for (const auto& [block, page] : pages_) {
+      if (!run.empty() && run_first + run.size() / kBlockSize != block) {
+        TRY(write_at(fd, run.data(), run.size(), uint64_t{run_first} << kBlockBits, output));
+        run.clear();
+      }
+      if (run.empty()) run_first = block;
+      run += page;
+    }
+    if (run.empty()) return {};
+    return write_at(fd, run.data(), run.size(), uint64_t{run_first} << kBlockBits, output);
+  }
+
+ private:
+  std::map<uint32_t, std::string> pages_;
+};
+
 class ImageWriter {
  public:
   ImageWriter(const Store& store, const std::string& output, const ErofsOptions& options)
-      : store_(store), output_(output), options_(options) {}
+      : store_(store), output_(output), options_(options), base_(options.base) {}
+
+  // Set when write() failed because the base could not be used; the
+  // caller then writes a fresh layout.
+  const std::string& base_failure() const { return base_failure_; }
 
   Result<ErofsStats> write(const Digest& commit_id) {
     commit_ = commit_id;
@@ -196,12 +247,18 @@ class ImageWriter {
     TRY(add_inode(root.entries[0], "", 0));
     TRY(add_children(0, ""));
 
+    for (uint32_t i = 0; i < inodes_.size(); ++i) TRY(plan_other(i));
+
     fd_ = UniqueFd(::open(output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd_.valid()) return errno_error("creating " + output_, errno);
-    next_block_ = 1;  // block 0 holds the superblock
+    if (base_) {
+      TRY(claim_from_base());
+    } else {
+      for (uint32_t i = 0; i < inodes_.size(); ++i) inodes_[i].ino = i + 1;
+    }
     TRY(write_file_data());
-    for (uint32_t i = 0; i < inodes_.size(); ++i) TRY(plan_other(i));
     TRY(layout_and_write_metadata());
+    stats_.used_base = base_ != nullptr;
     return stats_;
   }
 
@@ -262,6 +319,91 @@ class ImageWriter {
     inode.size = (inode.block_starts.size() - 1) * uint64_t{kBlockSize} + used;
     inode.entries = std::move(entries);
     return {};
+  }
+
+  Status base_unusable(const std::string& why) {
+    base_failure_ = why;
+    return make_error(ErrorCode::kCorruption, "the base layout cannot be used: " + why);
+  }
+
+  // Frees every block of the base but the superblock, its metadata blocks
+  // and what unchanged inodes keep: the data of files whose content,
+  // size and xattr bytes are the same (found by path, else by content for
+  // renames and copies), and the outside blocks of directories and
+  // symlinks that need as many. Inodes of a path the base had keep their
+  // inode number; new ones count on from the base's highest.
+  Status claim_from_base() {
+    const ErofsLayout& base = *base_;
+    if (base.meta_blkaddr == 0 || base.meta_blkaddr >= base.total_blocks)
+      return base_unusable("its metadata area lies outside the image");
+    blocks_ = BlockAllocator(base.total_blocks);
+    blocks_.release({1, base.total_blocks - 1});
+    meta_.emplace(base.meta_blkaddr, &blocks_);
+    for (const BlockRange& range : base.meta_blocks) {
+      if (!blocks_.reserve(range)) return base_unusable("its metadata blocks overlap");
+      for (uint32_t block = range.first; block < range.end(); ++block) meta_->add_block(block);
+    }
+    std::unordered_map<std::string_view, size_t> by_path;
+    std::unordered_map<Digest, std::vector<size_t>> by_digest;
+    uint64_t next_ino = 1;
+    for (size_t r = 0; r < base.records.size(); ++r) {
+      const LayoutRecord& record = base.records[r];
+      by_path.emplace(record.path, r);
+      if (record.type == FileType::kRegular && record.blocks.count)
+        by_digest[record.digest].push_back(r);
+      next_ino = std::max<uint64_t>(next_ino, uint64_t{record.ino} + 1);
+    }
+    if (next_ino + inodes_.size() > UINT32_MAX) return base_unusable("its inode numbers run out");
+    std::vector<bool> claimed(base.records.size());
+    auto same_content = [](const Inode& inode, const LayoutRecord& record) {
+      return record.type == FileType::kRegular && record.digest == inode.entry.digest &&
+             record.size == inode.size && record.xattr_bytes == inode.xattrs.size() &&
+             record.blocks.count > 0;
+    };
+    auto claim_data = [&](Inode& inode, size_t r) {
+      if (claimed[r] || !blocks_.reserve(base.records[r].blocks)) return false;
+      claimed[r] = true;
+      inode.base_data = base.records[r].blocks;
+      return true;
+    };
+    for (Inode& inode : inodes_) {
+      auto found = by_path.find(inode.path);
+      if (found == by_path.end() || base.records[found->second].type != inode.entry.type) continue;
+      const LayoutRecord& record = base.records[found->second];
+      inode.base = &record;
+      inode.ino = record.ino;
+      if (inode.entry.type == FileType::kRegular) {
+        if (same_content(inode, record)) claim_data(inode, found->second);
+        continue;
+      }
+      uint64_t count = outside_blocks(inode);
+      if (count && count == record.blocks.count && blocks_.reserve(record.blocks)) {
+        inode.base_outside = true;
+        inode.union_word = record.blocks.first;
+      }
+    }
+    for (Inode& inode : inodes_) {
+      if (inode.entry.type != FileType::kRegular || inode.base_data || inode.size == 0) continue;
+      auto found = by_digest.find(inode.entry.digest);
+      if (found == by_digest.end()) continue;
+      for (size_t r : found->second)
+        if (same_content(inode, base.records[r]) && claim_data(inode, r)) break;
+    }
+    for (Inode& inode : inodes_)
+      if (!inode.ino) inode.ino = static_cast<uint32_t>(next_ino++);
+    return {};
+  }
+
+  // Where `count` blocks of a file go: where they were if it is unchanged,
+  // else the first hole that holds them, else the end.
+  Result<uint32_t> place_blocks(Inode& inode, uint32_t count) {
+    if (inode.base_data) {
+      if (inode.base_data->count == count) return inode.base_data->first;
+      blocks_.release(*inode.base_data);
+      inode.base_data.reset();
+    }
+    if (count == 0) return uint32_t{0};
+    return blocks_.allocate(count);
   }
 
   // Reads and compresses regular files on a pool; the results are written
@@ -342,8 +484,11 @@ class ImageWriter {
   }
 
   Status place_file(Inode& inode, EncodedFile& encoded) {
-    uint32_t first = next_block_;
-    TRY(reserve_blocks(encoded.blocks.size() / kBlockSize));
+    if (encoded.blocks.size() / kBlockSize > UINT32_MAX)
+      return make_error(ErrorCode::kUnsupported, "the image is too large for erofs");
+    uint32_t count = static_cast<uint32_t>(encoded.blocks.size() / kBlockSize);
+    uint32_t first = TRY(place_blocks(inode, count));
+    inode.data = {first, count};
     if (!encoded.blocks.empty())
       TRY(write_at(fd_.get(), encoded.blocks.data(), encoded.blocks.size(),
                    uint64_t{first} << kBlockBits, output_));
@@ -360,10 +505,43 @@ class ImageWriter {
     return {};
   }
 
-  // Compresses and writes a file at the end of the image holding only a
-  // window of it; the bytes are the same as encode_file() then place_file()
-  // would give. Runs while no other file can be placed.
+  // Compresses and writes a file holding only a window of it; the bytes are
+  // the same as encode_file() then place_file() would give. It goes where
+  // it was when unchanged, else into room for its flat size (the most it
+  // can take), and gives back what it did not use. Runs while no other
+  // file can be placed.
   Status stream_file(Inode& inode, Compressor* compressor) {
+    if (inode.base_data) {
+      bool fits = false;
+      TRY(stream_into(inode, compressor, *inode.base_data, &fits));
+      if (fits) return {};
+      blocks_.release(*inode.base_data);
+      inode.base_data.reset();
+    }
+    uint64_t most = blocks_for(inode.size);
+    if (most > UINT32_MAX) return make_error(ErrorCode::kUnsupported, "the image is too large for erofs");
+    BlockRange room{TRY(blocks_.allocate(static_cast<uint32_t>(most))), static_cast<uint32_t>(most)};
+    bool fits = false;
+    return stream_into(inode, compressor, room, &fits);
+  }
+
+  // Streams the file into `room`; sets *fits and gives back the blocks of
+  // `room` it did not use, or clears *fits (and keeps `room`) when it
+  // needs more.
+  Status stream_into(Inode& inode, Compressor* compressor, BlockRange room, bool* fits) {
+    uint32_t first = room.first;
+    uint32_t used = 0;
+    auto take = [&](uint32_t count) -> bool {
+      if (used + uint64_t{count} > room.count) return false;
+      used += count;
+      return true;
+    };
+    auto done = [&]() -> Status {
+      *fits = true;
+      inode.data = {first, used};
+      blocks_.release({first + used, room.count - used});
+      return {};
+    };
     UniqueFd fd = TRY(store_.objects().open_file(inode.entry.digest));
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     std::string window;
@@ -391,36 +569,40 @@ class ImageWriter {
       }
       return {};
     };
-    uint32_t first = next_block_;
     uint64_t flat_blocks = blocks_for(inode.size);
     if (compressor && inode.size > kBlockSize) {
       std::vector<Extent> extents;
       char block[kBlockSize];
       uint64_t position = 0;
+      // Past the room, the attempt goes on unwritten to learn whether the
+      // file compresses: if not, its flat copy may still fit.
+      bool overflow = false;
       while (position < inode.size && extents.size() < flat_blocks) {
         TRY(fill(position));
         std::string_view rest(window.data() + (position - window_start),
                               window.size() - (position - window_start));
         Extent extent = compressor->compress_extent(rest, position, block);
-        TRY(reserve_blocks(1));
-        TRY(write_at(fd_.get(), block, kBlockSize, uint64_t{next_block_ - 1} << kBlockBits,
-                     output_));
+        if (!overflow && !take(1)) overflow = true;
+        if (!overflow)
+          TRY(write_at(fd_.get(), block, kBlockSize, uint64_t{first + used - 1} << kBlockBits,
+                       output_));
         extents.push_back(extent);
         position += extent.length;
       }
       if (position >= inode.size && extents.size() < flat_blocks) {
+        if (overflow) return {};
         inode.layout = kCompressedFull;
         inode.union_word = static_cast<uint32_t>(extents.size());
         inode.inline_data = build_lcluster_indexes(extents, inode.size, first);
         ++stats_.compressed_files;
-        return {};
+        return done();
       }
-      next_block_ = first;  // no saving: the flat copy goes over the attempt
+      used = 0;  // no saving: the flat copy goes over the attempt
       window.clear();
       window_start = 0;
     }
     uint64_t full = inode.size & ~uint64_t{kBlockSize - 1};
-    TRY(reserve_blocks(full / kBlockSize));
+    if (!take(static_cast<uint32_t>(full / kBlockSize))) return {};
     for (uint64_t position = 0; position < full;) {
       TRY(fill(position));
       uint64_t end = std::min<uint64_t>(window_start + window.size(), full);
@@ -434,21 +616,15 @@ class ImageWriter {
     if (tail.empty() || fits_inline(inode, tail.size())) {
       inode.layout = tail.empty() ? kFlatPlain : kFlatInline;
       inode.inline_data = std::move(tail);
-      return {};
+      return done();
     }
     inode.layout = kFlatPlain;
     inode.union_word = first;
     tail.resize(kBlockSize, '\0');
-    TRY(reserve_blocks(1));
-    return write_at(fd_.get(), tail.data(), kBlockSize, uint64_t{next_block_ - 1} << kBlockBits,
-                    output_);
-  }
-
-  Status reserve_blocks(uint64_t count) {
-    if (next_block_ + count > UINT32_MAX)
-      return make_error(ErrorCode::kUnsupported, "the image is too large for erofs");
-    next_block_ += static_cast<uint32_t>(count);
-    return {};
+    if (!take(1)) return {};
+    TRY(write_at(fd_.get(), tail.data(), kBlockSize, uint64_t{first + used - 1} << kBlockBits,
+                 output_));
+    return done();
   }
 
   // Layouts of everything but regular files, whose data is placed already.
@@ -550,27 +726,65 @@ class ImageWriter {
     return used.size();
   }
 
+  // Inode places when keeping a base's layout: first every inode that still
+  // fits its old slots (so that nobody takes them), then those that grew
+  // into free neighbouring slots, then the rest where they fit best, the
+  // root within the superblock's 16-bit reach.
+  Status place_inodes_on_base() {
+    MetadataAllocator& meta = *meta_;
+    (void)meta.claim(0, 1u << kInodeSlotBits);  // nid 0 stays unused, as in a fresh layout
+    std::vector<bool> placed(inodes_.size());
+    auto keep = [&](size_t i, bool grown) {
+      Inode& inode = inodes_[i];
+      uint64_t size = metadata_size(inode);
+      if (placed[i] || !inode.base || size > UINT32_MAX) return;
+      bool fits_old = round_up(size, 32) <= round_up(inode.base->meta_bytes, 32);
+      if (fits_old == grown) return;
+      if (!meta.claim(inode.base->meta_offset, static_cast<uint32_t>(size))) return;
+      inode.meta_offset = inode.base->meta_offset;
+      placed[i] = true;
+    };
+    for (size_t i = 0; i < inodes_.size(); ++i) keep(i, false);
+    for (size_t i = 0; i < inodes_.size(); ++i) keep(i, true);
+    for (size_t i = 0; i < inodes_.size(); ++i) {
+      if (placed[i]) continue;
+      uint64_t size = metadata_size(inodes_[i]);
+      if (size > UINT32_MAX) return make_error(ErrorCode::kUnsupported, "an inode is too large");
+      uint64_t limit = i == 0 ? uint64_t{0x10000} << kInodeSlotBits : UINT64_MAX;
+      auto offset = meta.allocate(static_cast<uint32_t>(size), limit);
+      if (!offset.ok() && i == 0) return base_unusable("the root inode would be out of reach");
+      inodes_[i].meta_offset = TRY(std::move(offset));
+    }
+    return {};
+  }
+
   Status layout_and_write_metadata() {
-    uint64_t meta_blocks = place_inodes();
+    uint32_t meta_blkaddr = 0;
+    std::vector<BlockRange> meta_blocks;
+    if (base_) {
+      meta_blkaddr = base_->meta_blkaddr;
+      TRY(place_inodes_on_base());
+      meta_blocks = meta_->blocks();
+    } else {
+      uint64_t count = place_inodes();
+      if (count > UINT32_MAX) return make_error(ErrorCode::kUnsupported, "too many inodes for erofs");
+      meta_blkaddr = TRY(blocks_.allocate(static_cast<uint32_t>(count)));
+      meta_blocks = {{meta_blkaddr, static_cast<uint32_t>(count)}};
+    }
     if (inodes_[0].meta_offset >> kInodeSlotBits > 0xffff)
       return make_error(ErrorCode::kUnsupported, "the root inode is out of reach");
-    uint32_t meta_blkaddr = next_block_;
-    TRY(reserve_blocks(meta_blocks));
     for (Inode& inode : inodes_) {
       uint64_t count = outside_blocks(inode);
-      if (!count) continue;
-      inode.union_word = next_block_;
-      TRY(reserve_blocks(count));
+      if (!count || inode.base_outside) continue;
+      if (count > UINT32_MAX) return make_error(ErrorCode::kUnsupported, "a directory is too large");
+      inode.union_word = TRY(blocks_.allocate(static_cast<uint32_t>(count)));
     }
-    std::string meta(meta_blocks * kBlockSize, '\0');
-    std::string outside((next_block_ - meta_blkaddr - meta_blocks) * uint64_t{kBlockSize}, '\0');
-    uint64_t outside_base = uint64_t{meta_blkaddr + meta_blocks} * kBlockSize;
-    for (uint32_t i = 0; i < inodes_.size(); ++i) {
-      Inode& inode = inodes_[i];
-      if (inode.entry.type == FileType::kDirectory) fill_directory(inode, outside, outside_base);
+    Pages pages;
+    uint64_t meta_start = uint64_t{meta_blkaddr} * kBlockSize;
+    for (Inode& inode : inodes_) {
+      if (inode.entry.type == FileType::kDirectory) fill_directory(inode, pages);
       if (inode.entry.type == FileType::kSymlink && inode.layout == kFlatPlain && inode.size)
-        outside.replace(uint64_t{inode.union_word} * kBlockSize - outside_base, inode.size,
-                        inode.entry.target);
+        pages.put(uint64_t{inode.union_word} * kBlockSize, inode.entry.target);
       ExtendedInode disk;
       disk.layout = inode.layout;
       disk.xattr_icount =
@@ -581,52 +795,79 @@ class ImageWriter {
           static_cast<uint16_t>(mode_type_bits(inode.entry.type) | (inode.entry.mode & 07777));
       disk.size = inode.size;
       disk.union_word = inode.union_word;
-      disk.ino = i + 1;
+      disk.ino = inode.ino;
       disk.uid = inode.entry.uid;
       disk.gid = inode.entry.gid;
       disk.mtime_sec = inode.entry.mtime_sec;
       disk.mtime_nsec = inode.entry.mtime_nsec;
       disk.nlink = inode.nlink;
-      char* at = meta.data() + inode.meta_offset;
-      disk.encode(at);
-      std::memcpy(at + kExtendedInodeSize, inode.xattrs.data(), inode.xattrs.size());
+      std::string bytes(metadata_size(inode), '\0');
+      disk.encode(bytes.data());
+      std::memcpy(bytes.data() + kExtendedInodeSize, inode.xattrs.data(), inode.xattrs.size());
       uint64_t data_at = kExtendedInodeSize + inode.xattrs.size();
       if (inode.layout == kCompressedFull) data_at = round_up(data_at, 8);
-      std::memcpy(at + data_at, inode.inline_data.data(), inode.inline_data.size());
+      std::memcpy(bytes.data() + data_at, inode.inline_data.data(), inode.inline_data.size());
+      pages.put(meta_start + inode.meta_offset, bytes);
     }
-    TRY(write_at(fd_.get(), meta.data(), meta.size(), uint64_t{meta_blkaddr} * kBlockSize,
-                 output_));
-    TRY(write_at(fd_.get(), outside.data(), outside.size(), outside_base, output_));
+    TRY(pages.write(fd_.get(), output_));
+    uint32_t total = blocks_.trim();
 
     SuperBlock super;
     super.root_nid = static_cast<uint16_t>(inodes_[0].meta_offset >> kInodeSlotBits);
     super.inodes = inodes_.size();
-    super.blocks = next_block_;
+    super.blocks = total;
     super.meta_blkaddr = meta_blkaddr;
     // Named by the commit, so that one commit always gives the same bytes.
     std::memcpy(super.uuid, commit_.bytes.data(), sizeof(super.uuid));
     char block[kSuperBlockSize];
     super.encode(block);
     TRY(write_at(fd_.get(), block, sizeof(block), kSuperBlockOffset, output_));
-    if (::ftruncate(fd_.get(), static_cast<off_t>(uint64_t{next_block_} * kBlockSize)) != 0)
+    if (::ftruncate(fd_.get(), static_cast<off_t>(uint64_t{total} * kBlockSize)) != 0)
       return errno_error("writing " + output_, errno);
     stats_.inodes = inodes_.size();
-    stats_.blocks = next_block_;
+    stats_.blocks = total;
+    stats_.layout = layout_of(meta_blkaddr, std::move(meta_blocks), total);
     return {};
+  }
+
+  ErofsLayout layout_of(uint32_t meta_blkaddr, std::vector<BlockRange> meta_blocks,
+                        uint32_t total) const {
+    ErofsLayout layout;
+    layout.block_size = kBlockSize;
+    layout.encoding = erofs_encoding(options_);
+    layout.meta_blkaddr = meta_blkaddr;
+    layout.total_blocks = total;
+    layout.meta_blocks = std::move(meta_blocks);
+    layout.records.reserve(inodes_.size());
+    for (const Inode& inode : inodes_) {
+      LayoutRecord record;
+      record.path = inode.path;
+      record.type = inode.entry.type;
+      record.digest = inode.entry.digest;
+      record.size = inode.size;
+      record.xattr_bytes = static_cast<uint32_t>(inode.xattrs.size());
+      record.meta_offset = inode.meta_offset;
+      record.meta_bytes = static_cast<uint32_t>(metadata_size(inode));
+      if (inode.entry.type == FileType::kRegular)
+        record.blocks = inode.data;
+      else if (uint64_t count = outside_blocks(inode))
+        record.blocks = {inode.union_word, static_cast<uint32_t>(count)};
+      record.ino = inode.ino;
+      layout.records.push_back(std::move(record));
+    }
+    return layout;
   }
 
   // Full directory blocks go outside the inode; the short last one inline
   // when it fits, else padded in its own block.
-  void fill_directory(Inode& dir, std::string& outside, uint64_t outside_base) {
+  void fill_directory(Inode& dir, Pages& pages) {
     size_t blocks = dir.block_starts.size();
     for (size_t b = 0; b < blocks; ++b) {
       std::string data = directory_block(dir, b);
-      if (b + 1 == blocks && dir.layout == kFlatInline) {
+      if (b + 1 == blocks && dir.layout == kFlatInline)
         dir.inline_data = std::move(data);
-      } else {
-        uint64_t at = (uint64_t{dir.union_word} + b) * kBlockSize - outside_base;
-        outside.replace(at, data.size(), data);
-      }
+      else
+        pages.put((uint64_t{dir.union_word} + b) * kBlockSize, data);
     }
   }
 
@@ -637,17 +878,43 @@ class ImageWriter {
   std::vector<Inode> inodes_;
   std::map<std::string, size_t> hardlink_group_;
   std::vector<uint32_t> group_inode_;
+  const ErofsLayout* base_;
+  std::string base_failure_;
   UniqueFd fd_;
-  uint32_t next_block_ = 1;
+  BlockAllocator blocks_{1};  // block 0 holds the superblock
+  std::optional<MetadataAllocator> meta_;  // with a base
   ErofsStats stats_;
 };
 
 }  // namespace
 
+std::string erofs_encoding(const ErofsOptions& options) {
+  if (options.compression == ErofsCompression::kNone) return "none";
+  return "lz4hc:" + std::to_string(options.lz4hc_level);
+}
+
 Result<ErofsStats> write_erofs(const Store& store, const Digest& commit, const std::string& output,
                                const ErofsOptions& options) {
-  ImageWriter writer(store, output, options);
-  return writer.write(commit);
+  std::string note;
+  if (options.base) {
+    const ErofsLayout& base = *options.base;
+    if (base.block_size != kBlockSize) {
+      note = "it has " + std::to_string(base.block_size) + "-byte blocks";
+    } else if (base.encoding != erofs_encoding(options)) {
+      note = "it was encoded as " + base.encoding + ", this image as " + erofs_encoding(options);
+    } else {
+      ImageWriter writer(store, output, options);
+      auto written = writer.write(commit);
+      if (written.ok() || writer.base_failure().empty()) return written;
+      note = writer.base_failure();
+    }
+  }
+  ErofsOptions fresh = options;
+  fresh.base = nullptr;
+  ImageWriter writer(store, output, fresh);
+  ErofsStats stats = TRY(writer.write(commit));
+  stats.base_note = note;
+  return stats;
 }
 
 }  // namespace goldroot

@@ -12,7 +12,11 @@
 //
 // Layout: block 0 holds the superblock; file data follows in commit order
 // (so the same commit gives the same bytes); then the metadata area (inodes,
-// root first) and the blocks of large directories.
+// root first) and the blocks of large directories. Given the layout of a
+// previous export (ErofsOptions::base, image/erofs_layout.h), unchanged
+// files keep their blocks and inodes their nids, and the rest goes into
+// the holes left by what changed or at the end; the same commit and base
+// give the same bytes.
 //
 // Memory: each worker holds one file (past ErofsOptions::stream_threshold,
 // a 4 MiB window of it) and its encoded blocks; finished files wait, at
@@ -21,6 +25,7 @@
 
 #include <string>
 
+#include "image/erofs_layout.h"
 #include "store/store.h"
 
 namespace goldroot {
@@ -34,12 +39,23 @@ struct ErofsOptions {
   // Files larger than this are compressed and written through a window
   // rather than held whole in memory.
   uint64_t stream_threshold = 64u << 20;
+  // The layout of the previous export to keep put; null for a fresh one.
+  const erofs::ErofsLayout* base = nullptr;
 };
+
+// What decides a file's encoded blocks besides its bytes ("lz4hc:9"):
+// a base written with other options cannot be reused.
+std::string erofs_encoding(const ErofsOptions& options);
 
 struct ErofsStats {
   uint64_t inodes = 0;
   uint64_t blocks = 0;
   uint64_t compressed_files = 0;
+  erofs::ErofsLayout layout;  // what to keep beside the image for the next export
+  bool used_base = false;
+  // Why a base given was not used ("its metadata blocks overlap"); the
+  // image then has a fresh layout.
+  std::string base_note;
 };
 
 // Writes the image of `commit` to `output` (created or truncated).

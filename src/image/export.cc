@@ -306,9 +306,54 @@ Result<std::optional<Artifact>> cached_artifact(const std::string& exports_dir,
   return std::optional<Artifact>(std::move(artifact).value());
 }
 
+Result<std::optional<Digest>> find_base_export(const Store& store, const std::string& exports_dir,
+                                               const Digest& commit) {
+  std::vector<Digest> generation = {commit};
+  std::set<Digest> seen = {commit};
+  for (int depth = 0; depth < 64 && !generation.empty(); ++depth) {
+    std::vector<Digest> parents;
+    for (const Digest& id : generation) {
+      auto parsed = store.objects().read_commit(id);
+      if (!parsed.ok()) continue;  // a shallow history ends here
+      for (const Digest& parent : parsed->parents)
+        if (seen.insert(parent).second) parents.push_back(parent);
+    }
+    for (const Digest& parent : parents)
+      if (TRY(cached_artifact(exports_dir, parent, ExportFormat::kErofs)))
+        return std::optional<Digest>(parent);
+    generation = std::move(parents);
+  }
+  return std::optional<Digest>();
+}
+
+namespace {
+
+// The layout of the cached erofs export of `base`, or why there is none.
+std::optional<erofs::ErofsLayout> base_layout(Env* env, const std::optional<Artifact>& base,
+                                              std::string* why) {
+  if (!base) {
+    *why = "it is not in the export cache";
+    return std::nullopt;
+  }
+  auto data = env->read_file(base->layout_path());
+  if (!data.ok()) {
+    *why = "it has no layout file";
+    return std::nullopt;
+  }
+  auto layout = erofs::ErofsLayout::parse(*data);
+  if (!layout.ok()) {
+    *why = layout.error().message;
+    return std::nullopt;
+  }
+  return std::move(layout).value();
+}
+
+}  // namespace
+
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
-                               ExportFormat format, ErofsBuilder builder) {
+                               ExportFormat format, ErofsBuilder builder,
+                               std::optional<Digest> base) {
   if (auto cached = TRY(cached_artifact(exports_dir, commit, format))) {
     if (format != ExportFormat::kErofs || has_verity_tree(*cached)) return *cached;
     // Exported before verity trees (or its tree was removed): the image
@@ -333,12 +378,37 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
   if (format == ExportFormat::kTar) {
     TRY(write_tar(store, commit, temporary));
   } else if (format == ExportFormat::kErofs && builder == ErofsBuilder::kNative) {
-    auto written = write_erofs(store, commit, temporary, ErofsOptions{});
+    ErofsOptions options;
+    std::optional<Artifact> base_artifact;
+    std::optional<erofs::ErofsLayout> layout;
+    std::string why;
+    if (base && *base != commit) {
+      base_artifact = TRY(cached_artifact(exports_dir, *base, ExportFormat::kErofs));
+      layout = base_layout(env, base_artifact, &why);
+      if (layout) options.base = &*layout;
+    }
+    auto written = write_erofs(store, commit, temporary, options);
     if (!written.ok()) {
       ::unlink(temporary.c_str());
       return std::move(written).context("building " + what).error();
     }
+    if (!written->base_note.empty()) why = written->base_note;
+    if (base_artifact) {
+      artifact.base_commit = base_artifact->commit;
+      auto diff = diff_blocks(base_artifact->path, temporary);
+      if (diff.ok()) artifact.base_diff = *diff;
+    }
+    if (base && *base != commit && !written->used_base)
+      artifact.base_note = "not keeping the layout of the base export " +
+                           base->hex().substr(0, 12) + ": " + why + "; the image has a fresh layout";
+    // Beside the image before the record names it; the next export's base.
+    Status kept = env->write_file_atomic(artifact.layout_path(), written->layout.serialize());
+    if (!kept.ok()) {
+      ::unlink(temporary.c_str());
+      return std::move(kept).context("writing the layout of " + what).error();
+    }
   } else {
+    ::unlink(artifact.layout_path().c_str());  // a native export's, now stale
     std::string base = staging_base(parsed.size, staging_dir);
     std::string pattern = base + "/goldroot-export-XXXXXX";
     if (!::mkdtemp(pattern.data())) return errno_error("creating a staging directory", errno);

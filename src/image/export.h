@@ -10,6 +10,12 @@
 // gets the same tree and root hash. An export recorded before trees existed
 // gets its tree (and nothing else) built the next time it is exported.
 //
+// A native erofs artifact also has its layout beside it, `<artifact
+// path>.layout` (image/erofs_layout.h). Exported with a base (an older
+// export of the same image), the new image keeps the base's layout where
+// it can, so a client holding the base fetches little; when the base's
+// layout cannot be used the image gets a fresh one and says why.
+//
 // erofs is written straight from the store by goldroot's own writer
 // (image/erofs_writer.h); Debian's mkfs.erofs remains available for
 // comparison. squashfs is built by mksquashfs from a parallel checkout staged
@@ -23,6 +29,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "image/block_diff.h"
 #include "manifest/boot_manifest.h"
 #include "store/store.h"
 
@@ -53,7 +60,15 @@ struct Artifact {
   uint64_t tree_size = 0;
   bool reused = false;  // found in the cache
 
+  // This export only, not recorded: the base export it was laid out on,
+  // what a client holding that base would fetch, and why the base's
+  // layout was not kept (one sentence; empty when it was, or no base).
+  std::optional<Digest> base_commit;
+  std::optional<BlockDiff> base_diff;
+  std::string base_note;
+
   std::string tree_path() const { return path + ".verity"; }
+  std::string layout_path() const { return path + ".layout"; }
 
   nlohmann::json to_json() const;
   static Result<Artifact> from_json(const nlohmann::json& json);
@@ -88,10 +103,18 @@ std::string verity_salt_of(const Digest& image_sha256);
 
 // Builds the artifact for `commit` in `exports_dir`, or returns the cached
 // one. `staging_dir` is where a checkout may be staged when tmpfs is short.
+// A native erofs export lays itself out on the cached erofs export of
+// `base`, when given, and measures itself against it.
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
                                ExportFormat format,
-                               ErofsBuilder builder = ErofsBuilder::kNative);
+                               ErofsBuilder builder = ErofsBuilder::kNative,
+                               std::optional<Digest> base = std::nullopt);
+
+// The nearest ancestor of `commit` (parents first, up to 64 generations)
+// that has a cached erofs export: the base a new export keeps put.
+Result<std::optional<Digest>> find_base_export(const Store& store, const std::string& exports_dir,
+                                               const Digest& commit);
 
 
 struct PruneReport {
