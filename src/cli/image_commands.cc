@@ -220,7 +220,8 @@ Result<int> image_export(Context& context, const Args& args) {
   app.add_option("--base", base_ref,
                  "keep the layout of this image's erofs export (default: the nearest exported "
                  "ancestor), so clients holding it fetch little");
-  app.add_flag("--fresh-layout", fresh, "lay the erofs image out afresh, ignoring any base");
+  app.add_flag("--fresh-layout", fresh,
+               "lay the erofs image out afresh (still measured against the base)");
   if (auto exit = parse_args(app, args)) return *exit;
   ExportFormat format = TRY(parse_export_format(format_name));
   ErofsBuilder builder = TRY(parse_erofs_builder(builder_name));
@@ -228,11 +229,17 @@ Result<int> image_export(Context& context, const Args& args) {
   Digest id = TRY(site->store().resolve(ref));
   std::optional<Digest> base;
   if (!base_ref.empty()) base = TRY(site->store().resolve(base_ref));
-  else if (!fresh && format == ExportFormat::kErofs)
+  else if (format == ExportFormat::kErofs)
     base = TRY(find_base_export(site->store(), site->exports_dir(), id));
-  if (fresh) base.reset();
-  ExportedImage exported = TRY(export_image(*site, id, format, builder, base));
-  const Artifact& artifact = exported.artifact;
+  ExportedImage exported =
+      TRY(export_image(*site, id, format, builder, fresh ? std::nullopt : base));
+  Artifact& artifact = exported.artifact;
+  if (fresh && base && !artifact.reused && format == ExportFormat::kErofs) {
+    if (auto peer = TRY(cached_artifact(site->exports_dir(), *base, ExportFormat::kErofs))) {
+      artifact.base_commit = *base;
+      artifact.base_diff = TRY(diff_blocks(peer->path, artifact.path));
+    }
+  }
   if (!artifact.base_note.empty()) std::fprintf(stderr, "export: %s.\n", artifact.base_note.c_str());
   if (!output.empty()) {
     TRY(site->env()->copy_file_atomic(artifact.path, output));

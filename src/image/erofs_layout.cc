@@ -254,9 +254,18 @@ bool MetadataAllocator::claim(uint64_t offset, uint32_t bytes) {
   return true;
 }
 
+void MetadataAllocator::mark_changed(uint64_t offset, uint32_t bytes) {
+  if (bytes == 0) return;
+  uint64_t first = meta_blkaddr_ + offset / 4096;
+  uint64_t last = meta_blkaddr_ + (offset + bytes - 1) / 4096;
+  for (uint64_t block = first; block <= last && block <= UINT32_MAX; ++block)
+    changed_.insert(static_cast<uint32_t>(block));
+}
+
 void MetadataAllocator::build_runs() {
   runs_built_ = true;
   for (const auto& [block, used] : used_) {
+    if (changed_only_ && !changed_.count(block)) continue;
     uint32_t slot = 0;
     while (slot < kSlotsPerBlock) {
       if (used.test(slot)) {

@@ -21,6 +21,7 @@
 #include <bitset>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +104,13 @@ class MetadataAllocator {
   // metadata blocks and an inode of at most a block stays within one.
   // Only before the first allocate().
   bool claim(uint64_t offset, uint32_t bytes);
+  // From now on free slots are used only in blocks marked changed (and in
+  // new ones): a new inode put into an unchanged block would change it,
+  // and a client holding the base would fetch that block again.
+  void fill_changed_blocks_only() { changed_only_ = true; }
+  // The blocks under [offset, offset + bytes) change anyway (an inode there
+  // moved, went or changed).
+  void mark_changed(uint64_t offset, uint32_t bytes);
   // A place for an inode of `bytes`, at offset < `limit`: best fit in the
   // free slots, else fresh blocks (an inode of more than a block starts
   // one). Offsets count from meta_blkaddr.
@@ -116,6 +124,8 @@ class MetadataAllocator {
   uint32_t meta_blkaddr_;
   BlockAllocator* blocks_;
   std::map<uint32_t, std::bitset<kSlotsPerBlock>> used_;  // block -> used slots
+  std::set<uint32_t> changed_;
+  bool changed_only_ = false;
   bool runs_built_ = false;
   std::multimap<uint32_t, uint64_t> runs_;  // free bytes -> offset, within one block
 };

@@ -144,6 +144,21 @@ TEST(MetadataAllocatorTest, ClaimsKeepSlotsAndInodesNeverCrossABlock) {
   EXPECT_EQ(meta.blocks()[1], (BlockRange{20, 1}));
 }
 
+TEST(MetadataAllocatorTest, OnlyChangedBlocksTakeNewInodes) {
+  BlockAllocator blocks(20);
+  MetadataAllocator meta(10, &blocks);
+  for (uint32_t block : {10, 11, 12}) meta.add_block(block);
+  EXPECT_TRUE(meta.claim(0, 2048));
+  EXPECT_TRUE(meta.claim(4096, 2048));
+  EXPECT_TRUE(meta.claim(8192, 2048));
+  meta.fill_changed_blocks_only();
+  meta.mark_changed(4096 + 100, 10);  // block 11
+  EXPECT_EQ(get(meta.allocate(1000)), 4096u + 2048u);
+  EXPECT_EQ(get(meta.allocate(1000)), 4096u + 3072u);
+  // Blocks 10 and 12 have room but stay as they were.
+  EXPECT_EQ(get(meta.allocate(1000)), (20u - 10u) * 4096u);
+}
+
 TEST(MetadataAllocatorTest, ALimitKeepsTheRootInReach) {
   BlockAllocator blocks(10);
   MetadataAllocator meta(1, &blocks);

@@ -746,6 +746,20 @@ class ImageWriter {
     };
     for (size_t i = 0; i < inodes_.size(); ++i) keep(i, false);
     for (size_t i = 0; i < inodes_.size(); ++i) keep(i, true);
+    // New and moved inodes fill gaps only in blocks that change anyway:
+    // where an inode went or moved from, or one kept in place changed.
+    meta.fill_changed_blocks_only();
+    std::vector<bool> stays(base_->records.size());
+    for (size_t i = 0; i < inodes_.size(); ++i) {
+      const Inode& inode = inodes_[i];
+      if (!placed[i]) continue;
+      stays[static_cast<size_t>(inode.base - base_->records.data())] = true;
+      if (inode.base->digest != inode.entry.digest ||
+          inode.base->meta_bytes != metadata_size(inode) || inode.base->size != inode.size)
+        meta.mark_changed(inode.meta_offset, static_cast<uint32_t>(metadata_size(inode)));
+    }
+    for (size_t r = 0; r < base_->records.size(); ++r)
+      if (!stays[r]) meta.mark_changed(base_->records[r].meta_offset, base_->records[r].meta_bytes);
     for (size_t i = 0; i < inodes_.size(); ++i) {
       if (placed[i]) continue;
       uint64_t size = metadata_size(inodes_[i]);
