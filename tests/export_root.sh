@@ -121,6 +121,34 @@ gr image import "$WORK/lab.tar" --name fromtar >/dev/null
 [ -z "$(gr image diff lab fromtar 2>/dev/null)" ] || { gr image diff lab fromtar; fail "tar round trip"; }
 ok "the tar export imports back to the identical tree"
 
+# The next version keeps the layout of the last export: it says how much of
+# it a client holding that export would fetch, and mounts as its commit.
+[ -s "$artifact.layout" ] || fail "no layout beside the erofs artifact"
+echo "v2" > "$src/etc/hostname"
+python3 -c "import sys; sys.stdout.write('added\n' * 1000)" > "$src/usr/bin/added"
+rm "$src/usr/bin/ping6"
+gr image import "$src" --name lab >/dev/null
+out=$(gr image export lab 2>"$WORK/stderr")
+echo "$out" | grep -Eq "^export: [0-9]+ of [0-9]+ blocks \(.*%\) differ from the base export [0-9a-f]{12}" \
+  || { echo "$out"; fail "no count of blocks differing from the base export"; }
+[ ! -s "$WORK/stderr" ] || { cat "$WORK/stderr"; fail "the base layout was not kept"; }
+v2=$(echo "$out" | sed -n 's/^erofs \([^ ]*\) .*/\1/p')
+fsck.erofs "$v2" >/dev/null || fail "fsck.erofs rejects the image laid out on its base"
+rm -rf "$WORK/expected2"; gr image checkout lab "$WORK/expected2" 2>/dev/null
+mount -t erofs -o loop,ro "$v2" "$WORK/mnt"
+changes=$(rsync -aHAXnci --numeric-ids "$WORK/expected2/" "$WORK/mnt/")
+umount "$WORK/mnt"
+[ -z "$changes" ] || { echo "$changes"; fail "the image laid out on its base differs from the commit"; }
+ok "an export keeps the layout of the previous one, counts what differs, and equals its commit"
+# A damaged base layout: a fresh layout, and one sentence saying so.
+echo "v3" > "$src/etc/hostname"
+gr image import "$src" --name lab >/dev/null
+printf 'garbage' > "$v2.layout"
+gr image export lab >/dev/null 2>"$WORK/stderr"
+grep -q "^export: not keeping the layout of the base export [0-9a-f]\{12\}: the erofs layout is damaged" \
+  "$WORK/stderr" || { cat "$WORK/stderr"; fail "no sentence about the damaged base layout"; }
+ok "a damaged base layout gives a fresh layout and says so"
+
 expect_fail "unknown format" gr image export lab --format zip
 mkdir -p "$WORK/nokernel/etc"; echo x > "$WORK/nokernel/etc/x"
 gr image import "$WORK/nokernel" --name container >/dev/null

@@ -330,7 +330,13 @@ Result<Captured> receive_and_capture(Context& context, const CaptureHostOptions&
                short_hex(request.lower).c_str(), human_bytes(result.stats.size).c_str(),
                static_cast<unsigned long long>(result.stats.files_hashed),
                human_bytes(result.stats.bytes_written).c_str());
-  ExportedImage exported = TRY(export_image(*site, result.commit, ExportFormat::kErofs));
+  // Laid out on the export of what it was captured from, so that clients
+  // holding that fetch about what changed.
+  ExportedImage exported =
+      TRY(export_image(*site, result.commit, ExportFormat::kErofs, ErofsBuilder::kNative,
+                       TRY(find_base_export(site->store(), site->exports_dir(), result.commit))));
+  if (!exported.artifact.base_note.empty())
+    std::fprintf(stderr, "export: %s.\n", exported.artifact.base_note.c_str());
   if (!exported.manifest)
     std::fprintf(stderr, "warning: the capture cannot boot: %s\n", exported.unbootable.c_str());
   Captured captured;
