@@ -20,6 +20,7 @@ ReadSet::ReadSet(std::string directory, const Digest& root, uint64_t data_blocks
   seen_.reset(new uint64_t[(data_blocks + 63) / 64]());
   if (directory.empty()) return;
   path_ = directory + "/" + root_hex_ + ".readset";
+  directory_path_ = directory;
   directory_ = UniqueFd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   std::ifstream in(path_);
   std::string line;
@@ -54,10 +55,12 @@ std::vector<Extent> ReadSet::recorded() const {
 
 Status ReadSet::save() {
   if (path_.empty()) return {};
-  if (!directory_.valid()) return make_error(ErrorCode::kIo, "cannot open the directory of " + path_);
   std::string text;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!directory_.valid())  // made after this read set: open it now
+      directory_ = UniqueFd(::open(directory_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!directory_.valid()) return errno_error("opening the directory of " + path_, errno);
     if (recorded_.empty() || saved_all_) return {};
     text = "goldroot-readset 1 " + root_hex_ + "\n";
     for (const Extent& extent : recorded_)

@@ -54,7 +54,8 @@ class ReadSet {
 
  private:
   std::string path_;
-  UniqueFd directory_;  // DIR, for openat/renameat
+  std::string directory_path_;
+  UniqueFd directory_;  // DIR, for openat/renameat; opened late under mutex_
   std::string root_hex_;
   uint64_t data_blocks_;
   std::chrono::steady_clock::time_point until_;
