@@ -225,10 +225,9 @@ std::string verity_tree_url(const Artifact& artifact) {
   return "/images/" + artifact.sha256.hex() + ".verity";
 }
 
-std::string verity_salt_of(const Digest& image_sha256) {
+std::string verity_salt() {
   Sha256 hash;
   hash.update("goldroot-verity-salt\n");
-  hash.update(image_sha256.bytes.data(), image_sha256.bytes.size());
   Digest salt = hash.finish();
   return std::string(reinterpret_cast<const char*>(salt.bytes.data()), salt.bytes.size());
 }
@@ -243,7 +242,7 @@ Status write_verity_tree(Env* env, const std::string& image_path, Artifact* arti
   VerityParams params;
   params.data_block_size = kBlockSize;
   params.hash_block_size = kBlockSize;
-  params.salt = verity_salt_of(artifact->sha256);
+  params.salt = verity_salt();
   std::string what = "the verity tree of image " + artifact->commit.hex().substr(0, 12);
   auto built = build_verity_tree_of_file(image_path, kBlockSize, kBlockSize, params.salt);
   if (!built.ok()) return std::move(built).context("building " + what).error();

@@ -97,9 +97,16 @@ std::string artifact_url(const Artifact& artifact);
 // Where the server offers the artifact's verity tree: /images/<sha256>.verity.
 std::string verity_tree_url(const Artifact& artifact);
 
-// The salt of an image's verity tree: SHA-256("goldroot-verity-salt\n" +
-// the image's sha256 bytes), 32 bytes.
-std::string verity_salt_of(const Digest& image_sha256);
+// The salt of every new export's verity tree: SHA-256("goldroot-verity-salt\n"),
+// 32 bytes, one constant for all images. So the leaf hashes of two images'
+// trees are equal exactly where their 4 KiB blocks are, and a client finds
+// the blocks of a new image it already holds from an older image's tree
+// alone (blockd/seed_index.h). A salt guards against precomputed
+// collisions in a weak hash; SHA-256 has no known collision at all, and the
+// root hash in the signed manifest still vouches for every block, so one
+// salt for all images costs no security. (Exports written before this keep
+// the salt their record and manifest name.)
+std::string verity_salt();
 
 // Builds the artifact for `commit` in `exports_dir`, or returns the cached
 // one. `staging_dir` is where a checkout may be staged when tmpfs is short.

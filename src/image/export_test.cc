@@ -1,9 +1,11 @@
 // `image export` of erofs writes the image's dm-verity tree beside it: a
 // tree that verify_verity_tree (and veritysetup, where installed) accepts
-// for the image, with a salt derived from the image so exports are
-// reproducible, recorded with the artifact and carried by its manifest. An
-// export recorded before trees gets its tree, and only its tree, when it is
-// exported again.
+// for the image, with one constant salt for every image (so exports are
+// reproducible, and identical blocks of two images have identical leaf
+// hashes: the seeding index), recorded with the artifact and carried by its
+// manifest. An export recorded before trees gets its tree, and only its
+// tree, when it is exported again; one recorded with the older per-image
+// salt keeps it.
 #include "image/export.h"
 
 #include <sys/stat.h>
@@ -60,7 +62,7 @@ TEST_F(ExportTest, ErofsExportWritesAVerityTreeThatChecksTheImage) {
   EXPECT_EQ(params.data_block_size, 4096u);
   EXPECT_EQ(params.hash_block_size, 4096u);
   EXPECT_EQ(params.data_size(), artifact.size);
-  EXPECT_EQ(params.salt, verity_salt_of(artifact.sha256));
+  EXPECT_EQ(params.salt, verity_salt());
   EXPECT_EQ(params.salt.size(), 32u);
 
   std::string tree = read_all(artifact.tree_path());
@@ -146,6 +148,33 @@ TEST_F(ExportTest, AnOlderRecordGetsItsTreeWithoutANewImage) {
   ASSERT_EQ(::unlink(artifact.tree_path().c_str()), 0);
   ASSERT_OK_AND_ASSIGN(Artifact third, export_as(ExportFormat::kErofs));
   EXPECT_EQ(Sha256::of(read_all(third.tree_path())), artifact.tree_sha256);
+}
+
+TEST_F(ExportTest, OneSaltForEveryImageAndOlderRecordsKeepTheirs) {
+  ASSERT_OK_AND_ASSIGN(Artifact artifact, export_as(ExportFormat::kErofs));
+  EXPECT_EQ(hex_encode(artifact.verity->salt),
+            Sha256::of(std::string_view("goldroot-verity-salt\n")).hex());
+  // A record written with the per-image salt of before (and its tree): the
+  // record, the manifest and a later export keep that salt.
+  Sha256 old_salt_hash;
+  old_salt_hash.update("goldroot-verity-salt\n");
+  old_salt_hash.update(artifact.sha256.bytes.data(), artifact.sha256.bytes.size());
+  Digest old_salt_digest = old_salt_hash.finish();
+  std::string old_salt(reinterpret_cast<const char*>(old_salt_digest.bytes.data()), 32);
+  ASSERT_OK_AND_ASSIGN(BuiltTree built, build_verity_tree_of_file(artifact.path, 4096, 4096, old_salt));
+  write_file(artifact.tree_path(), built.tree);
+  nlohmann::json record = artifact.to_json();
+  record["verity"]["salt"] = hex_encode(old_salt);
+  record["verity"]["root_hash"] = built.root_hash.hex();
+  record["verity"]["tree_sha256"] = Sha256::of(built.tree).hex();
+  write_file(artifact.path + ".json", record.dump(2));
+  ASSERT_OK_AND_ASSIGN(Artifact again, export_as(ExportFormat::kErofs));
+  EXPECT_TRUE(again.reused);
+  ASSERT_TRUE(again.verity);
+  EXPECT_EQ(again.verity->salt, old_salt);
+  EXPECT_EQ(again.verity->root_hash, built.root_hash);
+  ASSERT_OK_AND_ASSIGN(BootManifest manifest, boot_manifest_of(again));
+  EXPECT_EQ(manifest.image.verity->params.salt, old_salt);
 }
 
 TEST_F(ExportTest, TarAndSquashfsExportsHaveNoTree) {
