@@ -1,14 +1,17 @@
 #include "blockd/block_cache.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace goldroot::blockd {
 namespace {
@@ -152,6 +155,9 @@ Result<std::unique_ptr<BlockCache>> BlockCache::open_disk(const std::string& dir
 
   cache->image_ = UniqueFd(::open(cache->image_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!cache->image_.valid()) return errno_error("opening " + cache->image_path_, errno);
+  // Held while open: remove_disk_cache leaves a cache in use alone.
+  if (::flock(cache->image_.get(), LOCK_SH | LOCK_NB) != 0)
+    return errno_error("locking " + cache->image_path_, errno);
   cache->map_ = UniqueFd(::open(cache->map_path_.c_str(), O_RDWR | O_CLOEXEC));
   bool reuse = false;
   if (cache->map_.valid()) {
@@ -284,6 +290,81 @@ Status BlockCache::persist() {
                      map_path_));
     }
   if (::fdatasync(map_.get()) != 0) return errno_error("syncing " + map_path_, errno);
+  return {};
+}
+
+namespace {
+
+bool is_root_hex(std::string_view name) {
+  return name.size() == 64 &&
+         name.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::vector<std::string> disk_caches_in(const std::string& directory) {
+  std::vector<std::string> roots;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    std::string name = entry.path().filename().string();
+    if (!name.ends_with(".map")) continue;
+    name.resize(name.size() - 4);
+    if (is_root_hex(name)) roots.push_back(std::move(name));
+  }
+  std::sort(roots.begin(), roots.end());
+  return roots;
+}
+
+Result<DiskCacheFiles> read_disk_cache(const std::string& directory, const std::string& root_hex) {
+  DiskCacheFiles files;
+  files.root_hex = root_hex;
+  files.image_path = directory + "/" + root_hex + ".image";
+  const std::string map_path = directory + "/" + root_hex + ".map";
+  UniqueFd map(::open(map_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!map.valid()) return errno_error("opening " + map_path, errno);
+  files.image = UniqueFd(::open(files.image_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!files.image.valid()) return errno_error("opening " + files.image_path, errno);
+  MapHeader header{};
+  struct stat map_stat{}, image_stat{};
+  if (::pread(map.get(), &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header) ||
+      std::memcmp(header.magic, kMapMagic, sizeof kMapMagic) != 0 ||
+      ::fstat(map.get(), &map_stat) != 0 || ::fstat(files.image.get(), &image_stat) != 0)
+    return make_error(ErrorCode::kCorruption, map_path + " is not a block cache map");
+  if (header.data_blocks == 0 || header.tree_size % kBlockSize != 0 ||
+      header.data_blocks > (uint64_t{1} << 40) ||
+      VerityGeometry(header.data_blocks, kBlockSize).tree_size() != header.tree_size)
+    return make_error(ErrorCode::kCorruption, map_path + " names an impossible image geometry");
+  const uint64_t blocks = header.data_blocks + header.tree_size / kBlockSize;
+  const uint64_t words = (blocks + 63) / 64;
+  if (static_cast<uint64_t>(map_stat.st_size) != kMapHeaderSize + words * 8 ||
+      static_cast<uint64_t>(image_stat.st_size) != blocks * kBlockSize)
+    return make_error(ErrorCode::kCorruption,
+                      map_path + " and the image file beside it do not have the sizes it names");
+  if (Digest::from_hex(root_hex) == std::nullopt ||
+      std::memcmp(Digest::from_hex(root_hex)->bytes.data(), header.root_hash, 32) != 0)
+    return make_error(ErrorCode::kCorruption, map_path + " belongs to another root hash");
+  files.data_blocks = header.data_blocks;
+  files.tree_size = header.tree_size;
+  files.bits.reset(new uint64_t[words]);
+  TRY(pread_all(map.get(), files.bits.get(), words * 8, kMapHeaderSize, map_path));
+  if (blocks % 64 != 0) files.bits[words - 1] &= (uint64_t{1} << (blocks % 64)) - 1;
+  return files;
+}
+
+Status remove_disk_cache(const std::string& directory, const std::string& root_hex) {
+  const std::string image_path = directory + "/" + root_hex + ".image";
+  UniqueFd image(::open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (image.valid() && ::flock(image.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      return make_error(ErrorCode::kBusy, "the cache of image " + root_hex.substr(0, 12) +
+                                              " is in use by another goldroot-blockd");
+    return errno_error("locking " + image_path, errno);
+  }
+  // The map first: an image file without its map is never taken for a cache.
+  for (const char* suffix : {".map", ".image", ".readset"}) {
+    std::string path = directory + "/" + root_hex + suffix;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("removing " + path, errno);
+  }
   return {};
 }
 

@@ -18,6 +18,11 @@
 // Memory: the bitmap (blocks / 8 bytes; twice that on disk, for the copy
 // persist() writes) is allocated at open and never grows.
 //
+// A disk cache holds a shared flock on its image file while open, so
+// remove_disk_cache (which takes it exclusively) never removes the cache of
+// a running daemon or prefetch; read_disk_cache reads another image's
+// cache, read-only, for seeding (blockd/seed_index.h).
+//
 // Thread-safe: store/read/present/forget may be called from any thread;
 // stores of different blocks run in parallel (pwrite), bits are atomic.
 #pragma once
@@ -28,6 +33,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "sys/unique_fd.h"
@@ -111,5 +117,24 @@ class BlockCache {
 
 // The map file's header (exposed for tests): 64 bytes.
 constexpr size_t kMapHeaderSize = 64;
+
+// A disk cache as its files say, opened read-only.
+struct DiskCacheFiles {
+  std::string root_hex;
+  uint64_t data_blocks = 0;
+  uint64_t tree_size = 0;
+  std::string image_path;
+  UniqueFd image;                      // data then tree, as BlockCache lays it out
+  std::unique_ptr<uint64_t[]> bits;    // the persisted map, 1 bit per block
+  bool present(uint64_t block) const { return (bits[block / 64] >> (block % 64)) & 1; }
+};
+// The cache of root `root_hex` in `directory`; kNotFound when its files are
+// absent, kCorruption when they are not a cache map and image that fit.
+Result<DiskCacheFiles> read_disk_cache(const std::string& directory, const std::string& root_hex);
+// The root hashes (hex) of the disk caches in `directory`, by name.
+std::vector<std::string> disk_caches_in(const std::string& directory);
+// Removes the cache files of `root_hex` (image, map, read set) unless a
+// BlockCache has it open (kBusy then, and nothing is removed).
+Status remove_disk_cache(const std::string& directory, const std::string& root_hex);
 
 }  // namespace goldroot::blockd

@@ -22,6 +22,7 @@ std::string status_json(const StatusReport& report) {
       {"backing", report.backing == Backing::kLocal ? "local" : "network"},
       {"fetched_bytes", report.counters.fetched_bytes},
       {"reused_bytes", report.counters.reused_bytes},
+      {"seeded_bytes", report.counters.seeded_bytes},
       {"cache", report.cache == CacheKind::kDisk ? "disk" : "ram"},
       {"verify_failures", report.counters.verify_failures},
       {"last_error", report.counters.last_error},

@@ -25,16 +25,19 @@ namespace {
 
 class TestImageServer {
  public:
-  // An image of `blocks` 4 KiB blocks.
-  explicit TestImageServer(uint64_t blocks, uint32_t seed = 7) {
-    image_ = testing::random_bytes(blocks * 4096, seed);
+  // An image of `blocks` random 4 KiB blocks.
+  explicit TestImageServer(uint64_t blocks, uint32_t seed = 7)
+      : TestImageServer(testing::random_bytes(blocks * 4096, seed)) {}
+  // An image of these bytes (whole 4 KiB blocks) under `salt`.
+  explicit TestImageServer(std::string image, std::string salt = std::string(32, '\x5a')) {
+    image_ = std::move(image);
     goldroot::testing::write_file(temp_ / "srv/image.bin", image_);
-    salt_ = std::string(32, '\x5a');
+    salt_ = std::move(salt);
     auto built = build_verity_tree_of_file(temp_ / "srv/image.bin", 4096, 4096, salt_);
     if (!built.ok()) std::abort();
     tree_ = built->tree;
     goldroot::testing::write_file(temp_ / "srv/image.bin.verity", tree_);
-    params_.data_blocks = blocks;
+    params_.data_blocks = image_.size() / 4096;
     params_.salt = salt_;
     params_.root_hash = built->root_hash;
   }

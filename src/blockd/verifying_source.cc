@@ -165,8 +165,57 @@ Status VerifyingSource::fetch_unit(uint64_t unit, bool* fetched) {
   while (first < end && cache_->present(first)) ++first;
   while (end > first && cache_->present(end - 1)) --end;
   if (first == end) return {};
+  if (options_.seed) {
+    for (uint64_t b = first; b < end; ++b)
+      if (!cache_->present(b)) TRY(seed_block(b));
+    while (first < end && cache_->present(first)) ++first;
+    while (end > first && cache_->present(end - 1)) --end;
+    if (first == end) return {};
+  }
   *fetched = true;
+  // Without seeds, one request for the unit (a block another read stored
+  // meanwhile is fetched again: one request beats two).
+  if (!options_.seed) return fetch_run(first, end);
 
+  // One request per run of missing blocks: seeded blocks are not fetched.
+  Status result;
+  for (uint64_t b = first; b < end;) {
+    if (cache_->present(b)) {
+      ++b;
+      continue;
+    }
+    uint64_t run_end = b + 1;
+    while (run_end < end && !cache_->present(run_end)) ++run_end;
+    Status status = fetch_run(b, run_end);
+    if (!status.ok() && status.error().code != ErrorCode::kCorruption) return status;
+    if (result.ok() && !status.ok()) result = std::move(status);
+    b = run_end;
+  }
+  return result;
+}
+
+Result<bool> VerifyingSource::seed_block(uint64_t block) {
+  if (geometry_.levels() == 0) return false;  // one data block: no leaf level
+  std::string_view tree = cache_->tree();
+  const auto* leaf = reinterpret_cast<const uint8_t*>(tree.data() + geometry_.hash_offset(0, block));
+  SeedLocation candidates[SeedIndex::kMaxCandidates];
+  const int count = options_.seed->lookup(leaf, candidates);
+  alignas(64) char buffer[kBlockSize];
+  for (int i = 0; i < count; ++i) {
+    // An old cache that cannot be read is just not a seed.
+    if (!options_.seed->read(candidates[i], buffer).ok() ||
+        !verity_block_matches(tree, cache_->params(), geometry_, block, buffer)) {
+      seed_rejects_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    TRY(cache_->store(block, std::string_view(buffer, kBlockSize)));
+    seeded_bytes_.fetch_add(kBlockSize, std::memory_order_relaxed);
+    return true;
+  }
+  return false;
+}
+
+Status VerifyingSource::fetch_run(uint64_t first, uint64_t end) {
   SlotLease slot = TRY(lease_slot());
   char* buffer = slot->buffer.get();
   TRY(fetch_with_retry(slot.get(), options_.image_url, first * kBlockSize, (end - first) * kBlockSize,
@@ -270,6 +319,8 @@ SourceCounters VerifyingSource::counters() const {
   SourceCounters counters;
   counters.fetched_bytes = fetched_bytes_.load(std::memory_order_relaxed);
   counters.reused_bytes = reused_bytes_.load(std::memory_order_relaxed);
+  counters.seeded_bytes = seeded_bytes_.load(std::memory_order_relaxed);
+  counters.seed_rejects = seed_rejects_.load(std::memory_order_relaxed);
   counters.verify_failures = verify_failures_.load(std::memory_order_relaxed);
   counters.cache_repairs = cache_repairs_.load(std::memory_order_relaxed);
   counters.requests = requests_.load(std::memory_order_relaxed);

@@ -7,11 +7,15 @@
 //   - present in the cache: read, re-verified (a corrupt cached block is
 //     forgotten and fetched again), returned; counted as reused_bytes;
 //   - missing: the aligned unit around it (unit_size, default 64 KiB) is
-//     fetched by one HTTP Range request, minus the blocks already present at
-//     either end; each block is verified, the good ones are stored, and a
-//     bad one fails this read with kCorruption (EIO at the NBD side), a line
-//     on the log and a count in verify_failures. Nothing unverified is ever
-//     stored or returned.
+//     completed. With a seed index (blockd/seed_index.h: older images'
+//     caches on this disk) each missing block of the unit is first looked
+//     up there by its leaf hash in this tree, copied, verified like a
+//     fetched block and stored (seeded_bytes); an old block that does not
+//     match is simply not used. The blocks still missing are fetched by one
+//     HTTP Range request per run of them; each block is verified, the good
+//     ones are stored, and a bad one fails this read with kCorruption (EIO
+//     at the NBD side), a line on the log and a count in verify_failures.
+//     Nothing unverified is ever stored or returned.
 //   - server unreachable, 5xx or a wrong answer: the read waits and retries
 //     with backoff (retry_first doubling to retry_max) until the server
 //     answers or shutdown() is called.
@@ -36,6 +40,7 @@
 #include "blockd/block_source.h"
 #include "blockd/range_client.h"
 #include "blockd/read_set.h"
+#include "blockd/seed_index.h"
 #include "verity/hash_tree.h"
 
 namespace goldroot::blockd {
@@ -51,6 +56,8 @@ struct SourceOptions {
   std::function<void(const std::string&)> log = {};
   // Records the blocks reads ask for (optional, borrowed).
   ReadSet* read_set = nullptr;
+  // Older images' blocks to copy instead of fetching (optional, borrowed).
+  const SeedIndex* seed = nullptr;
 };
 
 struct SourceCounters {
@@ -58,6 +65,9 @@ struct SourceCounters {
   // Served from the cache: what a read found present, including blocks an
   // earlier unit fetch (of this read or another) brought along.
   uint64_t reused_bytes = 0;
+  // Copied from an older image's cache on this disk (seeding), verified.
+  uint64_t seeded_bytes = 0;
+  uint64_t seed_rejects = 0;     // old blocks the index offered that did not match
   uint64_t verify_failures = 0;  // fetched blocks that did not match
   uint64_t cache_repairs = 0;    // cached blocks that did not match, refetched
   uint64_t requests = 0;         // HTTP requests made (retries included)
@@ -104,6 +114,12 @@ class VerifyingSource : public BlockSource {
   Status fetch_with_retry(Slot* slot, const std::string& url, uint64_t offset, uint64_t length,
                           char* out);
   Result<SlotLease> lease_slot();
+  // Copies `block` from an older image if the seed index has it and it
+  // matches this tree; true when it is stored.
+  Result<bool> seed_block(uint64_t block);
+  // Fetches data blocks [first, end), all missing, by one Range request;
+  // verifies and stores them. kCorruption names the first bad block.
+  Status fetch_run(uint64_t first, uint64_t end);
   void log(const std::string& line);
 
   BlockCache* cache_;
@@ -121,6 +137,8 @@ class VerifyingSource : public BlockSource {
   std::atomic<int> foreground_waiting_{0};
   std::atomic<uint64_t> fetched_bytes_{0};
   std::atomic<uint64_t> reused_bytes_{0};
+  std::atomic<uint64_t> seeded_bytes_{0};
+  std::atomic<uint64_t> seed_rejects_{0};
   std::atomic<uint64_t> verify_failures_{0};
   std::atomic<uint64_t> cache_repairs_{0};
   std::atomic<uint64_t> requests_{0};

@@ -1,0 +1,101 @@
+// SeedIndex: which blocks of a new image this disk already holds, in the
+// caches of older images (DIR/<other root>.image + .map, BlockCache's
+// layout: data, then the verified hash tree at block data_blocks).
+//
+// Every export's verity tree uses one salt (image/export.h), so a leaf hash
+// of the new tree equals a leaf hash of an old tree exactly where the 4 KiB
+// blocks are equal: the new tree, already fetched and verified, is the
+// index of what to look for, and the old trees' leaf levels say where it
+// is. build() reads only the old maps and the leaf levels of the old trees
+// (about 0.8% of each old image; no old data block is hashed except a few
+// samples), and keeps, for every data block present in an old map whose
+// leaf hash block is present too, an entry
+//
+//   { first 8 bytes of its leaf hash, where it is (32 bits) }  = 12 bytes
+//
+// in one vector sorted by hash, allocated once at build and never grown:
+// 12 bytes per indexed 4 KiB block, 0.3% of the old images' cached bytes
+// (30 MiB of RAM for a whole 10 GiB old image). At most two entries are
+// kept per hash (a zero-filled block is everywhere). An old cache whose
+// sampled blocks do not match its own leaf hashes under the new salt (a
+// tree made with another salt, or a cache of garbage) is skipped whole.
+//
+// The index is only a hint: whoever copies a block from it checks it
+// against the new tree (VerifyingSource does) before using it, so a
+// corrupted or changed old block, or a prefix collision, costs a fetch and
+// never wrong data.
+//
+// Seeding needs a disk cache: a RAM cache (a diskless client) has no older
+// image to seed from.
+//
+// Immutable after build(): lookup() and read() are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "sys/unique_fd.h"
+#include "verity/hash_tree.h"
+
+namespace goldroot::blockd {
+
+// Where an older image's block lies: its 32-bit place in the index's
+// concatenation of the indexed old caches.
+using SeedLocation = uint32_t;
+
+struct SeedSourceInfo {
+  std::string root_hex;
+  uint64_t data_blocks = 0;
+  uint64_t indexed_blocks = 0;  // present data blocks with a present leaf hash
+};
+
+class SeedIndex {
+ public:
+  static constexpr int kMaxCandidates = 2;
+
+  // Indexes the caches in `directory` except the one of `params` (the new
+  // image). `log` gets one line per cache skipped and one for the result.
+  // An empty directory gives an empty index.
+  static Result<std::unique_ptr<SeedIndex>> build(
+      const std::string& directory, const VerityParams& params,
+      const std::function<void(const std::string&)>& log);
+  SeedIndex(const SeedIndex&) = delete;
+  SeedIndex& operator=(const SeedIndex&) = delete;
+
+  // The old blocks whose leaf hash begins like `leaf_hash` (32 bytes): at
+  // most kMaxCandidates, written to `out`; returns how many.
+  int lookup(const uint8_t* leaf_hash, SeedLocation* out) const;
+  // Reads the 4 KiB block at `location` into `out`.
+  Status read(SeedLocation location, char* out) const;
+
+  bool empty() const { return entries_.empty(); }
+  uint64_t entries() const { return entries_.size(); }
+  uint64_t memory_bytes() const { return entries_.capacity() * sizeof(Entry); }
+  const std::vector<SeedSourceInfo>& sources() const { return sources_; }
+
+ private:
+  struct Entry {
+    uint32_t key_high;
+    uint32_t key_low;
+    SeedLocation location;
+    uint64_t key() const { return (uint64_t{key_high} << 32) | key_low; }
+  };
+  static_assert(sizeof(Entry) == 12);
+  struct Source {
+    UniqueFd image;
+    uint64_t base = 0;  // its first block's SeedLocation
+    uint64_t data_blocks = 0;
+  };
+
+  SeedIndex() = default;
+
+  std::vector<Entry> entries_;
+  std::vector<Source> open_sources_;
+  std::vector<SeedSourceInfo> sources_;
+};
+
+}  // namespace goldroot::blockd
