@@ -8,6 +8,9 @@
 //                   [--cache-dir DIR] [--unit-kib 64] [--tls-pin FILE]
 //                   [--status FILE] [--require-complete] [--no-fill]
 //                   [--name NAME] [--workers N] [--ready-fd N]
+//   goldroot-blockd --prefetch --cache-dir DIR --image-url URL --tree-url URL
+//                   --root-hash HEX --salt HEX --data-blocks N --tree-size BYTES
+//                   [--unit-kib 1024] [--tls-pin FILE] [--status FILE]
 //   goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]
 //                   [--name NAME] [--local-copy FILE] [--workers N] [--ready-fd N]
 //
@@ -24,6 +27,24 @@
 // cache to what reads ask for (no background fill, no move: a metered link,
 // or a test that needs a cache left half full). The status file (default
 // /run/goldroot/blockd.json, blockd/status_file.h) says how far it got.
+//
+// Seeding: a disk cache is filled from the caches of older images in the
+// same directory first (blockd/seed_index.h): a block whose leaf hash an
+// older tree holds is copied from there, verified, and not fetched. Once
+// the image is complete (at the start, or after the live move) the daemon
+// removes the caches of the other images it found at its start, unless
+// another daemon has one open: a disk holds at most the image served and
+// the one before it (which goldroot-boot keeps for this purpose), plus one
+// being prefetched. A RAM cache is never seeded.
+//
+// The prefetch mode fills the disk cache of an image that is not running
+// (the next gold, before the nightly reboot) and exits: no NBD, no
+// device-mapper, no '@', no locked memory, idle priority, seeding first,
+// then Range requests of --unit-kib (default 1024) for what is left. Exit 0
+// when the cache is complete; 1 when blocks still fail verification after
+// two passes. It waits for an unreachable server like the daemon does; stop
+// it with SIGTERM (what it stored is kept, up to the last map persist). The
+// status file is written only with an explicit --status.
 //
 // The file mode serves FILE followed by its hash tree (a FileBlockSource:
 // what the vm test tier drives). In both modes, once the device is up it
@@ -61,6 +82,7 @@
 #include "blockd/range_client.h"
 #include "blockd/read_set.h"
 #include "blockd/root_storage_daemon.h"
+#include "blockd/seed_index.h"
 #include "blockd/status_file.h"
 #include "blockd/verifying_source.h"
 #include "crypto/tls_pin.h"
@@ -78,6 +100,9 @@ constexpr const char* kUsage =
     "                       [--hash-block-size 4096] [--cache-dir DIR] [--unit-kib 64]\n"
     "                       [--tls-pin FILE] [--status FILE] [--require-complete]\n"
     "                       [--no-fill] [--name NAME] [--workers N] [--ready-fd N]\n"
+    "       goldroot-blockd --prefetch --cache-dir DIR --image-url URL --tree-url URL\n"
+    "                       --root-hash HEX --salt HEX --data-blocks N --tree-size BYTES\n"
+    "                       [--unit-kib 1024] [--tls-pin FILE] [--status FILE]\n"
     "       goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]\n"
     "                       [--name NAME] [--local-copy FILE] [--workers N]\n"
     "                       [--ready-fd N]\n";
@@ -92,9 +117,11 @@ struct Options {
   std::string status = "/run/goldroot/blockd.json";
   uint64_t data_blocks = 0, tree_size = 0;
   uint32_t data_block_size = 4096, hash_block_size = 4096;
-  uint32_t unit_kib = 64;
+  uint32_t unit_kib = 0;  // 0: 64, or 1024 for --prefetch
+  bool status_given = false;
   bool require_complete = false;
   bool fill = true;  // a disk cache fills in the rest in the background
+  bool prefetch = false;
 };
 
 // The one line the starter waits for: the device, or why there is none.
@@ -198,34 +225,129 @@ void split_path(const std::string& path, std::string* directory, std::string* na
   *name = path.substr(slash == std::string::npos ? 0 : slash + 1);
 }
 
-int serve_network(const Options& options, ReadyLine* ready) {
-  VerityParams params;
+// The network modes' verity parameters and source options, from the flags.
+Status network_setup(const Options& options, VerityParams* params, SourceOptions* source_options) {
   auto root = Digest::from_hex(options.root_hash);
   auto salt = hex_decode(options.salt);
-  if (!root) return fail(2, "--root-hash must be 64 hex digits", ready);
-  if (!salt || salt->size() > 256) return fail(2, "--salt must be at most 256 bytes in hex", ready);
-  params.root_hash = *root;
-  params.salt = *salt;
-  params.data_blocks = options.data_blocks;
-  params.data_block_size = options.data_block_size;
-  params.hash_block_size = options.hash_block_size;
-  if (params.data_blocks == 0) return fail(2, "--data-blocks must be at least 1", ready);
-  if (options.tree_size != VerityGeometry(params.data_blocks, params.hash_block_size).tree_size())
-    return fail(2, "--tree-size " + std::to_string(options.tree_size) + " is not the size of the tree of " +
-                       std::to_string(params.data_blocks) + " blocks",
-                ready);
+  if (!root) return make_error(ErrorCode::kInvalidArgument, "--root-hash must be 64 hex digits");
+  if (!salt || salt->size() > 256)
+    return make_error(ErrorCode::kInvalidArgument, "--salt must be at most 256 bytes in hex");
+  params->root_hash = *root;
+  params->salt = *salt;
+  params->data_blocks = options.data_blocks;
+  params->data_block_size = options.data_block_size;
+  params->hash_block_size = options.hash_block_size;
+  if (params->data_blocks == 0)
+    return make_error(ErrorCode::kInvalidArgument, "--data-blocks must be at least 1");
+  if (options.tree_size != VerityGeometry(params->data_blocks, params->hash_block_size).tree_size())
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--tree-size " + std::to_string(options.tree_size) +
+                          " is not the size of the tree of " + std::to_string(params->data_blocks) +
+                          " blocks");
   if (options.unit_kib < 4 || options.unit_kib % 4 != 0 || options.unit_kib > 1024)
-    return fail(2, "--unit-kib must be a multiple of 4 from 4 to 1024", ready);
+    return make_error(ErrorCode::kInvalidArgument, "--unit-kib must be a multiple of 4 from 4 to 1024");
   range_client_global_init();
-  SourceOptions source_options;
-  source_options.image_url = options.image_url;
-  source_options.tree_url = options.tree_url;
-  source_options.unit_size = options.unit_kib * 1024;
-  if (!options.tls_pin.empty()) {
-    auto pin = read_tls_pin_file(options.tls_pin);
-    if (!pin.ok()) return fail(2, pin.error().message, ready);
-    source_options.http.pinned_public_key = *pin;
+  source_options->image_url = options.image_url;
+  source_options->tree_url = options.tree_url;
+  source_options->unit_size = options.unit_kib * 1024;
+  if (!options.tls_pin.empty())
+    source_options->http.pinned_public_key = TRY(read_tls_pin_file(options.tls_pin));
+  return {};
+}
+
+// The seed index over the other images' caches beside `cache` (none for a
+// RAM cache or a complete one). Seeding is an optimisation: an index that
+// cannot be built is a line on stderr, and the image is fetched instead.
+std::unique_ptr<SeedIndex> seed_index_for(const Options& options, const BlockCache& cache) {
+  if (cache.kind() != CacheKind::kDisk || cache.complete()) return nullptr;
+  auto index = SeedIndex::build(options.cache_dir, cache.params(), [](const std::string& line) {
+    std::fprintf(stderr, "goldroot-blockd: %s\n", line.c_str());
+  });
+  if (!index.ok()) {
+    std::fprintf(stderr, "goldroot-blockd: not seeding from older images: %s\n",
+                 index.error().message.c_str());
+    return nullptr;
   }
+  if ((*index)->empty()) return nullptr;
+  return std::move(*index);
+}
+
+// Once this image is complete: the caches of the other images go (those in
+// `roots`, found at the start), unless another daemon has one open.
+void remove_other_caches(const std::string& directory, const std::vector<std::string>& roots) {
+  for (const std::string& root : roots) {
+    Status removed = remove_disk_cache(directory, root);
+    if (removed.ok())
+      std::fprintf(stderr, "goldroot-blockd: removed the cache of image %s, which this one replaces\n",
+                   root.substr(0, 12).c_str());
+    else
+      std::fprintf(stderr, "goldroot-blockd: keeping the cache of image %s: %s\n",
+                   root.substr(0, 12).c_str(), removed.error().message.c_str());
+  }
+}
+
+std::vector<std::string> other_caches(const std::string& directory, const VerityParams& params) {
+  std::vector<std::string> roots = disk_caches_in(directory);
+  std::erase(roots, params.root_hash.hex());
+  return roots;
+}
+
+std::string mib(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+// --prefetch: fills the disk cache of an image to complete and exits.
+int prefetch(const Options& options) {
+  VerityParams params;
+  SourceOptions source_options;
+  if (Status setup = network_setup(options, &params, &source_options); !setup.ok())
+    return fail(2, setup.error().message);
+  if (options.cache_dir.empty()) return fail(2, "--prefetch needs --cache-dir: it fills a disk cache");
+  make_thread_idle_priority();
+  auto cache = BlockCache::open_disk(options.cache_dir, params, options.tree_size);
+  if (!cache.ok()) return fail(1, cache.error().message);
+  BlockCache* const local = cache->get();
+  std::unique_ptr<SeedIndex> seed = seed_index_for(options, *local);
+  source_options.seed = seed.get();
+  auto opened = VerifyingSource::open(local, source_options);
+  if (!opened.ok()) return fail(1, opened.error().message);
+  VerifyingSource* const source = opened->get();
+  std::unique_ptr<StatusWriter> status;
+  if (options.status_given) {
+    std::string status_directory, status_name;
+    split_path(options.status, &status_directory, &status_name);
+    auto writer = StatusWriter::open(status_directory, status_name, source, image_name(options.image_url));
+    if (!writer.ok()) return fail(1, writer.error().message);
+    status = std::move(*writer);
+    status->start();
+  }
+  // Two passes: a block that failed verification gets one more try.
+  for (int pass = 0; pass < 2 && !local->complete(); ++pass)
+    for (uint64_t unit = 0; unit < source->units(); ++unit) {
+      (void)source->fill_unit(unit);  // a bad block is logged and counted
+      if (unit % 256 == 255) (void)local->persist();
+    }
+  if (Status persisted = local->persist(); !persisted.ok()) return fail(1, persisted.error().message);
+  if (status) status->stop();
+  SourceCounters counters = source->counters();
+  if (!local->complete())
+    return fail(1, std::to_string(local->blocks() - local->present_count()) + " blocks of image " +
+                       params.root_hash.hex().substr(0, 12) +
+                       " did not match their verity hash; its cache stays incomplete");
+  std::fprintf(stderr, "goldroot-blockd: image %s is complete in %s: %s copied from older images, "
+               "%s fetched\n",
+               params.root_hash.hex().substr(0, 12).c_str(), local->image_path().c_str(),
+               mib(counters.seeded_bytes).c_str(), mib(counters.fetched_bytes).c_str());
+  return 0;
+}
+
+int serve_network(const Options& options, ReadyLine* ready) {
+  VerityParams params;
+  SourceOptions source_options;
+  if (Status setup = network_setup(options, &params, &source_options); !setup.ok())
+    return fail(2, setup.error().message, ready);
 
   auto cache = options.cache_dir.empty()
                    ? BlockCache::open_ram(params, options.tree_size)
@@ -236,8 +358,14 @@ int serve_network(const Options& options, ReadyLine* ready) {
     return fail(1, "the local copy of this image is incomplete (" + std::to_string(local->present_count()) +
                        " of " + std::to_string(local->blocks()) + " blocks); it boots only with its server",
                 ready);
+  // Found now, removed once this image is complete.
+  const std::vector<std::string> others =
+      local->kind() == CacheKind::kDisk ? other_caches(options.cache_dir, params)
+                                        : std::vector<std::string>{};
+  std::unique_ptr<SeedIndex> seed = seed_index_for(options, *local);
   ReadSet read_set(options.cache_dir, params.root_hash, params.data_blocks);
   source_options.read_set = &read_set;
+  source_options.seed = seed.get();
   auto opened = VerifyingSource::open(local, source_options);
   if (!opened.ok()) return fail(1, opened.error().message, ready);
   VerifyingSource* const source = opened->get();
@@ -263,6 +391,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
     std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over the complete local copy %s\n",
                  options.name.c_str(), device->path().c_str(), local->image_path().c_str());
     announce(options, ready, device->path());
+    remove_other_caches(options.cache_dir, others);
     return 0;
   }
 
@@ -308,9 +437,13 @@ int serve_network(const Options& options, ReadyLine* ready) {
       status->set_backing(Backing::kLocal);
       if (fill) fill->stop();
       status->stop();
+      SourceCounters counters = source->counters();
       std::fprintf(stderr, "goldroot-blockd: the image is whole on this disk: %s now reads %s, "
-                   "and the server is no longer needed\n",
-                   options.name.c_str(), local->image_path().c_str());
+                   "and the server is no longer needed (%s copied from older images, %s fetched)\n",
+                   options.name.c_str(), local->image_path().c_str(),
+                   mib(counters.seeded_bytes).c_str(), mib(counters.fetched_bytes).c_str());
+      seed.reset();  // its files' space goes with the fds
+      remove_other_caches(options.cache_dir, others);
       return 0;
     }
     if (number == SIGTERM || number == SIGINT) {
@@ -400,6 +533,10 @@ int main(int argc, char** argv) {
       options.fill = false;
       continue;
     }
+    if (flag == "--prefetch") {
+      options.prefetch = true;
+      continue;
+    }
     if (i + 1 >= arguments.size()) {
       bad_usage("option " + flag + " needs a value\n" + kUsage);
       break;
@@ -417,7 +554,10 @@ int main(int argc, char** argv) {
     else if (flag == "--tree-url") options.tree_url = value;
     else if (flag == "--cache-dir") options.cache_dir = value;
     else if (flag == "--tls-pin") options.tls_pin = value;
-    else if (flag == "--status") options.status = value;
+    else if (flag == "--status") {
+      options.status = value;
+      options.status_given = true;
+    }
     else if (flag == "--data-blocks") options.data_blocks = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--tree-size") options.tree_size = std::strtoull(value.c_str(), nullptr, 10);
     else if (flag == "--data-block-size") options.data_block_size = std::atoi(value.c_str());
@@ -433,6 +573,11 @@ int main(int argc, char** argv) {
     return fail(2, std::string("either --image-url, --tree-url and --root-hash, or --image, --tree "
                                "and --root-hash\n") + kUsage, &ready);
   if (options.workers < 1 || options.workers > 64) return fail(2, "--workers must be 1 to 64", &ready);
+  if (options.unit_kib == 0) options.unit_kib = options.prefetch ? 1024 : 64;
+  if (options.prefetch) {
+    if (!network) return fail(2, std::string("--prefetch needs --image-url\n") + kUsage);
+    return prefetch(options);  // not a root storage daemon: signals and memory as usual
+  }
 
   // Before any thread: the signals are for sigwaitinfo, and every thread
   // inherits the mask.
