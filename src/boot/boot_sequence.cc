@@ -19,6 +19,7 @@
 #include "boot/agent_install.h"
 #include "boot/blockd_launch.h"
 #include "boot/host_identity.h"
+#include "boot/image_cache_dir.h"
 #include "boot/files.h"
 #include "boot/manifest_fetch.h"
 #include "boot/tree_copy.h"
@@ -116,22 +117,6 @@ void describe_manifest(const Obtained& obtained, const BootOptions& options, Boo
 bool on_demand(const BootManifest& manifest) {
   return manifest.host && manifest.host->fetch == "demand" && manifest.image.verity &&
          manifest.image.format == "erofs";
-}
-
-// Removes the files of other images from the cache directory: whole
-// downloads (.erofs, .squashfs, .part) and goldroot-blockd's caches
-// (<root hash>.image, .map, .readset) but `keep`'s.
-void drop_other_images(const std::string& cache_dir, const std::string& keep_path,
-                       const std::string& keep_root_hash) {
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(cache_dir, error)) {
-    std::string name = entry.path().filename().string();
-    bool image = name.ends_with(".erofs") || name.ends_with(".squashfs") || name.ends_with(".part");
-    bool blockd = name.ends_with(".image") || name.ends_with(".map") || name.ends_with(".readset");
-    if ((image && entry.path().string() != keep_path) ||
-        (blockd && (keep_root_hash.empty() || !name.starts_with(keep_root_hash))))
-      std::filesystem::remove(entry.path(), error);
-  }
 }
 
 // The image served on demand by goldroot-blockd: blocks are fetched as the
