@@ -86,6 +86,7 @@ RootStorage read_root_storage(const std::string& blockd_status) {
   root.blocks = number("blocks");
   root.present = std::min(number("present"), root.blocks);
   root.fetched_bytes = number("fetched_bytes");
+  root.seeded_bytes = number("seeded_bytes");
   root.verify_failures = number("verify_failures");
   root.error = text_at(json, "last_error");
   return root;

@@ -67,11 +67,12 @@ TEST(ProbeTest, ReadsWhereTheRootIsReadFrom) {
   EXPECT_EQ(read_root_storage(dir / "blockd.json").backing, "copy");
   write_file(dir / "blockd.json", R"({"image": "ab", "backing": "network", "blocks": 1000,
       "present": 430, "fill_percent": 43, "fetched_bytes": 1761280, "reused_bytes": 0,
-      "cache": "disk", "verify_failures": 2, "last_error": "block 9 did not match"})");
+      "seeded_bytes": 8192, "cache": "disk", "verify_failures": 2, "last_error": "block 9 did not match"})");
   RootStorage root = read_root_storage(dir / "blockd.json");
   EXPECT_EQ(root.backing, "network");
   EXPECT_EQ(root.fill_percent(), 43);
   EXPECT_EQ(root.fetched_bytes, 1761280u);
+  EXPECT_EQ(root.seeded_bytes, 8192u);
   EXPECT_EQ(root.verify_failures, 2u);
   EXPECT_EQ(root.error, "block 9 did not match");
   write_file(dir / "blockd.json", "{half");

@@ -92,6 +92,7 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
                        ? nlohmann::json{{"backing", report->root.backing},
                                         {"fill_percent", report->root.fill_percent()},
                                         {"fetched_bytes", report->root.fetched_bytes},
+                                        {"seeded_bytes", report->root.seeded_bytes},
                                         {"verify_failures", report->root.verify_failures},
                                         {"error", report->root.error}}
                        : nlohmann::json();

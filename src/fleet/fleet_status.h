@@ -13,7 +13,7 @@
 //    "uptime_seconds": …, "users": ["alice@tty1"], "last_input": unix | null,
 //    "upper": {"kind", "used_bytes", "total_bytes"} | null,
 //    "root": {"backing": "copy"|"network"|"local", "fill_percent": 0-100,
-//             "fetched_bytes", "verify_failures", "error"} | null (where the
+//             "fetched_bytes", "seeded_bytes", "verify_failures", "error"} | null (where the
 //             image under its root is read from, report/report.h),
 //    "pending_commands": ["reboot-when-idle"],
 //    "alert": "booted in mode …, but its manifest said …" | null,

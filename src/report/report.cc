@@ -139,7 +139,7 @@ nlohmann::ordered_json Report::to_json() const {
           {"upper", {{"kind", upper_kind}, {"used_bytes", upper_used_bytes},
                      {"total_bytes", upper_total_bytes}}},
           {"root", {{"backing", root.backing}, {"blocks", root.blocks}, {"present", root.present},
-                    {"fetched_bytes", root.fetched_bytes},
+                    {"fetched_bytes", root.fetched_bytes}, {"seeded_bytes", root.seeded_bytes},
                     {"verify_failures", root.verify_failures}, {"error", root.error}}},
           {"dirty", dirty},
           {"changes", change_json},
@@ -182,6 +182,7 @@ Result<Report> Report::parse(std::string_view text) {
     report.root.blocks = static_cast<uint64_t>(TRY(int_field(*root, "blocks", false)));
     report.root.present = static_cast<uint64_t>(TRY(int_field(*root, "present", false)));
     report.root.fetched_bytes = static_cast<uint64_t>(TRY(int_field(*root, "fetched_bytes", false)));
+    report.root.seeded_bytes = static_cast<uint64_t>(TRY(int_field(*root, "seeded_bytes", false)));
     report.root.verify_failures =
         static_cast<uint64_t>(TRY(int_field(*root, "verify_failures", false)));
     report.root.error = TRY(text_field(*root, "error", false));

@@ -13,7 +13,8 @@
 //    "commit": "<hex>", "manifest_sha256": "<hex>", "mode": "normal",
 //    "upper": {"kind": "tmpfs", "used_bytes": 123, "total_bytes": 456},
 //    "root": {"backing": "network", "blocks": 75000, "present": 4400,
-//             "fetched_bytes": 18000000, "verify_failures": 0, "error": ""},
+//             "fetched_bytes": 18000000, "seeded_bytes": 270000000,
+//             "verify_failures": 0, "error": ""},
 //    "dirty": true,
 //    "changes": {"total": 4, "ignored": 9, "counts": {"added": 3, "modified": 1},
 //                "paths": [{"path": "/etc/motd", "change": "modified"}, …],  first 200
@@ -91,7 +92,8 @@ struct ChangeSummary {
 struct RootStorage {
   std::string backing = {};
   uint64_t blocks = 0, present = 0;
-  uint64_t fetched_bytes = 0;
+  uint64_t fetched_bytes = 0;    // over the network this boot (its hash tree included)
+  uint64_t seeded_bytes = 0;     // copied from an older image's cache on the disk instead
   uint64_t verify_failures = 0;  // blocks that did not match the image's hash tree
   std::string error = {};        // the daemon's last error, "" if none
   bool operator==(const RootStorage&) const = default;

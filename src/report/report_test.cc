@@ -21,7 +21,7 @@ Report sample() {
   report.upper_used_bytes = 4096;
   report.upper_total_bytes = 1 << 30;
   report.root = {.backing = "network", .blocks = 75000, .present = 4400,
-                 .fetched_bytes = 18022400, .verify_failures = 1,
+                 .fetched_bytes = 18022400, .seeded_bytes = 270336000, .verify_failures = 1,
                  .error = "block 17 did not match the image's hash tree"};
   report.dirty = true;
   report.changes.total = 2;
