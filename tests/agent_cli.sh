@@ -44,6 +44,22 @@ head -1 "$WORK/status.txt" | grep -q "^HOST *LAB *STATE *IMAGE *MODE *ROOT *CHAN
 grep -Eq "^pc01 +lab3 +up +000000000000 +normal +copy +dirty 2 +[0-9]+s ago" "$WORK/status.txt" ||
   fail "status line of pc01: $(cat "$WORK/status.txt")"
 grep -Eq "^pc02 +lab3 +down +- +- +- +- +never" "$WORK/status.txt" || fail "status pc02: $(cat "$WORK/status.txt")"
+# With goldroot-blockd: where its root comes from, and the bytes fetched
+# versus copied from the previous image (seeded).
+cat > "$WORK/blockd.json" <<'JSON'
+{"image":"ab","root_hash":"cd","blocks":1000,"present":430,"fill_percent":43.0,"backing":"network",
+ "fetched_bytes":1761280,"reused_bytes":0,"seeded_bytes":4096000,"cache":"disk","verify_failures":0,
+ "last_error":"","pid":1,"device":"/dev/dm-0"}
+JSON
+agent pc01 --once --blockd-status "$WORK/blockd.json" || fail "agent pc01 --once: $(cat "$WORK/serve.log")"
+gr status --json > "$WORK/status.json"
+python3 - "$WORK/status.json" <<'PY' || fail "status --json root of pc01: $(cat "$WORK/status.json")"
+import json, sys
+root = {h["name"]: h for h in json.load(open(sys.argv[1]))}["pc01"]["root"]
+assert root["backing"] == "network" and root["fill_percent"] == 43, root
+assert root["fetched_bytes"] == 1761280 and root["seeded_bytes"] == 4096000, root
+PY
+gr status | grep -Eq "^pc01 +lab3 +up +000000000000 +normal +network 43% +dirty 2" || fail "status pc01 on demand: $(gr status)"
 [ "$(gr status --lab lab3 | wc -l)" = 3 ] || fail "status --lab"
 expect_fail "status of an unknown lab" gr status --lab nope
 ok "status prints one line per host"

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--uptime-file", options.paths.uptime, "source of the uptime (default /proc/uptime)");
   app.add_option("--utmp", options.paths.utmp, "utmp file listing the sessions");
   app.add_option("--dev", options.paths.dev, "device directory for input activity (default /dev)");
+  app.add_option("--blockd-status", options.paths.blockd_status,
+                 "goldroot-blockd's status file (default /run/goldroot/blockd.json)");
   app.add_option("--ignore-file", options.paths.ignore_file,
                  "ignore list (default /etc/goldroot/changes-ignore, else built-in)");
   app.add_flag("--userxattr", options.paths.userxattr, "the overlay was mounted with userxattr");
