@@ -140,6 +140,19 @@ prefetch v2 || fail "prefetch of a complete v2: $(cat "$WORK/v2.log")"
 [ "$(served_bytes)" = 0 ] || fail "a complete cache fetched $(served_bytes) bytes"
 ok "a complete cache is left alone"
 
+# A cache a running daemon holds (its shared flock) is not prefetched.
+python3 -c '
+import fcntl, sys, time
+f = open(sys.argv[1], "rb"); fcntl.flock(f, fcntl.LOCK_SH)
+open(sys.argv[2], "w").close(); time.sleep(30)' "$cache/$(verity v2 | cut -d' ' -f1).image" "$WORK/locked" &
+holder=$!
+on_exit "kill $holder 2>/dev/null"
+for _ in $(seq 1 100); do [ -e "$WORK/locked" ] && break; sleep 0.1; done
+! prefetch v2 || fail "a cache in use was prefetched"
+grep -q "is open in a running goldroot-blockd" "$WORK/v2.log" || fail "no reason given: $(cat "$WORK/v2.log")"
+kill $holder; wait $holder 2>/dev/null || true
+ok "a cache a running daemon holds is refused: $(sed 's/^goldroot-blockd: //' "$WORK/v2.log")"
+
 # A damaged v1 block: not copied, fetched; v2 still right.
 rm "$cache/$v2_root.image" "$cache/$v2_root.map"
 v1_root=$(verity v1 | cut -d' ' -f1)

@@ -351,6 +351,12 @@ Result<DiskCacheFiles> read_disk_cache(const std::string& directory, const std::
   return files;
 }
 
+bool disk_cache_in_use(const std::string& directory, const std::string& root_hex) {
+  const std::string image_path = directory + "/" + root_hex + ".image";
+  UniqueFd image(::open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
+  return image.valid() && ::flock(image.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+}
+
 Status remove_disk_cache(const std::string& directory, const std::string& root_hex) {
   const std::string image_path = directory + "/" + root_hex + ".image";
   UniqueFd image(::open(image_path.c_str(), O_RDONLY | O_CLOEXEC));

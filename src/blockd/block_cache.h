@@ -133,6 +133,9 @@ struct DiskCacheFiles {
 Result<DiskCacheFiles> read_disk_cache(const std::string& directory, const std::string& root_hex);
 // The root hashes (hex) of the disk caches in `directory`, by name.
 std::vector<std::string> disk_caches_in(const std::string& directory);
+// Whether a BlockCache (of this or another process) has the cache of
+// `root_hex` open now.
+bool disk_cache_in_use(const std::string& directory, const std::string& root_hex);
 // Removes the cache files of `root_hex` (image, map, read set) unless a
 // BlockCache has it open (kBusy then, and nothing is removed).
 Status remove_disk_cache(const std::string& directory, const std::string& root_hex);

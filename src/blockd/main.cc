@@ -42,7 +42,7 @@
 // device-mapper, no '@', no locked memory, idle priority, seeding first,
 // then Range requests of --unit-kib (default 1024) for what is left. Exit 0
 // when the cache is complete; 1 when blocks still fail verification after
-// two passes. It waits for an unreachable server like the daemon does; stop
+// two passes, or when a running daemon serves that image (it fills it). It waits for an unreachable server like the daemon does; stop
 // it with SIGTERM (what it stored is kept, up to the last map persist). The
 // status file is written only with an explicit --status.
 //
@@ -306,6 +306,10 @@ int prefetch(const Options& options) {
     return fail(2, setup.error().message);
   if (options.cache_dir.empty()) return fail(2, "--prefetch needs --cache-dir: it fills a disk cache");
   make_thread_idle_priority();
+  // Two writers of one cache would drop each other's map bits.
+  if (disk_cache_in_use(options.cache_dir, params.root_hash.hex()))
+    return fail(1, "the cache of image " + params.root_hash.hex().substr(0, 12) +
+                       " is open in a running goldroot-blockd, which fills it itself");
   auto cache = BlockCache::open_disk(options.cache_dir, params, options.tree_size);
   if (!cache.ok()) return fail(1, cache.error().message);
   BlockCache* const local = cache->get();

@@ -265,8 +265,10 @@ TEST_F(SeedTest, ACacheInUseIsNotRemoved) {
     Status busy = remove_disk_cache(cache_dir(), root);
     ASSERT_FALSE(busy.ok());
     EXPECT_EQ(busy.error().code, ErrorCode::kBusy);
+    EXPECT_TRUE(disk_cache_in_use(cache_dir(), root));
     EXPECT_EQ(disk_caches_in(cache_dir()), std::vector<std::string>{root});
   }
+  EXPECT_FALSE(disk_cache_in_use(cache_dir(), root));
   ASSERT_OK(remove_disk_cache(cache_dir(), root));
   EXPECT_TRUE(disk_caches_in(cache_dir()).empty());
   EXPECT_NE(::access((cache_dir() + "/" + root + ".image").c_str(), F_OK), 0);
