@@ -117,8 +117,9 @@ class VerifyingSource : public BlockSource {
   // Copies `block` from an older image if the seed index has it and it
   // matches this tree; true when it is stored.
   Result<bool> seed_block(uint64_t block);
-  // Fetches data blocks [first, end), all missing, by one Range request;
-  // verifies and stores them. kCorruption names the first bad block.
+  // Fetches data blocks [first, end) by one Range request; verifies and
+  // stores them (one present already is written again with the same
+  // bytes). kCorruption names the first bad block.
   Status fetch_run(uint64_t first, uint64_t end);
   void log(const std::string& line);
 
