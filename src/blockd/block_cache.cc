@@ -357,10 +357,13 @@ bool disk_cache_in_use(const std::string& directory, const std::string& root_hex
   return image.valid() && ::flock(image.get(), LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
 }
 
-Status remove_disk_cache(const std::string& directory, const std::string& root_hex) {
-  const std::string image_path = directory + "/" + root_hex + ".image";
-  UniqueFd image(::open(image_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (image.valid() && ::flock(image.get(), LOCK_EX | LOCK_NB) != 0) {
+Status remove_disk_cache(int directory_fd, const std::string& root_hex) {
+  const std::string image_path = root_hex + ".image";
+  UniqueFd image(::openat(directory_fd, image_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!image.valid())
+    return errno == ENOENT ? make_error(ErrorCode::kNotFound, "its files are already gone")
+                           : errno_error("opening " + image_path, errno);
+  if (::flock(image.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
       return make_error(ErrorCode::kBusy, "the cache of image " + root_hex.substr(0, 12) +
                                               " is in use by another goldroot-blockd");
@@ -368,8 +371,9 @@ Status remove_disk_cache(const std::string& directory, const std::string& root_h
   }
   // The map first: an image file without its map is never taken for a cache.
   for (const char* suffix : {".map", ".image", ".readset"}) {
-    std::string path = directory + "/" + root_hex + suffix;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_error("removing " + path, errno);
+    std::string path = root_hex + suffix;
+    if (::unlinkat(directory_fd, path.c_str(), 0) != 0 && errno != ENOENT)
+      return errno_error("removing " + path, errno);
   }
   return {};
 }

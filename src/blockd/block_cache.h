@@ -136,8 +136,10 @@ std::vector<std::string> disk_caches_in(const std::string& directory);
 // Whether a BlockCache (of this or another process) has the cache of
 // `root_hex` open now.
 bool disk_cache_in_use(const std::string& directory, const std::string& root_hex);
-// Removes the cache files of `root_hex` (image, map, read set) unless a
-// BlockCache has it open (kBusy then, and nothing is removed).
-Status remove_disk_cache(const std::string& directory, const std::string& root_hex);
+// Removes the cache files of `root_hex` (image, map, read set) from the
+// directory open as `directory_fd` (a descriptor: the daemon does this after
+// switch_root, where the path no longer resolves) unless a BlockCache has it
+// open (kBusy then, and nothing is removed); kNotFound when it is gone.
+Status remove_disk_cache(int directory_fd, const std::string& root_hex);
 
 }  // namespace goldroot::blockd

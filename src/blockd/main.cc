@@ -274,9 +274,12 @@ std::unique_ptr<SeedIndex> seed_index_for(const Options& options, const BlockCac
 
 // Once this image is complete: the caches of the other images go (those in
 // `roots`, found at the start), unless another daemon has one open.
-void remove_other_caches(const std::string& directory, const std::vector<std::string>& roots) {
+// `directory` is a descriptor opened at the start: after switch_root the
+// cache directory's path no longer leads there.
+void remove_other_caches(int directory, const std::vector<std::string>& roots) {
   for (const std::string& root : roots) {
     Status removed = remove_disk_cache(directory, root);
+    if (!removed.ok() && removed.error().code == ErrorCode::kNotFound) continue;
     if (removed.ok())
       std::fprintf(stderr, "goldroot-blockd: removed the cache of image %s, which this one replaces\n",
                    root.substr(0, 12).c_str());
@@ -362,10 +365,14 @@ int serve_network(const Options& options, ReadyLine* ready) {
     return fail(1, "the local copy of this image is incomplete (" + std::to_string(local->present_count()) +
                        " of " + std::to_string(local->blocks()) + " blocks); it boots only with its server",
                 ready);
-  // Found now, removed once this image is complete.
+  // Found now, removed once this image is complete (through a descriptor:
+  // that happens after switch_root).
   const std::vector<std::string> others =
       local->kind() == CacheKind::kDisk ? other_caches(options.cache_dir, params)
                                         : std::vector<std::string>{};
+  UniqueFd cache_directory;
+  if (local->kind() == CacheKind::kDisk)
+    cache_directory = UniqueFd(::open(options.cache_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   std::unique_ptr<SeedIndex> seed = seed_index_for(options, *local);
   ReadSet read_set(options.cache_dir, params.root_hash, params.data_blocks);
   source_options.read_set = &read_set;
@@ -395,7 +402,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
     std::fprintf(stderr, "goldroot-blockd: %s is %s: dm-verity over the complete local copy %s\n",
                  options.name.c_str(), device->path().c_str(), local->image_path().c_str());
     announce(options, ready, device->path());
-    remove_other_caches(options.cache_dir, others);
+    if (cache_directory.valid()) remove_other_caches(cache_directory.get(), others);
     return 0;
   }
 
@@ -447,7 +454,7 @@ int serve_network(const Options& options, ReadyLine* ready) {
                    options.name.c_str(), local->image_path().c_str(),
                    mib(counters.seeded_bytes).c_str(), mib(counters.fetched_bytes).c_str());
       seed.reset();  // its files' space goes with the fds
-      remove_other_caches(options.cache_dir, others);
+      if (cache_directory.valid()) remove_other_caches(cache_directory.get(), others);
       return 0;
     }
     if (number == SIGTERM || number == SIGINT) {

@@ -260,18 +260,23 @@ TEST_F(SeedTest, NoOtherCachesGiveAnEmptyIndex) {
 TEST_F(SeedTest, ACacheInUseIsNotRemoved) {
   fill_v1();
   const std::string root = v1_.params_.root_hash.hex();
+  UniqueFd directory(::open(cache_dir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(directory.valid());
   {
     ASSERT_OK_AND_ASSIGN(auto cache, open_cache(v1_));
-    Status busy = remove_disk_cache(cache_dir(), root);
+    Status busy = remove_disk_cache(directory.get(), root);
     ASSERT_FALSE(busy.ok());
     EXPECT_EQ(busy.error().code, ErrorCode::kBusy);
     EXPECT_TRUE(disk_cache_in_use(cache_dir(), root));
     EXPECT_EQ(disk_caches_in(cache_dir()), std::vector<std::string>{root});
   }
   EXPECT_FALSE(disk_cache_in_use(cache_dir(), root));
-  ASSERT_OK(remove_disk_cache(cache_dir(), root));
+  ASSERT_OK(remove_disk_cache(directory.get(), root));
   EXPECT_TRUE(disk_caches_in(cache_dir()).empty());
   EXPECT_NE(::access((cache_dir() + "/" + root + ".image").c_str(), F_OK), 0);
+  Status gone = remove_disk_cache(directory.get(), root);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace
