@@ -194,7 +194,10 @@ gr image gc --history-days 0 >/dev/null
 ok "once no client runs the old gold, gc removes its export (the commit stays as history)"
 lab_stopped pc03 180 || fail "pc03 did not power off"
 
-# Boot F: one flipped byte in the image pc02 is given.
+# Boot F: one flipped byte in the image pc02 is given, downloaded whole
+# (fetch=full: refused before mounting; on demand the block is an I/O error
+# for its reads, tests/blockd_net_vm.sh).
+gr host set pc02 fetch=full >/dev/null
 artifact=$GOLDROOT_SITE/exports/$maintained.erofs
 [ -f "$artifact" ] || fail "no artifact at $artifact"
 python3 - "$artifact" <<'PY'
