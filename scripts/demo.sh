@@ -62,10 +62,9 @@ for i in 1 2 3; do
   "$goldroot" host add "lab3-pc0$i" --mac "52:54:00:42:00:0$i" --ip "10.77.0.1$i" --lab lab3
 done
 "$goldroot" host set lab3-pc03 mode=maintenance
-# Hosts read their image on demand (the site's default): goldroot-blockd
-# fetches the blocks the PC reads, each checked against the image's
-# dm-verity tree. lab3-pc02 downloads the whole image before it mounts it.
-"$goldroot" host set lab3-pc02 fetch=full
+# lab3-pc02 reads its image on demand: goldroot-blockd fetches the blocks
+# the PC reads, each checked against the image's dm-verity tree.
+"$goldroot" host set lab3-pc02 fetch=demand
 mkdir -p "$GOLDROOT_SITE/layers/base/etc" "$GOLDROOT_SITE/layers/labs/lab3/etc"
 echo "Managed by goldroot. Changes vanish at the next reboot." > "$GOLDROOT_SITE/layers/base/etc/motd"
 printf '{{ hostname }}\n' > "$GOLDROOT_SITE/layers/labs/lab3/etc/hostname.tmpl"

@@ -17,9 +17,6 @@ grep -qw erofs /proc/filesystems || require "erofs in the kernel"
 : "${GOLDROOT_BOOT:?GOLDROOT_BOOT must point at the goldroot-boot binary}"
 
 gr init >/dev/null
-# The whole-image path (this kernel has no NBD for the site's default,
-# fetch=demand; its fallback is tested below).
-gr site set fetch=full >/dev/null
 src="$WORK/src"
 mkdir -p "$src/etc" "$src/usr/bin" "$src/boot"
 head -c 100000 /dev/urandom > "$src/boot/vmlinuz-6.1.0-28-amd64"

@@ -95,7 +95,7 @@ r = json.load(open(sys.argv[2]))["verity"]
 m = json.load(open(sys.argv[3]))
 assert hashlib.sha256(tree).hexdigest() == r["tree_sha256"] and len(tree) == r["tree_size"]
 assert m["image"]["verity"]["tree_size"] == len(tree) and m["image"]["verity"]["root_hash"] == r["root_hash"]
-assert m["host"]["fetch"] == "demand", m["host"]   # the site's default
+assert m["host"]["fetch"] == "full", m["host"]   # the site's default
 PY
 [ "$(code "$url/images/$(printf '%064d' 0).verity")" = 404 ] || fail "unknown tree"
 ok "the image's verity tree is served at /images/<sha256>.verity with Range, as its record says"
@@ -112,10 +112,9 @@ gr host set pc01 fetch=full >/dev/null
 [ "$(fetch_of)" = full ] || fail "host fetch=full over its lab's demand"
 gr host show pc01 | grep -q "^fetch: *full$" || fail "host show: $(gr host show pc01)"
 gr host set pc01 fetch= >/dev/null; gr lab set lab3 fetch=inherit >/dev/null
-gr host show pc01 | grep -q "^fetch: *demand (site)$" || fail "host show: $(gr host show pc01)"
-gr site set fetch=full >/dev/null
-[ "$(fetch_of)" = full ] || fail "site fetch=full"
 gr site set fetch=demand >/dev/null
+[ "$(fetch_of)" = demand ] || fail "site fetch=demand"
+gr host show pc01 | grep -q "^fetch: *demand (site)$" || fail "host show: $(gr host show pc01)"
 expect_fail "fetch=lazy" gr host set pc01 fetch=lazy
 ok "fetch= of the host, else its lab, else the site ends up in the host's signed manifest"
 

@@ -38,10 +38,9 @@ struct SiteSettings {
   // What UEFI machines boot through where their lab sets nothing, and what
   // unregistered ones get: iPXE, or shim and GRUB for Secure Boot.
   UefiBoot uefi = UefiBoot::kIpxe;
-  // How hosts get their image where neither they nor their lab say: blocks
-  // on demand through dm-verity (a machine that cannot falls back to the
-  // whole file), or the whole file before mounting.
-  FetchMode fetch = FetchMode::kDemand;
+  // How hosts get their image where neither they nor their lab say: the
+  // whole file before mounting, or blocks on demand through dm-verity.
+  FetchMode fetch = FetchMode::kFull;
   // The rollback floor: no host is given an image made before this time
   // (seconds since the epoch), and hosts remember the highest floor they
   // saw. It only rises (`goldroot site set rollback-floor=IMAGE`).
