@@ -119,6 +119,18 @@ bool on_demand(const BootManifest& manifest) {
          manifest.image.format == "erofs";
 }
 
+// An initramfs whose PID 1 is systemd (dracut's) stops the service that
+// started goldroot-blockd at the switch to the real root, and the root's
+// device with it: on demand is not offered there yet (the e2e lab saw
+// every read fail after the switch).
+bool initramfs_runs_systemd() {
+  char target[256];
+  ssize_t length = ::readlink("/proc/1/exe", target, sizeof(target) - 1);
+  if (length <= 0) return false;
+  std::string_view exe(target, static_cast<size_t>(length));
+  return exe.ends_with("/systemd");
+}
+
 // The image served on demand by goldroot-blockd: blocks are fetched as the
 // kernel reads them, each checked against the verity tree the signed root
 // hash vouches for (by the daemon, and again by dm-verity). With a cache
@@ -304,20 +316,31 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
   *stage = BootStage::kImage;
   step = Clock::now();
   bool demand = on_demand(manifest);
+  bool obtained_image = false;
   if (demand) {
     // A machine that cannot serve the image on demand (a kernel without
-    // NBD or dm-verity, no goldroot-blockd) still boots: the whole image,
-    // checked against the same signed manifest. Offline there is nothing
-    // to download, so there the error stands.
-    Status served = serve_on_demand(config, *obtained, cache_dir, from_cache, &record);
-    if (!served.ok() && from_cache) return std::move(served).error();
-    if (!served.ok()) {
+    // NBD or dm-verity, no goldroot-blockd, systemd in the initramfs) still
+    // boots: the whole image, checked against the same signed manifest.
+    // Offline, a whole copy an earlier such boot kept is booted.
+    Status served = !from_cache && initramfs_runs_systemd()
+                        ? make_error(ErrorCode::kUnsupported,
+                                     "this initramfs runs systemd, which would stop goldroot-blockd "
+                                     "at the switch to the real root")
+                        : serve_on_demand(config, *obtained, cache_dir, from_cache, &record);
+    if (served.ok()) {
+      obtained_image = true;
+    } else if (from_cache) {
+      if (!obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record).ok())
+        return std::move(served).error();
+      demand = false;
+      obtained_image = true;
+    } else {
       std::fprintf(stderr, "goldroot-boot: on-demand boot failed (%s); downloading the whole image instead\n",
                    served.error().message.c_str());
       demand = false;
     }
   }
-  if (!demand) TRY(obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record));
+  if (!obtained_image) TRY(obtain_image(config, *obtained, image_dir, cache_dir, from_cache, &record));
   record.image_ms = milliseconds_since(step);
 
   // 3. The image's read-only mount: goldroot-blockd's verified device, or
