@@ -90,10 +90,7 @@ class Run {
       (void)TRY(boot::fetch_host_layer(url, *manifest.host, identity, fetch));
     }
     mark("layer_s");
-    std::string image_url = boot::resolve_url(
-        options.manifest_url, manifest.image.url.empty()
-                                  ? "/images/" + manifest.image.sha256.hex() + "." + manifest.image.format
-                                  : manifest.image.url);
+    std::string image_url = boot::manifest_image_url(options, manifest);
     if (flags_.mode == "full") return download(manifest, image_url);
     if (!manifest.image.verity) return make_error(ErrorCode::kUnsupported, "the image has no verity tree");
     return demand(*manifest.image.verity, image_url, boot::resolve_url(options.manifest_url,

@@ -104,10 +104,7 @@ void describe_manifest(const Obtained& obtained, const BootOptions& options, Boo
   record->image_sha256 = manifest.image.sha256.hex();
   record->image_size = manifest.image.size;
   record->image_format = manifest.image.format;
-  std::string image_reference = manifest.image.url.empty()
-                                    ? "/images/" + record->image_sha256 + "." + manifest.image.format
-                                    : manifest.image.url;
-  record->image_url = resolve_url(options.manifest_url, image_reference);
+  record->image_url = manifest_image_url(options, manifest);
   record->mode = boot_mode_name(obtained.mode);
   record->host = manifest.host->name;
 }

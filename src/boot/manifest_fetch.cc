@@ -122,6 +122,13 @@ Result<Obtained> cached_manifest(const std::string& cache_dir, const VerifyKey& 
   return obtained;
 }
 
+std::string manifest_image_url(const BootOptions& options, const BootManifest& manifest) {
+  std::string reference = manifest.image.url.empty()
+                              ? "/images/" + manifest.image.sha256.hex() + "." + manifest.image.format
+                              : manifest.image.url;
+  return resolve_url(options.manifest_url, reference);
+}
+
 std::string host_layer_url(const BootOptions& options, const HostBinding& binding) {
   std::string server = options.server.empty() ? options.manifest_url : options.server + "/";
   return resolve_url(server, "/layers/" + binding.name + ".tar");

@@ -43,6 +43,9 @@ Result<Obtained> cached_manifest(const std::string& cache_dir, const VerifyKey& 
                                  const BootOptions& options, const HostIdentity& identity,
                                  int64_t floor_seen);
 
+// The image's absolute URL: the manifest's own, else /images/SHA.FORMAT,
+// resolved against the manifest's URL.
+std::string manifest_image_url(const BootOptions& options, const BootManifest& manifest);
 // SERVER/layers/HOST.tar for this boot.
 std::string host_layer_url(const BootOptions& options, const HostBinding& binding);
 // Fetches the layer with a signed request and checks it is the bundle the
