@@ -25,7 +25,11 @@ fi
 sanitize() {
   local tree=$1 flags=$2 binary
   shift 2
-  cmake -S . -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGOLDROOT_SANITIZE="$flags" >/dev/null
+  # clang at -O0 with line tables (-g1): reports keep their file:line
+  # stacks, and a tree builds in half the time g++ -O1 takes (5 minutes
+  # instead of 11 for the AddressSanitizer tree); libFuzzer is clang's too.
+  CXX=clang++ cmake -S . -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DGOLDROOT_SANITIZE="$flags" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O0 -g1" >/dev/null
   ninja -C "$tree" "$@"
   for binary in "$@"; do
     echo "sanitize ($flags): $binary"
@@ -40,19 +44,35 @@ if [[ "|$labels|" == *"|sanitize|"* ]]; then
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
   export ASAN_OPTIONS="detect_leaks=1 abort_on_error=0"
   export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
+  # The two trees build and run side by side (one's tests run while the
+  # other compiles); each writes its log, shown when both are done.
+  mkdir -p build-tsan build-asan
   # ThreadSanitizer: the code that runs on several threads (import and
   # checkout's parallel walks, the overlay readers, the HTTP server's event
   # loops and blocking pool, goldroot-blockd's fetching, cache and fill
   # threads), unit and root tier.
   sanitize build-tsan thread image_test server_test base_test overlay_test overlay_root_test \
-    blockd_test
+    blockd_test >build-tsan/sanitize.log 2>&1 &
+  tsan=$!
   # AddressSanitizer + UBSan: the parsers and everything that touches bytes
   # from a client or a file (HTTP, reports, manifests, host signatures and
   # challenges, tar and EROFS, the store, layers, the inventory), unit and
   # root tier.
   sanitize build-asan address,undefined base_test server_test report_test crypto_test image_test \
     store_test layer_test fleet_test netboot_test manifest_test bootserver_test overlay_root_test \
-    image_root_test
+    image_root_test >build-asan/sanitize.log 2>&1 &
+  asan=$!
+  failed=0
+  for tree in tsan asan; do
+    if wait "${!tree}"; then
+      grep -v '^\[[0-9]*/[0-9]*\] ' "build-$tree/sanitize.log"
+    else
+      failed=1
+      echo "sanitize: the $tree tree failed; the end of build-$tree/sanitize.log:"
+      tail -60 "build-$tree/sanitize.log"
+    fi
+  done
+  ((failed == 0)) || exit 1
   took "the sanitize tier (both trees built and run)"
   labels=${labels//sanitize/}
 fi

@@ -245,9 +245,11 @@ void AdminRoutes::install(server::Router& router) {
       "/api/v1/hosts/",
       [this, other_host_routes](const HttpRequest& request) {
         std::string rest = request.path.substr(std::string("/api/v1/hosts/").size());
-        for (const auto& [suffix, action] : kHostActions) {
+        for (const auto& host_action : kHostActions) {
+          std::string_view suffix = host_action.first;
           if (!ends_with(rest, suffix) || rest.size() == suffix.size()) continue;
           std::string host = rest.substr(0, rest.size() - suffix.size());
+          HostAction action = host_action.second;
           return answer_later(request, [this, host, action](const HttpRequest& request) {
             return (this->*action)(host, request);
           });

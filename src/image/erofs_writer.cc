@@ -95,7 +95,8 @@ Result<std::string> encode_xattrs(const Xattrs& xattrs, const std::string& path)
       {"security.", kXattrSecurity, false},
   };
   std::string out(kXattrIbodyHeaderSize, '\0');
-  for (const auto& [name, value] : xattrs) {
+  for (const auto& [xattr_name, value] : xattrs) {
+    const std::string& name = xattr_name;  // clang 14 cannot capture a structured binding
     const auto* match = std::find_if(std::begin(kPrefixes), std::end(kPrefixes), [&](auto& p) {
       return p.exact ? name == p.prefix : name.starts_with(p.prefix);
     });
