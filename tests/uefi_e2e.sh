@@ -134,44 +134,41 @@ ok "an unregistered UEFI PC boots the default image as $unregistered, status sho
 lab_stopped uki01 180 || fail "uki01 did not power off"
 lab_stopped unknown01 180 || fail "unknown01 did not power off"
 
-# A student's DHCP server on the lab network hands the Secure Boot PC
+# Students' DHCP servers on the lab network hand the Secure Boot PC
 # something else to boot.
-# rogue_dhcp FILE: a DHCP and TFTP server on a bridge of its own in the lab
-# namespace (so it does not race goldroot's), offering FILE to every client.
+# rogue_dhcp N FILE: a DHCP and TFTP server on a bridge of its own in the lab
+# namespace (grrogueN, 10.78.N.0/24, so it does not race goldroot's),
+# offering FILE to every client there.
 rogue_dhcp() {
-  local dir=$WORK/rogue
-  if ! ip -n "$LAB_NS" link show grrogue >/dev/null 2>&1; then
-    ip -n "$LAB_NS" link add grrogue type bridge
-    ip -n "$LAB_NS" addr add 10.78.0.1/24 dev grrogue
-    ip -n "$LAB_NS" link set grrogue up
-  fi
-  [ -f "$dir/dnsmasq.pid" ] && kill "$(cat "$dir/dnsmasq.pid")" 2>/dev/null
+  local n=$1 dir=$WORK/rogue$1 bridge=grrogue$1
+  ip -n "$LAB_NS" link add $bridge type bridge
+  ip -n "$LAB_NS" addr add 10.78.$n.1/24 dev $bridge
+  ip -n "$LAB_NS" link set $bridge up
   mkdir -p "$dir"
   chmod 0755 "$dir"
-  cp "$1" "$dir/boot.efi"
+  cp "$2" "$dir/boot.efi"
   chmod 0644 "$dir/boot.efi"
-  ip netns exec "$LAB_NS" dnsmasq --conf-file=/dev/null --port=0 --interface=grrogue --bind-interfaces \
-    --dhcp-range=10.78.0.50,10.78.0.90,1h --dhcp-boot=boot.efi --enable-tftp --tftp-root="$dir" \
+  ip netns exec "$LAB_NS" dnsmasq --conf-file=/dev/null --port=0 --interface=$bridge --bind-interfaces \
+    --dhcp-range=10.78.$n.50,10.78.$n.90,1h --dhcp-boot=boot.efi --enable-tftp --tftp-root="$dir" \
     --pid-file="$dir/dnsmasq.pid" --dhcp-leasefile="$dir/leases" --log-facility="$dir/dnsmasq.log" \
-    || fail "the rogue dnsmasq did not start"
+    || fail "rogue dnsmasq $n did not start"
   on_exit "kill \$(cat $dir/dnsmasq.pid) 2>/dev/null"
 }
-# refused_by_firmware NAME: NAME (uki01's firmware and keys) downloads the
-# rogue's file and refuses to run it.
-refused_by_firmware() {
-  LAB_BRIDGE=grrogue LAB_FIRMWARE=secureboot-snakeoil lab_boot "$1" 52:54:00:78:0f:01
-  lab_wait "$1" 'NBP file downloaded successfully' 300 || fail "$1 did not download the rogue's file"
-  lab_wait "$1" 'Access Denied' 120 || fail "$1's firmware ran the rogue's file"
-  ! grep -aq "Linux version\|EFI stub" "$LAB_DIR/$1.log" || fail "$1 started the rogue's kernel"
-  lab_kill "$1"
-}
-rogue_dhcp "$(ls "$cache"/demo-rootfs/boot/vmlinuz-* | head -1)"
-refused_by_firmware rogue01
 uki=$(readlink -f "$GOLDROOT_SITE/dnsmasq/tftp/52-54-00-78-00-03/goldroot.efi")
 sbattach --remove "$uki" --output "$WORK/unsigned.efi" >/dev/null 2>&1 ||
   { cp "$uki" "$WORK/unsigned.efi"; sbattach --remove "$WORK/unsigned.efi" >/dev/null; }
-rogue_dhcp "$WORK/unsigned.efi"
-refused_by_firmware rogue02
+rogue_dhcp 1 "$(ls "$cache"/demo-rootfs/boot/vmlinuz-* | head -1)"
+rogue_dhcp 2 "$WORK/unsigned.efi"
+# Two PCs with uki01's firmware and keys, one on each rogue's bridge, at once:
+# each downloads the rogue's file and refuses to run it.
+LAB_BRIDGE=grrogue1 LAB_FIRMWARE=secureboot-snakeoil lab_boot rogue01 52:54:00:78:0f:01
+LAB_BRIDGE=grrogue2 LAB_FIRMWARE=secureboot-snakeoil lab_boot rogue02 52:54:00:78:0f:02
+for name in rogue01 rogue02; do
+  lab_wait $name 'NBP file downloaded successfully' 300 || fail "$name did not download the rogue's file"
+  lab_wait $name 'Access Denied' 120 || fail "$name's firmware ran the rogue's file"
+  ! grep -aq "Linux version\|EFI stub" "$LAB_DIR/$name.log" || fail "$name started the rogue's kernel"
+  lab_kill $name
+done
 ok "Secure Boot with the site's key: the firmware refuses a rogue DHCP server's Debian-signed kernel and the site's image unsigned"
 
 echo "# boot to login prompt: UEFI iPXE by TFTP ${uefi_ipxe}s and shim+GRUB (Secure Boot) ${shim_grub}s at once;" \
