@@ -96,33 +96,7 @@ assert sum(l["bytes"] for l in lines) == int(sys.argv[1]), "%d bytes" % sum(l["b
 chmod 755 "$WORK"  # nginx's workers run as nobody
 nginx_dir=$WORK/nginx
 start_cache() {  # a fresh cache directory each time
-  rm -rf "$nginx_dir"
-  mkdir -p "$nginx_dir"
-  gr serve nginx-config --upstream "http://$central:8080" --listen "$building:8080" \
-    --cache-dir "$nginx_dir/cache" --cache-size 1g >"$nginx_dir/goldroot-cache.conf"
-  cat >"$nginx_dir/nginx.conf" <<CONF
-worker_processes 2;
-daemon off;
-pid $nginx_dir/nginx.pid;
-error_log $nginx_dir/error.log;
-events { worker_connections 512; }
-http {
-  access_log $nginx_dir/access.log;
-  client_body_temp_path $nginx_dir/body;
-  proxy_temp_path $nginx_dir/proxy;
-  fastcgi_temp_path $nginx_dir/fastcgi;
-  uwsgi_temp_path $nginx_dir/uwsgi;
-  scgi_temp_path $nginx_dir/scgi;
-  include $nginx_dir/goldroot-cache.conf;
-}
-CONF
-  ip netns exec $ns_building nginx -q -c "$nginx_dir/nginx.conf" -p "$nginx_dir" &
-  nginx_pid=$!
-  for _ in $(seq 1 100); do
-    curl -s -o /dev/null "http://$building:8080/api/v1/challenge" && return 0
-    sleep 0.1
-  done
-  fail "nginx did not start: $(cat "$nginx_dir/error.log")"
+  start_building_cache $ns_building "$nginx_dir" "http://$central:8080" "$building:8080" 1g
 }
 stop_cache() {
   [ -n "${nginx_pid:-}" ] || return 0

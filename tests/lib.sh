@@ -44,6 +44,42 @@ require_root() { [ "$(id -u)" = 0 ] || require "needs root"; }
 
 finish() { echo "$pass_count passed, 0 failed"; }
 
+# start_building_cache NETNS DIR UPSTREAM LISTEN SIZE: nginx in NETNS running
+# the configuration `goldroot serve nginx-config` prints for UPSTREAM, on
+# LISTEN (ADDRESS:PORT), its files and cache in DIR (made afresh); sets
+# nginx_pid and returns once it answers. DIR's parents must be readable by
+# nobody (nginx's workers).
+start_building_cache() {
+  local ns=$1 dir=$2 upstream=$3 listen=$4 size=$5
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  gr serve nginx-config --upstream "$upstream" --listen "$listen" --cache-dir "$dir/cache" \
+    --cache-size "$size" >"$dir/goldroot-cache.conf"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 512; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  include $dir/goldroot-cache.conf;
+}
+CONF
+  ip netns exec "$ns" nginx -q -c "$dir/nginx.conf" -p "$dir" &
+  nginx_pid=$!
+  for _ in $(seq 1 100); do
+    ip netns exec "$ns" curl -s -o /dev/null "http://$listen/api/v1/challenge" && return 0
+    sleep 0.1
+  done
+  fail "nginx did not start: $(cat "$dir/error.log")"
+}
+
 # make_host_key PATH: an ed25519 key at PATH (0600) and its public key at
 # PATH.pub, as goldroot-boot makes them.
 make_host_key() {

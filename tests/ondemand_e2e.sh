@@ -134,34 +134,10 @@ on_exit "rm -rf $logs; mkdir -p $logs; cp $WORK/lab/*.log $WORK/nginx/*.log $log
 cache_ip=10.77.0.2
 ip -n "$LAB_NS" addr add $cache_ip/24 dev "$LAB_BRIDGE"
 nginx_dir=$WORK/nginx
-mkdir -p "$nginx_dir"
-gr serve nginx-config --upstream "http://$LAB_SERVER_IP:$LAB_PORT" --listen "$cache_ip:8080" \
-  --cache-dir "$nginx_dir/cache" --cache-size 2g >"$nginx_dir/goldroot-cache.conf"
-cat >"$nginx_dir/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $nginx_dir/nginx.pid;
-error_log $nginx_dir/error.log;
-events { worker_connections 256; }
-http {
-  access_log $nginx_dir/access.log;
-  client_body_temp_path $nginx_dir/body;
-  proxy_temp_path $nginx_dir/proxy;
-  fastcgi_temp_path $nginx_dir/fastcgi;
-  uwsgi_temp_path $nginx_dir/uwsgi;
-  scgi_temp_path $nginx_dir/scgi;
-  include $nginx_dir/goldroot-cache.conf;
-}
-CONF
-ip netns exec "$LAB_NS" nginx -q -c "$nginx_dir/nginx.conf" -p "$nginx_dir" &
-nginx_pid=$!
-on_exit "kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null"
+start_building_cache "$LAB_NS" "$nginx_dir" "http://$LAB_SERVER_IP:$LAB_PORT" "$cache_ip:8080" 2g
+on_exit "kill \$nginx_pid 2>/dev/null; wait \$nginx_pid 2>/dev/null"
 # DHCP chains the lab's iPXE to the cache.
 lab_serve --url "http://$cache_ip:8080" || fail "goldroot serve did not start"
-for _ in $(seq 1 100); do
-  ip netns exec "$LAB_NS" curl -s -o /dev/null "http://$cache_ip:8080/api/v1/challenge" && break
-  sleep 0.1
-done
 grep -q "chainloading to http://$cache_ip:8080" "$LAB_DIR/serve.log" || fail "serve log: $(cat "$LAB_DIR/serve.log")"
 access_log=$GOLDROOT_SITE/logs/access.log
 
