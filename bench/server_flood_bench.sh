@@ -47,9 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+source "$source_dir/bench/lib/bench.sh"  # free_port
 wait_for() {  # URL
   for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
   echo "server_flood_bench: nothing answers $1"; exit 1

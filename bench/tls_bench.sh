@@ -32,9 +32,7 @@ echo "a small answer" >"$work/www/small"
 expected=$(openssl dgst -sha256 -r <"$work/www/large" | cut -d' ' -f1)
 cat "$work/www/large" >/dev/null  # from the page cache, both ways
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+source "$(dirname "$0")/lib/bench.sh"  # free_port
 port=$(free_port)
 tls_port=$(free_port)
 "$goldroot" serve-files "$work/www" --listen "127.0.0.1:$port" --tls-listen "127.0.0.1:$tls_port" \

@@ -103,7 +103,6 @@ export_as v2 "$v2" --base v1
 export_as security "$work/v1-security" --base v1
 export_as less "$work/v1-less" --base v1
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http_port=$(free_port)
 access=$work/access.log
 "$goldroot" serve-files "$work/www" --listen "127.0.0.1:$http_port" --threads 1 --access-log "$access" \

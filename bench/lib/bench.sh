@@ -9,6 +9,8 @@ cold() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 # ratio PEER GOLDROOT: how many times faster goldroot was.
 ratio() { echo "scale=2; $1 / $2" | bc; }
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # bench_trees: builds the pair once (cached under $cache) and sets v1, v2.
 #   v1 = bookworm minbase; v2 = v1 + less vim-tiny ca-certificates procps iproute2
 bench_trees() {
