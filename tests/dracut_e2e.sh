@@ -60,9 +60,6 @@ logs=${GOLDROOT_LAB_LOGS:-/tmp/goldroot-dracut-logs}
 on_exit "rm -rf $logs; mkdir -p $logs; cp $WORK/lab/*.log $logs/ 2>/dev/null"
 lab_serve || fail "goldroot serve did not start"
 
-probe() {
-  tr -d '\r' <"$LAB_DIR/$1.log" | grep -aoE "PROBE $2=[^[:space:]]*" | tail -1 | cut -d= -f2-
-}
 
 lab_boot pc21 $mac
 lab_wait pc21 'PROBE done' 900 || fail "pc21 did not finish booting (see its console above)"
@@ -79,12 +76,12 @@ grep -aqE "dracut-mount\[[0-9]+\]: goldroot-boot: normal root .* mounted at /sys
 grep -aqE "dracut-mount\[[0-9]+\]: goldroot: root is ready" "$WORK/console" ||
   fail "goldroot's dracut mount hook did not say the root is ready"
 ok "the image's own dracut initrd ran goldroot's hooks from the goldroot initrd"
-[ "$(probe pc21 fstype)" = overlay ] || fail "root is $(probe pc21 fstype), not an overlay"
-probe pc21 options | grep -q "lowerdir=/run/goldroot/middle:/run/goldroot/image" ||
-  fail "overlay options: $(probe pc21 options)"
-[ "$(probe pc21 image)" = erofs ] || fail "the lower is $(probe pc21 image), not the erofs image"
+[ "$(lab_probe pc21 fstype)" = overlay ] || fail "root is $(lab_probe pc21 fstype), not an overlay"
+lab_probe pc21 options | grep -q "lowerdir=/run/goldroot/middle:/run/goldroot/image" ||
+  fail "overlay options: $(lab_probe pc21 options)"
+[ "$(lab_probe pc21 image)" = erofs ] || fail "the lower is $(lab_probe pc21 image), not the erofs image"
 ok "the dracut client runs on an overlay root whose lower layer is the erofs image"
-[ "$(probe pc21 hostname)" = pc21 ] || fail "hostname $(probe pc21 hostname), want pc21 from the template"
+[ "$(lab_probe pc21 hostname)" = pc21 ] || fail "hostname $(lab_probe pc21 hostname), want pc21 from the template"
 ok "the hostname comes from the host layer's template"
 reported=no
 for _ in $(seq 1 120); do

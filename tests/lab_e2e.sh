@@ -61,9 +61,6 @@ on_exit "rm -rf $logs; mkdir -p $logs; cp $WORK/lab/*.log $logs/ 2>/dev/null"
 lab_serve || fail "goldroot serve did not start"
 
 # The value a client's probe printed for KEY.
-probe() {
-  tr -d '\r' <"$LAB_DIR/$1.log" | grep -aoE "PROBE $2=[^[:space:]]*" | tail -1 | cut -d= -f2-
-}
 # Waits for NAME's probe and login prompt.
 boot_and_probe() {
   lab_wait "$1" 'PROBE done' 600 || fail "$1 did not finish booting (see its console above)"
@@ -95,13 +92,13 @@ lab_boot pc03 $mac3
 boot_and_probe pc01
 boot_and_probe pc03
 first_boot="$(lab_seconds_to pc01 'login:') $(lab_seconds_to pc03 'login:')"
-[ "$(probe pc01 fstype)" = overlay ] || fail "root is $(probe pc01 fstype), not an overlay"
-probe pc01 options | grep -q "lowerdir=/run/goldroot/middle:/run/goldroot/image" \
-  || fail "overlay options: $(probe pc01 options)"
-[ "$(probe pc01 image)" = erofs ] || fail "the lower is $(probe pc01 image), not the erofs image"
+[ "$(lab_probe pc01 fstype)" = overlay ] || fail "root is $(lab_probe pc01 fstype), not an overlay"
+lab_probe pc01 options | grep -q "lowerdir=/run/goldroot/middle:/run/goldroot/image" \
+  || fail "overlay options: $(lab_probe pc01 options)"
+[ "$(lab_probe pc01 image)" = erofs ] || fail "the lower is $(lab_probe pc01 image), not the erofs image"
 ok "a PXE-booted client runs on an overlay root whose lower layer is the erofs image"
-[ "$(probe pc01 hostname)" = pc01 ] || fail "hostname $(probe pc01 hostname), want pc01 from the template"
-[ "$(probe pc03 hostname)" = pc03 ] || fail "hostname $(probe pc03 hostname), want pc03"
+[ "$(lab_probe pc01 hostname)" = pc01 ] || fail "hostname $(lab_probe pc01 hostname), want pc01 from the template"
+[ "$(lab_probe pc03 hostname)" = pc03 ] || fail "hostname $(lab_probe pc03 hostname), want pc03"
 ok "the hostname comes from the host layer's template"
 # host_key NAME FIELD: a field of NAME's row in host keys --json.
 host_key() { gr host keys --json | python3 -c "import json, sys; print({h['host']: h for h in json.load(sys.stdin)}['$1']['$2'])"; }
@@ -109,20 +106,20 @@ pc01_key=$(host_key pc01 key_id)
 [ "$(host_key pc01 state)/$(host_key pc01 persistent)" = enrolled/True ] || fail "pc01's key: $(gr host keys)"
 [ "$(host_key pc03 state)/$(host_key pc03 persistent)" = enrolled/False ] || fail "pc03's key: $(gr host keys)"
 ok "pc01 enrolled the key it made on its disk; diskless pc03 one for this boot, from a privileged port and its IP"
-[ "$(probe pc01 marker)" = none ] || fail "a fresh client already had a marker"
-marker=$(probe pc01 boot)
+[ "$(lab_probe pc01 marker)" = none ] || fail "a fresh client already had a marker"
+marker=$(lab_probe pc01 boot)
 lab_stopped pc01 180 || fail "pc01 did not power off"
 
 # Boot B: pc01 in maintenance mode again, staying up to be captured.
 lab_probe_hold pc01 on
 lab_boot pc01 $mac1 "$disk"
 boot_and_probe pc01
-[ "$(probe pc01 marker)" = "$marker" ] || fail "maintenance lost /etc/goldroot-marker: $(probe pc01 marker)"
+[ "$(lab_probe pc01 marker)" = "$marker" ] || fail "maintenance lost /etc/goldroot-marker: $(lab_probe pc01 marker)"
 ok "maintenance mode keeps a file written to /etc across a reboot, on the client's disk"
 [ "$(host_key pc01 key_id)" = "$pc01_key" ] && [ "$(host_key pc01 refused)" = None ] ||
   fail "pc01 came back with another key: $(gr host keys)"
 ok "pc01 proves itself with the same key from its disk at its second boot"
-captured=$(probe pc01 boot)  # this boot's probe rewrote the marker: the capture holds this
+captured=$(lab_probe pc01 boot)  # this boot's probe rewrote the marker: the capture holds this
 wait_status pc01 'h["state"] == "up" and h["mode"] == "maintenance" and h["dirty"]'
 capture_start=$SECONDS
 gr capture --host pc01 --name maintained -m "captured from pc01" --wait 300 --yes \
@@ -146,9 +143,9 @@ lab_boot pc02 $mac2
 boot_and_probe pc01
 boot_and_probe pc02
 two_at_once="$(lab_seconds_to pc01 'login:') $(lab_seconds_to pc02 'login:')"
-[ "$(probe pc01 marker)" = none ] || fail "reset kept /etc/goldroot-marker: $(probe pc01 marker)"
+[ "$(lab_probe pc01 marker)" = none ] || fail "reset kept /etc/goldroot-marker: $(lab_probe pc01 marker)"
 ok "reset mode discards the file at the next boot"
-[ "$(probe pc02 marker)" = "$captured" ] || fail "pc02 booted without the captured file: $(probe pc02 marker)"
+[ "$(lab_probe pc02 marker)" = "$captured" ] || fail "pc02 booted without the captured file: $(lab_probe pc02 marker)"
 ok "a canary on test boots the capture, with the file present"
 # goldroot-agent came with the goldroot initrd: pc02 reports what it runs
 # and that it changed (the probe wrote its marker into /etc).
@@ -169,10 +166,10 @@ gr image show "$old_gold" >/dev/null || fail "gc removed the image pc03 runs"
 [ -f "$GOLDROOT_SITE/exports/$old_gold.erofs" ] || fail "gc removed the export of the image pc03 runs"
 gr image users "$old_gold" | grep -q "pc03 .*running" || fail "image users: $(gr image users "$old_gold")"
 before=$(alive_lines pc03)
-image_digest=$(probe pc03 image)
+image_digest=$(lab_probe pc03 image)
 for _ in $(seq 1 60); do [ "$(alive_lines pc03)" -gt "$before" ] && break; sleep 1; done
 [ "$(alive_lines pc03)" -gt "$before" ] || fail "pc03 stopped working after the promote and gc"
-[ "$(probe pc03 image)" = "$image_digest" ] || fail "pc03 reads different bytes from its image now"
+[ "$(lab_probe pc03 image)" = "$image_digest" ] || fail "pc03 reads different bytes from its image now"
 wait_status pc03 "h['state'] == 'up'" 30
 gr status
 ok "pc03, booted on the old gold, keeps working through the promote and gc, which keep its image and export"
@@ -182,7 +179,7 @@ lab_kill pc03
 lab_probe_hold pc03 off
 lab_boot pc03 $mac3
 boot_and_probe pc03
-[ "$(probe pc03 marker)" = "$captured" ] || fail "pc03 booted gold without the captured file: $(probe pc03 marker)"
+[ "$(lab_probe pc03 marker)" = "$captured" ] || fail "pc03 booted gold without the captured file: $(lab_probe pc03 marker)"
 ok "after the promote, a client booting gold has the maintained client's change"
 wait_status pc03 "h['commit'] == '$maintained'"
 gr image users "$old_gold" | grep -q "0 running it" || fail "image users: $(gr image users "$old_gold")"

@@ -141,9 +141,6 @@ lab_serve --url "http://$cache_ip:8080" || fail "goldroot serve did not start"
 grep -q "chainloading to http://$cache_ip:8080" "$LAB_DIR/serve.log" || fail "serve log: $(cat "$LAB_DIR/serve.log")"
 access_log=$GOLDROOT_SITE/logs/access.log
 
-probe() {
-  tr -d '\r' <"$LAB_DIR/$1.log" | grep -aoE "PROBE $2=[^[:space:]]*" | tail -1 | cut -d= -f2-
-}
 status_root() {  # HOST: its ROOT column as `goldroot status --json` has it
   gr status --json | python3 -c "
 import json, sys
@@ -164,17 +161,17 @@ disk_login=$(lab_seconds_to disk01 'login:')
 lab_wait diskless01 'PROBE daemon_name=' 60 || fail "diskless01's on-demand probe did not run"
 
 # 1. The diskless client's root is the image served on demand.
-[ "$(probe diskless01 fstype)" = overlay ] || fail "diskless01's root is $(probe diskless01 fstype)"
-[ "$(probe diskless01 hostname)" = diskless01 ] || fail "diskless01's hostname is $(probe diskless01 hostname) (its layer?)"
-[ "$(probe diskless01 image)" = erofs ] || fail "diskless01's image is $(probe diskless01 image), not erofs"
-case "$(probe diskless01 image_source)" in
+[ "$(lab_probe diskless01 fstype)" = overlay ] || fail "diskless01's root is $(lab_probe diskless01 fstype)"
+[ "$(lab_probe diskless01 hostname)" = diskless01 ] || fail "diskless01's hostname is $(lab_probe diskless01 hostname) (its layer?)"
+[ "$(lab_probe diskless01 image)" = erofs ] || fail "diskless01's image is $(lab_probe diskless01 image), not erofs"
+case "$(lab_probe diskless01 image_source)" in
   /dev/dm-*|/dev/mapper/*) ;;
-  *) fail "diskless01's image is mounted from $(probe diskless01 image_source), not goldroot-blockd's dm-verity device" ;;
+  *) fail "diskless01's image is mounted from $(lab_probe diskless01 image_source), not goldroot-blockd's dm-verity device" ;;
 esac
-[ "$(probe diskless01 backing)" = network ] || fail "diskless01's blockd says backing=$(probe diskless01 backing)"
-[[ "$(probe diskless01 daemon_name)" == @* ]] ||
-  fail "goldroot-blockd's command line does not start with @: $(probe diskless01 daemon_name)"
-fetched=$(probe diskless01 fetched)
+[ "$(lab_probe diskless01 backing)" = network ] || fail "diskless01's blockd says backing=$(lab_probe diskless01 backing)"
+[[ "$(lab_probe diskless01 daemon_name)" == @* ]] ||
+  fail "goldroot-blockd's command line does not start with @: $(lab_probe diskless01 daemon_name)"
+fetched=$(lab_probe diskless01 fetched)
 [ -n "$fetched" ] && [ "$fetched" -lt "$image_size" ] ||
   fail "diskless01 fetched ${fetched:-?} bytes of a $image_size-byte image before its login prompt"
 ok "diskless01 boots its image on demand (dm-verity over goldroot-blockd, '@' daemon): $((fetched >> 20)) MiB of $((image_size >> 20)) MiB fetched by the probe"
@@ -193,9 +190,9 @@ ok "the server's access log has both clients' manifests, layers and image reads,
 
 # 3. The client with a disk moves onto its local copy.
 lab_wait disk01 'PROBE moved=' 900 || fail "disk01's root never became local: $(cat "$LAB_DIR/disk01.log" | tail -5)"
-[ "$(probe disk01 moved)" = local ] || fail "disk01: backing $(probe disk01 moved)"
+[ "$(lab_probe disk01 moved)" = local ] || fail "disk01: backing $(lab_probe disk01 moved)"
 moved_after=$(tr -d '\r' <"$LAB_DIR/disk01.log" | grep -aoE 'PROBE moved=local uptime=[0-9]+' | tail -1 | sed 's/.*uptime=//')
-[ "$(probe disk01 daemon_gone)" = yes ] || fail "disk01's goldroot-blockd still runs after the move"
+[ "$(lab_probe disk01 daemon_gone)" = yes ] || fail "disk01's goldroot-blockd still runs after the move"
 for _ in $(seq 1 60); do
   [ "$(status_root disk01)" = "local 100" ] && break
   sleep 2
@@ -225,8 +222,8 @@ kill "$LAB_SERVE_PID"
 wait "$LAB_SERVE_PID" 2>/dev/null || true
 LAB_SERVE_PID=
 lab_wait disk01 'PROBE offline_read=' 600 || fail "disk01 did not finish reading with the server stopped"
-[ "$(probe disk01 offline_read)" = "$expected" ] ||
-  fail "disk01 read other bytes offline: $(probe disk01 offline_read), the image has $expected"
+[ "$(lab_probe disk01 offline_read)" = "$expected" ] ||
+  fail "disk01 read other bytes offline: $(lab_probe disk01 offline_read), the image has $expected"
 ok "with goldroot serve stopped, disk01 reads files it never read, and they are the image's"
 
 echo "figures: login diskless01 ${diskless_login}s, disk01 ${disk_login}s; fetched before the probe $((fetched >> 10)) KiB of $((image_size >> 10)) KiB; disk01 local at ${moved_after}s uptime; the server sent $sent bytes of the image to the cache, the clients read $through_cache bytes through it"

@@ -67,9 +67,6 @@ on_exit "rm -rf $logs; mkdir -p $logs; cp $WORK/lab/*.log $logs/ 2>/dev/null"
 lab_serve --unknown default-image --dhcp-range 10.77.0.100-10.77.0.199 || fail "goldroot serve did not start"
 dnsmasq_log=$GOLDROOT_SITE/dnsmasq/dnsmasq.log
 
-probe() {
-  tr -d '\r' <"$LAB_DIR/$1.log" | grep -aoE "PROBE $2=[^[:space:]]*" | tail -1 | cut -d= -f2-
-}
 boot_and_probe() {
   lab_wait "$1" 'PROBE done' 900 || fail "$1 did not finish booting (see its console above)"
   lab_wait "$1" 'login:' 120 || fail "$1 showed no login prompt"
@@ -85,20 +82,20 @@ boot_and_probe sb01
 uefi_ipxe=$(lab_seconds_to uefi01 'login:')
 shim_grub=$(lab_seconds_to sb01 'login:')
 sent ipxe.efi 10.77.0.21 || fail "uefi01's firmware did not get ipxe.efi: $(grep -h tftp "$dnsmasq_log" | tail -3)"
-[ "$(probe uefi01 fstype)" = overlay ] || fail "uefi01's root is $(probe uefi01 fstype), not an overlay"
-[ "$(probe uefi01 hostname)" = uefi01 ] || fail "uefi01's hostname is $(probe uefi01 hostname)"
-[ "$(probe uefi01 secureboot)" = 0 ] || fail "uefi01 booted with SecureBoot=$(probe uefi01 secureboot), want 0"
+[ "$(lab_probe uefi01 fstype)" = overlay ] || fail "uefi01's root is $(lab_probe uefi01 fstype), not an overlay"
+[ "$(lab_probe uefi01 hostname)" = uefi01 ] || fail "uefi01's hostname is $(lab_probe uefi01 hostname)"
+[ "$(lab_probe uefi01 secureboot)" = 0 ] || fail "uefi01 booted with SecureBoot=$(lab_probe uefi01 secureboot), want 0"
 ok "a UEFI PC booting through its second MAC gets ipxe.efi by TFTP and reaches its overlay root as uefi01"
 sent shimx64.efi 10.77.0.22 && sent grubx64.efi 10.77.0.22 ||
   fail "sb01 did not boot through shim and GRUB: $(grep -h tftp "$dnsmasq_log" | tail -5)"
 ! sent ipxe.efi 10.77.0.22 || fail "sb01 was offered ipxe.efi"
-[ "$(probe sb01 secureboot)" = 1 ] || fail "sb01's firmware says SecureBoot=$(probe sb01 secureboot), want 1"
-[ -n "$(probe sb01 lockdown)" ] && [ "$(probe sb01 lockdown)" != none ] ||
-  fail "sb01's kernel is not locked down: '$(probe sb01 lockdown)'"
-[ "$(probe sb01 module)" = loaded ] || fail "sb01 could not load a module of its image"
-[ "$(probe sb01 fstype)" = overlay ] && [ "$(probe sb01 hostname)" = sb01 ] ||
-  fail "sb01: root $(probe sb01 fstype), hostname $(probe sb01 hostname)"
-ok "Secure Boot (Microsoft's keys): sb01 boots shim, GRUB and the image's kernel, locked down ($(probe sb01 lockdown)), and loads the image's signed modules"
+[ "$(lab_probe sb01 secureboot)" = 1 ] || fail "sb01's firmware says SecureBoot=$(lab_probe sb01 secureboot), want 1"
+[ -n "$(lab_probe sb01 lockdown)" ] && [ "$(lab_probe sb01 lockdown)" != none ] ||
+  fail "sb01's kernel is not locked down: '$(lab_probe sb01 lockdown)'"
+[ "$(lab_probe sb01 module)" = loaded ] || fail "sb01 could not load a module of its image"
+[ "$(lab_probe sb01 fstype)" = overlay ] && [ "$(lab_probe sb01 hostname)" = sb01 ] ||
+  fail "sb01: root $(lab_probe sb01 fstype), hostname $(lab_probe sb01 hostname)"
+ok "Secure Boot (Microsoft's keys): sb01 boots shim, GRUB and the image's kernel, locked down ($(lab_probe sb01 lockdown)), and loads the image's signed modules"
 lab_stopped uefi01 180 || fail "uefi01 did not power off"
 lab_stopped sb01 180 || fail "sb01 did not power off"
 
@@ -111,14 +108,14 @@ uki_boot=$(lab_seconds_to uki01 'login:')
 unregistered_boot=$(lab_seconds_to unknown01 'login:')
 sent 52-54-00-78-00-03/goldroot.efi 10.77.0.23 ||
   fail "uki01 did not get its unified kernel image: $(grep -h tftp "$dnsmasq_log" | tail -5)"
-[ "$(probe uki01 secureboot)" = 1 ] || fail "uki01's firmware says SecureBoot=$(probe uki01 secureboot), want 1"
-[ "$(probe uki01 fstype)" = overlay ] && [ "$(probe uki01 hostname)" = uki01 ] ||
-  fail "uki01: root $(probe uki01 fstype), hostname $(probe uki01 hostname)"
-[ "$(probe uki01 module)" = loaded ] || fail "uki01 could not load a module of its image"
+[ "$(lab_probe uki01 secureboot)" = 1 ] || fail "uki01's firmware says SecureBoot=$(lab_probe uki01 secureboot), want 1"
+[ "$(lab_probe uki01 fstype)" = overlay ] && [ "$(lab_probe uki01 hostname)" = uki01 ] ||
+  fail "uki01: root $(lab_probe uki01 fstype), hostname $(lab_probe uki01 hostname)"
+[ "$(lab_probe uki01 module)" = loaded ] || fail "uki01 could not load a module of its image"
 ok "Secure Boot with only the site's key: uki01 boots the site-signed unified kernel image it gets by TFTP for its MAC"
 unregistered=unreg-$(echo $unknown_mac | tr -d :)
-[ "$(probe unknown01 hostname)" = "$unregistered" ] || fail "the unregistered PC is called $(probe unknown01 hostname)"
-[ "$(probe unknown01 fstype)" = overlay ] || fail "the unregistered PC's root is $(probe unknown01 fstype)"
+[ "$(lab_probe unknown01 hostname)" = "$unregistered" ] || fail "the unregistered PC is called $(lab_probe unknown01 hostname)"
+[ "$(lab_probe unknown01 fstype)" = overlay ] || fail "the unregistered PC's root is $(lab_probe unknown01 fstype)"
 gr status --json | python3 -c "
 import json, sys
 h = {h['name']: h for h in json.load(sys.stdin)}['$unregistered']

@@ -177,6 +177,11 @@ lab_probe_hold() {
   fi
 }
 
+# lab_probe NAME KEY: the last value NAME's console printed as "PROBE KEY=...".
+lab_probe() {
+  tr -d '\r' <"$LAB_DIR/$1.log" | grep -aoE "PROBE $2=[^[:space:]]*" | tail -1 | cut -d= -f2-
+}
+
 lab_probe_layer() {
   local base=$GOLDROOT_SITE/layers/base
   if [ "${1:-}" = poweroff ]; then
