@@ -23,7 +23,23 @@ static Result<int> run_init(Context& context, const Args& args) {
                                             "its X.509 certificate (PEM or DER)");
   key_option->needs(certificate_option);
   certificate_option->needs(key_option);
+  std::string primary, keys_from;
+  auto* primary_option = app.add_option(
+      "--secondary-of", primary,
+      "make a secondary server's site: the primary's https://HOST:PORT/ (its --tls-listen), "
+      "from which 'goldroot serve' here copies images, exports, layers and settings");
+  auto* keys_option = app.add_option("--keys-from", keys_from,
+                                     "with --secondary-of: a copy of the primary's SITE/keys");
+  primary_option->needs(keys_option);
+  keys_option->needs(primary_option);
+  primary_option->excludes(key_option);
   if (auto exit = parse_args(app, args)) return *exit;
+  if (!primary.empty()) {
+    TRY(Site::init_secondary(context.env, context.site_root(), primary, keys_from));
+    std::printf("secondary site ready at %s; 'goldroot serve' copies the rest from %s\n",
+                context.site_root().c_str(), primary.c_str());
+    return 0;
+  }
   std::optional<Site::SecureBootPair> secure_boot;
   if (!key_path.empty())
     secure_boot = Site::SecureBootPair{TRY(context.env->read_file(key_path)),

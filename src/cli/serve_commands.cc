@@ -19,6 +19,7 @@
 #include "bootserver/admin_auth.h"
 #include "bootserver/admin_routes.h"
 #include "bootserver/boot_service.h"
+#include "bootserver/replica_routes.h"
 #include "bootserver/report_service.h"
 #include "bootserver/dhcp_settings.h"
 #include "bootserver/grub_tree.h"
@@ -28,6 +29,7 @@
 #include "net/interfaces.h"
 #include "netboot/dnsmasq_supervisor.h"
 #include "netboot/tftp_root.h"
+#include "replica/replica_pull.h"
 #include "server/http_server.h"
 #include "server/static_files.h"
 
@@ -283,6 +285,9 @@ Result<int> run_serve(Context& context, const Args& args) {
                  "appended to every client's kernel command line, e.g. \"console=ttyS0\"");
   app.add_option("--menu-timeout", boot_options.menu.timeout_seconds,
                  "seconds the boot menu waits before the host's mode (default 5; 0: no menu)");
+  double replica_interval = 5;
+  app.add_option("--replica-interval", replica_interval,
+                 "on a secondary: seconds between copies from the primary (default 5)");
   app.add_option("--tools-dir", boot_options.tools_dir,
                  "where goldroot-boot and goldroot-agent are, for the goldroot initrd "
                  "(default: beside this program)");
@@ -346,6 +351,17 @@ Result<int> run_serve(Context& context, const Args& args) {
   auto service = TRY(BootService::open(site.get(), boot_options));
   auto reports = TRY(ReportService::open(site.get(), admin.get(), {.unseen_after = unseen_after}));
   auto admin_routes = TRY(AdminRoutes::open(site.get(), admin.get()));
+  auto replica_routes = TRY(ReplicaRoutes::open(site->root(), admin.get()));
+  std::unique_ptr<ReplicaFollower> follower;
+  if (auto primary = TRY(site->primary_url())) {
+    if (replica_interval <= 0)
+      return make_error(ErrorCode::kInvalidArgument, "--replica-interval must be positive");
+    std::printf("secondary of %s: copying its images, exports, layers and settings every %g s\n",
+                primary->c_str(), replica_interval);
+    follower = std::make_unique<ReplicaFollower>(
+        context.env, site->root(), TRY(replica_source(*site)),
+        std::chrono::milliseconds(static_cast<int64_t>(replica_interval * 1000)));
+  }
 
   std::unique_ptr<netboot::DnsmasqSupervisor> dnsmasq;
   std::unique_ptr<DhcpWatcher> watcher;
@@ -391,6 +407,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   reports->install(router);
   admin->install(router);
   admin_routes->install(router);  // after reports: it hands /api/v1/hosts/NAME/changes on
+  replica_routes->install(router);
   install_dashboard(router);
   std::thread warm_up([&service] { service->prepare_initrds(); });
   std::string plain_warning =
@@ -401,6 +418,7 @@ Result<int> run_serve(Context& context, const Args& args) {
   Status served = serve_until_signal(listen, server_options, site->root() + "/logs/access.log",
                                      std::move(router), "site " + site->root(), plain_warning);
   warm_up.join();
+  follower.reset();
   TRY(std::move(served));
   watcher.reset();
   if (dnsmasq) dnsmasq->stop();

@@ -5,6 +5,7 @@
 #include "base/strings.h"
 #include "cli/command.h"
 #include "crypto/secure_boot_key.h"
+#include "replica/replica_pull.h"
 
 namespace goldroot::cli {
 
@@ -15,6 +16,22 @@ Result<int> site_show(Context& context, const Args& args) {
   if (auto exit = parse_args(app, args)) return *exit;
   auto site = TRY(context.open_site(LockMode::kShared, "site show"));
   std::fputs(describe(TRY(site->settings())).c_str(), stdout);
+  if (auto primary = TRY(site->primary_url())) std::printf("secondary-of=%s\n", primary->c_str());
+  return 0;
+}
+
+Result<int> site_replicate(Context& context, const Args& args) {
+  CLI::App app{"On a secondary server's site: copy what changed from the primary now (images, "
+               "exports, layers, settings; checked by SHA-256, resumed where a copy stopped). "
+               "'goldroot serve' on a secondary does this every few seconds.",
+               "goldroot site replicate"};
+  if (auto exit = parse_args(app, args)) return *exit;
+  // No lock: a pull publishes each file atomically, as a running server does.
+  auto site = TRY(Site::open_unlocked(context.env, context.site_root()));
+  ReplicaSource source = TRY(replica_source(*site));
+  DigestCache cache;
+  PullSummary summary = TRY(pull_replica(context.env, site->root(), source, cache));
+  std::printf("from %s: %s\n", source.primary_url.c_str(), describe(summary).c_str());
   return 0;
 }
 
@@ -100,6 +117,7 @@ const Command kSiteCommands[] = {
     {"show", "show the site's settings", site_show},
     {"set", "change site settings", site_set},
     {"secure-boot", "show or import the site's Secure Boot key and certificate", site_secure_boot},
+    {"replicate", "on a secondary: copy what changed from the primary now", site_replicate},
 };
 
 }  // namespace

@@ -15,10 +15,11 @@ namespace goldroot::server {
 
 namespace {
 
-int open_beneath(int directory, const std::string& relative) {
+int open_beneath(int directory, const std::string& relative, Symlinks symlinks) {
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  if (symlinks == Symlinks::kRefuse) how.resolve |= RESOLVE_NO_SYMLINKS;
   return static_cast<int>(::syscall(SYS_openat2, directory, relative.c_str(), &how, sizeof how));
 }
 
@@ -32,11 +33,12 @@ std::string content_type_for(const std::string& path) {
 }
 
 Result<std::shared_ptr<StaticFiles>> StaticFiles::open(const std::string& directory,
-                                                       std::string url_prefix, CachePolicy cache) {
+                                                       std::string url_prefix, CachePolicy cache,
+                                                       Symlinks symlinks) {
   UniqueFd fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return errno_error("opening " + directory, errno);
   if (url_prefix.empty() || url_prefix.back() != '/') url_prefix.push_back('/');
-  return std::shared_ptr<StaticFiles>(new StaticFiles(std::move(fd), std::move(url_prefix), cache));
+  return std::shared_ptr<StaticFiles>(new StaticFiles(std::move(fd), std::move(url_prefix), cache, symlinks));
 }
 
 Handler StaticFiles::handler(std::shared_ptr<StaticFiles> files) {
@@ -50,7 +52,7 @@ HttpResponse StaticFiles::serve(const HttpRequest& request) const {
   std::string relative = request.path.substr(url_prefix_.size());
   if (relative.empty() || relative.back() == '/') return HttpResponse::error(404);
 
-  UniqueFd fd(open_beneath(directory_.get(), relative));
+  UniqueFd fd(open_beneath(directory_.get(), relative, symlinks_));
   if (!fd.valid()) return HttpResponse::error(errno == EACCES ? 403 : 404);
   struct stat status;
   if (::fstat(fd.get(), &status) != 0 || !S_ISREG(status.st_mode)) return HttpResponse::error(404);

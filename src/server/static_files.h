@@ -21,22 +21,31 @@
 
 namespace goldroot::server {
 
+// Whether a symlink beneath the directory may be followed (staying beneath
+// it), or refuses the request (404).
+enum class Symlinks { kFollowBeneath, kRefuse };
+
 class StaticFiles {
  public:
   static Result<std::shared_ptr<StaticFiles>> open(const std::string& directory,
                                                    std::string url_prefix,
-                                                   CachePolicy cache = CachePolicy::kNone);
+                                                   CachePolicy cache = CachePolicy::kNone,
+                                                   Symlinks symlinks = Symlinks::kFollowBeneath);
   HttpResponse serve(const HttpRequest& request) const;
   // A Handler that keeps this object alive.
   static Handler handler(std::shared_ptr<StaticFiles> files);
 
  private:
-  StaticFiles(UniqueFd directory, std::string url_prefix, CachePolicy cache)
-      : directory_(std::move(directory)), url_prefix_(std::move(url_prefix)), cache_(cache) {}
+  StaticFiles(UniqueFd directory, std::string url_prefix, CachePolicy cache, Symlinks symlinks)
+      : directory_(std::move(directory)),
+        url_prefix_(std::move(url_prefix)),
+        cache_(cache),
+        symlinks_(symlinks) {}
 
   UniqueFd directory_;
   std::string url_prefix_;
   CachePolicy cache_;
+  Symlinks symlinks_;
 };
 
 // "application/octet-stream" unless the extension says otherwise

@@ -1,5 +1,6 @@
 #include "site/site.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -190,6 +191,58 @@ Status Site::init(Env* env, const std::string& root,
   return {};
 }
 
+namespace {
+
+// The primary's URL if the site at `root` is a secondary.
+Result<std::optional<std::string>> read_primary_url(Env* env, const std::string& root) {
+  std::string path = root + "/secondary.json";
+  if (!env->exists(path)) return std::optional<std::string>();
+  nlohmann::json marker = nlohmann::json::parse(TRY(env->read_file(path)), nullptr, false);
+  if (!marker.is_object() || !marker.contains("primary") || !marker["primary"].is_string())
+    return make_error(ErrorCode::kCorruption, path + " does not name the primary");
+  return std::optional<std::string>(marker["primary"].get<std::string>());
+}
+
+}  // namespace
+
+Status Site::init_secondary(Env* env, const std::string& root, std::string primary_url,
+                            const std::string& keys_from) {
+  if (!starts_with(primary_url, "https://") || primary_url.size() <= 8)
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--secondary-of wants the primary's https://HOST:PORT/ (its --tls-listen), "
+                      "not '" + primary_url + "': the site's layers and store must not cross the "
+                      "network in clear");
+  if (primary_url.back() != '/') primary_url += '/';
+  if (env->exists(root + "/site.json") && !TRY(read_primary_url(env, root)))
+    return make_error(ErrorCode::kAlreadyExists,
+                      root + " is already a primary site; a secondary starts from an empty one");
+  for (const char* name : {"site.key", "tls.key", "tls.crt", "admin.token"})
+    if (!env->exists(keys_from + "/" + name))
+      return make_error(ErrorCode::kNotFound,
+                        keys_from + " has no " + name + ": bring a copy of the primary's "
+                        "SITE/keys (after its first 'goldroot serve', which makes admin.token)");
+  TRY(env->create_dir(dirname_of(root)).context("creating site " + root));
+  TRY(env->create_dir(root).context("creating site " + root));
+  TRY(env->create_dir(root + "/keys"));
+  ::chmod((root + "/keys").c_str(), 0700);
+  for (const std::string& name : TRY(env->list_dir(keys_from))) {
+    std::string from = keys_from + "/" + name;
+    struct stat st;
+    if (::lstat(from.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    std::string to = root + "/keys/" + name;
+    TRY(env->copy_file_atomic(from, to).context("copying the primary's keys"));
+    bool is_public = ends_with(name, ".crt") || ends_with(name, ".pub") || ends_with(name, ".der");
+    ::chmod(to.c_str(), is_public ? 0644 : 0600);
+  }
+  TRY(init(env, root));
+  nlohmann::json marker = {{"primary", primary_url}};
+  return env->write_file_atomic(root + "/secondary.json", marker.dump() + "\n");
+}
+
+Result<std::optional<std::string>> Site::primary_url() const {
+  return read_primary_url(env_, root_);
+}
+
 Result<SecureBootFiles> Site::secure_boot_key() const {
   TRY(ensure_secure_boot_key(keys_dir(), secure_boot_common_name())
           .context("the site's Secure Boot key"));
@@ -201,6 +254,11 @@ Result<std::unique_ptr<Site>> Site::open(Env* env, const std::string& root, Lock
   if (!env->exists(root + "/site.json"))
     return make_error(ErrorCode::kNotFound,
                       root + " is not a goldroot site; create it with 'goldroot init'");
+  if (mode == LockMode::kExclusive)
+    if (auto primary = TRY(read_primary_url(env, root)))
+      return make_error(ErrorCode::kPermissionDenied,
+                        "this site is a secondary of " + *primary + ": '" + command +
+                            "' would change it; run it on the primary");
   auto lock = TRY(FileLock::acquire(root + "/lock", mode, command));
   std::unique_ptr<Site> site(new Site(env, root, std::move(lock), mode));
   if (mode == LockMode::kExclusive) site->store_.clean_tmp();

@@ -9,6 +9,11 @@
 //                  the server's TLS key and certificate (crypto/tls_identity.h)
 //                  and the Secure Boot key (crypto/secure_boot_key.h)
 //   exports/       image artifacts built from commits
+//   secondary.json on a secondary server only: {"primary": URL}
+// A secondary server (`goldroot init --secondary-of URL`) shares its
+// primary's database and keys and copies the rest from it
+// (replica/replica_pull.h); commands that change the site refuse to run on
+// it and name the primary.
 // A Site holds its lock for its lifetime. Not thread-safe.
 #pragma once
 
@@ -71,8 +76,18 @@ class Site {
   static Status init(Env* env, const std::string& root,
                      const std::optional<SecureBootPair>& secure_boot = std::nullopt);
 
+  // Makes the site at `root` a secondary of the server at `primary_url`
+  // (https://HOST:PORT/, its --tls-listen): copies the primary's keys from
+  // `keys_from` (a copy of its SITE/keys the admin brought over), then
+  // creates the site as init does, keeping those keys. Refuses a site that
+  // is already a primary.
+  static Status init_secondary(Env* env, const std::string& root, std::string primary_url,
+                               const std::string& keys_from);
+
   // Opens an existing site and takes its lock in `mode`. `command` names the
-  // holder in the lock file, for the message another command gets.
+  // holder in the lock file, for the message another command gets. On a
+  // secondary, kExclusive (a command that changes the site) is refused with
+  // a sentence naming the primary.
   static Result<std::unique_ptr<Site>> open(Env* env, const std::string& root, LockMode mode,
                                             const std::string& command);
 
@@ -84,6 +99,9 @@ class Site {
   Result<SiteSettings> settings() const;
   // Writes them atomically; the caller holds the site lock.
   Status save_settings(const SiteSettings& settings);
+
+  // The primary's URL on a secondary, nullopt on a primary.
+  Result<std::optional<std::string>> primary_url() const;
 
   const std::string& root() const { return root_; }
   std::string store_dir() const { return root_ + "/store"; }
