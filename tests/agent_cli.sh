@@ -250,4 +250,20 @@ out=$(gr reset --dirty --at 23:59)
 echo "$out" | grep -q "at 23:59" || fail "reset --at: $out"
 expect_fail "reset --dirty --now --at" gr reset --dirty --now --at 10:00
 ok "lab reset schedules and reset --at are stored for goldroot serve"
+# The boot's server stops answering: the agent reports to the site's other
+# server (the signed manifest's "servers", in the boot record), and stays there.
+dead=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 - "$WORK/clients/pc02/boot.json" "http://127.0.0.1:$dead" "$SERVER_URL" <<'PY'
+import json, sys
+record = json.load(open(sys.argv[1]))
+record["server"], record["servers"] = sys.argv[2], [sys.argv[3]]
+json.dump(record, open(sys.argv[1], "w"))
+PY
+before=$(db "SELECT COUNT(*) FROM agent_history h JOIN hosts ON hosts.id = h.host_id WHERE name = 'pc02'")
+agent pc02 --once 2> "$WORK/failover.log" || fail "the agent did not report through the other server: $(cat "$WORK/failover.log")"
+after=$(db "SELECT COUNT(*) FROM agent_history h JOIN hosts ON hosts.id = h.host_id WHERE name = 'pc02'")
+[ "$after" -gt "$before" ] || fail "no report arrived through the other server"
+grep -q "127.0.0.1:$dead does not answer .*; reporting to $SERVER_URL instead" "$WORK/failover.log" ||
+  fail "the agent did not say where it turned: $(cat "$WORK/failover.log")"
+ok "a silent server: the agent reports to the site's other server from the boot record"
 finish

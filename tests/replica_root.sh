@@ -41,9 +41,10 @@ ln -s lab3 "$layers/labs/lab4"
 ln -s ../keys/site.key "$primary/exports/leak.erofs"
 
 free() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free); tls_port=$(free)
+port=$(free); tls_port=$(free); sec_port=$(free); sec_tls=$(free)
 tls_url="https://127.0.0.1:$tls_port/"
-"$GOLDROOT" serve --listen "127.0.0.1:$port" --tls-listen "127.0.0.1:$tls_port" > "$WORK/primary.log" 2>&1 &
+"$GOLDROOT" serve --listen "127.0.0.1:$port" --tls-listen "127.0.0.1:$tls_port" \
+  --peer "http://127.0.0.1:$sec_port" > "$WORK/primary.log" 2>&1 &
 primary_pid=$!
 on_exit "kill $primary_pid 2>/dev/null; wait $primary_pid 2>/dev/null"
 for _ in $(seq 1 300); do curl -sk -o /dev/null "$tls_url" && break; sleep 0.1; done
@@ -77,6 +78,13 @@ for path in keys/site.key keys/admin.token goldroot.db exports/leak.erofs layers
   [ "$code" = 404 ] || fail "the replica route gave $path: $code"
 done
 ok "the replica routes: admin token and TLS only; keys, the database and symlinks never served"
+
+make_host_key "$WORK/pc01.key"
+[ "$(host_get "$WORK/pc01.key" "http://127.0.0.1:$port/api/v1/boot/52:54:00:aa:00:01")" = 200 ] ||
+  fail "pc01's manifest: $(cat "$WORK/body")"
+python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["host"]["servers"] == [sys.argv[2]], m["host"]' \
+  "$WORK/body" "http://127.0.0.1:$sec_port/" || fail "the manifest does not name the peer: $(cat "$WORK/body")"
+ok "serve --peer names the other server in every host's signed manifest"
 
 # 2. Making the secondary.
 mkdir "$WORK/keys-copy"
@@ -184,7 +192,6 @@ ok "what the primary removed goes from the secondary"
 # 7. A secondary's serve follows a promotion.
 sec site replicate > "$WORK/pull6"
 grep -q "fetched 0 files" "$WORK/pull6" || fail "nothing changed, yet a pull fetched: $(cat "$WORK/pull6")"
-sec_port=$(free); sec_tls=$(free)
 GOLDROOT_SITE=$secondary "$GOLDROOT" serve --listen "127.0.0.1:$sec_port" --tls-listen "127.0.0.1:$sec_tls" \
   --replica-interval 0.5 > "$WORK/secondary.log" 2>&1 &
 secondary_pid=$!

@@ -90,6 +90,22 @@ Result<Agent> Agent::open(AgentOptions options) {
   return agent;
 }
 
+PostOutcome Agent::post_to_site(const std::function<PostOutcome(const std::string&)>& post) {
+  PostOutcome outcome = post(boot_.server);
+  if (outcome.status != 0) return outcome;
+  // No answer: the site's other servers, in order; the first that answers
+  // is where reports go from now on (the silent one joins the others).
+  for (size_t i = 0; i < boot_.servers.size(); ++i) {
+    PostOutcome other = post(boot_.servers[i]);
+    if (other.status == 0) continue;
+    log(boot_.server + " does not answer (" + outcome.failure + "); reporting to " +
+        boot_.servers[i] + " instead");
+    std::swap(boot_.server, boot_.servers[i]);
+    return other;
+  }
+  return outcome;
+}
+
 void Agent::log(const std::string& line) const {
   std::fprintf(stderr, "goldroot-agent: %s\n", line.c_str());
 }
@@ -140,8 +156,9 @@ FlushOutcome Agent::flush() {
       outcome.failure = signature.error().message;
       return outcome;
     }
-    PostOutcome post =
-        post_report(boot_.server, *body, *signature, options_.timeout_seconds, tls_pin_);
+    PostOutcome post = post_to_site([&](const std::string& server) {
+      return post_report(server, *body, *signature, options_.timeout_seconds, tls_pin_);
+    });
     if (post.status == 200) {
       (void)spool_.remove(name);
       ++outcome.sent;

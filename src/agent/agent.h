@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <functional>
 #include <optional>
 #include <random>
 #include <set>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "agent/probe.h"
+#include "agent/transport.h"
 #include "agent/spool.h"
 #include "report/report.h"
 
@@ -79,6 +81,9 @@ class Agent {
   bool has_final_results() const;
   void reboot_if_still_idle();
   void log(const std::string& line) const;
+  // `post` to the boot's server, or, when it does not answer, to the first
+  // of the site's other servers that does (which then replaces it).
+  PostOutcome post_to_site(const std::function<PostOutcome(const std::string&)>& post);
 
   AgentOptions options_;
   BootState boot_;

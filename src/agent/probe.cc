@@ -44,6 +44,9 @@ Result<BootState> read_boot_state(const std::string& path) {
   state.host = text_at(json, "host");
   state.mac = text_at(json, "mac");
   state.server = text_at(json, "server");
+  if (auto servers = json.find("servers"); servers != json.end() && servers->is_array())
+    for (const nlohmann::json& server : *servers)
+      if (server.is_string()) state.servers.push_back(server.get<std::string>());
   state.mode = text_at(json, "mode");
   state.commit = text_at(json, "commit");
   state.lower = text_at(json, "lower");

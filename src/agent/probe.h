@@ -23,6 +23,7 @@ namespace goldroot::agent {
 // has the whole format).
 struct BootState {
   std::string host, mac, server, mode, commit, manifest_sha256;
+  std::vector<std::string> servers;  // the site's other servers, to report to when `server` is down
   std::string lower, middle, upper_kind, upper_path;
 };
 

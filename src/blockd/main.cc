@@ -7,7 +7,7 @@
 //                   [--data-block-size 4096] [--hash-block-size 4096]
 //                   [--cache-dir DIR] [--unit-kib 64] [--tls-pin FILE]
 //                   [--status FILE] [--require-complete] [--no-fill]
-//                   [--name NAME] [--workers N] [--ready-fd N]
+//                   [--name NAME] [--workers N] [--ready-fd N] [--mirror URL…]
 //   goldroot-blockd --prefetch --cache-dir DIR --image-url URL --tree-url URL
 //                   --root-hash HEX --salt HEX --data-blocks N --tree-size BYTES
 //                   [--unit-kib 1024] [--tls-pin FILE] [--status FILE]
@@ -27,6 +27,9 @@
 // cache to what reads ask for (no background fill, no move: a metered link,
 // or a test that needs a cache left half full). The status file (default
 // /run/goldroot/blockd.json, blockd/status_file.h) says how far it got.
+// --mirror (repeatable) names another server of the site, as
+// "http://HOST:PORT/": when the URLs' server stops answering, reads go to
+// the mirrors' same paths (blockd/verifying_source.h).
 //
 // Seeding: a disk cache is filled from the caches of older images in the
 // same directory first (blockd/seed_index.h): a block whose leaf hash an
@@ -100,6 +103,7 @@ constexpr const char* kUsage =
     "                       [--hash-block-size 4096] [--cache-dir DIR] [--unit-kib 64]\n"
     "                       [--tls-pin FILE] [--status FILE] [--require-complete]\n"
     "                       [--no-fill] [--name NAME] [--workers N] [--ready-fd N]\n"
+    "                       [--mirror URL]...\n"
     "       goldroot-blockd --prefetch --cache-dir DIR --image-url URL --tree-url URL\n"
     "                       --root-hash HEX --salt HEX --data-blocks N --tree-size BYTES\n"
     "                       [--unit-kib 1024] [--tls-pin FILE] [--status FILE]\n"
@@ -114,6 +118,7 @@ struct Options {
   int ready_fd = -1;
   // The network mode.
   std::string image_url, tree_url, cache_dir, tls_pin;
+  std::vector<std::string> mirrors;
   std::string status = "/run/goldroot/blockd.json";
   uint64_t data_blocks = 0, tree_size = 0;
   uint32_t data_block_size = 4096, hash_block_size = 4096;
@@ -249,6 +254,7 @@ Status network_setup(const Options& options, VerityParams* params, SourceOptions
   range_client_global_init();
   source_options->image_url = options.image_url;
   source_options->tree_url = options.tree_url;
+  source_options->mirrors = options.mirrors;
   source_options->unit_size = options.unit_kib * 1024;
   if (!options.tls_pin.empty())
     source_options->http.pinned_public_key = TRY(read_tls_pin_file(options.tls_pin));
@@ -565,6 +571,7 @@ int main(int argc, char** argv) {
     else if (flag == "--tree-url") options.tree_url = value;
     else if (flag == "--cache-dir") options.cache_dir = value;
     else if (flag == "--tls-pin") options.tls_pin = value;
+    else if (flag == "--mirror") options.mirrors.push_back(value);
     else if (flag == "--status") {
       options.status = value;
       options.status_given = true;

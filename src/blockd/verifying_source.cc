@@ -73,13 +73,29 @@ Result<VerifyingSource::SlotLease> VerifyingSource::lease_slot() {
   return SlotLease(this, std::move(slot));
 }
 
+namespace {
+
+// `url` with its origin replaced by `origin` ("http://h:p/").
+std::string with_origin(const std::string& url, const std::string& origin) {
+  size_t scheme = url.find("://");
+  size_t path = scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+  std::string base = origin.ends_with('/') ? origin.substr(0, origin.size() - 1) : origin;
+  return path == std::string::npos ? base + "/" : base + url.substr(path);
+}
+
+}  // namespace
+
 Status VerifyingSource::fetch_with_retry(Slot* slot, const std::string& url, uint64_t offset,
                                          uint64_t length, char* out) {
   auto wait = options_.retry_first;
   bool failed_before = false;
+  const size_t origins = options_.mirrors.size() + 1;
+  size_t tried = 0;  // origins that failed since the last wait
   while (true) {
+    size_t origin = origin_.load(std::memory_order_relaxed) % origins;
+    const std::string target = origin == 0 ? url : with_origin(url, options_.mirrors[origin - 1]);
     uint64_t requests_before = slot->client->requests();
-    Status status = slot->client->fetch(url, offset, length, out);
+    Status status = slot->client->fetch(target, offset, length, out);
     requests_.fetch_add(slot->client->requests() - requests_before, std::memory_order_relaxed);
     if (status.ok()) {
       fetched_bytes_.fetch_add(length, std::memory_order_relaxed);
@@ -87,7 +103,8 @@ Status VerifyingSource::fetch_with_retry(Slot* slot, const std::string& url, uin
         std::lock_guard<std::mutex> lock(mutex_);
         if (!last_error_.empty()) {
           last_error_.clear();
-          log("the server answers again");
+          log(origin == 0 ? "the server answers again"
+                          : "reading from " + options_.mirrors[origin - 1] + " now");
         }
       }
       return {};
@@ -96,8 +113,12 @@ Status VerifyingSource::fetch_with_retry(Slot* slot, const std::string& url, uin
     std::unique_lock<std::mutex> lock(mutex_);
     if (status.error().message != last_error_) {  // one line per change, not per retry
       last_error_ = status.error().message;
-      log(last_error_ + "; retrying until it answers");
+      log(last_error_ + (origins > 1 ? "; trying the site's other servers" : "; retrying until it answers"));
     }
+    // The next origin, unless another thread moved on already.
+    origin_.compare_exchange_strong(origin, (origin + 1) % origins);
+    if (++tried < origins) continue;
+    tried = 0;
     changed_.wait_for(lock, wait, [this] { return shutdown_; });
     if (shutdown_) return make_error(ErrorCode::kIo, "the block daemon is shutting down");
     wait = std::min(wait * 2, options_.retry_max);

@@ -16,9 +16,12 @@
 //     ones are stored, and a bad one fails this read with kCorruption (EIO
 //     at the NBD side), a line on the log and a count in verify_failures.
 //     Nothing unverified is ever stored or returned.
-//   - server unreachable, 5xx or a wrong answer: the read waits and retries
-//     with backoff (retry_first doubling to retry_max) until the server
-//     answers or shutdown() is called.
+//   - server unreachable, 5xx or a wrong answer: the read turns to the next
+//     mirror (the site's other servers, which serve the same
+//     content-addressed paths) at once; when every one failed in turn it
+//     waits and retries with backoff (retry_first doubling to retry_max)
+//     until one answers or shutdown() is called. The server that answered
+//     last is asked first, by every thread.
 // Concurrent reads of one unit fetch it once: the others wait for it.
 //
 // Thread-safe: read() and fill_unit() run from many threads (one pooled
@@ -48,6 +51,8 @@ namespace goldroot::blockd {
 struct SourceOptions {
   std::string image_url;
   std::string tree_url;
+  // Other origins ("http://10.0.0.2:8080/") serving the same paths.
+  std::vector<std::string> mirrors = {};
   RangeClientOptions http = {};
   uint32_t unit_size = 64 * 1024;  // a multiple of 4096
   std::chrono::milliseconds retry_first{1000};
@@ -133,6 +138,8 @@ class VerifyingSource : public BlockSource {
   std::vector<uint64_t> in_flight_;
   std::vector<std::unique_ptr<Slot>> idle_slots_;
   std::string last_error_;
+  // Which origin reads go to: 0 the URLs' own, i > 0 mirrors[i - 1].
+  std::atomic<size_t> origin_{0};
   bool shutdown_ = false;
 
   std::atomic<int> foreground_waiting_{0};

@@ -140,6 +140,35 @@ TEST_F(VerifyingSourceTest, AReadWaitsForAServerThatIsDownThenCompletes) {
   EXPECT_NE(logged().find("answers again"), std::string::npos);
 }
 
+TEST_F(VerifyingSourceTest, ReadsTurnToAMirrorWhenTheServerStops) {
+  TestImageServer mirror(203);  // the same image, as another server of the site has it
+  ASSERT_OK(mirror.start());
+  SourceOptions with_mirror = options();
+  with_mirror.mirrors = {mirror.url("").substr(0, mirror.url("").find("/images/") + 1)};
+  ASSERT_OK_AND_ASSIGN(auto cache, BlockCache::open_ram(server_.params_, tree_size()));
+  ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), with_mirror));
+  EXPECT_EQ(read(*source, 0, 4096), server_.image_.substr(0, 4096));
+  EXPECT_EQ(mirror.requests_.load(), 0u);  // the server first, while it answers
+  server_.stop();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(read(*source, 100 * 4096, 3 * 4096), server_.image_.substr(100 * 4096, 3 * 4096));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 5s);  // at once, not after a backoff (which the test sets to 20-100 ms anyway)
+  EXPECT_GT(mirror.requests_.load(), 0u);
+  EXPECT_NE(logged().find("trying the site's other servers"), std::string::npos) << logged();
+  EXPECT_NE(logged().find("reading from " + with_mirror.mirrors[0]), std::string::npos) << logged();
+  // Later reads go to the mirror straight away.
+  uint64_t asked = mirror.requests_.load();
+  EXPECT_EQ(read(*source, 150 * 4096, 4096), server_.image_.substr(150 * 4096, 4096));
+  EXPECT_EQ(mirror.requests_.load(), asked + 1);
+  // Both gone: the read waits, and completes when the server is back.
+  mirror.stop();
+  auto reader = std::async(std::launch::async, [&] { return read(*source, 200 * 4096, 4096); });
+  EXPECT_EQ(reader.wait_for(300ms), std::future_status::timeout);
+  ASSERT_OK(server_.start());
+  EXPECT_EQ(reader.get(), server_.image_.substr(200 * 4096, 4096));
+}
+
 TEST_F(VerifyingSourceTest, ServerErrorsAreRetried) {
   ASSERT_OK_AND_ASSIGN(auto cache, BlockCache::open_ram(server_.params_, tree_size()));
   server_.fail_next_ = 3;  // the tree fetch meets them

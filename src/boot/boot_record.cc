@@ -13,6 +13,7 @@ std::string BootRecord::to_json() const {
       {"host", host},
       {"mac", mac},
       {"server", server},
+      {"servers", servers},
       {"manifest", {{"url", manifest_url}, {"sha256", manifest_sha256},
                     {"source", manifest_source}, {"key_id", key_id}}},
       {"commit", commit},

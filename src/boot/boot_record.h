@@ -5,6 +5,7 @@
 //    "mode": "reset",                    normal|reset|maintenance|cache|shell
 //    "host": "pc01", "mac": "52:54:00:aa:00:01",
 //    "server": "http://10.0.0.1:8080",   origin given on the command line ("" if none)
+//    "servers": ["http://10.0.0.2:8080/"],  the site's other servers (signed manifest)
 //    "manifest": {"url": "...", "sha256": "<hex of the signed manifest text>",
 //                 "source": "server"|"cache", "key_id": "<16 hex>"},
 //    "commit": "<hex>",
@@ -29,6 +30,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 
@@ -36,6 +38,7 @@ namespace goldroot::boot {
 
 struct BootRecord {
   std::string mode, host, mac, server;
+  std::vector<std::string> servers;
   std::string manifest_url, manifest_sha256, manifest_source, key_id;
   std::string commit;
   std::string image_sha256, image_format, image_url, image_path, image_source, loop_device;

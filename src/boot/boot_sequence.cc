@@ -107,6 +107,7 @@ void describe_manifest(const Obtained& obtained, const BootOptions& options, Boo
   record->image_url = manifest_image_url(options, manifest);
   record->mode = boot_mode_name(obtained.mode);
   record->host = manifest.host->name;
+  record->servers = manifest.host->servers;
 }
 
 // Whether the manifest has this host read its image on demand: an erofs
@@ -158,6 +159,9 @@ Status serve_on_demand(const BootConfig& config, const Obtained& obtained,
   if (!config.tls_pin_path.empty() && !config.download.fetch.pinned_public_key.empty())
     launch.arguments.insert(launch.arguments.end(), {"--tls-pin", config.tls_pin_path});
   if (from_cache) launch.arguments.push_back("--require-complete");
+  if (obtained.manifest.host)
+    for (const std::string& server : obtained.manifest.host->servers)
+      launch.arguments.insert(launch.arguments.end(), {"--mirror", server});
   StartedBlockd started = TRY(start_blockd(launch));
   record->image_path = started.device;
   record->image_source = from_cache ? "cache" : started.reused ? "demand-running" : "demand";

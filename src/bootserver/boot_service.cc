@@ -321,6 +321,7 @@ Result<std::string> BootService::manifest_for(const Host& host, const Lab* lab,
   binding.challenge = challenge;
   binding.image_time = data.created;
   binding.floor = settings.rollback_floor;
+  binding.servers = options_.peers;
   // On demand needs the image's verity tree; without one (squashfs, or an
   // export from before trees) the host downloads it whole, as before.
   bool demand = effective_fetch(host, lab, settings.fetch).mode == FetchMode::kDemand;

@@ -79,6 +79,10 @@ struct BootServiceOptions {
   uint16_t tls_port = 0;
   // The pin of the server's TLS key (crypto/tls_identity.h), carried in the
   // goldroot initrd; "": none.
+  // The site's other servers (`serve --peer URL`), named in every host's
+  // manifest: where its running daemon and agent turn when this server
+  // stops answering.
+  std::vector<std::string> peers;
   std::string tls_pin;
 };
 

@@ -285,6 +285,10 @@ Result<int> run_serve(Context& context, const Args& args) {
                  "appended to every client's kernel command line, e.g. \"console=ttyS0\"");
   app.add_option("--menu-timeout", boot_options.menu.timeout_seconds,
                  "seconds the boot menu waits before the host's mode (default 5; 0: no menu)");
+  app.add_option("--peer", boot_options.peers,
+                 "another server of the site, as clients reach it (http://HOST:PORT/; "
+                 "repeatable): named in every host's signed manifest, so a running host whose "
+                 "server stops answering reads its image from, and reports to, the peer");
   double replica_interval = 5;
   app.add_option("--replica-interval", replica_interval,
                  "on a secondary: seconds between copies from the primary (default 5)");
@@ -313,6 +317,12 @@ Result<int> run_serve(Context& context, const Args& args) {
     return make_error(ErrorCode::kInvalidArgument,
                       "--unknown-mode is normal, reset or cache, not '" +
                           boot_options.unknown.default_mode + "'");
+  for (std::string& peer : boot_options.peers) {
+    if (!starts_with(peer, "http://") && !starts_with(peer, "https://"))
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--peer wants http://HOST:PORT/ or https://HOST:PORT/, not '" + peer + "'");
+    if (peer.back() != '/') peer += '/';
+  }
   if (boot_options.max_unregistered < 0)
     return make_error(ErrorCode::kInvalidArgument, "--max-unregistered must not be negative");
   if (dhcp != "off" && dhcp != "proxy" && dhcp != "full")

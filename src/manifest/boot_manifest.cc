@@ -46,6 +46,7 @@ Json body_json(const BootManifest& manifest) {
                     {"floor", host->floor},             {"fetch", host->fetch}};
     if (host->layer_sha256)
       binding["layer"] = {{"sha256", host->layer_sha256->hex()}, {"size", host->layer_size}};
+    if (!host->servers.empty()) binding["servers"] = host->servers;
     body["host"] = binding;
   }
   return body;
@@ -161,6 +162,15 @@ Result<HostBinding> host_binding_from_json(const Json& body) {
   if (out.fetch.empty()) out.fetch = "full";
   if (out.fetch != "full" && out.fetch != "demand")
     return malformed("\"fetch\" is '" + out.fetch + "', not full or demand");
+  if (auto servers = host->find("servers"); servers != host->end()) {
+    if (!servers->is_array()) return malformed("\"servers\" is not a list");
+    for (const Json& server : *servers) {
+      if (!server.is_string() || !(server.get<std::string>().starts_with("http://") ||
+                                   server.get<std::string>().starts_with("https://")))
+        return malformed("\"servers\" holds " + server.dump() + ", not an http(s):// URL");
+      out.servers.push_back(server.get<std::string>());
+    }
+  }
   return out;
 }
 

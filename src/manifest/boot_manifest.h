@@ -37,7 +37,8 @@
 //           "issued_at":1733300000,"expires_at":1733303600,
 //           "challenge":"<the challenge the request was signed over>",
 //           "image_time":1733200000,"floor":0,
-//           "fetch":"full"}                               (optional: full)
+//           "fetch":"full",                               (optional: full)
+//           "servers":["http://10.0.0.2:8080/"]}          (optional: none)
 // It binds the image to one host: its MAC, the mode the server decided, the
 // key that asked, the exact layer bundle, and a time window. "challenge"
 // is the server's answer to that one request (goldroot-boot checks it is
@@ -48,6 +49,9 @@
 // how the host gets the image: "full" (download it all, check its sha256,
 // then mount) or "demand" (read blocks as they are needed through
 // dm-verity; only with "verity"). A server from before it sent none: full.
+// "servers" are the site's other servers (http:// or https:// origins),
+// which a running host may ask for the same image, tree and layer files
+// and send its reports to when its own server stops answering.
 //
 // Plain values; functions are thread-safe.
 #pragma once
@@ -56,6 +60,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/hash.h"
 #include "base/result.h"
@@ -85,6 +90,10 @@ struct HostBinding {
   int64_t image_time = 0;  // the commit's creation time
   int64_t floor = 0;       // the site's rollback floor
   std::string fetch = "full";  // "full" or "demand" (site/fetch_mode.h names)
+  // The site's other servers (`serve --peer`), which serve the same
+  // content-addressed files and take the host's reports: where a running
+  // host turns when its server stops answering.
+  std::vector<std::string> servers;
   bool operator==(const HostBinding&) const = default;
 };
 

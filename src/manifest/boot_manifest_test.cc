@@ -257,5 +257,24 @@ TEST_F(BootManifestTest, HostFetchIsSignedAndOlderServersMeanFull) {
   EXPECT_NE(error.message.find("no verity tree"), std::string::npos) << error.message;
 }
 
+TEST_F(BootManifestTest, PeerServersAreSignedAndMustBeUrls) {
+  BootManifest manifest = sample();
+  manifest.host = sample_host();
+  manifest.host->servers = {"http://10.0.0.2:8080/", "https://10.0.0.3:8443/"};
+  ASSERT_OK_AND_ASSIGN(signed_, sign_boot_manifest(manifest, *key_));
+  ASSERT_OK_AND_ASSIGN(BootManifest back, verify_boot_manifest(signed_, key_->public_key()));
+  EXPECT_EQ(back, manifest);
+  // A man in the middle cannot add a server of his own.
+  expect_rejected(edited([](auto& d) { d["host"]["servers"].push_back("http://10.0.0.66/"); }));
+  Error error = expect_rejected(resigned([](auto& d) { d["host"]["servers"] = {"file:///etc"}; }));
+  EXPECT_NE(error.message.find("not an http(s):// URL"), std::string::npos) << error.message;
+  error = expect_rejected(resigned([](auto& d) { d["host"]["servers"] = "http://x/"; }));
+  EXPECT_NE(error.message.find("not a list"), std::string::npos) << error.message;
+  // None listed: the key is left out, so manifests without peers are as before.
+  manifest.host->servers.clear();
+  ASSERT_OK_AND_ASSIGN(signed_, sign_boot_manifest(manifest, *key_));
+  EXPECT_FALSE(nlohmann::json::parse(signed_)["host"].contains("servers"));
+}
+
 }  // namespace
 }  // namespace goldroot
