@@ -201,7 +201,7 @@ grep -q "secondary of $tls_url" "$WORK/secondary.log" || fail "serve does not sa
 before=$(cat "$secondary/store/refs/channels/gold")
 echo v3 > "$src/etc/version"
 gr image import "$src" --name lab >/dev/null
-gr image export lab >/dev/null
+gr image export lab --json > "$WORK/v3.json"
 gr channel set gold lab >/dev/null
 want=$(cat "$primary/store/refs/channels/gold")
 [ "$want" != "$before" ] || fail "the test did not move gold"
@@ -220,4 +220,22 @@ grep -q "replica: .*serving what this secondary has" "$WORK/secondary.log" || fa
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$sec_port/api/v1/channels" -H "Authorization: Bearer $token")
 [ "$code" = 200 ] || fail "the secondary stopped answering when the primary went: $code"
 ok "with the primary gone the secondary says so once and keeps serving"
+# A running on-demand client whose server is gone reads its image from the
+# peer (--mirror, from the manifest's "servers"): the real daemon, the
+# primary's URLs, the primary stopped.
+read -r sha root salt blocks tree_size < <(python3 -c '
+import json, sys
+e = json.load(open(sys.argv[1])); v = e["verity"]
+print(e["sha256"], v["root_hash"], v["salt"], v["data_blocks"], v["tree_size"])' "$WORK/v3.json")
+start=$(date +%s.%N)
+"$GOLDROOT_BLOCKD" --prefetch --cache-dir "$WORK/client-cache" \
+  --image-url "http://127.0.0.1:$port/images/$sha.erofs" --tree-url "http://127.0.0.1:$port/images/$sha.verity" \
+  --root-hash "$root" --salt "$salt" --data-blocks "$blocks" --tree-size "$tree_size" \
+  --mirror "http://127.0.0.1:$sec_port/" --status "$WORK/client.status" 2> "$WORK/blockd.log" ||
+  fail "goldroot-blockd did not turn to the peer: $(cat "$WORK/blockd.log")"
+took=$(python3 -c "import time; print(round(time.time() - $start, 2))")
+image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["path"])' "$WORK/v3.json")
+cmp -n "$(stat -c %s "$image")" "$WORK/client-cache/$root.image" "$image" || fail "the client's copy differs from the export"
+grep -q "trying the site's other servers" "$WORK/blockd.log" || fail "blockd did not say it turned: $(cat "$WORK/blockd.log")"
+ok "with its server stopped, a client's goldroot-blockd read the whole image from the peer in ${took}s"
 finish
