@@ -3,8 +3,10 @@
 # AddressSanitizer and UBSan into build-fuzz/, and runs each for
 # FUZZ_SECONDS (default 60) from its seed corpus in fuzz/corpus/NAME.
 # A crash, a leak or a sanitizer report fails the run; every target still
-# runs, and the failures are listed at the end. Run by scripts/test.sh
-# (label `fuzz`), two targets at a time; `scripts/fuzz.sh NAME...` runs only those.
+# runs, and the failures are listed at the end. FUZZ_JOBS targets at a time
+# (default 2, each on one core). ctest runs it as the test fuzz.targets
+# (label `fuzz`, one at a time, beside the QEMU labs); `scripts/fuzz.sh
+# NAME...` runs only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
@@ -61,7 +63,7 @@ fuzz_target() {
   fi
 }
 
-# Two targets at a time: each builds and runs on one core.
+jobs=${FUZZ_JOBS:-2}
 targets=("${@:-${!sources[@]}}")
 failed=()
 running=0
@@ -76,7 +78,7 @@ for name in "${targets[@]}"; do
     [ -n "${GOLDROOT_REQUIRE_ALL:-}" ] && failed+=("$name")
     continue
   fi
-  if ((running == 2)); then wait -n || true; running=$((running - 1)); fi
+  if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
   fuzz_target "$name" >"$out/$name.out" 2>&1 &
   running=$((running + 1))
 done
