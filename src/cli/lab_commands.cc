@@ -33,7 +33,7 @@ Status apply_uefi(Lab& lab, const std::string& value) {
 
 Result<int> lab_add(Context& context, const Args& args) {
   CLI::App app{"Add a lab.", "goldroot lab add"};
-  std::string name, channel, mode, enroll, uefi, fetch, notes;
+  std::string name, channel, mode, enroll, uefi, fetch, prefetch, notes;
   std::vector<std::string> networks;
   app.add_option("NAME", name, "lab name")->required();
   app.add_option("--channel", channel, "default channel of its hosts (else gold)");
@@ -47,6 +47,10 @@ Result<int> lab_add(Context& context, const Args& args) {
   app.add_option("--fetch", fetch,
                  "how its hosts get their image: full (download it all, then mount) or demand "
                  "(read blocks as needed, checked by dm-verity) (else the site's)");
+  app.add_option("--prefetch", prefetch,
+                 "when its agents fetch the image their channel moved to before the host boots "
+                 "it: off, now or a daily window of the server's local time, e.g. 22:00-06:00 "
+                 "(else the site's)");
   app.add_option("--network", networks, "a network CIDR the lab uses (repeatable)");
   app.add_option("--notes", notes, "free-form notes");
   if (auto exit = parse_args(app, args)) return *exit;
@@ -57,6 +61,7 @@ Result<int> lab_add(Context& context, const Args& args) {
   if (!channel.empty()) settings.push_back({"channel", channel});
   if (!mode.empty()) settings.push_back({"mode", mode});
   if (!fetch.empty()) settings.push_back({"fetch", fetch});
+  if (!prefetch.empty()) settings.push_back({"prefetch", prefetch});
   for (const Assignment& setting : settings) TRY(apply(lab, setting, fleet.site->store()));
   TRY(apply_enroll(lab, enroll));
   TRY(apply_uefi(lab, uefi));
@@ -77,6 +82,7 @@ Result<int> lab_list(Context& context, const Args& args) {
   EnrollPolicy site_enroll = site_settings.enroll;
   UefiBoot site_uefi = site_settings.uefi;
   FetchMode site_fetch = site_settings.fetch;
+  PrefetchSetting site_prefetch = site_settings.prefetch;
   auto transaction = TRY(fleet.inventory.begin_read());
   auto labs = TRY(fleet.inventory.labs());
   std::map<std::string, int> counts;
@@ -90,26 +96,30 @@ Result<int> lab_list(Context& context, const Args& args) {
       item["effective_enroll"] = enroll_policy_name(lab.enroll.value_or(site_enroll));
       item["effective_uefi"] = uefi_boot_name(lab.uefi.value_or(site_uefi));
       item["effective_fetch"] = fetch_mode_name(lab.fetch.value_or(site_fetch));
+      item["effective_prefetch"] = prefetch_setting_name(lab.prefetch.value_or(site_prefetch));
       out.push_back(item);
     }
     print_json(out);
     return 0;
   }
-  std::printf("%-16s %6s %-12s %-10s %-11s %-6s %-7s %s\n", "NAME", "HOSTS", "MODE", "CHANNEL",
-              "ENROLL", "UEFI", "FETCH", "NETWORKS");
+  std::printf("%-16s %6s %-12s %-10s %-11s %-6s %-7s %-12s %s\n", "NAME", "HOSTS", "MODE",
+              "CHANNEL", "ENROLL", "UEFI", "FETCH", "PREFETCH", "NETWORKS");
   for (const Lab& lab : labs) {
     // A star marks an inherited setting (enrolment policy, UEFI boot and
-    // fetch: the site's).
+    // fetch and prefetch: the site's).
     std::string enroll = lab.enroll ? enroll_policy_name(*lab.enroll)
                                     : std::string(enroll_policy_name(site_enroll)) + "*";
     std::string uefi =
         lab.uefi ? uefi_boot_name(*lab.uefi) : std::string(uefi_boot_name(site_uefi)) + "*";
     std::string fetch =
         lab.fetch ? fetch_mode_name(*lab.fetch) : std::string(fetch_mode_name(site_fetch)) + "*";
-    std::printf("%-16s %6d %-12s %-10s %-11s %-6s %-7s %s\n", lab.name.c_str(), counts[lab.name],
+    std::string prefetch = lab.prefetch ? prefetch_setting_name(*lab.prefetch)
+                                        : prefetch_setting_name(site_prefetch) + "*";
+    std::printf("%-16s %6d %-12s %-10s %-11s %-6s %-7s %-12s %s\n", lab.name.c_str(),
+                counts[lab.name],
                 lab.mode ? boot_mode_name(*lab.mode) : "normal*",
                 lab.channel ? lab.channel->c_str() : "gold*", enroll.c_str(), uefi.c_str(),
-                fetch.c_str(),
+                fetch.c_str(), prefetch.c_str(),
                 lab.networks.empty() ? "-" : join(lab.networks, ", ").c_str());
   }
   return 0;
@@ -123,6 +133,8 @@ Result<int> lab_set(Context& context, const Args& args) {
       "signed shim and GRUB, for Secure Boot; uki: coming, shim until then), "
       "fetch=full|demand|inherit — how its hosts get their image (demand: blocks as they are "
       "read, checked by dm-verity; its hosts' own fetch= wins), "
+      "prefetch=off|now|HH:MM-HH:MM|inherit — when its agents fetch the image their channel "
+      "moved to before the host boots it (a window is the server's local time), "
       "reset-at=HH:MM — goldroot serve resets the lab's dirty hosts daily then, "
       "rebooting only idle ones; an empty value restores the default).",
       "goldroot lab set"};

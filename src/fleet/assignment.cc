@@ -129,10 +129,15 @@ Status apply(Lab& lab, const Assignment& a, const Store& store) {
       lab.fetch.reset();
     else
       lab.fetch = TRY(parse_fetch_mode(value));
+  } else if (a.key == "prefetch") {
+    if (value.empty() || value == "inherit")
+      lab.prefetch.reset();
+    else
+      lab.prefetch = TRY(parse_prefetch_setting(value));
   } else if (a.key == "notes" || a.key == "note") {
     lab.notes = value;
   } else {
-    return unknown_key(a.key, "lab", "channel, mode, fetch, networks and notes");
+    return unknown_key(a.key, "lab", "channel, mode, fetch, prefetch, networks and notes");
   }
   return {};
 }

@@ -2,7 +2,7 @@
 // An empty value clears a setting so that it is inherited again
 // (`mode=` makes the host follow its lab). Host keys: name, mac (comma
 // list, replaces all), ip, lab, arch, channel, pin (a commit; clears the
-// channel), mode, fetch, notes, var.NAME. Lab keys: channel, mode, fetch,
+// channel), mode, fetch, notes, var.NAME. Lab keys: channel, mode, fetch, prefetch,
 // networks (comma list), notes. Values are checked as they are applied; channels and
 // pins against the store.
 #pragma once

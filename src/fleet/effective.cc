@@ -38,6 +38,10 @@ UefiBoot effective_uefi_boot(const Lab* lab, UefiBoot site_default) {
   return lab && lab->uefi ? *lab->uefi : site_default;
 }
 
+PrefetchSetting effective_prefetch(const Lab* lab, const PrefetchSetting& site_default) {
+  return lab && lab->prefetch ? *lab->prefetch : site_default;
+}
+
 EffectiveFetch effective_fetch(const Host& host, const Lab* lab, FetchMode site_default) {
   if (host.fetch) return {*host.fetch, SettingSource::kHost};
   if (lab && lab->fetch) return {*lab->fetch, SettingSource::kLab};

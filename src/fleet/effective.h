@@ -52,5 +52,9 @@ struct EffectiveFetch {
 // tells the host also depends on the image: one without a verity tree is
 // fetched in full whatever this says.
 EffectiveFetch effective_fetch(const Host& host, const Lab* lab, FetchMode site_default);
+// When the host's agent fetches the image its channel moved to before the
+// host boots it (site/prefetch_setting.h): its lab's setting, else the
+// site's (Site::settings().prefetch).
+PrefetchSetting effective_prefetch(const Lab* lab, const PrefetchSetting& site_default);
 
 }  // namespace goldroot

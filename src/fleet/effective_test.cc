@@ -106,6 +106,15 @@ TEST(EffectiveTest, EveryFetchModeRoundTrips) {
   EXPECT_EQ(bad.error().message.substr(0, 37), "unknown fetch 'lazy'; choose full (do");
 }
 
+TEST(EffectiveTest, PrefetchIsTheLabsElseTheSites) {
+  PrefetchSetting site = parse_prefetch_setting("22:00-06:00").value();
+  EXPECT_EQ(effective_prefetch(nullptr, site), site);
+  Lab lab;
+  EXPECT_EQ(effective_prefetch(&lab, site), site);
+  lab.prefetch = parse_prefetch_setting("off").value();
+  EXPECT_EQ(effective_prefetch(&lab, site).kind, PrefetchKind::kOff);
+}
+
 TEST(EffectiveTest, EveryUefiBootRoundTrips) {
   for (const char* name : {"ipxe", "shim", "uki"}) {
     ASSERT_OK_AND_ASSIGN(UefiBoot boot, parse_uefi_boot(name));

@@ -29,6 +29,18 @@ std::optional<std::string> fetch_text(const std::optional<FetchMode>& mode) {
   return std::string(fetch_mode_name(*mode));
 }
 
+std::optional<PrefetchSetting> prefetch_column(const Statement& row, int index) {
+  auto text = row.optional_text_column(index);
+  if (!text) return std::nullopt;
+  auto setting = parse_prefetch_setting(*text);
+  return setting.ok() ? std::optional<PrefetchSetting>(*setting) : std::nullopt;
+}
+
+std::optional<std::string> prefetch_text(const std::optional<PrefetchSetting>& setting) {
+  if (!setting) return std::nullopt;
+  return prefetch_setting_name(*setting);
+}
+
 // The columns of kHostColumns (id first) as a Host, without MACs and vars.
 Host host_from_row(Statement& query) {
   Host host;
@@ -163,7 +175,7 @@ Status Inventory::remove_network(const std::string& cidr) {
 
 Result<std::vector<Lab>> Inventory::labs() {
   std::map<int64_t, Lab> by_id;
-  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll, uefi, fetch FROM labs"));
+  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll, uefi, fetch, prefetch FROM labs"));
   while (TRY(query.step())) {
     Lab lab;
     lab.name = query.text_column(1);
@@ -173,6 +185,7 @@ Result<std::vector<Lab>> Inventory::labs() {
     lab.enroll = enroll_column(query, 5);
     lab.uefi = uefi_column(query, 6);
     lab.fetch = fetch_column(query, 7);
+    lab.prefetch = prefetch_column(query, 8);
     by_id[query.int_column(0)] = std::move(lab);
   }
   Statement links = TRY(db_.prepare(
@@ -223,15 +236,16 @@ Status Inventory::add_lab(const Lab& lab) {
   if (TRY(lab_id(lab.name)))
     return make_error(ErrorCode::kAlreadyExists, "lab " + lab.name + " already exists");
   Statement insert = TRY(
-      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi, fetch) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi, fetch, prefetch) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
   insert.bind(lab.name)
       .bind(lab.channel)
       .bind(mode_text(lab.mode))
       .bind(lab.notes)
       .bind(enroll_text(lab.enroll))
       .bind(uefi_text(lab.uefi))
-      .bind(fetch_text(lab.fetch));
+      .bind(fetch_text(lab.fetch))
+      .bind(prefetch_text(lab.prefetch));
   TRY(insert.run());
   return write_lab_networks(db_.last_insert_id(), lab);
 }
@@ -242,13 +256,14 @@ Status Inventory::update_lab(const Lab& lab) {
   if (!id) return make_error(ErrorCode::kNotFound, "there is no lab " + lab.name);
   Statement update =
       TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ?, enroll = ?, uefi = ?, "
-                      "fetch = ? WHERE id = ?"));
+                      "fetch = ?, prefetch = ? WHERE id = ?"));
   update.bind(lab.channel)
       .bind(mode_text(lab.mode))
       .bind(lab.notes)
       .bind(enroll_text(lab.enroll))
       .bind(uefi_text(lab.uefi))
       .bind(fetch_text(lab.fetch))
+      .bind(prefetch_text(lab.prefetch))
       .bind(*id);
   TRY(update.run());
   TRY(write_lab_networks(*id, lab));

@@ -115,6 +115,23 @@ TEST_F(InventoryTest, LabAndHostFetchAreKeptAndCleared) {
   EXPECT_EQ(to_json(*full)["fetch"], "full");
 }
 
+TEST_F(InventoryTest, LabPrefetchIsKeptAndCleared) {
+  ASSERT_OK_AND_ASSIGN(auto lab, inventory_->find_lab("lab1"));
+  ASSERT_TRUE(lab);
+  EXPECT_FALSE(lab->prefetch);
+  ASSERT_OK_AND_ASSIGN(lab->prefetch, parse_prefetch_setting("22:00-06:00"));
+  ASSERT_OK(inventory_->update_lab(*lab));
+  ASSERT_OK_AND_ASSIGN(auto window, inventory_->find_lab("lab1"));
+  ASSERT_TRUE(window && window->prefetch);
+  EXPECT_EQ(prefetch_setting_name(*window->prefetch), "22:00-06:00");
+  EXPECT_EQ(to_json(*window)["prefetch"], "22:00-06:00");
+  window->prefetch.reset();
+  ASSERT_OK(inventory_->update_lab(*window));
+  ASSERT_OK_AND_ASSIGN(auto inherited, inventory_->find_lab("lab1"));
+  EXPECT_FALSE(inherited->prefetch);
+  EXPECT_TRUE(to_json(*inherited)["prefetch"].is_null());
+}
+
 TEST_F(InventoryTest, NewerSchemaIsRefused) {
   inventory_.reset();
   {

@@ -74,6 +74,8 @@ nlohmann::json to_json(const Lab& lab) {
   out["enroll"] = lab.enroll ? nlohmann::json(enroll_policy_name(*lab.enroll)) : nlohmann::json();
   out["uefi"] = lab.uefi ? nlohmann::json(uefi_boot_name(*lab.uefi)) : nlohmann::json();
   out["fetch"] = lab.fetch ? nlohmann::json(fetch_mode_name(*lab.fetch)) : nlohmann::json();
+  out["prefetch"] =
+      lab.prefetch ? nlohmann::json(prefetch_setting_name(*lab.prefetch)) : nlohmann::json();
   out["networks"] = lab.networks;
   out["notes"] = lab.notes;
   return out;

@@ -16,6 +16,7 @@
 #include "fleet/boot_mode.h"
 #include "site/enroll_policy.h"
 #include "site/fetch_mode.h"
+#include "site/prefetch_setting.h"
 #include "site/uefi_boot.h"
 
 namespace goldroot {
@@ -34,6 +35,7 @@ struct Lab {
   std::optional<EnrollPolicy> enroll;  // unset: the site's (SiteSettings::enroll)
   std::optional<UefiBoot> uefi;        // unset: the site's (SiteSettings::uefi)
   std::optional<FetchMode> fetch;      // unset: the site's (SiteSettings::fetch)
+  std::optional<PrefetchSetting> prefetch;  // unset: the site's (SiteSettings::prefetch)
   std::vector<std::string> networks;   // CIDRs, sorted
   std::string notes;
 };

@@ -173,6 +173,12 @@ ALTER TABLE labs ADD COLUMN uefi TEXT;
 ALTER TABLE labs ADD COLUMN fetch TEXT;
 ALTER TABLE hosts ADD COLUMN fetch TEXT;
 )sql",
+    // 8: when a lab's agents fetch the image their channel moved to before
+    // it is booted (site/prefetch_setting.h): off, now or HH:MM-HH:MM;
+    // NULL: the site's setting.
+    R"sql(
+ALTER TABLE labs ADD COLUMN prefetch TEXT;
+)sql",
 };
 
 constexpr int kVersions = sizeof kMigrations / sizeof kMigrations[0];

@@ -92,6 +92,10 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
     settings->fetch = TRY(parse_fetch_mode(value));
     return {};
   }
+  if (key == "prefetch") {
+    settings->prefetch = TRY(parse_prefetch_setting(value));
+    return {};
+  }
   if (key == "rollback-floor") {
     uint64_t seconds = 0;
     if (!parse_uint64(value, &seconds) || seconds > uint64_t{1} << 40)
@@ -106,14 +110,15 @@ Status apply_site_setting(const std::string& assignment, SiteSettings* settings)
   }
   return make_error(ErrorCode::kInvalidArgument,
                     "there is no site setting '" + key +
-                        "'; the settings are: upload-max, enroll, uefi, fetch, rollback-floor");
+                        "'; the settings are: upload-max, enroll, uefi, fetch, prefetch, rollback-floor");
 }
 
 std::string describe(const SiteSettings& settings) {
   return "upload-max=" + std::to_string(settings.upload_max_bytes) + " (" +
          human_bytes(settings.upload_max_bytes) + ")\n" + "enroll=" +
          enroll_policy_name(settings.enroll) + "\n" + "uefi=" + uefi_boot_name(settings.uefi) +
-         "\n" + "fetch=" + fetch_mode_name(settings.fetch) + "\n" + "rollback-floor=" +
+         "\n" + "fetch=" + fetch_mode_name(settings.fetch) + "\n" + "prefetch=" +
+         prefetch_setting_name(settings.prefetch) + "\n" + "rollback-floor=" +
          std::to_string(settings.rollback_floor) +
          (settings.rollback_floor ? " (" + format_utc(settings.rollback_floor) + " UTC)" : " (none)") +
          "\n";
@@ -133,6 +138,7 @@ Result<SiteSettings> Site::settings() const {
       (fields.contains("enroll") && !fields["enroll"].is_string()) ||
       (fields.contains("uefi") && !fields["uefi"].is_string()) ||
       (fields.contains("fetch") && !fields["fetch"].is_string()) ||
+      (fields.contains("prefetch") && !fields["prefetch"].is_string()) ||
       (fields.contains("rollback_floor") && !fields["rollback_floor"].is_number_integer()))
     return make_error(ErrorCode::kCorruption, root_ + "/site.json has malformed settings");
   settings.upload_max_bytes = fields.value("upload_max_bytes", settings.upload_max_bytes);
@@ -146,6 +152,9 @@ Result<SiteSettings> Site::settings() const {
   if (fields.contains("fetch"))
     settings.fetch =
         TRY(parse_fetch_mode(fields["fetch"].get<std::string>()).context(root_ + "/site.json"));
+  if (fields.contains("prefetch"))
+    settings.prefetch = TRY(parse_prefetch_setting(fields["prefetch"].get<std::string>())
+                                .context(root_ + "/site.json"));
   return settings;
 }
 
@@ -156,6 +165,7 @@ Status Site::save_settings(const SiteSettings& settings) {
                              {"enroll", enroll_policy_name(settings.enroll)},
                              {"uefi", uefi_boot_name(settings.uefi)},
                              {"fetch", fetch_mode_name(settings.fetch)},
+                             {"prefetch", prefetch_setting_name(settings.prefetch)},
                              {"rollback_floor", settings.rollback_floor}}}};
   return env_->write_file_atomic(root_ + "/site.json", marker.dump(2) + "\n");
 }

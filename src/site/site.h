@@ -26,6 +26,7 @@
 #include "crypto/secure_boot_key.h"
 #include "site/enroll_policy.h"
 #include "site/fetch_mode.h"
+#include "site/prefetch_setting.h"
 #include "site/uefi_boot.h"
 #include "store/store.h"
 #include "sys/env.h"
@@ -46,14 +47,17 @@ struct SiteSettings {
   // How hosts get their image where neither they nor their lab say: the
   // whole file before mounting, or blocks on demand through dm-verity.
   FetchMode fetch = FetchMode::kFull;
+  // When agents fetch the image their channel moved to before it is booted,
+  // where their lab says nothing: off, now, or a daily window.
+  PrefetchSetting prefetch;
   // The rollback floor: no host is given an image made before this time
   // (seconds since the epoch), and hosts remember the highest floor they
   // saw. It only rises (`goldroot site set rollback-floor=IMAGE`).
   int64_t rollback_floor = 0;
 };
 
-// "upload-max=20G", "enroll=first-use", "uefi=shim", "fetch=demand": sets one
-// setting of `settings`
+// "upload-max=20G", "enroll=first-use", "uefi=shim", "fetch=demand",
+// "prefetch=22:00-06:00": sets one setting of `settings`
 // (sizes take K, M, G, T).
 Status apply_site_setting(const std::string& assignment, SiteSettings* settings);
 // Every setting as "key=value" lines.
