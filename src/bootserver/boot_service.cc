@@ -332,6 +332,51 @@ Result<std::string> BootService::manifest_for(const Host& host, const Lab* lab,
   return sign_boot_manifest(manifest, key_);
 }
 
+Result<std::optional<std::string>> BootService::prefetch_manifest(const std::string& name,
+                                                                  const std::string& booted_commit,
+                                                                  const std::string& challenge,
+                                                                  int64_t now) {
+  using Nothing = std::optional<std::string>;
+  std::optional<Host> host;
+  std::optional<Lab> lab;
+  std::optional<VerifyKey> key;
+  {
+    std::lock_guard lock(inventory_mutex_);
+    auto transaction = TRY(inventory_.begin_read());
+    host = TRY(inventory_.find_host(name));
+    if (!host || host->macs.empty()) return Nothing();
+    if (host->lab) lab = TRY(inventory_.find_lab(*host->lab));
+    key = TRY(HostKeys(inventory_.database()).enrolled(name));
+  }
+  if (!key) return Nothing();
+  SiteSettings settings = TRY(site_->settings());
+  const Lab* host_lab = lab ? &*lab : nullptr;
+  if (!prefetch_open(effective_prefetch(host_lab, settings.prefetch), local_minute_of_day(now)))
+    return Nothing();
+  Digest commit = TRY(commit_for(*host));
+  if (commit.hex() == booted_commit) return Nothing();
+  auto artifact = TRY(artifacts_.for_commit(commit, ExportFormat::kErofs));
+  if (!artifact) return Nothing();
+  BootManifest manifest = TRY(boot_manifest_of(*artifact));
+  // Blocks are fetched and checked against the image's verity tree.
+  if (!manifest.image.verity) return Nothing();
+  Commit data = TRY(site_->store().objects().read_commit(commit));
+  if (data.created < settings.rollback_floor) return Nothing();
+  HostBinding binding;
+  binding.name = host->name;
+  binding.mac = host->macs[0];
+  binding.mode = boot_mode_name(effective_mode(*host, host_lab).mode);
+  binding.key_id = key->key_id();
+  binding.issued_at = now;
+  binding.expires_at = now + kManifestLifetimeSeconds;
+  binding.challenge = challenge;
+  binding.image_time = data.created;
+  binding.floor = settings.rollback_floor;
+  binding.fetch = fetch_mode_name(effective_fetch(*host, host_lab, settings.fetch).mode);
+  manifest.host = std::move(binding);
+  return Nothing(TRY(sign_boot_manifest(manifest, key_)));
+}
+
 Result<BootService::Registered> BootService::register_unknown(const std::string& mac,
                                                               const SignedRequest& signed_request,
                                                               const HttpRequest& request) {

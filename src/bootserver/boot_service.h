@@ -119,6 +119,16 @@ class BootService {
   // moved to https with a TLS port): its path, built once.
   Result<std::string> signed_kernel_image(const Digest& commit, std::string_view mode,
                                           const std::string& base_url);
+  // The pre-fetch order for the answer to a report of host `name`, which
+  // booted `booted_commit` (report/report.h): the signed manifest of the
+  // image its channel or pin points at now, bound to the host's primary
+  // MAC, its enrolled key and `challenge` — or nothing when its lab's (else
+  // the site's) prefetch setting is closed at the server's local time
+  // `now`, it already runs that image, or the image cannot be pre-fetched
+  // (not exported as erofs with a verity tree, below the rollback floor).
+  Result<std::optional<std::string>> prefetch_manifest(const std::string& name,
+                                                       const std::string& booted_commit,
+                                                       const std::string& challenge, int64_t now);
   // What unregistered machines boot by default: channel gold's commit, if any.
   Result<std::optional<Digest>> default_commit();
   const BootServiceOptions& options() const { return options_; }

@@ -125,6 +125,17 @@ HttpResponse ReportService::receive(const HttpRequest& request) {
     commands = std::move(recorded).value();
   }
   ReportReply reply{std::move(commands)};
+  // The image the host's channel moved to, for its agent to fetch before
+  // the next boot. Not for a host going down; a failure costs only this.
+  if (options_.prefetch_manifest && report->event != "shutdown") {
+    auto order = options_.prefetch_manifest(report->host, report->commit,
+                                            prefetch_challenge(report->boot_id, report->sequence),
+                                            site_->env()->now_seconds());
+    if (order.ok() && *order) reply.prefetch_manifest = std::move(**order);
+    else if (!order.ok())
+      std::printf("goldroot serve: no pre-fetch order for %s: %s\n", report->host.c_str(),
+                  order.error().message.c_str());
+  }
   // Admins act on a maintenance host (capture --host): its agent checks for
   // commands every few seconds. There are few such hosts at a time.
   if (report->mode == "maintenance") reply.report_within_seconds = kMaintenanceReportSeconds;

@@ -21,6 +21,8 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +38,12 @@ namespace goldroot {
 struct ReportServiceOptions {
   int64_t unseen_after = 0;  // seconds; 0: three of the host's reporting intervals
   bool run_schedules = true;
+  // The pre-fetch order for a report's answer (BootService::prefetch_manifest):
+  // (host, booted commit, challenge, now) -> signed manifest or nothing.
+  // Unset: no pre-fetch orders.
+  std::function<Result<std::optional<std::string>>(const std::string&, const std::string&,
+                                                   const std::string&, int64_t)>
+      prefetch_manifest;
 };
 
 class ReportService {

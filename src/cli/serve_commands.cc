@@ -359,7 +359,14 @@ Result<int> run_serve(Context& context, const Args& args) {
   boot_options.admin = admin.get();
   if (const char* tmpdir = std::getenv("TMPDIR"); tmpdir && *tmpdir) boot_options.cache_parent = tmpdir;
   auto service = TRY(BootService::open(site.get(), boot_options));
-  auto reports = TRY(ReportService::open(site.get(), admin.get(), {.unseen_after = unseen_after}));
+  ReportServiceOptions report_options{.unseen_after = unseen_after};
+  report_options.prefetch_manifest = [boot = service.get()](const std::string& host,
+                                                            const std::string& booted,
+                                                            const std::string& challenge,
+                                                            int64_t now) {
+    return boot->prefetch_manifest(host, booted, challenge, now);
+  };
+  auto reports = TRY(ReportService::open(site.get(), admin.get(), report_options));
   auto admin_routes = TRY(AdminRoutes::open(site.get(), admin.get()));
   auto replica_routes = TRY(ReplicaRoutes::open(site->root(), admin.get()));
   std::unique_ptr<ReplicaFollower> follower;

@@ -104,6 +104,13 @@ bool is_open(CommandStatus status) {
 
 bool is_final(CommandStatus status) { return !is_open(status); }
 
+int PrefetchState::percent() const {
+  if (total_bytes == 0) return 0;
+  if (done_bytes >= total_bytes) return state == "complete" ? 100 : 99;
+  int percent = static_cast<int>(done_bytes * 100 / total_bytes);
+  return percent;
+}
+
 nlohmann::ordered_json Report::to_json() const {
   nlohmann::ordered_json counts = nlohmann::ordered_json::object();
   for (const auto& [kind, count] : changes.counts) counts[kind] = count;
@@ -126,7 +133,7 @@ nlohmann::ordered_json Report::to_json() const {
                            {"command", result.command},
                            {"status", command_status_name(result.status)},
                            {"output", result.output}});
-  return {{"version", 1},
+  nlohmann::ordered_json out = {{"version", 1},
           {"host", host},
           {"mac", mac},
           {"boot_id", boot_id},
@@ -148,6 +155,14 @@ nlohmann::ordered_json Report::to_json() const {
           {"users", user_json},
           {"last_input", last_input ? nlohmann::ordered_json(*last_input) : nullptr},
           {"results", result_json}};
+  if (!prefetch.empty())
+    out["prefetch"] = {{"commit", prefetch.commit},         {"root_hash", prefetch.root_hash},
+                       {"state", prefetch.state},           {"done_bytes", prefetch.done_bytes},
+                       {"total_bytes", prefetch.total_bytes},
+                       {"fetched_bytes", prefetch.fetched_bytes},
+                       {"seeded_bytes", prefetch.seeded_bytes},
+                       {"error", prefetch.error}};
+  return out;
 }
 
 Result<Report> Report::parse(std::string_view text) {
@@ -188,6 +203,19 @@ Result<Report> Report::parse(std::string_view text) {
     report.root.error = TRY(text_field(*root, "error", false));
     if (report.root.present > report.root.blocks)
       return bad("\"root\" has more blocks present than it has");
+  }
+  if (auto prefetch = json.find("prefetch"); prefetch != json.end() && prefetch->is_object()) {
+    PrefetchState& state = report.prefetch;
+    state.commit = TRY(text_field(*prefetch, "commit", false));
+    state.root_hash = TRY(text_field(*prefetch, "root_hash", false));
+    state.state = TRY(text_field(*prefetch, "state", false));
+    state.done_bytes = static_cast<uint64_t>(TRY(int_field(*prefetch, "done_bytes", false)));
+    state.total_bytes = static_cast<uint64_t>(TRY(int_field(*prefetch, "total_bytes", false)));
+    state.fetched_bytes = static_cast<uint64_t>(TRY(int_field(*prefetch, "fetched_bytes", false)));
+    state.seeded_bytes = static_cast<uint64_t>(TRY(int_field(*prefetch, "seeded_bytes", false)));
+    state.error = TRY(text_field(*prefetch, "error", false));
+    if (state.done_bytes > state.total_bytes)
+      return bad("\"prefetch\" has more bytes done than it has");
   }
   if (auto dirty = json.find("dirty"); dirty != json.end()) {
     if (!dirty->is_boolean()) return bad("\"dirty\" is not true or false");
@@ -255,6 +283,10 @@ nlohmann::json AgentCommand::to_json() const {
   return json;
 }
 
+std::string prefetch_challenge(const std::string& boot_id, int64_t sequence) {
+  return "prefetch " + boot_id + " " + std::to_string(sequence);
+}
+
 std::string upload_path(int64_t command_id) {
   return "/api/v1/uploads/" + std::to_string(command_id);
 }
@@ -278,6 +310,7 @@ std::string ReportReply::serialize() const {
   for (const AgentCommand& command : commands) list.push_back(command.to_json());
   nlohmann::json json{{"accepted", true}, {"commands", list}};
   if (report_within_seconds > 0) json["report_within_seconds"] = report_within_seconds;
+  if (!prefetch_manifest.empty()) json["prefetch"] = {{"manifest", prefetch_manifest}};
   return json.dump() + "\n";
 }
 
@@ -289,6 +322,8 @@ Result<ReportReply> ReportReply::parse(std::string_view text) {
   if (auto commands = json.find("commands"); commands != json.end() && commands->is_array())
     for (const Json& item : *commands) reply.commands.push_back(TRY(AgentCommand::from_json(item)));
   reply.report_within_seconds = std::max<int64_t>(0, TRY(int_field(json, "report_within_seconds", false)));
+  if (auto prefetch = json.find("prefetch"); prefetch != json.end() && prefetch->is_object())
+    reply.prefetch_manifest = TRY(text_field(*prefetch, "manifest", false));
   return reply;
 }
 

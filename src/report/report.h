@@ -15,6 +15,10 @@
 //    "root": {"backing": "network", "blocks": 75000, "present": 4400,
 //             "fetched_bytes": 18000000, "seeded_bytes": 270000000,
 //             "verify_failures": 0, "error": ""},
+//    "prefetch": {"commit": "<hex>", "root_hash": "<hex>", "state": "fetching",
+//                 "done_bytes": 1200000, "total_bytes": 300000000,
+//                 "fetched_bytes": 900000, "seeded_bytes": 280000000,
+//                 "error": ""}                                 (optional)
 //    "dirty": true,
 //    "changes": {"total": 4, "ignored": 9, "counts": {"added": 3, "modified": 1},
 //                "paths": [{"path": "/etc/motd", "change": "modified"}, …],  first 200
@@ -46,6 +50,16 @@
 // its id with status "done", "failed" or "unsupported"; "waiting" keeps it
 // open (reboot-when-idle while a user is logged in). Unknown commands are
 // answered "unsupported", so old agents and new servers get along.
+//
+// Pre-fetch (issue #19): while the host's lab allows it (site/prefetch_setting.h)
+// and its channel or pin points at another commit than it booted, the reply
+// also carries {"prefetch": {"manifest": "<signed boot manifest text>"}}:
+// a version-2 manifest (manifest/boot_manifest.h) of that image, signed by
+// the site and bound to this host's name, MAC and key, and to this report
+// by its challenge, prefetch_challenge(boot_id, sequence). The agent
+// verifies it as goldroot-boot verifies a manifest and fetches only the
+// image it names, checked block by block against its verity root hash; a
+// reply without it stops a pre-fetch under way (what was fetched stays).
 // Errors: 400 malformed, 401 unsigned, 403 bad signature or unknown host,
 // 409 replay, 413 too large — each {"error": "…"}.
 //
@@ -101,6 +115,23 @@ struct RootStorage {
   int fill_percent() const;
 };
 
+// What the agent pre-fetches for the next boot (issue #19), and how far
+// its cache is. "state": fetching, paused (the server's window closed),
+// complete, failed or refused (the order did not verify; `error` says why).
+struct PrefetchState {
+  std::string commit = {};     // "" : no pre-fetch
+  std::string root_hash = {};
+  std::string state = {};
+  uint64_t done_bytes = 0, total_bytes = 0;  // of the image's cache (blocks and tree)
+  uint64_t fetched_bytes = 0;  // over the network
+  uint64_t seeded_bytes = 0;   // copied from an older image's cache instead
+  std::string error = {};
+  bool operator==(const PrefetchState&) const = default;
+  bool empty() const { return commit.empty() && state.empty(); }
+  // 0-100, rounded down; 100 only when complete.
+  int percent() const;
+};
+
 struct UserSession {
   std::string user, line, host;
   int64_t since = 0;
@@ -146,6 +177,7 @@ struct Report {
   std::string upper_kind;
   uint64_t upper_used_bytes = 0, upper_total_bytes = 0;
   RootStorage root;
+  PrefetchState prefetch;
   bool dirty = false;
   ChangeSummary changes;
   int64_t uptime_seconds = 0;
@@ -179,6 +211,9 @@ struct AgentCommand {
 // upload-upper's URL path, and what its signature signs.
 std::string upload_path(int64_t command_id);
 std::string upload_statement(int64_t command_id);
+// The challenge a pre-fetch manifest answering report (boot_id, sequence)
+// is bound to; never one the server mints for a boot request.
+std::string prefetch_challenge(const std::string& boot_id, int64_t sequence);
 
 struct ReportReply {
   std::vector<AgentCommand> commands;
@@ -186,6 +221,9 @@ struct ReportReply {
   // its own interval is longer: the server wants a host's commands picked
   // up quickly (a maintenance host, where admins act).
   int64_t report_within_seconds = 0;
+  // The signed pre-fetch manifest, "" for none (see above). Untrusted
+  // until the agent verified it.
+  std::string prefetch_manifest = {};
   std::string serialize() const;
   static Result<ReportReply> parse(std::string_view text);
 };

@@ -176,6 +176,42 @@ TEST(ReportTest, ReplyCanAskForTheNextReportSooner) {
   EXPECT_FALSE(ReportReply::parse(R"({"report_within_seconds":"soon"})").ok());
 }
 
+TEST(ReportTest, PrefetchStateRoundTripsAndIsOptional) {
+  Report report = sample();
+  report.prefetch = {.commit = std::string(64, 'c'), .root_hash = std::string(64, 'd'),
+                     .state = "fetching", .done_bytes = 4096, .total_bytes = 8192,
+                     .fetched_bytes = 100, .seeded_bytes = 3996, .error = ""};
+  ASSERT_OK_AND_ASSIGN(Report parsed, Report::parse(report.serialize()));
+  EXPECT_EQ(parsed, report);
+  EXPECT_EQ(parsed.prefetch.percent(), 50);
+  report.prefetch = {};
+  EXPECT_EQ(report.serialize().find("prefetch"), std::string::npos);
+  ASSERT_OK_AND_ASSIGN(Report without, Report::parse(report.serialize()));
+  EXPECT_TRUE(without.prefetch.empty());
+  std::string bad = sample().serialize();
+  bad.insert(bad.size() - 1, R"(,"prefetch":{"done_bytes":9,"total_bytes":8})");
+  EXPECT_FALSE(Report::parse(bad).ok());
+}
+
+TEST(ReportTest, PrefetchPercentIsHundredOnlyWhenComplete) {
+  PrefetchState state{.state = "fetching", .done_bytes = 8192, .total_bytes = 8192};
+  EXPECT_EQ(state.percent(), 99);
+  state.state = "complete";
+  EXPECT_EQ(state.percent(), 100);
+  EXPECT_EQ(PrefetchState{}.percent(), 0);
+}
+
+TEST(ReportTest, ReplyCarriesAPrefetchManifest) {
+  ReportReply reply;
+  reply.prefetch_manifest = "{\"version\": 2}\n";
+  ASSERT_OK_AND_ASSIGN(ReportReply parsed, ReportReply::parse(reply.serialize()));
+  EXPECT_EQ(parsed.prefetch_manifest, reply.prefetch_manifest);
+  ASSERT_OK_AND_ASSIGN(ReportReply none, ReportReply::parse(ReportReply{}.serialize()));
+  EXPECT_TRUE(none.prefetch_manifest.empty());
+  EXPECT_FALSE(ReportReply::parse(R"({"prefetch":{"manifest":7}})").ok());
+  EXPECT_EQ(prefetch_challenge("b-1", 17), "prefetch b-1 17");
+}
+
 TEST(SignatureTest, HmacMatchesRfc4231) {
   // RFC 4231 test case 2.
   EXPECT_EQ(hmac_sha256_hex("Jefe", "what do ya want for nothing?"),
