@@ -29,6 +29,8 @@ std::string BootRecord::to_json() const {
                  {"work", work_path}, {"formatted", upper_formatted},
                  {"discarded", upper_discarded}}},
       {"root", root},
+      {"cache_dir", cache_dir},
+      {"site_key", site_key},
       {"agent", agent},
       {"timings_ms", {{"manifest", manifest_ms}, {"image", image_ms}, {"layer", layer_ms},
                       {"mount", mount_ms}, {"total", total_ms}}},

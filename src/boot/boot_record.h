@@ -22,6 +22,11 @@
 //              "path": ".../upper", "work": ".../work",
 //              "formatted": false, "discarded": false},
 //    "root": "/root",                    where the overlay is mounted
+//    "cache_dir": "/run/goldroot/data/goldroot/cache"   the image cache on the
+//                                        data partition ("" without one), where
+//                                        the agent pre-fetches the next image
+//    "site_key": "/run/goldroot/site.pub"   the site's public key, which the
+//                                        agent checks pre-fetch manifests with
 //    "agent": true,                      goldroot-agent installed as a runtime unit
 //    "timings_ms": {"manifest": 3, "image": 120, "layer": 2, "mount": 9, "total": 140}}
 //
@@ -49,6 +54,7 @@ struct BootRecord {
   std::string upper_kind, upper_device, upper_path, work_path;
   bool upper_formatted = false, upper_discarded = false;
   std::string root;
+  std::string cache_dir, site_key;
   bool agent = false;
   int64_t manifest_ms = 0, image_ms = 0, layer_ms = 0, mount_ms = 0, total_ms = 0;
 

@@ -440,6 +440,15 @@ Result<BootRecord> run_boot(const BootConfig& config, BootStage* stage) {
     record.agent = installed.ok() && *installed;
   }
 
+  // What the agent needs to pre-fetch the next image into the cache this
+  // boot reads (issue #19): where that is, and the key its manifest must be
+  // signed with (the initramfs's copy is gone after the switch).
+  record.cache_dir = cache_dir;
+  if (Status copied = write_file_atomically(config.run_dir + "/site.pub", key_pem); copied.ok())
+    record.site_key = config.run_dir + "/site.pub";
+  else
+    std::fprintf(stderr, "goldroot-boot: warning: %s\n", copied.error().message.c_str());
+
   // 8. The record; only then do the mounts outlive us.
   *stage = BootStage::kRecord;
   TRY(write_boot_record(record, config.state_path.empty() ? config.run_dir + "/boot.json"
