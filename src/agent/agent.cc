@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/prefetch_order.h"
 #include "agent/transport.h"
 #include "base/json.h"
 #include "base/strings.h"
@@ -82,7 +83,26 @@ Result<Agent> Agent::open(AgentOptions options) {
     return make_error(ErrorCode::kInvalidArgument,
                       refusal_without_pin(boot.server) + " (" + pin_file + " is missing)");
   Spool spool = TRY(Spool::open(options.spool_dir, options.spool_limit));
+  std::string run_dir = options.boot_state.substr(0, options.boot_state.rfind('/') + 1);
+  std::string site_key_file = !options.site_key_file.empty() ? options.site_key_file
+                              : !boot.site_key.empty()        ? boot.site_key
+                                                              : run_dir + "site.pub";
+  PrefetchConfig prefetch{.blockd_program = options.blockd_program,
+                          .cache_dir = boot.cache_dir,
+                          .status_path = run_dir + "prefetch.json",
+                          .log_path = run_dir + "prefetch.log",
+                          .server = boot.server,
+                          .tls_pin_file = pin.empty() ? "" : pin_file};
   Agent agent(std::move(options), std::move(boot), std::move(spool), std::move(pin));
+  agent.prefetcher_ = std::make_unique<Prefetcher>(std::move(prefetch));
+  // Without the site key no pre-fetch order can be believed; reports go on.
+  std::ifstream key_in(site_key_file);
+  std::stringstream key_text;
+  key_text << key_in.rdbuf();
+  auto site_key = key_in ? VerifyKey::from_pem(key_text.str())
+                         : Result<VerifyKey>(errno_error("reading " + site_key_file, ENOENT));
+  if (site_key.ok()) agent.site_key_ = std::move(site_key).value();
+  else agent.site_key_problem_ = "no site key to check it with (" + site_key.error().message + ")";
   // Continue above what an earlier agent process of this boot spooled.
   auto pending = agent.spool_.pending();
   if (pending.ok() && !pending->empty())
@@ -125,6 +145,7 @@ Status Agent::make_report(const std::string& event) {
   report.interval_seconds = options_.interval_seconds;
   report.results = std::move(results_);
   results_.clear();
+  if (prefetcher_) report.prefetch = prefetcher_->state();
   size_t dropped = TRY(spool_.add(report.sequence, report.serialize()));
   if (options_.verbose) log("spooled report " + std::to_string(report.sequence) + " (" + event + ")");
   if (dropped > 0)
@@ -166,6 +187,7 @@ FlushOutcome Agent::flush() {
       if (reply.ok()) {
         report_within_seconds_ = reply->report_within_seconds;
         handle(reply->commands);
+        handle_prefetch(reply->prefetch_manifest, *body, *key);
       }
       continue;
     }
@@ -186,6 +208,39 @@ FlushOutcome Agent::flush() {
   }
   outcome.complete = true;
   return outcome;
+}
+
+void Agent::handle_prefetch(const std::string& order, const std::string& body,
+                            const SigningKey& key) {
+  if (!prefetcher_) return;
+  if (order.empty()) {
+    prefetcher_->pause();
+    return;
+  }
+  auto answered = Report::parse(body);
+  if (!answered.ok()) return;
+  Result<BootManifest> checked =
+      site_key_ ? check_prefetch_order(order, *site_key_,
+                                       {.host = boot_.host,
+                                        .mac = boot_.mac,
+                                        .key_id = key.public_key().key_id(),
+                                        .challenge = prefetch_challenge(answered->boot_id,
+                                                                        answered->sequence),
+                                        .booted_commit = boot_.commit,
+                                        .now = ::time(nullptr)})
+                : Result<BootManifest>(make_error(
+                      ErrorCode::kCorruption,
+                      "refused the server's pre-fetch order: " + site_key_problem_));
+  if (!checked.ok()) {
+    log(checked.error().message);
+    prefetcher_->refuse(checked.error().message);
+    return;
+  }
+  if (prefetch_commit_ != checked->commit.hex())
+    log("pre-fetching image " + checked->commit.hex().substr(0, 12) + " for the next boot into " +
+        (boot_.cache_dir.empty() ? std::string("(no data partition)") : boot_.cache_dir));
+  prefetch_commit_ = checked->commit.hex();
+  prefetcher_->order(*checked);
 }
 
 bool Agent::has_final_results() const {

@@ -12,6 +12,12 @@
 // content-diff answers with a unified diff of one file; upload-upper sends
 // the upper layer to the server; anything else is answered "unsupported".
 //
+// Pre-fetch (issue #19): a reply may carry a pre-fetch order, which is
+// checked against the site key (agent/prefetch_order.h) before anything is
+// done with it; a verified order has the image fetched into the cache the
+// next boot reads (agent/prefetcher.h), a reply without one pauses that,
+// and every report says how far it got.
+//
 // Owns its spool; single-threaded. SIGTERM/SIGINT end run() after a final
 // "shutdown" report.
 #pragma once
@@ -19,15 +25,18 @@
 #include <cstdint>
 #include <map>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "agent/prefetcher.h"
 #include "agent/probe.h"
 #include "agent/transport.h"
 #include "agent/spool.h"
+#include "crypto/ed25519.h"
 #include "report/report.h"
 
 namespace goldroot::agent {
@@ -46,6 +55,11 @@ struct AgentOptions {
   int64_t max_backoff_seconds = 60;
   long timeout_seconds = 15;
   std::string reboot_command = "systemctl reboot";
+  // The key pre-fetch orders must be signed with; "": the boot record's
+  // site_key, else site.pub beside boot_state.
+  std::string site_key_file;
+  // goldroot-blockd, which pre-fetches (the goldroot initrd's copy).
+  std::string blockd_program = "/run/goldroot/agent/bin/goldroot-blockd";
   ProbePaths paths;
   bool verbose = false;
 };
@@ -72,6 +86,9 @@ class Agent {
 
  private:
   Agent(AgentOptions options, BootState boot, Spool spool, std::string tls_pin);
+  // Acts on the pre-fetch order (or its absence) in the reply to the
+  // spooled report `body`, signed with `key`.
+  void handle_prefetch(const std::string& order, const std::string& body, const SigningKey& key);
   int64_t next_sequence();
   void handle(const std::vector<AgentCommand>& commands);
   CommandResult execute(const AgentCommand& command);
@@ -97,6 +114,10 @@ class Agent {
   // The last reply's report_within_seconds: 0, or how soon the server wants
   // the next report.
   int64_t report_within_seconds_ = 0;
+  std::optional<VerifyKey> site_key_;
+  std::string site_key_problem_;  // why there is none
+  std::unique_ptr<Prefetcher> prefetcher_;
+  std::string prefetch_commit_;  // the last verified order's, for the log
 };
 
 }  // namespace goldroot::agent

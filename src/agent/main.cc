@@ -27,6 +27,12 @@ int main(int argc, char** argv) {
   app.add_option("--jitter", options.jitter, "spread of the interval, 0..0.5 (default 0.1)");
   app.add_option("--max-backoff", options.max_backoff_seconds,
                  "longest wait between retries while the server is down (default 60)");
+  app.add_option("--site-key", options.site_key_file,
+                 "the site's public key, which pre-fetch orders must be signed with (default: "
+                 "the boot record's, /run/goldroot/site.pub)");
+  app.add_option("--blockd", options.blockd_program,
+                 "goldroot-blockd, which pre-fetches the next image (default "
+                 "/run/goldroot/agent/bin/goldroot-blockd)");
   app.add_option("--reboot-command", options.reboot_command,
                  "how reboot-when-idle reboots (default 'systemctl reboot')");
   app.add_option("--boot-id-file", options.paths.boot_id, "source of the boot id");

@@ -51,6 +51,8 @@ Result<BootState> read_boot_state(const std::string& path) {
   state.commit = text_at(json, "commit");
   state.lower = text_at(json, "lower");
   state.middle = text_at(json, "middle");
+  state.cache_dir = text_at(json, "cache_dir");
+  state.site_key = text_at(json, "site_key");
   if (auto manifest = json.find("manifest"); manifest != json.end() && manifest->is_object())
     state.manifest_sha256 = text_at(*manifest, "sha256");
   if (auto upper = json.find("upper"); upper != json.end() && upper->is_object()) {

@@ -25,6 +25,9 @@ struct BootState {
   std::string host, mac, server, mode, commit, manifest_sha256;
   std::vector<std::string> servers;  // the site's other servers, to report to when `server` is down
   std::string lower, middle, upper_kind, upper_path;
+  // The image cache on the data partition ("" without one) and the site's
+  // public key (goldroot-boot's copy), for pre-fetching the next image.
+  std::string cache_dir, site_key;
 };
 
 Result<BootState> read_boot_state(const std::string& path);
