@@ -57,8 +57,8 @@ Result<int> run_status(Context& context, const Args& args) {
     print_json(status);
     return 0;
   }
-  std::printf("%-18s %-12s %-7s %-18s %-14s %-12s %-14s %s\n", "HOST", "LAB", "STATE", "IMAGE",
-              "MODE", "ROOT", "CHANGES", "LAST SEEN");
+  std::printf("%-18s %-12s %-7s %-18s %-14s %-12s %-14s %-10s %s\n", "HOST", "LAB", "STATE",
+              "IMAGE", "MODE", "ROOT", "CHANGES", "LAST SEEN", "PREFETCH");
   for (const nlohmann::json& host : status) {
     std::string image = "-";
     if (host["commit"].is_string()) {
@@ -79,16 +79,32 @@ Result<int> run_status(Context& context, const Args& args) {
       if (root == "network") root += " " + std::to_string(host["root"]["fill_percent"].get<int>()) + "%";
       if (host["root"]["verify_failures"].get<uint64_t>() > 0) root += " BAD";
     }
+    // The next image, fetched ahead: "3f2a9c01d2e4 43%", "… paused 43%",
+    // "… failed"; "(old)" when its channel has moved on again.
+    std::string prefetch = "-";
+    if (host["prefetch"].is_object()) {
+      const nlohmann::json& next = host["prefetch"];
+      std::string commit = text_or(next["commit"], "").substr(0, 12);
+      std::string state = text_or(next["state"], "");
+      std::string percent = std::to_string(next["percent"].get<int>()) + "%";
+      prefetch = commit.empty() ? state : commit + " ";
+      if (!commit.empty())
+        prefetch += state == "failed" || state == "refused" ? state
+                    : state == "paused"                     ? "paused " + percent
+                                                            : percent;
+      if (!commit.empty() && !next["current"].get<bool>()) prefetch += " (old)";
+    }
     std::string seen = host["last_seen_unix"].is_number()
                            ? age(now - host["last_seen_unix"].get<int64_t>())
                            : "never";
     // The mode is what the host reported: never raw to the admin's terminal.
     // An unregistered host has no lab: the column says what it is.
     std::string lab = host["unregistered"].get<bool>() ? "unregistered" : text_or(host["lab"], "-");
-    std::printf("%-18s %-12s %-7s %-18s %-14s %-12s %-14s %s\n",
+    std::printf("%-18s %-12s %-7s %-18s %-14s %-12s %-14s %-10s %s\n",
                 printable(host["name"].get<std::string>()).c_str(), printable(lab).c_str(),
                 printable(host["state"].get<std::string>()).c_str(), image.c_str(),
-                printable(mode).c_str(), printable(root).c_str(), changes.c_str(), seen.c_str());
+                printable(mode).c_str(), printable(root).c_str(), changes.c_str(), seen.c_str(),
+                printable(prefetch).c_str());
   }
   // What the admin must look at: a host that booted around its manifest.
   for (const nlohmann::json& host : status)

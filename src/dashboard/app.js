@@ -349,6 +349,7 @@ function renderPanel() {
     ['uptime', duration(host.uptime_seconds)],
     ['users', host.users.length ? host.users.join(', ') : 'none'],
     ['root', rootText(host.root)],
+    ['next image', prefetchText(host.prefetch)],
     ['upper', host.upper ? `${host.upper.kind}, ${Math.round(host.upper.used_bytes / 1048576)} MiB used` : '-'],
     ['pending', host.pending_commands.length ? host.pending_commands.join(', ') : 'none'],
     ...keyRows(host.key, now),
@@ -367,6 +368,16 @@ function rootText(root) {
       : root.backing === 'copy' ? 'downloaded copy' : root.backing || '?';
   if (root.verify_failures > 0) text += `, ${root.verify_failures} blocks failed verification`;
   if (root.error) text += ` (${root.error})`;
+  return text;
+}
+
+// The image the agent fetched ahead of the next boot (issue #19), and how far.
+function prefetchText(prefetch) {
+  if (!prefetch) return '-';
+  if (!prefetch.commit) return `${prefetch.state}: ${prefetch.error}`;
+  let text = `${short(prefetch.commit)}, ${prefetch.state} ${prefetch.percent}%`;
+  if (!prefetch.current) text += ' (no longer its channel\'s)';
+  if (prefetch.error) text += ` (${prefetch.error})`;
   return text;
 }
 

@@ -96,6 +96,19 @@ Result<nlohmann::json> fleet_status(Site& site, Inventory& inventory,
                                         {"verify_failures", report->root.verify_failures},
                                         {"error", report->root.error}}
                        : nlohmann::json();
+    item["prefetch"] = nlohmann::json();
+    if (report && !report->prefetch.empty()) {
+      const PrefetchState& prefetch = report->prefetch;
+      item["prefetch"] = {{"commit", prefetch.commit},
+                          {"current", target && prefetch.commit == *target},
+                          {"state", prefetch.state},
+                          {"percent", prefetch.percent()},
+                          {"done_bytes", prefetch.done_bytes},
+                          {"total_bytes", prefetch.total_bytes},
+                          {"fetched_bytes", prefetch.fetched_bytes},
+                          {"seeded_bytes", prefetch.seeded_bytes},
+                          {"error", prefetch.error}};
+    }
     nlohmann::json pending = nlohmann::json::array();
     for (const StoredCommand& command : TRY(agents.open_commands(host.name)))
       pending.push_back(command.command);

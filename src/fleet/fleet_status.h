@@ -15,6 +15,11 @@
 //    "root": {"backing": "copy"|"network"|"local", "fill_percent": 0-100,
 //             "fetched_bytes", "seeded_bytes", "verify_failures", "error"} | null (where the
 //             image under its root is read from, report/report.h),
+//    "prefetch": {"commit": "<hex>", "current": bool (the commit its channel
+//                 or pin points at now), "state": "fetching"|"paused"|"complete"|
+//                 "failed"|"refused", "percent": 0-100, "done_bytes",
+//                 "total_bytes", "fetched_bytes", "seeded_bytes", "error"} | null
+//             (the next image, fetched ahead of the boot that needs it),
 //    "pending_commands": ["reboot-when-idle"],
 //    "alert": "booted in mode …, but its manifest said …" | null,
 //    "key": host_keys.h's to_json (state, key_id, pending, refused, …)}
