@@ -70,7 +70,7 @@ boot normal -- '
   [ -f "$RUN/upper/upper/etc/new-file" ] || { echo "write did not land in the upper"; exit 1; }
   cp "$RUN/boot.json" "$RUN/../boot-normal.json"
 ' || fail "normal boot"
-python3 - "$WORK/boot-normal.json" "$url" <<'PY' || fail "boot.json contents"
+python3 - "$WORK/boot-normal.json" "$url" "$GOLDROOT_SITE/keys/site.pub" <<'PY' || fail "boot.json contents"
 import json, sys
 record = json.load(open(sys.argv[1]))
 assert record["mode"] == "normal" and record["host"] == "pc01", record
@@ -80,6 +80,10 @@ assert record["image"]["format"] == "erofs" and record["image"]["source"] == "do
 assert record["image"]["downloaded"] == record["image"]["size"] > 0
 assert record["upper"]["kind"] == "tmpfs" and record["layer"]["source"] == "server"
 assert record["layer"]["entries"] > 0 and len(record["commit"]) == 64
+# What the agent needs to pre-fetch the next image: no data partition here,
+# and the site key it checks orders with.
+assert record["cache_dir"] == "" and record["site_key"].endswith("/run/site.pub"), record
+assert open(record["site_key"]).read() == open(sys.argv[3]).read()
 PY
 ok "boots an overlay root: erofs image lower on a loop device, host layer in the middle, writes in a tmpfs upper, boot.json recorded"
 [ "$(stat -c %a "$WORK/host.key")" = 600 ] || fail "host key mode"
@@ -193,6 +197,9 @@ grep -q "maintenance mode keeps the upper layer on disk" "$WORK/err" || fail "ma
 ok "maintenance without a data partition refuses with a reason"
 
 boot cache --cache-dir "$WORK/cache" -- 'true' || fail "cache boot, server up"
+# The agent pre-fetches the next image into the cache this boot read.
+[ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["cache_dir"])' "$WORK/run/boot.json")" = "$WORK/cache" ] ||
+  fail "boot.json names no cache_dir: $(cat "$WORK/run/boot.json")"
 ls "$WORK/cache"/*.erofs >/dev/null && [ -f "$WORK/cache/manifest.json" ] || fail "cache dir not filled"
 
 # A key that did not sign the manifest is refused (exit 4).
