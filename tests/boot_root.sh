@@ -247,6 +247,21 @@ grep -q "goldroot-boot: error: the image is .* but $WORK/small has room for .* o
 umount "$WORK/small"
 ok "an image too large for where it goes is refused in one sentence: $(grep -o 'the image is.*' "$WORK/err" | cut -c1-120)"
 
+# A whole copy already on a partition without room for a second one (the
+# agent pre-fetched it): reused, not refused for lack of room.
+copy=$(ls "$WORK/cache"/*.erofs | head -1)
+size=$(stat -c %s "$copy")
+mkdir -p "$WORK/full"
+mount -t tmpfs -o size=$((size + 200 * 1024)) goldroot-test "$WORK/full"
+on_exit "umount '$WORK/full' 2>/dev/null"
+cp "$copy" "$WORK/full/"
+[ "$(df --output=avail -B1 "$WORK/full" | tail -1)" -lt "$size" ] || fail "the test partition has room for a second copy"
+boot cache --cache-dir "$WORK/full" -- true 2>"$WORK/err" || fail "boot with the copy on a full partition: $(cat "$WORK/err")"
+[ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["image"]["source"])' "$WORK/run/boot.json")" = reused ] ||
+  fail "the copy was not reused: $(cat "$WORK/run/boot.json")"
+umount "$WORK/full"
+ok "a whole copy already on a partition with no room for another is reused"
+
 # The server is gone: cache mode boots the verified copy.
 kill "$server"; wait "$server" 2>/dev/null || true
 boot cache --cache-dir "$WORK/cache" -- '

@@ -191,7 +191,12 @@ Status obtain_image(const BootConfig& config, const Obtained& obtained,
   }
   if (cache_dir.empty()) TRY(mount_image_tmpfs(image_dir));
   else TRY(make_directory(image_dir));
-  TRY(check_room(image_dir, record->image_path + ".part", manifest.image.size, cache_dir.empty()));
+  // A whole copy already there (the agent pre-fetched it, issue #19) needs
+  // no room: download_image checks and reuses it.
+  struct stat present;
+  if (::stat(record->image_path.c_str(), &present) != 0 ||
+      static_cast<uint64_t>(present.st_size) != manifest.image.size)
+    TRY(check_room(image_dir, record->image_path + ".part", manifest.image.size, cache_dir.empty()));
   ImageSpec spec{.url = record->image_url, .sha256 = manifest.image.sha256, .size = manifest.image.size};
   DownloadReport report = TRY(download_image(spec, record->image_path, config.download));
   record->image_source = report.reused ? "reused" : "download";
