@@ -92,6 +92,7 @@ Result<Agent> Agent::open(AgentOptions options) {
                           .status_path = run_dir + "prefetch.json",
                           .log_path = run_dir + "prefetch.log",
                           .server = boot.server,
+                          .mirrors = boot.servers,
                           .tls_pin_file = pin.empty() ? "" : pin_file};
   Agent agent(std::move(options), std::move(boot), std::move(spool), std::move(pin));
   agent.prefetcher_ = std::make_unique<Prefetcher>(std::move(prefetch));

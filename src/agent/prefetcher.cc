@@ -113,6 +113,7 @@ void Prefetcher::start() {
       "--status", config_.status_path};
   if (!config_.tls_pin_file.empty())
     arguments.insert(arguments.end(), {"--tls-pin", config_.tls_pin_file});
+  for (const std::string& mirror : config_.mirrors) arguments.insert(arguments.end(), {"--mirror", mirror});
   std::vector<char*> argv;
   for (std::string& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);

@@ -27,6 +27,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "manifest/boot_manifest.h"
 #include "report/report.h"
@@ -39,6 +40,7 @@ struct PrefetchConfig {
   std::string status_path;  // goldroot-blockd --status, e.g. /run/goldroot/prefetch.json
   std::string log_path;     // its stderr
   std::string server;       // what the manifest's URLs are relative to
+  std::vector<std::string> mirrors;  // the site's other servers (goldroot-blockd --mirror)
   std::string tls_pin_file; // "" for a plain http server
 };
 

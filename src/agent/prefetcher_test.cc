@@ -47,6 +47,7 @@ class PrefetcherTest : public ::testing::Test {
             .status_path = dir_ / "prefetch.json",
             .log_path = dir_ / "prefetch.log",
             .server = "http://10.0.0.1:8080/",
+            .mirrors = {"http://10.0.0.2:8080/"},
             .tls_pin_file = ""};
   }
 
@@ -105,6 +106,7 @@ TEST_F(PrefetcherTest, FetchesAnOrderIntoTheCacheAndSaysHowFar) {
   EXPECT_NE(args.find("--prefetch --cache-dir " + (dir_ / "cache")), std::string::npos) << args;
   EXPECT_NE(args.find("--image-url http://10.0.0.1:8080/images/"), std::string::npos) << args;
   EXPECT_NE(args.find("--root-hash " + root('b')), std::string::npos) << args;
+  EXPECT_NE(args.find("--mirror http://10.0.0.2:8080/"), std::string::npos) << args;
   // The same order again: nothing is started.
   ::unlink((dir_ / "args").c_str());
   prefetcher.order(manifest('b'));

@@ -10,7 +10,7 @@
 //                   [--name NAME] [--workers N] [--ready-fd N] [--mirror URL…]
 //   goldroot-blockd --prefetch --cache-dir DIR --image-url URL --tree-url URL
 //                   --root-hash HEX --salt HEX --data-blocks N --tree-size BYTES
-//                   [--unit-kib 1024] [--tls-pin FILE] [--status FILE]
+//                   [--unit-kib 1024] [--tls-pin FILE] [--status FILE] [--mirror URL…]
 //   goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]
 //                   [--name NAME] [--local-copy FILE] [--workers N] [--ready-fd N]
 //
@@ -107,6 +107,7 @@ constexpr const char* kUsage =
     "       goldroot-blockd --prefetch --cache-dir DIR --image-url URL --tree-url URL\n"
     "                       --root-hash HEX --salt HEX --data-blocks N --tree-size BYTES\n"
     "                       [--unit-kib 1024] [--tls-pin FILE] [--status FILE]\n"
+    "                       [--mirror URL]...\n"
     "       goldroot-blockd --image FILE --tree FILE --root-hash HEX [--salt HEX]\n"
     "                       [--name NAME] [--local-copy FILE] [--workers N]\n"
     "                       [--ready-fd N]\n";
