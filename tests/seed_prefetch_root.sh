@@ -5,14 +5,17 @@
 # every request:
 #   1. prefetching v1 into an empty cache directory fetches all of v1 (and
 #      its tree); the cache's data part equals the v1 export byte for byte;
-#   2. prefetching v2 beside it copies every v2 block v1 has (by its hash in
-#      v2's tree, wherever it lies in v1) and fetches exactly the others:
-#      the bytes served equal the status file's fetched_bytes, which is v2's
-#      tree plus its blocks v1 lacks; the data part equals the v2 export
-#      byte for byte and mounts as erofs equal to the v2 checkout;
-#   3. a block damaged in v1's cache is not copied but fetched, and the
-#      result is still v2; a second prefetch of a complete cache fetches
-#      nothing.
+#   2. prefetching v2 beside it loads v2's verity tree by Merkle descent,
+#      copying the hash blocks v1's tree has (a small change: most of them)
+#      and fetching the others, then copies every v2 block v1 has (by its
+#      hash in v2's tree, wherever it lies in v1) and fetches exactly the
+#      others: the bytes served equal the status file's fetched_bytes, which
+#      is the tree's fetched part plus the blocks v1 lacks; the data part
+#      equals the v2 export byte for byte and mounts as erofs equal to the
+#      v2 checkout;
+#   3. a block damaged in v1's cache, and a hash block damaged in v1's tree,
+#      are not copied but fetched, and the result is still v2; a second
+#      prefetch of a complete cache fetches nothing.
 source "$(dirname "$0")/lib.sh"
 require_root
 : "${GOLDROOT_BLOCKD:?GOLDROOT_BLOCKD must point at goldroot-blockd}"
@@ -22,7 +25,8 @@ gr init >/dev/null
 tree=$WORK/tree
 mkdir -p "$tree/etc" "$tree/usr/lib" "$tree/usr/share/doc"
 for i in $(seq 1 40); do head -c $((3000 + i * 997)) /dev/urandom >"$tree/usr/lib/lib$i.so"; done
-head -c 2000000 /dev/urandom >"$tree/usr/lib/large.bin"
+# 12 MB that do not compress: a tree of 3000-odd leaves, 25 hash blocks.
+head -c 12000000 /dev/urandom >"$tree/usr/lib/large.bin"
 seq 1 20000 >"$tree/usr/share/doc/numbers"
 echo v1 >"$tree/etc/version"
 gr image import "$tree" --name seedimg -m v1 >/dev/null
@@ -109,11 +113,12 @@ v1_tree=$(stat -c %s "$WORK/v1.erofs.verity")
 data_part_equals v1 || fail "v1's cache is not the v1 export"
 ok "prefetch of v1 into an empty cache: $((v1_size + v1_tree)) bytes fetched, the cache equals the export"
 
-# What v2 needs from the server: its tree and the blocks v1 does not have.
+# What v2 needs from the server: the blocks v1 does not have (but zeros,
+# which the client makes itself) and part of its tree.
 expected=$(python3 - "$WORK/v1.erofs" "$WORK/v2.erofs" <<'PY'
 import sys
 blocks = lambda p: [b[i:i + 4096] for b in [open(p, "rb").read()] for i in range(0, len(b), 4096)]
-old = set(blocks(sys.argv[1]))
+old = set(blocks(sys.argv[1])) | {bytes(4096)}
 print(sum(4096 for b in blocks(sys.argv[2]) if b not in old))
 PY
 )
@@ -122,8 +127,15 @@ v2_tree=$(stat -c %s "$WORK/v2.erofs.verity")
 prefetch v2 || fail "prefetch v2: $(cat "$WORK/v2.log")"
 seeded=$(field "$WORK/v2.status" seeded_bytes)
 fetched=$(field "$WORK/v2.status" fetched_bytes)
+tree_fetched=$(field "$WORK/v2.status" tree_fetched_bytes)
+tree_seeded=$(field "$WORK/v2.status" tree_seeded_bytes)
 [ "$(served_bytes)" = "$fetched" ] || fail "served $(served_bytes) bytes, the status says $fetched"
-[ "$fetched" = $((expected + v2_tree)) ] || fail "v2 fetched $fetched, expected $((expected + v2_tree)) (blocks v1 lacks + tree)"
+[ $((tree_fetched + tree_seeded)) = "$v2_tree" ] ||
+  fail "of v2's $v2_tree-byte tree, $tree_fetched fetched and $tree_seeded copied"
+[ $((tree_fetched * 4)) -lt "$v2_tree" ] ||
+  fail "the descent fetched $tree_fetched bytes of v2's $v2_tree-byte tree for a small change"
+[ "$fetched" = $((expected + tree_fetched)) ] ||
+  fail "v2 fetched $fetched, expected $((expected + tree_fetched)) (blocks v1 lacks + the tree's fetched part)"
 [ $((seeded + expected)) = "$v2_size" ] || fail "seeded $seeded + fetched blocks $expected is not v2's $v2_size bytes"
 data_part_equals v2 || fail "v2's cache is not the v2 export"
 grep -q "copied from older images" "$WORK/v2.log" || fail "no summary line: $(cat "$WORK/v2.log")"
@@ -134,7 +146,7 @@ mount -t erofs -o ro,loop "$WORK/v2-from-cache.erofs" "$WORK/mnt"
 on_exit "mountpoint -q $WORK/mnt && umount $WORK/mnt"
 diff -r "$WORK/expected" "$WORK/mnt" >/dev/null || fail "the seeded v2 does not mount equal to the v2 checkout"
 umount "$WORK/mnt"
-ok "prefetch of v2 seeded from v1: $seeded bytes copied, $fetched fetched (of $((v2_size + v2_tree)); $((100 * fetched / (v2_size + v2_tree)))%), equal to the v2 export and its commit"
+ok "prefetch of v2 seeded from v1: $seeded bytes copied, $fetched fetched (of $((v2_size + v2_tree)); $((100 * fetched / (v2_size + v2_tree)))%; $tree_fetched of its $v2_tree-byte tree), equal to the v2 export and its commit"
 
 prefetch v2 || fail "prefetch of a complete v2: $(cat "$WORK/v2.log")"
 [ "$(served_bytes)" = 0 ] || fail "a complete cache fetched $(served_bytes) bytes"
@@ -168,9 +180,24 @@ for i in range(len(data) // 4096 // 2, len(data) // 4096):
         old.seek(i * 4096 + 7); old.write(bytes([block[7] ^ 0xff])); sys.exit(0)
 sys.exit(1)
 PY
+# And a hash block of v1's tree that v2's tree has too (its leaves come last).
+python3 - "$cache/$v1_root.image" "$v1_size" "$WORK/v1.erofs.verity" "$WORK/v2.erofs.verity" <<'PY' ||
+import sys
+old_tree, new_tree = open(sys.argv[3], "rb").read(), open(sys.argv[4], "rb").read()
+new_blocks = set(new_tree[i:i + 4096] for i in range(0, len(new_tree), 4096))
+for i in reversed(range(len(old_tree) // 4096)):
+    if old_tree[i * 4096:(i + 1) * 4096] in new_blocks:
+        with open(sys.argv[1], "r+b") as image:
+            image.seek(int(sys.argv[2]) + i * 4096 + 100); image.write(b"damaged")
+        sys.exit(0)
+sys.exit(1)
+PY
+  fail "no shared hash block to damage"
 prefetch v2 || fail "prefetch v2 over a damaged v1: $(cat "$WORK/v2.log")"
 [ "$(field "$WORK/v2.status" fetched_bytes)" -gt "$fetched" ] || fail "the damaged block was not fetched"
+[ "$(field "$WORK/v2.status" tree_fetched_bytes)" = $((tree_fetched + 4096)) ] ||
+  fail "the damaged hash block was not fetched: $(field "$WORK/v2.status" tree_fetched_bytes) tree bytes, not $((tree_fetched + 4096))"
 [ "$(field "$WORK/v2.status" verify_failures)" = 0 ] || fail "a damaged seed counted as a verify failure"
 data_part_equals v2 || fail "v2's cache is not the v2 export after a damaged seed"
-ok "a damaged block of v1's cache is fetched instead ($(field "$WORK/v2.status" fetched_bytes) bytes fetched)"
+ok "a damaged block and a damaged hash block of v1's cache are fetched instead ($(field "$WORK/v2.status" fetched_bytes) bytes fetched)"
 finish

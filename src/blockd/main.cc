@@ -32,7 +32,9 @@
 // the mirrors' same paths (blockd/verifying_source.h).
 //
 // Seeding: a disk cache is filled from the caches of older images in the
-// same directory first (blockd/seed_index.h): a block whose leaf hash an
+// same directory first (blockd/seed_index.h): the new hash tree is loaded
+// by Merkle descent from the root hash, a hash block an older tree holds
+// being copied, verified, not fetched; then a data block whose leaf hash an
 // older tree holds is copied from there, verified, and not fetched. Once
 // the image is complete (at the start, or after the live move) the daemon
 // removes the caches of the other images it found at its start, unless
@@ -351,9 +353,11 @@ int prefetch(const Options& options) {
                        params.root_hash.hex().substr(0, 12) +
                        " did not match their verity hash; its cache stays incomplete");
   std::fprintf(stderr, "goldroot-blockd: image %s is complete in %s: %s copied from older images, "
-               "%s fetched\n",
+               "%s fetched (of its %s hash tree: %s copied, %s fetched)\n",
                params.root_hash.hex().substr(0, 12).c_str(), local->image_path().c_str(),
-               mib(counters.seeded_bytes).c_str(), mib(counters.fetched_bytes).c_str());
+               mib(counters.seeded_bytes).c_str(), mib(counters.fetched_bytes).c_str(),
+               mib(local->tree_blocks() * kBlockSize).c_str(), mib(counters.tree_seeded_bytes).c_str(),
+               mib(counters.tree_fetched_bytes).c_str());
   return 0;
 }
 

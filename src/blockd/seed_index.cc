@@ -112,7 +112,7 @@ Result<std::unique_ptr<SeedIndex>> SeedIndex::build(
   // Pass 2: the leaf levels, a chunk of hash blocks at a time.
   index->entries_.reserve(total);
   std::unique_ptr<char[]> chunk(new char[kChunkBlocks * kBlockSize]);
-  uint64_t base = 0;
+  uint64_t base = 0, tree_base = 0;
   for (Candidate& candidate : candidates) {
     DiskCacheFiles& files = candidate.files;
     const uint64_t leaf_blocks = (files.data_blocks + kHashesPerBlock - 1) / kHashesPerBlock;
@@ -131,40 +131,98 @@ Result<std::unique_ptr<SeedIndex>> SeedIndex::build(
         index->entries_.push_back(Entry{high, low, static_cast<SeedLocation>(base + b)});
       }
     }
-    index->sources_.push_back({files.root_hex, files.data_blocks, candidate.indexable});
-    index->open_sources_.push_back({std::move(files.image), base, files.data_blocks});
+    // The old tree's own hash blocks, each under the hash its parent (or
+    // the old root) records: the levels above the leaves hold them all.
+    VerityGeometry geometry(files.data_blocks, kBlockSize);
+    const uint64_t tree_first = files.data_blocks;  // the tree's first block in the image file
+    std::string upper(geometry.level_start(0) * kBlockSize, '\0');
+    TRY(pread_exact(files.image.get(), upper.data(), upper.size(), tree_first * kBlockSize,
+                    files.image_path));
+    const Digest old_root = Digest::from_hex(files.root_hex).value();
+    if (index->tree_levels_.size() < static_cast<size_t>(geometry.levels()))
+      index->tree_levels_.resize(geometry.levels());
+    uint64_t tree_indexed = 0;
+    for (int level = 0; level < geometry.levels(); ++level)
+      for (uint64_t k = 0; k < geometry.level_blocks(level); ++k) {
+        const uint64_t t = geometry.level_start(level) + k;
+        if (!files.present(tree_first + t)) continue;
+        const unsigned char* hash = old_root.bytes.data();
+        if (level + 1 < geometry.levels()) {
+          const uint64_t offset = geometry.hash_offset(level + 1, k);
+          if (!files.present(tree_first + offset / kBlockSize)) continue;
+          hash = reinterpret_cast<const unsigned char*>(upper.data()) + offset;
+        }
+        uint32_t high, low;
+        std::memcpy(&high, hash, 4);
+        std::memcpy(&low, hash + 4, 4);
+        index->tree_levels_[level].push_back(
+            Entry{high, low, static_cast<SeedLocation>(tree_base + t)});
+        ++tree_indexed;
+      }
+    index->sources_.push_back({files.root_hex, files.data_blocks, candidate.indexable, tree_indexed});
+    index->open_sources_.push_back(
+        {std::move(files.image), base, files.data_blocks, tree_base, geometry.tree_blocks()});
     base += files.data_blocks;
+    tree_base += geometry.tree_blocks();
   }
-  std::sort(index->entries_.begin(), index->entries_.end(), [](const Entry& a, const Entry& b) {
-    return a.key() != b.key() ? a.key() < b.key() : a.location < b.location;
-  });
-  // At most kMaxCandidates per hash.
-  size_t kept = 0;
-  for (size_t i = 0; i < index->entries_.size(); ++i) {
-    if (kept >= static_cast<size_t>(kMaxCandidates) &&
-        index->entries_[kept - kMaxCandidates].key() == index->entries_[i].key())
-      continue;
-    index->entries_[kept++] = index->entries_[i];
-  }
-  index->entries_.resize(kept);
-  index->entries_.shrink_to_fit();
+  sort_and_trim(&index->entries_);
+  for (std::vector<Entry>& level : index->tree_levels_) sort_and_trim(&level);
   log("seeding from " + std::to_string(index->sources_.size()) + " older image cache(s) in " +
-      directory + ": " + std::to_string(kept) + " blocks indexed (" +
+      directory + ": " + std::to_string(index->entries_.size()) + " blocks and " +
+      std::to_string(index->tree_entries()) + " hash blocks indexed (" +
       std::to_string(index->memory_bytes() >> 10) + " KiB of RAM)");
   return index;
 }
 
-int SeedIndex::lookup(const uint8_t* leaf_hash, SeedLocation* out) const {
+void SeedIndex::sort_and_trim(std::vector<Entry>* entries) {
+  std::sort(entries->begin(), entries->end(), [](const Entry& a, const Entry& b) {
+    return a.key() != b.key() ? a.key() < b.key() : a.location < b.location;
+  });
+  // At most kMaxCandidates per hash.
+  size_t kept = 0;
+  for (size_t i = 0; i < entries->size(); ++i) {
+    if (kept >= static_cast<size_t>(kMaxCandidates) &&
+        (*entries)[kept - kMaxCandidates].key() == (*entries)[i].key())
+      continue;
+    (*entries)[kept++] = (*entries)[i];
+  }
+  entries->resize(kept);
+  entries->shrink_to_fit();
+}
+
+uint64_t SeedIndex::tree_entries() const {
+  uint64_t count = 0;
+  for (const std::vector<Entry>& level : tree_levels_) count += level.size();
+  return count;
+}
+
+uint64_t SeedIndex::memory_bytes() const {
+  uint64_t bytes = entries_.capacity() * sizeof(Entry);
+  for (const std::vector<Entry>& level : tree_levels_) bytes += level.capacity() * sizeof(Entry);
+  return bytes;
+}
+
+int SeedIndex::lookup_in(const std::vector<Entry>& entries, const uint8_t* hash,
+                         SeedLocation* out) {
   uint32_t high, low;
-  std::memcpy(&high, leaf_hash, 4);
-  std::memcpy(&low, leaf_hash + 4, 4);
+  std::memcpy(&high, hash, 4);
+  std::memcpy(&low, hash + 4, 4);
   const uint64_t key = (uint64_t{high} << 32) | low;
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), key,
+  auto it = std::lower_bound(entries.begin(), entries.end(), key,
                              [](const Entry& entry, uint64_t k) { return entry.key() < k; });
   int found = 0;
-  for (; it != entries_.end() && it->key() == key && found < kMaxCandidates; ++it)
+  for (; it != entries.end() && it->key() == key && found < kMaxCandidates; ++it)
     out[found++] = it->location;
   return found;
+}
+
+int SeedIndex::lookup(const uint8_t* leaf_hash, SeedLocation* out) const {
+  return lookup_in(entries_, leaf_hash, out);
+}
+
+int SeedIndex::lookup_tree(int level, const uint8_t* hash, SeedLocation* out) const {
+  if (level < 0 || static_cast<size_t>(level) >= tree_levels_.size()) return 0;
+  return lookup_in(tree_levels_[level], hash, out);
 }
 
 Status SeedIndex::read(SeedLocation location, char* out) const {
@@ -174,6 +232,17 @@ Status SeedIndex::read(SeedLocation location, char* out) const {
                        "an older image's cache");
   }
   return make_error(ErrorCode::kInvalidArgument, "no older image holds seed block " +
+                                                     std::to_string(location));
+}
+
+Status SeedIndex::read_tree(SeedLocation location, char* out) const {
+  for (const Source& source : open_sources_) {
+    if (location < source.tree_base || location - source.tree_base >= source.tree_blocks) continue;
+    return pread_exact(source.image.get(), out, kBlockSize,
+                       (source.data_blocks + location - source.tree_base) * kBlockSize,
+                       "an older image's cache");
+  }
+  return make_error(ErrorCode::kInvalidArgument, "no older image holds seed hash block " +
                                                      std::to_string(location));
 }
 

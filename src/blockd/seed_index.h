@@ -20,6 +20,15 @@
 // sampled blocks do not match its own leaf hashes under the new salt (a
 // tree made with another salt, or a cache of garbage) is skipped whole.
 //
+// It indexes the old trees' own hash blocks too, for the new tree's Merkle
+// descent (VerifyingSource::load_tree): per level (0 = the leaves), every
+// present old hash block under its hash as the old tree records it (the
+// entry in its parent block, present too, or the old root hash for the
+// top). That reads the old trees' upper levels, 1/128 of each tree, and
+// costs 12 bytes per old hash block. A new tree block whose hash (in its
+// verified parent) is there is copied, not fetched: a small change fetches
+// the top of the new tree and the few blocks on the paths to what changed.
+//
 // The index is only a hint: whoever copies a block from it checks it
 // against the new tree (VerifyingSource does) before using it, so a
 // corrupted or changed old block, or a prefix collision, costs a fetch and
@@ -51,6 +60,7 @@ struct SeedSourceInfo {
   std::string root_hex;
   uint64_t data_blocks = 0;
   uint64_t indexed_blocks = 0;  // present data blocks with a present leaf hash
+  uint64_t indexed_tree_blocks = 0;  // present hash blocks with a present parent
 };
 
 class SeedIndex {
@@ -72,9 +82,16 @@ class SeedIndex {
   // Reads the 4 KiB block at `location` into `out`.
   Status read(SeedLocation location, char* out) const;
 
-  bool empty() const { return entries_.empty(); }
+  // The old hash blocks of `level` (0: the leaves) whose recorded hash
+  // begins like `hash` (32 bytes): at most kMaxCandidates, written to `out`.
+  int lookup_tree(int level, const uint8_t* hash, SeedLocation* out) const;
+  // Reads the old hash block at `location` (a lookup_tree answer).
+  Status read_tree(SeedLocation location, char* out) const;
+
+  bool empty() const { return entries_.empty() && tree_entries() == 0; }
   uint64_t entries() const { return entries_.size(); }
-  uint64_t memory_bytes() const { return entries_.capacity() * sizeof(Entry); }
+  uint64_t tree_entries() const;
+  uint64_t memory_bytes() const;
   const std::vector<SeedSourceInfo>& sources() const { return sources_; }
 
  private:
@@ -89,11 +106,18 @@ class SeedIndex {
     UniqueFd image;
     uint64_t base = 0;  // its first block's SeedLocation
     uint64_t data_blocks = 0;
+    uint64_t tree_base = 0;  // its first hash block's SeedLocation among tree blocks
+    uint64_t tree_blocks = 0;
   };
 
   SeedIndex() = default;
 
+  // Sorted by key, at most kMaxCandidates per key.
+  static void sort_and_trim(std::vector<Entry>* entries);
+  static int lookup_in(const std::vector<Entry>& entries, const uint8_t* hash, SeedLocation* out);
+
   std::vector<Entry> entries_;
+  std::vector<std::vector<Entry>> tree_levels_;  // [level]: old hash blocks
   std::vector<Source> open_sources_;
   std::vector<SeedSourceInfo> sources_;
 };

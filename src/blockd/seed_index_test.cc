@@ -76,9 +76,10 @@ class SeedTest : public ::testing::Test {
                             [this](const std::string& line) { add_log(line); });
   }
   // v1's cache with `units` of its 64 KiB units read (all: complete).
-  void fill_v1(uint64_t units = UINT64_MAX) {
-    ASSERT_OK_AND_ASSIGN(auto cache, open_cache(v1_));
-    ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(v1_)));
+  void fill_v1(uint64_t units = UINT64_MAX) { fill(v1_, units); }
+  void fill(TestImageServer& server, uint64_t units = UINT64_MAX) {
+    ASSERT_OK_AND_ASSIGN(auto cache, open_cache(server));
+    ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(server)));
     for (uint64_t unit = 0; unit < std::min(units, source->units()); ++unit)
       ASSERT_OK(source->fill_unit(unit));
     if (units >= source->units()) ASSERT_TRUE(cache->complete());
@@ -126,7 +127,8 @@ TEST_F(SeedTest, AV1CacheSeedsV2AndOnlyTheRestIsFetched) {
 
   ASSERT_OK_AND_ASSIGN(auto index, build_index(v2_));
   EXPECT_EQ(index->entries(), kV1Blocks);
-  EXPECT_EQ(index->memory_bytes(), kV1Blocks * 12);
+  EXPECT_EQ(index->tree_entries(), 3u);  // v1's tree: two leaf blocks, one top
+  EXPECT_EQ(index->memory_bytes(), (kV1Blocks + 3) * 12);
   ASSERT_EQ(index->sources().size(), 1u);
   EXPECT_EQ(index->sources()[0].root_hex, v1_.params_.root_hash.hex());
 
@@ -214,6 +216,105 @@ TEST_F(SeedTest, ADamagedOldBlockIsFetchedInsteadWithoutAnError) {
   EXPECT_EQ(counters.seeded_bytes, shared * kBlockSize);
   EXPECT_EQ(counters.fetched_bytes, v2_.tree_.size() + (kV2Blocks - shared) * kBlockSize);
   EXPECT_EQ(counters.last_error, "");
+}
+
+// A larger image (24 leaf hash blocks under one top block) with two data
+// blocks changed: the new tree is loaded by descent, so the client fetches
+// the top block and the two leaf blocks over the changes, copies the other
+// 22 from v1's tree, and then the two changed data blocks.
+class TreeDescentTest : public SeedTest {
+ protected:
+  static constexpr uint64_t kBlocks = 24 * 128;
+  TreeDescentTest()
+      : big_v1_(kBlocks, 11), big_v2_(changed(big_v1_.image_)) {}
+  static std::string changed(std::string image) {
+    std::string fresh = goldroot::testing::random_bytes(2 * kBlockSize, 12);
+    image.replace(300 * kBlockSize, kBlockSize, fresh, 0, kBlockSize);         // leaf block 2
+    image.replace(2000 * kBlockSize, kBlockSize, fresh, kBlockSize, kBlockSize);  // leaf block 15
+    return image;
+  }
+  void SetUp() override {
+    SeedTest::SetUp();
+    ASSERT_OK(big_v1_.start());
+    ASSERT_OK(big_v2_.start());
+  }
+  std::string v1_image_file() const {
+    return cache_dir() + "/" + big_v1_.params_.root_hash.hex() + ".image";
+  }
+
+  TestImageServer big_v1_;
+  TestImageServer big_v2_;
+};
+
+TEST_F(TreeDescentTest, AV1CacheSeedsV2sTreeAndFetchesOnlyThePathsToTheChanges) {
+  fill(big_v1_);
+  ASSERT_EQ(big_v2_.tree_.size(), 25 * kBlockSize);
+  ASSERT_OK_AND_ASSIGN(auto index, build_index(big_v2_));
+  EXPECT_EQ(index->tree_entries(), 25u);
+  ASSERT_OK_AND_ASSIGN(auto cache, open_cache(big_v2_));
+  ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(big_v2_, index.get())));
+  SourceCounters counters = source->counters();
+  EXPECT_EQ(counters.tree_fetched_bytes, 3 * kBlockSize);
+  EXPECT_EQ(counters.tree_seeded_bytes, 22 * kBlockSize);
+  EXPECT_EQ(big_v2_.bytes_asked_, 3 * kBlockSize);
+  EXPECT_EQ(counters.seed_rejects, 0u);
+
+  EXPECT_EQ(device_bytes(*source), big_v2_.image_ + big_v2_.tree_);
+  EXPECT_TRUE(cache->complete());
+  ASSERT_OK(verify_verity_tree(cache->tree(), big_v2_.params_));
+  counters = source->counters();
+  EXPECT_EQ(counters.fetched_bytes, (3 + 2) * kBlockSize);
+  EXPECT_EQ(big_v2_.bytes_asked_, (3 + 2) * kBlockSize);
+  EXPECT_EQ(counters.seeded_bytes, (kBlocks - 2) * kBlockSize);
+  EXPECT_EQ(counters.verify_failures, 0u);
+  std::printf("v1 -> v2 (%llu blocks, 2 changed): tree fetched %llu of %zu bytes, %llu copied\n",
+              static_cast<unsigned long long>(kBlocks),
+              static_cast<unsigned long long>(counters.tree_fetched_bytes), big_v2_.tree_.size(),
+              static_cast<unsigned long long>(counters.tree_seeded_bytes));
+}
+
+TEST_F(TreeDescentTest, ADamagedOldTreeBlockIsFetchedInstead) {
+  fill(big_v1_);
+  // Leaf hash block 7 of v1's tree (the same in v2): one byte flipped on disk.
+  VerityGeometry geometry(kBlocks, kBlockSize);
+  const uint64_t offset = (kBlocks + geometry.level_start(0) + 7) * kBlockSize + 40;
+  int fd = ::open(v1_image_file().c_str(), O_RDWR);
+  char byte = 0;
+  ASSERT_EQ(::pread(fd, &byte, 1, static_cast<off_t>(offset)), 1);
+  byte ^= 0x20;
+  ASSERT_EQ(::pwrite(fd, &byte, 1, static_cast<off_t>(offset)), 1);
+  ::close(fd);
+
+  ASSERT_OK_AND_ASSIGN(auto index, build_index(big_v2_));
+  ASSERT_OK_AND_ASSIGN(auto cache, open_cache(big_v2_));
+  ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(big_v2_, index.get())));
+  SourceCounters counters = source->counters();
+  EXPECT_EQ(counters.tree_fetched_bytes, 4 * kBlockSize);  // the top, leaves 2, 7 and 15
+  EXPECT_EQ(counters.tree_seeded_bytes, 21 * kBlockSize);
+  EXPECT_EQ(counters.seed_rejects, 1u);
+  EXPECT_EQ(counters.verify_failures, 0u);
+  ASSERT_OK(verify_verity_tree(cache->tree(), big_v2_.params_));
+  EXPECT_EQ(cache->tree(), big_v2_.tree_);
+}
+
+TEST_F(TreeDescentTest, ADamagedTreeBlockInTheNewCacheIsFetchedAgain) {
+  {
+    ASSERT_OK_AND_ASSIGN(auto cache, open_cache(big_v2_));
+    ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(big_v2_)));
+    EXPECT_EQ(source->counters().tree_fetched_bytes, big_v2_.tree_.size());
+    ASSERT_OK(cache->persist());
+  }
+  VerityGeometry geometry(kBlocks, kBlockSize);
+  const std::string file = cache_dir() + "/" + big_v2_.params_.root_hash.hex() + ".image";
+  int fd = ::open(file.c_str(), O_RDWR);
+  ASSERT_EQ(::pwrite(fd, "Z", 1, static_cast<off_t>((kBlocks + geometry.level_start(0) + 9) * kBlockSize)), 1);
+  ::close(fd);
+  const uint64_t before = big_v2_.bytes_asked_;
+  ASSERT_OK_AND_ASSIGN(auto cache, open_cache(big_v2_));
+  ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(big_v2_)));
+  EXPECT_EQ(big_v2_.bytes_asked_ - before, kBlockSize);
+  EXPECT_EQ(source->counters().cache_repairs, 1u);
+  EXPECT_EQ(cache->tree(), big_v2_.tree_);
 }
 
 TEST_F(SeedTest, BlocksAbsentFromTheOldMapAreNotIndexed) {

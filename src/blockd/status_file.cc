@@ -23,6 +23,8 @@ std::string status_json(const StatusReport& report) {
       {"fetched_bytes", report.counters.fetched_bytes},
       {"reused_bytes", report.counters.reused_bytes},
       {"seeded_bytes", report.counters.seeded_bytes},
+      {"tree_fetched_bytes", report.counters.tree_fetched_bytes},
+      {"tree_seeded_bytes", report.counters.tree_seeded_bytes},
       {"cache", report.cache == CacheKind::kDisk ? "disk" : "ram"},
       {"verify_failures", report.counters.verify_failures},
       {"last_error", report.counters.last_error},

@@ -4,12 +4,16 @@
 //
 //   {"image":"<sha>","root_hash":"<hex>","blocks":N,"present":K,
 //    "fill_percent":P,"backing":"network"|"local","fetched_bytes":…,
-//    "reused_bytes":…,"seeded_bytes":…,"cache":"disk"|"ram",
+//    "reused_bytes":…,"seeded_bytes":…,"tree_fetched_bytes":…,
+//    "tree_seeded_bytes":…,"cache":"disk"|"ram",
 //    "verify_failures":…,"last_error":"…","pid":1234,"device":"/dev/dm-0"}
 //
 // fetched_bytes came over the network (the tree included); seeded_bytes
-// were copied from an older image's cache on this disk (blockd/seed_index.h);
-// reused_bytes were served from this image's own cache.
+// were copied from an older image's cache on this disk (blockd/seed_index.h)
+// or made here (blocks of zeros);
+// reused_bytes were served from this image's own cache. Of the hash tree,
+// tree_fetched_bytes came over the network (counted in fetched_bytes too)
+// and tree_seeded_bytes were copied from older trees (not in seeded_bytes).
 //
 // "pid" and "device" let a retried goldroot-boot find the daemon already
 // serving this root hash (boot/blockd_launch.h).

@@ -35,6 +35,8 @@ VerifyingSource::VerifyingSource(BlockCache* cache, SourceOptions options)
       options_(std::move(options)),
       geometry_(cache->data_blocks(), kBlockSize),
       blocks_per_unit_(options_.unit_size / kBlockSize) {
+  static const char kZeros[kBlockSize] = {};
+  zero_leaf_ = verity_block_hash(cache->params().salt, kZeros, kBlockSize);
   in_flight_.reserve(64);
   idle_slots_.reserve(64);
 }
@@ -128,35 +130,91 @@ Status VerifyingSource::fetch_with_retry(Slot* slot, const std::string& url, uin
 Status VerifyingSource::load_tree() {
   const uint64_t first = cache_->data_blocks();
   const uint64_t count = cache_->tree_blocks();
-  VerityParams params = cache_->params();
   bool all_present = true;
   for (uint64_t b = first; b < first + count && all_present; ++b) all_present = cache_->present(b);
   if (all_present) {
-    if (verify_verity_tree(cache_->tree(), params).ok()) return {};
-    log("the cached hash tree does not match the root hash; fetching it again");
-    for (uint64_t b = first; b < first + count; ++b) cache_->forget(b);
+    if (verify_verity_tree(cache_->tree(), cache_->params()).ok()) return {};
+    log("the cached hash tree does not match the root hash; fetching what does not match again");
   }
+  // The Merkle descent: level by level from the top, each hash block checked
+  // against its parent, verified already (the top against the root hash).
+  for (int level = geometry_.levels() - 1; level >= 0; --level)
+    TRY(load_tree_level(level));
+  return {};
+}
+
+// The hash that the (verified) level above, or the root, records for block
+// `index` of `level`.
+const uint8_t* VerifyingSource::recorded_hash(int level, uint64_t index) const {
+  if (level + 1 == geometry_.levels()) return cache_->params().root_hash.bytes.data();
+  return reinterpret_cast<const uint8_t*>(cache_->tree().data() +
+                                          geometry_.hash_offset(level + 1, index));
+}
+
+bool VerifyingSource::tree_block_matches(int level, uint64_t index, const char* block) const {
+  Digest digest = verity_block_hash(cache_->params().salt, block, kBlockSize);
+  return std::memcmp(digest.bytes.data(), recorded_hash(level, index), digest.bytes.size()) == 0;
+}
+
+Status VerifyingSource::load_tree_level(int level) {
+  const uint64_t start = cache_->data_blocks() + geometry_.level_start(level);
+  const uint64_t count = geometry_.level_blocks(level);
+  alignas(64) char block[kBlockSize];
+  // Kept if cached and right, else copied from an older tree if one has it.
+  for (uint64_t k = 0; k < count; ++k) {
+    if (cache_->present(start + k)) {
+      TRY(cache_->read(start + k, 1, block));
+      if (tree_block_matches(level, k, block)) continue;
+      cache_->forget(start + k);
+      cache_repairs_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (options_.seed) TRY(seed_tree_block(level, k));
+  }
+  // The rest from the server, one Range request per run of them.
   SlotLease slot = TRY(lease_slot());
-  // Runs of missing tree blocks, a unit at a time.
-  for (uint64_t b = first; b < first + count;) {
-    if (cache_->present(b)) {
-      ++b;
+  char* buffer = slot->buffer.get();
+  const uint64_t tree_first = cache_->data_blocks();
+  for (uint64_t k = 0; k < count;) {
+    if (cache_->present(start + k)) {
+      ++k;
       continue;
     }
-    uint64_t end = b;
-    while (end < first + count && end - b < blocks_per_unit_ && !cache_->present(end)) ++end;
-    uint64_t length = (end - b) * kBlockSize;
-    TRY(fetch_with_retry(slot.get(), options_.tree_url, (b - first) * kBlockSize, length,
-                         slot->buffer.get()));
-    TRY(cache_->store(b, std::string_view(slot->buffer.get(), length)));
-    b = end;
-  }
-  Status verified = verify_verity_tree(cache_->tree(), params);
-  if (!verified.ok()) {
-    for (uint64_t b = first; b < first + count; ++b) cache_->forget(b);
-    return std::move(verified).error().with_context("the hash tree at " + options_.tree_url);
+    uint64_t end = k + 1;
+    while (end < count && end - k < blocks_per_unit_ && !cache_->present(start + end)) ++end;
+    const uint64_t length = (end - k) * kBlockSize;
+    TRY(fetch_with_retry(slot.get(), options_.tree_url, (start + k - tree_first) * kBlockSize,
+                         length, buffer));
+    tree_fetched_bytes_.fetch_add(length, std::memory_order_relaxed);
+    for (uint64_t i = k; i < end; ++i)
+      if (!tree_block_matches(level, i, buffer + (i - k) * kBlockSize))
+        return make_error(ErrorCode::kCorruption,
+                          "hash block " + std::to_string(i) + " of level " + std::to_string(level) +
+                              " of the tree at " + options_.tree_url +
+                              (level + 1 == geometry_.levels()
+                                   ? " does not match the signed root hash"
+                                   : " does not match the level above"));
+    TRY(cache_->store(start + k, std::string_view(buffer, length)));
+    k = end;
   }
   return {};
+}
+
+Result<bool> VerifyingSource::seed_tree_block(int level, uint64_t index) {
+  SeedLocation candidates[SeedIndex::kMaxCandidates];
+  const int count = options_.seed->lookup_tree(level, recorded_hash(level, index), candidates);
+  alignas(64) char buffer[kBlockSize];
+  for (int i = 0; i < count; ++i) {
+    if (!options_.seed->read_tree(candidates[i], buffer).ok() ||
+        !tree_block_matches(level, index, buffer)) {
+      seed_rejects_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    TRY(cache_->store(cache_->data_blocks() + geometry_.level_start(level) + index,
+                      std::string_view(buffer, kBlockSize)));
+    tree_seeded_bytes_.fetch_add(kBlockSize, std::memory_order_relaxed);
+    return true;
+  }
+  return false;
 }
 
 Status VerifyingSource::fetch_unit(uint64_t unit, bool* fetched) {
@@ -186,17 +244,16 @@ Status VerifyingSource::fetch_unit(uint64_t unit, bool* fetched) {
   while (first < end && cache_->present(first)) ++first;
   while (end > first && cache_->present(end - 1)) --end;
   if (first == end) return {};
-  if (options_.seed) {
-    for (uint64_t b = first; b < end; ++b)
-      if (!cache_->present(b)) TRY(seed_block(b));
-    while (first < end && cache_->present(first)) ++first;
-    while (end > first && cache_->present(end - 1)) --end;
-    if (first == end) return {};
-  }
+  bool made_here = false;
+  for (uint64_t b = first; b < end; ++b)
+    if (!cache_->present(b) && TRY(seed_block(b))) made_here = true;
+  while (first < end && cache_->present(first)) ++first;
+  while (end > first && cache_->present(end - 1)) --end;
+  if (first == end) return {};
   *fetched = true;
-  // Without seeds, one request for the unit (a block another read stored
-  // meanwhile is fetched again: one request beats two).
-  if (!options_.seed) return fetch_run(first, end);
+  // Nothing made here, one request for the unit (a block another read
+  // stored meanwhile is fetched again: one request beats two).
+  if (!options_.seed && !made_here) return fetch_run(first, end);
 
   // One request per run of missing blocks: seeded blocks are not fetched.
   Status result;
@@ -219,9 +276,16 @@ Result<bool> VerifyingSource::seed_block(uint64_t block) {
   if (geometry_.levels() == 0) return false;  // one data block: no leaf level
   std::string_view tree = cache_->tree();
   const auto* leaf = reinterpret_cast<const uint8_t*>(tree.data() + geometry_.hash_offset(0, block));
+  alignas(64) char buffer[kBlockSize];
+  if (std::memcmp(leaf, zero_leaf_.bytes.data(), zero_leaf_.bytes.size()) == 0) {
+    std::memset(buffer, 0, kBlockSize);
+    TRY(cache_->store(block, std::string_view(buffer, kBlockSize)));
+    seeded_bytes_.fetch_add(kBlockSize, std::memory_order_relaxed);
+    return true;
+  }
+  if (!options_.seed) return false;
   SeedLocation candidates[SeedIndex::kMaxCandidates];
   const int count = options_.seed->lookup(leaf, candidates);
-  alignas(64) char buffer[kBlockSize];
   for (int i = 0; i < count; ++i) {
     // An old cache that cannot be read is just not a seed.
     if (!options_.seed->read(candidates[i], buffer).ok() ||
@@ -342,6 +406,8 @@ SourceCounters VerifyingSource::counters() const {
   counters.reused_bytes = reused_bytes_.load(std::memory_order_relaxed);
   counters.seeded_bytes = seeded_bytes_.load(std::memory_order_relaxed);
   counters.seed_rejects = seed_rejects_.load(std::memory_order_relaxed);
+  counters.tree_fetched_bytes = tree_fetched_bytes_.load(std::memory_order_relaxed);
+  counters.tree_seeded_bytes = tree_seeded_bytes_.load(std::memory_order_relaxed);
   counters.verify_failures = verify_failures_.load(std::memory_order_relaxed);
   counters.cache_repairs = cache_repairs_.load(std::memory_order_relaxed);
   counters.requests = requests_.load(std::memory_order_relaxed);

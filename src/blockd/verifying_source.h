@@ -1,13 +1,22 @@
 // VerifyingSource: the BlockSource of an on-demand image. The device is the
 // image's data followed by its hash tree (BlockCache's layout, the one the
-// dm-verity table reads). At open it fetches the whole tree (tree_url) and
-// checks it against the signed root hash; from then on every 4 KiB data
-// block it returns has matched its hash in that tree:
+// dm-verity table reads). At open it loads the tree by Merkle descent from
+// the signed root hash: level by level from the top, a hash block is kept
+// when the cache holds it and it matches the hash its (verified) parent
+// records, else copied from an older image's tree when the seed index has a
+// block under that hash (checked the same way: a damaged old block is not
+// used), else fetched from tree_url, adjacent ones in one Range request, and
+// checked. A small change between two images fetches the top of the new
+// tree and the blocks on the paths to what changed, not the whole tree.
+// From then on every 4 KiB data block it returns has matched its hash in
+// that tree:
 //
 //   - present in the cache: read, re-verified (a corrupt cached block is
 //     forgotten and fetched again), returned; counted as reused_bytes;
 //   - missing: the aligned unit around it (unit_size, default 64 KiB) is
-//     completed. With a seed index (blockd/seed_index.h: older images'
+//     completed. A block whose leaf hash is that of 4 KiB of zeros (the
+//     holes an export kept put leaves where files went) is made here, not
+//     fetched, and counted as seeded. With a seed index (blockd/seed_index.h: older images'
 //     caches on this disk) each missing block of the unit is first looked
 //     up there by its leaf hash in this tree, copied, verified like a
 //     fetched block and stored (seeded_bytes); an old block that does not
@@ -70,20 +79,25 @@ struct SourceCounters {
   // Served from the cache: what a read found present, including blocks an
   // earlier unit fetch (of this read or another) brought along.
   uint64_t reused_bytes = 0;
-  // Copied from an older image's cache on this disk (seeding), verified.
+  // Copied from an older image's cache on this disk (seeding), verified, or
+  // made here (blocks of zeros).
   uint64_t seeded_bytes = 0;
   uint64_t seed_rejects = 0;     // old blocks the index offered that did not match
+  // Of the hash tree: fetched (part of fetched_bytes), and copied from older
+  // trees on this disk (not part of seeded_bytes, which counts data).
+  uint64_t tree_fetched_bytes = 0;
+  uint64_t tree_seeded_bytes = 0;
   uint64_t verify_failures = 0;  // fetched blocks that did not match
-  uint64_t cache_repairs = 0;    // cached blocks that did not match, refetched
+  uint64_t cache_repairs = 0;    // cached blocks (data or tree) that did not match, refetched
   uint64_t requests = 0;         // HTTP requests made (retries included)
   std::string last_error;        // the last fetch error ("" once none)
 };
 
 class VerifyingSource : public BlockSource {
  public:
-  // Takes the tree from the cache if it is there and verifies, else fetches
-  // it (waiting for the server like a read). Fails when the tree does not
-  // match the root hash (kCorruption) or on a local error.
+  // Takes the tree from the cache if it is there and verifies, else loads it
+  // by descent (fetches wait for the server like a read). Fails when a
+  // fetched hash block does not match (kCorruption) or on a local error.
   static Result<std::unique_ptr<VerifyingSource>> open(BlockCache* cache, SourceOptions options);
   ~VerifyingSource() override;
 
@@ -111,6 +125,14 @@ class VerifyingSource : public BlockSource {
 
   VerifyingSource(BlockCache* cache, SourceOptions options);
   Status load_tree();
+  // One level of the descent: its blocks that match their parent's record
+  // are kept, the others copied from an older tree or fetched.
+  Status load_tree_level(int level);
+  const uint8_t* recorded_hash(int level, uint64_t index) const;
+  bool tree_block_matches(int level, uint64_t index, const char* block) const;
+  // Copies hash block `index` of `level` from an older tree if the seed
+  // index has it and it matches; true when it is stored.
+  Result<bool> seed_tree_block(int level, uint64_t index);
   Status read_data_block(uint64_t block, char* buffer);
   // Fetches the missing blocks of `unit` unless another thread is doing it
   // (then waits for it). *fetched tells which happened.
@@ -119,8 +141,8 @@ class VerifyingSource : public BlockSource {
   Status fetch_with_retry(Slot* slot, const std::string& url, uint64_t offset, uint64_t length,
                           char* out);
   Result<SlotLease> lease_slot();
-  // Copies `block` from an older image if the seed index has it and it
-  // matches this tree; true when it is stored.
+  // Makes `block` here if it is zeros, else copies it from an older image if
+  // the seed index has it and it matches this tree; true when it is stored.
   Result<bool> seed_block(uint64_t block);
   // Fetches data blocks [first, end) by one Range request; verifies and
   // stores them (one present already is written again with the same
@@ -132,6 +154,7 @@ class VerifyingSource : public BlockSource {
   SourceOptions options_;
   VerityGeometry geometry_;
   uint64_t blocks_per_unit_;
+  Digest zero_leaf_;  // the leaf hash of a block of zeros
 
   mutable std::mutex mutex_;  // in_flight_, slots_, last_error_, shutdown waits
   std::condition_variable changed_;
@@ -147,6 +170,8 @@ class VerifyingSource : public BlockSource {
   std::atomic<uint64_t> reused_bytes_{0};
   std::atomic<uint64_t> seeded_bytes_{0};
   std::atomic<uint64_t> seed_rejects_{0};
+  std::atomic<uint64_t> tree_fetched_bytes_{0};
+  std::atomic<uint64_t> tree_seeded_bytes_{0};
   std::atomic<uint64_t> verify_failures_{0};
   std::atomic<uint64_t> cache_repairs_{0};
   std::atomic<uint64_t> requests_{0};

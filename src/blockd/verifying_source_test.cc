@@ -175,7 +175,8 @@ TEST_F(VerifyingSourceTest, ServerErrorsAreRetried) {
   ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options()));
   server_.fail_next_ = 2;
   EXPECT_EQ(read(*source, 4096, 4096), server_.image_.substr(4096, 4096));
-  EXPECT_EQ(source->counters().requests, 1u + 3u + 1u + 2u);
+  // The tree by descent: its top block, then its two leaf blocks.
+  EXPECT_EQ(source->counters().requests, 2u + 3u + 1u + 2u);
 }
 
 TEST_F(VerifyingSourceTest, ShutdownEndsAWaitingRead) {
@@ -200,6 +201,28 @@ TEST_F(VerifyingSourceTest, ATreeThatDoesNotMatchTheRootIsRefused) {
   auto source = VerifyingSource::open(cache.get(), options());
   ASSERT_FALSE(source.ok());
   EXPECT_EQ(source.error().code, ErrorCode::kCorruption);
+}
+
+// The holes an export kept put leaves where files went are zeros: made
+// here, not fetched.
+TEST(VerifyingSourceZeros, BlocksOfZerosAreMadeNotFetched) {
+  range_client_global_init();
+  std::string image = goldroot::testing::random_bytes(64 * 4096, 5);
+  std::fill(image.begin() + 10 * 4096, image.begin() + 20 * 4096, '\0');
+  TestImageServer server(image);
+  ASSERT_OK(server.start());
+  ASSERT_OK_AND_ASSIGN(auto cache, BlockCache::open_ram(server.params_, server.tree_.size()));
+  SourceOptions options;
+  options.image_url = server.image_url();
+  options.tree_url = server.tree_url();
+  ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options));
+  std::string device(source->size(), '\0');
+  ASSERT_OK(source->read(0, static_cast<uint32_t>(device.size()), device.data()));
+  EXPECT_EQ(device, image + server.tree_);
+  SourceCounters counters = source->counters();
+  EXPECT_EQ(counters.fetched_bytes, server.tree_.size() + 54 * 4096);
+  EXPECT_EQ(counters.seeded_bytes, 10 * 4096u);
+  EXPECT_EQ(counters.verify_failures, 0u);
 }
 
 TEST_F(VerifyingSourceTest, ConcurrentReadsOfOneUnitFetchItOnce) {
