@@ -25,6 +25,10 @@
 # the newest versions apt knows), and v1 -> v1 + less. Needs root (dpkg
 # --root, apt-get install of the peers); on a shared machine run it under
 # `nice -n 19`.
+# GOLDROOT_BENCH_V1=DIR: another root tree as v1 (e.g. the demo image's
+# debootstrap, /var/cache/goldroot/demo-rootfs); the v1 -> v2 pair, which is
+# bench_trees' own, is left out then. GOLDROOT_BENCH_PEERS=no: goldroot
+# only (casync, rsync and zstd -19 take minutes on a large image).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 goldroot=${GOLDROOT:-$here/build/bin/goldroot}
@@ -33,10 +37,13 @@ cache=${GOLDROOT_BENCH_CACHE:-/var/cache/goldroot}
 work=${GOLDROOT_BENCH_WORK:-$here/bench/work-update}
 source "$here/bench/lib/bench.sh"
 bench_needs_root "dpkg --root, apt-get install of the peers"
-for tool in casync rsync zstd; do
-  command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
-done
-bench_trees
+peers=${GOLDROOT_BENCH_PEERS:-yes}
+if [ "$peers" != no ]; then
+  for tool in casync rsync zstd; do
+    command -v "$tool" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$tool" >/dev/null
+  done
+fi
+if [ -n "${GOLDROOT_BENCH_V1:-}" ]; then v1=$GOLDROOT_BENCH_V1; v2=; else bench_trees; fi
 
 pids=()
 rm -rf "$work"; mkdir -p "$work/www" "$work/client" "$work/debs"
@@ -54,7 +61,8 @@ security_suite() {
 }
 # upgrades ROOT SUITE: NAME=VERSION for every package installed in ROOT of
 # which SUITE (any suite if empty) has a newer version, as `apt-get upgrade`
-# would pick from it.
+# would pick from it (which keeps back the kernel's metapackage: its new
+# version depends on a new kernel package).
 upgrades() {
   local root=$1 suite=$2 name version candidate
   declare -A installed
@@ -63,15 +71,25 @@ upgrades() {
   # madison: " NAME | VERSION | MIRROR SUITE/COMPONENT ARCH Packages", newest first.
   apt-cache madison "${!installed[@]}" 2>/dev/null |
     awk -F' *[|] *' -v suite="$suite" '{ gsub(/ /, "", $1) }
-      (suite == "" || index($3, " " suite "/")) && !seen[$1]++ { print $1, $2 }' |
+      (suite == "" || index($3, " " suite "/")) && $1 !~ /^linux-image-[a-z0-9]+$/ && !seen[$1]++ { print $1, $2 }' |
     while read -r name candidate; do
       if dpkg --compare-versions "$candidate" gt "${installed[$name]}"; then echo "$name=$candidate"; fi
     done
 }
 # install_debs ROOT DIR: dpkg -i every .deb in DIR into ROOT (its maintainer
-# scripts run chrooted in ROOT); prints their total size in bytes.
+# scripts run chrooted in ROOT); prints their total size in bytes. A package
+# that pre-depends on the new version of another in DIR (libpam-modules on
+# libpam-modules-bin) is refused in the first pass, and installed in a
+# second one, once that other is configured.
 install_debs() {
-  dpkg --root="$1" -i "$2"/*.deb >>"$log" 2>&1
+  local refused
+  if ! dpkg --root="$1" -i "$2"/*.deb >"$work/dpkg.log" 2>&1; then
+    mapfile -t refused < <(sed -n 's/^dpkg: error processing archive \(.*\.deb\) (--install):$/\1/p' "$work/dpkg.log")
+    cat "$work/dpkg.log" >>"$log"
+    ((${#refused[@]})) || return 1
+    dpkg --root="$1" -i "${refused[@]}" >"$work/dpkg.log" 2>&1
+  fi
+  cat "$work/dpkg.log" >>"$log"
   du -cb "$2"/*.deb | tail -n1 | cut -f1
 }
 
@@ -98,8 +116,8 @@ export_as() {  # NAME TREE [--base v1]: writes www/NAME.erofs, .verity, .json
   mv "$work/www/$1.erofs.verity" "$work/www/$1.verity"
 }
 export_as v1 "$v1"
-pairs=(v2 security less)
-export_as v2 "$v2" --base v1
+pairs=(security less)
+if [ -n "$v2" ]; then pairs=(v2 "${pairs[@]}"); export_as v2 "$v2" --base v1; fi
 export_as security "$work/v1-security" --base v1
 export_as less "$work/v1-less" --base v1
 
@@ -111,6 +129,7 @@ pids+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$http_port/v1.json" && break; sleep 0.1; done
 : >"$access"
 
+if [ "$peers" != no ]; then
 rsync_port=$(free_port)
 cat >"$work/rsyncd.conf" <<CONF
 use chroot = no
@@ -124,6 +143,7 @@ rsync --daemon --no-detach --address=127.0.0.1 --port="$rsync_port" --config="$w
   --log-file="$work/rsyncd.log" &
 pids+=($!)
 for _ in $(seq 100); do rsync "rsync://127.0.0.1:$rsync_port/" >/dev/null 2>&1 && break; sleep 0.1; done
+fi
 
 # client_cpu COMMAND…: runs COMMAND (a function too); prints its user +
 # system seconds, its children's included.
@@ -162,7 +182,7 @@ cached_image() { echo "$1/$(json "$work/www/$2.json" verity root_hash).image"; }
 prefetch v1 "$work/client/v1-cache" >>"$log" 2>&1
 cp "$work/www/v1.erofs" "$work/client/v1.erofs"
 
-declare -A bytes cpu server
+declare -A bytes cpu server tree_fetched
 for new in "${pairs[@]}"; do
   size=$(stat -c %s "$work/www/$new.erofs")
   c=$work/client/$new
@@ -175,6 +195,8 @@ for new in "${pairs[@]}"; do
   head -c "$size" "$(cached_image "$c/seed-cache" "$new")" >"$c/seeded.erofs"; same "$new" "$c/seeded.erofs"
   bytes[$new,blocks]=$(($(json "$work/www/$new.json" base differing_blocks) * 4096))
   bytes[$new,tree]=$(stat -c %s "$work/www/$new.verity")
+  tree_fetched[$new]=$(json "$c/seed-cache.status" tree_fetched_bytes)
+  if [ "$peers" = no ]; then rm -rf "$c"; continue; fi
 
   start=$(date +%s.%N)
   casync make --store="$work/www/$new.castr" "$work/www/$new.caibx" "$work/www/$new.erofs" >>"$log" 2>&1
@@ -225,10 +247,11 @@ for new in "${pairs[@]}"; do
       "$(mib "${bytes[$new,$method]}")" "$(percent "${bytes[$new,$method]}" "$size")" "${cpu[$new,$method]:--}" \
       "$(multiple "${bytes[$new,$method]}" "${bytes[$new,seeding]}")"
   done
-  printf '  seeding = %s bytes of 4 KiB blocks v1 lacks (as the export counts them) + the %s-byte verity tree\n' \
-    "${bytes[$new,blocks]}" "${bytes[$new,tree]}"
-  printf '  rsync also sent %s bytes of block checksums; server wall seconds: casync make %.1f, zstd -19 %.1f\n' \
-    "${bytes[$new,rsync_sent]}" "${server[$new,casync]}" "${server[$new,zstd]}"
+  printf '  seeding = %s bytes of 4 KiB blocks v1 lacks (as the export counts them) + %s bytes of the %s-byte verity tree\n' \
+    "${bytes[$new,blocks]}" "${tree_fetched[$new]}" "${bytes[$new,tree]}"
+  [ "$peers" = no ] ||
+    printf '  rsync also sent %s bytes of block checksums; server wall seconds: casync make %.1f, zstd -19 %.1f\n' \
+      "${bytes[$new,rsync_sent]}" "${server[$new,casync]}" "${server[$new,zstd]}"
 done
 printf '\n"vs seeding": bytes over those of goldroot seeding (above 1: seeding fetches less).\n'
 printf 'security updates: %s\n' "${security[*]}"
