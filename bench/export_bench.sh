@@ -7,8 +7,12 @@
 # goldroot's mkfs.erofs path (checkout to tmpfs + mkfs.erofs), and the
 # image's dm-verity tree alone (what re-exporting an export recorded before
 # trees costs: the image is read back and hashed, cold), then mounts
-# goldroot's image and checks it against the tree. Needs root.
-# GOLDROOT_BENCH_TREE: another root tree to export (e.g. the demo image's).
+# goldroot's image and checks it against the tree. On the bench pair, also
+# the next version (v2) both ways, against mkfs.erofs on v2: a fresh layout,
+# and with --base (v1's export's layout kept, what an update does). Needs
+# root.
+# GOLDROOT_BENCH_TREE: another root tree to export (e.g. the demo image's;
+# no next version then).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 goldroot=${GOLDROOT:-$here/build/bin/goldroot}
@@ -16,6 +20,7 @@ cache=${GOLDROOT_BENCH_CACHE:-/var/cache/goldroot}
 work=${GOLDROOT_BENCH_WORK:-$here/bench/work-export}
 source "$here/bench/lib/bench.sh"
 bench_needs_root "drop_caches, mount"
+v2=
 if [ -n "${GOLDROOT_BENCH_TREE:-}" ]; then tree=$GOLDROOT_BENCH_TREE; else bench_trees; tree=$v1; fi
 
 rm -rf "$work"; mkdir -p "$work/mnt"
@@ -49,6 +54,25 @@ mv "$native" "$work/native.erofs"; rm -f "$native.json" "$native.verity"
 cold; t_viamkfs=$(seconds "$goldroot" image export b --erofs-builder mkfs)
 viamkfs=$(find "$work/site" -name '*.erofs' | head -n1)
 
+# The next version: fresh, then with v1's layout (the export of b, native
+# again, is the base), each timed cold, against mkfs.erofs on v2.
+if [ -n "$v2" ]; then
+  rm -f "$viamkfs" "$viamkfs".*
+  "$goldroot" image export b >/dev/null
+  "$goldroot" image import "$v2" --name b2 >/dev/null
+  cold; t_mkfs_v2=$(seconds mkfs.erofs -zlz4hc --preserve-mtime --quiet "$work/peer-v2.erofs" "$v2")
+  # take NAME: moves the site's export of b2 to $work/NAME.erofs.
+  take() {
+    local path; path=$("$goldroot" image export b2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["path"])')
+    mv "$path" "$work/$1.erofs"; rm -f "$path".*
+  }
+  cold; t_v2_fresh=$(seconds "$goldroot" image export b2 --fresh-layout); take v2-fresh
+  cold; t_v2_base=$(seconds "$goldroot" image export b2 --base b); take v2-base
+  for image in "$work/v2-fresh.erofs" "$work/v2-base.erofs"; do
+    fsck.erofs "$image" >/dev/null || { echo "fsck.erofs rejects $image!" >&2; exit 1; }
+  done
+fi
+
 fsck.erofs "$work/native.erofs" >/dev/null || { echo "fsck.erofs rejects goldroot's image!" >&2; exit 1; }
 mount -t erofs -o loop,ro "$work/native.erofs" "$work/mnt"
 [ -z "$(rsync -aHAXnci --numeric-ids "$tree/" "$work/mnt/")" ] || { echo "goldroot's image differs from the tree!" >&2; exit 1; }
@@ -64,4 +88,11 @@ row "  its dm-verity tree alone, cold" "$t_tree" "$tree_bytes"
 row "  its dm-verity tree alone, image in page cache" "$t_tree_warm" "$tree_bytes"
 row "  the export without its tree (minus warm tree)" "$(echo "$t_native - $t_tree_warm" | bc)" "$(size "$work/native.erofs")"
 row "goldroot image export --erofs-builder mkfs" "$t_viamkfs" "$(size "$viamkfs")"
+if [ -n "$v2" ]; then
+  t_mkfs=$t_mkfs_v2  # the ratios below are against mkfs.erofs on v2
+  printf 'the next version, v2 (five packages added):\n'
+  row "mkfs.erofs -zlz4hc (plain dir), v2" "$t_mkfs_v2" "$(size "$work/peer-v2.erofs")"
+  row "goldroot image export v2, fresh layout" "$t_v2_fresh" "$(size "$work/v2-fresh.erofs")"
+  row "goldroot image export v2 --base v1" "$t_v2_base" "$(size "$work/v2-base.erofs")"
+fi
 echo "(speed-up over mkfs.erofs: above 1 is faster; goldroot's image passed fsck.erofs, mounted and matched the tree; its verity tree passed veritysetup verify)"
