@@ -200,6 +200,43 @@ TEST_F(ErofsLayoutRootTest, AnUpdateOnABaseKeepsUnchangedFilesPutAndEqualsItsCom
   EXPECT_EQ(run("cmp " + temp_ / "v3.erofs" + " " + temp_ / "v3-again.erofs"), 0);
 }
 
+// A package adds a directory to usr/share/doc, whose entries are inline
+// and outgrow their slots: the directory keeps its nid (its entries go out
+// to a block of their own), so no subdirectory's ".." entry changes, and
+// the subdirectories' inodes keep their bytes.
+TEST_F(ErofsLayoutRootTest, ADirectoryThatOutgrowsItsInlineEntriesKeepsItsSubdirectoriesBytes) {
+  std::string src = shm_ / "src";
+  for (int i = 0; i < 12; ++i)
+    write_file(src + "/usr/share/doc/pkg" + std::to_string(i) + "/copyright", text(900 + i, i));
+  Digest v1 = import(src);
+  write_file(src + "/usr/share/doc/" + std::string(120, 'n') + "/copyright", text(950, 50));
+  Digest v2 = import(src);
+
+  ErofsStats first = write(v1, temp_ / "v1.erofs", nullptr);
+  ErofsStats kept = write(v2, temp_ / "v2.erofs", &first.layout);
+  EXPECT_TRUE(kept.used_base);
+  expect_image_equals(temp_ / "v2.erofs", v2);
+  auto before = by_path(first.layout);
+  auto after = by_path(kept.layout);
+  const LayoutRecord& doc_before = *before.at("usr/share/doc");
+  const LayoutRecord& doc_after = *after.at("usr/share/doc");
+  ASSERT_EQ(doc_before.blocks.count, 0u);  // v1's entries were inline
+  EXPECT_EQ(doc_after.meta_offset, doc_before.meta_offset);
+  EXPECT_EQ(doc_after.blocks.count, 1u);
+  std::string v1_image = testing::read_file(temp_ / "v1.erofs");
+  std::string v2_image = testing::read_file(temp_ / "v2.erofs");
+  auto inode_bytes = [](const std::string& image, const ErofsLayout& layout,
+                        const LayoutRecord& record) {
+    return image.substr(uint64_t{layout.meta_blkaddr} * 4096 + record.meta_offset, record.meta_bytes);
+  };
+  for (int i = 0; i < 12; ++i) {
+    const std::string path = "usr/share/doc/pkg" + std::to_string(i);
+    EXPECT_EQ(inode_bytes(v2_image, kept.layout, *after.at(path)),
+              inode_bytes(v1_image, first.layout, *before.at(path)))
+        << path;
+  }
+}
+
 TEST_F(ErofsLayoutRootTest, ABaseWrittenOtherwiseGivesAFreshLayoutAndSaysWhy) {
   std::string src = shm_ / "src";
   build_v1(src);

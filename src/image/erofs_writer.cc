@@ -747,6 +747,28 @@ class ImageWriter {
     };
     for (size_t i = 0; i < inodes_.size(); ++i) keep(i, false);
     for (size_t i = 0; i < inodes_.size(); ++i) keep(i, true);
+    // A directory whose inline entries outgrew its slots would move, and
+    // with its nid every subdirectory's ".." entry would change: a changed
+    // metadata block per subdirectory (a package adds one to usr/share/doc,
+    // which has a hundred). Its entries go outside instead, in blocks of
+    // their own, and the inode stays where it was.
+    for (size_t i = 0; i < inodes_.size(); ++i) {
+      Inode& inode = inodes_[i];
+      if (placed[i] || !inode.base || inode.entry.type != FileType::kDirectory ||
+          inode.layout != kFlatInline || inode.nlink <= 2)
+        continue;
+      const uint64_t inline_blocks = outside_blocks(inode);
+      inode.layout = kFlatPlain;
+      keep(i, false);
+      if (!placed[i]) {
+        inode.layout = kFlatInline;
+        continue;
+      }
+      if (inode.base_outside) {  // its full blocks stayed put; now it needs one more
+        blocks_.release({inode.union_word, static_cast<uint32_t>(inline_blocks)});
+        inode.base_outside = false;
+      }
+    }
     // New and moved inodes fill gaps only in blocks that change anyway:
     // where an inode went or moved from, or one kept in place changed.
     meta.fill_changed_blocks_only();
