@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "base/testing/testing.h"
 #include "blockd/read_set.h"
 
@@ -152,6 +155,34 @@ TEST(ReadSetTest, SavesWhereItWasOpenedAfterThePathIsGone) {
   ASSERT_OK(set.save());
   ReadSet reopened(temp / "moved", root, 1000);
   EXPECT_EQ(reopened.previous(), (std::vector<Extent>{{7, 2}}));
+}
+
+// The file keeps when each extent was first read (the boot's pace, which
+// the boot storm bench replays); version 1 files, without it, still load.
+TEST(ReadSetTest, FileKeepsFirstReadTimesAndVersionOneStillLoads) {
+  goldroot::testing::TempDir temp;
+  Digest root;
+  root.bytes.fill(6);
+  ReadSet set(temp.path(), root, 1000);
+  set.record(40, 1);
+  set.record(3, 2);
+  ASSERT_OK(set.save());
+  std::ifstream in(set.path());
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_OK_AND_ASSIGN(ReadSetFile file, parse_read_set(text.str()));
+  EXPECT_EQ(file.root_hex, root.hex());
+  ASSERT_EQ(file.extents.size(), 2u);
+  EXPECT_EQ(file.extents[0].extent, (Extent{40, 1}));
+  EXPECT_EQ(file.extents[1].extent, (Extent{3, 2}));
+  EXPECT_LE(file.extents[0].at_ms, file.extents[1].at_ms);
+
+  ASSERT_OK_AND_ASSIGN(ReadSetFile old, parse_read_set("goldroot-readset 1 ab\n7 2\n9 1\n"));
+  EXPECT_EQ(old.extents.size(), 2u);
+  EXPECT_EQ(old.extents[1].extent, (Extent{9, 1}));
+  EXPECT_EQ(old.extents[1].at_ms, 0u);
+  EXPECT_FALSE(parse_read_set("goldroot-readset 3 ab\n").ok());
+  EXPECT_FALSE(parse_read_set("goldroot-readset 2 ab\n7 x 1\n").ok());
 }
 
 TEST(ReadSetTest, StopsRecordingAfterItsWindowAndAtItsCap) {

@@ -10,29 +10,56 @@
 
 namespace goldroot::blockd {
 
+Result<ReadSetFile> parse_read_set(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  std::string magic;
+  int version = 0;
+  ReadSetFile file;
+  if (!(in >> magic >> version >> file.root_hex) || magic != "goldroot-readset" ||
+      (version != 1 && version != 2))
+    return make_error(ErrorCode::kCorruption, "not a goldroot read set");
+  TimedExtent timed;
+  while (in >> timed.extent.first >> timed.extent.count) {
+    if (version == 2 && !(in >> timed.at_ms)) break;
+    file.extents.push_back(timed);
+  }
+  if (!in.eof()) return make_error(ErrorCode::kCorruption, "a malformed line in a read set");
+  return file;
+}
+
 ReadSet::ReadSet(std::string directory, const Digest& root, uint64_t data_blocks,
                  std::chrono::steady_clock::duration window, size_t max_extents)
     : root_hex_(root.hex()),
       data_blocks_(data_blocks),
-      until_(std::chrono::steady_clock::now() + window),
+      start_(std::chrono::steady_clock::now()),
+      until_(start_ + window),
       max_extents_(max_extents) {
   recorded_.reserve(max_extents_);
+  recorded_ms_.reserve(max_extents_);
   seen_.reset(new uint64_t[(data_blocks + 63) / 64]());
   if (directory.empty()) return;
   path_ = directory + "/" + root_hex_ + ".readset";
   directory_path_ = directory;
   directory_ = UniqueFd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   std::ifstream in(path_);
-  std::string line;
-  if (!in || !std::getline(in, line) || line != "goldroot-readset 1 " + root_hex_) return;
-  uint64_t first = 0, count = 0;
-  while (in >> first >> count && previous_.size() < max_extents_)
+  if (!in) return;
+  std::stringstream text;
+  text << in.rdbuf();
+  Result<ReadSetFile> file = parse_read_set(text.str());
+  if (!file.ok() || file->root_hex != root_hex_) return;
+  for (const TimedExtent& timed : file->extents) {
+    const auto [first, count] = timed.extent;
+    if (previous_.size() == max_extents_) break;
     if (first < data_blocks_ && count > 0 && count <= data_blocks_ - first)
       previous_.push_back({first, count});
+  }
 }
 
 void ReadSet::record(uint64_t first_block, uint64_t count) {
-  if (std::chrono::steady_clock::now() > until_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now > until_) return;
+  const auto at_ms = static_cast<uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - start_).count());
   std::lock_guard<std::mutex> lock(mutex_);
   for (uint64_t block = first_block; block < first_block + count && block < data_blocks_; ++block) {
     uint64_t mask = uint64_t{1} << (block % 64);
@@ -42,6 +69,7 @@ void ReadSet::record(uint64_t first_block, uint64_t count) {
     } else {
       if (recorded_.size() == max_extents_) return;
       recorded_.push_back({block, 1});
+      recorded_ms_.push_back(at_ms);
     }
     seen_[block / 64] |= mask;
     saved_all_ = false;
@@ -62,9 +90,10 @@ Status ReadSet::save() {
       directory_ = UniqueFd(::open(directory_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!directory_.valid()) return errno_error("opening the directory of " + path_, errno);
     if (recorded_.empty() || saved_all_) return {};
-    text = "goldroot-readset 1 " + root_hex_ + "\n";
-    for (const Extent& extent : recorded_)
-      text += std::to_string(extent.first) + " " + std::to_string(extent.count) + "\n";
+    text = "goldroot-readset 2 " + root_hex_ + "\n";
+    for (size_t i = 0; i < recorded_.size(); ++i)
+      text += std::to_string(recorded_[i].first) + " " + std::to_string(recorded_[i].count) + " " +
+              std::to_string(recorded_ms_[i]) + "\n";
     saved_all_ = true;
   }
   std::string name = root_hex_ + ".readset";

@@ -11,8 +11,11 @@
 // (after switch_root the daemon's paths no longer resolve, and most of a
 // boot's reads come after it); previous() is what the last boot recorded.
 //
-// File: "goldroot-readset 1 <root hex>\n" then one "first count\n" per
-// extent. A file for another root or malformed is ignored.
+// File: "goldroot-readset 2 <root hex>\n" then one "first count ms\n" per
+// extent, ms being the milliseconds from the ReadSet's construction (the
+// daemon's start) to the extent's first read: the boot's pace, which
+// bench/boot_storm_client replays. Version 1 files (no ms column) still
+// load. A file for another root or malformed is ignored.
 //
 // Thread-safe.
 #pragma once
@@ -22,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/hash.h"
@@ -35,6 +39,20 @@ struct Extent {
   uint64_t count = 0;
   bool operator==(const Extent&) const = default;
 };
+
+// An extent of a read set file and when the recorded boot first read it.
+struct TimedExtent {
+  Extent extent;
+  uint32_t at_ms = 0;  // 0 throughout in a version 1 file
+};
+
+struct ReadSetFile {
+  std::string root_hex;
+  std::vector<TimedExtent> extents;
+};
+
+// Parses a read set file (either version); kCorruption for anything else.
+Result<ReadSetFile> parse_read_set(std::string_view text);
 
 class ReadSet {
  public:
@@ -58,11 +76,13 @@ class ReadSet {
   UniqueFd directory_;  // DIR, for openat/renameat; opened late under mutex_
   std::string root_hex_;
   uint64_t data_blocks_;
+  std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point until_;
   size_t max_extents_;
   std::vector<Extent> previous_;
   mutable std::mutex mutex_;
   std::vector<Extent> recorded_;        // capacity max_extents_, reserved
+  std::vector<uint32_t> recorded_ms_;   // beside recorded_, same capacity
   std::unique_ptr<uint64_t[]> seen_;    // 1 bit per data block
   bool saved_all_ = false;              // nothing new since save()
 };
