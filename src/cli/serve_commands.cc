@@ -255,6 +255,11 @@ Result<int> run_serve(Context& context, const Args& args) {
   app.add_option("--max-connections-per-address", server_options.max_connections_per_address,
                  "connections one client address may hold at once (default 256; 0: no limit); "
                  "more are closed as they arrive");
+  std::string link_rate = "1gbit";
+  app.add_option("--link-rate", link_rate,
+                 "the rate of this server's link, e.g. 1gbit (default) or 10gbit: while "
+                 "booting PCs read their image, other PCs' background fills get what the boots "
+                 "leave of 90% of it (at least 5%); off: fills and boot reads alike");
   app.add_option("--dhcp", dhcp, "off (default), proxy (beside an existing DHCP server) or full");
   app.add_option("--interface", interfaces, "interface dnsmasq answers on (with --dhcp; repeatable)");
   app.add_option("--url", url, "this server's URL as clients reach it (default: http://IP:PORT of "
@@ -296,6 +301,8 @@ Result<int> run_serve(Context& context, const Args& args) {
                  "where goldroot-boot and goldroot-agent are, for the goldroot initrd "
                  "(default: beside this program)");
   if (auto exit = parse_args(app, args)) return *exit;
+  if (link_rate != "off")
+    server_options.fill_lane = server::FillLaneOptions{.link_rate = TRY(server::parse_link_rate(link_rate))};
   if (loopback_exempt != "yes" && loopback_exempt != "no")
     return make_error(ErrorCode::kInvalidArgument,
                       "--admin-loopback-exempt is yes or no, not '" + loopback_exempt + "'");

@@ -106,6 +106,9 @@ void Connection::start_response(const HttpRequest* request, HttpResponse respons
   record_.status = response_.status;
   record_.range = response_.range;
   if (response_.file.valid()) set_cork(socket_.get(), true);
+  lane_ = Lane::kNone;
+  if (response_.file.valid() && settings_->fill_lane)
+    lane_ = request && request->header(kFillHeader) ? Lane::kFill : Lane::kForeground;
   head_sent_ = 0;
   body_sent_ = 0;
   responding_ = true;
@@ -192,10 +195,30 @@ Connection::Io Connection::write_response(Clock::time_point now, uint64_t* budge
     IoResult sent;
     if (response_.file.valid()) {
       uint64_t count = std::min({body_length - body_sent_, settings_->sendfile_chunk, *budget});
+      uint64_t granted = 0;
+      if (lane_ == Lane::kFill) {
+        granted = settings_->fill_lane->grant(now, count);
+        if (granted == 0) {
+          resume_at_ = settings_->fill_lane->retry_at(now, count);
+          // What is corked goes out now rather than when the cork times out.
+          set_cork(socket_.get(), false);
+          set_cork(socket_.get(), true);
+          // Waiting for the lane is progress the server chose, not a stall.
+          deadline_ = now + settings_->send_timeout;
+          return Io::kThrottled;
+        }
+        count = granted;
+      }
       sent = transport_->send_file(response_.file.get(), response_.file_offset + body_sent_,
                                    static_cast<size_t>(count));
       // 0 means the file shrank under us: the promised length cannot be met.
       if (sent.status == IoStatus::kOk && sent.bytes == 0) return Io::kFailed;
+      if (lane_ == Lane::kForeground && sent.status == IoStatus::kOk)
+        settings_->fill_lane->foreground_sent(now, sent.bytes);
+      if (lane_ == Lane::kFill) {
+        const uint64_t taken = sent.status == IoStatus::kOk ? sent.bytes : 0;
+        if (granted > taken) settings_->fill_lane->refund(granted - taken);
+      }
     } else {
       sent = transport_->send(response_.memory_body.data() + body_sent_,
                               body_length - body_sent_, /*more=*/false);
@@ -343,6 +366,7 @@ Connection::Progress Connection::step(Clock::time_point now, const std::string& 
         Io io = write_response(now, &budget);
         if (io == Io::kAgain) return Progress::kWaiting;
         if (io == Io::kBudget) return Progress::kYielded;
+        if (io == Io::kThrottled) return Progress::kThrottled;
         if (io == Io::kFailed) {
           finish_response(/*aborted=*/true);
           state_ = State::kClosed;

@@ -27,6 +27,7 @@
 #include "server/blocking_pool.h"
 #include "server/body_decoder.h"
 #include "server/client_limit.h"
+#include "server/fill_lane.h"
 #include "server/http_request.h"
 #include "server/outgoing_response.h"
 #include "server/router.h"
@@ -42,6 +43,9 @@ struct ConnectionSettings {
   AccessLog* access_log = nullptr;  // may be null
   BlockingPool* pool = nullptr;     // runs deferred responses (HttpResponse::later)
   ClientLimit* clients = nullptr;   // connections per address; may be null
+  // Holds file bodies of requests marked as background fill to what boot
+  // reads leave of the link (fill_lane.h); null: no lane, all alike.
+  FillLane* fill_lane = nullptr;
   RequestLimits limits;
   // From accept, or from a kept-alive request's first byte, to its whole head.
   Clock::duration header_timeout = std::chrono::seconds(5);
@@ -60,6 +64,7 @@ class Connection {
     kWaiting,  // blocked on the socket: wait for epoll
     kYielded,   // used its turn budget: run again soon
     kDeferred,  // its response is to be made off the loop: take_work(), then complete()
+    kThrottled,  // a fill waiting for the lane's budget: run again at resume_at()
     kClosed,    // done; destroy it
   };
 
@@ -72,6 +77,8 @@ class Connection {
 
   Progress step(Clock::time_point now, const std::string& date);
   bool expired(Clock::time_point now) const { return now >= deadline_; }
+  // After kThrottled: when the fill may send again.
+  Clock::time_point resume_at() const { return resume_at_; }
   int fd() const { return socket_.get(); }
   // Unique per worker: tells a deferred response's connection from a later
   // one that got the same fd.
@@ -82,12 +89,17 @@ class Connection {
   // The deferred response is ready; step() sends it.
   void complete(HttpResponse response, Clock::time_point now, const std::string& date);
 
-  // Whether the worker has this connection on its run-again list.
+  // Whether the worker has this connection on its run-again list, or on
+  // its list of throttled fills.
   bool queued = false;
+  bool throttled = false;
 
  private:
   enum class State { kReading, kReceiving, kPending, kWriting, kDraining, kClosed };
-  enum class Io { kDone, kAgain, kBudget, kFailed };
+  enum class Io { kDone, kAgain, kBudget, kThrottled, kFailed };
+  // Which lane a response's file body goes in (kNone: no lane, or a memory
+  // body).
+  enum class Lane { kNone, kForeground, kFill };
 
   Io read_more(Clock::time_point now);
   Io write_response(Clock::time_point now, uint64_t* budget);
@@ -132,6 +144,8 @@ class Connection {
   OutgoingResponse response_;
   size_t head_sent_ = 0;
   uint64_t body_sent_ = 0;
+  Lane lane_ = Lane::kNone;
+  Clock::time_point resume_at_;
   AccessRecord record_;
   Clock::time_point started_;
   bool responding_ = false;

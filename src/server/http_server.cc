@@ -84,6 +84,10 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(ServerOptions options, Rou
     server->clients_ = std::make_unique<ClientLimit>(options.max_connections_per_address);
     settings.clients = server->clients_.get();
   }
+  if (options.fill_lane) {
+    server->fill_lane_ = std::make_unique<FillLane>(*options.fill_lane);
+    settings.fill_lane = server->fill_lane_.get();
+  }
   settings.limits = options.limits;
   settings.header_timeout = options.header_timeout;
   settings.idle_timeout = options.idle_timeout;

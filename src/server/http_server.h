@@ -32,6 +32,7 @@
 #include "base/result.h"
 #include "server/access_log.h"
 #include "server/connection.h"
+#include "server/fill_lane.h"
 #include "server/router.h"
 #include "server/tls_transport.h"
 #include "server/worker.h"
@@ -60,6 +61,8 @@ struct ServerOptions {
   std::chrono::milliseconds send_timeout{60'000};    // a reader that takes nothing
   AccessLog* access_log = nullptr;
   std::optional<TlsListenOptions> tls = {};  // none: plain HTTP only
+  // Boot reads before background fills (fill_lane.h); none: no lane.
+  std::optional<FillLaneOptions> fill_lane = {};
 };
 
 class HttpServer {
@@ -82,6 +85,7 @@ class HttpServer {
   Router router_;
   std::unique_ptr<BlockingPool> pool_;
   std::unique_ptr<ClientLimit> clients_;
+  std::unique_ptr<FillLane> fill_lane_;
   ConnectionSettings settings_;
   std::unique_ptr<TlsContext> tls_;
   uint16_t port_ = 0;

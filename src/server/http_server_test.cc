@@ -325,6 +325,28 @@ TEST_F(HttpServerTest, ASlowReaderDoesNotHoldUpAFastOne) {
   EXPECT_TRUE(rest->body == big_);
 }
 
+// A fill (X-Goldroot-Fill) sent while boot reads ran is held to the fill
+// lane's budget: it waits on the event loop's timer list, not on a thread,
+// so the loop keeps answering others, and its body still arrives whole.
+TEST_F(HttpServerTest, AFillHeldBackForBootReadsStillArrivesWhole) {
+  ServerOptions options;
+  options.threads = 1;
+  options.fill_lane = FillLaneOptions{.link_rate = 8'000'000, .burst = 16 * 1024,
+                                      .min_grant = 4 * 1024};
+  start(options);
+  // A boot read of 8 MiB: the lane is in debt, fills get only their floor.
+  EXPECT_TRUE(fetch(get_request("/files/big.bin", "Range: bytes=0-8388607\r\n")).body == big_);
+  TestClient fill(server_->port());
+  ASSERT_TRUE(fill.send_all(get_request("/files/medium.bin", "X-Goldroot-Fill: 1\r\n")));
+  ASSERT_TRUE(fill.wait_readable());  // its head is out; its body waits for budget
+  ParsedResponse other = fetch(get_request("/files/sub/hello.txt"));
+  EXPECT_EQ(other.body, "hello\n");
+  auto held = fill.read_response();
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->status, 200);
+  EXPECT_TRUE(held->body == medium_);
+}
+
 TEST_F(HttpServerTest, ClientsVanishingMidTransferLeakNothing) {
   start();
   for (int round = 0; round < 40; ++round) {

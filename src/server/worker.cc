@@ -220,11 +220,42 @@ void Worker::run_connection(int fd, Clock::time_point now) {
     case Connection::Progress::kDeferred:
       defer(connection, now);
       return;
+    case Connection::Progress::kThrottled:
+      if (!connection.throttled) {
+        connection.throttled = true;
+        throttled_.push({connection.resume_at(), fd, connection.id()});
+      }
+      return;
     case Connection::Progress::kClosed:
       connections_.erase(found);
       connection_count_ = connections_.size();
       return;
   }
+}
+
+void Worker::resume_throttled(Clock::time_point now) {
+  // Taken off first: one that is throttled again goes back for later.
+  std::vector<Throttled> due_now;
+  while (!throttled_.empty() && throttled_.top().resume_at <= now) {
+    due_now.push_back(throttled_.top());
+    throttled_.pop();
+  }
+  for (const Throttled& due : due_now) {
+    auto found = connections_.find(due.fd);
+    if (found == connections_.end() || found->second->id() != due.id) continue;
+    found->second->throttled = false;
+    run_connection(due.fd, now);
+  }
+}
+
+int Worker::wait_milliseconds(Clock::time_point now, Clock::time_point next_sweep) const {
+  if (!run_again_.empty()) return 0;
+  Clock::time_point until = next_sweep;
+  if (!throttled_.empty()) until = std::min(until, throttled_.top().resume_at);
+  if (until <= now) return 0;
+  // Rounded up: waking a little early would only spin.
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(until - now);
+  return static_cast<int>(std::min<int64_t>(wait.count(), kSweepInterval.count()));
 }
 
 void Worker::close_expired(Clock::time_point now) {
@@ -242,7 +273,7 @@ void Worker::run() {
   epoll_event events[kMaxEvents];
   Clock::time_point next_sweep = Clock::now() + kSweepInterval;
   while (!stopping_) {
-    int timeout = run_again_.empty() ? static_cast<int>(kSweepInterval.count()) : 0;
+    int timeout = wait_milliseconds(Clock::now(), next_sweep);
     int count = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout);
     if (count < 0 && errno != EINTR) break;
     Clock::time_point now = Clock::now();
@@ -258,6 +289,7 @@ void Worker::run() {
         run_connection(fd, now);
       }
     }
+    resume_throttled(now);
     // Give each yielded connection one more turn, in arrival order.
     for (size_t pending = run_again_.size(); pending > 0; --pending) {
       int fd = run_again_.front();
@@ -276,6 +308,7 @@ void Worker::run() {
   }
   connections_.clear();
   run_again_.clear();
+  throttled_ = {};
   connection_count_ = 0;
 }
 

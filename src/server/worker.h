@@ -9,6 +9,11 @@
 // file descriptors or reaches its connection limit it pauses accepting
 // (clients wait in the listen backlog) instead of spinning.
 //
+// A fill held back by the fill lane (fill_lane.h) goes on a list ordered by
+// when it may send again; the loop sleeps no longer than the first of those
+// and runs each then, so a waiting fill costs no thread and no other
+// connection waits for it.
+//
 // A connection whose response is deferred (HttpResponse::later) hands its
 // work to the blocking pool; the pool thread posts the finished response
 // back (post()) and wakes the loop, which sends it.
@@ -19,8 +24,10 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <unordered_map>
 #include <vector>
 
@@ -59,6 +66,10 @@ class Worker {
   void close_expired(Clock::time_point now);
   void defer(Connection& connection, Clock::time_point now);
   void deliver_completed(Clock::time_point now);
+  // Runs the throttled fills whose time has come.
+  void resume_throttled(Clock::time_point now);
+  // How long epoll may sleep: until the next sweep or throttled fill.
+  int wait_milliseconds(Clock::time_point now, Clock::time_point next_sweep) const;
   const std::string& current_date();
 
   std::vector<Listener> listeners_;
@@ -68,6 +79,13 @@ class Worker {
   size_t max_connections_;
   std::unordered_map<int, std::unique_ptr<Connection>> connections_;
   std::deque<int> run_again_;
+  struct Throttled {
+    Clock::time_point resume_at;
+    int fd;
+    uint64_t id;
+    bool operator>(const Throttled& other) const { return resume_at > other.resume_at; }
+  };
+  std::priority_queue<Throttled, std::vector<Throttled>, std::greater<Throttled>> throttled_;
   std::atomic<size_t> connection_count_{0};
   std::atomic<bool> stopping_{false};
   bool accepting_ = true;
