@@ -69,6 +69,8 @@ Result<std::unique_ptr<RangeClient>> RangeClient::create(RangeClientOptions opti
   curl_easy_setopt(handle, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, on_body);
+  client->fill_headers_ = curl_slist_append(nullptr, "X-Goldroot-Fill: 1");
+  if (!client->fill_headers_) return make_error(ErrorCode::kIo, "curl_slist_append failed");
   if (!client->options_.reuse_connections) {
     curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
@@ -78,9 +80,11 @@ Result<std::unique_ptr<RangeClient>> RangeClient::create(RangeClientOptions opti
 
 RangeClient::~RangeClient() {
   if (handle_) curl_easy_cleanup(static_cast<CURL*>(handle_));
+  curl_slist_free_all(static_cast<curl_slist*>(fill_headers_));
 }
 
-Status RangeClient::fetch(const std::string& url, uint64_t offset, uint64_t length, char* out) {
+Status RangeClient::fetch(const std::string& url, uint64_t offset, uint64_t length, char* out,
+                          Lane lane) {
   if (length == 0) return {};
   CURL* handle = static_cast<CURL*>(handle_);
   Transfer transfer{.handle = handle, .out = out, .length = length};
@@ -89,6 +93,7 @@ Status RangeClient::fetch(const std::string& url, uint64_t offset, uint64_t leng
   curl_easy_setopt(handle, CURLOPT_RANGE, range.c_str());
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(handle, CURLOPT_HTTPHEADER, lane == Lane::kFill ? fill_headers_ : nullptr);
   // The pin (or plain http) is set on every request: the URL may change.
   TRY(use_pinned_tls(handle, url, options_.pinned_public_key));
   CURLcode code = curl_easy_perform(handle);

@@ -11,6 +11,10 @@
 // (worth retrying), kNotFound/kPermissionDenied for 404/401/403, kCorruption
 // for an answer that is not the range asked for.
 //
+// A fetch is for a read that waits (kForeground) or for the background fill
+// (kFill), which goes out marked "X-Goldroot-Fill: 1": goldroot serve then
+// gives other PCs' boot reads the link first (server/fill_lane.h).
+//
 // Not thread-safe: one client per thread (VerifyingSource keeps a pool).
 // curl_global_init must have run (range_client_global_init, from main;
 // libcurl also runs it on first use, but not thread-safely).
@@ -25,6 +29,8 @@
 namespace goldroot::blockd {
 
 void range_client_global_init();
+
+enum class Lane { kForeground, kFill };
 
 struct RangeClientOptions {
   std::string pinned_public_key = {};  // "sha256//…", for https://
@@ -43,7 +49,8 @@ class RangeClient {
   RangeClient& operator=(const RangeClient&) = delete;
 
   // Fills out[0, length) with the bytes [offset, offset + length) of `url`.
-  Status fetch(const std::string& url, uint64_t offset, uint64_t length, char* out);
+  Status fetch(const std::string& url, uint64_t offset, uint64_t length, char* out,
+               Lane lane = Lane::kForeground);
 
   uint64_t requests() const { return requests_; }
   // New connections opened so far (libcurl's count).
@@ -54,6 +61,7 @@ class RangeClient {
 
   RangeClientOptions options_;
   void* handle_ = nullptr;  // CURL*
+  void* fill_headers_ = nullptr;  // curl_slist*: the fill's mark
   uint64_t requests_ = 0;
   uint64_t connections_ = 0;
 };

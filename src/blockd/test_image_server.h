@@ -1,7 +1,8 @@
 // What blockd's tests share: a random image with its verity tree, served by
 // goldroot's own HTTP server (StaticFiles, Range and keep-alive included)
-// under /images/, counting the requests and bytes asked for; it can answer
-// 503 for a while, and stop and start again on the same port. Test-only.
+// under /images/, counting the requests (those marked as fill too) and bytes
+// asked for; it can answer 503 for a while, and stop and start again on the
+// same port. Test-only.
 #pragma once
 
 #include <fcntl.h>
@@ -48,6 +49,7 @@ class TestImageServer {
     auto files = TRY(server::StaticFiles::open(temp_ / "srv", "/images/"));
     router.add_prefix("/images/", [this, files](const server::HttpRequest& request) {
       requests_.fetch_add(1);
+      if (request.header("x-goldroot-fill")) fill_requests_.fetch_add(1);
       if (fail_next_.load() > 0) {
         fail_next_.fetch_sub(1);
         return server::HttpResponse::text(503, "busy\n");
@@ -101,6 +103,7 @@ class TestImageServer {
   VerityParams params_;
   uint16_t port_ = 0;
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> fill_requests_{0};  // marked "X-Goldroot-Fill"
   std::atomic<uint64_t> bytes_asked_{0};
   std::atomic<int> fail_next_{0};
   std::mutex mutex_;

@@ -88,7 +88,7 @@ std::string with_origin(const std::string& url, const std::string& origin) {
 }  // namespace
 
 Status VerifyingSource::fetch_with_retry(Slot* slot, const std::string& url, uint64_t offset,
-                                         uint64_t length, char* out) {
+                                         uint64_t length, char* out, Lane lane) {
   auto wait = options_.retry_first;
   bool failed_before = false;
   const size_t origins = options_.mirrors.size() + 1;
@@ -97,7 +97,7 @@ Status VerifyingSource::fetch_with_retry(Slot* slot, const std::string& url, uin
     size_t origin = origin_.load(std::memory_order_relaxed) % origins;
     const std::string target = origin == 0 ? url : with_origin(url, options_.mirrors[origin - 1]);
     uint64_t requests_before = slot->client->requests();
-    Status status = slot->client->fetch(target, offset, length, out);
+    Status status = slot->client->fetch(target, offset, length, out, lane);
     requests_.fetch_add(slot->client->requests() - requests_before, std::memory_order_relaxed);
     if (status.ok()) {
       fetched_bytes_.fetch_add(length, std::memory_order_relaxed);
@@ -217,27 +217,35 @@ Result<bool> VerifyingSource::seed_tree_block(int level, uint64_t index) {
   return false;
 }
 
-Status VerifyingSource::fetch_unit(uint64_t unit, bool* fetched) {
+Status VerifyingSource::fetch_unit(uint64_t unit, Lane lane, bool* fetched) {
   *fetched = false;
+  const InFlight mine{unit, lane};
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    auto busy = [&] { return std::find(in_flight_.begin(), in_flight_.end(), unit) != in_flight_.end(); };
+    // A read waits for another read's fetch of the unit, not for the
+    // fill's; the fill waits for any.
+    auto busy = [&] {
+      return std::any_of(in_flight_.begin(), in_flight_.end(), [&](const InFlight& other) {
+        return other.unit == unit && (lane == Lane::kFill || other.lane == Lane::kForeground);
+      });
+    };
     if (busy()) {
       changed_.wait(lock, [&] { return !busy() || shutdown_; });
       if (shutdown_) return make_error(ErrorCode::kIo, "the block daemon is shutting down");
       return {};
     }
-    in_flight_.push_back(unit);
+    in_flight_.push_back(mine);
   }
   struct Done {
     VerifyingSource* source;
-    uint64_t unit;
+    InFlight entry;
     ~Done() {
       std::lock_guard<std::mutex> lock(source->mutex_);
-      std::erase(source->in_flight_, unit);
+      auto found = std::find(source->in_flight_.begin(), source->in_flight_.end(), entry);
+      if (found != source->in_flight_.end()) source->in_flight_.erase(found);
       source->changed_.notify_all();
     }
-  } done{this, unit};
+  } done{this, mine};
 
   uint64_t first = unit * blocks_per_unit_;
   uint64_t end = std::min(first + blocks_per_unit_, cache_->data_blocks());
@@ -253,7 +261,7 @@ Status VerifyingSource::fetch_unit(uint64_t unit, bool* fetched) {
   *fetched = true;
   // Nothing made here, one request for the unit (a block another read
   // stored meanwhile is fetched again: one request beats two).
-  if (!options_.seed && !made_here) return fetch_run(first, end);
+  if (!options_.seed && !made_here) return fetch_run(first, end, lane);
 
   // One request per run of missing blocks: seeded blocks are not fetched.
   Status result;
@@ -264,7 +272,7 @@ Status VerifyingSource::fetch_unit(uint64_t unit, bool* fetched) {
     }
     uint64_t run_end = b + 1;
     while (run_end < end && !cache_->present(run_end)) ++run_end;
-    Status status = fetch_run(b, run_end);
+    Status status = fetch_run(b, run_end, lane);
     if (!status.ok() && status.error().code != ErrorCode::kCorruption) return status;
     if (result.ok() && !status.ok()) result = std::move(status);
     b = run_end;
@@ -300,11 +308,11 @@ Result<bool> VerifyingSource::seed_block(uint64_t block) {
   return false;
 }
 
-Status VerifyingSource::fetch_run(uint64_t first, uint64_t end) {
+Status VerifyingSource::fetch_run(uint64_t first, uint64_t end, Lane lane) {
   SlotLease slot = TRY(lease_slot());
   char* buffer = slot->buffer.get();
   TRY(fetch_with_retry(slot.get(), options_.image_url, first * kBlockSize, (end - first) * kBlockSize,
-                       buffer));
+                       buffer, lane));
   std::string_view tree = cache_->tree();
   const VerityParams& params = cache_->params();
   Status result;
@@ -353,7 +361,7 @@ Status VerifyingSource::read_data_block(uint64_t block, char* buffer) {
                         "block " + std::to_string(block) + " could not be read verified");
     bool fetched = false;
     foreground_waiting_.fetch_add(1, std::memory_order_acq_rel);
-    Status status = fetch_unit(unit, &fetched);
+    Status status = fetch_unit(unit, Lane::kForeground, &fetched);
     foreground_waiting_.fetch_sub(1, std::memory_order_acq_rel);
     if (!cache_->present(block)) {
       if (!status.ok() && status.error().code != ErrorCode::kCorruption) return status;
@@ -397,7 +405,7 @@ Status VerifyingSource::read(uint64_t offset, uint32_t length, char* out) {
 
 Status VerifyingSource::fill_unit(uint64_t unit) {
   bool fetched = false;
-  return fetch_unit(unit, &fetched);
+  return fetch_unit(unit, Lane::kFill, &fetched);
 }
 
 SourceCounters VerifyingSource::counters() const {

@@ -31,7 +31,10 @@
 //     waits and retries with backoff (retry_first doubling to retry_max)
 //     until one answers or shutdown() is called. The server that answered
 //     last is asked first, by every thread.
-// Concurrent reads of one unit fetch it once: the others wait for it.
+// Concurrent reads of one unit fetch it once: the others wait for it. The
+// fill's requests are marked (Lane::kFill) so the server may hold them back
+// for other PCs' boot reads; a read that needs a unit the fill is fetching
+// therefore fetches it itself rather than wait behind a held-back fill.
 //
 // Thread-safe: read() and fill_unit() run from many threads (one pooled
 // HTTP connection per thread that fetches at once). The cache and the
@@ -136,10 +139,10 @@ class VerifyingSource : public BlockSource {
   Status read_data_block(uint64_t block, char* buffer);
   // Fetches the missing blocks of `unit` unless another thread is doing it
   // (then waits for it). *fetched tells which happened.
-  Status fetch_unit(uint64_t unit, bool* fetched);
+  Status fetch_unit(uint64_t unit, Lane lane, bool* fetched);
   // One Range request, retried with backoff until it succeeds or shutdown.
   Status fetch_with_retry(Slot* slot, const std::string& url, uint64_t offset, uint64_t length,
-                          char* out);
+                          char* out, Lane lane = Lane::kForeground);
   Result<SlotLease> lease_slot();
   // Makes `block` here if it is zeros, else copies it from an older image if
   // the seed index has it and it matches this tree; true when it is stored.
@@ -147,7 +150,7 @@ class VerifyingSource : public BlockSource {
   // Fetches data blocks [first, end) by one Range request; verifies and
   // stores them (one present already is written again with the same
   // bytes). kCorruption names the first bad block.
-  Status fetch_run(uint64_t first, uint64_t end);
+  Status fetch_run(uint64_t first, uint64_t end, Lane lane);
   void log(const std::string& line);
 
   BlockCache* cache_;
@@ -158,7 +161,12 @@ class VerifyingSource : public BlockSource {
 
   mutable std::mutex mutex_;  // in_flight_, slots_, last_error_, shutdown waits
   std::condition_variable changed_;
-  std::vector<uint64_t> in_flight_;
+  struct InFlight {
+    uint64_t unit;
+    Lane lane;
+    bool operator==(const InFlight&) const = default;
+  };
+  std::vector<InFlight> in_flight_;
   std::vector<std::unique_ptr<Slot>> idle_slots_;
   std::string last_error_;
   // Which origin reads go to: 0 the URLs' own, i > 0 mirrors[i - 1].

@@ -137,6 +137,9 @@ Result<std::string> building_cache_nginx_config(const BuildingCacheOptions& opti
   c += "        proxy_set_header Range $slice_range;\n";
   c += "        proxy_set_header Connection \"\";\n";
   c += "        proxy_set_header Host $proxy_host;\n";
+  c += "        # A slice serves every client behind the cache, booting or not: it is\n";
+  c += "        # never fetched in the server's background-fill lane.\n";
+  c += "        proxy_set_header X-Goldroot-Fill \"\";\n";
   c += "        proxy_pass http://goldroot_central$uri;\n";
   c += "        add_header X-Cache-Status $upstream_cache_status always;\n";
   c += "    }\n";

@@ -29,6 +29,8 @@ TEST(BuildingCacheTest, CachesOnlyContentAddressedPathsInLockedSlices) {
   EXPECT_TRUE(contains(config, "proxy_cache_key $uri$slice_range;"));
   // The server is asked for the path the cache keys on, not the raw request.
   EXPECT_TRUE(contains(config, "proxy_pass http://goldroot_central$uri;"));
+  // A slice serves booting clients too: never in the server's fill lane.
+  EXPECT_LT(config.find("proxy_set_header X-Goldroot-Fill \"\";"), config.find("location / {"));
   // One proxy_cache that stores, in the content-addressed location only.
   size_t cache = config.find("proxy_cache goldroot_blocks;");
   ASSERT_NE(cache, std::string::npos);
