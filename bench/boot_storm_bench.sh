@@ -12,10 +12,25 @@
 # with a data disk boots on demand, to record that read set and as the check
 # that the storm's path is the one a PC takes.
 #
+# The read set is replayed at the recorded boot's pace (the read set keeps
+# when each extent was first read), compressed into STORM_PACE seconds
+# (default 10: the QEMU guest boots under software emulation, many times
+# slower than a lab PC), so the single client's figure is a boot, not a
+# burst; on demand the fill runs beside the reads from the start, as
+# goldroot-blockd's does. The server runs with --link-rate 1gbit, matching
+# the shaping: while boot reads are answered, the PCs' fills (marked
+# X-Goldroot-Fill) get what the boots leave of the link. A last row repeats
+# the largest N on demand with the server's fill lane off (--link-rate off),
+# the server as it was before (STORM_COMPARE=0 skips it).
+#
+# The recorded read set is kept under $cache/storm-readsets/ by the image
+# artifact's digest: a later run on the same image skips the QEMU boot.
+#
 # Prints per N and mode: the slowest and median client to finish its boot
-# read set (the part a user waits for), to finish everything, failures, and
-# the image bytes the server sent (its access log). Goal: at N = 60 every
-# client's read set within 2x the single client's, with 0 failures.
+# read set (the part a user waits for), to finish everything, failures, the
+# image bytes the server sent (its access log), and the slowest and median
+# against N = 1 in the same mode. Goal: at N = 60 every client's read set
+# within 2x the single client's, with 0 failures.
 #
 # Usage: bench/boot_storm_bench.sh [N…]   (default 1 20 60; root, after
 # scripts/setup.sh and a build with boot_storm_client)
@@ -29,10 +44,13 @@ client=$build/bin/boot_storm_client
 counts=("${@:-1 20 60}")
 read -r -a counts <<<"${counts[*]}"
 cache=${GOLDROOT_CACHE:-/var/cache/goldroot}
+pace=${STORM_PACE:-10}
+compare=${STORM_COMPARE:-1}
 scripts/build-rootfs.sh "$cache/demo-rootfs" linux-image-amd64 systemd systemd-sysv
 work=$(mktemp -d /var/tmp/storm.XXXXXX)
 chmod 0755 "$work"
 export GOLDROOT_SITE=$work/site
+export LAB_NS=${LAB_NS:-goldroot-storm}
 source scripts/lib/lab.sh
 source bench/lib/bench.sh
 bench_needs_root "network namespaces, tc"
@@ -56,10 +74,12 @@ gr host add real1 --mac 52:54:00:79:00:01 --ip 10.77.0.9 --fetch demand >/dev/nu
 for i in $(seq 1 "$max_clients"); do
   gr host add "sim$i" --mac "$(printf '52:54:00:79:01:%02x' "$i")" --ip "10.77.0.$((99 + i))" >/dev/null
 done
-image_size=$(find "$GOLDROOT_SITE/exports" -name '*.erofs' -exec stat -c %s {} + | head -1)
+image_file=$(find "$GOLDROOT_SITE/exports" -name '*.erofs' | head -1)
+image_size=$(stat -c %s "$image_file")
+recorded=$cache/storm-readsets/$(basename "$image_file" .erofs)
 
 lab_up "$work/lab"
-lab_serve
+lab_serve --link-rate 1gbit
 access_log=$GOLDROOT_SITE/logs/access.log
 ip netns exec "$LAB_NS" tc qdisc add dev "$LAB_BRIDGE" root tbf rate 1gbit burst 256kb latency 100ms
 for i in $(seq 1 "$max_clients"); do
@@ -71,24 +91,36 @@ for i in $(seq 1 "$max_clients"); do
   ip -n "storm$i" link set lo up
 done
 
-# The real client: boots on demand with a data disk, records its read set.
-disk=$(lab_disk real1 2G)
-lab_boot real1 52:54:00:79:00:01 "$disk"
-lab_wait real1 'login:' 900 >/dev/null
-real_login=$(lab_seconds_to real1 'login:')
-sleep 20  # the daemon saves its read set on its status tick
-lab_kill real1
-mnt=$work/mnt
-mkdir -p "$mnt"
-start=$(sfdisk -J "$disk" | python3 -c 'import json, sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])')
-# The client was switched off: mounting its partition read-write replays
-# the journal (the daemon's atomic, synced write of the read set is in it).
-mount -o loop,offset=$((start * 512)) "$disk" "$mnt"
+# The real client: boots on demand with a data disk, records its read set
+# (unless a run on this image already did).
 readset=$work/boot.readset
-cp "$(ls "$mnt"/goldroot/cache/*.readset | head -1)" "$readset" || true
-umount "$mnt"
-[ -s "$readset" ] || { echo "boot_storm_bench: the real client recorded no read set" >&2; exit 1; }
+if [ -s "$recorded.readset" ] && [ -s "$recorded.login" ]; then
+  cp "$recorded.readset" "$readset"
+  real_login="$(cat "$recorded.login") (cached)"
+else
+  disk=$(lab_disk real1 2G)
+  lab_boot real1 52:54:00:79:00:01 "$disk"
+  lab_wait real1 'login:' 900 >/dev/null
+  real_login=$(lab_seconds_to real1 'login:')
+  sleep 20  # the daemon saves its read set on its status tick
+  lab_kill real1
+  mnt=$work/mnt
+  mkdir -p "$mnt"
+  start=$(sfdisk -J "$disk" | python3 -c 'import json, sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["start"])')
+  # The client was switched off: mounting its partition read-write replays
+  # the journal (the daemon's atomic, synced write of the read set is in it).
+  mount -o loop,offset=$((start * 512)) "$disk" "$mnt"
+  cp "$(ls "$mnt"/goldroot/cache/*.readset | head -1)" "$readset" || true
+  umount "$mnt"
+  rm -f "$disk"
+  [ -s "$readset" ] || { echo "boot_storm_bench: the real client recorded no read set" >&2; exit 1; }
+  mkdir -p "$(dirname "$recorded")"
+  cp "$readset" "$recorded.readset.tmp" && mv "$recorded.readset.tmp" "$recorded.readset"
+  echo "$real_login" >"$recorded.login"
+fi
 readset_blocks=$(awk 'NR > 1 {n += $2} END {print n}' "$readset")
+# The recorded boot's span: from its first read to its last (ms column).
+readset_span=$(awk 'NR == 2 {first = $3} NR > 1 {last = $3} END {printf "%.1f", (last - first) / 1000}' "$readset")
 
 # image_bytes_since LINE: image bytes of /images/ in the access log after LINE.
 image_bytes_since() {
@@ -97,14 +129,15 @@ import json, sys
 print(sum(json.loads(l).get("bytes", 0) for l in sys.stdin if json.loads(l).get("path", "").startswith("/images/")))'
 }
 
-# storm N MODE: N simulated PCs at once; prints one result row.
+# storm N MODE [LABEL]: N simulated PCs at once; prints one result row, and
+# keeps N = 1's figures as the mode's baseline.
 storm() {
-  local n=$1 mode=$2 i before pids=()
+  local n=$1 mode=$2 label=${3:-$2} i before pids=()
   before=$(wc -l <"$access_log")
   rm -rf "$work/out" && mkdir -p "$work/out"
   for i in $(seq 1 "$n"); do
     mkdir -p "$work/clients/$i"
-    local extra=(--readset "$readset")
+    local extra=(--readset "$readset" --pace-seconds "$pace")
     [ "$mode" = demand ] && extra+=(--fill)
     ip netns exec "storm$i" "$client" --server "http://$LAB_SERVER_IP:$LAB_PORT" \
       --mac "$(printf '52:54:00:79:01:%02x' "$i")" --host-key "$work/clients/$i/host.key" \
@@ -113,9 +146,9 @@ storm() {
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid" || true; done
-  python3 - "$n" "$mode" "$(image_bytes_since "$before")" "$work/out" <<'EOF'
-import glob, json, statistics, sys
-n, mode, sent, out = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+  python3 - "$n" "$mode" "$(image_bytes_since "$before")" "$work/out" "$label" "$work/baseline.$mode" <<'EOF'
+import glob, json, os, statistics, sys
+n, mode, sent, out, label, baseline = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 rows, failures = [], 0
 for path in glob.glob(out + "/*.json"):
     try:
@@ -129,17 +162,36 @@ for path in glob.glob(out + "/*.json"):
         rows.append(r)
 first = [r["readset_s" if mode == "demand" else "image_s"] for r in rows] or [0]
 done = [r["fill_s" if mode == "demand" else "image_s"] for r in rows] or [0]
-print(f"{n:>4} {mode:<7} {max(first):>12.1f} {statistics.median(first):>12.1f} "
-      f"{max(done):>11.1f} {failures:>8} {sent / 2**20:>12.0f}")
+late = max([r.get("readset_late_s", 0) for r in rows] or [0])
+if n == 1 and not os.path.exists(baseline):
+    open(baseline, "w").write(f"{max(first)} {statistics.median(first)}")
+base = [float(v) for v in open(baseline).read().split()] if os.path.exists(baseline) else [0, 0]
+def times(value, of):
+    return f"{value / of:.2f}x" if of > 0 else "-"
+print(f"{n:>4} {label:<16} {max(first):>10.1f} {statistics.median(first):>10.1f} "
+      f"{max(done):>10.1f} {statistics.median(done):>10.1f} {failures:>8} {sent / 2**20:>9.0f} "
+      f"{times(max(first), base[0]):>8} {times(statistics.median(first), base[1]):>8} {late:>8.1f}")
 EOF
 }
 
 echo "image: $((image_size >> 20)) MiB; boot read set: $((readset_blocks * 4096 >> 20)) MiB ($readset_blocks blocks," \
   "recorded by a QEMU client that reached its login prompt on demand in ${real_login} s)"
-echo "server link: 1 Gbit/s (tc tbf); each simulated PC: 4 readers of 128 KiB, 64 KiB Range units"
-printf '%4s %-7s %12s %12s %11s %8s %12s\n' N mode "boot max s" "boot med s" "all done s" failures "MiB sent"
+echo "pace: the recorded boot's reads, first to last over ${readset_span} s under TCG, replayed in" \
+  "their recorded rhythm over ${pace} s (each read not before its time; late reads go at once)"
+echo "server link: 1 Gbit/s (tc tbf), goldroot serve --link-rate 1gbit; each simulated PC:" \
+  "4 readers of 128 KiB, 64 KiB Range units, the fill beside them (on demand)"
+echo "load before: $(uptime | sed 's/.*load average/load average/')"
+printf '%4s %-16s %10s %10s %10s %10s %8s %9s %8s %8s %8s\n' N mode "boot max s" "boot med s" \
+  "done max s" "done med s" failures "MiB sent" "max/N=1" "med/N=1" "late s"
 for n in "${counts[@]}"; do
   storm "$n" demand
   storm "$n" full
 done
-echo "(boot: the read set on demand, the whole download for full; all done: the fill on demand)"
+if [ "$compare" = 1 ]; then
+  kill "$LAB_SERVE_PID" && wait "$LAB_SERVE_PID" 2>/dev/null || true
+  lab_serve --link-rate off
+  storm "$max_clients" demand "demand, lane off"
+fi
+echo "load after: $(uptime | sed 's/.*load average/load average/')"
+echo "(boot: the read set on demand, the whole download for full; done: the fill on demand;" \
+  "late: the most any read went out after its paced time)"

@@ -11,25 +11,36 @@
 //                set (--readset, recorded by a real client's goldroot-blockd)
 //                replayed through a VerifyingSource — HTTP Range units, every
 //                block verified — by --readers threads in 128 KiB reads, as
-//                the kernel's readahead asks; then, with --fill, the rest of
-//                the image by BackgroundFill (no idle priority: every client
-//                here shares the same two cores). The cache is RAM (memfd),
-//                or --cache-dir for a disk cache;
+//                the kernel's readahead asks, at the recorded boot's pace:
+//                each read not before its extent's recorded time, scaled so
+//                the last comes --pace-seconds after the first (reads in
+//                order, evenly spread, for a version 1 read set without
+//                times; 0: all at once). A read that is late (the server was
+//                slow) goes at once, so a slow server delays the rest, as it
+//                delays a boot. With --fill, BackgroundFill fetches the rest
+//                of the image from the start, beside the reads, as
+//                goldroot-blockd does (no idle priority: every client here
+//                shares the same two cores). The cache is RAM (memfd), or
+//                --cache-dir for a disk cache;
 //                --mode full: the whole file downloaded and its sha256
 //                checked (image_download.h), into --cache-dir.
 //
 // Prints one JSON line: the seconds each step took from the start (manifest,
-// layer, readset, fill or download), image bytes fetched, verification
-// failures, and "error" with the sentence when a step failed.
+// layer, readset, fill or download), how late the latest read of the read
+// set went out against its paced time (readset_late_s), image bytes
+// fetched, verification failures, and "error" with the sentence when a step
+// failed.
 //
 //   boot_storm_client --server URL --mac MAC --host-key FILE --site-key FILE
 //                     --mode demand|full [--readset FILE] [--fill]
-//                     [--cache-dir DIR] [--readers N]
+//                     [--cache-dir DIR] [--readers N] [--pace-seconds S]
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +50,7 @@
 #include "blockd/background_fill.h"
 #include "blockd/block_cache.h"
 #include "blockd/range_client.h"
+#include "blockd/read_set.h"
 #include "blockd/verifying_source.h"
 #include "boot/files.h"
 #include "boot/image_download.h"
@@ -53,17 +65,43 @@ struct Flags {
   std::string server, mac, host_key, site_key, mode = "demand", readset, cache_dir;
   bool fill = false;
   int readers = 4;
+  double pace_seconds = 0;
 };
 
-// "goldroot-readset 1 <root>\n" then "first count\n" per extent (read_set.h).
-std::vector<blockd::Extent> load_readset(const std::string& path) {
-  std::vector<blockd::Extent> extents;
+// A 128 KiB (or shorter) read of the read set and when, from the first
+// read, it is due.
+struct PacedRead {
+  uint64_t offset;
+  uint32_t length;
+  Clock::duration due;
+};
+
+Result<std::vector<PacedRead>> load_reads(const std::string& path, double pace_seconds) {
   std::ifstream in(path);
-  std::string header;
-  std::getline(in, header);
-  blockd::Extent extent;
-  while (in >> extent.first >> extent.count) extents.push_back(extent);
-  return extents;
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return make_error(ErrorCode::kNotFound, "cannot read the read set " + path);
+  blockd::ReadSetFile file = TRY(blockd::parse_read_set(text.str()));
+  std::vector<PacedRead> reads;
+  std::vector<uint32_t> recorded_ms;
+  for (const blockd::TimedExtent& timed : file.extents)
+    for (uint64_t at = 0; at < timed.extent.count; at += 32) {
+      reads.push_back({(timed.extent.first + at) * 4096,
+                       static_cast<uint32_t>(std::min<uint64_t>(32, timed.extent.count - at) * 4096),
+                       {}});
+      recorded_ms.push_back(timed.at_ms);
+    }
+  if (reads.empty() || pace_seconds <= 0) return reads;
+  const uint32_t first_ms = recorded_ms.front(), last_ms = recorded_ms.back();
+  const bool timed = last_ms > first_ms;
+  for (size_t i = 0; i < reads.size(); ++i) {
+    // (Times may step back a little: concurrent reads record in any order.)
+    double share = timed ? std::max(0.0, (double(recorded_ms[i]) - first_ms) / (last_ms - first_ms))
+                         : double(i) / double(reads.size());
+    reads[i].due = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(share * pace_seconds));
+  }
+  return reads;
 }
 
 class Run {
@@ -117,51 +155,60 @@ class Run {
         flags_.cache_dir.empty()
             ? TRY(blockd::BlockCache::open_ram(verity.params, verity.tree_size))
             : TRY(blockd::BlockCache::open_disk(flags_.cache_dir, verity.params, verity.tree_size));
+    // What this boot reads, so the fill fetches it first (as the daemon's).
+    blockd::ReadSet read_set("", verity.params.root_hash, verity.params.data_blocks);
     blockd::SourceOptions options{.image_url = image_url, .tree_url = tree_url};
     options.log = [](const std::string&) {};
+    options.read_set = &read_set;
     std::unique_ptr<blockd::VerifyingSource> source =
         TRY(blockd::VerifyingSource::open(cache.get(), std::move(options)));
     mark("tree_s");
     // The read set, split into 128 KiB reads, shared out among the readers
-    // in order (a boot's readers follow the same files).
-    std::vector<std::pair<uint64_t, uint32_t>> reads;
-    for (const blockd::Extent& extent : load_readset(flags_.readset))
-      for (uint64_t at = 0; at < extent.count; at += 32)
-        reads.emplace_back((extent.first + at) * 4096,
-                           static_cast<uint32_t>(std::min<uint64_t>(32, extent.count - at) * 4096));
+    // in order (a boot's readers follow the same files), each not before
+    // its time.
+    std::vector<PacedRead> reads = TRY(load_reads(flags_.readset, flags_.pace_seconds));
+    // The fill starts with the reads, as goldroot-blockd's does.
+    std::mutex done_mutex;
+    std::condition_variable done;
+    bool finished = false;
+    std::optional<blockd::BackgroundFill> fill;
+    if (flags_.fill) {
+      fill.emplace(source.get(), &read_set, blockd::FillOptions{.idle_priority = false}, [&] {
+        std::lock_guard lock(done_mutex);
+        finished = true;
+        done.notify_all();
+      });
+      fill->start();
+    }
+    const Clock::time_point reads_start = Clock::now();
     std::atomic<size_t> next{0};
     std::mutex mutex;
     std::string failure;
+    Clock::duration late{};
     std::vector<std::thread> readers;
     for (int t = 0; t < flags_.readers; ++t)
       readers.emplace_back([&] {
         std::vector<char> buffer(128 * 1024);
         for (size_t i; (i = next++) < reads.size();) {
-          Status read = source->read(reads[i].first, reads[i].second, buffer.data());
-          if (!read.ok()) {
-            std::lock_guard lock(mutex);
-            failure = read.error().message;
-          }
+          const Clock::time_point due = reads_start + reads[i].due;
+          std::this_thread::sleep_until(due);
+          const Clock::duration behind = Clock::now() - due;
+          Status read = source->read(reads[i].offset, reads[i].length, buffer.data());
+          std::lock_guard lock(mutex);
+          late = std::max(late, behind);
+          if (!read.ok()) failure = read.error().message;
         }
       });
     for (std::thread& reader : readers) reader.join();
     mark("readset_s");
+    out["readset_late_s"] = std::chrono::duration<double>(late).count();
     out["readset_bytes"] = source->counters().fetched_bytes;
     if (!failure.empty()) return make_error(ErrorCode::kCorruption, failure);
-    if (flags_.fill) {
-      std::mutex done_mutex;
-      std::condition_variable done;
-      bool finished = false;
-      blockd::BackgroundFill fill(source.get(), nullptr, {.idle_priority = false}, [&] {
-        std::lock_guard lock(done_mutex);
-        finished = true;
-        done.notify_all();
-      });
-      fill.start();
+    if (fill) {
       std::unique_lock lock(done_mutex);
       done.wait(lock, [&] { return finished; });
       lock.unlock();
-      fill.stop();
+      fill->stop();
       mark("fill_s");
     }
     blockd::SourceCounters counters = source->counters();
@@ -194,6 +241,7 @@ int main(int argc, char** argv) {
     else if (flag == "--readset") flags.readset = value();
     else if (flag == "--cache-dir") flags.cache_dir = value();
     else if (flag == "--readers") flags.readers = std::stoi(value());
+    else if (flag == "--pace-seconds") flags.pace_seconds = std::stod(value());
     else if (flag == "--fill") flags.fill = true;
     else {
       std::fprintf(stderr, "boot_storm_client: unknown flag %s\n", flag.c_str());
