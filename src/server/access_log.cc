@@ -25,6 +25,10 @@ void AccessLog::record(const AccessRecord& record) {
   };
   if (record.aborted) line["aborted"] = true;
   if (!record.range.empty()) line["range"] = record.range;
+  if (record.fill) {
+    line["fill"] = true;
+    line["held_ms"] = static_cast<double>(static_cast<int64_t>(record.held_ms * 1000)) / 1000;
+  }
   if (!record.failure.empty()) line["failure"] = record.failure;
   log_.append(line);
 }

@@ -4,7 +4,9 @@
 //    "bytes":1432,"duration_ms":0.41}
 // plus "aborted":true when the client went away before the body was sent,
 // and "range":"FIRST-LAST" (inclusive offsets) for a 206: which part of
-// an image went out (to a client, or to a building's cache).
+// an image went out (to a client, or to a building's cache); "fill":true
+// for a response in the fill lane (fill_lane.h), with "held_ms", the time
+// the lane held its body back for boot reads.
 // A connection that failed before it made a request (a TLS handshake with
 // something that is not a TLS client) gets one line with method and path
 // "-", status 0 and "failure":"<why>".
@@ -31,6 +33,8 @@ struct AccessRecord {
   double duration_ms = 0;
   bool aborted = false;
   std::string range = {};  // a 206's "FIRST-LAST"; "" otherwise
+  bool fill = false;        // sent in the fill lane
+  double held_ms = 0;       // of which the lane held it back
   std::string failure = {};  // why a connection ended without a request; "" normally
 };
 

@@ -109,6 +109,7 @@ void Connection::start_response(const HttpRequest* request, HttpResponse respons
   lane_ = Lane::kNone;
   if (response_.file.valid() && settings_->fill_lane)
     lane_ = request && request->header(kFillHeader) ? Lane::kFill : Lane::kForeground;
+  record_.fill = lane_ == Lane::kFill;
   head_sent_ = 0;
   body_sent_ = 0;
   responding_ = true;
@@ -200,6 +201,7 @@ Connection::Io Connection::write_response(Clock::time_point now, uint64_t* budge
         granted = settings_->fill_lane->grant(now, count);
         if (granted == 0) {
           resume_at_ = settings_->fill_lane->retry_at(now, count);
+          record_.held_ms += milliseconds_since(now, resume_at_);
           // What is corked goes out now rather than when the cork times out.
           set_cork(socket_.get(), false);
           set_cork(socket_.get(), true);

@@ -345,6 +345,10 @@ TEST_F(HttpServerTest, AFillHeldBackForBootReadsStillArrivesWhole) {
   ASSERT_TRUE(held);
   EXPECT_EQ(held->status, 200);
   EXPECT_TRUE(held->body == medium_);
+  // The access log says which lane it went in.
+  server_->stop();  // joins the workers, so every line is written
+  std::string log = goldroot::testing::read_file(temp_ / "access.log");
+  EXPECT_NE(log.find("\"fill\":true"), std::string::npos);
 }
 
 TEST_F(HttpServerTest, ClientsVanishingMidTransferLeakNothing) {
