@@ -21,10 +21,15 @@
 # the shaping: while boot reads are answered, the PCs' fills (marked
 # X-Goldroot-Fill) get what the boots leave of the link. A last row repeats
 # the largest N on demand with the server's fill lane off (--link-rate off),
-# the server as it was before (STORM_COMPARE=0 skips it).
+# the server as it was before (STORM_COMPARE=0 skips it). STORM_MODES
+# (default "demand full") picks the modes. STORM_STAGGER=S switches the PCs
+# on one by one over S seconds instead of all at once (default 0): the
+# first ones then fill while the last ones boot.
 #
-# The recorded read set is kept under $cache/storm-readsets/ by the image
-# artifact's digest: a later run on the same image skips the QEMU boot.
+# The recorded read set is kept under $cache/storm-readsets/, named by the
+# digest of the image past its first block (the superblock there names the
+# commit, new at every import; the layout after it is the tree's): a later
+# run on the same tree skips the QEMU boot.
 #
 # Prints per N and mode: the slowest and median client to finish its boot
 # read set (the part a user waits for), to finish everything, failures, the
@@ -46,6 +51,8 @@ read -r -a counts <<<"${counts[*]}"
 cache=${GOLDROOT_CACHE:-/var/cache/goldroot}
 pace=${STORM_PACE:-10}
 compare=${STORM_COMPARE:-1}
+read -r -a modes <<<"${STORM_MODES:-demand full}"
+stagger=${STORM_STAGGER:-0}
 scripts/build-rootfs.sh "$cache/demo-rootfs" linux-image-amd64 systemd systemd-sysv
 work=$(mktemp -d /var/tmp/storm.XXXXXX)
 chmod 0755 "$work"
@@ -76,7 +83,17 @@ for i in $(seq 1 "$max_clients"); do
 done
 image_file=$(find "$GOLDROOT_SITE/exports" -name '*.erofs' | head -1)
 image_size=$(stat -c %s "$image_file")
-recorded=$cache/storm-readsets/$(basename "$image_file" .erofs)
+layout=$(python3 - "$image_file" <<'EOF'
+import hashlib, sys
+with open(sys.argv[1], "rb") as image:
+    image.seek(4096)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: image.read(1 << 20), b""):
+        digest.update(chunk)
+print(digest.hexdigest())
+EOF
+)
+recorded=$cache/storm-readsets/$layout
 
 lab_up "$work/lab"
 lab_serve --link-rate 1gbit
@@ -96,12 +113,12 @@ done
 readset=$work/boot.readset
 if [ -s "$recorded.readset" ] && [ -s "$recorded.login" ]; then
   cp "$recorded.readset" "$readset"
-  real_login="$(cat "$recorded.login") (cached)"
+  real_login="$(cat "$recorded.login") s (an earlier run's recording)"
 else
   disk=$(lab_disk real1 2G)
   lab_boot real1 52:54:00:79:00:01 "$disk"
   lab_wait real1 'login:' 900 >/dev/null
-  real_login=$(lab_seconds_to real1 'login:')
+  real_login="$(lab_seconds_to real1 'login:') s"
   sleep 20  # the daemon saves its read set on its status tick
   lab_kill real1
   mnt=$work/mnt
@@ -116,7 +133,7 @@ else
   [ -s "$readset" ] || { echo "boot_storm_bench: the real client recorded no read set" >&2; exit 1; }
   mkdir -p "$(dirname "$recorded")"
   cp "$readset" "$recorded.readset.tmp" && mv "$recorded.readset.tmp" "$recorded.readset"
-  echo "$real_login" >"$recorded.login"
+  echo "${real_login% s}" >"$recorded.login"
 fi
 readset_blocks=$(awk 'NR > 1 {n += $2} END {print n}' "$readset")
 # The recorded boot's span: from its first read to its last (ms column).
@@ -127,6 +144,17 @@ image_bytes_since() {
   tail -n +"$(($1 + 1))" "$access_log" | python3 -c '
 import json, sys
 print(sum(json.loads(l).get("bytes", 0) for l in sys.stdin if json.loads(l).get("path", "").startswith("/images/")))'
+}
+
+# fill_lane_since LINE: what the server's fill lane did after LINE of the
+# access log: fill responses, how many it held back, for how long in all.
+fill_lane_since() {
+  tail -n +"$(($1 + 1))" "$access_log" | python3 -c '
+import json, sys
+fills = [json.loads(l) for l in sys.stdin if "\"fill\":true" in l]
+held = [f["held_ms"] for f in fills if f.get("held_ms", 0) > 0]
+if fills: print(f"       fill lane: {len(held)} of {len(fills)} fill responses held back for boot reads, "
+      f"{sum(held) / 1000:.1f} s in all")'
 }
 
 # storm N MODE [LABEL]: N simulated PCs at once; prints one result row, and
@@ -144,6 +172,7 @@ storm() {
       --site-key "$GOLDROOT_SITE/keys/site.pub" --mode "$mode" --cache-dir "$work/clients/$i" \
       "${extra[@]}" >"$work/out/$i.json" 2>"$work/out/$i.err" &
     pids+=($!)
+    ((i < n)) && sleep "$(awk -v s="$stagger" -v n="$n" 'BEGIN {print s / n}')"
   done
   for pid in "${pids[@]}"; do wait "$pid" || true; done
   python3 - "$n" "$mode" "$(image_bytes_since "$before")" "$work/out" "$label" "$work/baseline.$mode" <<'EOF'
@@ -172,20 +201,22 @@ print(f"{n:>4} {label:<16} {max(first):>10.1f} {statistics.median(first):>10.1f}
       f"{max(done):>10.1f} {statistics.median(done):>10.1f} {failures:>8} {sent / 2**20:>9.0f} "
       f"{times(max(first), base[0]):>8} {times(statistics.median(first), base[1]):>8} {late:>8.1f}")
 EOF
+  [ "$mode" = demand ] && fill_lane_since "$before"
+  return 0
 }
 
 echo "image: $((image_size >> 20)) MiB; boot read set: $((readset_blocks * 4096 >> 20)) MiB ($readset_blocks blocks," \
-  "recorded by a QEMU client that reached its login prompt on demand in ${real_login} s)"
+  "recorded by a QEMU client that reached its login prompt on demand in ${real_login})"
 echo "pace: the recorded boot's reads, first to last over ${readset_span} s under TCG, replayed in" \
   "their recorded rhythm over ${pace} s (each read not before its time; late reads go at once)"
 echo "server link: 1 Gbit/s (tc tbf), goldroot serve --link-rate 1gbit; each simulated PC:" \
   "4 readers of 128 KiB, 64 KiB Range units, the fill beside them (on demand)"
+[ "$stagger" = 0 ] || echo "the PCs are switched on one by one over $stagger s"
 echo "load before: $(uptime | sed 's/.*load average/load average/')"
 printf '%4s %-16s %10s %10s %10s %10s %8s %9s %8s %8s %8s\n' N mode "boot max s" "boot med s" \
   "done max s" "done med s" failures "MiB sent" "max/N=1" "med/N=1" "late s"
 for n in "${counts[@]}"; do
-  storm "$n" demand
-  storm "$n" full
+  for mode in "${modes[@]}"; do storm "$n" "$mode"; done
 done
 if [ "$compare" = 1 ]; then
   kill "$LAB_SERVE_PID" && wait "$LAB_SERVE_PID" 2>/dev/null || true
