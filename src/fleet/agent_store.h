@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "fleet/sqlite.h"
+#include "fleet/database.h"
 #include "report/report.h"
 
 namespace goldroot {

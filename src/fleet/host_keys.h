@@ -48,7 +48,7 @@
 
 #include "base/result.h"
 #include "crypto/ed25519.h"
-#include "fleet/sqlite.h"
+#include "fleet/database.h"
 #include "site/enroll_policy.h"  // EnrollPolicy: the site settings carry it too
 
 namespace goldroot {

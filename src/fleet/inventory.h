@@ -15,7 +15,7 @@
 
 #include "net/address.h"
 #include "fleet/model.h"
-#include "fleet/sqlite.h"
+#include "fleet/database.h"
 
 namespace goldroot {
 

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "base/result.h"
-#include "fleet/sqlite.h"
+#include "fleet/database.h"
 
 namespace goldroot {
 

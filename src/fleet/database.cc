@@ -1,10 +1,21 @@
-#include "fleet/sqlite.h"
+#include "fleet/database.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <utility>
+
+#include "fleet/postgresql.h"
 
 namespace goldroot {
 
+using database_detail::PgConnection;
+using database_detail::PgParameterView;
+
 namespace {
+
+// The lock every PostgreSQL writer takes first (pg_advisory_xact_lock):
+// "goldroot" in ASCII, so it is unlikely to meet another program's.
+constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(7453010373645070196)";
 
 Error sqlite_error(sqlite3* db, int code, const std::string& what) {
   ErrorCode mapped = ErrorCode::kIo;
@@ -36,6 +47,76 @@ Error sqlite_error(sqlite3* db, int code, const std::string& what) {
 }
 
 }  // namespace
+
+bool is_postgresql_url(std::string_view target) {
+  return target.starts_with("postgresql://") || target.starts_with("postgres://");
+}
+
+std::string redact_url(std::string_view url) {
+  std::string out(url);
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t start = scheme + 3;
+    size_t end = out.find_first_of("/?", start);
+    if (end == std::string::npos) end = out.size();
+    size_t at = out.rfind('@', end);
+    if (at != std::string::npos && at >= start) {
+      size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon, at - colon, ":***");
+    }
+  }
+  size_t query = out.find('?');
+  if (query == std::string::npos) return out;
+  for (size_t key = out.find("password=", query); key != std::string::npos;
+       key = out.find("password=", key + 1)) {
+    if (out[key - 1] != '?' && out[key - 1] != '&') continue;
+    size_t value = key + 9;
+    size_t end = out.find('&', value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+  }
+  return out;
+}
+
+std::string describe_database(std::string_view target) {
+  if (is_postgresql_url(target)) return redact_url(target);
+  return "sqlite " + std::string(target);
+}
+
+std::string number_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  int highest = 0;
+  char quote = 0;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    char c = sql[i];
+    if (quote) {
+      out += c;
+      if (c == quote) quote = 0;  // a doubled quote closes and reopens: same result
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+      continue;
+    }
+    if (c != '?') {
+      out += c;
+      continue;
+    }
+    size_t digits = i + 1;
+    while (digits < sql.size() && sql[digits] >= '0' && sql[digits] <= '9') ++digits;
+    int number;
+    if (digits > i + 1) {
+      number = std::atoi(std::string(sql.substr(i + 1, digits - i - 1)).c_str());
+      i = digits - 1;
+    } else {
+      number = highest + 1;
+    }
+    highest = std::max(highest, number);
+    out += '$' + std::to_string(number);
+  }
+  return out;
+}
 
 Result<Database> Database::open(const std::string& path) {
   sqlite3* db = nullptr;
