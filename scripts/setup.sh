@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   # build
   build-essential cmake ninja-build pkg-config git
-  libssl-dev libzstd-dev libsqlite3-dev sqlite3 nlohmann-json3-dev libcli11-dev libfmt-dev
+  libssl-dev libzstd-dev libsqlite3-dev sqlite3 libpq-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libarchive-dev liblz4-dev libcurl4-openssl-dev libmount-dev libblkid-dev libdevmapper-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # sanitizer trees (g++'s libtsan/libasan/libubsan) and libFuzzer (clang's)
@@ -17,6 +17,7 @@ packages=(
   # test rig and benchmark peers
   debootstrap ostree bc curl python3 iproute2 util-linux procps
   nginx-light  # the HTTP bench's peer, and the building cache's test (needs its slice module)
+  postgresql  # scripts/with_postgresql.sh: a throw-away cluster for the PostgreSQL inventory tests
   openssl  # tests make host keys and sign as hosts do (`openssl genpkey` and `pkeyutl` with ed25519)
   # network boot: dnsmasq (DHCP/proxy-DHCP + TFTP), Debian's iPXE binaries,
   # and busybox's udhcpc as the DHCP client of the namespace tests

@@ -80,7 +80,7 @@ nlohmann::json or_null(const std::optional<std::string>& value) {
 }  // namespace
 
 Result<std::unique_ptr<AdminRoutes>> AdminRoutes::open(Site* site, AdminAuth* admin) {
-  Inventory inventory = TRY(Inventory::open(site->database_path()));
+  Inventory inventory = TRY(Inventory::open(site->database()));
   return std::unique_ptr<AdminRoutes>(new AdminRoutes(site, admin, std::move(inventory)));
 }
 

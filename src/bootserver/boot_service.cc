@@ -67,7 +67,7 @@ BootService::BootService(Site* site, Inventory inventory, SigningKey key,
       challenges_(std::move(challenges)) {}
 
 Result<std::unique_ptr<BootService>> BootService::open(Site* site, BootServiceOptions options) {
-  Inventory inventory = TRY(Inventory::open(site->database_path()));
+  Inventory inventory = TRY(Inventory::open(site->database()));
   SigningKey key = TRY(load_site_key(site->keys_dir()));
   auto layers = TRY(LayerCache::create(options.cache_parent));
   Challenges challenges = TRY(Challenges::create(site->env()));

@@ -35,7 +35,7 @@ ReportService::ReportService(Site* site, AdminAuth* admin, Inventory inventory,
 
 Result<std::unique_ptr<ReportService>> ReportService::open(Site* site, AdminAuth* admin,
                                                            ReportServiceOptions options) {
-  Inventory inventory = TRY(Inventory::open(site->database_path()));
+  Inventory inventory = TRY(Inventory::open(site->database()));
   // Part files are uploads a previous server was receiving when it stopped:
   // their agents retry, and O_EXCL would refuse them while these remain.
   if (DIR* uploads = ::opendir(site->uploads_dir().c_str())) {

@@ -123,7 +123,7 @@ Result<int> host_changes_command(Context& context, const std::string& host, bool
     std::string database;
     {
       auto fleet = TRY(open_fleet(context, LockMode::kShared, "changes --host"));
-      database = fleet.site->database_path();
+      database = fleet.site->database();
       auto transaction = TRY(fleet.inventory.begin_write());
       AgentStore agents(fleet.inventory.database());
       id = TRY(agents.queue_command(host, CommandKind::kContentDiff, content,

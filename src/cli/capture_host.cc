@@ -112,7 +112,7 @@ Result<Request> request_upload(Context& context, const std::string& host) {
   request.interval = report.interval_seconds;
   request.id = TRY(agents.queue_command(host, CommandKind::kUploadUpper, "", now));
   TRY(transaction.commit());
-  request.database = fleet.site->database_path();
+  request.database = fleet.site->database();
   request.uploads_dir = fleet.site->uploads_dir();
   return request;
 }

@@ -8,7 +8,7 @@ namespace goldroot::cli {
 
 Result<FleetSession> open_fleet(Context& context, LockMode mode, const std::string& command) {
   auto site = TRY(context.open_site(mode, command));
-  Inventory inventory = TRY(Inventory::open(site->database_path()));
+  Inventory inventory = TRY(Inventory::open(site->database()));
   return FleetSession{std::move(site), std::move(inventory)};
 }
 

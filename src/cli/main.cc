@@ -9,6 +9,7 @@
 #include "base/progress.h"
 #include "base/strings.h"
 #include "cli/command.h"
+#include "fleet/inventory.h"
 
 namespace goldroot::cli {
 
@@ -33,6 +34,12 @@ static Result<int> run_init(Context& context, const Args& args) {
   primary_option->needs(keys_option);
   keys_option->needs(primary_option);
   primary_option->excludes(key_option);
+  std::string database;
+  app.add_option("--database", database,
+                 "keep the inventory (hosts, labs, agents' reports) in this PostgreSQL database, "
+                 "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, which several servers can "
+                 "share; default: SQLite in the site")
+      ->excludes(primary_option);
   if (auto exit = parse_args(app, args)) return *exit;
   if (!primary.empty()) {
     TRY(Site::init_secondary(context.env, context.site_root(), primary, keys_from));
@@ -44,8 +51,19 @@ static Result<int> run_init(Context& context, const Args& args) {
   if (!key_path.empty())
     secure_boot = Site::SecureBootPair{TRY(context.env->read_file(key_path)),
                                        TRY(context.env->read_file(certificate_path))};
-  TRY(Site::init(context.env, context.site_root(), secure_boot));
+  std::optional<std::string> database_url;
+  if (!database.empty()) {
+    if (!is_postgresql_url(database))
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--database wants a postgresql:// URL, not '" + redact_url(database) +
+                            "' (SQLite, the default, needs no option)");
+    // Connects and creates the tables now: a wrong URL is said here, once.
+    TRY(Inventory::open(database));
+    database_url = database;
+  }
+  TRY(Site::init(context.env, context.site_root(), secure_boot, database_url));
   std::printf("site ready at %s\n", context.site_root().c_str());
+  if (database_url) std::printf("inventory: %s\n", describe_database(*database_url).c_str());
   return 0;
 }
 

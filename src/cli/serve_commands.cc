@@ -154,7 +154,7 @@ class DhcpWatcher {
   }
   // What dnsmasq's settings come from.
   Stamp dhcp_stamp() const {
-    std::string database = site_->database_path();
+    std::string database = site_->database();
     return stamp_of({database, database + "-wal", site_->root() + "/site.json"});
   }
   // What the GRUB files come from besides: a ref is renamed into its
@@ -174,7 +174,7 @@ class DhcpWatcher {
       bool dhcp_changed = now_dhcp != seen_dhcp;
       seen_dhcp = now_dhcp;
       seen_boot = now_boot;
-      auto inventory = Inventory::open(site_->database_path());
+      auto inventory = Inventory::open(site_->database());
       if (!inventory.ok()) continue;
       auto settings = site_->settings();
       if (!settings.ok()) {
@@ -403,7 +403,7 @@ Result<int> run_serve(Context& context, const Args& args) {
       options.pool_start = range.substr(0, dash);
       options.pool_end = range.substr(dash + 1);
     }
-    auto inventory = TRY(Inventory::open(site->database_path()));
+    auto inventory = TRY(Inventory::open(site->database()));
     SiteSettings site_settings = TRY(site->settings());
     netboot::DnsmasqSettings settings =
         TRY(dhcp_settings(inventory, options, site_settings.uefi));

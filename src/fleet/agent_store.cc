@@ -116,8 +116,10 @@ Result<std::vector<AgentCommand>> AgentStore::record(const Report& report, const
   if (newer) {
     if (!same_boot && !known_boot) TRY(settle_new_boot(id, report, now));
     Statement replace = TRY(db_.prepare(
-        "INSERT OR REPLACE INTO agent_status (host_id, boot_id, sequence, sent_at, received_at, "
-        "report) VALUES (?, ?, ?, ?, ?, ?)"));
+        "INSERT INTO agent_status (host_id, boot_id, sequence, sent_at, received_at, report) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (host_id) DO UPDATE SET boot_id = "
+        "excluded.boot_id, sequence = excluded.sequence, sent_at = excluded.sent_at, "
+        "received_at = excluded.received_at, report = excluded.report"));
     replace.bind(id).bind(report.boot_id).bind(report.sequence).bind(report.sent_at).bind(now).bind(raw);
     TRY(replace.run());
   }
@@ -165,8 +167,9 @@ Status AgentStore::record_boot_request(const std::string& host, int64_t now,
   int64_t id = TRY(host_id(host));
   // A new boot clears the last one's alert.
   Statement insert = TRY(db_.prepare(
-      "INSERT OR REPLACE INTO boot_requests (host_id, requested_at, mode, alert) "
-      "VALUES (?, ?, ?, NULL)"));
+      "INSERT INTO boot_requests (host_id, requested_at, mode, alert) VALUES (?, ?, ?, NULL) "
+      "ON CONFLICT (host_id) DO UPDATE SET requested_at = excluded.requested_at, "
+      "mode = excluded.mode, alert = NULL"));
   insert.bind(id).bind(now).bind(mode);
   return insert.run();
 }
@@ -256,10 +259,12 @@ Result<int64_t> AgentStore::queue_command(const std::string& host, CommandKind c
   }
   Statement insert = TRY(db_.prepare(
       "INSERT INTO agent_commands (host_id, command, path, created_at, updated_at) "
-      "VALUES (?, ?, ?, ?, ?)"));
+      "VALUES (?, ?, ?, ?, ?) RETURNING id"));
   insert.bind(id).bind(command_name(command)).bind(path).bind(now).bind(now);
+  TRY(insert.step());
+  int64_t command_id = insert.int_column(0);
   TRY(insert.run());
-  return db_.last_insert_id();
+  return command_id;
 }
 
 namespace {

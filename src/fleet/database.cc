@@ -118,27 +118,33 @@ std::string number_placeholders(std::string_view sql) {
   return out;
 }
 
-Result<Database> Database::open(const std::string& path) {
+Result<Database> Database::open(const std::string& target) {
+  if (is_postgresql_url(target)) return Database(TRY(PgConnection::connect(target)));
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  Database database(db, path);
-  if (rc != SQLITE_OK) return sqlite_error(db, rc, "opening inventory " + path);
+      target.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Database database(db, target);
+  if (rc != SQLITE_OK) return sqlite_error(db, rc, "opening inventory " + target);
   sqlite3_busy_timeout(db, 5000);
   sqlite3_extended_result_codes(db, 1);
   TRY(database.exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;")
-          .context("opening inventory " + path));
+          .context("opening inventory " + target));
   return database;
 }
 
+Database::Database(sqlite3* db, std::string name) : db_(db), name_(std::move(name)) {}
+
+Database::Database(std::unique_ptr<PgConnection> pg) : pg_(std::move(pg)), name_(pg_->name) {}
+
 Database::Database(Database&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+    : db_(std::exchange(other.db_, nullptr)), pg_(std::move(other.pg_)), name_(std::move(other.name_)) {}
 
 Database& Database::operator=(Database&& other) noexcept {
   if (this != &other) {
     if (db_) sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
-    path_ = std::move(other.path_);
+    pg_ = std::move(other.pg_);
+    name_ = std::move(other.name_);
   }
   return *this;
 }
@@ -148,6 +154,7 @@ Database::~Database() {
 }
 
 Status Database::exec(const std::string& sql) {
+  if (pg_) return pg_->execute_script(sql);
   char* message = nullptr;
   int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
   if (rc != SQLITE_OK) {
@@ -161,28 +168,52 @@ Status Database::exec(const std::string& sql) {
 }
 
 Result<Statement> Database::prepare(std::string_view sql) {
+  if (pg_) return Statement(pg_.get(), number_placeholders(sql));
   sqlite3_stmt* statement = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db_, rc, "preparing inventory query");
   return Statement(db_, statement);
 }
 
-int64_t Database::last_insert_id() const { return sqlite3_last_insert_rowid(db_); }
-int Database::changes() const { return sqlite3_changes(db_); }
+int Database::changes() const { return pg_ ? pg_->changes : sqlite3_changes(db_); }
+
+Statement::Statement(PgConnection* pg, std::string sql) : pg_(pg), sql_(std::move(sql)) {}
 
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), statement_(std::exchange(other.statement_, nullptr)), next_(other.next_) {}
+    : db_(other.db_),
+      statement_(std::exchange(other.statement_, nullptr)),
+      next_(other.next_),
+      pg_(other.pg_),
+      sql_(std::move(other.sql_)),
+      parameters_(std::move(other.parameters_)),
+      result_(std::exchange(other.result_, nullptr)),
+      row_(other.row_) {}
 
 Statement::~Statement() {
   if (statement_) sqlite3_finalize(statement_);
+  clear_result();
+}
+
+void Statement::clear_result() {
+  if (result_) PQclear(static_cast<PGresult*>(result_));
+  result_ = nullptr;
+  row_ = -1;
 }
 
 Statement& Statement::bind(int64_t value) {
+  if (pg_) {
+    parameters_.push_back({std::to_string(value), true});
+    return *this;
+  }
   sqlite3_bind_int64(statement_, next_++, value);
   return *this;
 }
 
 Statement& Statement::bind(std::string_view value) {
+  if (pg_) {
+    parameters_.push_back({std::string(value), false});
+    return *this;
+  }
   sqlite3_bind_text(statement_, next_++, value.data(), static_cast<int>(value.size()),
                     SQLITE_TRANSIENT);
   return *this;
@@ -193,11 +224,26 @@ Statement& Statement::bind(const std::optional<std::string>& value) {
 }
 
 Statement& Statement::bind_null() {
+  if (pg_) {
+    parameters_.push_back({std::nullopt, false});
+    return *this;
+  }
   sqlite3_bind_null(statement_, next_++);
   return *this;
 }
 
 Result<bool> Statement::step() {
+  if (pg_) {
+    if (!result_) {
+      std::vector<PgParameterView> views;
+      views.reserve(parameters_.size());
+      for (const PgParameter& parameter : parameters_)
+        views.push_back({parameter.value ? parameter.value->c_str() : nullptr, parameter.integer});
+      result_ = TRY(pg_->execute(sql_, views));
+    }
+    ++row_;
+    return row_ < PQntuples(static_cast<PGresult*>(result_));
+  }
   int rc = sqlite3_step(statement_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
@@ -211,14 +257,31 @@ Status Statement::run() {
 }
 
 void Statement::reset() {
+  if (pg_) {
+    clear_result();
+    parameters_.clear();
+    return;
+  }
   sqlite3_reset(statement_);
   sqlite3_clear_bindings(statement_);
   next_ = 1;
 }
 
-int64_t Statement::int_column(int index) const { return sqlite3_column_int64(statement_, index); }
+int64_t Statement::int_column(int index) const {
+  if (pg_) {
+    auto* result = static_cast<PGresult*>(result_);
+    if (PQgetisnull(result, row_, index)) return 0;
+    return std::strtoll(PQgetvalue(result, row_, index), nullptr, 10);
+  }
+  return sqlite3_column_int64(statement_, index);
+}
 
 std::string Statement::text_column(int index) const {
+  if (pg_) {
+    auto* result = static_cast<PGresult*>(result_);
+    return std::string(PQgetvalue(result, row_, index),
+                       static_cast<size_t>(PQgetlength(result, row_, index)));
+  }
   const unsigned char* text = sqlite3_column_text(statement_, index);
   return text ? std::string(reinterpret_cast<const char*>(text),
                             static_cast<size_t>(sqlite3_column_bytes(statement_, index)))
@@ -226,11 +289,28 @@ std::string Statement::text_column(int index) const {
 }
 
 std::optional<std::string> Statement::optional_text_column(int index) const {
+  if (pg_) {
+    if (PQgetisnull(static_cast<PGresult*>(result_), row_, index)) return std::nullopt;
+    return text_column(index);
+  }
   if (sqlite3_column_type(statement_, index) == SQLITE_NULL) return std::nullopt;
   return text_column(index);
 }
 
 Result<DbTransaction> DbTransaction::begin(Database& db, TransactionKind kind) {
+  if (PgConnection* pg = db.pg_.get()) {
+    if (kind == TransactionKind::kWrite) {
+      TRY(pg->execute_script("BEGIN"));
+      pg->in_transaction = true;
+      DbTransaction transaction(&db);
+      // Readers never wait for it; writers of every server queue here.
+      TRY(pg->execute_script(kWriteLock));
+      return transaction;
+    }
+    TRY(pg->execute_script("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    pg->in_transaction = true;
+    return DbTransaction(&db);
+  }
   TRY(db.exec(kind == TransactionKind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN"));
   return DbTransaction(&db);
 }
@@ -239,12 +319,19 @@ DbTransaction::DbTransaction(DbTransaction&& other) noexcept
     : db_(std::exchange(other.db_, nullptr)) {}
 
 DbTransaction::~DbTransaction() {
-  if (db_) (void)db_->exec("ROLLBACK");
+  if (!db_) return;
+  (void)db_->exec("ROLLBACK");
+  if (db_->pg_) db_->pg_->in_transaction = false;
 }
 
 Status DbTransaction::commit() {
   Database* db = std::exchange(db_, nullptr);
-  return db->exec("COMMIT");
+  Status committed = db->exec("COMMIT");
+  if (db->pg_) {
+    db->pg_->in_transaction = false;
+    if (!committed.ok()) (void)db->exec("ROLLBACK");
+  }
+  return committed;
 }
 
 }  // namespace goldroot

@@ -51,7 +51,7 @@ Result<int64_t> host_id(Database& db, const std::string& host) {
 
 // Makes sure the host has a row, so the updates below need no upsert.
 Status ensure_row(Database& db, int64_t id) {
-  Statement insert = TRY(db.prepare("INSERT OR IGNORE INTO host_keys (host_id) VALUES (?)"));
+  Statement insert = TRY(db.prepare("INSERT INTO host_keys (host_id) VALUES (?) ON CONFLICT DO NOTHING"));
   insert.bind(id);
   return insert.run();
 }
@@ -75,7 +75,8 @@ Result<std::optional<std::string>> enrolled_elsewhere(Database& db, const Verify
 
 Status revoke(Database& db, const VerifyKey& key, const std::string& host, int64_t now) {
   Statement insert = TRY(db.prepare(
-      "INSERT OR IGNORE INTO revoked_host_keys (key, host, revoked_at) VALUES (?, ?, ?)"));
+      "INSERT INTO revoked_host_keys (key, host, revoked_at) VALUES (?, ?, ?) "
+      "ON CONFLICT DO NOTHING"));
   insert.bind(stored(key)).bind(host).bind(now);
   return insert.run();
 }

@@ -219,8 +219,8 @@ Status Inventory::write_lab_networks(int64_t id, const Lab& lab) {
   TRY(clear.run());
   for (const std::string& cidr : lab.networks) {
     Statement link =
-        TRY(db_.prepare("INSERT OR IGNORE INTO lab_networks (lab_id, network_id) "
-                        "SELECT ?, id FROM networks WHERE cidr = ?"));
+        TRY(db_.prepare("INSERT INTO lab_networks (lab_id, network_id) "
+                        "SELECT ?, id FROM networks WHERE cidr = ? ON CONFLICT DO NOTHING"));
     link.bind(id).bind(cidr);
     TRY(link.run());
     if (db_.changes() == 0 && !TRY(find_network(cidr)))
@@ -237,7 +237,7 @@ Status Inventory::add_lab(const Lab& lab) {
     return make_error(ErrorCode::kAlreadyExists, "lab " + lab.name + " already exists");
   Statement insert = TRY(
       db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi, fetch, prefetch) "
-                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   insert.bind(lab.name)
       .bind(lab.channel)
       .bind(mode_text(lab.mode))
@@ -246,8 +246,10 @@ Status Inventory::add_lab(const Lab& lab) {
       .bind(uefi_text(lab.uefi))
       .bind(fetch_text(lab.fetch))
       .bind(prefetch_text(lab.prefetch));
+  TRY(insert.step());
+  int64_t id = insert.int_column(0);
   TRY(insert.run());
-  return write_lab_networks(db_.last_insert_id(), lab);
+  return write_lab_networks(id, lab);
 }
 
 Status Inventory::update_lab(const Lab& lab) {
@@ -417,7 +419,7 @@ Status Inventory::add_host(const Host& host) {
   Statement insert = TRY(db_.prepare(
       "INSERT INTO hosts (name, ip, lab_id, arch, channel, pinned_commit, mode, notes, "
       "unregistered, fetch) VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?, "
-      "?, ?)"));
+      "?, ?) RETURNING id"));
   insert.bind(host.name)
       .bind(host.ip)
       .bind(host.lab)
@@ -428,8 +430,10 @@ Status Inventory::add_host(const Host& host) {
       .bind(host.notes)
       .bind(int64_t{host.unregistered})
       .bind(fetch_text(host.fetch));
+  TRY(insert.step());
+  int64_t id = insert.int_column(0);
   TRY(insert.run());
-  return write_host_details(db_.last_insert_id(), host);
+  return write_host_details(id, host);
 }
 
 Status Inventory::update_host(const std::string& old_name, const Host& host) {

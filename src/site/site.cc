@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/strings.h"
+#include "crypto/key_file.h"
 #include "crypto/secure_boot_key.h"
 #include "crypto/site_key.h"
 #include "crypto/tls_identity.h"
@@ -14,6 +15,7 @@ namespace goldroot {
 
 namespace {
 constexpr const char* kMarker = "{\"goldroot_site\": 1}\n";
+constexpr const char* kDatabaseUrlFile = "/database.url";
 
 // The names the TLS certificate is made for at init: this machine's. (Its
 // clients check the key's pin, not the names; `goldroot serve` adds its
@@ -178,7 +180,8 @@ Site::Site(Env* env, std::string root, FileLock lock, LockMode mode)
       store_(env, root_ + "/store") {}
 
 Status Site::init(Env* env, const std::string& root,
-                  const std::optional<SecureBootPair>& secure_boot) {
+                  const std::optional<SecureBootPair>& secure_boot,
+                  const std::optional<std::string>& database_url) {
   // A bad pair is refused before anything is made.
   if (secure_boot)
     TRY(check_secure_boot_pair(secure_boot->key_text, secure_boot->certificate_text)
@@ -197,6 +200,22 @@ Status Site::init(Env* env, const std::string& root,
             .context("the Secure Boot key"));
   TRY(ensure_secure_boot_key(root + "/keys", secure_boot_common_name())
           .context("creating the Secure Boot key"));
+  if (database_url) {
+    std::string path = root + kDatabaseUrlFile;
+    if (env->exists(path)) {
+      std::string kept(trim(TRY(env->read_file(path))));
+      if (kept != *database_url)
+        return make_error(ErrorCode::kAlreadyExists,
+                          "site " + root + " keeps its inventory in another PostgreSQL database; "
+                          "goldroot does not move an inventory");
+    } else if (env->exists(root + "/goldroot.db")) {
+      return make_error(ErrorCode::kAlreadyExists,
+                        "site " + root + " keeps its inventory in SQLite (" + root +
+                            "/goldroot.db); goldroot does not move an inventory to PostgreSQL");
+    } else {
+      TRY(write_new_file(path, *database_url + "\n", 0600));
+    }
+  }
   if (!env->exists(root + "/site.json")) TRY(env->write_file_atomic(root + "/site.json", kMarker));
   return {};
 }
@@ -271,6 +290,7 @@ Result<std::unique_ptr<Site>> Site::open(Env* env, const std::string& root, Lock
                             "' would change it; run it on the primary");
   auto lock = TRY(FileLock::acquire(root + "/lock", mode, command));
   std::unique_ptr<Site> site(new Site(env, root, std::move(lock), mode));
+  TRY(site->read_database());
   if (mode == LockMode::kExclusive) site->store_.clean_tmp();
   return site;
 }
@@ -279,7 +299,20 @@ Result<std::unique_ptr<Site>> Site::open_unlocked(Env* env, const std::string& r
   if (!env->exists(root + "/site.json"))
     return make_error(ErrorCode::kNotFound,
                       root + " is not a goldroot site; create it with 'goldroot init'");
-  return std::unique_ptr<Site>(new Site(env, root, FileLock::none(), LockMode::kShared));
+  std::unique_ptr<Site> site(new Site(env, root, FileLock::none(), LockMode::kShared));
+  TRY(site->read_database());
+  return site;
+}
+
+Status Site::read_database() {
+  database_ = root_ + "/goldroot.db";
+  std::string path = root_ + kDatabaseUrlFile;
+  if (!env_->exists(path)) return {};
+  database_ = trim(TRY(env_->read_file(path)));
+  if (database_.empty())
+    return make_error(ErrorCode::kCorruption,
+                      path + " is empty; it should hold the inventory's postgresql:// URL");
+  return {};
 }
 
 }  // namespace goldroot

@@ -3,7 +3,9 @@
 //   site.json      marker and settings
 //   lock           the site lock (see FileLock)
 //   store/         the image store (objects, refs, caches)
-//   goldroot.db    the fleet inventory (SQLite)
+//   goldroot.db    the fleet inventory (SQLite), unless
+//   database.url   names a PostgreSQL database instead (mode 0600: the URL
+//                  may hold a password); see fleet/database.h
 //   layers/        configuration layers
 //   keys/          the site's ed25519 signing key (see crypto/site_key.h),
 //                  the server's TLS key and certificate (crypto/tls_identity.h)
@@ -76,9 +78,12 @@ class Site {
 
   // Creates a site (idempotent for an existing one), including its signing
   // key, TLS identity and Secure Boot key (`secure_boot` when given, else
-  // a new one); an existing key is never replaced.
+  // a new one); an existing key is never replaced. `database_url`, a
+  // postgresql:// URL, keeps the inventory there instead of in SQLite; a
+  // site never changes engines (its inventory would stay behind).
   static Status init(Env* env, const std::string& root,
-                     const std::optional<SecureBootPair>& secure_boot = std::nullopt);
+                     const std::optional<SecureBootPair>& secure_boot = std::nullopt,
+                     const std::optional<std::string>& database_url = std::nullopt);
 
   // Makes the site at `root` a secondary of the server at `primary_url`
   // (https://HOST:PORT/, its --tls-listen): copies the primary's keys from
@@ -109,7 +114,10 @@ class Site {
 
   const std::string& root() const { return root_; }
   std::string store_dir() const { return root_ + "/store"; }
-  std::string database_path() const { return root_ + "/goldroot.db"; }
+  // Where the inventory lives, for Database::open: SITE/goldroot.db, or
+  // the postgresql:// URL of SITE/database.url (with its password: print
+  // describe_database() of it, never the URL itself).
+  const std::string& database() const { return database_; }
   std::string layers_dir() const { return root_ + "/layers"; }
   std::string keys_dir() const { return root_ + "/keys"; }
   std::string exports_dir() const { return root_ + "/exports"; }
@@ -124,11 +132,13 @@ class Site {
 
  private:
   Site(Env* env, std::string root, FileLock lock, LockMode mode);
+  Status read_database();
 
   Env* env_;
   std::string root_;
   FileLock lock_;
   LockMode mode_;
+  std::string database_;
   Store store_;
 };
 
