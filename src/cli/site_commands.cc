@@ -5,6 +5,7 @@
 #include "base/strings.h"
 #include "cli/command.h"
 #include "crypto/secure_boot_key.h"
+#include "fleet/database.h"
 #include "replica/replica_pull.h"
 
 namespace goldroot::cli {
@@ -12,11 +13,13 @@ namespace goldroot::cli {
 namespace {
 
 Result<int> site_show(Context& context, const Args& args) {
-  CLI::App app{"Show the site's settings.", "goldroot site show"};
+  CLI::App app{"Show the site's settings and where its inventory lives.", "goldroot site show"};
   if (auto exit = parse_args(app, args)) return *exit;
   auto site = TRY(context.open_site(LockMode::kShared, "site show"));
   std::fputs(describe(TRY(site->settings())).c_str(), stdout);
   if (auto primary = TRY(site->primary_url())) std::printf("secondary-of=%s\n", primary->c_str());
+  // Set by `goldroot init --database`, never by `site set`; no password.
+  std::printf("database=%s\n", describe_database(site->database()).c_str());
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "fleet/agent_store.h"
 
 #include "base/testing/testing.h"
+#include "fleet/testing/engine_test.h"
 #include "fleet/inventory.h"
 
 namespace goldroot {
@@ -8,10 +9,12 @@ namespace {
 
 using testing::TempDir;
 
-class AgentStoreTest : public ::testing::Test {
+class AgentStoreTest : public testing::EngineTest {
  protected:
   void SetUp() override {
-    auto opened = Inventory::open(dir_ / "goldroot.db");
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    auto opened = Inventory::open(database());
     ASSERT_OK(opened);
     inventory_.emplace(std::move(opened).value());
     ASSERT_OK(inventory_->add_lab(Lab{.name = "lab3", .channel = {}, .mode = {}, .networks = {},
@@ -38,11 +41,12 @@ class AgentStoreTest : public ::testing::Test {
     return AgentStore(inventory_->database()).record(r, r.serialize(), now);
   }
   static constexpr int64_t kNow = 1'795'000'000;
-  TempDir dir_;
   std::optional<Inventory> inventory_;
 };
 
-TEST_F(AgentStoreTest, RefusesReplaysPerBoot) {
+GOLDROOT_ENGINE_TESTS(AgentStoreTest);
+
+TEST_P(AgentStoreTest, RefusesReplaysPerBoot) {
   ASSERT_OK(record(report("pc01", "boot-a", 10)));
   ASSERT_OK(record(report("pc01", "boot-a", 11)));
   auto replay = record(report("pc01", "boot-a", 11));
@@ -58,7 +62,7 @@ TEST_F(AgentStoreTest, RefusesReplaysPerBoot) {
   ASSERT_OK(record(report("pc02", "boot-a", 10)));
 }
 
-TEST_F(AgentStoreTest, RefusesUnknownHostsAndForgottenOldBoots) {
+TEST_P(AgentStoreTest, RefusesUnknownHostsAndForgottenOldBoots) {
   auto unknown = record(report("pc99", "boot-a", 1));
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
@@ -67,7 +71,7 @@ TEST_F(AgentStoreTest, RefusesUnknownHostsAndForgottenOldBoots) {
   EXPECT_FALSE(record(old).ok());
 }
 
-TEST_F(AgentStoreTest, LateReportOfAnOlderBootDoesNotReplaceTheStatus) {
+TEST_P(AgentStoreTest, LateReportOfAnOlderBootDoesNotReplaceTheStatus) {
   ASSERT_OK(record(report("pc01", "boot-b", 1)));
   Report late = report("pc01", "boot-a", 50);
   late.sent_at = kNow - 600;
@@ -78,7 +82,7 @@ TEST_F(AgentStoreTest, LateReportOfAnOlderBootDoesNotReplaceTheStatus) {
   EXPECT_EQ(status->report->boot_id, "boot-b");
 }
 
-TEST_F(AgentStoreTest, HistoryIsBounded) {
+TEST_P(AgentStoreTest, HistoryIsBounded) {
   for (int i = 1; i <= kHistoryPerHost + 20; ++i) ASSERT_OK(record(report("pc01", "b", i)));
   AgentStore agents(inventory_->database());
   ASSERT_OK_AND_ASSIGN(auto history, agents.history("pc01", 1000));
@@ -86,7 +90,7 @@ TEST_F(AgentStoreTest, HistoryIsBounded) {
   EXPECT_EQ(history.front()["sequence"], kHistoryPerHost + 20);
 }
 
-TEST_F(AgentStoreTest, CommandsStayOpenUntilAFinalResult) {
+TEST_P(AgentStoreTest, CommandsStayOpenUntilAFinalResult) {
   AgentStore agents(inventory_->database());
   ASSERT_OK_AND_ASSIGN(int64_t id,
                        agents.queue_command("pc01", CommandKind::kRebootWhenIdle, "", kNow));
@@ -108,7 +112,7 @@ TEST_F(AgentStoreTest, CommandsStayOpenUntilAFinalResult) {
   EXPECT_EQ(stored->status, CommandStatus::kDone);
 }
 
-TEST_F(AgentStoreTest, UploadRequestsCarryTheirUrlAndCanBeWithdrawn) {
+TEST_P(AgentStoreTest, UploadRequestsCarryTheirUrlAndCanBeWithdrawn) {
   AgentStore agents(inventory_->database());
   ASSERT_OK_AND_ASSIGN(int64_t id,
                        agents.queue_command("pc01", CommandKind::kUploadUpper, "", kNow));
@@ -131,7 +135,7 @@ TEST_F(AgentStoreTest, UploadRequestsCarryTheirUrlAndCanBeWithdrawn) {
   EXPECT_FALSE(cancelled);
 }
 
-TEST_F(AgentStoreTest, ColumnsKeepTheWireNamesAndAnUnknownAnswerFails) {
+TEST_P(AgentStoreTest, ColumnsKeepTheWireNamesAndAnUnknownAnswerFails) {
   AgentStore agents(inventory_->database());
   ASSERT_OK_AND_ASSIGN(int64_t id,
                        agents.queue_command("pc01", CommandKind::kContentDiff, "/etc/fstab", kNow));
@@ -151,7 +155,7 @@ TEST_F(AgentStoreTest, ColumnsKeepTheWireNamesAndAnUnknownAnswerFails) {
   EXPECT_EQ(query.text_column(1), "failed");
 }
 
-TEST_F(AgentStoreTest, AStatusColumnThisBuildDoesNotKnowIsOneSentence) {
+TEST_P(AgentStoreTest, AStatusColumnThisBuildDoesNotKnowIsOneSentence) {
   AgentStore agents(inventory_->database());
   ASSERT_OK_AND_ASSIGN(int64_t id,
                        agents.queue_command("pc01", CommandKind::kUploadUpper, "", kNow));
@@ -164,7 +168,7 @@ TEST_F(AgentStoreTest, AStatusColumnThisBuildDoesNotKnowIsOneSentence) {
   EXPECT_NE(command.error().message.find("'exploded'"), std::string::npos);
 }
 
-TEST_F(AgentStoreTest, HostStates) {
+TEST_P(AgentStoreTest, HostStates) {
   AgentStatus status;
   EXPECT_EQ(host_state(status, kNow, 0), HostState::kDown);  // never reported
   status.report = report("pc01", "b", 1);
@@ -179,7 +183,7 @@ TEST_F(AgentStoreTest, HostStates) {
   EXPECT_EQ(host_state(status, kNow + 10, 0), HostState::kDown);
 }
 
-TEST_F(AgentStoreTest, SchedulesNeedAValidTimeAndLab) {
+TEST_P(AgentStoreTest, SchedulesNeedAValidTimeAndLab) {
   AgentStore agents(inventory_->database());
   EXPECT_OK(agents.set_schedule("lab3", "22:00"));
   EXPECT_FALSE(agents.set_schedule("lab3", "24:00").ok());

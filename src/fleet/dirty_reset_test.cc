@@ -1,15 +1,18 @@
 #include "fleet/dirty_reset.h"
 
 #include "base/testing/testing.h"
+#include "fleet/testing/engine_test.h"
 #include "fleet/agent_store.h"
 
 namespace goldroot {
 namespace {
 
-class DirtyResetTest : public ::testing::Test {
+class DirtyResetTest : public testing::EngineTest {
  protected:
   void SetUp() override {
-    auto opened = Inventory::open(dir_ / "goldroot.db");
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    auto opened = Inventory::open(database());
     ASSERT_OK(opened);
     inventory_.emplace(std::move(opened).value());
     ASSERT_OK(inventory_->add_lab(Lab{.name = "lab3", .channel = {}, .mode = {}, .networks = {},
@@ -35,11 +38,12 @@ class DirtyResetTest : public ::testing::Test {
     ASSERT_OK(AgentStore(inventory_->database()).record(r, r.serialize(), kNow));
   }
   static constexpr int64_t kNow = 1'795'000'000;
-  testing::TempDir dir_;
   std::optional<Inventory> inventory_;
 };
 
-TEST_F(DirtyResetTest, ResetsOnlyDirtyHostsAndRestoresTheirModeAfterTheReboot) {
+GOLDROOT_ENGINE_TESTS(DirtyResetTest);
+
+TEST_P(DirtyResetTest, ResetsOnlyDirtyHostsAndRestoresTheirModeAfterTheReboot) {
   ASSERT_OK_AND_ASSIGN(auto reset, reset_dirty_hosts(*inventory_, std::string("lab3"), kNow));
   EXPECT_EQ(reset, std::vector<std::string>{"pc01"});
   auto pc01 = inventory_->find_host("pc01");
@@ -62,7 +66,7 @@ TEST_F(DirtyResetTest, ResetsOnlyDirtyHostsAndRestoresTheirModeAfterTheReboot) {
   EXPECT_TRUE(agents.open_commands("pc01")->empty());
 }
 
-TEST_F(DirtyResetTest, ServeRunsDueRequestsOnce) {
+TEST_P(DirtyResetTest, ServeRunsDueRequestsOnce) {
   AgentStore agents(inventory_->database());
   ASSERT_OK(agents.add_reset_request(std::nullopt, kNow - 1));
   ASSERT_OK(agents.add_reset_request(std::nullopt, kNow + 3600));
@@ -73,7 +77,7 @@ TEST_F(DirtyResetTest, ServeRunsDueRequestsOnce) {
   EXPECT_TRUE(log.empty());
 }
 
-TEST_F(DirtyResetTest, NextLocalTimeIsWithinADay) {
+TEST_P(DirtyResetTest, NextLocalTimeIsWithinADay) {
   ASSERT_OK_AND_ASSIGN(int64_t at, next_local_time("22:00", kNow));
   EXPECT_GT(at, kNow);
   EXPECT_LE(at, kNow + 25 * 3600);

@@ -1,6 +1,7 @@
 #include "fleet/host_import.h"
 
 #include "base/testing/testing.h"
+#include "fleet/testing/engine_test.h"
 #include "fleet/assignment.h"
 
 namespace goldroot {
@@ -8,11 +9,13 @@ namespace {
 
 using testing::TempDir;
 
-class HostImportTest : public ::testing::Test {
+class HostImportTest : public testing::EngineTest {
  protected:
   void SetUp() override {
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
     ASSERT_OK(store_.create());
-    auto opened = Inventory::open(dir_ / "goldroot.db");
+    auto opened = Inventory::open(database());
     ASSERT_OK(opened);
     inventory_.emplace(std::move(opened).value());
     ASSERT_OK(inventory_->add_network({"10.1.0.0/24", std::nullopt, {}, std::nullopt}));
@@ -32,13 +35,14 @@ class HostImportTest : public ::testing::Test {
     return changes;
   }
 
-  TempDir dir_;
   PosixEnv env_;
   Store store_{&env_, dir_ / "store"};
   std::optional<Inventory> inventory_;
 };
 
-TEST_F(HostImportTest, AddsThenUpdatesThenLeavesAlone) {
+GOLDROOT_ENGINE_TESTS(HostImportTest);
+
+TEST_P(HostImportTest, AddsThenUpdatesThenLeavesAlone) {
   const char* first =
       "dhcp-host=52:54:00:00:00:01,10.1.0.10,lab1-pc1\n"
       "dhcp-host=52:54:00:00:00:02,10.1.0.11,lab2-pc1\n";
@@ -59,7 +63,7 @@ TEST_F(HostImportTest, AddsThenUpdatesThenLeavesAlone) {
   EXPECT_EQ(inventory_->find_host("lab1-pc1").value()->lab, "lab1");
 }
 
-TEST_F(HostImportTest, AnErrorOnAnyLineImportsNothing) {
+TEST_P(HostImportTest, AnErrorOnAnyLineImportsNothing) {
   ASSERT_OK(inventory_->add_host(Host{.name = "old", .macs = {"52:54:00:00:00:09"}}));
   const char* text =
       "name,mac,lab\n"
@@ -71,7 +75,7 @@ TEST_F(HostImportTest, AnErrorOnAnyLineImportsNothing) {
   EXPECT_FALSE(inventory_->find_host("pc1").value());
 }
 
-TEST_F(HostImportTest, UnknownLabOrChannelNamesTheLine) {
+TEST_P(HostImportTest, UnknownLabOrChannelNamesTheLine) {
   auto lab = run_import("name,mac,lab\npc1,52:54:00:00:00:01,lab7\n");
   ASSERT_FALSE(lab.ok());
   EXPECT_EQ(lab.error().message.rfind("in.conf:2: unknown lab lab7", 0), 0u) << lab.error().message;

@@ -1,6 +1,7 @@
 #include "fleet/host_keys.h"
 
 #include "base/testing/testing.h"
+#include "fleet/testing/engine_test.h"
 #include "fleet/inventory.h"
 #include "fleet/schema.h"
 
@@ -32,10 +33,12 @@ KeyPresentation ephemeral_from_privileged_port(const VerifyKey& key,
 constexpr EnrollPolicy kPolicies[] = {EnrollPolicy::kAdmin, EnrollPolicy::kFirstUse,
                                       EnrollPolicy::kPort};
 
-class HostKeysTest : public ::testing::Test {
+class HostKeysTest : public testing::EngineTest {
  protected:
   void SetUp() override {
-    auto opened = Inventory::open(dir_ / "goldroot.db");
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    auto opened = Inventory::open(database());
     ASSERT_OK(opened);
     inventory_.emplace(std::move(opened).value());
     keys_.emplace(inventory_->database());
@@ -72,19 +75,20 @@ class HostKeysTest : public ::testing::Test {
     return key.ok() ? *key : std::nullopt;
   }
 
-  TempDir dir_;
   std::optional<Inventory> inventory_;
   std::optional<HostKeys> keys_;
 };
 
-TEST_F(HostKeysTest, NamesRoundTrip) {
+GOLDROOT_ENGINE_TESTS(HostKeysTest);
+
+TEST_P(HostKeysTest, NamesRoundTrip) {
   EXPECT_STREQ(key_verdict_name(KeyVerdict::kAccepted), "accepted");
   EXPECT_STREQ(key_verdict_name(KeyVerdict::kPending), "pending");
   EXPECT_STREQ(key_verdict_name(KeyVerdict::kRefused), "refused");
   EXPECT_STREQ(key_verdict_name(KeyVerdict::kRevoked), "revoked");
 }
 
-TEST_F(HostKeysTest, NoKeyYetUnderAdminWaitsForTheAdmin) {
+TEST_P(HostKeysTest, NoKeyYetUnderAdminWaitsForTheAdmin) {
   VerifyKey key = new_key();
   EXPECT_EQ(present("pc1", EnrollPolicy::kAdmin, presentation(key, 123)), KeyVerdict::kPending);
   EXPECT_FALSE(enrolled("pc1"));
@@ -97,7 +101,7 @@ TEST_F(HostKeysTest, NoKeyYetUnderAdminWaitsForTheAdmin) {
   EXPECT_FALSE(enrolled("pc1"));
 }
 
-TEST_F(HostKeysTest, NoKeyYetUnderFirstUseAndPortIsEnrolledByThePolicy) {
+TEST_P(HostKeysTest, NoKeyYetUnderFirstUseAndPortIsEnrolledByThePolicy) {
   for (EnrollPolicy policy : {EnrollPolicy::kFirstUse, EnrollPolicy::kPort}) {
     SCOPED_TRACE(enroll_policy_name(policy));
     ASSERT_OK(keys_->rekey("pc1", 1));
@@ -116,7 +120,7 @@ TEST_F(HostKeysTest, NoKeyYetUnderFirstUseAndPortIsEnrolledByThePolicy) {
   }
 }
 
-TEST_F(HostKeysTest, TheEnrolledKeyIsAcceptedUnderEveryPolicy) {
+TEST_P(HostKeysTest, TheEnrolledKeyIsAcceptedUnderEveryPolicy) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   for (EnrollPolicy policy : kPolicies)
@@ -125,7 +129,7 @@ TEST_F(HostKeysTest, TheEnrolledKeyIsAcceptedUnderEveryPolicy) {
   EXPECT_FALSE(row("pc1").refused);
 }
 
-TEST_F(HostKeysTest, AnotherKeyIsRefusedAndRecordedUnderEveryPolicy) {
+TEST_P(HostKeysTest, AnotherKeyIsRefusedAndRecordedUnderEveryPolicy) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   int64_t now = 200;
@@ -144,7 +148,7 @@ TEST_F(HostKeysTest, AnotherKeyIsRefusedAndRecordedUnderEveryPolicy) {
   }
 }
 
-TEST_F(HostKeysTest, ARevokedKeyIsRevokedUnderEveryPolicyForEveryHost) {
+TEST_P(HostKeysTest, ARevokedKeyIsRevokedUnderEveryPolicyForEveryHost) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   ASSERT_OK(keys_->rekey("pc1", 60));
@@ -162,7 +166,7 @@ TEST_F(HostKeysTest, ARevokedKeyIsRevokedUnderEveryPolicyForEveryHost) {
 
 // Under the port policy a diskless host's first key is not trusted on first
 // use: root on another PC could present it first.
-TEST_F(HostKeysTest, PortTakesAFirstEphemeralKeyOnlyFromAPrivilegedPortAndTheInventoryIp) {
+TEST_P(HostKeysTest, PortTakesAFirstEphemeralKeyOnlyFromAPrivilegedPortAndTheInventoryIp) {
   KeyPresentation other_ip = ephemeral_from_privileged_port(new_key(), false);
   KeyPresentation unprivileged = ephemeral_from_privileged_port(new_key());
   unprivileged.privileged_port = false;
@@ -175,7 +179,7 @@ TEST_F(HostKeysTest, PortTakesAFirstEphemeralKeyOnlyFromAPrivilegedPortAndTheInv
   EXPECT_EQ(enrolled("pc1"), persistent);
 }
 
-TEST_F(HostKeysTest, PortReplacesAnEphemeralKeyFromAPrivilegedPortAndTheInventoryIp) {
+TEST_P(HostKeysTest, PortReplacesAnEphemeralKeyFromAPrivilegedPortAndTheInventoryIp) {
   VerifyKey first = new_key();
   ASSERT_EQ(present("pc1", EnrollPolicy::kPort, ephemeral_from_privileged_port(first)),
             KeyVerdict::kAccepted);
@@ -187,7 +191,7 @@ TEST_F(HostKeysTest, PortReplacesAnEphemeralKeyFromAPrivilegedPortAndTheInventor
   EXPECT_FALSE(row("pc1").persistent);
 }
 
-TEST_F(HostKeysTest, PortReplacesNothingWithoutEveryCondition) {
+TEST_P(HostKeysTest, PortReplacesNothingWithoutEveryCondition) {
   VerifyKey enrolled_key = new_key();
   ASSERT_EQ(present("pc1", EnrollPolicy::kPort, ephemeral_from_privileged_port(enrolled_key)),
             KeyVerdict::kAccepted);
@@ -207,7 +211,7 @@ TEST_F(HostKeysTest, PortReplacesNothingWithoutEveryCondition) {
   EXPECT_EQ(enrolled("pc1"), enrolled_key);
 }
 
-TEST_F(HostKeysTest, PortNeverReplacesAPersistentKey) {
+TEST_P(HostKeysTest, PortNeverReplacesAPersistentKey) {
   VerifyKey key = new_key();
   ASSERT_EQ(present("pc1", EnrollPolicy::kPort, presentation(key)), KeyVerdict::kAccepted);
   ASSERT_TRUE(row("pc1").persistent);
@@ -216,7 +220,7 @@ TEST_F(HostKeysTest, PortNeverReplacesAPersistentKey) {
   EXPECT_EQ(enrolled("pc1"), key);
 }
 
-TEST_F(HostKeysTest, AnotherHostsKeyIsRefused) {
+TEST_P(HostKeysTest, AnotherHostsKeyIsRefused) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   for (EnrollPolicy policy : kPolicies)
@@ -230,7 +234,7 @@ TEST_F(HostKeysTest, AnotherHostsKeyIsRefused) {
   EXPECT_FALSE(enrolled("pc2"));
 }
 
-TEST_F(HostKeysTest, AdminEnrolsThePendingKeyWithItsId) {
+TEST_P(HostKeysTest, AdminEnrolsThePendingKeyWithItsId) {
   VerifyKey key = new_key();
   KeyPresentation what = presentation(key);
   what.persistent = false;
@@ -253,7 +257,7 @@ TEST_F(HostKeysTest, AdminEnrolsThePendingKeyWithItsId) {
   EXPECT_EQ(present("pc1", EnrollPolicy::kAdmin, presentation(key)), KeyVerdict::kAccepted);
 }
 
-TEST_F(HostKeysTest, AdminEnrolsAGivenKeyAndAWrongIdIsRefused) {
+TEST_P(HostKeysTest, AdminEnrolsAGivenKeyAndAWrongIdIsRefused) {
   VerifyKey key = new_key();
   auto wrong = keys_->enroll("pc1", key, std::string("ffffffffffffffff"), 80);
   ASSERT_FALSE(wrong.ok());
@@ -265,7 +269,7 @@ TEST_F(HostKeysTest, AdminEnrolsAGivenKeyAndAWrongIdIsRefused) {
   EXPECT_TRUE(row("pc1").persistent);
 }
 
-TEST_F(HostKeysTest, NothingToEnrollIsOneSentence) {
+TEST_P(HostKeysTest, NothingToEnrollIsOneSentence) {
   auto none = keys_->enroll("pc1", std::nullopt, std::nullopt, 80);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, ErrorCode::kInvalidArgument);
@@ -281,7 +285,7 @@ TEST_F(HostKeysTest, NothingToEnrollIsOneSentence) {
   EXPECT_EQ(present_missing.error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(HostKeysTest, ARevokedKeyIsNeverEnrolledAgain) {
+TEST_P(HostKeysTest, ARevokedKeyIsNeverEnrolledAgain) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   ASSERT_OK(keys_->rekey("pc1", 60));
@@ -296,7 +300,7 @@ TEST_F(HostKeysTest, ARevokedKeyIsNeverEnrolledAgain) {
   EXPECT_FALSE(enrolled("pc2"));
 }
 
-TEST_F(HostKeysTest, RekeyRevokesAndForgetsThePendingKey) {
+TEST_P(HostKeysTest, RekeyRevokesAndForgetsThePendingKey) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   ASSERT_OK(keys_->rekey("pc1", 60));
@@ -314,7 +318,7 @@ TEST_F(HostKeysTest, RekeyRevokesAndForgetsThePendingKey) {
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(HostKeysTest, EnrollingOverAnEnrolledKeyRevokesTheOldOne) {
+TEST_P(HostKeysTest, EnrollingOverAnEnrolledKeyRevokesTheOldOne) {
   VerifyKey old_key = new_key(), new_key_ = new_key();
   enroll_pc1(old_key);
   ASSERT_OK(keys_->enroll("pc1", new_key_, std::nullopt, 90));
@@ -325,7 +329,7 @@ TEST_F(HostKeysTest, EnrollingOverAnEnrolledKeyRevokesTheOldOne) {
   EXPECT_EQ(present("pc1", EnrollPolicy::kAdmin, presentation(new_key_)), KeyVerdict::kAccepted);
 }
 
-TEST_F(HostKeysTest, RemovingAndReAddingAHostDoesNotBringItsKeyBack) {
+TEST_P(HostKeysTest, RemovingAndReAddingAHostDoesNotBringItsKeyBack) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   ASSERT_OK(inventory_->remove_host("pc1"));
@@ -339,7 +343,7 @@ TEST_F(HostKeysTest, RemovingAndReAddingAHostDoesNotBringItsKeyBack) {
   EXPECT_FALSE(enrolled("pc1"));
 }
 
-TEST_F(HostKeysTest, AnyDeletionOfAHostRevokesItsKey) {
+TEST_P(HostKeysTest, AnyDeletionOfAHostRevokesItsKey) {
   // The trigger, not Inventory::remove_host, does it: plain SQL counts too.
   VerifyKey key = new_key();
   enroll_pc1(key);
@@ -351,7 +355,7 @@ TEST_F(HostKeysTest, AnyDeletionOfAHostRevokesItsKey) {
   EXPECT_EQ(present("pc2", EnrollPolicy::kFirstUse, presentation(key)), KeyVerdict::kRevoked);
 }
 
-TEST_F(HostKeysTest, AllListsRowsByName) {
+TEST_P(HostKeysTest, AllListsRowsByName) {
   add_host("pc0", "52:54:00:00:00:03");
   VerifyKey one = new_key(), two = new_key();
   ASSERT_EQ(present("pc2", EnrollPolicy::kFirstUse, presentation(one)), KeyVerdict::kAccepted);
@@ -364,12 +368,12 @@ TEST_F(HostKeysTest, AllListsRowsByName) {
   EXPECT_EQ(all[1].key, one);
 }
 
-TEST_F(HostKeysTest, KeysSurviveReopening) {
+TEST_P(HostKeysTest, KeysSurviveReopening) {
   VerifyKey key = new_key();
   enroll_pc1(key);
   keys_.reset();
   inventory_.reset();
-  ASSERT_OK_AND_ASSIGN(Inventory reopened, Inventory::open(dir_ / "goldroot.db"));
+  ASSERT_OK_AND_ASSIGN(Inventory reopened, Inventory::open(database()));
   HostKeys keys(reopened.database());
   ASSERT_OK_AND_ASSIGN(auto found, keys.enrolled("pc1"));
   EXPECT_EQ(found, key);
@@ -378,17 +382,19 @@ TEST_F(HostKeysTest, KeysSurviveReopening) {
 // An inventory made before host keys (schema version 2) is upgraded in
 // place: its hosts and labs stay, labs inherit the site's policy, and keys
 // work, including the revocation on removal.
-TEST(HostKeysMigrationTest, AVersionTwoInventoryIsUpgraded) {
-  TempDir dir;
+class HostKeysMigrationTest : public testing::EngineTest {};
+GOLDROOT_ENGINE_TESTS(HostKeysMigrationTest);
+
+TEST_P(HostKeysMigrationTest, AVersionTwoInventoryIsUpgraded) {
   {
-    ASSERT_OK_AND_ASSIGN(Database db, Database::open(dir / "goldroot.db"));
+    ASSERT_OK_AND_ASSIGN(Database db, Database::open(database()));
     ASSERT_OK(migrate_to(db, 2));
     ASSERT_OK(db.exec(
         "INSERT INTO labs (id, name, mode) VALUES (1, 'lab1', 'reset');"
         "INSERT INTO hosts (id, name, lab_id) VALUES (1, 'pc1', 1);"
         "INSERT INTO host_macs (mac, host_id, position) VALUES ('52:54:00:00:00:01', 1, 0);"));
   }
-  ASSERT_OK_AND_ASSIGN(Inventory inventory, Inventory::open(dir / "goldroot.db"));
+  ASSERT_OK_AND_ASSIGN(Inventory inventory, Inventory::open(database()));
   ASSERT_OK_AND_ASSIGN(auto lab, inventory.find_lab("lab1"));
   ASSERT_TRUE(lab);
   EXPECT_EQ(lab->mode, BootMode::kReset);

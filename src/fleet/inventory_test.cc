@@ -1,6 +1,7 @@
 #include "fleet/inventory.h"
 
 #include "base/testing/testing.h"
+#include "fleet/testing/engine_test.h"
 #include "fleet/schema.h"
 
 namespace goldroot {
@@ -19,10 +20,12 @@ Host make_host(const std::string& name, const std::string& mac,
   return host;
 }
 
-class InventoryTest : public ::testing::Test {
+class InventoryTest : public testing::EngineTest {
  protected:
   void SetUp() override {
-    auto opened = Inventory::open(dir_ / "goldroot.db");
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    auto opened = Inventory::open(database());
     ASSERT_OK(opened);
     inventory_.emplace(std::move(opened).value());
     auto transaction = inventory_->begin_write();
@@ -36,11 +39,24 @@ class InventoryTest : public ::testing::Test {
     ASSERT_OK(transaction->commit());
   }
 
-  TempDir dir_;
   std::optional<Inventory> inventory_;
 };
 
-TEST_F(InventoryTest, SchemaIsMigratedWithWalAndForeignKeys) {
+GOLDROOT_ENGINE_TESTS(InventoryTest);
+
+TEST_P(InventoryTest, SchemaIsMigratedWithWalAndForeignKeys) {
+  if (postgresql()) {
+    auto version = inventory_->database().prepare("SELECT version FROM goldroot_schema_version");
+    ASSERT_OK(version);
+    ASSERT_TRUE(version->step().value());
+    EXPECT_EQ(version->int_column(0), current_schema_version());
+    // Foreign keys hold there always: a MAC of no host is refused.
+    auto orphan = inventory_->database().exec(
+        "INSERT INTO host_macs (mac, host_id, position) VALUES ('52:54:00:00:00:99', 999, 0)");
+    ASSERT_FALSE(orphan.ok());
+    EXPECT_EQ(orphan.error().code, ErrorCode::kAlreadyExists);
+    return;
+  }
   auto version = inventory_->database().prepare("PRAGMA user_version");
   ASSERT_OK(version);
   ASSERT_TRUE(version->step().value());
@@ -53,14 +69,14 @@ TEST_F(InventoryTest, SchemaIsMigratedWithWalAndForeignKeys) {
   EXPECT_EQ(keys->int_column(0), 1);
 }
 
-TEST_F(InventoryTest, ReopeningKeepsEverything) {
+TEST_P(InventoryTest, ReopeningKeepsEverything) {
   Host host = make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1");
   host.macs.push_back("52:54:00:00:00:02");
   host.vars["room"] = "B12";
   host.mode = BootMode::kCache;
   ASSERT_OK(inventory_->add_host(host));
   inventory_.reset();
-  ASSERT_OK_AND_ASSIGN(Inventory reopened, Inventory::open(dir_ / "goldroot.db"));
+  ASSERT_OK_AND_ASSIGN(Inventory reopened, Inventory::open(database()));
   ASSERT_OK_AND_ASSIGN(auto found, reopened.find_host("pc1"));
   ASSERT_TRUE(found);
   EXPECT_EQ(*found, host);
@@ -69,7 +85,7 @@ TEST_F(InventoryTest, ReopeningKeepsEverything) {
   EXPECT_EQ(by_mac->name, "pc1");
 }
 
-TEST_F(InventoryTest, LabUefiBootIsKeptAndCleared) {
+TEST_P(InventoryTest, LabUefiBootIsKeptAndCleared) {
   ASSERT_OK_AND_ASSIGN(auto lab, inventory_->find_lab("lab1"));
   ASSERT_TRUE(lab);
   EXPECT_FALSE(lab->uefi);
@@ -86,7 +102,7 @@ TEST_F(InventoryTest, LabUefiBootIsKeptAndCleared) {
   EXPECT_TRUE(to_json(*inherited)["uefi"].is_null());
 }
 
-TEST_F(InventoryTest, LabAndHostFetchAreKeptAndCleared) {
+TEST_P(InventoryTest, LabAndHostFetchAreKeptAndCleared) {
   ASSERT_OK_AND_ASSIGN(auto lab, inventory_->find_lab("lab1"));
   ASSERT_TRUE(lab);
   EXPECT_FALSE(lab->fetch);
@@ -115,7 +131,7 @@ TEST_F(InventoryTest, LabAndHostFetchAreKeptAndCleared) {
   EXPECT_EQ(to_json(*full)["fetch"], "full");
 }
 
-TEST_F(InventoryTest, LabPrefetchIsKeptAndCleared) {
+TEST_P(InventoryTest, LabPrefetchIsKeptAndCleared) {
   ASSERT_OK_AND_ASSIGN(auto lab, inventory_->find_lab("lab1"));
   ASSERT_TRUE(lab);
   EXPECT_FALSE(lab->prefetch);
@@ -132,18 +148,19 @@ TEST_F(InventoryTest, LabPrefetchIsKeptAndCleared) {
   EXPECT_TRUE(to_json(*inherited)["prefetch"].is_null());
 }
 
-TEST_F(InventoryTest, NewerSchemaIsRefused) {
+TEST_P(InventoryTest, NewerSchemaIsRefused) {
   inventory_.reset();
   {
-    ASSERT_OK_AND_ASSIGN(Database db, Database::open(dir_ / "goldroot.db"));
-    ASSERT_OK(db.exec("PRAGMA user_version = 99"));
+    ASSERT_OK_AND_ASSIGN(Database db, Database::open(database()));
+    ASSERT_OK(db.exec(postgresql() ? "UPDATE goldroot_schema_version SET version = 99"
+                                   : "PRAGMA user_version = 99"));
   }
-  auto opened = Inventory::open(dir_ / "goldroot.db");
+  auto opened = Inventory::open(database());
   ASSERT_FALSE(opened.ok());
   EXPECT_NE(opened.error().message.find("newer than this goldroot"), std::string::npos);
 }
 
-TEST_F(InventoryTest, DuplicateMacNamesTheOwnerAndWritesNothing) {
+TEST_P(InventoryTest, DuplicateMacNamesTheOwnerAndWritesNothing) {
   ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01")));
   auto added = inventory_->add_host(make_host("pc2", "52:54:00:00:00:01"));
   ASSERT_FALSE(added.ok());
@@ -152,7 +169,7 @@ TEST_F(InventoryTest, DuplicateMacNamesTheOwnerAndWritesNothing) {
   EXPECT_FALSE(pc2);
 }
 
-TEST_F(InventoryTest, DuplicateNameAndIpAreRefused) {
+TEST_P(InventoryTest, DuplicateNameAndIpAreRefused) {
   ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.1.0.10")));
   auto name = inventory_->add_host(make_host("pc1", "52:54:00:00:00:02"));
   ASSERT_FALSE(name.ok());
@@ -164,21 +181,21 @@ TEST_F(InventoryTest, DuplicateNameAndIpAreRefused) {
   EXPECT_EQ(hosts.size(), 1u);
 }
 
-TEST_F(InventoryTest, UnknownLabIsRefused) {
+TEST_P(InventoryTest, UnknownLabIsRefused) {
   auto added = inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", std::nullopt, "lab9"));
   ASSERT_FALSE(added.ok());
   EXPECT_NE(added.error().message.find("unknown lab lab9"), std::string::npos);
   EXPECT_FALSE(inventory_->find_host("pc1").value());
 }
 
-TEST_F(InventoryTest, IpOutsideTheLabsNetworksIsRefused) {
+TEST_P(InventoryTest, IpOutsideTheLabsNetworksIsRefused) {
   auto added = inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.2.0.10", "lab1"));
   ASSERT_FALSE(added.ok());
   EXPECT_NE(added.error().message.find("outside lab lab1's networks (10.1.0.0/24)"),
             std::string::npos);
 }
 
-TEST_F(InventoryTest, UpdateCanRenameAndMoveMacs) {
+TEST_P(InventoryTest, UpdateCanRenameAndMoveMacs) {
   ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1")));
   Host host = inventory_->find_host("pc1").value().value();
   host.name = "pc9";
@@ -188,7 +205,7 @@ TEST_F(InventoryTest, UpdateCanRenameAndMoveMacs) {
   EXPECT_EQ(inventory_->find_host_by_mac("52:54:00:00:00:09").value()->name, "pc9");
 }
 
-TEST_F(InventoryTest, RolledBackTransactionLeavesNothing) {
+TEST_P(InventoryTest, RolledBackTransactionLeavesNothing) {
   {
     ASSERT_OK_AND_ASSIGN(auto transaction, inventory_->begin_write());
     ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01")));
@@ -196,7 +213,7 @@ TEST_F(InventoryTest, RolledBackTransactionLeavesNothing) {
   EXPECT_FALSE(inventory_->find_host("pc1").value());
 }
 
-TEST_F(InventoryTest, LabWithHostsAndNetworkInUseAreNotRemoved) {
+TEST_P(InventoryTest, LabWithHostsAndNetworkInUseAreNotRemoved) {
   ASSERT_OK(inventory_->add_host(make_host("pc1", "52:54:00:00:00:01", "10.1.0.10", "lab1")));
   auto lab = inventory_->remove_lab("lab1");
   ASSERT_FALSE(lab.ok());
@@ -210,7 +227,7 @@ TEST_F(InventoryTest, LabWithHostsAndNetworkInUseAreNotRemoved) {
   ASSERT_OK(inventory_->remove_network("10.1.0.0/24"));
 }
 
-TEST_F(InventoryTest, LabUnknownNetworkAndMovingOffAHostsNetworkAreRefused) {
+TEST_P(InventoryTest, LabUnknownNetworkAndMovingOffAHostsNetworkAreRefused) {
   Lab lab;
   lab.name = "lab2";
   lab.networks = {"10.9.0.0/24"};
@@ -223,7 +240,7 @@ TEST_F(InventoryTest, LabUnknownNetworkAndMovingOffAHostsNetworkAreRefused) {
   EXPECT_FALSE(inventory_->update_lab(lab1).ok());
 }
 
-TEST_F(InventoryTest, NetworkContainingPicksTheMostSpecific) {
+TEST_P(InventoryTest, NetworkContainingPicksTheMostSpecific) {
   ASSERT_OK(inventory_->add_network({"10.1.0.0/16", std::nullopt, {}, std::nullopt}));
   ASSERT_OK_AND_ASSIGN(auto network, inventory_->network_containing("10.1.0.77"));
   ASSERT_TRUE(network);
@@ -233,7 +250,7 @@ TEST_F(InventoryTest, NetworkContainingPicksTheMostSpecific) {
   EXPECT_FALSE(outside);
 }
 
-TEST_F(InventoryTest, NetworkFieldsAreValidated) {
+TEST_P(InventoryTest, NetworkFieldsAreValidated) {
   auto gateway = inventory_->add_network({"10.3.0.0/24", "10.4.0.1", {}, std::nullopt});
   ASSERT_FALSE(gateway.ok());
   EXPECT_EQ(gateway.error().message, "gateway 10.4.0.1 is not inside network 10.3.0.0/24");

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/testing/testing.h"
+#include "fleet/testing/engine_test.h"
 #include "fleet/agent_store.h"
 #include "fleet/host_keys.h"
 #include "fleet/names.h"
@@ -12,10 +13,12 @@ namespace {
 
 using testing::TempDir;
 
-class UnregisteredTest : public ::testing::Test {
+class UnregisteredTest : public testing::EngineTest {
  protected:
   void SetUp() override {
-    auto opened = Inventory::open(dir_ / "goldroot.db");
+    EngineTest::SetUp();
+    if (IsSkipped()) return;
+    auto opened = Inventory::open(database());
     ASSERT_OK(opened);
     inventory_.emplace(std::move(opened).value());
     Lab lab;
@@ -30,11 +33,12 @@ class UnregisteredTest : public ::testing::Test {
     return count->int_column(0);
   }
 
-  TempDir dir_;
   std::optional<Inventory> inventory_;
 };
 
-TEST_F(UnregisteredTest, NameComesFromTheMacAndIsAValidHostName) {
+GOLDROOT_ENGINE_TESTS(UnregisteredTest);
+
+TEST_P(UnregisteredTest, NameComesFromTheMacAndIsAValidHostName) {
   for (const char* spelling : {"52:54:00:77:00:09", "52-54-00-77-00-09", "52:54:00:77:00:09"}) {
     auto name = unregistered_host_name(spelling);
     ASSERT_OK(name);
@@ -44,7 +48,7 @@ TEST_F(UnregisteredTest, NameComesFromTheMacAndIsAValidHostName) {
   EXPECT_FALSE(unregistered_host_name("52:54:00:77:00").ok());
 }
 
-TEST_F(UnregisteredTest, AddsAnUnregisteredHostWithTheDefaultMode) {
+TEST_P(UnregisteredTest, AddsAnUnregisteredHostWithTheDefaultMode) {
   auto added = add_unregistered_host(*inventory_, "52-54-00-77-00-09", BootMode::kReset, 256);
   ASSERT_OK(added);
   auto found = inventory_->find_host_by_mac("52:54:00:77:00:09");
@@ -66,7 +70,7 @@ TEST_F(UnregisteredTest, AddsAnUnregisteredHostWithTheDefaultMode) {
       ErrorCode::kAlreadyExists);
 }
 
-TEST_F(UnregisteredTest, NeverTakesARegisteredHostsMacOrName) {
+TEST_P(UnregisteredTest, NeverTakesARegisteredHostsMacOrName) {
   Host pc;
   pc.name = "pc01";
   pc.macs = {"52:54:00:00:00:01"};
@@ -87,7 +91,7 @@ TEST_F(UnregisteredTest, NeverTakesARegisteredHostsMacOrName) {
 
 // A student with root forges MACs: the rows a flood can write are bounded,
 // and registered hosts do not count against the limit.
-TEST_F(UnregisteredTest, ForgedMacsBeyondTheLimitAreRefusedAndWriteNothing) {
+TEST_P(UnregisteredTest, ForgedMacsBeyondTheLimitAreRefusedAndWriteNothing) {
   Host pc;
   pc.name = "pc01";
   pc.macs = {"52:54:00:00:00:01"};
@@ -111,7 +115,7 @@ TEST_F(UnregisteredTest, ForgedMacsBeyondTheLimitAreRefusedAndWriteNothing) {
 }
 
 // Adoption keeps the row, so everything keyed by the host's id follows it.
-TEST_F(UnregisteredTest, AdoptionKeepsKeyBootHistoryAndAgentState) {
+TEST_P(UnregisteredTest, AdoptionKeepsKeyBootHistoryAndAgentState) {
   ASSERT_OK(add_unregistered_host(*inventory_, "52:54:00:77:00:09", BootMode::kNormal, 256));
   const std::string old_name = "unreg-525400770009";
   HostKeys keys(inventory_->database());
