@@ -220,6 +220,9 @@ Result<std::vector<AgentStatus>> AgentStore::statuses(const std::optional<std::s
   if (lab) query.bind(*lab);
   std::vector<AgentStatus> out;
   while (TRY(query.step())) out.push_back(TRY(status_row(query)));
+  // Byte order whatever the PostgreSQL database's collation, as SQLite sorts.
+  std::sort(out.begin(), out.end(),
+            [](const AgentStatus& a, const AgentStatus& b) { return a.host < b.host; });
   return out;
 }
 

@@ -15,7 +15,7 @@ namespace {
 
 // The lock every PostgreSQL writer takes first (pg_advisory_xact_lock):
 // "goldroot" in ASCII, so it is unlikely to meet another program's.
-constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(7453010373645070196)";
+constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(7453295086993895284)";
 
 Error sqlite_error(sqlite3* db, int code, const std::string& what) {
   ErrorCode mapped = ErrorCode::kIo;

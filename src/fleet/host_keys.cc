@@ -1,5 +1,7 @@
 #include "fleet/host_keys.h"
 
+#include <algorithm>
+
 #include "base/strings.h"
 #include "crypto/base64.h"
 
@@ -258,6 +260,9 @@ Result<std::vector<HostKey>> HostKeys::all() {
   Statement query = TRY(db_.prepare(std::string(kKeyColumns) + "ORDER BY h.name"));
   std::vector<HostKey> out;
   while (TRY(query.step())) out.push_back(TRY(host_key_from_row(query)));
+  // Byte order whatever the PostgreSQL database's collation, as SQLite sorts.
+  std::sort(out.begin(), out.end(),
+            [](const HostKey& a, const HostKey& b) { return a.host < b.host; });
   return out;
 }
 

@@ -98,7 +98,7 @@ Network network_from_row(const Statement& row) {
 
 constexpr const char* kHostColumns =
     "SELECT h.id, h.name, h.ip, l.name, h.arch, h.channel, h.pinned_commit, h.mode, h.notes, "
-    "h.unregistered, h.fetch FROM hosts h LEFT JOIN labs l ON l.id = h.lab_id ";
+    "h.unregistered, h.\"fetch\" FROM hosts h LEFT JOIN labs l ON l.id = h.lab_id ";
 
 }  // namespace
 
@@ -175,7 +175,7 @@ Status Inventory::remove_network(const std::string& cidr) {
 
 Result<std::vector<Lab>> Inventory::labs() {
   std::map<int64_t, Lab> by_id;
-  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll, uefi, fetch, prefetch FROM labs"));
+  Statement query = TRY(db_.prepare("SELECT id, name, channel, mode, notes, enroll, uefi, \"fetch\", prefetch FROM labs"));
   while (TRY(query.step())) {
     Lab lab;
     lab.name = query.text_column(1);
@@ -236,7 +236,7 @@ Status Inventory::add_lab(const Lab& lab) {
   if (TRY(lab_id(lab.name)))
     return make_error(ErrorCode::kAlreadyExists, "lab " + lab.name + " already exists");
   Statement insert = TRY(
-      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi, fetch, prefetch) "
+      db_.prepare("INSERT INTO labs (name, channel, mode, notes, enroll, uefi, \"fetch\", prefetch) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"));
   insert.bind(lab.name)
       .bind(lab.channel)
@@ -258,7 +258,7 @@ Status Inventory::update_lab(const Lab& lab) {
   if (!id) return make_error(ErrorCode::kNotFound, "there is no lab " + lab.name);
   Statement update =
       TRY(db_.prepare("UPDATE labs SET channel = ?, mode = ?, notes = ?, enroll = ?, uefi = ?, "
-                      "fetch = ?, prefetch = ? WHERE id = ?"));
+                      "\"fetch\" = ?, prefetch = ? WHERE id = ?"));
   update.bind(lab.channel)
       .bind(mode_text(lab.mode))
       .bind(lab.notes)
@@ -418,7 +418,7 @@ Status Inventory::add_host(const Host& host) {
   TRY(check_host(host, std::nullopt));
   Statement insert = TRY(db_.prepare(
       "INSERT INTO hosts (name, ip, lab_id, arch, channel, pinned_commit, mode, notes, "
-      "unregistered, fetch) VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?, "
+      "unregistered, \"fetch\") VALUES (?, ?, (SELECT id FROM labs WHERE name = ?), ?, ?, ?, ?, ?, "
       "?, ?) RETURNING id"));
   insert.bind(host.name)
       .bind(host.ip)
@@ -443,7 +443,7 @@ Status Inventory::update_host(const std::string& old_name, const Host& host) {
   Statement update = TRY(db_.prepare(
       "UPDATE hosts SET name = ?, ip = ?, lab_id = (SELECT id FROM labs WHERE name = ?), "
       "arch = ?, channel = ?, pinned_commit = ?, mode = ?, notes = ?, unregistered = ?, "
-      "fetch = ? WHERE id = ?"));
+      "\"fetch\" = ? WHERE id = ?"));
   update.bind(host.name)
       .bind(host.ip)
       .bind(host.lab)

@@ -216,6 +216,12 @@ ALTER TABLE labs ADD COLUMN uefi TEXT;
     {R"sql(
 ALTER TABLE labs ADD COLUMN fetch TEXT;
 ALTER TABLE hosts ADD COLUMN fetch TEXT;
+)sql",
+     // PostgreSQL reserves FETCH: the column's name is quoted there (and in
+     // every query, which SQLite reads the same).
+     R"sql(
+ALTER TABLE labs ADD COLUMN "fetch" TEXT;
+ALTER TABLE hosts ADD COLUMN "fetch" TEXT;
 )sql"},
     // 8: when a lab's agents fetch the image their channel moved to before
     // it is booted (site/prefetch_setting.h): off, now or HH:MM-HH:MM;
