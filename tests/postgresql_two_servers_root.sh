@@ -55,7 +55,8 @@ no_password "$WORK/show.out" "site show"
 grep -qx "database=postgresql://goldroot:\*\*\*@$host_port/goldroot" "$WORK/show.out" ||
   fail "site show: $(cat "$WORK/show.out")"
 [ ! -e "$WORK/siteA/goldroot.db" ] || fail "a PostgreSQL site made a SQLite file"
-expect_fail "a site does not change engines" gr init --database "${url}&application_name=x"
+expect_fail "a site does not change databases" gr init --database "${url}?application_name=x"
+echo "$LAST_ERROR" | grep -q "does not move an inventory" || fail "another URL: $LAST_ERROR"
 ok "init --database keeps the URL 0600 and shows it without its password"
 
 gr lab add load > /dev/null
@@ -63,13 +64,13 @@ for i in $(seq 1 "$agents"); do
   gr host add "$(printf 'pc%03d' "$i")" --mac "$(printf '52:54:00:20:%02x:%02x' $((i / 256)) $((i % 256)))" \
     --lab load > /dev/null
 done
-cp -a "$WORK/siteA" "$WORK/siteB"
-siteB() { GOLDROOT_SITE=$WORK/siteB "$GOLDROOT" "$@"; }
-
 url_a="http://127.0.0.1:$SERVER_PORT"
 port_b=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.2", 0)); print(s.getsockname()[1])')
 url_b="http://127.0.0.2:$port_b"
 SERVER_URL=$url_a start_server
+# After server A made the admin token: the second machine's copy has it too.
+cp -a "$WORK/siteA" "$WORK/siteB"
+siteB() { GOLDROOT_SITE=$WORK/siteB "$GOLDROOT" "$@"; }
 GOLDROOT_SITE=$WORK/siteB "$GOLDROOT" serve --listen "127.0.0.2:$port_b" >> "$WORK/serveB.log" 2>&1 &
 server_b=$!
 on_exit 'kill $server_b 2>/dev/null; wait $server_b 2>/dev/null'
@@ -82,6 +83,9 @@ api() {  # URL PATH [curl args…]
   curl -s -H "Authorization: Bearer $admin" -H "Host: ${base#http://}" "$@" "$base$path"
 }
 gr host add late01 --mac 52:54:00:21:00:01 --lab load > /dev/null
+api "$url_b" /api/v1/status > "$WORK/body"
+python3 < "$WORK/body" -c 'import json, sys; assert isinstance(json.load(sys.stdin), list)' ||
+  fail "server B's status: $(head -c 300 "$WORK/body")"
 api "$url_b" /api/v1/status | python3 -c 'import json, sys
 names = [h["name"] for h in json.load(sys.stdin)]
 assert "late01" in names, names' || fail "server B does not see a host added through site A"

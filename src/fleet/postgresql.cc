@@ -111,16 +111,20 @@ std::string PgConnection::clean(std::string text) const {
     for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
       text.replace(at, secret.size(), "***");
   }
-  // libpq ends lines with \n and indents hints with a tab: one line.
+  // libpq ends lines with \n and indents hints with a tab: one line, its
+  // lines joined by "; ", without the server's severity.
+  for (size_t at = text.find("FATAL:  "); at != std::string::npos; at = text.find("FATAL:  "))
+    text.erase(at, 8);
   std::string out;
   for (char c : text) {
-    if (c == '\n' || c == '\t') {
-      if (!out.empty() && out.back() != ' ') out += ' ';
-    } else {
+    if (c == '\n') {
+      out += "; ";
+    } else if (c != '\t') {
       out += c;
     }
   }
-  while (!out.empty() && (out.back() == ' ' || out.back() == '.')) out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';' || out.back() == '.'))
+    out.pop_back();
   return out;
 }
 
