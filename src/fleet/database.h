@@ -84,7 +84,9 @@ class Statement {
   Statement(const Statement&) = delete;
   ~Statement();
 
-  // Binds parameters 1, 2, … in order; nullopt binds NULL.
+  // Binds parameters 1, 2, … in order; nullopt binds NULL. PostgreSQL
+  // gets integers as BIGINT (cast where a function wants another type) and
+  // text with its type left to the query.
   Statement& bind(int64_t value);
   Statement& bind(std::string_view value);
   Statement& bind(const std::string& value) { return bind(std::string_view(value)); }
