@@ -300,11 +300,12 @@ std::optional<std::string> Statement::optional_text_column(int index) const {
 Result<DbTransaction> DbTransaction::begin(Database& db, TransactionKind kind) {
   if (PgConnection* pg = db.pg_.get()) {
     if (kind == TransactionKind::kWrite) {
-      TRY(pg->execute_script("BEGIN"));
+      // One round trip. Readers never wait for the lock; writers of every
+      // server queue there, before their transaction reads anything.
+      Status begun = pg->execute_script(std::string("BEGIN; ") + kWriteLock);
       pg->in_transaction = true;
       DbTransaction transaction(&db);
-      // Readers never wait for it; writers of every server queue here.
-      TRY(pg->execute_script(kWriteLock));
+      TRY(std::move(begun));
       return transaction;
     }
     TRY(pg->execute_script("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));

@@ -135,6 +135,7 @@ Status PgConnection::reconnect_if_lost() {
                                           " in the middle of a transaction; nothing of it was "
                                           "written");
   PQreset(connection);
+  prepared.clear();  // they died with the old session
   if (PQstatus(connection) != CONNECTION_OK)
     return make_error(ErrorCode::kIo, "lost the connection to the inventory at " + name +
                                           " and could not connect again: " +
@@ -168,9 +169,26 @@ Result<PGresult*> PgConnection::execute(const std::string& sql,
     types.push_back(parameter.integer ? kInt8 : 0);
     values.push_back(parameter.value);
   }
-  PGresult* result =
-      PQexecParams(connection, sql.c_str(), static_cast<int>(parameters.size()), types.data(),
-                   values.data(), nullptr, nullptr, 0);
+  std::string key;
+  for (Oid type : types) key += type ? 'i' : '?';
+  key += ':';
+  key += sql;
+  auto found = prepared.find(key);
+  if (found == prepared.end()) {
+    std::string name = "goldroot_" + std::to_string(prepared.size());
+    PGresult* made = PQprepare(connection, name.c_str(), sql.c_str(),
+                               static_cast<int>(types.size()), types.data());
+    if (!made || PQresultStatus(made) != PGRES_COMMAND_OK) {
+      Error error = result_error(made, "inventory");
+      PQclear(made);
+      return error;
+    }
+    PQclear(made);
+    found = prepared.emplace(std::move(key), std::move(name)).first;
+  }
+  PGresult* result = PQexecPrepared(connection, found->second.c_str(),
+                                    static_cast<int>(values.size()), values.data(), nullptr,
+                                    nullptr, 0);
   ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
     Error error = result_error(result, "inventory");

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,8 @@ struct PgConnection {
 
   // Runs `sql` with `parameters` ($1…); the result holds rows or a command
   // tag (PGRES_TUPLES_OK or PGRES_COMMAND_OK), anything else is an Error.
-  // Outside a transaction a lost connection is made again first.
+  // Each text is prepared once per connection (the server parses and plans
+  // it once). Outside a transaction a lost connection is made again first.
   Result<PGresult*> execute(const std::string& sql, const std::vector<PgParameterView>& parameters);
   // Runs statements without parameters (one or several, `;`-separated).
   Status execute_script(const std::string& sql);
@@ -43,6 +45,8 @@ struct PgConnection {
   std::vector<std::string> secrets;
   int changes = 0;
   bool in_transaction = false;
+  // Statement names by parameter types and SQL text.
+  std::unordered_map<std::string, std::string> prepared;
 
  private:
   Status reconnect_if_lost();
