@@ -1,5 +1,6 @@
-// Inventory: the fleet's hosts, labs and networks in SQLite at
-// SITE/goldroot.db. open() applies schema migrations. Every check that spans
+// Inventory: the fleet's hosts, labs and networks in the site's database
+// (fleet/database.h: SQLite at SITE/goldroot.db, or PostgreSQL). open()
+// applies schema migrations. Every check that spans
 // records — a MAC or IP already taken, an unknown lab, an IP outside its
 // lab's networks, a lab still holding hosts — is made here and reported as
 // one sentence naming the other record.

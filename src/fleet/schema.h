@@ -1,7 +1,10 @@
-// The inventory's schema and its migrations. The version lives in SQLite's
-// `PRAGMA user_version`; migrate() applies every step above it, each in its
-// own write transaction, so an interrupted upgrade leaves the old version.
-// A database newer than this goldroot is refused rather than misread.
+// The inventory's schema and its migrations, one list for both engines. The
+// version lives in SQLite's `PRAGMA user_version`, or PostgreSQL's one-row
+// table goldroot_schema_version; migrate() applies every step above it in
+// one write transaction (PostgreSQL's DDL is transactional too), so an
+// interrupted upgrade leaves the old version and two servers starting at
+// once migrate once. A database newer than this goldroot is refused rather
+// than misread.
 #pragma once
 
 #include "base/result.h"
