@@ -6,12 +6,12 @@
 #      its own write transaction as `goldroot serve` stores it, with 1 and 4
 #      writers (each its own connection, as several servers);
 #   2. AGENTS goldroot-agent processes reporting every INTERVAL seconds for
-#      SECONDS: to one `goldroot serve` on SQLite, then half to each of two
+#      DURATION seconds: to one `goldroot serve` on SQLite, then half to each of two
 #      servers sharing PostgreSQL — reports stored per second and lost.
 # Prints reports/s per engine and the ratio SQLite/PostgreSQL.
 #
 # Usage: bench/inventory_bench.sh [BUILD_DIR]
-# Environment: REPORTS (4000), AGENTS (200), SECONDS (60), INTERVAL (1).
+# Environment: REPORTS (4000), AGENTS (200), DURATION (60 s per agents run), INTERVAL (1).
 # Needs root for the PostgreSQL cluster's own user (runs it as postgres).
 set -euo pipefail
 
@@ -19,7 +19,7 @@ source_dir="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$source_dir/build}"
 reports=${REPORTS:-4000}
 agents=${AGENTS:-200}
-seconds=${SECONDS_PER_RUN:-${SECONDS_RUN:-60}}
+seconds=${DURATION:-60}
 interval=${INTERVAL:-1}
 bench="$build/bin/report_store_bench"
 for binary in "$bench" "$build/bin/goldroot" "$build/bin/goldroot-agent"; do
@@ -47,7 +47,7 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
 echo "== report_store_bench: $reports reports, each one write transaction"
 printf '%-10s %14s %18s %8s\n' writers "SQLite r/s" "PostgreSQL r/s" ratio
 for writers in 1 4; do
-  sqlite=$(nice -n 0 "$bench" "$work/store-$writers.db" "$reports" "$writers")
+  sqlite=$("$bench" "$work/store-$writers.db" "$reports" "$writers")
   postgresql=$("$bench" "$(fresh_postgresql)" "$reports" "$writers")
   printf '%-10s %14s %18s %8s\n' "$writers" "$sqlite" "$postgresql" "$(ratio "$sqlite" "$postgresql")"
 done
