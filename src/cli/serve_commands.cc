@@ -25,6 +25,7 @@
 #include "bootserver/grub_tree.h"
 #include "bootserver/uki_tree.h"
 #include "dashboard/dashboard.h"
+#include "fleet/database.h"
 #include "net/address.h"
 #include "net/interfaces.h"
 #include "netboot/dnsmasq_supervisor.h"
@@ -163,16 +164,42 @@ class DhcpWatcher {
     return stamp_of({site_->store_dir() + "/refs/channels", site_->store_dir() + "/channel-journal",
                      site_->exports_dir()});
   }
+  // A PostgreSQL inventory has no file whose time moves with a write (and
+  // another server may write it): what dnsmasq's settings come from, read
+  // from it. Empty for SQLite, whose file dhcp_stamp() watches.
+  std::string inventory_fingerprint() {
+    if (!is_postgresql_url(site_->database())) return {};
+    if (!watched_) {
+      auto opened = Inventory::open(site_->database());
+      if (!opened.ok()) return {};
+      watched_.emplace(std::move(opened).value());
+    }
+    auto transaction = watched_->begin_read();
+    if (!transaction.ok()) return {};
+    auto hosts = watched_->hosts();
+    auto labs = watched_->labs();
+    auto networks = watched_->networks();
+    if (!hosts.ok() || !labs.ok() || !networks.ok()) return {};
+    nlohmann::json all = nlohmann::json::array();
+    for (const Host& host : *hosts) all.push_back(to_json(host));
+    for (const Lab& lab : *labs) all.push_back(to_json(lab));
+    for (const Network& network : *networks) all.push_back(to_json(network));
+    return all.dump();
+  }
   void run() {
     auto seen_dhcp = dhcp_stamp();
+    auto seen_inventory = inventory_fingerprint();
     auto seen_boot = boot_stamp();
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::seconds(2), [this] { return stopping_; })) {
       auto now_dhcp = dhcp_stamp();
+      auto now_inventory = inventory_fingerprint();
       auto now_boot = boot_stamp();
-      if (now_dhcp == seen_dhcp && now_boot == seen_boot) continue;
-      bool dhcp_changed = now_dhcp != seen_dhcp;
+      if (now_dhcp == seen_dhcp && now_inventory == seen_inventory && now_boot == seen_boot)
+        continue;
+      bool dhcp_changed = now_dhcp != seen_dhcp || now_inventory != seen_inventory;
       seen_dhcp = now_dhcp;
+      seen_inventory = std::move(now_inventory);
       seen_boot = now_boot;
       auto inventory = Inventory::open(site_->database());
       if (!inventory.ok()) continue;
@@ -199,6 +226,7 @@ class DhcpWatcher {
   }
 
   Site* site_;
+  std::optional<Inventory> watched_;  // PostgreSQL only: inventory_fingerprint()
   std::string directory_;  // the site's dnsmasq/
   DhcpOptions options_;
   netboot::DnsmasqSupervisor* supervisor_;
