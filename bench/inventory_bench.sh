@@ -34,11 +34,9 @@ export GOLDROOT="$build/bin/goldroot" GOLDROOT_AGENT="$build/bin/goldroot-agent"
 work=$(mktemp -d "${TMPDIR:-/tmp}/goldroot-inventory-bench-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# A fresh schema per run, so each starts empty.
-schema_count=0
+# A fresh schema per run, so each starts empty (called in $(…): no counter).
 fresh_postgresql() {
-  schema_count=$((schema_count + 1))
-  local schema="bench_$$_$schema_count"
+  local schema="bench_$$_$(date +%s%N)"
   psql -X -q "$GOLDROOT_TEST_DATABASE" -c "CREATE SCHEMA $schema" >/dev/null
   echo "$GOLDROOT_TEST_DATABASE?options=-csearch_path%3D$schema"
 }
