@@ -6,7 +6,12 @@
 # through a symlink; only changes cross on the next pull, an interrupted
 # copy resumes, a damaged one is repaired, and what the primary removed
 # goes; commands that change the site refuse to run on the secondary; a
-# secondary's `goldroot serve` follows a promotion within seconds.
+# secondary's `goldroot serve` follows a promotion within seconds, and,
+# sharing the primary's PostgreSQL inventory, answers its hosts as the
+# primary does. Runs itself under scripts/with_postgresql.sh.
+if [ -z "${GOLDROOT_TEST_DATABASE:-}" ]; then
+  exec "${SOURCE_DIR:-$(dirname "$0")/..}/scripts/with_postgresql.sh" bash "$0" "$@"
+fi
 source "$(dirname "$0")/lib.sh"
 require_root
 for tool in curl openssl python3; do command -v "$tool" >/dev/null || require "$tool"; done
@@ -15,7 +20,7 @@ primary=$GOLDROOT_SITE
 secondary=$WORK/secondary
 sec() { GOLDROOT_SITE=$secondary "$GOLDROOT" "$@"; }
 
-gr init >/dev/null
+gr init --database "$GOLDROOT_TEST_DATABASE" >/dev/null
 src="$WORK/src"
 mkdir -p "$src/etc" "$src/boot" "$src/usr/bin"
 head -c 300000 /dev/urandom > "$src/boot/vmlinuz-6.1.0-28-amd64"
@@ -94,7 +99,7 @@ grep -q "in clear" <<<"$LAST_ERROR" || fail "the sentence does not say why: $LAS
 mkdir "$WORK/no-token" && cp "$primary/keys/site.key" "$primary/keys/tls.key" "$primary/keys/tls.crt" "$WORK/no-token/"
 expect_fail "keys without the admin token are refused" sec init --secondary-of "$tls_url" --keys-from "$WORK/no-token"
 expect_fail "a primary site does not become a secondary" gr init --secondary-of "$tls_url" --keys-from "$WORK/keys-copy"
-sec init --secondary-of "$tls_url" --keys-from "$WORK/keys-copy" >/dev/null
+sec init --secondary-of "$tls_url" --keys-from "$WORK/keys-copy" --database "$GOLDROOT_TEST_DATABASE" >/dev/null
 [ "$(stat -c %a "$secondary/keys/site.key")" = 600 ] || fail "the copied site key is not 0600"
 cmp -s "$primary/keys/site.key" "$secondary/keys/site.key" || fail "the site key was not copied"
 ok "init --secondary-of: https only, the primary's keys (0600), never over a primary"
@@ -212,7 +217,13 @@ took=$(python3 -c "import time; print(round(time.time() - $start, 2))")
 a=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/channels")
 b=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$sec_port/api/v1/channels")
 [ "$a" = "$b" ] || fail "the two servers answer the channels differently: $a / $b"
-ok "a secondary's serve follows a change of gold within ${took}s and answers as the primary"
+[ "$(host_get "$WORK/pc01.key" "http://127.0.0.1:$sec_port/api/v1/boot/52:54:00:aa:00:01")" = 200 ] ||
+  fail "the secondary does not answer pc01's manifest: $(cat "$WORK/body")"
+python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); assert m["host"]["name"] == "pc01" and m["commit"] == sys.argv[2], m' \
+  "$WORK/body" "$want" || fail "the secondary's manifest for pc01 is not gold's: $(cat "$WORK/body")"
+gr status --json > "$WORK/status.primary"; sec status --json > "$WORK/status.secondary"
+cmp -s "$WORK/status.primary" "$WORK/status.secondary" || fail "goldroot status differs between the two sites"
+ok "a secondary's serve follows a change of gold within ${took}s, answers pc01's manifest from the shared inventory, and status is the same on both"
 
 kill "$primary_pid"; wait "$primary_pid" 2>/dev/null || true
 sleep 1.5

@@ -38,19 +38,8 @@ static Result<int> run_init(Context& context, const Args& args) {
   app.add_option("--database", database,
                  "keep the inventory (hosts, labs, agents' reports) in this PostgreSQL database, "
                  "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, which several servers can "
-                 "share; default: SQLite in the site")
-      ->excludes(primary_option);
+                 "share (a secondary: the primary's); default: SQLite in the site");
   if (auto exit = parse_args(app, args)) return *exit;
-  if (!primary.empty()) {
-    TRY(Site::init_secondary(context.env, context.site_root(), primary, keys_from));
-    std::printf("secondary site ready at %s; 'goldroot serve' copies the rest from %s\n",
-                context.site_root().c_str(), primary.c_str());
-    return 0;
-  }
-  std::optional<Site::SecureBootPair> secure_boot;
-  if (!key_path.empty())
-    secure_boot = Site::SecureBootPair{TRY(context.env->read_file(key_path)),
-                                       TRY(context.env->read_file(certificate_path))};
   std::optional<std::string> database_url;
   if (!database.empty()) {
     if (!is_postgresql_url(database))
@@ -61,6 +50,17 @@ static Result<int> run_init(Context& context, const Args& args) {
     TRY(Inventory::open(database));
     database_url = database;
   }
+  if (!primary.empty()) {
+    TRY(Site::init_secondary(context.env, context.site_root(), primary, keys_from, database_url));
+    std::printf("secondary site ready at %s; 'goldroot serve' copies the rest from %s\n",
+                context.site_root().c_str(), primary.c_str());
+    if (database_url) std::printf("inventory: %s\n", describe_database(*database_url).c_str());
+    return 0;
+  }
+  std::optional<Site::SecureBootPair> secure_boot;
+  if (!key_path.empty())
+    secure_boot = Site::SecureBootPair{TRY(context.env->read_file(key_path)),
+                                       TRY(context.env->read_file(certificate_path))};
   TRY(Site::init(context.env, context.site_root(), secure_boot, database_url));
   std::printf("site ready at %s\n", context.site_root().c_str());
   if (database_url) std::printf("inventory: %s\n", describe_database(*database_url).c_str());

@@ -235,7 +235,8 @@ Result<std::optional<std::string>> read_primary_url(Env* env, const std::string&
 }  // namespace
 
 Status Site::init_secondary(Env* env, const std::string& root, std::string primary_url,
-                            const std::string& keys_from) {
+                            const std::string& keys_from,
+                            const std::optional<std::string>& database_url) {
   if (!starts_with(primary_url, "https://") || primary_url.size() <= 8)
     return make_error(ErrorCode::kInvalidArgument,
                       "--secondary-of wants the primary's https://HOST:PORT/ (its --tls-listen), "
@@ -263,7 +264,7 @@ Status Site::init_secondary(Env* env, const std::string& root, std::string prima
     bool is_public = ends_with(name, ".crt") || ends_with(name, ".pub") || ends_with(name, ".der");
     ::chmod(to.c_str(), is_public ? 0644 : 0600);
   }
-  TRY(init(env, root));
+  TRY(init(env, root, std::nullopt, database_url));
   nlohmann::json marker = {{"primary", primary_url}};
   return env->write_file_atomic(root + "/secondary.json", marker.dump() + "\n");
 }

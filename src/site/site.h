@@ -90,8 +90,11 @@ class Site {
   // `keys_from` (a copy of its SITE/keys the admin brought over), then
   // creates the site as init does, keeping those keys. Refuses a site that
   // is already a primary.
+  // `database_url`: the PostgreSQL database the primary uses (which the
+  // secondary shares); without, the secondary keeps an inventory of its own.
   static Status init_secondary(Env* env, const std::string& root, std::string primary_url,
-                               const std::string& keys_from);
+                               const std::string& keys_from,
+                               const std::optional<std::string>& database_url = std::nullopt);
 
   // Opens an existing site and takes its lock in `mode`. `command` names the
   // holder in the lock file, for the message another command gets. On a
