@@ -13,7 +13,32 @@ namespace {
 struct Migration {
   const char* sql;
   const char* postgresql = nullptr;
+  const char* shared = nullptr;  // run first on both engines
 };
+
+// Step 3's tables: both engines' forms of the step create them first (the
+// step's trigger is written each engine's way).
+const char* const kHostKeysTables = R"sql(
+CREATE TABLE host_keys (
+  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+  key TEXT UNIQUE,
+  enrolled_by TEXT,
+  enrolled_at INTEGER NOT NULL DEFAULT 0,
+  persistent INTEGER NOT NULL DEFAULT 1,
+  pending_key TEXT,
+  pending_persistent INTEGER NOT NULL DEFAULT 1,
+  pending_at INTEGER NOT NULL DEFAULT 0,
+  pending_from TEXT NOT NULL DEFAULT '',
+  refused_key TEXT,
+  refused_at INTEGER NOT NULL DEFAULT 0,
+  refused_from TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE revoked_host_keys (
+  key TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL
+);
+)sql";
 
 // Append only: a released step is never edited, a change is a new step.
 // Write each in SQL both engines run (see postgresql_types()).
@@ -134,25 +159,6 @@ CREATE TABLE lab_schedules (
     // removing a host revokes its key: a trigger, so no path that deletes a
     // host can forget it.
     {R"sql(
-CREATE TABLE host_keys (
-  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
-  key TEXT UNIQUE,
-  enrolled_by TEXT,
-  enrolled_at INTEGER NOT NULL DEFAULT 0,
-  persistent INTEGER NOT NULL DEFAULT 1,
-  pending_key TEXT,
-  pending_persistent INTEGER NOT NULL DEFAULT 1,
-  pending_at INTEGER NOT NULL DEFAULT 0,
-  pending_from TEXT NOT NULL DEFAULT '',
-  refused_key TEXT,
-  refused_at INTEGER NOT NULL DEFAULT 0,
-  refused_from TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE revoked_host_keys (
-  key TEXT PRIMARY KEY,
-  host TEXT NOT NULL,
-  revoked_at INTEGER NOT NULL
-);
 CREATE TRIGGER hosts_revoke_key BEFORE DELETE ON hosts BEGIN
   INSERT OR IGNORE INTO revoked_host_keys (key, host, revoked_at)
     SELECT key, old.name, CAST(strftime('%s', 'now') AS INTEGER)
@@ -160,27 +166,8 @@ CREATE TRIGGER hosts_revoke_key BEFORE DELETE ON hosts BEGIN
 END;
 ALTER TABLE labs ADD COLUMN enroll TEXT;
 )sql",
-     // PostgreSQL: the same tables; the trigger calls a plpgsql function.
+     // PostgreSQL: the trigger calls a plpgsql function.
      R"sql(
-CREATE TABLE host_keys (
-  host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
-  key TEXT UNIQUE,
-  enrolled_by TEXT,
-  enrolled_at INTEGER NOT NULL DEFAULT 0,
-  persistent INTEGER NOT NULL DEFAULT 1,
-  pending_key TEXT,
-  pending_persistent INTEGER NOT NULL DEFAULT 1,
-  pending_at INTEGER NOT NULL DEFAULT 0,
-  pending_from TEXT NOT NULL DEFAULT '',
-  refused_key TEXT,
-  refused_at INTEGER NOT NULL DEFAULT 0,
-  refused_from TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE revoked_host_keys (
-  key TEXT PRIMARY KEY,
-  host TEXT NOT NULL,
-  revoked_at INTEGER NOT NULL
-);
 CREATE FUNCTION hosts_revoke_key() RETURNS trigger LANGUAGE plpgsql AS $body$
 BEGIN
   INSERT INTO revoked_host_keys (key, host, revoked_at)
@@ -193,7 +180,8 @@ $body$;
 CREATE TRIGGER hosts_revoke_key BEFORE DELETE ON hosts
   FOR EACH ROW EXECUTE FUNCTION hosts_revoke_key();
 ALTER TABLE labs ADD COLUMN enroll TEXT;
-)sql"},
+)sql",
+     kHostKeysTables},
     // 4: the mode each host was given at its last boot, and the last time
     // its agent reported another (a host that booted around its manifest).
     {R"sql(
@@ -304,6 +292,8 @@ Status migrate_to(Database& db, int target) {
     std::string sql = !postgresql ? migration.sql
                       : migration.postgresql ? postgresql_types(migration.postgresql)
                                              : postgresql_types(migration.sql);
+    if (migration.shared)
+      sql = (postgresql ? postgresql_types(migration.shared) : std::string(migration.shared)) + sql;
     TRY(db.exec(sql).context("upgrading inventory to version " + std::to_string(step + 1)));
   }
   if (version < target) TRY(set_user_version(db, target));
