@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -51,7 +52,6 @@ uint64_t file_size(const std::string& path) {
 
 // Creates the directories above `relative` under `root`.
 Status make_parents(Env* env, const std::string& root, const std::string& relative) {
-  std::string path = root;
   for (size_t slash = relative.find('/'); slash != std::string::npos;
        slash = relative.find('/', slash + 1))
     TRY(env->create_dir(root + "/" + relative.substr(0, slash)));
