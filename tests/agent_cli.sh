@@ -252,7 +252,7 @@ expect_fail "reset --dirty --now --at" gr reset --dirty --now --at 10:00
 ok "lab reset schedules and reset --at are stored for goldroot serve"
 # The boot's server stops answering: the agent reports to the site's other
 # server (the signed manifest's "servers", in the boot record), and stays there.
-dead=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+dead=$(free_port)
 python3 - "$WORK/clients/pc02/boot.json" "http://127.0.0.1:$dead" "$SERVER_URL" <<'PY'
 import json, sys
 record = json.load(open(sys.argv[1]))

@@ -50,7 +50,7 @@ agent() {
 }
 
 # A port nothing listens on now (a random guess could clash with another test).
-SERVER_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+SERVER_PORT=$(free_port)
 SERVER_URL="http://127.0.0.1:$SERVER_PORT"
 server_pid=
 start_server() {

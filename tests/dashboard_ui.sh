@@ -251,7 +251,7 @@ gr host show pc03 --json | grep -q '"shell"' || fail "pc03 is not in shell mode"
 [ "$(code "$SERVER_URL/")" = 200 ] || fail "the page itself is open"
 ok "the admin API needs the admin token even from loopback (401 without, 403 wrong, 415 not JSON, 421 foreign Host); the page itself is open"
 
-exempt_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+exempt_port=$(free_port)
 exempt_url=http://127.0.0.1:$exempt_port
 "$GOLDROOT" serve --listen "${exempt_url#http://}" --admin-loopback-exempt yes >> "$WORK/serve-exempt.log" 2>&1 &
 exempt_server=$!

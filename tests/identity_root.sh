@@ -168,7 +168,7 @@ old = json.loads(json.dumps(recorded))
 old["host"]["floor"] = old["host"]["image_time"] + 1
 resign(old, "below-floor")
 PY
-mitm_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mitm_port=$(free_port)
 cat > "$WORK/mitm.py" <<'PY'
 import http.server, json, sys
 work, port = sys.argv[1], int(sys.argv[2])

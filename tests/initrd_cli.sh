@@ -25,7 +25,7 @@ gr image export img >/dev/null
 gr channel set gold img >/dev/null
 gr host add pc01 --mac 52:54:00:12:00:01 >/dev/null
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="http://127.0.0.1:$port"
 "$GOLDROOT" serve --listen "127.0.0.1:$port" --tools-dir "$(dirname "$GOLDROOT_BOOT")" >"$WORK/serve.log" 2>&1 &
 server=$!

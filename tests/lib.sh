@@ -44,6 +44,9 @@ require_root() { [ "$(id -u)" = 0 ] || require "needs root"; }
 
 finish() { echo "$pass_count passed, 0 failed"; }
 
+# free_port: a loopback TCP port nothing listens on now.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 # start_building_cache NETNS DIR UPSTREAM LISTEN SIZE: nginx in NETNS running
 # the configuration `goldroot serve nginx-config` prints for UPSTREAM, on
 # LISTEN (ADDRESS:PORT), its files and cache in DIR (made afresh); sets

@@ -31,7 +31,7 @@ no_password() {  # FILE WHAT
 }
 
 # --- bad URLs: one sentence each, never the password ------------------------
-port_free=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port_free=$(free_port)
 host_port=${url#*@}; host_port=${host_port%%/*}
 expect_fail "a malformed URL" gr --site "$WORK/bad" init --database "${url}?no_such_option=1"
 echo "$LAST_ERROR" | grep -q "not a PostgreSQL URL" || fail "malformed: $LAST_ERROR"

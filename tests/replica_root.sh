@@ -45,8 +45,7 @@ ln -s lab3 "$layers/labs/lab4"
 # Bait: a symlink in exports that leads to the site's key.
 ln -s ../keys/site.key "$primary/exports/leak.erofs"
 
-free() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free); tls_port=$(free); sec_port=$(free); sec_tls=$(free)
+port=$(free_port); tls_port=$(free_port); sec_port=$(free_port); sec_tls=$(free_port)
 tls_url="https://127.0.0.1:$tls_port/"
 "$GOLDROOT" serve --listen "127.0.0.1:$port" --tls-listen "127.0.0.1:$tls_port" \
   --peer "http://127.0.0.1:$sec_port" > "$WORK/primary.log" 2>&1 &

@@ -27,7 +27,7 @@ for host in pc01 pc02; do
 done
 
 # A port nothing listens on now (a random guess could clash with another test).
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 url="http://127.0.0.1:$port"
 "$GOLDROOT" serve --listen "127.0.0.1:$port" > "$WORK/serve.log" 2>&1 &
 server=$!
