@@ -72,6 +72,9 @@ void BackgroundFill::fill(uint64_t unit) {
 void BackgroundFill::run() {
   if (options_.idle_priority) make_thread_idle_priority();
   const uint64_t per_unit = source_->blocks_per_unit();
+  // An update patch first: it brings most of what an older image lacks in
+  // a few requests.
+  if (!complete() && wait_turn()) source_->apply_patch(Lane::kFill);
   while (!complete()) {
     std::vector<Extent> first = read_set_ ? read_set_->previous() : std::vector<Extent>{};
     if (first.empty() && read_set_) first = read_set_->recorded();

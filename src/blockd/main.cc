@@ -339,6 +339,7 @@ int prefetch(const Options& options) {
     status = std::move(*writer);
     status->start();
   }
+  source->apply_patch(Lane::kFill);
   // Two passes: a block that failed verification gets one more try.
   for (int pass = 0; pass < 2 && !local->complete(); ++pass)
     for (uint64_t unit = 0; unit < source->units(); ++unit) {
@@ -353,9 +354,11 @@ int prefetch(const Options& options) {
                        params.root_hash.hex().substr(0, 12) +
                        " did not match their verity hash; its cache stays incomplete");
   std::fprintf(stderr, "goldroot-blockd: image %s is complete in %s: %s copied from older images, "
-               "%s fetched (of its %s hash tree: %s copied, %s fetched)\n",
+               "%s made by an update patch, %s fetched (%s of it the patch; of its %s hash tree: "
+               "%s copied, %s fetched)\n",
                params.root_hash.hex().substr(0, 12).c_str(), local->image_path().c_str(),
-               mib(counters.seeded_bytes).c_str(), mib(counters.fetched_bytes).c_str(),
+               mib(counters.seeded_bytes).c_str(), mib(counters.patched_bytes).c_str(),
+               mib(counters.fetched_bytes).c_str(), mib(counters.patch_fetched_bytes).c_str(),
                mib(local->tree_blocks() * kBlockSize).c_str(), mib(counters.tree_seeded_bytes).c_str(),
                mib(counters.tree_fetched_bytes).c_str());
   return 0;

@@ -161,7 +161,8 @@ Result<std::unique_ptr<SeedIndex>> SeedIndex::build(
       }
     index->sources_.push_back({files.root_hex, files.data_blocks, candidate.indexable, tree_indexed});
     index->open_sources_.push_back(
-        {std::move(files.image), base, files.data_blocks, tree_base, geometry.tree_blocks()});
+        {std::move(files.image), base, files.data_blocks, tree_base, geometry.tree_blocks(),
+         std::move(files.bits)});
     base += files.data_blocks;
     tree_base += geometry.tree_blocks();
   }
@@ -233,6 +234,30 @@ Status SeedIndex::read(SeedLocation location, char* out) const {
   }
   return make_error(ErrorCode::kInvalidArgument, "no older image holds seed block " +
                                                      std::to_string(location));
+}
+
+int SeedIndex::source_index(const std::string& root_hex) const {
+  for (size_t i = 0; i < sources_.size(); ++i)
+    if (sources_[i].root_hex == root_hex) return static_cast<int>(i);
+  return -1;
+}
+
+uint64_t SeedIndex::source_blocks(int source) const {
+  const Source& s = open_sources_.at(source);
+  return s.data_blocks + s.tree_blocks;
+}
+
+bool SeedIndex::source_holds(int source, uint64_t first, uint64_t count) const {
+  const Source& s = open_sources_.at(source);
+  if (first > s.data_blocks + s.tree_blocks || count > s.data_blocks + s.tree_blocks - first) return false;
+  for (uint64_t b = first; b < first + count; ++b)
+    if (!((s.bits[b / 64] >> (b % 64)) & 1)) return false;
+  return true;
+}
+
+Status SeedIndex::read_source(int source, uint64_t first, uint64_t count, char* out) const {
+  return pread_exact(open_sources_.at(source).image.get(), out, count * kBlockSize,
+                     first * kBlockSize, "an older image's cache");
 }
 
 Status SeedIndex::read_tree(SeedLocation location, char* out) const {

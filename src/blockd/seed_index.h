@@ -88,6 +88,15 @@ class SeedIndex {
   // Reads the old hash block at `location` (a lookup_tree answer).
   Status read_tree(SeedLocation location, char* out) const;
 
+  // The older caches whole, as devices (data, then tree): the references
+  // of an update patch (verity/update_patch.h). source_index is -1 for a
+  // root not indexed.
+  int source_index(const std::string& root_hex) const;
+  uint64_t source_blocks(int source) const;
+  // Whether blocks [first, first + count) of the source are all in its cache.
+  bool source_holds(int source, uint64_t first, uint64_t count) const;
+  Status read_source(int source, uint64_t first, uint64_t count, char* out) const;
+
   bool empty() const { return entries_.empty() && tree_entries() == 0; }
   uint64_t entries() const { return entries_.size(); }
   uint64_t tree_entries() const;
@@ -108,6 +117,7 @@ class SeedIndex {
     uint64_t data_blocks = 0;
     uint64_t tree_base = 0;  // its first hash block's SeedLocation among tree blocks
     uint64_t tree_blocks = 0;
+    std::unique_ptr<uint64_t[]> bits;  // its map: 1 bit per device block
   };
 
   SeedIndex() = default;

@@ -135,12 +135,14 @@ TEST_F(SeedTest, AV1CacheSeedsV2AndOnlyTheRestIsFetched) {
   ASSERT_OK_AND_ASSIGN(auto cache, open_cache(v2_));
   const uint64_t before = v2_.bytes_asked_;
   ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(v2_, index.get())));
-  EXPECT_EQ(v2_.bytes_asked_ - before, v2_.tree_.size());
+  // The tree, and the head of an update patch from v1 (there is none: 404).
+  EXPECT_EQ(v2_.bytes_asked_ - before, PatchHeader::kHeadSize + v2_.tree_.size());
   // Reads ask for whole units: only the blocks not seeded go over the wire.
   EXPECT_EQ(device_bytes(*source), v2_.image_ + v2_.tree_);
   EXPECT_TRUE(cache->complete());
   const uint64_t fetched_blocks = kV2Blocks - shared;
-  EXPECT_EQ(v2_.bytes_asked_ - before, v2_.tree_.size() + fetched_blocks * kBlockSize);
+  EXPECT_EQ(v2_.bytes_asked_ - before,
+            PatchHeader::kHeadSize + v2_.tree_.size() + fetched_blocks * kBlockSize);
   SourceCounters counters = source->counters();
   EXPECT_EQ(counters.seeded_bytes, shared * kBlockSize);
   EXPECT_EQ(counters.fetched_bytes, v2_.tree_.size() + fetched_blocks * kBlockSize);
@@ -256,7 +258,7 @@ TEST_F(TreeDescentTest, AV1CacheSeedsV2sTreeAndFetchesOnlyThePathsToTheChanges) 
   SourceCounters counters = source->counters();
   EXPECT_EQ(counters.tree_fetched_bytes, 3 * kBlockSize);
   EXPECT_EQ(counters.tree_seeded_bytes, 22 * kBlockSize);
-  EXPECT_EQ(big_v2_.bytes_asked_, 3 * kBlockSize);
+  EXPECT_EQ(big_v2_.bytes_asked_, PatchHeader::kHeadSize + 3 * kBlockSize);  // no patch: 404
   EXPECT_EQ(counters.seed_rejects, 0u);
 
   EXPECT_EQ(device_bytes(*source), big_v2_.image_ + big_v2_.tree_);
@@ -264,7 +266,7 @@ TEST_F(TreeDescentTest, AV1CacheSeedsV2sTreeAndFetchesOnlyThePathsToTheChanges) 
   ASSERT_OK(verify_verity_tree(cache->tree(), big_v2_.params_));
   counters = source->counters();
   EXPECT_EQ(counters.fetched_bytes, (3 + 2) * kBlockSize);
-  EXPECT_EQ(big_v2_.bytes_asked_, (3 + 2) * kBlockSize);
+  EXPECT_EQ(big_v2_.bytes_asked_, PatchHeader::kHeadSize + (3 + 2) * kBlockSize);
   EXPECT_EQ(counters.seeded_bytes, (kBlocks - 2) * kBlockSize);
   EXPECT_EQ(counters.verify_failures, 0u);
   std::printf("v1 -> v2 (%llu blocks, 2 changed): tree fetched %llu of %zu bytes, %llu copied\n",
@@ -378,6 +380,126 @@ TEST_F(SeedTest, ACacheInUseIsNotRemoved) {
   Status gone = remove_disk_cache(directory.get(), root);
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+}
+
+// An update patch (verity/update_patch.h) beside v2 on the server: a client
+// holding v1 makes v2's changed blocks from it and v1's blocks, in a few
+// requests and far fewer bytes than the blocks, never fetching an image
+// block; a damaged old block or a forged patch costs fetches, never data.
+class PatchTest : public TreeDescentTest {
+ protected:
+  // big_v1_ with small edits: three blocks with a few bytes changed and a
+  // run of four moved down by 100 bytes, as a file rewritten in place.
+  static std::string edited(std::string image) {
+    image[10 * kBlockSize + 7] ^= 1;
+    image[900 * kBlockSize + 4000] ^= 2;
+    image[2500 * kBlockSize] ^= 4;
+    image.replace(1200 * kBlockSize, 4 * kBlockSize, image, 1200 * kBlockSize + 100, 4 * kBlockSize);
+    return image;
+  }
+  PatchTest() : edited_(edited(big_v1_.image_)) {}
+  void SetUp() override {
+    TreeDescentTest::SetUp();
+    ASSERT_OK(edited_.start());
+  }
+  std::string patch_path() const {
+    return edited_.temp_ / ("srv/image.bin" + patch_suffix(big_v1_.params_.root_hash));
+  }
+  PatchInput input(const TestImageServer& server) const {
+    return {server.temp_ / "srv/image.bin", server.temp_ / "srv/image.bin.verity", server.params_};
+  }
+  MadePatch write_patch() {
+    auto made = make_update_patch(input(big_v1_), input(edited_), {}, 19);
+    EXPECT_TRUE(made.ok()) << made.error().message;
+    goldroot::testing::write_file(patch_path(), made->bytes);
+    return *made;
+  }
+  // edited_ through a source seeded from big_v1_'s cache, patch applied.
+  std::unique_ptr<VerifyingSource> update(std::unique_ptr<SeedIndex>* index,
+                                          std::unique_ptr<BlockCache>* cache) {
+    auto built = build_index(edited_);
+    EXPECT_TRUE(built.ok());
+    *index = std::move(*built);
+    auto opened = open_cache(edited_);
+    EXPECT_TRUE(opened.ok());
+    *cache = std::move(*opened);
+    auto source = VerifyingSource::open(cache->get(), options(edited_, index->get()));
+    EXPECT_TRUE(source.ok()) << source.error().message;
+    (*source)->apply_patch(Lane::kFill);
+    EXPECT_EQ(device_bytes(**source), edited_.image_ + edited_.tree_);
+    EXPECT_TRUE((*cache)->complete());
+    return std::move(*source);
+  }
+
+  TestImageServer edited_;
+};
+
+TEST_F(PatchTest, AV1CacheMakesV2FromThePatchWithoutFetchingABlock) {
+  fill(big_v1_);
+  MadePatch made = write_patch();
+  // 7 data blocks changed; their 4 leaf hash blocks and the top one.
+  EXPECT_EQ(made.target_blocks, 7u + 5u);
+  EXPECT_EQ(made.tree_blocks, 5u);
+  EXPECT_LT(made.bytes.size(), 2 * kBlockSize);  // 12 blocks, 48 KiB
+  std::unique_ptr<SeedIndex> index;
+  std::unique_ptr<BlockCache> cache;
+  auto source = update(&index, &cache);
+  SourceCounters counters = source->counters();
+  EXPECT_EQ(counters.patched_bytes, 12 * kBlockSize);
+  EXPECT_EQ(counters.patch_fetched_bytes, made.bytes.size());
+  EXPECT_EQ(counters.fetched_bytes, made.bytes.size());
+  EXPECT_EQ(counters.tree_fetched_bytes, 0u);
+  EXPECT_EQ(counters.patch_rejects, 0u);
+  EXPECT_TRUE(edited_.range_starts().empty());  // no Range request for the image
+  EXPECT_EQ(edited_.bytes_asked_, made.bytes.size());
+  ASSERT_OK(verify_verity_tree(cache->tree(), edited_.params_));
+  std::printf("patch: %zu bytes make %llu blocks (%llu of them hash blocks)\n", made.bytes.size(),
+              static_cast<unsigned long long>(made.target_blocks),
+              static_cast<unsigned long long>(made.tree_blocks));
+}
+
+TEST_F(PatchTest, ADamagedOldBlockSpoilsWhatItMakesAndThatIsFetched) {
+  fill(big_v1_);
+  MadePatch made = write_patch();
+  // The old block the patch makes block 10 from.
+  int fd = ::open(v1_image_file().c_str(), O_WRONLY);
+  ASSERT_EQ(::pwrite(fd, "ZZ", 2, 10 * kBlockSize + 500), 2);
+  ::close(fd);
+  std::unique_ptr<SeedIndex> index;
+  std::unique_ptr<BlockCache> cache;
+  auto source = update(&index, &cache);
+  SourceCounters counters = source->counters();
+  EXPECT_GE(counters.patch_rejects, 1u);
+  EXPECT_EQ(counters.verify_failures, 0u);
+  EXPECT_EQ(edited_.range_starts(), std::vector<uint64_t>{10 * kBlockSize});  // its unit, just it
+  EXPECT_LT(counters.patched_bytes, 12 * kBlockSize);
+}
+
+TEST_F(PatchTest, AForgedPatchCostsFetchesNeverData) {
+  fill(big_v1_);
+  MadePatch made = write_patch();
+  // A byte of the last frame flipped: it no longer decompresses, or makes
+  // blocks that do not match the tree.
+  std::string forged = made.bytes;
+  forged[forged.size() - 20] ^= 0x10;
+  goldroot::testing::write_file(patch_path(), forged);
+  {
+    std::unique_ptr<SeedIndex> index;
+    std::unique_ptr<BlockCache> cache;
+    auto source = update(&index, &cache);
+    EXPECT_EQ(source->counters().verify_failures, 0u);
+    EXPECT_LT(source->counters().patched_bytes, 12 * kBlockSize);
+    EXPECT_FALSE(edited_.range_starts().empty());
+  }
+  // Not a patch at all: one line on the log, and the blocks are fetched.
+  ASSERT_EQ(::unlink((cache_dir() + "/" + edited_.params_.root_hash.hex() + ".image").c_str()), 0);
+  ASSERT_EQ(::unlink((cache_dir() + "/" + edited_.params_.root_hash.hex() + ".map").c_str()), 0);
+  goldroot::testing::write_file(patch_path(), std::string(100, 'x'));
+  std::unique_ptr<SeedIndex> index;
+  std::unique_ptr<BlockCache> cache;
+  auto source = update(&index, &cache);
+  EXPECT_EQ(source->counters().patched_bytes, 0u);
+  EXPECT_NE(logged().find("not using"), std::string::npos) << logged();
 }
 
 }  // namespace

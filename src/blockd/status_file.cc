@@ -25,6 +25,8 @@ std::string status_json(const StatusReport& report) {
       {"seeded_bytes", report.counters.seeded_bytes},
       {"tree_fetched_bytes", report.counters.tree_fetched_bytes},
       {"tree_seeded_bytes", report.counters.tree_seeded_bytes},
+      {"patch_fetched_bytes", report.counters.patch_fetched_bytes},
+      {"patched_bytes", report.counters.patched_bytes},
       {"cache", report.cache == CacheKind::kDisk ? "disk" : "ram"},
       {"verify_failures", report.counters.verify_failures},
       {"last_error", report.counters.last_error},

@@ -50,7 +50,9 @@ Result<std::unique_ptr<VerifyingSource>> VerifyingSource::open(BlockCache* cache
                       "the fetch unit must be a multiple of 4096 bytes, not " +
                           std::to_string(options.unit_size));
   std::unique_ptr<VerifyingSource> source(new VerifyingSource(cache, std::move(options)));
+  source->load_patch();
   TRY(source->load_tree());
+  source->patch_tree_.clear();
   return source;
 }
 
@@ -169,6 +171,14 @@ Status VerifyingSource::load_tree_level(int level) {
       cache_repairs_.fetch_add(1, std::memory_order_relaxed);
     }
     if (options_.seed) TRY(seed_tree_block(level, k));
+    if (auto made = patch_tree_.find(start + k); made != patch_tree_.end() && !cache_->present(start + k)) {
+      if (tree_block_matches(level, k, made->second.data())) {
+        TRY(cache_->store(start + k, made->second));
+        patched_bytes_.fetch_add(kBlockSize, std::memory_order_relaxed);
+      } else {
+        patch_rejects_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
   }
   // The rest from the server, one Range request per run of them.
   SlotLease slot = TRY(lease_slot());
@@ -408,6 +418,135 @@ Status VerifyingSource::fill_unit(uint64_t unit) {
   return fetch_unit(unit, Lane::kFill, &fetched);
 }
 
+void VerifyingSource::load_patch() {
+  const SeedIndex* seed = options_.seed;
+  if (!seed || seed->sources().empty() || cache_->complete()) return;
+  auto slot = lease_slot();
+  if (!slot.ok()) return;
+  // The older image most of whose blocks this disk holds first.
+  std::vector<int> order(seed->sources().size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::stable_sort(order.begin(), order.end(), [seed](int a, int b) {
+    return seed->sources()[a].indexed_blocks > seed->sources()[b].indexed_blocks;
+  });
+  for (int source : order) {
+    const std::string& root_hex = seed->sources()[source].root_hex;
+    auto old_root = Digest::from_hex(root_hex);
+    if (!old_root) continue;
+    const std::string url = options_.image_url + patch_suffix(*old_root);
+    const size_t origin = origin_.load(std::memory_order_relaxed) % (options_.mirrors.size() + 1);
+    const std::string target = origin == 0 ? url : with_origin(url, options_.mirrors[origin - 1]);
+    std::string header(PatchHeader::kHeadSize, '\0');
+    uint64_t requests_before = (*slot)->client->requests();
+    Status got = (*slot)->client->fetch(target, 0, header.size(), header.data());
+    if (got.ok()) {
+      auto size = patch_header_size(header);
+      got = size.ok() ? Status{} : Status(size.error());
+      if (got.ok() && *size > header.size()) {
+        header.resize(*size);
+        got = (*slot)->client->fetch(target, PatchHeader::kHeadSize, *size - PatchHeader::kHeadSize,
+                                     header.data() + PatchHeader::kHeadSize);
+      }
+    }
+    requests_.fetch_add((*slot)->client->requests() - requests_before, std::memory_order_relaxed);
+    if (!got.ok() && got.error().code == ErrorCode::kNotFound) continue;
+    if (!got.ok()) {
+      log("not using an update patch: " + got.error().message);
+      return;
+    }
+    fetched_bytes_.fetch_add(header.size(), std::memory_order_relaxed);
+    patch_fetched_bytes_.fetch_add(header.size(), std::memory_order_relaxed);
+    auto parsed = parse_patch_header(header, *old_root, seed->source_blocks(source),
+                                     cache_->params().root_hash, cache_->blocks());
+    if (!parsed.ok()) {
+      log("not using " + url + ": " + parsed.error().message);
+      return;
+    }
+    patch_ = std::move(*parsed);
+    patch_url_ = url;
+    patch_source_ = source;
+    uint64_t frames = 0;
+    for (const PatchFrame& frame : patch_->frames) {
+      if (frame.targets.front().first < cache_->data_blocks()) continue;  // data: apply_patch
+      auto made = make_patch_frame(slot->get(), frame, Lane::kForeground);
+      if (!made.ok()) {
+        log(made.error().message + "; fetching those hash blocks instead");
+        continue;
+      }
+      ++frames;
+      uint64_t at = 0;
+      for (const PatchRun& run : frame.targets)
+        for (uint64_t b = run.first; b < run.end(); ++b, at += kBlockSize)
+          patch_tree_[b] = made->substr(at, kBlockSize);
+    }
+    log("updating from image " + root_hex.substr(0, 12) + " with its patch (" +
+        std::to_string(patch_->frames.size()) + " frames; the hash blocks of " +
+        std::to_string(frames) + " made now)");
+    return;
+  }
+}
+
+Result<std::string> VerifyingSource::make_patch_frame(Slot* slot, const PatchFrame& frame,
+                                                      Lane lane) {
+  const SeedIndex* seed = options_.seed;
+  std::string reference;
+  reference.reserve(run_blocks(frame.references) * kBlockSize);
+  for (const PatchRun& run : frame.references) {
+    if (!seed->source_holds(patch_source_, run.first, run.count))
+      return make_error(ErrorCode::kNotFound,
+                        "this disk lacks blocks of the older image that a frame of the update patch refers to");
+    size_t at = reference.size();
+    reference.resize(at + uint64_t{run.count} * kBlockSize);
+    TRY(seed->read_source(patch_source_, run.first, run.count, reference.data() + at));
+  }
+  std::string compressed(frame.compressed_size, '\0');
+  TRY(fetch_with_retry(slot, patch_url_, frame.offset, compressed.size(), compressed.data(), lane));
+  patch_fetched_bytes_.fetch_add(compressed.size(), std::memory_order_relaxed);
+  std::string made(run_blocks(frame.targets) * kBlockSize, '\0');
+  TRY(decompress_patch_frame(compressed, reference, made.data(), made.size()));
+  return made;
+}
+
+void VerifyingSource::apply_patch(Lane lane) {
+  if (!patch_ || patch_applied_.exchange(true)) return;
+  auto slot = lease_slot();
+  if (!slot.ok()) return;
+  const uint64_t data_blocks = cache_->data_blocks();
+  uint64_t made_blocks = 0, skipped = 0;
+  for (const PatchFrame& frame : patch_->frames) {
+    if (frame.targets.front().first >= data_blocks) continue;  // hash blocks: at open
+    bool needed = false;
+    for (const PatchRun& run : frame.targets)
+      for (uint64_t b = run.first; b < run.end() && !needed; ++b) needed = b < data_blocks && !cache_->present(b);
+    if (!needed) continue;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (shutdown_) return;
+    }
+    auto made = make_patch_frame(slot->get(), frame, lane);
+    if (!made.ok()) {
+      if (++skipped == 1) log(made.error().message + "; fetching those blocks instead");
+      continue;
+    }
+    uint64_t at = 0;
+    for (const PatchRun& run : frame.targets)
+      for (uint64_t b = run.first; b < run.end(); ++b, at += kBlockSize) {
+        if (b >= data_blocks || cache_->present(b)) continue;
+        const char* block = made->data() + at;
+        if (!verity_block_matches(cache_->tree(), cache_->params(), geometry_, b, block)) {
+          patch_rejects_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (!cache_->store(b, std::string_view(block, kBlockSize)).ok()) continue;
+        patched_bytes_.fetch_add(kBlockSize, std::memory_order_relaxed);
+        ++made_blocks;
+      }
+  }
+  log("the update patch made " + std::to_string(made_blocks) + " blocks (" +
+      std::to_string(patch_fetched_bytes_.load(std::memory_order_relaxed)) + " bytes of patch fetched" +
+      (skipped ? ", " + std::to_string(skipped) + " frames not usable" : std::string()) + ")");
+}
+
 SourceCounters VerifyingSource::counters() const {
   SourceCounters counters;
   counters.fetched_bytes = fetched_bytes_.load(std::memory_order_relaxed);
@@ -416,6 +555,9 @@ SourceCounters VerifyingSource::counters() const {
   counters.seed_rejects = seed_rejects_.load(std::memory_order_relaxed);
   counters.tree_fetched_bytes = tree_fetched_bytes_.load(std::memory_order_relaxed);
   counters.tree_seeded_bytes = tree_seeded_bytes_.load(std::memory_order_relaxed);
+  counters.patch_fetched_bytes = patch_fetched_bytes_.load(std::memory_order_relaxed);
+  counters.patched_bytes = patched_bytes_.load(std::memory_order_relaxed);
+  counters.patch_rejects = patch_rejects_.load(std::memory_order_relaxed);
   counters.verify_failures = verify_failures_.load(std::memory_order_relaxed);
   counters.cache_repairs = cache_repairs_.load(std::memory_order_relaxed);
   counters.requests = requests_.load(std::memory_order_relaxed);

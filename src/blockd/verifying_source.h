@@ -48,7 +48,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "blockd/block_cache.h"
@@ -57,6 +59,7 @@
 #include "blockd/read_set.h"
 #include "blockd/seed_index.h"
 #include "verity/hash_tree.h"
+#include "verity/update_patch.h"
 
 namespace goldroot::blockd {
 
@@ -90,6 +93,12 @@ struct SourceCounters {
   // trees on this disk (not part of seeded_bytes, which counts data).
   uint64_t tree_fetched_bytes = 0;
   uint64_t tree_seeded_bytes = 0;
+  // An update patch (verity/update_patch.h) from an older image on this
+  // disk: its bytes fetched (part of fetched_bytes), the blocks it made
+  // that matched the tree (data and hash blocks), and those that did not.
+  uint64_t patch_fetched_bytes = 0;
+  uint64_t patched_bytes = 0;
+  uint64_t patch_rejects = 0;
   uint64_t verify_failures = 0;  // fetched blocks that did not match
   uint64_t cache_repairs = 0;    // cached blocks (data or tree) that did not match, refetched
   uint64_t requests = 0;         // HTTP requests made (retries included)
@@ -118,6 +127,13 @@ class VerifyingSource : public BlockSource {
   bool complete() const { return cache_->complete(); }
   BlockCache* cache() const { return cache_; }
 
+  // Applies the data frames of the update patch found at open (if any):
+  // each frame still needed, whose references this disk holds, is fetched
+  // once, decompressed against them, and its blocks verified and stored as
+  // fetched ones are. A frame that cannot be used costs a line on the log;
+  // its blocks are fetched as usual. Once; the fill calls it first.
+  void apply_patch(Lane lane);
+
   SourceCounters counters() const;
   // Makes retry waits give up with kIo, so threads can be joined.
   void shutdown();
@@ -127,6 +143,12 @@ class VerifyingSource : public BlockSource {
   class SlotLease;
 
   VerifyingSource(BlockCache* cache, SourceOptions options);
+  // Finds an update patch from one of the seed's older images (a HEAD of
+  // `<image>.patch-<old root>`), loads its header and makes its hash
+  // blocks, for the descent. Quiet when there is none.
+  void load_patch();
+  // One frame of the patch made: its target blocks, in order.
+  Result<std::string> make_patch_frame(Slot* slot, const PatchFrame& frame, Lane lane);
   Status load_tree();
   // One level of the descent: its blocks that match their parent's record
   // are kept, the others copied from an older tree or fetched.
@@ -180,6 +202,17 @@ class VerifyingSource : public BlockSource {
   std::atomic<uint64_t> seed_rejects_{0};
   std::atomic<uint64_t> tree_fetched_bytes_{0};
   std::atomic<uint64_t> tree_seeded_bytes_{0};
+  // The update patch, if any: its header (immutable after open), where it
+  // is, which old image its references are in, and its hash blocks (by
+  // device block) until the descent has used them.
+  std::optional<PatchHeader> patch_;
+  std::string patch_url_;
+  int patch_source_ = -1;
+  std::unordered_map<uint64_t, std::string> patch_tree_;
+  std::atomic<bool> patch_applied_{false};
+  std::atomic<uint64_t> patch_fetched_bytes_{0};
+  std::atomic<uint64_t> patched_bytes_{0};
+  std::atomic<uint64_t> patch_rejects_{0};
   std::atomic<uint64_t> verify_failures_{0};
   std::atomic<uint64_t> cache_repairs_{0};
   std::atomic<uint64_t> requests_{0};

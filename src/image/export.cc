@@ -19,9 +19,11 @@
 #include "base/strings.h"
 #include "image/checkout.h"
 #include "image/erofs_writer.h"
+#include "image/export_patch.h"
 #include "image/tree_builder.h"
 #include "store/object_store.h"
 #include "verity/hash_tree.h"
+#include "verity/update_patch.h"
 #include "sys/directory.h"
 #include "sys/run_tool.h"
 #include "sys/unique_fd.h"
@@ -349,6 +351,20 @@ std::optional<erofs::ErofsLayout> base_layout(Env* env, const std::optional<Arti
 
 }  // namespace
 
+// The update patch from `base` beside the new image (image/export_patch.h);
+// a failure costs its clients the patch, not the export: one sentence in
+// artifact->patch_note.
+void write_patch(Env* env, const Artifact& base, const std::optional<erofs::ErofsLayout>& base_layout,
+                 const std::string& image_path, const erofs::ErofsLayout& layout, Artifact* artifact) {
+  if (!base.verity || !has_verity_tree(base) || !artifact->verity) return;
+  PatchInput from{base.path, base.tree_path(), *base.verity};
+  PatchInput to{image_path, artifact->tree_path(), *artifact->verity};
+  auto written = write_update_patch(env, from, base_layout, to, layout,
+                                    artifact->path + patch_suffix(base.verity->root_hash));
+  if (written.ok()) artifact->base_patch = *written;
+  else artifact->patch_note = "no update patch from the base export: " + written.error().message;
+}
+
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
                                ExportFormat format, ErofsBuilder builder,
@@ -374,12 +390,13 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
   ::unlink(temporary.c_str());
   std::string what = std::string("the ") + export_format_name(format) + " image of " +
                      commit.hex().substr(0, 12);
+  // With a base: its export and layout, and this one's (for the patch).
+  std::optional<Artifact> base_artifact;
+  std::optional<erofs::ErofsLayout> layout, new_layout;
   if (format == ExportFormat::kTar) {
     TRY(write_tar(store, commit, temporary));
   } else if (format == ExportFormat::kErofs && builder == ErofsBuilder::kNative) {
     ErofsOptions options;
-    std::optional<Artifact> base_artifact;
-    std::optional<erofs::ErofsLayout> layout;
     std::string why;
     if (base && *base != commit) {
       base_artifact = TRY(cached_artifact(exports_dir, *base, ExportFormat::kErofs));
@@ -406,6 +423,7 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
       ::unlink(temporary.c_str());
       return std::move(kept).context("writing the layout of " + what).error();
     }
+    new_layout = std::move(written->layout);
   } else {
     ::unlink(artifact.layout_path().c_str());  // a native export's, now stale
     std::string base = staging_base(parsed.size, staging_dir);
@@ -437,6 +455,7 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
       ::unlink(temporary.c_str());
       return std::move(tree).error();
     }
+    if (base_artifact && new_layout) write_patch(env, *base_artifact, layout, temporary, *new_layout, &artifact);
   }
   TRY(env->publish_file(temporary, artifact.path));
   TRY(env->write_file_atomic(artifact.path + ".json", artifact.to_json().dump(2) + "\n"));

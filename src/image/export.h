@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "image/block_diff.h"
+#include "image/export_patch.h"
 #include "manifest/boot_manifest.h"
 #include "store/store.h"
 
@@ -66,6 +67,10 @@ struct Artifact {
   std::optional<Digest> base_commit;
   std::optional<BlockDiff> base_diff;
   std::string base_note;
+  // The update patch written for clients holding the base
+  // (image/export_patch.h), or why there is none.
+  std::optional<PatchSummary> base_patch;
+  std::string patch_note;
 
   std::string tree_path() const { return path + ".verity"; }
   std::string layout_path() const { return path + ".layout"; }
