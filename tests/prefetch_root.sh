@@ -132,9 +132,10 @@ cache=$WORK/clients/pc01/cache
 cmp -n "$v2_size" "$cache/$v2_root.image" "$WORK/v2.erofs" || fail "pc01's v2 cache is not the v2 export"
 [ "$(head -c "$v2_size" "$cache/$v2_root.image" | sha256sum | cut -c1-64)" = "$v2_sha" ] ||
   fail "pc01's v2 cache does not have the manifest's sha256"
-# What v2 costs: the blocks v1 lacks (but blocks of zeros, which the client
-# makes) and the part of v2's tree that v1's tree does not hold (Merkle
-# descent), no more.
+# What v2 costs: the update patch the export wrote beside v2 (the server
+# offers it as /images/<v2>.erofs.patch-<v1 root>), which makes the blocks
+# v1 lacks (but blocks of zeros, which the client makes) and the hash
+# blocks v1's tree does not hold, for fewer bytes than those blocks.
 lacking=$(python3 - "$WORK/v1.erofs" "$WORK/v2.erofs" <<'PY'
 import sys
 blocks = lambda p: [b[i:i + 4096] for b in [open(p, "rb").read()] for i in range(0, len(b), 4096)]
@@ -144,10 +145,12 @@ PY
 )
 fetched=$(prefetch_of pc01 fetched_bytes)
 seeded=$(prefetch_of pc01 seeded_bytes)
-tree_part=$((fetched - lacking))
-[ "$tree_part" -gt 0 ] && [ "$tree_part" -lt "$v2_tree" ] ||
-  fail "pc01 fetched $fetched bytes: the $lacking bytes of blocks v1 lacks and $tree_part of v2's $v2_tree-byte tree (want a part of it)"
-[ $((seeded + lacking)) = "$v2_size" ] || fail "seeded $seeded + fetched blocks $lacking is not v2's $v2_size bytes"
+patch=$(stat -c %s "$GOLDROOT_SITE/exports/$v2.erofs.patch-$v1_root") || fail "no update patch beside v2's export"
+grep -q "updating from image ${v1_root:0:12} with its patch" "$WORK/clients/pc01/prefetch.log" ||
+  fail "pc01 did not use the update patch: $(cat "$WORK/clients/pc01/prefetch.log")"
+[ "$fetched" = "$patch" ] && [ "$fetched" -lt "$lacking" ] ||
+  fail "pc01 fetched $fetched bytes: want the $patch-byte patch, less than the $lacking bytes of blocks v1 lacks"
+[ $((seeded + lacking)) = "$v2_size" ] || fail "seeded $seeded + blocks from the patch $lacking is not v2's $v2_size bytes"
 mkdir "$WORK/mnt"
 head -c "$v2_size" "$cache/$v2_root.image" >"$WORK/v2-from-cache.erofs"
 mounted="(erofs is not in this kernel: not mounted)"
@@ -158,7 +161,7 @@ if grep -qw erofs /proc/filesystems; then
   umount "$WORK/mnt"
   mounted="and mounts as v2"
 fi
-ok "prefetch=now: pc01 fetched v2 ($v2_size bytes, tree $v2_tree) into its cache seeded from v1: $fetched bytes fetched ($((100 * fetched / (v2_size + v2_tree)))% of image and tree; $tree_part of the tree), $seeded copied; status shows ${v2:0:12} 100%; the cache is the v2 export $mounted"
+ok "prefetch=now: pc01 fetched v2 ($v2_size bytes, tree $v2_tree) into its cache seeded from v1: $fetched bytes fetched (its update patch, for $lacking bytes of blocks and the hash blocks v1 lacks), $seeded copied; status shows ${v2:0:12} 100%; the cache is the v2 export $mounted"
 
 # Restarted over a complete cache: nothing is fetched again.
 kill "$pc01_agent"; wait "$pc01_agent" 2>/dev/null || true

@@ -24,6 +24,7 @@
 #include "store/channel_journal.h"
 #include "layer/render.h"
 #include "netboot/mac_address.h"
+#include "verity/update_patch.h"
 
 namespace goldroot {
 
@@ -488,6 +489,17 @@ HttpResponse BootService::image(const std::string& name) {
     if (!tree) return json_error(404, "no verity tree " + name);
     return HttpResponse::open_file(tree->path)
         .with_etag(tree->sha256.hex())
+        .with_cache(CachePolicy::kImmutable);
+  }
+  // An update patch for clients holding an older image: "<image>.patch-<its
+  // root hash>" beside the image (image/export_patch.h).
+  if (size_t at = name.find(".patch-"); at != std::string::npos) {
+    std::string root = name.substr(at + 7);
+    auto old_root = Digest::from_hex(root);
+    auto artifact = artifacts_.image(name.substr(0, at));
+    if (!artifact || !old_root || old_root->hex() != root)
+      return json_error(404, "no update patch " + name);
+    return HttpResponse::open_file(artifact->path + patch_suffix(*old_root))
         .with_cache(CachePolicy::kImmutable);
   }
   auto artifact = artifacts_.image(name);

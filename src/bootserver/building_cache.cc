@@ -125,7 +125,7 @@ Result<std::string> building_cache_nginx_config(const BuildingCacheOptions& opti
   c += "    # Content-addressed and immutable. The server is asked for exactly the\n";
   c += "    # path the cache keys on ($uri, checked by this pattern), never the raw\n";
   c += "    # request, so nothing but these files can land in the cache.\n";
-  c += "    location ~ \"^/(images|objects|initrd)/[0-9a-f]{64}(\\.[a-z]+)?$\" {\n";
+  c += "    location ~ \"^/(images|objects|initrd)/[0-9a-f]{64}(\\.[a-z]+)?(\\.patch-[0-9a-f]{64})?$\" {\n";
   c += "        slice " + options.slice_size + ";\n";
   c += "        proxy_cache goldroot_blocks;\n";
   c += "        proxy_cache_key $uri$slice_range;\n";

@@ -23,7 +23,7 @@ TEST(BuildingCacheTest, CachesOnlyContentAddressedPathsInLockedSlices) {
   EXPECT_TRUE(contains(config, "server 10.1.0.1:8080;"));
   EXPECT_TRUE(contains(config, "listen 10.2.0.1:8080;"));
   EXPECT_TRUE(
-      contains(config, "location ~ \"^/(images|objects|initrd)/[0-9a-f]{64}(\\.[a-z]+)?$\""));
+      contains(config, "location ~ \"^/(images|objects|initrd)/[0-9a-f]{64}(\\.[a-z]+)?(\\.patch-[0-9a-f]{64})?$\""));
   EXPECT_TRUE(contains(config, "slice 64k;"));
   EXPECT_TRUE(contains(config, "proxy_cache_lock on;"));
   EXPECT_TRUE(contains(config, "proxy_cache_key $uri$slice_range;"));
