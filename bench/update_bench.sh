@@ -6,10 +6,11 @@
 #   goldroot, whole image  goldroot-blockd --prefetch of the new export into
 #                          an empty cache (today's full download);
 #   goldroot seeding       the new commit exported with `--base` (the old
-#                          export's layout kept), prefetched into a cache
-#                          that holds the old export: blocks seeded by
-#                          their hash in the new verity tree, the others
-#                          fetched;
+#                          export's layout kept, and the update patch from
+#                          it written beside the image), prefetched into a
+#                          cache that holds the old export: blocks seeded
+#                          by their hash in the new verity tree, the others
+#                          made from the patch (or fetched);
 #   casync                 `casync make` of the new image file, `casync
 #                          extract --seed=OLD` through HTTP;
 #   rsync                  the image file over a local rsync daemon, -z,
@@ -182,7 +183,7 @@ cached_image() { echo "$1/$(json "$work/www/$2.json" verity root_hash).image"; }
 prefetch v1 "$work/client/v1-cache" >>"$log" 2>&1
 cp "$work/www/v1.erofs" "$work/client/v1.erofs"
 
-declare -A bytes cpu server tree_fetched
+declare -A bytes cpu server tree_fetched patch_fetched patched
 for new in "${pairs[@]}"; do
   size=$(stat -c %s "$work/www/$new.erofs")
   c=$work/client/$new
@@ -196,6 +197,8 @@ for new in "${pairs[@]}"; do
   bytes[$new,blocks]=$(($(json "$work/www/$new.json" base differing_blocks) * 4096))
   bytes[$new,tree]=$(stat -c %s "$work/www/$new.verity")
   tree_fetched[$new]=$(json "$c/seed-cache.status" tree_fetched_bytes)
+  patch_fetched[$new]=$(json "$c/seed-cache.status" patch_fetched_bytes)
+  patched[$new]=$(json "$c/seed-cache.status" patched_bytes)
   if [ "$peers" = no ]; then rm -rf "$c"; continue; fi
 
   start=$(date +%s.%N)
@@ -247,8 +250,8 @@ for new in "${pairs[@]}"; do
       "$(mib "${bytes[$new,$method]}")" "$(percent "${bytes[$new,$method]}" "$size")" "${cpu[$new,$method]:--}" \
       "$(multiple "${bytes[$new,$method]}" "${bytes[$new,seeding]}")"
   done
-  printf '  seeding = %s bytes of 4 KiB blocks v1 lacks (as the export counts them) + %s bytes of the %s-byte verity tree\n' \
-    "${bytes[$new,blocks]}" "${tree_fetched[$new]}" "${bytes[$new,tree]}"
+  printf '  seeding: v1 lacks %s bytes of 4 KiB blocks (as the export counts them); the update patch (%s bytes fetched) made %s bytes of blocks, data and hash; %s bytes of the %s-byte verity tree fetched\n' \
+    "${bytes[$new,blocks]}" "${patch_fetched[$new]}" "${patched[$new]}" "${tree_fetched[$new]}" "${bytes[$new,tree]}"
   [ "$peers" = no ] ||
     printf '  rsync also sent %s bytes of block checksums; server wall seconds: casync make %.1f, zstd -19 %.1f\n' \
       "${bytes[$new,rsync_sent]}" "${server[$new,casync]}" "${server[$new,zstd]}"
