@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "blockd/block_cache.h"
+#include "sys/file_io.h"
 
 namespace goldroot::blockd {
 namespace {
@@ -14,20 +15,6 @@ namespace {
 constexpr uint64_t kHashesPerBlock = kBlockSize / 32;
 constexpr uint64_t kChunkBlocks = 64;  // leaf hash blocks read at once: 256 KiB
 constexpr int kSamples = 8;
-
-Status pread_exact(int fd, void* out, size_t length, uint64_t offset, const std::string& what) {
-  char* bytes = static_cast<char*>(out);
-  while (length > 0) {
-    ssize_t got = ::pread(fd, bytes, length, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return errno_error("reading " + what, errno);
-    if (got == 0) return make_error(ErrorCode::kCorruption, what + " is shorter than its map says");
-    bytes += got;
-    length -= static_cast<size_t>(got);
-    offset += static_cast<uint64_t>(got);
-  }
-  return {};
-}
 
 // An old cache found usable, between the two passes of build().
 struct Candidate {

@@ -1,7 +1,5 @@
 #include "verity/update_patch.h"
 
-#include "base/parallel.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -11,6 +9,9 @@
 #include <set>
 #include <thread>
 #include <utility>
+
+#include "base/parallel.h"
+#include "sys/file_io.h"
 
 
 namespace goldroot {
@@ -28,19 +29,6 @@ uint64_t key_of(const void* hash) {
   return key;
 }
 
-Status read_exactly(int fd, char* out, size_t length, uint64_t offset, const std::string& path) {
-  while (length > 0) {
-    ssize_t got = ::pread(fd, out, length, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) return errno_error("reading " + path, errno);
-    if (got == 0) return make_error(ErrorCode::kCorruption, path + " is shorter than its tree says");
-    out += got;
-    length -= static_cast<size_t>(got);
-    offset += static_cast<uint64_t>(got);
-  }
-  return {};
-}
-
 // A device (image, then tree) open for reading blocks.
 class Device {
  public:
@@ -54,7 +42,7 @@ class Device {
     int tree = ::open(files.tree_path.c_str(), O_RDONLY | O_CLOEXEC);
     if (tree < 0) return errno_error("opening " + files.tree_path, errno);
     device.tree_.resize(device.geometry_.tree_size());
-    Status read = read_exactly(tree, device.tree_.data(), device.tree_.size(), 0, files.tree_path);
+    Status read = pread_exact(tree, device.tree_.data(), device.tree_.size(), 0, files.tree_path);
     char extra;
     bool longer = read.ok() && ::pread(tree, &extra, 1, static_cast<off_t>(device.tree_.size())) == 1;
     ::close(tree);
@@ -89,7 +77,7 @@ class Device {
     }
     size_t at = out->size();
     out->resize(at + uint64_t{run.count} * kBlock);
-    return read_exactly(image_, out->data() + at, uint64_t{run.count} * kBlock, run.first * kBlock,
+    return pread_exact(image_, out->data() + at, uint64_t{run.count} * kBlock, run.first * kBlock,
                         image_path_);
   }
 
