@@ -9,8 +9,8 @@
 # trees costs: the image is read back and hashed, cold), then mounts
 # goldroot's image and checks it against the tree. On the bench pair, also
 # the next version (v2) both ways, against mkfs.erofs on v2: a fresh layout,
-# and with --base (v1's export's layout kept, what an update does). Needs
-# root.
+# and with --base (v1's export's layout kept, what an update does), without
+# and with the update patch from v1 (zstd -19 of what v1 lacks). Needs root.
 # GOLDROOT_BENCH_TREE: another root tree to export (e.g. the demo image's;
 # no next version then).
 set -euo pipefail
@@ -67,6 +67,7 @@ if [ -n "$v2" ]; then
     mv "$path" "$work/$1.erofs"; rm -f "$path".*
   }
   cold; t_v2_fresh=$(seconds "$goldroot" image export b2 --fresh-layout); take v2-fresh
+  cold; t_v2_layout=$(seconds "$goldroot" image export b2 --base b --no-patch); take v2-layout
   cold; t_v2_base=$(seconds "$goldroot" image export b2 --base b); take v2-base
   for image in "$work/v2-fresh.erofs" "$work/v2-base.erofs"; do
     fsck.erofs "$image" >/dev/null || { echo "fsck.erofs rejects $image!" >&2; exit 1; }
@@ -93,6 +94,7 @@ if [ -n "$v2" ]; then
   printf 'the next version, v2 (five packages added):\n'
   row "mkfs.erofs -zlz4hc (plain dir), v2" "$t_mkfs_v2" "$(size "$work/peer-v2.erofs")"
   row "goldroot image export v2, fresh layout" "$t_v2_fresh" "$(size "$work/v2-fresh.erofs")"
-  row "goldroot image export v2 --base v1" "$t_v2_base" "$(size "$work/v2-base.erofs")"
+  row "goldroot image export v2 --base v1 --no-patch" "$t_v2_layout" "$(size "$work/v2-layout.erofs")"
+  row "goldroot image export v2 --base v1 (+ patch)" "$t_v2_base" "$(size "$work/v2-base.erofs")"
 fi
 echo "(speed-up over mkfs.erofs: above 1 is faster; goldroot's image passed fsck.erofs, mounted and matched the tree; its verity tree passed veritysetup verify)"

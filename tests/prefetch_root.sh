@@ -175,6 +175,10 @@ ok "an agent restarted over the complete cache fetches nothing"
 
 # --- 2. fetch=full: the whole copy goldroot-boot reuses -----------------------
 agent_command pc04
+# pc04 boots v1 from the whole copy goldroot-boot downloaded: it seeds v2,
+# and the patch named by v1's root (its tree made on pc04) applies.
+mkdir -p "$WORK/clients/pc04/cache"
+cp "$WORK/v1.erofs" "$WORK/clients/pc04/cache/$v1_sha.erofs"
 "${AGENT_COMMAND[@]}" --interval 1 --jitter 0 --blockd "$GOLDROOT_BLOCKD" 2>"$WORK/pc04.log" &
 pc04_agent=$!
 on_exit "kill $pc04_agent 2>/dev/null; wait $pc04_agent 2>/dev/null"
@@ -184,7 +188,11 @@ kill "$pc04_agent"; wait "$pc04_agent" 2>/dev/null || true
 [ "$(sha256sum <"$WORK/clients/pc04/cache/$v2_sha.erofs" | cut -c1-64)" = "$v2_sha" ] ||
   fail "pc04 has no whole copy of v2: $(ls "$WORK/clients/pc04/cache")"
 [ ! -e "$WORK/clients/pc04/cache/$v2_root.map" ] || fail "pc04 kept the block cache's map"
-ok "fetch=full: pc04 holds $v2_sha.erofs, the whole copy goldroot-boot reuses"
+grep -q "seeding from the whole copy" "$WORK/clients/pc04/prefetch.log" ||
+  fail "pc04 did not seed from its whole copy of v1: $(cat "$WORK/clients/pc04/prefetch.log")"
+[ "$(prefetch_of pc04 fetched_bytes)" = "$patch" ] ||
+  fail "pc04 fetched $(prefetch_of pc04 fetched_bytes) bytes, not the $patch-byte patch"
+ok "fetch=full: pc04 holds $v2_sha.erofs, the whole copy goldroot-boot reuses, made from its whole copy of v1 and the $patch-byte patch"
 
 # --- 3. off, and a closed window ------------------------------------------
 for host in pc02 pc03; do

@@ -1,10 +1,13 @@
 #include "blockd/seed_index.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "blockd/block_cache.h"
 #include "sys/file_io.h"
@@ -16,11 +19,29 @@ constexpr uint64_t kHashesPerBlock = kBlockSize / 32;
 constexpr uint64_t kChunkBlocks = 64;  // leaf hash blocks read at once: 256 KiB
 constexpr int kSamples = 8;
 
+// Reads device blocks [first, first + count) of an old image: from its
+// file, or, for a whole copy, the tree part from `tree` (made here).
+Status read_device(int fd, const std::string& tree, uint64_t data_blocks, uint64_t first,
+                   uint64_t count, char* out, const std::string& what) {
+  if (!tree.empty() && first >= data_blocks) {
+    if ((first - data_blocks + count) * kBlockSize > tree.size())
+      return make_error(ErrorCode::kInvalidArgument, "a read past the end of " + what + "'s tree");
+    std::memcpy(out, tree.data() + (first - data_blocks) * kBlockSize, count * kBlockSize);
+    return {};
+  }
+  return pread_exact(fd, out, count * kBlockSize, first * kBlockSize, what);
+}
+
 // An old cache found usable, between the two passes of build().
 struct Candidate {
   DiskCacheFiles files;
   uint64_t leaf_start = 0;  // the leaf level's first block in the image file
   uint64_t indexable = 0;   // data blocks present whose leaf block is present
+  std::string tree;         // a whole copy's tree, made here ("" for a cache)
+
+  Status read(uint64_t first, uint64_t count, char* out) const {
+    return read_device(files.image.get(), tree, files.data_blocks, first, count, out, files.image_path);
+  }
 
   bool indexable_block(uint64_t block) const {
     return files.present(block) && files.present(leaf_start + block / kHashesPerBlock);
@@ -47,6 +68,45 @@ Result<bool> salt_fits(const Candidate& candidate, std::string_view salt) {
     if (std::memcmp(digest.bytes.data(), leaf, sizeof leaf) == 0) return true;
   }
   return false;
+}
+
+// "<sha256>.erofs" files in `directory`.
+std::vector<std::string> whole_copies_in(const std::string& directory) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() == 64 + 6 && name.ends_with(".erofs") &&
+        Digest::from_hex(name.substr(0, 64)).has_value() && entry.is_regular_file(error))
+      names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A whole copy as a candidate: all present, its tree made from its blocks.
+Result<Candidate> whole_copy_candidate(const std::string& path, const std::string& salt) {
+  Candidate candidate;
+  DiskCacheFiles& files = candidate.files;
+  files.image_path = path;
+  files.image = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!files.image.valid()) return errno_error("opening " + path, errno);
+  struct stat st;
+  if (::fstat(files.image.get(), &st) != 0) return errno_error("reading " + path, errno);
+  if (st.st_size <= static_cast<off_t>(kBlockSize) || st.st_size % kBlockSize != 0)
+    return make_error(ErrorCode::kInvalidArgument, "its size is not a whole number of 4 KiB blocks");
+  BuiltTree built = TRY(build_verity_tree_of_file(path, kBlockSize, kBlockSize, salt));
+  files.root_hex = built.root_hash.hex();
+  files.data_blocks = static_cast<uint64_t>(st.st_size) / kBlockSize;
+  files.tree_size = built.tree.size();
+  const uint64_t words = (files.data_blocks + files.tree_size / kBlockSize + 63) / 64;
+  files.bits.reset(new uint64_t[words]);
+  std::fill(files.bits.get(), files.bits.get() + words, ~uint64_t{0});
+  VerityGeometry geometry(files.data_blocks, kBlockSize);
+  candidate.leaf_start = files.data_blocks + geometry.level_start(0);
+  candidate.indexable = files.data_blocks;
+  candidate.tree = std::move(built.tree);
+  return candidate;
 }
 
 }  // namespace
@@ -94,6 +154,26 @@ Result<std::unique_ptr<SeedIndex>> SeedIndex::build(
     total += candidate.indexable;
     candidates.push_back(std::move(candidate));
   }
+  // Whole copies ("<sha256>.erofs", what a fetch=full host boots): every
+  // block is there; their trees are made here under the new image's salt
+  // (the site's one salt: the root is then the export's, which names the
+  // update patch from it).
+  for (const std::string& name : whole_copies_in(directory)) {
+    const std::string path = directory + "/" + name;
+    auto copy = whole_copy_candidate(path, params.salt);
+    if (!copy.ok()) {
+      log("not seeding from " + path + ": " + copy.error().message);
+      continue;
+    }
+    bool known = copy->files.root_hex == own;
+    for (const Candidate& other : candidates) known = known || other.files.root_hex == copy->files.root_hex;
+    if (known || next_base + copy->files.data_blocks > (uint64_t{1} << 32)) continue;
+    log("seeding from the whole copy " + path + " (image " + copy->files.root_hex.substr(0, 12) +
+        ", its hash tree made here)");
+    next_base += copy->files.data_blocks;
+    total += copy->indexable;
+    candidates.push_back(std::move(*copy));
+  }
   if (candidates.empty()) return index;
 
   // Pass 2: the leaf levels, a chunk of hash blocks at a time.
@@ -105,8 +185,7 @@ Result<std::unique_ptr<SeedIndex>> SeedIndex::build(
     const uint64_t leaf_blocks = (files.data_blocks + kHashesPerBlock - 1) / kHashesPerBlock;
     for (uint64_t first = 0; first < leaf_blocks; first += kChunkBlocks) {
       const uint64_t count = std::min(kChunkBlocks, leaf_blocks - first);
-      TRY(pread_exact(files.image.get(), chunk.get(), count * kBlockSize,
-                      (candidate.leaf_start + first) * kBlockSize, files.image_path));
+      TRY(candidate.read(candidate.leaf_start + first, count, chunk.get()));
       const uint64_t end = std::min(files.data_blocks, (first + count) * kHashesPerBlock);
       for (uint64_t b = first * kHashesPerBlock; b < end; ++b) {
         if (!candidate.indexable_block(b)) continue;
@@ -123,8 +202,7 @@ Result<std::unique_ptr<SeedIndex>> SeedIndex::build(
     VerityGeometry geometry(files.data_blocks, kBlockSize);
     const uint64_t tree_first = files.data_blocks;  // the tree's first block in the image file
     std::string upper(geometry.level_start(0) * kBlockSize, '\0');
-    TRY(pread_exact(files.image.get(), upper.data(), upper.size(), tree_first * kBlockSize,
-                    files.image_path));
+    TRY(candidate.read(tree_first, geometry.level_start(0), upper.data()));
     const Digest old_root = Digest::from_hex(files.root_hex).value();
     if (index->tree_levels_.size() < static_cast<size_t>(geometry.levels()))
       index->tree_levels_.resize(geometry.levels());
@@ -149,7 +227,7 @@ Result<std::unique_ptr<SeedIndex>> SeedIndex::build(
     index->sources_.push_back({files.root_hex, files.data_blocks, candidate.indexable, tree_indexed});
     index->open_sources_.push_back(
         {std::move(files.image), base, files.data_blocks, tree_base, geometry.tree_blocks(),
-         std::move(files.bits)});
+         std::move(files.bits), std::move(candidate.tree)});
     base += files.data_blocks;
     tree_base += geometry.tree_blocks();
   }
@@ -216,8 +294,8 @@ int SeedIndex::lookup_tree(int level, const uint8_t* hash, SeedLocation* out) co
 Status SeedIndex::read(SeedLocation location, char* out) const {
   for (const Source& source : open_sources_) {
     if (location < source.base || location - source.base >= source.data_blocks) continue;
-    return pread_exact(source.image.get(), out, kBlockSize, (location - source.base) * kBlockSize,
-                       "an older image's cache");
+    return read_device(source.image.get(), source.tree, source.data_blocks, location - source.base, 1,
+                       out, "an older image's cache");
   }
   return make_error(ErrorCode::kInvalidArgument, "no older image holds seed block " +
                                                      std::to_string(location));
@@ -243,15 +321,15 @@ bool SeedIndex::source_holds(int source, uint64_t first, uint64_t count) const {
 }
 
 Status SeedIndex::read_source(int source, uint64_t first, uint64_t count, char* out) const {
-  return pread_exact(open_sources_.at(source).image.get(), out, count * kBlockSize,
-                     first * kBlockSize, "an older image's cache");
+  const Source& s = open_sources_.at(source);
+  return read_device(s.image.get(), s.tree, s.data_blocks, first, count, out, "an older image's cache");
 }
 
 Status SeedIndex::read_tree(SeedLocation location, char* out) const {
   for (const Source& source : open_sources_) {
     if (location < source.tree_base || location - source.tree_base >= source.tree_blocks) continue;
-    return pread_exact(source.image.get(), out, kBlockSize,
-                       (source.data_blocks + location - source.tree_base) * kBlockSize,
+    return read_device(source.image.get(), source.tree, source.data_blocks,
+                       source.data_blocks + location - source.tree_base, 1, out,
                        "an older image's cache");
   }
   return make_error(ErrorCode::kInvalidArgument, "no older image holds seed hash block " +

@@ -34,6 +34,11 @@
 // corrupted or changed old block, or a prefix collision, costs a fetch and
 // never wrong data.
 //
+// A whole copy in the directory (`<sha256>.erofs`, the image a fetch=full
+// host downloaded and boots) is a source too: every block is there, and
+// build() makes its tree by hashing it (under the new image's salt, the
+// site's one; 1–2 s per GiB) and keeps it in RAM (0.8% of the copy).
+//
 // Seeding needs a disk cache: a RAM cache (a diskless client) has no older
 // image to seed from.
 //
@@ -118,6 +123,7 @@ class SeedIndex {
     uint64_t tree_base = 0;  // its first hash block's SeedLocation among tree blocks
     uint64_t tree_blocks = 0;
     std::unique_ptr<uint64_t[]> bits;  // its map: 1 bit per device block
+    std::string tree;  // a whole copy's tree, made at build ("" for a cache)
   };
 
   SeedIndex() = default;

@@ -502,5 +502,24 @@ TEST_F(PatchTest, AForgedPatchCostsFetchesNeverData) {
   EXPECT_NE(logged().find("not using"), std::string::npos) << logged();
 }
 
+// A fetch=full host holds the image it boots as a whole copy, not a block
+// cache: the copy seeds the next image just the same (its tree made here),
+// and the patch named by its root applies.
+TEST_F(PatchTest, AWholeCopyOfV1SeedsV2AndTakesThePatch) {
+  MadePatch made = write_patch();
+  goldroot::testing::write_file(cache_dir() + "/" + std::string(64, 'a') + ".erofs", big_v1_.image_);
+  std::unique_ptr<SeedIndex> index;
+  std::unique_ptr<BlockCache> cache;
+  auto source = update(&index, &cache);
+  ASSERT_EQ(index->sources().size(), 1u);
+  EXPECT_EQ(index->sources()[0].root_hex, big_v1_.params_.root_hash.hex());
+  EXPECT_NE(logged().find("seeding from the whole copy"), std::string::npos) << logged();
+  SourceCounters counters = source->counters();
+  EXPECT_EQ(counters.fetched_bytes, made.bytes.size());
+  EXPECT_EQ(counters.patched_bytes, 12 * kBlockSize);
+  EXPECT_EQ(counters.seeded_bytes, (kBlocks - 7) * kBlockSize);
+  EXPECT_TRUE(edited_.range_starts().empty());
+}
+
 }  // namespace
 }  // namespace goldroot::blockd

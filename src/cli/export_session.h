@@ -21,6 +21,7 @@ struct ExportedImage {
 // An erofs image is laid out on `base` when given (see export_commit).
 Result<ExportedImage> export_image(Site& site, const Digest& commit, ExportFormat format,
                                    ErofsBuilder builder = ErofsBuilder::kNative,
-                                   std::optional<Digest> base = std::nullopt);
+                                   std::optional<Digest> base = std::nullopt,
+                                   UpdatePatch patch = UpdatePatch::kWrite);
 
 }  // namespace goldroot::cli

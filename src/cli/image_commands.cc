@@ -218,11 +218,15 @@ Result<int> image_export(Context& context, const Args& args) {
                  "native (default; $GOLDROOT_EROFS_BUILDER) or mkfs (mkfs.erofs -zlz4hc)");
   std::string base_ref;
   bool fresh = false;
+  bool no_patch = false;
   app.add_option("--base", base_ref,
                  "keep the layout of this image's erofs export (default: the nearest exported "
                  "ancestor), so clients holding it fetch little");
   app.add_flag("--fresh-layout", fresh,
                "lay the erofs image out afresh (still measured against the base)");
+  app.add_flag("--no-patch", no_patch,
+               "write no update patch from the base (clients holding the base then fetch the "
+               "blocks they lack, uncompressed against it; saves the patch's time)");
   if (auto exit = parse_args(app, args)) return *exit;
   ExportFormat format = TRY(parse_export_format(format_name));
   ErofsBuilder builder = TRY(parse_erofs_builder(builder_name));
@@ -233,7 +237,8 @@ Result<int> image_export(Context& context, const Args& args) {
   else if (format == ExportFormat::kErofs)
     base = TRY(find_base_export(site->store(), site->exports_dir(), id));
   ExportedImage exported =
-      TRY(export_image(*site, id, format, builder, fresh ? std::nullopt : base));
+      TRY(export_image(*site, id, format, builder, fresh ? std::nullopt : base,
+                       no_patch ? UpdatePatch::kSkip : UpdatePatch::kWrite));
   Artifact& artifact = exported.artifact;
   if (fresh && base && !artifact.reused && format == ExportFormat::kErofs) {
     if (auto peer = TRY(cached_artifact(site->exports_dir(), *base, ExportFormat::kErofs))) {

@@ -368,7 +368,7 @@ void write_patch(Env* env, const Artifact& base, const std::optional<erofs::Erof
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
                                ExportFormat format, ErofsBuilder builder,
-                               std::optional<Digest> base) {
+                               std::optional<Digest> base, UpdatePatch patch) {
   if (auto cached = TRY(cached_artifact(exports_dir, commit, format))) {
     if (format != ExportFormat::kErofs || has_verity_tree(*cached)) return *cached;
     // Exported before verity trees (or its tree was removed): the image
@@ -455,7 +455,7 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
       ::unlink(temporary.c_str());
       return std::move(tree).error();
     }
-    if (base_artifact && new_layout) write_patch(env, *base_artifact, layout, temporary, *new_layout, &artifact);
+    if (base_artifact && new_layout && patch == UpdatePatch::kWrite) write_patch(env, *base_artifact, layout, temporary, *new_layout, &artifact);
   }
   TRY(env->publish_file(temporary, artifact.path));
   TRY(env->write_file_atomic(artifact.path + ".json", artifact.to_json().dump(2) + "\n"));
