@@ -262,6 +262,31 @@ boot cache --cache-dir "$WORK/full" -- true 2>"$WORK/err" || fail "boot with the
 umount "$WORK/full"
 ok "a whole copy already on a partition with no room for another is reused"
 
+# The next image on a disk that holds the last one as a whole copy: made
+# from it and the update patch its export wrote (goldroot-blockd
+# --prefetch, every block checked against the signed tree), not downloaded.
+python3 - "$artifact" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:  # the flipped byte back: v1's export is the base
+    f.seek(2000); b = f.read(1); f.seek(2000); f.write(bytes([b[0] ^ 1]))
+PY
+echo "version two" >"$src/etc/issue"
+head -c 30000 /dev/urandom >"$src/usr/bin/new-tool"
+gr image import "$src" --name lab >/dev/null
+gr image export lab >"$WORK/export.out"
+grep -q "a client holding the base fetches" "$WORK/export.out" || fail "no update patch: $(cat "$WORK/export.out")"
+gr channel set gold lab >/dev/null
+PATH="$(dirname "$GOLDROOT_BLOCKD"):$PATH" boot cache --cache-dir "$WORK/cache" -- '
+  [ "$(cat "$ROOT/etc/issue")" = "version two" ] || { echo "not the new image: $(cat "$ROOT/etc/issue")"; exit 1; }
+  cp "$RUN/boot.json" "$RUN/../boot-seeded.json"' 2>"$WORK/err" || fail "boot of the next image: $(cat "$WORK/err")"
+grep -q "making image .* from the one this disk holds" "$WORK/err" || fail "not made from the older copy: $(cat "$WORK/err")"
+read -r source downloaded size <<<"$(python3 -c 'import json, sys; i = json.load(open(sys.argv[1]))["image"]
+print(i["source"], i["downloaded"], i["size"])' "$WORK/boot-seeded.json")"
+[ "$source" = seeded ] && [ "$downloaded" -gt 0 ] && [ $((downloaded * 4)) -lt "$size" ] ||
+  fail "the next image was $source with $downloaded of $size bytes fetched: $(cat "$WORK/err")"
+[ "$(ls "$WORK/cache" | grep -c '\.erofs$')" = 1 ] || fail "the old copy stayed: $(ls "$WORK/cache")"
+ok "cache mode: the next image made from the last one's copy and its update patch, $downloaded of $size bytes fetched"
+
 # The server is gone: cache mode boots the verified copy.
 kill "$server"; wait "$server" 2>/dev/null || true
 boot cache --cache-dir "$WORK/cache" -- '

@@ -18,6 +18,7 @@
 
 #include "base/hash.h"
 #include "base/strings.h"
+#include "boot/image_cache_dir.h"
 #include "sys/unique_fd.h"
 
 namespace goldroot::agent {
@@ -202,32 +203,8 @@ void Prefetcher::finished(int wait_status) {
 }
 
 Status Prefetcher::make_whole_copy() {
-  const std::string image = cache_path(".image");
-  UniqueFd fd(::open(image.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd.valid()) return errno_error("opening " + image, errno);
-  // The cache's data part is the image; it must be the one the manifest
-  // names before it takes the name goldroot-boot trusts.
-  Sha256 sha256;
-  std::vector<char> buffer(1 << 20);
-  for (uint64_t offset = 0; offset < manifest_->image.size;) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), manifest_->image.size - offset));
-    ssize_t got = ::pread(fd.get(), buffer.data(), want, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return errno_error("reading " + image, got < 0 ? errno : EIO);
-    sha256.update(buffer.data(), static_cast<size_t>(got));
-    offset += static_cast<uint64_t>(got);
-  }
-  if (sha256.finish() != manifest_->image.sha256)
-    return make_error(ErrorCode::kCorruption,
-                      image + " does not hold the image the manifest names (sha256 differs)");
-  if (::ftruncate(fd.get(), static_cast<off_t>(manifest_->image.size)) != 0 || ::fsync(fd.get()) != 0)
-    return errno_error("truncating " + image, errno);
-  if (::rename(image.c_str(), whole_copy_path().c_str()) != 0)
-    return errno_error("renaming " + image, errno);
-  for (const char* suffix : {".map", ".readset"}) ::unlink(cache_path(suffix).c_str());
-  UniqueFd directory(::open(config_.cache_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (directory.valid()) (void)::fsync(directory.get());
-  return ok_status();
+  return boot::cache_to_whole_copy(config_.cache_dir, manifest_->image.verity->params.root_hash.hex(),
+                                   manifest_->image.sha256, manifest_->image.size, whole_copy_path());
 }
 
 void Prefetcher::read_progress() {

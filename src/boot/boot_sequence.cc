@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,9 +12,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "base/strings.h"
 #include "boot/agent_install.h"
@@ -135,33 +139,42 @@ bool initramfs_runs_systemd() {
 // directory (a data partition) the daemon keeps what it fetched, fills in
 // the rest and then moves the root onto the local copy; offline (from the
 // cache) only a complete local copy boots.
-Status serve_on_demand(const BootConfig& config, const Obtained& obtained,
-                       const std::string& cache_dir, bool from_cache, BootRecord* record) {
+// goldroot-blockd's flags for the manifest's image: where it is, its
+// verity parameters, the TLS pin and the site's other servers.
+std::vector<std::string> blockd_image_arguments(const BootConfig& config, const Obtained& obtained,
+                                                const std::string& image_url) {
   const ImageVerity& verity = *obtained.manifest.image.verity;
   const VerityParams& params = verity.params;
+  std::vector<std::string> arguments = {
+      "--image-url", image_url,
+      "--tree-url", resolve_url(config.options.manifest_url, verity.tree_url),
+      "--root-hash", params.root_hash.hex(),
+      "--salt", hex_encode(params.salt),
+      "--data-blocks", std::to_string(params.data_blocks),
+      "--tree-size", std::to_string(verity.tree_size),
+      "--data-block-size", std::to_string(params.data_block_size),
+      "--hash-block-size", std::to_string(params.hash_block_size)};
+  if (!config.tls_pin_path.empty() && !config.download.fetch.pinned_public_key.empty())
+    arguments.insert(arguments.end(), {"--tls-pin", config.tls_pin_path});
+  if (obtained.manifest.host)
+    for (const std::string& server : obtained.manifest.host->servers)
+      arguments.insert(arguments.end(), {"--mirror", server});
+  return arguments;
+}
+
+Status serve_on_demand(const BootConfig& config, const Obtained& obtained,
+                       const std::string& cache_dir, bool from_cache, BootRecord* record) {
   BlockdLaunch launch;
   launch.program = config.blockd_program;
   launch.status_path = config.run_dir + "/blockd.json";
-  launch.root_hash = params.root_hash.hex();
-  launch.arguments = {"--image-url", record->image_url,
-                      "--tree-url", resolve_url(config.options.manifest_url, verity.tree_url),
-                      "--root-hash", launch.root_hash,
-                      "--salt", hex_encode(params.salt),
-                      "--data-blocks", std::to_string(params.data_blocks),
-                      "--tree-size", std::to_string(verity.tree_size),
-                      "--data-block-size", std::to_string(params.data_block_size),
-                      "--hash-block-size", std::to_string(params.hash_block_size),
-                      "--status", launch.status_path};
+  launch.root_hash = obtained.manifest.image.verity->params.root_hash.hex();
+  launch.arguments = blockd_image_arguments(config, obtained, record->image_url);
+  launch.arguments.insert(launch.arguments.end(), {"--status", launch.status_path});
   if (!cache_dir.empty()) {
     TRY(make_directory(cache_dir));
     launch.arguments.insert(launch.arguments.end(), {"--cache-dir", cache_dir});
   }
-  if (!config.tls_pin_path.empty() && !config.download.fetch.pinned_public_key.empty())
-    launch.arguments.insert(launch.arguments.end(), {"--tls-pin", config.tls_pin_path});
   if (from_cache) launch.arguments.push_back("--require-complete");
-  if (obtained.manifest.host)
-    for (const std::string& server : obtained.manifest.host->servers)
-      launch.arguments.insert(launch.arguments.end(), {"--mirror", server});
   StartedBlockd started = TRY(start_blockd(launch));
   record->image_path = started.device;
   record->image_source = from_cache ? "cache" : started.reused ? "demand-running" : "demand";
@@ -170,6 +183,61 @@ Status serve_on_demand(const BootConfig& config, const Obtained& obtained,
     drop_other_images(cache_dir, "", launch.root_hash);
   }
   return ok_status();
+}
+
+// Whether `image_dir` holds a whole copy of another image than `path`.
+bool holds_other_whole_copy(const std::string& image_dir, const std::string& path) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(image_dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() == 64 + 6 && name.ends_with(".erofs") && entry.path().string() != path)
+      return true;
+  }
+  return false;
+}
+
+// A cache-mode PC keeps the image it booted last as a whole copy: the new
+// one is made from it by goldroot-blockd --prefetch (its blocks found by
+// hash, the rest from the update patch or fetched, every block checked
+// against the signed tree), then the complete cache becomes the new whole
+// copy once its sha256 is the manifest's (issue #19). Best effort: on any
+// failure the download does what is left, and says so.
+void make_from_older_copy(const BootConfig& config, const Obtained& obtained,
+                          const std::string& image_dir, BootRecord* record) {
+  const BootManifest& manifest = obtained.manifest;
+  const std::string status_path = config.run_dir + "/seed.json";
+  std::vector<std::string> arguments = {config.blockd_program, "--prefetch", "--cache-dir", image_dir,
+                                        "--status", status_path};
+  for (std::string& argument : blockd_image_arguments(config, obtained, record->image_url))
+    arguments.push_back(std::move(argument));
+  std::vector<char*> argv;
+  for (std::string& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  std::fprintf(stderr, "goldroot-boot: making image %s from the one this disk holds\n",
+               manifest.image.sha256.hex().substr(0, 12).c_str());
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "goldroot-boot: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  int status = 0;
+  while (child > 0 && ::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  Status made = child < 0 ? errno_error("starting goldroot-blockd", errno)
+                : WIFEXITED(status) && WEXITSTATUS(status) == 0
+                    ? cache_to_whole_copy(image_dir, manifest.image.verity->params.root_hash.hex(),
+                                          manifest.image.sha256, manifest.image.size, record->image_path)
+                    : make_error(ErrorCode::kIo, "goldroot-blockd --prefetch failed");
+  if (!made.ok()) {
+    std::fprintf(stderr, "goldroot-boot: not made from the older image (%s); downloading it\n",
+                 made.error().message.c_str());
+    return;
+  }
+  auto seeded = read_whole_file(status_path);
+  nlohmann::json counters = nlohmann::json::parse(seeded.ok() ? *seeded : "", nullptr, false);
+  record->downloaded = counters.is_object() ? counters.value("fetched_bytes", uint64_t{0}) : 0;
+  record->image_source = "seeded";
 }
 
 // The image the manifest names, downloaded (or found in the cache) and
@@ -197,11 +265,17 @@ Status obtain_image(const BootConfig& config, const Obtained& obtained,
   if (::stat(record->image_path.c_str(), &present) != 0 ||
       static_cast<uint64_t>(present.st_size) != manifest.image.size)
     TRY(check_room(image_dir, record->image_path + ".part", manifest.image.size, cache_dir.empty()));
+  const bool present_already = ::stat(record->image_path.c_str(), &present) == 0;
+  if (!present_already && !cache_dir.empty() && manifest.image.verity && manifest.image.format == "erofs" &&
+      holds_other_whole_copy(image_dir, record->image_path))
+    make_from_older_copy(config, obtained, image_dir, record);
   ImageSpec spec{.url = record->image_url, .sha256 = manifest.image.sha256, .size = manifest.image.size};
   DownloadReport report = TRY(download_image(spec, record->image_path, config.download));
-  record->image_source = report.reused ? "reused" : "download";
+  if (record->image_source != "seeded" || !report.reused) {
+    record->image_source = report.reused ? "reused" : "download";
+    record->downloaded = report.downloaded;
+  }
   record->resumed_from = report.resumed_from;
-  record->downloaded = report.downloaded;
   if (!cache_dir.empty()) {  // the manifest that vouches for the copy, then drop older images
     TRY(write_file_atomically(cache_dir + "/manifest.json", obtained.manifest_text));
     drop_other_images(image_dir, record->image_path, "");

@@ -15,7 +15,11 @@
 // Functions only; not thread-safe against another writer of the directory.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include "base/hash.h"
+#include "base/result.h"
 
 namespace goldroot::boot {
 
@@ -24,5 +28,11 @@ namespace goldroot::boot {
 // the block cache booted ("" for none: then no block cache is kept).
 void drop_other_images(const std::string& cache_dir, const std::string& keep_path,
                        const std::string& keep_root_hash);
+
+// The complete block cache of root `root_hex` in `cache_dir` becomes the
+// whole copy `whole_path` (what a fetch=full boot reuses), once its first
+// `size` bytes are the image of `sha256`; the cache's map and read set go.
+Status cache_to_whole_copy(const std::string& cache_dir, const std::string& root_hex,
+                           const Digest& sha256, uint64_t size, const std::string& whole_path);
 
 }  // namespace goldroot::boot
