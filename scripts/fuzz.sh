@@ -31,11 +31,13 @@ declare -A sources=(
                    src/store/object_store.cc src/store/commit.cc src/sys/env.cc"
   [template]="src/layer/template.cc"
   [host_import]="src/fleet/import_parsers.cc src/fleet/names.cc src/net/address.cc"
+  [update_patch]="src/verity/update_patch.cc"
 )
 # Beyond -lfmt -lcrypto. lazy_libarchive.cc dlopens libarchive.so.13 on
 # first use (libarchive13, which libarchive-dev brings; its headers too).
 declare -A libraries=(
   [upper_archive]="-ldl"
+  [update_patch]="-lzstd"
 )
 # These unpack archives as root, in a chroot'ed tmpfs of their own mount
 # namespace (see their headers).

@@ -57,11 +57,11 @@ if [[ "|$labels|" == *"|sanitize|"* ]]; then
   tsan=$!
   # AddressSanitizer + UBSan: the parsers and everything that touches bytes
   # from a client or a file (HTTP, reports, manifests, host signatures and
-  # challenges, tar and EROFS, the store, layers, the inventory), unit and
-  # root tier.
+  # challenges, tar and EROFS, the store, layers, the inventory, update
+  # patches), unit and root tier.
   sanitize build-asan address,undefined base_test server_test report_test crypto_test image_test \
     store_test layer_test fleet_test netboot_test manifest_test bootserver_test overlay_root_test \
-    image_root_test >build-asan/sanitize.log 2>&1 &
+    image_root_test verity_test >build-asan/sanitize.log 2>&1 &
   asan=$!
   failed=0
   for tree in tsan asan; do

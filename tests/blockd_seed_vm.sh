@@ -7,10 +7,11 @@
 #   1. the mounted v2 lists exactly as the v2 export loop-mounted on the
 #      host;
 #   2. the background fill completes and the device moves onto the local
-#      copy; the daemon loaded v2's tree by descent, fetching part of it and
-#      copying the rest from v1's tree, fetched exactly the blocks v1 lacks
-#      (computed on the host) and copied the rest from v1's cache
-#      (seeded_bytes in its status);
+#      copy; the daemon loaded v2's tree by descent, copying from v1's tree
+#      what it holds, made the blocks v1 lacks (computed on the host), data
+#      and hash blocks, from the update patch the export wrote beside v2
+#      (served as v2.erofs.patch-<v1 root>), fetched nothing but the patch,
+#      and copied the rest from v1's cache (seeded_bytes in its status);
 #   3. once v2 is complete the daemon removed v1's cache.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/vm/lib.sh"
@@ -48,6 +49,8 @@ cp "$WORK/v1.erofs" "$served/v1.erofs"
 cp "$WORK/v1.verity" "$served/v1.verity"
 cp "$WORK/v2.erofs" "$served/v2.erofs"
 cp "$WORK/v2.erofs.verity" "$served/v2.verity"
+cp "$WORK/v2.erofs.patch-$root1" "$served/v2.erofs.patch-$root1" || fail "the v2 export wrote no patch from v1"
+patch=$(stat -c %s "$served/v2.erofs.patch-$root1")
 vm_http_serve "$served"
 port=$VM_HTTP_PORT
 
@@ -85,6 +88,7 @@ PORT=$port
 DATA_BLOCKS=$data_blocks
 TREE_SIZE=$tree_size
 MISSING=$missing
+PATCH=$patch
 EXPECT_SEEDED=$((data_blocks * 4096 - missing))
 EOF
 vm_add "$WORK/params" /data/params
@@ -123,10 +127,11 @@ fetched=$(field /run/seed.json fetched_bytes)
 seeded=$(field /run/seed.json seeded_bytes)
 tree_fetched=$(field /run/seed.json tree_fetched_bytes)
 tree_seeded=$(field /run/seed.json tree_seeded_bytes)
-check "of v2's $TREE_SIZE-byte tree it fetched $tree_fetched bytes and copied $tree_seeded from v1's" \
-  [ $((tree_fetched + tree_seeded)) = "$TREE_SIZE" -a "$tree_fetched" -lt "$TREE_SIZE" ]
-check "it fetched $fetched bytes (expected $((MISSING + tree_fetched)): the blocks v1 lacks and that part of the tree) and copied $seeded from v1 (expected $EXPECT_SEEDED)" \
-  [ "$fetched" = $((MISSING + tree_fetched)) -a "$seeded" = "$EXPECT_SEEDED" ]
+patched=$(field /run/seed.json patched_bytes)
+check "of v2's $TREE_SIZE-byte tree it copied $tree_seeded from v1's, fetched $tree_fetched, and made the rest from the patch" \
+  [ "$tree_fetched" = 0 -a "$tree_seeded" -lt "$TREE_SIZE" ]
+check "it fetched $fetched bytes, the $PATCH-byte patch, which made $patched bytes of blocks (expected $((MISSING + TREE_SIZE - tree_seeded)): the blocks v1 lacks and the rest of the tree), and copied $seeded from v1 (expected $EXPECT_SEEDED)" \
+  [ "$fetched" = "$PATCH" -a "$patched" = $((MISSING + TREE_SIZE - tree_seeded)) -a "$seeded" = "$EXPECT_SEEDED" ]
 check "v1's cache is gone once v2 is complete" [ ! -e /disk/cache/$ROOT1.image -a ! -e /disk/cache/$ROOT1.map ]
 cat /run/seed.err
 echo 3 >/proc/sys/vm/drop_caches

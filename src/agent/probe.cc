@@ -55,6 +55,15 @@ Result<BootState> read_boot_state(const std::string& path) {
   state.site_key = text_at(json, "site_key");
   if (auto manifest = json.find("manifest"); manifest != json.end() && manifest->is_object())
     state.manifest_sha256 = text_at(*manifest, "sha256");
+  if (auto image = json.find("image"); image != json.end() && image->is_object()) {
+    state.image_source = text_at(*image, "source");
+    auto number = [&](const char* key) -> uint64_t {
+      auto found = image->find(key);
+      return found != image->end() && found->is_number_unsigned() ? found->get<uint64_t>() : 0;
+    };
+    state.image_size = number("size");
+    state.image_downloaded = std::min(number("downloaded"), state.image_size);
+  }
   if (auto upper = json.find("upper"); upper != json.end() && upper->is_object()) {
     state.upper_kind = text_at(*upper, "kind");
     state.upper_path = text_at(*upper, "path");
@@ -95,6 +104,12 @@ RootStorage read_root_storage(const std::string& blockd_status) {
   root.verify_failures = number("verify_failures");
   root.error = text_at(json, "last_error");
   return root;
+}
+
+void count_whole_copy(const BootState& boot, RootStorage* root) {
+  if (root->backing != "copy") return;
+  root->fetched_bytes = boot.image_downloaded;
+  if (boot.image_source == "seeded") root->seeded_bytes = boot.image_size - boot.image_downloaded;
 }
 
 Result<int64_t> read_uptime(const std::string& path) {
@@ -199,6 +214,7 @@ Result<Report> probe(const BootState& boot, const ProbePaths& paths) {
     report.upper_used_bytes = static_cast<uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize;
   }
   report.root = read_root_storage(paths.blockd_status);
+  count_whole_copy(boot, &report.root);
   if (boot.lower.empty() || boot.upper_path.empty())
     report.changes.error = "the boot state names no lower or upper directory";
   else

@@ -28,6 +28,12 @@ struct BootState {
   // The image cache on the data partition ("" without one) and the site's
   // public key (goldroot-boot's copy), for pre-fetching the next image.
   std::string cache_dir, site_key;
+  // How goldroot-boot obtained a whole copy of the image: "download",
+  // "reused" (there already: pre-fetched, or booted before), "seeded"
+  // (made from the older copy and the update patch); its size and the
+  // bytes it fetched for it.
+  std::string image_source;
+  uint64_t image_size = 0, image_downloaded = 0;
 };
 
 Result<BootState> read_boot_state(const std::string& path);
@@ -53,6 +59,9 @@ Result<std::string> read_boot_id(const std::string& path);
 // there is one, else "copy" (goldroot-boot downloaded it whole). A status
 // file that cannot be read says so in `error`.
 RootStorage read_root_storage(const std::string& blockd_status);
+// A root read from a whole copy (no goldroot-blockd): what this boot
+// fetched for it and what it made from the older copy, from the boot state.
+void count_whole_copy(const BootState& boot, RootStorage* root);
 Result<int64_t> read_uptime(const std::string& path);
 // USER_PROCESS entries of a utmp file.
 std::vector<UserSession> read_users(const std::string& utmp);

@@ -54,6 +54,15 @@ TEST(ProbeTest, ReadsTheBootState) {
   EXPECT_EQ(state.manifest_sha256, "abc");
   EXPECT_EQ(state.upper_kind, "tmpfs");
   EXPECT_EQ(state.upper_path, "/run/u");
+  // A whole copy made from the older one: what it fetched, what it made.
+  write_file(dir / "copy.json", R"({"host": "pc02", "image": {"source": "seeded", "size": 1000000,
+      "downloaded": 30000}})");
+  ASSERT_OK_AND_ASSIGN(BootState copy, read_boot_state(dir / "copy.json"));
+  RootStorage root;
+  root.backing = "copy";
+  count_whole_copy(copy, &root);
+  EXPECT_EQ(root.fetched_bytes, 30000u);
+  EXPECT_EQ(root.seeded_bytes, 970000u);
   write_file(dir / "bad.json", "{\"mode\": \"normal\"}");
   auto bad = read_boot_state(dir / "bad.json");
   ASSERT_FALSE(bad.ok());

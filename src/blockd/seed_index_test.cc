@@ -521,5 +521,25 @@ TEST_F(PatchTest, AWholeCopyOfV1SeedsV2AndTakesThePatch) {
   EXPECT_TRUE(edited_.range_starts().empty());
 }
 
+// On demand, a read of a changed block before the fill got to the patch
+// makes the block's frame rather than fetching the block (and later the
+// frame again).
+TEST_F(PatchTest, AReadOfAChangedBlockMakesItsFrame) {
+  fill(big_v1_);
+  MadePatch made = write_patch();
+  ASSERT_OK_AND_ASSIGN(auto index, build_index(edited_));
+  ASSERT_OK_AND_ASSIGN(auto cache, open_cache(edited_));
+  ASSERT_OK_AND_ASSIGN(auto source, VerifyingSource::open(cache.get(), options(edited_, index.get())));
+  std::string out(kBlockSize, '\0');
+  ASSERT_OK(source->read(900 * kBlockSize, kBlockSize, out.data()));
+  EXPECT_EQ(out, block_of(edited_.image_, 900));
+  EXPECT_TRUE(edited_.range_starts().empty());
+  EXPECT_EQ(source->counters().fetched_bytes, made.bytes.size());  // one data frame: all of it
+  source->apply_patch(Lane::kFill);  // the fill finds the frame made
+  EXPECT_EQ(device_bytes(*source), edited_.image_ + edited_.tree_);
+  EXPECT_EQ(source->counters().fetched_bytes, made.bytes.size());
+  EXPECT_EQ(source->counters().patched_bytes, 12 * kBlockSize);
+}
+
 }  // namespace
 }  // namespace goldroot::blockd

@@ -265,6 +265,15 @@ Status VerifyingSource::fetch_unit(uint64_t unit, Lane lane, bool* fetched) {
   bool made_here = false;
   for (uint64_t b = first; b < end; ++b)
     if (!cache_->present(b) && TRY(seed_block(b))) made_here = true;
+  // Blocks an update patch makes: its frame (once; other reads of it wait
+  // for it), rather than the blocks and then the frame again.
+  for (uint64_t b = first; b < end; ++b) {
+    if (cache_->present(b)) continue;
+    const int frame = patch_frame_of(b);
+    if (frame < 0) continue;
+    TRY(apply_patch_frame(frame, lane));
+    made_here = true;
+  }
   while (first < end && cache_->present(first)) ++first;
   while (end > first && cache_->present(end - 1)) --end;
   if (first == end) return {};
@@ -465,6 +474,7 @@ void VerifyingSource::load_patch() {
     patch_ = std::move(*parsed);
     patch_url_ = url;
     patch_source_ = source;
+    patch_frames_.assign(patch_->frames.size(), FrameState::kPending);
     uint64_t frames = 0;
     for (const PatchFrame& frame : patch_->frames) {
       if (frame.targets.front().first < cache_->data_blocks()) continue;  // data: apply_patch
@@ -507,27 +517,37 @@ Result<std::string> VerifyingSource::make_patch_frame(Slot* slot, const PatchFra
   return made;
 }
 
-void VerifyingSource::apply_patch(Lane lane) {
-  if (!patch_ || patch_applied_.exchange(true)) return;
-  auto slot = lease_slot();
-  if (!slot.ok()) return;
+int VerifyingSource::patch_frame_of(uint64_t block) const {
+  if (!patch_ || block >= cache_->data_blocks()) return -1;
+  const std::vector<PatchFrame>& frames = patch_->frames;
+  // Data frames follow the hash blocks' in block order; runs within a
+  // frame too.
+  auto frame = std::upper_bound(frames.begin(), frames.end(), block, [](uint64_t b, const PatchFrame& f) {
+    return b < f.targets.front().first;
+  });
+  if (frame == frames.begin()) return -1;
+  --frame;
+  auto run = std::upper_bound(frame->targets.begin(), frame->targets.end(), block,
+                              [](uint64_t b, const PatchRun& r) { return b < r.first; });
+  if (run == frame->targets.begin() || block >= (run - 1)->end()) return -1;
+  return static_cast<int>(frame - frames.begin());
+}
+
+Status VerifyingSource::apply_patch_frame(int index, Lane lane) {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return patch_frames_[index] != FrameState::kApplying || shutdown_; });
+    if (shutdown_) return make_error(ErrorCode::kIo, "the block daemon is shutting down");
+    if (patch_frames_[index] != FrameState::kPending) return {};
+    patch_frames_[index] = FrameState::kApplying;
+  }
+  const PatchFrame& frame = patch_->frames[index];
   const uint64_t data_blocks = cache_->data_blocks();
-  uint64_t made_blocks = 0, skipped = 0;
-  for (const PatchFrame& frame : patch_->frames) {
-    if (frame.targets.front().first >= data_blocks) continue;  // hash blocks: at open
-    bool needed = false;
-    for (const PatchRun& run : frame.targets)
-      for (uint64_t b = run.first; b < run.end() && !needed; ++b) needed = b < data_blocks && !cache_->present(b);
-    if (!needed) continue;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (shutdown_) return;
-    }
-    auto made = make_patch_frame(slot->get(), frame, lane);
-    if (!made.ok()) {
-      if (++skipped == 1) log(made.error().message + "; fetching those blocks instead");
-      continue;
-    }
+  Result<std::string> made = [&]() -> Result<std::string> {
+    SlotLease slot = TRY(lease_slot());
+    return make_patch_frame(slot.get(), frame, lane);
+  }();
+  if (made.ok()) {
     uint64_t at = 0;
     for (const PatchRun& run : frame.targets)
       for (uint64_t b = run.first; b < run.end(); ++b, at += kBlockSize) {
@@ -539,12 +559,31 @@ void VerifyingSource::apply_patch(Lane lane) {
         }
         if (!cache_->store(b, std::string_view(block, kBlockSize)).ok()) continue;
         patched_bytes_.fetch_add(kBlockSize, std::memory_order_relaxed);
-        ++made_blocks;
       }
+  } else if (patch_frames_failed_.fetch_add(1, std::memory_order_relaxed) == 0) {
+    log(made.error().message + "; fetching those blocks instead");
   }
-  log("the update patch made " + std::to_string(made_blocks) + " blocks (" +
-      std::to_string(patch_fetched_bytes_.load(std::memory_order_relaxed)) + " bytes of patch fetched" +
-      (skipped ? ", " + std::to_string(skipped) + " frames not usable" : std::string()) + ")");
+  std::lock_guard<std::mutex> lock(mutex_);
+  patch_frames_[index] = made.ok() ? FrameState::kDone : FrameState::kFailed;
+  changed_.notify_all();
+  return {};
+}
+
+void VerifyingSource::apply_patch(Lane lane) {
+  if (!patch_ || patch_applied_.exchange(true)) return;
+  const uint64_t data_blocks = cache_->data_blocks();
+  for (size_t f = 0; f < patch_->frames.size(); ++f) {
+    const PatchFrame& frame = patch_->frames[f];
+    bool needed = false;
+    for (const PatchRun& run : frame.targets)
+      for (uint64_t b = run.first; b < run.end() && !needed; ++b) needed = b < data_blocks && !cache_->present(b);
+    if (needed && !apply_patch_frame(static_cast<int>(f), lane).ok()) return;  // shutting down
+  }
+  log("the update patch made " + std::to_string(patched_bytes_.load(std::memory_order_relaxed) / kBlockSize) +
+      " blocks (" + std::to_string(patch_fetched_bytes_.load(std::memory_order_relaxed)) +
+      " bytes of patch fetched" +
+      (patch_frames_failed_ ? ", " + std::to_string(patch_frames_failed_.load()) + " frames not usable"
+                            : std::string()) + ")");
 }
 
 SourceCounters VerifyingSource::counters() const {

@@ -20,7 +20,11 @@
 //     caches on this disk) each missing block of the unit is first looked
 //     up there by its leaf hash in this tree, copied, verified like a
 //     fetched block and stored (seeded_bytes); an old block that does not
-//     match is simply not used. The blocks still missing are fetched by one
+//     match is simply not used. With an update patch from one of those
+//     older images (verity/update_patch.h, found at open), a missing block
+//     that a frame of it makes comes from that frame: fetched once,
+//     decompressed against the old blocks, each block verified like a
+//     fetched one. The blocks still missing are fetched by one
 //     HTTP Range request per run of them; each block is verified, the good
 //     ones are stored, and a bad one fails this read with kCorruption (EIO
 //     at the NBD side), a line on the log and a count in verify_failures.
@@ -131,7 +135,8 @@ class VerifyingSource : public BlockSource {
   // each frame still needed, whose references this disk holds, is fetched
   // once, decompressed against them, and its blocks verified and stored as
   // fetched ones are. A frame that cannot be used costs a line on the log;
-  // its blocks are fetched as usual. Once; the fill calls it first.
+  // its blocks are fetched as usual. Once; the fill calls it first. A read
+  // that needs a block a frame makes makes that frame itself.
   void apply_patch(Lane lane);
 
   SourceCounters counters() const;
@@ -149,6 +154,13 @@ class VerifyingSource : public BlockSource {
   void load_patch();
   // One frame of the patch made: its target blocks, in order.
   Result<std::string> make_patch_frame(Slot* slot, const PatchFrame& frame, Lane lane);
+  // The data frame that makes `block`, or -1.
+  int patch_frame_of(uint64_t block) const;
+  // Makes frame `index` and stores its blocks that match the tree, unless
+  // it was made (or failed) already; waits while another thread makes it.
+  // A frame that cannot be made is logged (the first) and its blocks are
+  // left to fetch; fails only when shutting down.
+  Status apply_patch_frame(int index, Lane lane);
   Status load_tree();
   // One level of the descent: its blocks that match their parent's record
   // are kept, the others copied from an older tree or fetched.
@@ -209,6 +221,9 @@ class VerifyingSource : public BlockSource {
   std::string patch_url_;
   int patch_source_ = -1;
   std::unordered_map<uint64_t, std::string> patch_tree_;
+  enum class FrameState : uint8_t { kPending, kApplying, kDone, kFailed };
+  std::vector<FrameState> patch_frames_;  // under mutex_
+  std::atomic<uint64_t> patch_frames_failed_{0};
   std::atomic<bool> patch_applied_{false};
   std::atomic<uint64_t> patch_fetched_bytes_{0};
   std::atomic<uint64_t> patched_bytes_{0};

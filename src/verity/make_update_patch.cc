@@ -8,11 +8,10 @@
 #include <cstring>
 #include <set>
 #include <thread>
-#include <utility>
 
 #include "base/parallel.h"
 #include "sys/file_io.h"
-
+#include "sys/unique_fd.h"
 
 namespace goldroot {
 namespace {
@@ -37,25 +36,16 @@ class Device {
     device.params_ = files.params;
     device.geometry_ = VerityGeometry(files.params.data_blocks, kBlock);
     device.image_path_ = files.image_path;
-    device.image_ = ::open(files.image_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (device.image_ < 0) return errno_error("opening " + files.image_path, errno);
-    int tree = ::open(files.tree_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (tree < 0) return errno_error("opening " + files.tree_path, errno);
+    device.image_ = UniqueFd(::open(files.image_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!device.image_.valid()) return errno_error("opening " + files.image_path, errno);
+    UniqueFd tree(::open(files.tree_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!tree.valid()) return errno_error("opening " + files.tree_path, errno);
     device.tree_.resize(device.geometry_.tree_size());
-    Status read = pread_exact(tree, device.tree_.data(), device.tree_.size(), 0, files.tree_path);
+    TRY(pread_exact(tree.get(), device.tree_.data(), device.tree_.size(), 0, files.tree_path));
     char extra;
-    bool longer = read.ok() && ::pread(tree, &extra, 1, static_cast<off_t>(device.tree_.size())) == 1;
-    ::close(tree);
-    TRY(std::move(read));
-    if (longer)
+    if (::pread(tree.get(), &extra, 1, static_cast<off_t>(device.tree_.size())) == 1)
       return make_error(ErrorCode::kCorruption, files.tree_path + " is not the size of its image's tree");
     return device;
-  }
-  Device(Device&& other) noexcept
-      : params_(std::move(other.params_)), geometry_(other.geometry_), tree_(std::move(other.tree_)),
-        image_(std::exchange(other.image_, -1)), image_path_(std::move(other.image_path_)) {}
-  ~Device() {
-    if (image_ >= 0) ::close(image_);
   }
 
   uint64_t data_blocks() const { return params_.data_blocks; }
@@ -77,7 +67,7 @@ class Device {
     }
     size_t at = out->size();
     out->resize(at + uint64_t{run.count} * kBlock);
-    return pread_exact(image_, out->data() + at, uint64_t{run.count} * kBlock, run.first * kBlock,
+    return pread_exact(image_.get(), out->data() + at, uint64_t{run.count} * kBlock, run.first * kBlock,
                         image_path_);
   }
 
@@ -86,7 +76,7 @@ class Device {
   VerityParams params_;
   VerityGeometry geometry_;
   std::string tree_;
-  int image_ = -1;
+  UniqueFd image_;
   std::string image_path_;
 };
 
@@ -170,6 +160,8 @@ Result<MadePatch> make_update_patch(const PatchInput& base_files, const PatchInp
                                    const std::vector<PatchExtent>& extents, int level) {
   const Device base = TRY(Device::open(base_files));
   const Device image = TRY(Device::open(image_files));
+  if (base.geometry().levels() == 0 || image.geometry().levels() == 0)
+    return make_error(ErrorCode::kInvalidArgument, "an image of one block has no hash tree to patch");
   MadePatch summary;
 
   // What a client holding the base makes itself: data blocks whose leaf

@@ -157,6 +157,7 @@ Result<PatchHeader> parse_patch_header(std::string_view data, const Digest& old_
         !read_runs(&reader, old_device_blocks, PatchHeader::kMaxReferenceBlocks, &frame.references,
                    &why))
       return bad_patch(why);
+    if (frame.targets.empty()) return bad_patch("a frame makes no block");
     header.frames.push_back(std::move(frame));
   }
   if (reader.short_read() || reader.remaining() != 0) return bad_patch("its header is malformed");

@@ -59,6 +59,10 @@ TEST(UpdatePatch, AHeaderForOtherImagesOrOutsideThemIsRefused) {
   big.frames[0].targets = {{0, static_cast<uint32_t>(PatchHeader::kMaxFrameBlocks + 1)}};
   std::string big_bytes = serialize_patch_header(big);
   EXPECT_FALSE(parse_patch_header(big_bytes, header.old_root, 1 << 20, header.new_root, 1 << 20).ok());
+  // A frame that makes nothing.
+  PatchHeader empty = header;
+  empty.frames[1].targets.clear();
+  EXPECT_FALSE(parse_patch_header(serialize_patch_header(empty), header.old_root, 103, header.new_root, 113).ok());
   // Not a patch at all.
   EXPECT_FALSE(patch_header_size(std::string(64, 'x')).ok());
 }
