@@ -9,7 +9,7 @@
 #         ThreadSanitizer and with AddressSanitizer + UBSan (build-tsan/,
 #         build-asan/: only the test binaries that need them); any report fails
 #   fuzz  libFuzzer targets for the parsers that take bytes from the network
-#         or a client (scripts/fuzz.sh), 30 s each: a ctest test of its own
+#         or a client (scripts/fuzz.sh), 20 s each: a ctest test of its own
 #         (fuzz.targets), which runs beside the QEMU labs
 # Pass a label to run one tier only, e.g. `scripts/test.sh unit`.
 set -euo pipefail
