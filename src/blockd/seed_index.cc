@@ -301,12 +301,6 @@ Status SeedIndex::read(SeedLocation location, char* out) const {
                                                      std::to_string(location));
 }
 
-int SeedIndex::source_index(const std::string& root_hex) const {
-  for (size_t i = 0; i < sources_.size(); ++i)
-    if (sources_[i].root_hex == root_hex) return static_cast<int>(i);
-  return -1;
-}
-
 uint64_t SeedIndex::source_blocks(int source) const {
   const Source& s = open_sources_.at(source);
   return s.data_blocks + s.tree_blocks;

@@ -93,10 +93,8 @@ class SeedIndex {
   // Reads the old hash block at `location` (a lookup_tree answer).
   Status read_tree(SeedLocation location, char* out) const;
 
-  // The older caches whole, as devices (data, then tree): the references
-  // of an update patch (verity/update_patch.h). source_index is -1 for a
-  // root not indexed.
-  int source_index(const std::string& root_hex) const;
+  // The older images whole, as devices (data, then tree), by their index
+  // in sources(): the references of an update patch (verity/update_patch.h).
   uint64_t source_blocks(int source) const;
   // Whether blocks [first, first + count) of the source are all in its cache.
   bool source_holds(int source, uint64_t first, uint64_t count) const;

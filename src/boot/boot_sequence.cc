@@ -133,12 +133,6 @@ bool initramfs_runs_systemd() {
   return exe.ends_with("/systemd");
 }
 
-// The image served on demand by goldroot-blockd: blocks are fetched as the
-// kernel reads them, each checked against the verity tree the signed root
-// hash vouches for (by the daemon, and again by dm-verity). With a cache
-// directory (a data partition) the daemon keeps what it fetched, fills in
-// the rest and then moves the root onto the local copy; offline (from the
-// cache) only a complete local copy boots.
 // goldroot-blockd's flags for the manifest's image: where it is, its
 // verity parameters, the TLS pin and the site's other servers.
 std::vector<std::string> blockd_image_arguments(const BootConfig& config, const Obtained& obtained,
@@ -162,6 +156,12 @@ std::vector<std::string> blockd_image_arguments(const BootConfig& config, const 
   return arguments;
 }
 
+// The image served on demand by goldroot-blockd: blocks are fetched as the
+// kernel reads them, each checked against the verity tree the signed root
+// hash vouches for (by the daemon, and again by dm-verity). With a cache
+// directory (a data partition) the daemon keeps what it fetched, fills in
+// the rest and then moves the root onto the local copy; offline (from the
+// cache) only a complete local copy boots.
 Status serve_on_demand(const BootConfig& config, const Obtained& obtained,
                        const std::string& cache_dir, bool from_cache, BootRecord* record) {
   BlockdLaunch launch;
