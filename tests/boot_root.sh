@@ -276,6 +276,28 @@ gr image import "$src" --name lab >/dev/null
 gr image export lab >"$WORK/export.out"
 grep -q "a client holding the base fetches" "$WORK/export.out" || fail "no update patch: $(cat "$WORK/export.out")"
 gr channel set gold lab >/dev/null
+# A goldroot-blockd that fails half-way (a full disk, say): one line, and
+# the download, with nothing half-made left in its way.
+mkdir -p "$WORK/failing-bin"
+cat >"$WORK/failing-bin/goldroot-blockd" <<'SH'
+#!/bin/sh
+while [ $# -gt 0 ]; do
+  case $1 in --cache-dir) dir=$2 ;; --root-hash) root=$2 ;; esac
+  shift
+done
+head -c 8192 /dev/zero >"$dir/$root.image"; : >"$dir/$root.map"
+echo "goldroot-blockd: error: no space left on device" >&2
+exit 1
+SH
+chmod +x "$WORK/failing-bin/goldroot-blockd"
+cp -a "$WORK/cache" "$WORK/cache-without-blockd"
+PATH="$WORK/failing-bin:$PATH" boot cache --cache-dir "$WORK/cache-without-blockd" -- \
+  'cp "$RUN/boot.json" "$RUN/../boot-without.json"' 2>"$WORK/err" || fail "boot with a failing goldroot-blockd: $(cat "$WORK/err")"
+grep -q "not made from the older image (.*); downloading it" "$WORK/err" || fail "no fallback line: $(cat "$WORK/err")"
+[ "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["image"]["source"])' "$WORK/boot-without.json")" = download ] ||
+  fail "with a failing goldroot-blockd: $(cat "$WORK/boot-without.json")"
+! ls "$WORK/cache-without-blockd" | grep -q '\.image$\|\.map$' || fail "left behind: $(ls "$WORK/cache-without-blockd")"
+ok "a goldroot-blockd that fails while making the next image: $(grep -o 'not made from.*' "$WORK/err"), nothing left behind"
 PATH="$(dirname "$GOLDROOT_BLOCKD"):$PATH" boot cache --cache-dir "$WORK/cache" -- '
   [ "$(cat "$ROOT/etc/issue")" = "version two" ] || { echo "not the new image: $(cat "$ROOT/etc/issue")"; exit 1; }
   cp "$RUN/boot.json" "$RUN/../boot-seeded.json"' 2>"$WORK/err" || fail "boot of the next image: $(cat "$WORK/err")"

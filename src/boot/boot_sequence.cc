@@ -232,6 +232,9 @@ void make_from_older_copy(const BootConfig& config, const Obtained& obtained,
   if (!made.ok()) {
     std::fprintf(stderr, "goldroot-boot: not made from the older image (%s); downloading it\n",
                  made.error().message.c_str());
+    // The half-made cache would take the download's room.
+    for (const char* suffix : {".image", ".map", ".readset"})
+      ::unlink((image_dir + "/" + manifest.image.verity->params.root_hash.hex() + suffix).c_str());
     return;
   }
   auto seeded = read_whole_file(status_path);
