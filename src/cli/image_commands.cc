@@ -21,7 +21,6 @@
 #include "image/image_info.h"
 #include "image/import.h"
 #include "image/verify.h"
-#include "verity/update_patch.h"
 
 namespace goldroot::cli {
 
@@ -248,17 +247,15 @@ Result<int> image_export(Context& context, const Args& args) {
   }
   if (!artifact.base_note.empty()) std::fprintf(stderr, "export: %s.\n", artifact.base_note.c_str());
   if (!artifact.patch_note.empty()) std::fprintf(stderr, "export: %s.\n", artifact.patch_note.c_str());
-  // The patch for clients holding the base (image/export_patch.h), if one was written.
-  std::string patch_path;
-  if (artifact.base_patch && artifact.base_patch->bytes > 0 && artifact.base_commit)
-    if (auto peer = TRY(cached_artifact(site->exports_dir(), *artifact.base_commit, ExportFormat::kErofs));
-        peer && peer->verity)
-      patch_path = patch_suffix(peer->verity->root_hash);
+  // The patch for clients holding the base (image/export_patch.h), if one
+  // was written: "<image>.patch-<base root>", copied beside --output too.
+  const PatchSummary* patch =
+      artifact.base_patch && !artifact.base_patch->path.empty() ? &*artifact.base_patch : nullptr;
+  const std::string patch_name_suffix = patch ? patch->path.substr(artifact.path.size()) : "";
   if (!output.empty()) {
     TRY(site->env()->copy_file_atomic(artifact.path, output));
     if (artifact.verity) TRY(site->env()->copy_file_atomic(artifact.tree_path(), output + ".verity"));
-    if (!patch_path.empty())
-      TRY(site->env()->copy_file_atomic(artifact.path + patch_path, output + patch_path));
+    if (patch) TRY(site->env()->copy_file_atomic(patch->path, output + patch_name_suffix));
     if (exported.manifest)
       TRY(site->env()->write_file_atomic(output + ".manifest.json", *exported.manifest + "\n"));
   }
@@ -271,12 +268,12 @@ Result<int> image_export(Context& context, const Args& args) {
                         {"blocks", artifact.base_diff->blocks},
                         {"differing_blocks", artifact.base_diff->missing},
                         {"changed_in_place", artifact.base_diff->changed_in_place}};
-    if (!patch_path.empty())
-      record["base"]["patch"] = {{"path", artifact.path + patch_path},
-                                 {"bytes", artifact.base_patch->bytes},
-                                 {"blocks", artifact.base_patch->target_blocks},
-                                 {"hash_blocks", artifact.base_patch->tree_blocks},
-                                 {"frames", artifact.base_patch->frames}};
+    if (patch)
+      record["base"]["patch"] = {{"path", patch->path},
+                                 {"bytes", patch->bytes},
+                                 {"blocks", patch->target_blocks},
+                                 {"hash_blocks", patch->tree_blocks},
+                                 {"frames", patch->frames}};
     print_json(record);
   } else {
     std::printf("%s %s (%s, sha256 %s)%s\n", export_format_name(format), artifact.path.c_str(),
@@ -291,13 +288,12 @@ Result<int> image_export(Context& context, const Args& args) {
                   diff.blocks ? 100.0 * static_cast<double>(diff.missing) / static_cast<double>(diff.blocks) : 0.0,
                   artifact.base_commit->hex().substr(0, 12).c_str(),
                   static_cast<unsigned long long>(diff.changed_in_place));
-      if (!patch_path.empty())
+      if (patch)
         std::printf("export: a client holding the base fetches %s: a patch of the %llu blocks it "
-                    "lacks (%llu of them hash blocks), %s%s\n",
-                    human_bytes(artifact.base_patch->bytes).c_str(),
-                    static_cast<unsigned long long>(artifact.base_patch->target_blocks),
-                    static_cast<unsigned long long>(artifact.base_patch->tree_blocks),
-                    artifact.path.c_str(), patch_path.c_str());
+                    "lacks (%llu of them hash blocks), %s\n",
+                    human_bytes(patch->bytes).c_str(),
+                    static_cast<unsigned long long>(patch->target_blocks),
+                    static_cast<unsigned long long>(patch->tree_blocks), patch->path.c_str());
     }
     if (artifact.verity)
       std::printf("verity %s (%s, root hash %s)\n", artifact.tree_path().c_str(),

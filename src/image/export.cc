@@ -349,8 +349,6 @@ std::optional<erofs::ErofsLayout> base_layout(Env* env, const std::optional<Arti
   return std::move(layout).value();
 }
 
-}  // namespace
-
 // The update patch from `base` beside the new image (image/export_patch.h);
 // a failure costs its clients the patch, not the export: one sentence in
 // artifact->patch_note.
@@ -364,6 +362,8 @@ void write_patch(Env* env, const Artifact& base, const std::optional<erofs::Erof
   if (written.ok()) artifact->base_patch = *written;
   else artifact->patch_note = "no update patch from the base export: " + written.error().message;
 }
+
+}  // namespace
 
 Result<Artifact> export_commit(const Store& store, const std::string& exports_dir,
                                const std::string& staging_dir, const Digest& commit,
@@ -455,7 +455,8 @@ Result<Artifact> export_commit(const Store& store, const std::string& exports_di
       ::unlink(temporary.c_str());
       return std::move(tree).error();
     }
-    if (base_artifact && new_layout && patch == UpdatePatch::kWrite) write_patch(env, *base_artifact, layout, temporary, *new_layout, &artifact);
+    if (base_artifact && new_layout && patch == UpdatePatch::kWrite)
+      write_patch(env, *base_artifact, layout, temporary, *new_layout, &artifact);
   }
   TRY(env->publish_file(temporary, artifact.path));
   TRY(env->write_file_atomic(artifact.path + ".json", artifact.to_json().dump(2) + "\n"));

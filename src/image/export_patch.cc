@@ -25,12 +25,13 @@ Result<PatchSummary> write_update_patch(Env* env, const PatchInput& base,
     }
   }
   MadePatch made = TRY(make_update_patch(base, image, extents, kPatchLevel));
-  PatchSummary summary{made.bytes.size(), made.target_blocks, made.tree_blocks, made.frames};
+  PatchSummary summary{"", made.bytes.size(), made.target_blocks, made.tree_blocks, made.frames};
   if (made.bytes.empty()) {
     ::unlink(path.c_str());
     return summary;
   }
   TRY(env->write_file_atomic(path, made.bytes));
+  summary.path = path;
   return summary;
 }
 

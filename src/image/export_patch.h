@@ -20,6 +20,7 @@
 namespace goldroot {
 
 struct PatchSummary {
+  std::string path;            // where it was written ("" when none was)
   uint64_t bytes = 0;          // the patch file; 0: none (the client needs no block)
   uint64_t target_blocks = 0;  // blocks it makes (data and hash)
   uint64_t tree_blocks = 0;    // ... of which hash blocks
