@@ -49,7 +49,7 @@ Result<ExportFormat> parse_export_format(const std::string& name);
 // Whether an export with a base writes the update patch from it
 // (image/export_patch.h): what clients holding the base fetch instead of
 // the blocks. kSkip only saves the export's time (level 19 takes about
-// 3 s of a core per MiB the patch makes).
+// half a second of a core per MiB the patch makes).
 enum class UpdatePatch { kWrite, kSkip };
 
 struct Artifact {

@@ -220,7 +220,7 @@ Result<MadePatch> make_update_patch(const PatchInput& base_files, const PatchInp
     }
   }
   // Frames compress apart: on a few cores at once (level 19 takes about
-  // 3 s of a core per MiB made).
+  // half a second of a core per MiB made).
   std::vector<std::string> compressed(header.frames.size());
   const unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   TRY(parallel_for(header.frames.size(), threads, [&](size_t i) -> Status {
