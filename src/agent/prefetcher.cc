@@ -18,6 +18,7 @@
 
 #include "base/hash.h"
 #include "base/strings.h"
+#include "boot/blockd_launch.h"
 #include "boot/image_cache_dir.h"
 #include "sys/unique_fd.h"
 
@@ -95,7 +96,6 @@ void Prefetcher::order(const BootManifest& manifest) {
 }
 
 void Prefetcher::start() {
-  const VerityParams& params = manifest_->image.verity->params;
   std::vector<std::string> arguments = {
       config_.blockd_program,
       "--prefetch",
@@ -105,13 +105,9 @@ void Prefetcher::start() {
                                                        manifest_->image.format
                                                  : manifest_->image.url),
       "--tree-url", resolve(config_.server, manifest_->image.verity->tree_url),
-      "--root-hash", params.root_hash.hex(),
-      "--salt", hex_encode(params.salt),
-      "--data-blocks", std::to_string(params.data_blocks),
-      "--tree-size", std::to_string(manifest_->image.verity->tree_size),
-      "--data-block-size", std::to_string(params.data_block_size),
-      "--hash-block-size", std::to_string(params.hash_block_size),
       "--status", config_.status_path};
+  for (std::string& argument : boot::blockd_verity_arguments(*manifest_->image.verity))
+    arguments.push_back(std::move(argument));
   if (!config_.tls_pin_file.empty())
     arguments.insert(arguments.end(), {"--tls-pin", config_.tls_pin_file});
   for (const std::string& mirror : config_.mirrors) arguments.insert(arguments.end(), {"--mirror", mirror});

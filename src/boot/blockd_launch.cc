@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/strings.h"
 #include "boot/files.h"
 
 namespace goldroot::boot {
@@ -91,6 +92,16 @@ Result<StartedBlockd> start_blockd(const BlockdLaunch& launch) {
   return make_error(ErrorCode::kIo, "goldroot-blockd stopped before its device was ready (" +
                                         exit_description(status) + ")" +
                                         (line.empty() ? "" : ": " + line));
+}
+
+std::vector<std::string> blockd_verity_arguments(const ImageVerity& verity) {
+  const VerityParams& params = verity.params;
+  return {"--root-hash", params.root_hash.hex(),
+          "--salt", hex_encode(params.salt),
+          "--data-blocks", std::to_string(params.data_blocks),
+          "--tree-size", std::to_string(verity.tree_size),
+          "--data-block-size", std::to_string(params.data_block_size),
+          "--hash-block-size", std::to_string(params.hash_block_size)};
 }
 
 }  // namespace goldroot::boot

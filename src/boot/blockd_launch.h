@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "manifest/boot_manifest.h"
 
 namespace goldroot::boot {
 
@@ -36,5 +37,10 @@ struct StartedBlockd {
 };
 
 Result<StartedBlockd> start_blockd(const BlockdLaunch& launch);
+
+// goldroot-blockd's flags for an image's verity parameters (--root-hash,
+// --salt, --data-blocks, --tree-size and the block sizes): what every
+// launch (the daemon, --prefetch by goldroot-boot or the agent) passes.
+std::vector<std::string> blockd_verity_arguments(const ImageVerity& verity);
 
 }  // namespace goldroot::boot

@@ -138,16 +138,10 @@ bool initramfs_runs_systemd() {
 std::vector<std::string> blockd_image_arguments(const BootConfig& config, const Obtained& obtained,
                                                 const std::string& image_url) {
   const ImageVerity& verity = *obtained.manifest.image.verity;
-  const VerityParams& params = verity.params;
   std::vector<std::string> arguments = {
       "--image-url", image_url,
-      "--tree-url", resolve_url(config.options.manifest_url, verity.tree_url),
-      "--root-hash", params.root_hash.hex(),
-      "--salt", hex_encode(params.salt),
-      "--data-blocks", std::to_string(params.data_blocks),
-      "--tree-size", std::to_string(verity.tree_size),
-      "--data-block-size", std::to_string(params.data_block_size),
-      "--hash-block-size", std::to_string(params.hash_block_size)};
+      "--tree-url", resolve_url(config.options.manifest_url, verity.tree_url)};
+  for (std::string& argument : blockd_verity_arguments(verity)) arguments.push_back(std::move(argument));
   if (!config.tls_pin_path.empty() && !config.download.fetch.pinned_public_key.empty())
     arguments.insert(arguments.end(), {"--tls-pin", config.tls_pin_path});
   if (obtained.manifest.host)
