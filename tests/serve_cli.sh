@@ -100,6 +100,27 @@ PY
 [ "$(code "$url/images/$(printf '%064d' 0).verity")" = 404 ] || fail "unknown tree"
 ok "the image's verity tree is served at /images/<sha256>.verity with Range, as its record says"
 
+# An update patch: only "<image>.patch-<64 lowercase hex>" beside an
+# exported image, the file of that name in the exports, nothing else.
+zeros=$(printf '%064d' 0)
+artifact=${record%.json}
+[ "$(code "$image_url.patch-$zeros")" = 404 ] || fail "a patch that is not there"
+echo "patch bytes" >"$artifact.patch-$zeros"
+[ "$(code "$image_url.patch-$zeros")" = 200 ] && [ "$(cat "$WORK/body")" = "patch bytes" ] || fail "the patch beside the image"
+[ "$(code -r 2-6 "$image_url.patch-$zeros")" = 206 ] && [ "$(cat "$WORK/body")" = "tch b" ] || fail "a patch Range"
+upper=$(printf '%064d' 0 | tr 0 A)
+cp "$artifact.patch-$zeros" "$artifact.patch-$upper"
+for bad in "patch-$upper" "patch-${zeros:1}" "patch-${zeros}0"; do
+  [ "$(code "$image_url.$bad")" = 404 ] || fail "$bad: $(cat "$WORK/body")"
+done
+for bad in "patch-../../keys/site.key" "patch-$zeros/../../../keys/site.key"; do
+  status=$(code --path-as-is "$image_url.$bad")
+  [ "$status" = 400 ] || [ "$status" = 404 ] || fail "$bad: $status $(cat "$WORK/body")"
+done
+[ "$(code "$url/images/$zeros.erofs.patch-$zeros")" = 404 ] || fail "a patch of an image not exported"
+rm "$artifact.patch-$zeros" "$artifact.patch-$upper"
+ok "update patches are served only by their exact name beside an exported image"
+
 # fetch=: the host's own, else its lab's, else the site's, in the signed binding.
 fetch_of() {
   [ "$(pc01 "$url/api/v1/boot/52:54:00:aa:00:01")" = 200 ] || fail "manifest: $(cat "$WORK/body")"
